@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config/index.js';
+import type { Db } from '../db/knex.js';
+import { redactUrl, type Logger } from '../lib/logger.js';
+import { SessionControl } from '../lib/sessions.js';
+import { requireToken } from './middleware/auth.js';
+import { rateLimit } from './middleware/rateLimit.js';
+import { errorHandler, notFoundHandler } from './middleware/errors.js';
+import { healthRouter } from './health.js';
+import { instanceCollectionRouter, instanceRouter, loadInstance } from './instances.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  temporal: Client;
+  logger: Logger;
+  apiToken: string;
+}
+
+/** The composition root of the HTTP API. */
+export function createApp({ config, db, temporal, logger, apiToken }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.set('query parser', 'simple');
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      serializers: {
+        req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      autoLogging: { ignore: (req) => req.url === '/health' },
+    }),
+  );
+
+  app.use('/health', healthRouter({ db, temporal }));
+
+  const sessions = new SessionControl(temporal, config);
+  const deps = { db, sessions, heartbeatTimeoutSeconds: config.SESSION_HEARTBEAT_TIMEOUT_SECONDS };
+  const api = express.Router();
+  api.use(requireToken(apiToken));
+  api.use(rateLimit(db, config.RATE_LIMIT_PER_MINUTE));
+  api.use(express.json({ limit: '70mb' }));
+  api.use('/instance', instanceCollectionRouter(deps));
+  api.use('/instance/:instanceId', loadInstance(db), instanceRouter(deps));
+  app.use('/api', api);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

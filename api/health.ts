@@ -1,0 +1,33 @@
+import { Router } from 'express';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/knex.js';
+
+async function probe(check: () => Promise<unknown>, timeoutMs: number): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
+  const started = Date.now();
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]);
+    return { ok: true, latencyMs: Date.now() - started };
+  } catch (err) {
+    return { ok: false, latencyMs: Date.now() - started, error: (err as Error).message.split('\n')[0] };
+  }
+}
+
+/** `GET /health` (no auth): 200 when Postgres and Temporal answer, else 503 saying which does not. */
+export function healthRouter({ db, temporal }: { db: Db; temporal: Client }): Router {
+  const router = Router();
+  router.get('/', async (_req, res) => {
+    const [database, temporalCheck] = await Promise.all([
+      probe(() => db.raw('select 1'), 3_000),
+      probe(
+        () => temporal.connection.withDeadline(Date.now() + 3_000, () => temporal.workflowService.getSystemInfo({})),
+        3_500,
+      ),
+    ]);
+    const ok = database.ok && temporalCheck.ok;
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database, temporal: temporalCheck });
+  });
+  return router;
+}

@@ -1,0 +1,54 @@
+import type { Server } from 'node:http';
+import { loadConfigOrExit } from '../config/index.js';
+import { createDb, migrate } from '../db/knex.js';
+import { DEFAULT_INSTANCE_ID, ensureApiToken } from '../db/appSettings.js';
+import { createInstance } from '../db/instances.js';
+import { createLogger } from '../lib/logger.js';
+import { createTemporalClient } from '../lib/temporalClient.js';
+import { createApp } from './app.js';
+
+const config = loadConfigOrExit();
+const logger = createLogger(config.LOG_LEVEL, 'api');
+
+async function main(): Promise<void> {
+  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {
+    throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set for the API (npm start sets them)');
+  }
+  const db = createDb(config.DATABASE_URL);
+  await migrate(db);
+  await createInstance(db, DEFAULT_INSTANCE_ID, 'Default instance');
+
+  let apiToken = config.API_TOKEN;
+  if (!apiToken) {
+    const stored = await ensureApiToken(db);
+    apiToken = stored.token;
+    // Printed once, by the process that generated it; never logged afterwards.
+    if (stored.created) process.stdout.write(`\nAPI token (generated, stored in the database): ${apiToken}\n\n`);
+  }
+
+  const temporal = createTemporalClient(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+  const app = createApp({ config, db, temporal, logger, apiToken });
+  const server: Server = app.listen(config.PORT, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    logger.info({ port }, 'API listening');
+    // Lets a supervisor (npm start, tests) learn the port when PORT=0.
+    process.send?.({ type: 'listening', port });
+  });
+
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'API shutting down');
+    server.close(() => {
+      void Promise.allSettled([db.destroy(), temporal.connection.close()]).then(() => process.exit(0));
+    });
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 5_000).unref();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, 'API failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import { BadRequest } from '../lib/errors.js';
+
+type Schema = z.ZodType;
+type Infer<S> = S extends Schema ? z.infer<S> : undefined;
+
+export interface RouteSchemas<P, Q, B> {
+  params?: P;
+  query?: Q;
+  body?: B;
+}
+
+/**
+ * Every endpoint goes through here: params, query and body are parsed with
+ * their zod schemas (400 naming the first bad field), then the handler runs
+ * with typed input. A returned value is sent as JSON.
+ */
+export function route<P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
+  schemas: RouteSchemas<P, Q, B>,
+  handle: (input: { params: Infer<P>; query: Infer<Q>; body: Infer<B> }, req: Request, res: Response) => Promise<unknown>,
+): RequestHandler {
+  return async (req, res) => {
+    const input = {
+      params: parse(schemas.params, req.params, 'path'),
+      query: parse(schemas.query, req.query, 'query'),
+      body: parse(schemas.body, req.body ?? {}, 'body'),
+    } as { params: Infer<P>; query: Infer<Q>; body: Infer<B> };
+    const result = await handle(input, req, res);
+    if (result !== undefined && !res.headersSent) res.json(result);
+  };
+}
+
+function parse(schema: Schema | undefined, value: unknown, where: string): unknown {
+  if (!schema) return undefined;
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new BadRequest(describeIssue(parsed.error.issues[0]!, where));
+}
+
+function describeIssue(issue: z.core.$ZodIssue, where: string): string {
+  const name = issue.path.map(String).join('.');
+  if (!name) return `invalid ${where}: ${issue.message}`;
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `${name} is required`;
+  return `${name}: ${issue.message}`;
+}
+
+/** Instance ids: letters, digits, `_` and `-`, at most 64 characters. */
+export const instanceIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "_" or "-"');

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/**
+ * All configuration, parsed once from the environment. Nothing else in the
+ * code base reads process.env. Empty strings count as unset so that
+ * `FOO= npm start` behaves like leaving FOO out.
+ */
+const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+const withDefault = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema);
+
+const configSchema = z.object({
+  PORT: withDefault(z.coerce.number().int().min(0).max(65535).default(3000)),
+  API_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  DATABASE_URL: optionalString.pipe(z.string().url('must be a postgres:// URL').optional()),
+  TEMPORAL_ADDRESS: optionalString.pipe(z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional()),
+  TEMPORAL_NAMESPACE: withDefault(z.string().min(1).default('default')),
+  TASK_QUEUE: withDefault(z.string().regex(/^[\w.-]+$/).default('wa-gateway')),
+  DATA_DIR: withDefault(z.string().min(1).default('./data')),
+  PUBLIC_URL: optionalString.pipe(z.string().url().optional()),
+  RATE_LIMIT_PER_MINUTE: withDefault(z.coerce.number().int().min(0).default(200)),
+  LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  WORKER_ROLES: withDefault(
+    z
+      .string()
+      .default('general,sessions')
+      .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
+      .pipe(z.array(z.enum(['general', 'sessions'])).min(1)),
+  ),
+  WORKER_ID: optionalString,
+  /** How long a session may go without a heartbeat before another worker takes it over. */
+  SESSION_HEARTBEAT_TIMEOUT_SECONDS: withDefault(z.coerce.number().int().min(2).max(600).default(20)),
+  WA_WS_URL: withDefault(z.string().url().default('wss://web.whatsapp.com/ws/chat')),
+  /** WhatsApp Web version as "major.minor.patch"; unset uses Baileys' built-in default. */
+  WA_VERSION: optionalString.pipe(z.string().regex(/^\d+\.\d+\.\d+$/, 'must look like 2.3000.1023223821').optional()),
+  /** Extra CA certificate(s) (PEM file) trusted for WhatsApp's websocket and media hosts. */
+  WA_CA_FILE: optionalString,
+});
+
+export type Config = Omit<z.infer<typeof configSchema>, 'PUBLIC_URL'> & { PUBLIC_URL: string };
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = issue.path.join('.') || 'configuration';
+    throw new ConfigError(`invalid ${name}: ${issue.message}`);
+  }
+  const config = parsed.data;
+  return { ...config, PUBLIC_URL: (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '') };
+}
+
+/** Loads configuration or exits the process with a one-line error naming the bad value. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

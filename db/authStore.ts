@@ -1,0 +1,51 @@
+import type { Db } from './knex.js';
+import type { AuthStore } from '../whatsapp/session.js';
+
+/**
+ * Session credentials in Postgres, so any worker can resume any session.
+ * Values are opaque strings; the WhatsApp adapter decides their encoding.
+ */
+export function createAuthStore(db: Db, instanceId: string): AuthStore {
+  return {
+    async readCreds() {
+      const row = await db('session_creds').where({ instance_id: instanceId }).first('creds');
+      return row?.creds ?? null;
+    },
+    async writeCreds(creds) {
+      await db('session_creds')
+        .insert({ instance_id: instanceId, creds, updated_at: db.fn.now() })
+        .onConflict('instance_id')
+        .merge();
+    },
+    async readKeys(type, ids) {
+      if (ids.length === 0) return {};
+      const rows = await db('session_keys')
+        .where({ instance_id: instanceId, type })
+        .whereIn('key_id', ids)
+        .select('key_id', 'value');
+      return Object.fromEntries(rows.map((r: { key_id: string; value: string }) => [r.key_id, r.value]));
+    },
+    async writeKeys(changes) {
+      const upserts = changes.filter((c) => c.value !== null);
+      const deletes = changes.filter((c) => c.value === null);
+      await db.transaction(async (trx) => {
+        // Chunked: a pre-key upload writes hundreds of keys at once.
+        for (let i = 0; i < upserts.length; i += 500) {
+          await trx('session_keys')
+            .insert(upserts.slice(i, i + 500).map((c) => ({ instance_id: instanceId, type: c.type, key_id: c.id, value: c.value })))
+            .onConflict(['instance_id', 'type', 'key_id'])
+            .merge();
+        }
+        for (const c of deletes) {
+          await trx('session_keys').where({ instance_id: instanceId, type: c.type, key_id: c.id }).delete();
+        }
+      });
+    },
+    async clear() {
+      await db.transaction(async (trx) => {
+        await trx('session_keys').where({ instance_id: instanceId }).delete();
+        await trx('session_creds').where({ instance_id: instanceId }).delete();
+      });
+    },
+  };
+}

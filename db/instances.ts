@@ -1,0 +1,82 @@
+import type { Db } from './knex.js';
+import type { Account, ConnectionStatus } from '../whatsapp/session.js';
+import { recordEvent } from './events.js';
+
+export interface InstanceRow {
+  id: string;
+  description: string | null;
+  status: ConnectionStatus;
+  qr: string | null;
+  account: Account | null;
+  status_changed_at: Date;
+  created_at: Date;
+}
+
+export async function listInstances(db: Db): Promise<InstanceRow[]> {
+  return db<InstanceRow>('instances').select('*').orderBy('created_at').orderBy('id');
+}
+
+export async function getInstance(db: Db, id: string): Promise<InstanceRow | undefined> {
+  return db<InstanceRow>('instances').where({ id }).first();
+}
+
+/** Creates the instance and its settings; false when the id is taken. */
+export async function createInstance(db: Db, id: string, description?: string): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const inserted = await trx('instances')
+      .insert({ id, description: description ?? null })
+      .onConflict('id')
+      .ignore()
+      .returning('id');
+    if (inserted.length === 0) return false;
+    await trx('instance_settings').insert({ instance_id: id });
+    return true;
+  });
+}
+
+/** Deletes the instance; every table that holds its data cascades. */
+export async function deleteInstance(db: Db, id: string): Promise<boolean> {
+  return (await db('instances').where({ id }).delete()) > 0;
+}
+
+export interface ConnectionChange {
+  status: ConnectionStatus;
+  qr?: string | null;
+  account?: Account | null;
+}
+
+/**
+ * Records what the session reports. A change of status also writes a
+ * `connection_status` event to the webhook outbox, in the same transaction.
+ */
+export async function recordConnection(db: Db, instanceId: string, change: ConnectionChange): Promise<void> {
+  await db.transaction(async (trx) => {
+    const current = await trx<InstanceRow>('instances').where({ id: instanceId }).forUpdate().first();
+    if (!current) return; // deleted meanwhile
+    const patch: Record<string, unknown> = {};
+    if (change.qr !== undefined) patch.qr = change.qr;
+    if (change.account !== undefined) patch.account = change.account === null ? null : JSON.stringify(change.account);
+    const statusChanged = current.status !== change.status;
+    if (statusChanged) {
+      patch.status = change.status;
+      patch.status_changed_at = trx.fn.now();
+    }
+    if (Object.keys(patch).length > 0) await trx('instances').where({ id: instanceId }).update(patch);
+    if (statusChanged) {
+      const account = change.account !== undefined ? change.account : current.account;
+      await recordEvent(trx, instanceId, 'connection_status', {
+        status: webhookStatus(change.status),
+        account: account ?? null,
+      });
+    }
+  });
+}
+
+/** The webhook's wording: `connected` where the API says `open`. */
+export function webhookStatus(status: ConnectionStatus): 'connected' | 'connecting' | 'disconnected' {
+  return status === 'open' ? 'connected' : status;
+}
+
+export async function clearMessages(db: Db, instanceId: string): Promise<number> {
+  return db('messages').where({ instance_id: instanceId }).delete();
+}

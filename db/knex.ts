@@ -1,0 +1,37 @@
+import knexFactory, { type Knex } from 'knex';
+import { migrationSource } from './migrations/index.js';
+
+export type Db = Knex;
+
+export function createDb(databaseUrl: string, options: { poolMax?: number } = {}): Db {
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString: databaseUrl, connectionTimeoutMillis: 5_000, application_name: 'wa-gateway' },
+    pool: { min: 0, max: options.poolMax ?? 10 },
+    // Never let a request hang on a dead database: fail fast and answer 503.
+    acquireConnectionTimeout: 5_000,
+    migrations: { migrationSource, tableName: 'knex_migrations' },
+  });
+}
+
+// Arbitrary constant: every process that migrates takes this advisory lock first.
+const MIGRATION_LOCK_KEY = 7_344_210_551;
+
+/**
+ * Runs pending migrations. Safe when several processes start at once: they
+ * queue on a Postgres advisory lock, and the later ones find nothing to do.
+ */
+export async function migrate(db: Db): Promise<string[]> {
+  const connection = await db.client.acquireConnection();
+  try {
+    await db.raw('select pg_advisory_lock(?)', [MIGRATION_LOCK_KEY]).connection(connection);
+    try {
+      const [, applied] = (await db.migrate.latest()) as [number, string[]];
+      return applied;
+    } finally {
+      await db.raw('select pg_advisory_unlock(?)', [MIGRATION_LOCK_KEY]).connection(connection);
+    }
+  } finally {
+    await db.client.releaseConnection(connection);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Errors that carry their HTTP status. Handlers throw these; one Express error
+ * handler turns them into `{ "error": message, "code": CODE }`.
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequest extends HttpError {
+  constructor(message: string, code = 'BAD_REQUEST') {
+    super(400, code, message);
+  }
+}
+export class Unauthorized extends HttpError {
+  constructor(message = 'missing or invalid API token') {
+    super(401, 'UNAUTHORIZED', message);
+  }
+}
+export class NotFound extends HttpError {
+  constructor(message: string, code = 'NOT_FOUND') {
+    super(404, code, message);
+  }
+}
+export class Conflict extends HttpError {
+  constructor(message: string, code = 'CONFLICT') {
+    super(409, code, message);
+  }
+}
+export class PayloadTooLarge extends HttpError {
+  constructor(message = 'request body too large') {
+    super(413, 'PAYLOAD_TOO_LARGE', message);
+  }
+}
+export class TooManyRequests extends HttpError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(429, 'RATE_LIMITED', `rate limit exceeded, retry in ${retryAfterSeconds} s`);
+  }
+}
+export class Unavailable extends HttpError {
+  constructor(message: string, code = 'UNAVAILABLE') {
+    super(503, code, message);
+  }
+}

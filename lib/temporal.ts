@@ -1,0 +1,30 @@
+/**
+ * Names shared by the API, the workflows and the workers: task queues,
+ * workflow ids and search attributes. Pure values only: the workflow bundle
+ * imports this file.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** Search attribute on every workflow of an instance, for the Temporal UI and for cleanup on delete. */
+export const INSTANCE_ID = defineSearchAttributeKey('InstanceId', SearchAttributeType.KEYWORD);
+export const SEARCH_ATTRIBUTES = [INSTANCE_ID];
+
+export interface TaskQueues {
+  /** Workflows and activities that any worker can run. */
+  general: string;
+  /** Where session-holding activities wait for a worker with room. */
+  sessions: string;
+}
+
+export function taskQueues(base: string): TaskQueues {
+  return { general: base, sessions: `${base}-sessions` };
+}
+
+/** A session worker's own queue: activities that must run where the socket lives. */
+export function hostQueue(base: string, workerId: string): string {
+  return `${base}-host-${workerId}`;
+}
+
+export const workflowIds = {
+  session: (instanceId: string) => `session-${instanceId}`,
+};

@@ -1,0 +1,92 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, Runtime } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { createDb, migrate } from '../db/knex.js';
+import { createTemporalClient, ensureSearchAttributes } from '../lib/temporalClient.js';
+import { hostQueue, taskQueues } from '../lib/temporal.js';
+import type { WhatsAppDriver } from '../whatsapp/session.js';
+import { createGeneralActivities } from '../activities/general.js';
+import { createSessionActivities } from '../activities/session.js';
+import { createHostActivities } from '../activities/host.js';
+import { SessionHost } from './sessionHost.js';
+
+export interface WorkerOptions {
+  config: Config;
+  driver: WhatsAppDriver;
+  logger: Logger;
+}
+
+const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/**
+ * Runs this process's Temporal workers until SIGINT/SIGTERM. On shutdown the
+ * session activities are cancelled: they close their sockets without logging
+ * out and fail, so Temporal hands their sessions to another worker at once.
+ */
+export async function runWorker({ config, driver, logger }: WorkerOptions): Promise<void> {
+  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {
+    throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set for a worker (npm start sets them)');
+  }
+  const db = createDb(config.DATABASE_URL);
+  await migrate(db);
+  const client = createTemporalClient(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+  await ensureSearchAttributes(client, logger);
+
+  Runtime.install({ logger: temporalLogger(logger), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const queues = taskQueues(config.TASK_QUEUE);
+  const workerId = config.WORKER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10 s' } as const;
+  const workers: Worker[] = [];
+
+  if (config.WORKER_ROLES.includes('general')) {
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: queues.general,
+        workflowsPath,
+        activities: createGeneralActivities({ db }),
+      }),
+    );
+  }
+  if (config.WORKER_ROLES.includes('sessions')) {
+    const host = new SessionHost(workerId, hostQueue(config.TASK_QUEUE, workerId));
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: queues.sessions,
+        activities: createSessionActivities({ db, driver, host, logger }),
+        maxConcurrentActivityTaskExecutions: 1_000,
+      }),
+      await Worker.create({ ...common, taskQueue: host.taskQueue, activities: createHostActivities(host) }),
+    );
+  }
+
+  logger.info({ workerId, roles: config.WORKER_ROLES, queues }, 'worker started');
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await connection.close();
+    await client.connection.close();
+    await db.destroy();
+    logger.info('worker stopped');
+  }
+}
+
+function temporalLogger(logger: Logger) {
+  const child = logger.child({ module: 'temporal' });
+  const log = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) =>
+    child[level](meta ?? {}, message);
+  return {
+    log: (level: string, message: string, meta?: Record<string, unknown>) =>
+      log((level.toLowerCase() as 'info') in child ? (level.toLowerCase() as 'info') : 'info')(message, meta),
+    trace: log('trace'),
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+  };
+}

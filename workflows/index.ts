@@ -1,0 +1,2 @@
+// Every workflow the workers run. Workflows import activities as types only.
+export { sessionWorkflow, restartSignal, stopSignal } from './session.js';
