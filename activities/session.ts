@@ -27,99 +27,118 @@ export function createSessionActivities({ db, driver, host, logger }: SessionAct
      * expires, or the activity is cancelled (restart, stop, worker shutdown).
      * Reconnects with backoff when the connection drops.
      */
-    async holdSession({ instanceId }: { instanceId: string }): Promise<SessionEnd> {
-      const ctx = Context.current();
-      const log = logger.child({ instanceId, attempt: ctx.info.attempt });
-      const epoch = await claimLease(db, instanceId, host.workerId, host.taskQueue);
-      const auth = createAuthStore(db, instanceId);
+    holdSession({ instanceId }: { instanceId: string }): Promise<SessionEnd> {
+      return host.hold(() => holdSession(instanceId));
+    },
+  };
 
-      // Writes of one session stay in order (a QR must never land after "open").
-      let writes = Promise.resolve();
-      const record = (change: ConnectionChange) => {
-        writes = writes.then(() => recordConnection(db, instanceId, change)).catch((err) => log.error({ err }, 'recording connection state failed'));
-        return writes;
-      };
+  async function holdSession(instanceId: string): Promise<SessionEnd> {
+    const ctx = Context.current();
+    const log = logger.child({ instanceId, attempt: ctx.info.attempt });
+    const epoch = await claimLease(db, instanceId, host.workerId, host.taskQueue);
+    const auth = createAuthStore(db, instanceId);
 
-      // Heartbeats tell Temporal we are alive; the lease fences us out if another worker took over.
-      let onTakenOver!: () => void;
-      const takenOver = new Promise<'takenOver'>((resolve) => (onTakenOver = () => resolve('takenOver')));
-      const heartbeat = setInterval(() => {
+    // Writes of one session stay in order (a QR must never land after "open").
+    let writes = Promise.resolve();
+    const record = (change: ConnectionChange) => {
+      writes = writes
+        .then(() => recordConnection(db, instanceId, change))
+        .catch((err) => log.error({ err }, 'recording connection state failed'));
+      return writes;
+    };
+
+    // Heartbeats tell Temporal we are alive; the lease fences us out if another worker took over.
+    let onTakenOver!: () => void;
+    // Either way this worker must let go: another holds the lease, or this worker is shutting down.
+    const takenOver = Promise.race([new Promise<'takenOver'>((resolve) => (onTakenOver = () => resolve('takenOver'))), host.evacuating]);
+    const heartbeat = setInterval(
+      () => {
         ctx.heartbeat();
         renewLease(db, instanceId, epoch).then(
           (held) => held || onTakenOver(),
           (err) => log.warn({ err }, 'renewing the session lease failed'),
         );
-      }, Math.max(500, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4));
-      const cancelled = ctx.cancelled.then(
-        () => 'cancelled' as const,
-        (err: unknown) => ({ cancelled: err }),
-      );
+      },
+      Math.max(500, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4),
+    );
+    const cancelled = ctx.cancelled.then(
+      () => 'cancelled' as const,
+      (err: unknown) => ({ cancelled: err }),
+    );
 
-      let reconnectDelayMs = 0;
-      try {
-        for (;;) {
-          await record({ status: 'connecting' });
-          const session = await driver.connect({
-            instanceId,
-            auth,
-            logger: log,
-            handlers: {
-              qr: (qr) => void record({ status: 'connecting', qr }),
-              open: (account) => {
-                reconnectDelayMs = 0;
-                log.info({ account: account.id }, 'session open');
-                void record({ status: 'open', qr: null, account });
-              },
+    let reconnectDelayMs = 0;
+    try {
+      for (;;) {
+        await record({ status: 'connecting' });
+        const session = await driver.connect({
+          instanceId,
+          auth,
+          logger: log,
+          handlers: {
+            qr: (qr) => void record({ status: 'connecting', qr }),
+            open: (account) => {
+              reconnectDelayMs = 0;
+              log.info({ account: account.id }, 'session open');
+              void record({ status: 'open', qr: null, account });
             },
-          });
-          host.attach(instanceId, session);
-          const outcome: SessionClose | 'takenOver' | { cancelled: unknown } | 'cancelled' = await Promise.race([
-            session.closed,
-            takenOver,
-            cancelled,
-          ]);
-          host.detach(instanceId, session);
+          },
+        });
+        host.attach(instanceId, session);
+        const outcome: SessionClose | 'takenOver' | 'evacuating' | { cancelled: unknown } | 'cancelled' = await Promise.race([
+          session.closed,
+          takenOver,
+          cancelled,
+        ]);
+        host.detach(instanceId, session);
 
-          if (outcome === 'takenOver' || outcome === 'cancelled' || 'cancelled' in outcome) {
-            // Hand the session over: close the socket, keep the credentials.
-            await session.close();
-            await writes;
-            if (outcome === 'takenOver') throw new Error(`session ${instanceId} was taken over by another worker`);
+        if (outcome === 'takenOver' || outcome === 'evacuating' || outcome === 'cancelled' || 'cancelled' in outcome) {
+          // Hand the session over: close the socket, keep the credentials.
+          await session.close();
+          await writes;
+          if (outcome === 'takenOver') throw new Error(`session ${instanceId} was taken over by another worker`);
+          if (outcome === 'evacuating') {
             await releaseLease(db, instanceId, epoch);
-            throw 'cancelled' in (outcome as object) ? (outcome as { cancelled: unknown }).cancelled : new Error('cancelled');
+            // A plain failure: Temporal retries the activity at once on another worker.
+            throw new Error(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
           }
+          await releaseLease(db, instanceId, epoch);
+          throw 'cancelled' in (outcome as object) ? (outcome as { cancelled: unknown }).cancelled : new Error('cancelled');
+        }
 
-          log.info({ reason: outcome.reason, message: outcome.message }, 'connection closed');
-          switch (outcome.reason) {
-            case 'loggedOut':
-              await auth.clear();
-              await record({ status: 'disconnected', qr: null, account: null });
+        log.info({ reason: outcome.reason, message: outcome.message }, 'connection closed');
+        switch (outcome.reason) {
+          case 'loggedOut':
+            await auth.clear();
+            await record({ status: 'disconnected', qr: null, account: null });
+            await releaseLease(db, instanceId, epoch);
+            return 'loggedOut';
+          case 'qrTimeout':
+          case 'replaced':
+            await record({ status: 'disconnected', qr: null });
+            await releaseLease(db, instanceId, epoch);
+            return outcome.reason;
+          case 'restartRequired':
+            continue;
+          default: {
+            reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, Math.max(1_000, reconnectDelayMs * 2));
+            log.info({ delayMs: reconnectDelayMs }, 'reconnecting');
+            const woke = await Promise.race([sleep(reconnectDelayMs).then(() => 'slept' as const), takenOver, cancelled]);
+            if (woke === 'takenOver') throw new Error(`session ${instanceId} was taken over by another worker`);
+            if (woke === 'evacuating') {
               await releaseLease(db, instanceId, epoch);
-              return 'loggedOut';
-            case 'qrTimeout':
-            case 'replaced':
-              await record({ status: 'disconnected', qr: null });
+              throw new Error(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
+            }
+            if (woke !== 'slept') {
               await releaseLease(db, instanceId, epoch);
-              return outcome.reason;
-            case 'restartRequired':
-              continue;
-            default: {
-              reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, Math.max(1_000, reconnectDelayMs * 2));
-              log.info({ delayMs: reconnectDelayMs }, 'reconnecting');
-              const woke = await Promise.race([sleep(reconnectDelayMs).then(() => 'slept' as const), takenOver, cancelled]);
-              if (woke === 'takenOver') throw new Error(`session ${instanceId} was taken over by another worker`);
-              if (woke !== 'slept') {
-                await releaseLease(db, instanceId, epoch);
-                throw typeof woke === 'object' ? woke.cancelled : new Error('cancelled');
-              }
+              throw typeof woke === 'object' ? woke.cancelled : new Error('cancelled');
             }
           }
         }
-      } finally {
-        clearInterval(heartbeat);
       }
-    },
-  };
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
 }
 
 export type SessionActivities = ReturnType<typeof createSessionActivities>;

@@ -21,10 +21,7 @@ export function healthRouter({ db, temporal }: { db: Db; temporal: Client }): Ro
   router.get('/', async (_req, res) => {
     const [database, temporalCheck] = await Promise.all([
       probe(() => db.raw('select 1'), 3_000),
-      probe(
-        () => temporal.connection.withDeadline(Date.now() + 3_000, () => temporal.workflowService.getSystemInfo({})),
-        3_500,
-      ),
+      probe(() => temporal.connection.withDeadline(Date.now() + 3_000, () => temporal.workflowService.getSystemInfo({})), 3_500),
     ]);
     const ok = database.ok && temporalCheck.ok;
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database, temporal: temporalCheck });

@@ -16,7 +16,11 @@ export interface RouteSchemas<P, Q, B> {
  * their zod schemas (400 naming the first bad field), then the handler runs
  * with typed input. A returned value is sent as JSON.
  */
-export function route<P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
+export function route<
+  P extends Schema | undefined = undefined,
+  Q extends Schema | undefined = undefined,
+  B extends Schema | undefined = undefined,
+>(
   schemas: RouteSchemas<P, Q, B>,
   handle: (input: { params: Infer<P>; query: Infer<Q>; body: Infer<B> }, req: Request, res: Response) => Promise<unknown>,
 ): RequestHandler {
@@ -46,6 +50,4 @@ function describeIssue(issue: z.core.$ZodIssue, where: string): string {
 }
 
 /** Instance ids: letters, digits, `_` and `-`, at most 64 characters. */
-export const instanceIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "_" or "-"');
+export const instanceIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "_" or "-"');

@@ -12,9 +12,19 @@ const configSchema = z.object({
   PORT: withDefault(z.coerce.number().int().min(0).max(65535).default(3000)),
   API_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   DATABASE_URL: optionalString.pipe(z.string().url('must be a postgres:// URL').optional()),
-  TEMPORAL_ADDRESS: optionalString.pipe(z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional()),
+  TEMPORAL_ADDRESS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[^\s:]+:\d+$/, 'must be host:port')
+      .optional(),
+  ),
   TEMPORAL_NAMESPACE: withDefault(z.string().min(1).default('default')),
-  TASK_QUEUE: withDefault(z.string().regex(/^[\w.-]+$/).default('wa-gateway')),
+  TASK_QUEUE: withDefault(
+    z
+      .string()
+      .regex(/^[\w.-]+$/)
+      .default('wa-gateway'),
+  ),
   DATA_DIR: withDefault(z.string().min(1).default('./data')),
   PUBLIC_URL: optionalString.pipe(z.string().url().optional()),
   RATE_LIMIT_PER_MINUTE: withDefault(z.coerce.number().int().min(0).default(200)),
@@ -23,7 +33,12 @@ const configSchema = z.object({
     z
       .string()
       .default('general,sessions')
-      .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.enum(['general', 'sessions'])).min(1)),
   ),
   WORKER_ID: optionalString,
@@ -31,9 +46,22 @@ const configSchema = z.object({
   SESSION_HEARTBEAT_TIMEOUT_SECONDS: withDefault(z.coerce.number().int().min(2).max(600).default(20)),
   WA_WS_URL: withDefault(z.string().url().default('wss://web.whatsapp.com/ws/chat')),
   /** WhatsApp Web version as "major.minor.patch"; unset uses Baileys' built-in default. */
-  WA_VERSION: optionalString.pipe(z.string().regex(/^\d+\.\d+\.\d+$/, 'must look like 2.3000.1023223821').optional()),
+  WA_VERSION: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d+\.\d+\.\d+$/, 'must look like 2.3000.1023223821')
+      .optional(),
+  ),
   /** Extra CA certificate(s) (PEM file) trusted for WhatsApp's websocket and media hosts. */
   WA_CA_FILE: optionalString,
+
+  // Only for `npm start` when it runs the services itself (DATABASE_URL / TEMPORAL_ADDRESS unset).
+  /** Path of a Temporal CLI binary; otherwise the cache, PATH, or a one-time Go build. */
+  TEMPORAL_CLI: optionalString,
+  TEMPORAL_DEV_PORT: withDefault(z.coerce.number().int().min(1).max(65535).default(7233)),
+  TEMPORAL_UI_PORT: withDefault(z.coerce.number().int().min(1).max(65535).default(8233)),
+  /** Port of the embedded Postgres; a free one when unset. */
+  EMBEDDED_PG_PORT: withDefault(z.coerce.number().int().min(1).max(65535).optional()),
 });
 
 export type Config = Omit<z.infer<typeof configSchema>, 'PUBLIC_URL'> & { PUBLIC_URL: string };

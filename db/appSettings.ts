@@ -8,11 +8,7 @@ import type { Db } from './knex.js';
  */
 export async function ensureApiToken(db: Db): Promise<{ token: string; created: boolean }> {
   const candidate = randomBytes(24).toString('base64url');
-  const inserted = await db('app_settings')
-    .insert({ key: 'api_token', value: candidate })
-    .onConflict('key')
-    .ignore()
-    .returning('value');
+  const inserted = await db('app_settings').insert({ key: 'api_token', value: candidate }).onConflict('key').ignore().returning('value');
   if (inserted.length > 0) return { token: candidate, created: true };
   const row = await db('app_settings').where({ key: 'api_token' }).first('value');
   return { token: row.value, created: false };

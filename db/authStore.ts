@@ -12,17 +12,11 @@ export function createAuthStore(db: Db, instanceId: string): AuthStore {
       return row?.creds ?? null;
     },
     async writeCreds(creds) {
-      await db('session_creds')
-        .insert({ instance_id: instanceId, creds, updated_at: db.fn.now() })
-        .onConflict('instance_id')
-        .merge();
+      await db('session_creds').insert({ instance_id: instanceId, creds, updated_at: db.fn.now() }).onConflict('instance_id').merge();
     },
     async readKeys(type, ids) {
       if (ids.length === 0) return {};
-      const rows = await db('session_keys')
-        .where({ instance_id: instanceId, type })
-        .whereIn('key_id', ids)
-        .select('key_id', 'value');
+      const rows = await db('session_keys').where({ instance_id: instanceId, type }).whereIn('key_id', ids).select('key_id', 'value');
       return Object.fromEntries(rows.map((r: { key_id: string; value: string }) => [r.key_id, r.value]));
     },
     async writeKeys(changes) {

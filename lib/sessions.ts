@@ -100,7 +100,10 @@ export class SessionControl {
     await this.deadline(async () => {
       for await (const execution of this.client.workflow.list({ query })) {
         if (execution.workflowId === workflowIds.session(instanceId)) continue;
-        await this.client.workflow.getHandle(execution.workflowId, execution.runId).cancel().catch(() => {});
+        await this.client.workflow
+          .getHandle(execution.workflowId, execution.runId)
+          .cancel()
+          .catch(() => {});
         cancelled++;
       }
     }, 15_000);

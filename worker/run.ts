@@ -35,12 +35,14 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   const client = createTemporalClient(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
   await ensureSearchAttributes(client, logger);
 
-  Runtime.install({ logger: temporalLogger(logger), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  // Signals are handled below: sessions are handed over before the workers stop.
+  Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [] });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const queues = taskQueues(config.TASK_QUEUE);
   const workerId = config.WORKER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10 s' } as const;
   const workers: Worker[] = [];
+  let host: SessionHost | undefined;
 
   if (config.WORKER_ROLES.includes('general')) {
     workers.push(
@@ -53,7 +55,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
     );
   }
   if (config.WORKER_ROLES.includes('sessions')) {
-    const host = new SessionHost(workerId, hostQueue(config.TASK_QUEUE, workerId));
+    host = new SessionHost(workerId, hostQueue(config.TASK_QUEUE, workerId));
     workers.push(
       await Worker.create({
         ...common,
@@ -64,6 +66,14 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
       await Worker.create({ ...common, taskQueue: host.taskQueue, activities: createHostActivities(host) }),
     );
   }
+
+  const shutdown = async (signal: string) => {
+    logger.info({ signal, sessions: host?.size ?? 0 }, 'worker shutting down: handing sessions over');
+    await host?.evacuate(10_000);
+    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
 
   logger.info({ workerId, roles: config.WORKER_ROLES, queues }, 'worker started');
   try {
@@ -79,7 +89,8 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
 function temporalLogger(logger: Logger) {
   const child = logger.child({ module: 'temporal' });
   const log = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) =>
-    child[level](meta ?? {}, message);
+    // Session and host queues poll no workflows by design; that is not worth a warning.
+    child[message.startsWith('No workflows registered') ? 'debug' : level](meta ?? {}, message);
   return {
     log: (level: string, message: string, meta?: Record<string, unknown>) =>
       log((level.toLowerCase() as 'info') in child ? (level.toLowerCase() as 'info') : 'info')(message, meta),

@@ -6,6 +6,11 @@ import type { WhatsAppSession } from '../whatsapp/session.js';
  */
 export class SessionHost {
   private readonly sessions = new Map<string, WhatsAppSession>();
+  private holds = 0;
+  private idle: Array<() => void> = [];
+  private onEvacuate!: () => void;
+  /** Resolves when this worker is shutting down and must hand its sessions over. */
+  readonly evacuating = new Promise<'evacuating'>((resolve) => (this.onEvacuate = () => resolve('evacuating')));
 
   constructor(
     readonly workerId: string,
@@ -26,5 +31,25 @@ export class SessionHost {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** Counts a running session activity until `work` settles. */
+  async hold<T>(work: () => Promise<T>): Promise<T> {
+    this.holds++;
+    try {
+      return await work();
+    } finally {
+      if (--this.holds === 0) for (const wake of this.idle.splice(0)) wake();
+    }
+  }
+
+  /** Asks every session to close its socket (keeping credentials) and waits for them, at most `timeoutMs`. */
+  async evacuate(timeoutMs: number): Promise<void> {
+    this.onEvacuate();
+    if (this.holds === 0) return;
+    await Promise.race([
+      new Promise<void>((resolve) => this.idle.push(resolve)),
+      new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
+    ]);
   }
 }

@@ -60,13 +60,15 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   for (let run = 0; run < MAX_RUNS_PER_EXECUTION; run++) {
     request = null;
     holding = new CancellationScope();
-    const held = holding.run(() => holdSession({ instanceId: input.instanceId })).then(
-      (end): SessionEnd | 'cancelled' => end,
-      (err): 'cancelled' => {
-        if (isCancellation(err)) return 'cancelled';
-        throw err;
-      },
-    );
+    const held = holding
+      .run(() => holdSession({ instanceId: input.instanceId }))
+      .then(
+        (end): SessionEnd | 'cancelled' => end,
+        (err): 'cancelled' => {
+          if (isCancellation(err)) return 'cancelled';
+          throw err;
+        },
+      );
     let end: SessionEnd | 'cancelled' | undefined;
     void held.then((e) => (end = e));
     await condition(() => end !== undefined || request === 'logout');

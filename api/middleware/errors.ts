@@ -1,7 +1,19 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { HttpError, NotFound, PayloadTooLarge, Unavailable, BadRequest } from '../../lib/errors.js';
 
-const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+const DB_UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
 
 /** Translates what infrastructure throws into the errors the API answers with. */
 export function toHttpError(err: unknown): HttpError | undefined {
@@ -10,7 +22,11 @@ export function toHttpError(err: unknown): HttpError | undefined {
   if (e?.type === 'entity.parse.failed') return new BadRequest('malformed JSON body', 'MALFORMED_JSON');
   if (e?.type === 'entity.too.large') return new PayloadTooLarge();
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new BadRequest('unsupported body encoding');
-  if (e?.name === 'KnexTimeoutError' || (typeof e?.code === 'string' && DB_UNAVAILABLE_CODES.has(e.code)) || /Connection terminated/.test(e?.message ?? '')) {
+  if (
+    e?.name === 'KnexTimeoutError' ||
+    (typeof e?.code === 'string' && DB_UNAVAILABLE_CODES.has(e.code)) ||
+    /Connection terminated/.test(e?.message ?? '')
+  ) {
     return new Unavailable('database unavailable', 'DATABASE_UNAVAILABLE');
   }
   if (isTemporalUnavailable(err)) return new Unavailable('Temporal unavailable', 'TEMPORAL_UNAVAILABLE');
@@ -18,7 +34,11 @@ export function toHttpError(err: unknown): HttpError | undefined {
 }
 
 function isTemporalUnavailable(err: unknown): boolean {
-  for (let e = err as { name?: string; code?: number; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { name?: string; code?: number; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4), or the client's own connection errors.
     if (e.name === 'ServiceError' || e.name === 'TransportError') return true;
     if (e.code === 14 || e.code === 4) return true;

@@ -23,7 +23,10 @@ export function rateLimit(db: Db, perMinute: number): RequestHandler {
     res.setHeader('X-RateLimit-Remaining', String(Math.max(0, perMinute - count)));
     if (Date.now() - lastCleanup > 60_000) {
       lastCleanup = Date.now();
-      void db('rate_limit_windows').where('window_start', '<', db.raw("now() - interval '5 minutes'")).delete().catch(() => {});
+      void db('rate_limit_windows')
+        .where('window_start', '<', db.raw("now() - interval '5 minutes'"))
+        .delete()
+        .catch(() => {});
     }
     if (count > perMinute) throw new TooManyRequests(Math.max(1, Number(retry_after)));
     next();

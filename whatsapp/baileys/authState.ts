@@ -1,4 +1,11 @@
-import { BufferJSON, initAuthCreds, proto, type AuthenticationCreds, type SignalDataTypeMap, type SignalKeyStore } from '@whiskeysockets/baileys';
+import {
+  BufferJSON,
+  initAuthCreds,
+  proto,
+  type AuthenticationCreds,
+  type SignalDataTypeMap,
+  type SignalKeyStore,
+} from '@whiskeysockets/baileys';
 import type { AuthStore } from '../session.js';
 
 /** Baileys' auth state (creds and Signal keys) on top of a generic AuthStore. */

@@ -27,7 +27,10 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
   return {
     async connect({ auth, handlers, logger }: ConnectOptions): Promise<WhatsAppSession> {
       const state = await loadAuthState(auth);
-      const baileysLogger = logger.child({ module: 'baileys' }, { level: logger.level === 'debug' || logger.level === 'trace' ? 'debug' : 'warn' });
+      const baileysLogger = logger.child(
+        { module: 'baileys' },
+        { level: logger.level === 'debug' || logger.level === 'trace' ? 'debug' : 'warn' },
+      );
       const socket: WASocket = makeWASocket({
         auth: { creds: state.creds, keys: makeCacheableSignalKeyStore(state.keys, baileysLogger) },
         waWebSocketUrl: options.wsUrl,
@@ -55,7 +58,9 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         if (update.connection === 'close') {
           const error = update.lastDisconnect?.error as { message?: string; output?: { statusCode?: number } } | undefined;
           resolveClosed(
-            closingOnPurpose ? { reason: 'closed' } : { reason: closeReason(error?.output?.statusCode, error?.message), message: error?.message },
+            closingOnPurpose
+              ? { reason: 'closed' }
+              : { reason: closeReason(error?.output?.statusCode, error?.message), message: error?.message },
           );
         }
       });

@@ -1,0 +1,47 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { stopProcess } from './temporal.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+export interface Service {
+  name: string;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs one of the gateway's processes (`api/main.ts`, `worker/main.ts`) as a
+ * child with TypeScript loaded, restarting it if it crashes.
+ */
+export function runService(
+  name: string,
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  hooks: { onMessage?: (message: unknown) => void; log: (line: string) => void; restart?: boolean },
+): Service {
+  let stopping = false;
+  let child: ChildProcess;
+  let restarts = 0;
+  const start = () => {
+    child = fork(entry, [], { cwd: root, env, execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    child.on('message', (message) => hooks.onMessage?.(message));
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      const delay = Math.min(30_000, 1_000 * 2 ** restarts++);
+      hooks.log(`${name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s`);
+      if (hooks.restart !== false) setTimeout(() => !stopping && start(), delay).unref();
+    });
+  };
+  start();
+  return {
+    name,
+    get child() {
+      return child;
+    },
+    async stop() {
+      stopping = true;
+      await stopProcess(child, 15_000);
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * A WhatsAppDriver double for testing the layers above the session interface
+ * (workflows, activities, workers, API) until real Baileys runs against the
+ * simulator. It keeps its state only in the AuthStore (Postgres), like the
+ * real driver: a worker with no stored credentials shows QR codes; a "phone"
+ * pairs by writing credentials (see fakePhone.ts), and a worker that finds
+ * credentials logs in without a QR.
+ */
+import type { Account, SessionClose, WhatsAppDriver } from '../../whatsapp/session.js';
+
+export interface FakeCreds {
+  fake: true;
+  me: Account;
+  /** Set by the phone to remove this linked device. */
+  revoked?: boolean;
+}
+
+export function parseFakeCreds(text: string | null): FakeCreds | null {
+  if (!text) return null;
+  const creds = JSON.parse(text) as FakeCreds;
+  return creds.fake ? creds : null;
+}
+
+export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: number; pollMs?: number } = {}): WhatsAppDriver {
+  const qrRefs = options.qrRefs ?? 6;
+  const qrIntervalMs = options.qrIntervalMs ?? 1_000;
+  const pollMs = options.pollMs ?? 100;
+
+  return {
+    async connect({ instanceId, auth, handlers }) {
+      let resolveClosed!: (close: SessionClose) => void;
+      const closed = new Promise<SessionClose>((resolve) => (resolveClosed = resolve));
+      let ended = false;
+      let timer: NodeJS.Timeout | undefined;
+      const end = (close: SessionClose) => {
+        if (ended) return;
+        ended = true;
+        clearInterval(timer);
+        resolveClosed(close);
+      };
+      const readCreds = async () => parseFakeCreds(await auth.readCreds().catch(() => null));
+
+      const creds = await readCreds();
+      if (creds && !creds.revoked) {
+        setTimeout(() => !ended && handlers.open(creds.me), 20);
+        // The phone may remove this device at any time.
+        timer = setInterval(async () => (await readCreds())?.revoked && end({ reason: 'loggedOut' }), pollMs);
+      } else {
+        let shown = 1;
+        let lastShownAt = Date.now();
+        handlers.qr(`fake-qr:${instanceId}:${shown}`);
+        timer = setInterval(async () => {
+          const paired = await readCreds();
+          // Like WhatsApp after a scan: the socket must restart and log in with the new credentials.
+          if (paired && !paired.revoked) return end({ reason: 'restartRequired' });
+          if (Date.now() - lastShownAt < qrIntervalMs) return;
+          if (shown >= qrRefs) return end({ reason: 'qrTimeout', message: 'QR refs attempts ended' });
+          lastShownAt = Date.now();
+          handlers.qr(`fake-qr:${instanceId}:${++shown}`);
+        }, pollMs);
+      }
+
+      return {
+        closed,
+        async close() {
+          end({ reason: 'closed' });
+        },
+        async logout() {
+          end({ reason: 'loggedOut' });
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Starts the gateway's real processes (API, workers) for a test, on free
+ * ports and an isolated database and task queue, and stops them by pid.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createDb, type Db } from '../../db/knex.js';
+import { createDatabase, infra } from './infra.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface Proc {
+  child: ChildProcess;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** Ends when the process exits. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function spawnProcess(entry: string, env: NodeJS.ProcessEnv, name = entry): Proc {
+  const child = fork(entry, [], { cwd: root, env: { ...process.env, ...env }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+      if (process.env.TEST_VERBOSE) process.stderr.write(`--- ${name} ---\n${output}\n`);
+    },
+  };
+}
+
+export interface Gateway {
+  baseUrl: string;
+  token: string;
+  db: Db;
+  env: NodeJS.ProcessEnv;
+  api: Proc;
+  workers: Proc[];
+  startApi(extraEnv?: NodeJS.ProcessEnv): Promise<{ proc: Proc; baseUrl: string }>;
+  startWorker(workerId: string, extraEnv?: NodeJS.ProcessEnv): Proc;
+  /** fetch() against the API with the token. */
+  request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startApi(env: NodeJS.ProcessEnv): Promise<{ proc: Proc; baseUrl: string }> {
+  const proc = spawnProcess('api/main.ts', { ...env, PORT: '0' }, 'api');
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.child.on('message', (m: { type?: string; port?: number }) => m.type === 'listening' && resolve(m.port!));
+    void proc.exited.then((code) => reject(new Error(`API exited (${code}) before listening:\n${proc.output()}`)));
+  });
+  return { proc, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * A gateway for one test file: its own database and task queue on the shared
+ * Postgres and Temporal. `workers` are started with ids w1, w2, ... The caller
+ * stops it (`after(() => gw.stop())` at the file's top level).
+ */
+export async function startGateway(options: { name: string; workers?: number; env?: NodeJS.ProcessEnv; workerEntry?: string }): Promise<Gateway> {
+  const { temporalAddress } = await infra();
+  const databaseUrl = await createDatabase(options.name);
+  const token = randomBytes(16).toString('hex');
+  const env: NodeJS.ProcessEnv = {
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TASK_QUEUE: `t-${options.name}-${randomBytes(3).toString('hex')}`,
+    API_TOKEN: token,
+    LOG_LEVEL: 'info',
+    SESSION_HEARTBEAT_TIMEOUT_SECONDS: '4',
+    ...options.env,
+  };
+  const workerEntry = options.workerEntry ?? 'test/support/fakeWorker.ts';
+  const db = createDb(databaseUrl, { poolMax: 4 });
+  const apis: Proc[] = [];
+  const workers: Proc[] = [];
+  const startWorker = (workerId: string, extraEnv: NodeJS.ProcessEnv = {}) => {
+    const proc = spawnProcess(workerEntry, { ...env, WORKER_ID: workerId, ...extraEnv }, `worker ${workerId}`);
+    workers.push(proc);
+    return proc;
+  };
+  const first = await startApi(env);
+  apis.push(first.proc);
+  for (let i = 1; i <= (options.workers ?? 1); i++) startWorker(`w${i}`);
+
+  const gateway: Gateway = {
+    baseUrl: first.baseUrl,
+    token,
+    db,
+    env,
+    api: first.proc,
+    workers,
+    async startApi(extraEnv = {}) {
+      const started = await startApi({ ...env, ...extraEnv });
+      apis.push(started.proc);
+      return started;
+    },
+    startWorker,
+    request(path, init = {}) {
+      const headers = new Headers(init.headers);
+      if (!headers.has('authorization') && !headers.has('x-api-key')) headers.set('authorization', `Bearer ${token}`);
+      let body = init.body;
+      if (init.json !== undefined) {
+        headers.set('content-type', 'application/json');
+        body = JSON.stringify(init.json);
+      }
+      return fetch(`${first.baseUrl}${path}`, { ...init, headers, body });
+    },
+    async stop() {
+      await Promise.all([...apis, ...workers].map((p) => p.stop()));
+      await db.destroy();
+    },
+  };
+  return gateway;
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

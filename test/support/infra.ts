@@ -1,0 +1,59 @@
+/**
+ * The real services tests run against: an embedded Postgres and a Temporal dev
+ * server on free ports. `npm test` starts them once and passes their addresses
+ * in TEST_PG_URL / TEST_TEMPORAL_ADDRESS; a test file run alone starts its own.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../../stack/postgres.js';
+import { ensureTemporalCli, startTemporalDevServer } from '../../stack/temporal.js';
+
+export interface Infra {
+  /** Admin URL of the Postgres server (database `postgres`). */
+  pgUrl: string;
+  temporalAddress: string;
+  stop(): Promise<void>;
+}
+
+export async function startInfra(log: (line: string) => void = () => {}): Promise<Infra> {
+  const dir = mkdtempSync(join(tmpdir(), 'wa-gateway-test-'));
+  chmodSync(dir, 0o755); // as root, Postgres runs as the postgres user and must reach its data
+  const postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'postgres'), database: 'postgres', log: () => {} });
+  const cli = ensureTemporalCli(process.env.TEMPORAL_CLI || undefined, log);
+  const temporal = await startTemporalDevServer({ cli, uiPort: null, logFile: join(dir, 'temporal.log') });
+  return {
+    pgUrl: postgres.url,
+    temporalAddress: temporal.address,
+    async stop() {
+      await temporal.stop();
+      await postgres.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let shared: Promise<Infra> | undefined;
+
+/** The suite's services: the ones `npm test` started, or this file's own. */
+export function infra(): Promise<Infra> {
+  if (process.env.TEST_PG_URL && process.env.TEST_TEMPORAL_ADDRESS) {
+    return Promise.resolve({ pgUrl: process.env.TEST_PG_URL, temporalAddress: process.env.TEST_TEMPORAL_ADDRESS, stop: async () => {} });
+  }
+  shared ??= startInfra();
+  return shared;
+}
+
+/** A fresh database on the test Postgres server; its URL. */
+export async function createDatabase(prefix: string): Promise<string> {
+  const { pgUrl } = await infra();
+  const name = `${prefix.replace(/\W/g, '_').toLowerCase()}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  await admin.query(`create database "${name}"`);
+  await admin.end();
+  const url = new URL(pgUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
