@@ -1,0 +1,82 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { eventually, startGateway, type Gateway } from './support/gateway.js';
+import { scanQr } from './support/fakePhone.js';
+
+// Two worker processes; heartbeat timeout 4 s (see startGateway).
+let gw: Gateway;
+before(async () => {
+  gw = await startGateway({ name: 'failover', workers: 2 });
+});
+after(() => gw?.stop());
+
+const status = async (id: string) => ((await (await gw.request(`/api/instance/${id}/status`)).json()) as { accountStatus: { status: string } }).accountStatus.status;
+const holder = async (id: string) => (await gw.db('session_leases').where({ instance_id: id }).first())?.worker_id as string | undefined;
+
+async function connectAndPair(id: string) {
+  await gw.request('/api/instance', { method: 'POST', json: { id } });
+  await gw.request(`/api/instance/${id}/connect`, { method: 'POST' });
+  await eventually(async () => (await gw.db('instances').where({ id }).first()).qr, 20_000, 'QR');
+  await scanQr(gw.db, id);
+  await eventually(async () => (await status(id)) === 'open', 20_000, 'open');
+  return (await holder(id))!;
+}
+
+/** Watches the instance row while `during` runs and returns every QR it showed. */
+async function qrsShownDuring(id: string, during: () => Promise<void>): Promise<string[]> {
+  const shown = new Set<string>();
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      const row = await gw.db('instances').where({ id }).first();
+      if (row?.qr) shown.add(row.qr);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    await during();
+  } finally {
+    watching = false;
+    await watch;
+  }
+  return [...shown];
+}
+
+test('kill -9 of the worker holding a session: the other worker resumes it from the stored credentials, no QR', async () => {
+  const first = await connectAndPair('crash');
+  const victim = gw.workers[Number(first.slice(1)) - 1]!;
+  const credsBefore = (await gw.db('session_creds').where({ instance_id: 'crash' }).first()).creds;
+
+  const qrs = await qrsShownDuring('crash', async () => {
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    await eventually(async () => {
+      const now = await holder('crash');
+      return now && now !== first && (await status('crash')) === 'open';
+    }, 40_000, 'the session open on the other worker');
+  });
+  assert.deepEqual(qrs, [], 'no QR may be shown during failover');
+  assert.equal((await gw.db('session_creds').where({ instance_id: 'crash' }).first()).creds, credsBefore);
+  const me = await (await gw.request('/api/instance/crash/me')).json();
+  assert.equal(me.phone, '905550000001');
+  // Restore two workers for the next test.
+  gw.startWorker(first);
+});
+
+test('SIGTERM hands a session over to another worker, without a QR', async () => {
+  const first = await connectAndPair('rolling');
+  const leaving = gw.workers.filter((w) => w.child.exitCode === null).find((w) => w.output().includes(`"workerId":"${first}"`))!;
+  assert.ok(leaving, `worker ${first} is running`);
+  const started = Date.now();
+  const qrs = await qrsShownDuring('rolling', async () => {
+    await leaving.stop('SIGTERM');
+    await eventually(async () => {
+      const now = await holder('rolling');
+      return now && now !== first && (await status('rolling')) === 'open';
+    }, 30_000, 'the session open on the other worker');
+  });
+  assert.deepEqual(qrs, []);
+  assert.ok(leaving.output().includes('handing sessions over'), 'the worker announced the handover');
+  // Informational: how long the instance was not open.
+  process.stdout.write(`# handover took ${Date.now() - started} ms\n`);
+});
