@@ -26,7 +26,12 @@ async function main(): Promise<void> {
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
     log(`starting embedded Postgres (data in ${join(dataDir, 'postgres')})`);
-    postgres = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), database: 'wa_gateway', port: config.EMBEDDED_PG_PORT });
+    postgres = await startEmbeddedPostgres({
+      dataDir: join(dataDir, 'postgres'),
+      database: 'wa_gateway',
+      port: config.EMBEDDED_PG_PORT,
+      log,
+    });
     databaseUrl = postgres.url;
   }
 

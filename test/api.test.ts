@@ -60,7 +60,11 @@ test('every response carries a request id, and a sane incoming one is kept', asy
 });
 
 test('malformed JSON is a 400, an unknown route a 404, a wrong type names the field', async () => {
-  const malformed = await gw.request('/api/instance', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id": "x",' });
+  const malformed = await gw.request('/api/instance', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"id": "x",',
+  });
   assert.equal(malformed.status, 400);
   assert.deepEqual(await malformed.json(), { error: 'malformed JSON body', code: 'MALFORMED_JSON' });
 
@@ -93,7 +97,11 @@ test('GET /health needs no token and reports the database and Temporal', async (
 test('with Postgres and Temporal unreachable, requests get a 503 error quickly instead of hanging', async () => {
   const deadPg = await freePort();
   const deadTemporal = await freePort();
-  const config = loadConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${deadPg}/none`, TEMPORAL_ADDRESS: `127.0.0.1:${deadTemporal}`, RATE_LIMIT_PER_MINUTE: '0' });
+  const config = loadConfig({
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${deadPg}/none`,
+    TEMPORAL_ADDRESS: `127.0.0.1:${deadTemporal}`,
+    RATE_LIMIT_PER_MINUTE: '0',
+  });
   const db = createDb(config.DATABASE_URL!);
   const temporal = createTemporalClient(config.TEMPORAL_ADDRESS!, 'default');
   const app = createApp({ config, db, temporal, logger: createLogger('silent', 'api'), apiToken: 'a-token-for-this-test-only' });
@@ -107,7 +115,10 @@ test('with Postgres and Temporal unreachable, requests get a 503 error quickly i
     assert.equal(body.database.ok, false);
     assert.equal(body.temporal.ok, false);
 
-    const res = await fetch(`${base}/api/instance`, { headers: { 'x-api-key': 'a-token-for-this-test-only' }, signal: AbortSignal.timeout(15_000) });
+    const res = await fetch(`${base}/api/instance`, {
+      headers: { 'x-api-key': 'a-token-for-this-test-only' },
+      signal: AbortSignal.timeout(15_000),
+    });
     assert.equal(res.status, 503);
     assert.deepEqual(await res.json(), { error: 'database unavailable', code: 'DATABASE_UNAVAILABLE' });
   } finally {

@@ -10,7 +10,8 @@ before(async () => {
 });
 after(() => gw?.stop());
 
-const status = async (id: string) => ((await (await gw.request(`/api/instance/${id}/status`)).json()) as { accountStatus: { status: string } }).accountStatus.status;
+const status = async (id: string) =>
+  ((await (await gw.request(`/api/instance/${id}/status`)).json()) as { accountStatus: { status: string } }).accountStatus.status;
 const holder = async (id: string) => (await gw.db('session_leases').where({ instance_id: id }).first())?.worker_id as string | undefined;
 
 async function connectAndPair(id: string) {
@@ -50,10 +51,14 @@ test('kill -9 of the worker holding a session: the other worker resumes it from 
   const qrs = await qrsShownDuring('crash', async () => {
     victim.child.kill('SIGKILL');
     await victim.exited;
-    await eventually(async () => {
-      const now = await holder('crash');
-      return now && now !== first && (await status('crash')) === 'open';
-    }, 40_000, 'the session open on the other worker');
+    await eventually(
+      async () => {
+        const now = await holder('crash');
+        return now && now !== first && (await status('crash')) === 'open';
+      },
+      40_000,
+      'the session open on the other worker',
+    );
   });
   assert.deepEqual(qrs, [], 'no QR may be shown during failover');
   assert.equal((await gw.db('session_creds').where({ instance_id: 'crash' }).first()).creds, credsBefore);
@@ -70,10 +75,14 @@ test('SIGTERM hands a session over to another worker, without a QR', async () =>
   const started = Date.now();
   const qrs = await qrsShownDuring('rolling', async () => {
     await leaving.stop('SIGTERM');
-    await eventually(async () => {
-      const now = await holder('rolling');
-      return now && now !== first && (await status('rolling')) === 'open';
-    }, 30_000, 'the session open on the other worker');
+    await eventually(
+      async () => {
+        const now = await holder('rolling');
+        return now && now !== first && (await status('rolling')) === 'open';
+      },
+      30_000,
+      'the session open on the other worker',
+    );
   });
   assert.deepEqual(qrs, []);
   assert.ok(leaving.output().includes('handing sessions over'), 'the worker announced the handover');

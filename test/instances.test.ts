@@ -58,10 +58,14 @@ test('connect shows a QR, a scan opens the session, and /me names the account', 
   assert.deepEqual((await json(await gw.request('/api/instance/pair/me'))).status, 409);
   assert.deepEqual((await json(await gw.request('/api/instance/pair/connect', { method: 'POST' }))).body, { success: true });
 
-  const qr = await eventually(async () => {
-    const { body } = await json(await gw.request('/api/instance/pair/qr'));
-    return body.qrCode ? body : null;
-  }, 20_000, 'a QR code');
+  const qr = await eventually(
+    async () => {
+      const { body } = await json(await gw.request('/api/instance/pair/qr'));
+      return body.qrCode ? body : null;
+    },
+    20_000,
+    'a QR code',
+  );
   assert.equal(qr.status, 'connecting');
   assert.match(qr.qrCode, /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/);
 
@@ -96,10 +100,14 @@ test('connect on a connected instance changes nothing, and restart reconnects wi
   const restart = await json(await gw.request('/api/instance/pair/restart', { method: 'POST' }));
   assert.deepEqual(restart.body, { success: true, message: 'Restarting...' });
   // It goes through connecting and comes back open; the QR never reappears.
-  await eventually(async () => {
-    const n = await gw.db('webhook_events').where({ instance_id: 'pair' }).count<{ count: string }[]>('* as count');
-    return Number(n[0]!.count) >= Number(before[0]!.count) + 2 && (await statusOf('pair')) === 'open';
-  }, 20_000, 'reconnected after restart');
+  await eventually(
+    async () => {
+      const n = await gw.db('webhook_events').where({ instance_id: 'pair' }).count<{ count: string }[]>('* as count');
+      return Number(n[0]!.count) >= Number(before[0]!.count) + 2 && (await statusOf('pair')) === 'open';
+    },
+    20_000,
+    'reconnected after restart',
+  );
   const row = await gw.db('instances').where({ id: 'pair' }).first();
   assert.equal(row.qr, null);
 });
@@ -137,7 +145,14 @@ test('an unscanned QR expires and the session ends disconnected', async () => {
 test('clear deletes the message history of that instance only', async () => {
   await create('other');
   const message = (instance_id: string, id: string) => ({
-    instance_id, id, chat_id: '905550000009@s.whatsapp.net', from_me: true, type: 'chat', body: 'hi', status: 'sent', timestamp: 1,
+    instance_id,
+    id,
+    chat_id: '905550000009@s.whatsapp.net',
+    from_me: true,
+    type: 'chat',
+    body: 'hi',
+    status: 'sent',
+    timestamp: 1,
   });
   await gw.db('messages').insert([message('shop-1', 'A1'), message('shop-1', 'A2'), message('other', 'B1')]);
   assert.deepEqual((await json(await gw.request('/api/instance/shop-1/clear', { method: 'POST' }))).body, { success: true });
@@ -150,7 +165,9 @@ test('delete removes the instance with all its data and stops its session', asyn
   await gw.request('/api/instance/doomed/connect', { method: 'POST' });
   await scanQr(gw.db, 'doomed');
   await eventually(async () => (await statusOf('doomed')) === 'open', 20_000, 'open');
-  await gw.db('messages').insert({ instance_id: 'doomed', id: 'X', chat_id: 'c', from_me: false, type: 'chat', status: 'received', timestamp: 1 });
+  await gw
+    .db('messages')
+    .insert({ instance_id: 'doomed', id: 'X', chat_id: 'c', from_me: false, type: 'chat', status: 'received', timestamp: 1 });
 
   assert.deepEqual((await json(await gw.request('/api/instance/doomed', { method: 'DELETE' }))).body, { success: true });
   assert.equal((await json(await gw.request('/api/instance/doomed/status'))).status, 404);

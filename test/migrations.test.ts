@@ -4,8 +4,23 @@ import { createDb, migrate } from '../db/knex.js';
 import { createDatabase } from './support/infra.js';
 
 const TABLES = [
-  'instances', 'instance_settings', 'session_creds', 'session_keys', 'session_leases', 'messages', 'chats', 'contacts', 'groups',
-  'chatbot_rules', 'bulk_jobs', 'bulk_recipients', 'scheduled_messages', 'media', 'webhook_events', 'rate_limit_windows', 'app_settings',
+  'instances',
+  'instance_settings',
+  'session_creds',
+  'session_keys',
+  'session_leases',
+  'messages',
+  'chats',
+  'contacts',
+  'groups',
+  'chatbot_rules',
+  'bulk_jobs',
+  'bulk_recipients',
+  'scheduled_messages',
+  'media',
+  'webhook_events',
+  'rate_limit_windows',
+  'app_settings',
 ];
 
 test('migrations started by several processes at once apply exactly once', async () => {
@@ -16,7 +31,10 @@ test('migrations started by several processes at once apply exactly once', async
     assert.equal(applied.filter((names) => names.length > 0).length, 1, 'one process applied them');
     assert.deepEqual(applied.flat(), ['001_init']);
     const rows = await dbs[0]!('knex_migrations').select('name');
-    assert.deepEqual(rows.map((r) => r.name), ['001_init']);
+    assert.deepEqual(
+      rows.map((r) => r.name),
+      ['001_init'],
+    );
     for (const table of TABLES) assert.ok(await dbs[0]!.schema.hasTable(table), table);
     // Running again is a no-op.
     assert.deepEqual(await migrate(dbs[1]!), []);

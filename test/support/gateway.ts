@@ -20,7 +20,12 @@ export interface Proc {
 }
 
 export function spawnProcess(entry: string, env: NodeJS.ProcessEnv, name = entry): Proc {
-  const child = fork(entry, [], { cwd: root, env: { ...process.env, ...env }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = fork(entry, [], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -68,7 +73,12 @@ export async function startApi(env: NodeJS.ProcessEnv): Promise<{ proc: Proc; ba
  * Postgres and Temporal. `workers` are started with ids w1, w2, ... The caller
  * stops it (`after(() => gw.stop())` at the file's top level).
  */
-export async function startGateway(options: { name: string; workers?: number; env?: NodeJS.ProcessEnv; workerEntry?: string }): Promise<Gateway> {
+export async function startGateway(options: {
+  name: string;
+  workers?: number;
+  env?: NodeJS.ProcessEnv;
+  workerEntry?: string;
+}): Promise<Gateway> {
   const { temporalAddress } = await infra();
   const databaseUrl = await createDatabase(options.name);
   const token = randomBytes(16).toString('hex');
@@ -126,7 +136,11 @@ export async function startGateway(options: { name: string; workers?: number; en
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -3,7 +3,7 @@
  * server on free ports. `npm test` starts them once and passes their addresses
  * in TEST_PG_URL / TEST_TEMPORAL_ADDRESS; a test file run alone starts its own.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -19,8 +19,7 @@ export interface Infra {
 
 export async function startInfra(log: (line: string) => void = () => {}): Promise<Infra> {
   const dir = mkdtempSync(join(tmpdir(), 'wa-gateway-test-'));
-  chmodSync(dir, 0o755); // as root, Postgres runs as the postgres user and must reach its data
-  const postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'postgres'), database: 'postgres', log: () => {} });
+  const postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'postgres'), database: 'postgres', log });
   const cli = ensureTemporalCli(process.env.TEMPORAL_CLI || undefined, log);
   const temporal = await startTemporalDevServer({ cli, uiPort: null, logFile: join(dir, 'temporal.log') });
   return {
