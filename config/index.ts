@@ -42,6 +42,8 @@ const configSchema = z.object({
       .pipe(z.array(z.enum(['general', 'sessions'])).min(1)),
   ),
   WORKER_ID: optionalString,
+  /** A prebuilt workflow bundle (worker/bundleWorkflows.ts); built at start when unset. */
+  WORKFLOW_BUNDLE: optionalString,
   /** How long a session may go without a heartbeat before another worker takes it over. */
   SESSION_HEARTBEAT_TIMEOUT_SECONDS: withDefault(z.coerce.number().int().min(2).max(600).default(20)),
   WA_WS_URL: withDefault(z.string().url().default('wss://web.whatsapp.com/ws/chat')),

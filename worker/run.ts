@@ -1,6 +1,10 @@
-import { hostname } from 'node:os';
+import { execFile } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { NativeConnection, Worker, Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
@@ -19,7 +23,19 @@ export interface WorkerOptions {
   logger: Logger;
 }
 
-const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+const bundler = fileURLToPath(new URL('./bundleWorkflows.ts', import.meta.url));
+
+/** The workflow bundle: WORKFLOW_BUNDLE if set, else built now in a child process. */
+async function workflowBundle(config: Config): Promise<{ code: string }> {
+  if (config.WORKFLOW_BUNDLE) return { code: await readFile(config.WORKFLOW_BUNDLE, 'utf8') };
+  const out = join(tmpdir(), `wa-gateway-workflows-${process.pid}-${randomBytes(4).toString('hex')}.js`);
+  try {
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', bundler, out], { maxBuffer: 16 * 1024 * 1024 });
+    return { code: await readFile(out, 'utf8') };
+  } finally {
+    await rm(out, { force: true });
+  }
+}
 
 /**
  * Runs this process's Temporal workers until SIGINT/SIGTERM. On shutdown the
@@ -49,7 +65,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
       await Worker.create({
         ...common,
         taskQueue: queues.general,
-        workflowsPath,
+        workflowBundle: await workflowBundle(config),
         activities: createGeneralActivities({ db }),
       }),
     );
