@@ -1,0 +1,394 @@
+/**
+ * A local WhatsApp Web server that the real, unmodified Baileys connects to:
+ * handshake, QR pairing, login, the queries Baileys makes, Signal-encrypted
+ * messages both ways and receipts. Tests and demos drive the simulated phones
+ * through its methods (or the HTTP control API in control.ts).
+ */
+import { createServer, type Server } from 'node:http';
+import { createHmac, randomInt } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { Curve, proto, type BinaryNode } from '@whiskeysockets/baileys';
+import { makeServerIdentity } from './keys.js';
+import { Directory, lidJid, pnJid, type Companion, type SimUser } from './directory.js';
+import { SimConnection } from './connection.js';
+import { answerIq } from './iq.js';
+import { child, children, iqError, iqResult, encodeBigEndian, unixNow, S_WHATSAPP_NET } from './nodes.js';
+import { SignalDevice } from './signal.js';
+import { handleOutgoingMessage, type ReceivedMessage, type ReceiptPolicy } from './messages.js';
+import { decodeQr } from './qr.js';
+
+export interface SimulatorOptions {
+  port?: number;
+  host?: string;
+  /** Receipts a phone sends by itself for each message it gets. Default: delivered. */
+  receiptPolicy?: ReceiptPolicy;
+  /** Called with a one-line description of every stanza (for debugging). */
+  trace?: (line: string) => void;
+}
+
+export interface Faults {
+  /** Refuse new websocket connections. */
+  refuse: boolean;
+  /** Delay every stanza the server sends. */
+  delayMs: number;
+  /** Answer logins with `<failure reason=N>` (0: off). */
+  failLogins: number;
+  /** Acknowledge sends with this error code (e.g. 463, 479) instead of accepting them. */
+  ackError: number;
+}
+
+export class Simulator {
+  readonly identity = makeServerIdentity();
+  readonly directory = new Directory();
+  readonly faults: Faults = { refuse: false, delayMs: 0, failLogins: 0, ackError: 0 };
+  /** Every message a simulated phone received, in order. */
+  readonly received: ReceivedMessage[] = [];
+  receiptPolicy: ReceiptPolicy;
+  private readonly phones = new Map<string, SignalDevice>();
+  private readonly connections = new Set<SimConnection>();
+  private readonly attached = new Map<string, SimConnection>();
+  private readonly waitingScans = new Map<string, SimConnection>();
+  private readonly offline = new Map<string, BinaryNode[]>();
+  private readonly blocked = new Map<string, Set<string>>();
+  private readonly listeners = new Set<(message: ReceivedMessage) => void>();
+  private server!: Server;
+  private wss!: WebSocketServer;
+  url = '';
+  port = 0;
+
+  private constructor(private readonly options: SimulatorOptions) {
+    this.receiptPolicy = options.receiptPolicy ?? 'delivered';
+  }
+
+  static async start(options: SimulatorOptions = {}): Promise<Simulator> {
+    const sim = new Simulator(options);
+    sim.server = createServer();
+    sim.wss = new WebSocketServer({ noServer: true });
+    sim.server.on('upgrade', (request, socket, head) => {
+      if (sim.faults.refuse || !request.url?.startsWith('/ws/chat')) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\n\r\n');
+        return;
+      }
+      sim.wss.handleUpgrade(request, socket, head, (ws) => sim.connections.add(new SimConnection(sim, ws)));
+    });
+    await new Promise<void>((resolve) => sim.server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+    sim.port = (sim.server.address() as AddressInfo).port;
+    sim.url = `ws://${options.host ?? '127.0.0.1'}:${sim.port}/ws/chat`;
+    return sim;
+  }
+
+  /** The HTTP server, for mounting the control API. */
+  get httpServer(): Server {
+    return this.server;
+  }
+
+  async stop(): Promise<void> {
+    for (const conn of this.connections) conn.drop();
+    this.wss.close();
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  log(direction: string, conn: SimConnection, node: BinaryNode): void {
+    if (!this.options.trace) return;
+    const who = conn.companion ? `${conn.companion.user.phone}:${conn.companion.deviceId}` : `#${conn.id}`;
+    const first = children(node)[0]?.tag;
+    this.options.trace(`${direction} ${who} <${node.tag} ${JSON.stringify(node.attrs)}>${first ? ` <${first}>` : ''}`);
+  }
+
+  // ---- users and phones -------------------------------------------------
+
+  addUser(phone: string, name?: string): SimUser {
+    return this.directory.addUser({ phone, name });
+  }
+
+  user(phoneOrLid: string): SimUser {
+    const user = this.directory.find(phoneOrLid);
+    if (!user) throw new Error(`no simulated user ${phoneOrLid}`);
+    return user;
+  }
+
+  phone(user: SimUser): SignalDevice {
+    let device = this.phones.get(user.phone);
+    if (!device) this.phones.set(user.phone, (device = new SignalDevice()));
+    return device;
+  }
+
+  onMessage(listener: (message: ReceivedMessage) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  record(message: ReceivedMessage): void {
+    this.received.push(message);
+    for (const listener of this.listeners) listener(message);
+  }
+
+  // ---- connections ------------------------------------------------------
+
+  forget(conn: SimConnection): void {
+    this.connections.delete(conn);
+    for (const ref of conn.registration?.refs ?? []) this.waitingScans.delete(ref);
+    if (conn.companion && this.attached.get(key(conn.companion)) === conn) this.attached.delete(key(conn.companion));
+  }
+
+  awaitScan(conn: SimConnection): void {
+    for (const ref of conn.registration!.refs) this.waitingScans.set(ref, conn);
+  }
+
+  /** A logged-in device; an older connection of the same device is replaced. */
+  attach(conn: SimConnection): void {
+    const previous = this.attached.get(key(conn.companion!));
+    if (previous && previous !== conn) void previous.streamError({}, [{ tag: 'conflict', attrs: { type: 'replaced' } }]);
+    this.attached.set(key(conn.companion!), conn);
+  }
+
+  connectionOf(companion: Companion): SimConnection | undefined {
+    const conn = this.attached.get(key(companion));
+    return conn?.isOpen ? conn : undefined;
+  }
+
+  /** Sends a stanza to a linked device now, or when it next logs in. */
+  async deliver(companion: Companion, node: BinaryNode): Promise<void> {
+    const conn = this.connectionOf(companion);
+    if (conn) return conn.send(node);
+    const queue = this.offline.get(key(companion)) ?? [];
+    queue.push({ ...node, attrs: { ...node.attrs, offline: '1' } });
+    this.offline.set(key(companion), queue);
+  }
+
+  async deliverOffline(conn: SimConnection): Promise<void> {
+    const queue = this.offline.get(key(conn.companion!)) ?? [];
+    this.offline.delete(key(conn.companion!));
+    for (const node of queue) await conn.send(node);
+    await conn.send({ tag: 'ib', attrs: {}, content: [{ tag: 'offline', attrs: { count: String(queue.length) } }] });
+  }
+
+  async dispatch(conn: SimConnection, node: BinaryNode): Promise<void> {
+    switch (node.tag) {
+      case 'iq':
+        await conn.send(await answerIq(this, conn, node));
+        return;
+      case 'message':
+        await handleOutgoingMessage(this, conn, node);
+        return;
+      case 'receipt':
+      case 'notification':
+        // What the client acknowledges or reports; nothing to answer beyond an ack.
+        if (node.tag === 'receipt') await conn.send({ tag: 'ack', attrs: { class: 'receipt', id: node.attrs.id!, from: node.attrs.to ?? S_WHATSAPP_NET } });
+        return;
+      default:
+        // presence, chatstate, ack, ib...: accepted silently.
+        return;
+    }
+  }
+
+  // ---- pairing and linked devices ----------------------------------------
+
+  /**
+   * The phone of `phone` scans a QR shown by a client: the raw QR text, or a
+   * PNG data URI (what the gateway's /qr endpoint returns).
+   */
+  async scanQr(phone: string, qr: string): Promise<Companion> {
+    const text = qr.startsWith('data:image/') ? await decodeQr(qr) : qr;
+    // Newer clients wrap the payload in a link: https://wa.me/settings/linked_devices#REF,...
+    const [ref, noiseB64, identityB64, advB64, platform] = text.slice(text.indexOf('#') + 1).split(',');
+    const conn = ref ? this.waitingScans.get(ref) : undefined;
+    if (!conn?.isOpen || !conn.registration) throw new Error('this QR code is not (or no longer) valid');
+    const registration = conn.registration;
+    if (registration.noiseKey.toString('base64') !== noiseB64 || registration.identityKey.toString('base64') !== identityB64) {
+      throw new Error('QR code does not match the connection that showed it');
+    }
+    const user = this.directory.find(phone) ?? this.addUser(phone);
+    const advSecret = Buffer.from(advB64!, 'base64');
+    const companion = this.directory.linkCompanion(user, {
+      noiseKey: registration.noiseKey,
+      identityKey: registration.identityKey,
+      registrationId: registration.registrationId,
+      signedPreKey: registration.signedPreKey,
+      advSecret,
+      platform: platform ?? 'web',
+    });
+    for (const r of registration.refs) this.waitingScans.delete(r);
+
+    const details = Buffer.from(
+      proto.ADVDeviceIdentity.encode({ rawId: randomInt(1, 2 ** 31), timestamp: Math.floor(Date.now() / 1000), keyIndex: companion.deviceId }).finish(),
+    );
+    const accountSignature = Buffer.from(Curve.sign(user.accountKey.private, Buffer.concat([Buffer.from([6, 0]), details, registration.identityKey])));
+    const signed = Buffer.from(
+      proto.ADVSignedDeviceIdentity.encode({ details, accountSignatureKey: user.accountKey.public, accountSignature }).finish(),
+    );
+    const hmac = createHmac('sha256', advSecret).update(signed).digest();
+    const container = Buffer.from(proto.ADVSignedDeviceIdentityHMAC.encode({ details: signed, hmac }).finish());
+    const answer = await conn.query({
+      tag: 'iq',
+      attrs: { from: S_WHATSAPP_NET, type: 'set', t: unixNow() },
+      content: [
+        {
+          tag: 'pair-success',
+          attrs: {},
+          content: [
+            { tag: 'device-identity', attrs: {}, content: container },
+            { tag: 'platform', attrs: { name: 'Chrome' } },
+            { tag: 'device', attrs: { jid: pnJid(user.phone, companion.deviceId), lid: lidJid(user.lid, companion.deviceId) } },
+          ],
+        },
+      ],
+    });
+    if (!child(answer, 'pair-device-sign')) throw new Error('the client did not confirm the pairing');
+    // Like WhatsApp: the new device must reconnect and log in with its credentials.
+    await conn.streamError({ code: '515' });
+    return companion;
+  }
+
+  /** The phone removes a linked device ("Log out" in Linked devices). */
+  async removeDevice(phone: string, deviceId?: number): Promise<void> {
+    const user = this.user(phone);
+    for (const companion of user.companions.values()) {
+      if (deviceId !== undefined && companion.deviceId !== deviceId) continue;
+      this.unlink(companion);
+      await this.connectionOf(companion)?.streamError({ code: '401' }, [{ tag: 'conflict', attrs: { type: 'device_removed' } }]);
+    }
+  }
+
+  unlink(companion: Companion): void {
+    companion.removed = true;
+    this.offline.delete(key(companion));
+  }
+
+  /** Drops the sockets (of one user's devices, or all) as a network failure would. */
+  dropConnections(phone?: string): number {
+    let dropped = 0;
+    for (const conn of this.connections) {
+      if (phone && conn.companion?.user.phone !== phone) continue;
+      conn.drop();
+      dropped++;
+    }
+    return dropped;
+  }
+
+  /** Asks connected devices to restart (`stream:error 515`). */
+  async restartConnections(phone?: string): Promise<void> {
+    for (const conn of [...this.connections]) {
+      if (!conn.companion || (phone && conn.companion.user.phone !== phone)) continue;
+      await conn.streamError({ code: '515' });
+    }
+  }
+
+  // ---- query answers (used by iq.ts) -------------------------------------
+
+  usync(conn: SimConnection, iq: BinaryNode): BinaryNode {
+    const usync = child(iq, 'usync')!;
+    const wanted = new Set(children(child(usync, 'query')).map((q) => q.tag));
+    const users = children(child(usync, 'list')).map((requested) => {
+      const contact = child(requested, 'contact');
+      const phone = typeof contact?.content === 'string' ? contact.content : contact?.content ? Buffer.from(contact.content as Uint8Array).toString() : undefined;
+      const jid = requested.attrs.jid ?? `${(phone ?? '').replace(/^\+/, '')}@s.whatsapp.net`;
+      const user = this.directory.find(jid.split(/[@:]/)[0]!);
+      const content: BinaryNode[] = [];
+      if (wanted.has('contact')) content.push({ tag: 'contact', attrs: { type: user ? 'in' : 'out' } });
+      if (wanted.has('devices')) {
+        const devices = user ? [0, ...[...user.companions.values()].filter((c) => !c.removed).map((c) => c.deviceId)] : [];
+        content.push({
+          tag: 'devices',
+          attrs: {},
+          content: [{ tag: 'device-list', attrs: {}, content: devices.map((id) => ({ tag: 'device', attrs: { id: String(id), ...(id ? { 'key-index': String(id) } : {}) } })) }],
+        });
+      }
+      if (wanted.has('lid') && user) content.push({ tag: 'lid', attrs: { val: lidJid(user.lid) } });
+      if (wanted.has('status')) content.push({ tag: 'status', attrs: { t: unixNow() }, content: Buffer.from('Hey there! I am using WhatsApp.') });
+      if (wanted.has('disappearing_mode')) content.push({ tag: 'disappearing_mode', attrs: { duration: '0', t: unixNow() } });
+      return { tag: 'user', attrs: { jid: user ? pnJid(user.phone) : jid }, content };
+    });
+    void conn;
+    return iqResult(iq, [{ tag: 'usync', attrs: { ...usync.attrs, last: 'true' }, content: [{ tag: 'list', attrs: {}, content: users }] }]);
+  }
+
+  keyBundles(iq: BinaryNode): BinaryNode {
+    const users = children(child(iq, 'key')).map((requested) => {
+      const jid = requested.attrs.jid!;
+      const [userPart, devicePart] = jid.split('@')[0]!.split(':');
+      const device = Number(devicePart ?? 0);
+      const user = this.directory.find(userPart!);
+      const bundle = user ? this.bundleOf(user, device) : undefined;
+      if (!bundle) return { tag: 'user', attrs: { jid }, content: [{ tag: 'error', attrs: { code: '404', text: 'item-not-found' } }] };
+      return {
+        tag: 'user',
+        attrs: { jid },
+        content: [
+          { tag: 'registration', attrs: {}, content: encodeBigEndian(bundle.registrationId) },
+          { tag: 'type', attrs: {}, content: Buffer.from([5]) },
+          { tag: 'identity', attrs: {}, content: strip(bundle.identityKey) },
+          {
+            tag: 'skey',
+            attrs: {},
+            content: [
+              { tag: 'id', attrs: {}, content: encodeBigEndian(bundle.signedPreKey.keyId, 3) },
+              { tag: 'value', attrs: {}, content: strip(bundle.signedPreKey.publicKey) },
+              { tag: 'signature', attrs: {}, content: bundle.signedPreKey.signature },
+            ],
+          },
+          ...(bundle.preKey
+            ? [{ tag: 'key', attrs: {}, content: [{ tag: 'id', attrs: {}, content: encodeBigEndian(bundle.preKey.keyId, 3) }, { tag: 'value', attrs: {}, content: strip(bundle.preKey.publicKey) }] }]
+            : []),
+        ],
+      };
+    });
+    return iqResult(iq, [{ tag: 'list', attrs: {}, content: users }]);
+  }
+
+  /** The pre-key bundle of a user's device: the phone's own, or what a companion uploaded. */
+  bundleOf(user: SimUser, device: number) {
+    if (device === 0) return this.phone(user).bundle();
+    const companion = user.companions.get(device);
+    if (!companion || companion.removed) return undefined;
+    const first = companion.preKeys.entries().next();
+    let preKey: { keyId: number; publicKey: Buffer } | undefined;
+    if (!first.done) {
+      companion.preKeys.delete(first.value[0]);
+      preKey = { keyId: first.value[0], publicKey: first.value[1] };
+    }
+    return {
+      registrationId: companion.registrationId,
+      identityKey: companion.identityKey,
+      signedPreKey: { keyId: companion.signedPreKey.keyId, publicKey: companion.signedPreKey.public, signature: companion.signedPreKey.signature },
+      preKey,
+    };
+  }
+
+  profilePicture(iq: BinaryNode): BinaryNode {
+    const target = iq.attrs.target ?? iq.attrs.to ?? '';
+    const user = this.directory.find(target.split(/[@:]/)[0]!);
+    if (!user?.pictureUrl) return iqError(iq, 404, 'item-not-found');
+    return iqResult(iq, [{ tag: 'picture', attrs: { url: user.pictureUrl, id: '1', type: child(iq, 'picture')?.attrs.type ?? 'preview' } }]);
+  }
+
+  blocklist(conn: SimConnection, iq: BinaryNode): BinaryNode {
+    const owner = conn.companion?.user.phone ?? '';
+    const set = this.blocked.get(owner) ?? new Set<string>();
+    this.blocked.set(owner, set);
+    if (iq.attrs.type === 'set') {
+      const item = child(iq, 'item');
+      if (item?.attrs.jid) item.attrs.action === 'block' ? set.add(item.attrs.jid) : set.delete(item.attrs.jid);
+      return iqResult(iq);
+    }
+    return iqResult(iq, [{ tag: 'list', attrs: {}, content: [...set].map((jid) => ({ tag: 'item', attrs: { jid } })) }]);
+  }
+
+  isBlocked(phone: string, jid: string): boolean {
+    return this.blocked.get(phone)?.has(jid) ?? false;
+  }
+
+  groups(_conn: SimConnection, iq: BinaryNode): BinaryNode {
+    if (child(iq, 'participating')) return iqResult(iq, [{ tag: 'groups', attrs: {} }]);
+    return iqError(iq, 404, 'item-not-found');
+  }
+
+  mediaConn(iq: BinaryNode): BinaryNode {
+    return iqResult(iq, [{ tag: 'media_conn', attrs: { auth: 'sim', ttl: '3600', auth_ttl: '3600', max_buckets: '1' }, content: [{ tag: 'host', attrs: { hostname: `127.0.0.1:${this.port}` } }] }]);
+  }
+}
+
+const key = (companion: Companion) => `${companion.user.phone}:${companion.deviceId}`;
+const strip = (publicKey: Buffer) => (publicKey.length === 33 ? publicKey.subarray(1) : publicKey);

@@ -1,0 +1,92 @@
+/**
+ * A bare Baileys client (no gateway) with credentials in memory: what the
+ * simulator's own tests and the send-rate benchmark connect with.
+ */
+import { EventEmitter } from 'node:events';
+import pino from 'pino';
+import {
+  makeWASocket,
+  initAuthCreds,
+  makeCacheableSignalKeyStore,
+  DisconnectReason,
+  type AuthenticationCreds,
+  type SignalDataTypeMap,
+  type WASocket,
+} from '@whiskeysockets/baileys';
+
+export const WA_VERSION: [number, number, number] = [2, 3000, 1023223821];
+
+export class BareClient extends EventEmitter {
+  creds: AuthenticationCreds = initAuthCreds();
+  private readonly keys = new Map<string, unknown>();
+  socket: WASocket | undefined;
+  qr: string | undefined;
+  open = false;
+  private stopped = false;
+
+  constructor(private readonly url: string) {
+    super();
+  }
+
+  connect(): void {
+    const store = {
+      get: async <T extends keyof SignalDataTypeMap>(type: T, ids: string[]) =>
+        Object.fromEntries(ids.map((id) => [id, this.keys.get(`${type}:${id}`)]).filter(([, v]) => v !== undefined)) as { [id: string]: SignalDataTypeMap[T] },
+      set: async (data: Record<string, Record<string, unknown>>) => {
+        for (const [type, entries] of Object.entries(data)) {
+          for (const [id, value] of Object.entries(entries ?? {})) value ? this.keys.set(`${type}:${id}`, value) : this.keys.delete(`${type}:${id}`);
+        }
+      },
+    };
+    const logger = pino({ level: process.env.BAILEYS_LOG ?? 'silent' });
+    const socket = makeWASocket({
+      auth: { creds: this.creds, keys: makeCacheableSignalKeyStore(store, logger) },
+      waWebSocketUrl: this.url,
+      version: WA_VERSION,
+      logger,
+      markOnlineOnConnect: false,
+      syncFullHistory: false,
+    });
+    this.socket = socket;
+    socket.ev.on('creds.update', (update) => Object.assign(this.creds, update));
+    socket.ev.on('connection.update', (update) => {
+      if (update.qr) {
+        this.qr = update.qr;
+        this.emit('qr', update.qr);
+      }
+      if (update.connection === 'open') {
+        this.open = true;
+        this.emit('open');
+      }
+      if (update.connection === 'close') {
+        this.open = false;
+        const code = (update.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
+        this.emit('close', code);
+        if (!this.stopped && code === DisconnectReason.restartRequired) this.connect();
+      }
+    });
+    socket.ev.on('messages.upsert', (upsert) => this.emit('messages', upsert));
+    socket.ev.on('messages.update', (updates) => this.emit('updates', updates));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.socket?.end(undefined);
+  }
+}
+
+export function waitFor<T = unknown>(emitter: EventEmitter, event: string, timeoutMs = 15_000, filter: (value: T) => boolean = () => true): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, listener);
+      reject(new Error(`timed out waiting for ${event}`));
+    }, timeoutMs);
+    const listener = (value: T) => {
+      if (!filter(value)) return;
+      clearTimeout(timer);
+      emitter.off(event, listener);
+      resolve(value);
+    };
+    emitter.on(event, listener);
+  });
+}
