@@ -143,7 +143,10 @@ export class SimConnection {
     if (!companion || companion.removed || !companion.noiseKey.equals(clientStatic)) return this.refuse(401);
     this.companion = companion;
     this.sim.attach(this);
-    await this.send({ tag: 'success', attrs: { t: unixNow(), props: '1', abprops: '1', location: 'sim', creation: unixNow(), lid: lidJid(companion.user.lid, device) } });
+    await this.send({
+      tag: 'success',
+      attrs: { t: unixNow(), props: '1', abprops: '1', location: 'sim', creation: unixNow(), lid: lidJid(companion.user.lid, device) },
+    });
     await this.sim.deliverOffline(this);
   }
 

@@ -27,6 +27,8 @@ export interface Companion {
   platform: string;
   /** Removed from the phone's "Linked devices": logins fail with 401. */
   removed: boolean;
+  /** The phone has sent this device its initial history. */
+  historySent?: boolean;
 }
 
 export interface SimUser {

@@ -74,7 +74,20 @@ export const iqHandlers: Record<string, IqHandler[]> = {
   'w:m': [(sim, _conn, iq) => (child(iq, 'media_conn') ? sim.mediaConn(iq) : undefined)],
   status: [(_sim, _conn, iq) => iqResult(iq)],
   'urn:xmpp:whatsapp:dirty': [(_sim, _conn, iq) => iqResult(iq)],
-  'w:sync:app:state': [(_sim, _conn, iq) => iqResult(iq, [{ tag: 'sync', attrs: {} }])],
+  // App state (archive, mute, pins...): every collection is empty and up to date.
+  'w:sync:app:state': [
+    (_sim, _conn, iq) =>
+      iqResult(iq, [
+        {
+          tag: 'sync',
+          attrs: {},
+          content: children(child(iq, 'sync')).map((collection) => ({
+            tag: 'collection',
+            attrs: { name: collection.attrs.name!, version: collection.attrs.version ?? '0' },
+          })),
+        },
+      ]),
+  ],
 };
 
 export async function answerIq(sim: Simulator, conn: SimConnection, iq: BinaryNode): Promise<BinaryNode> {

@@ -75,7 +75,13 @@ export async function handleOutgoingMessage(sim: Simulator, conn: SimConnection,
 }
 
 /** A receipt from the recipient `from` (as the device addressed it) about messages `ids`. */
-export async function sendReceipt(sim: Simulator, device: Companion, from: string, ids: string[], type: 'delivered' | 'read' | 'played'): Promise<void> {
+export async function sendReceipt(
+  sim: Simulator,
+  device: Companion,
+  from: string,
+  ids: string[],
+  type: 'delivered' | 'read' | 'played',
+): Promise<void> {
   const [first, ...rest] = ids;
   await sim.deliver(device, {
     tag: 'receipt',
@@ -84,7 +90,13 @@ export async function sendReceipt(sim: Simulator, device: Companion, from: strin
   });
 }
 
-async function forwardToCompanion(sim: Simulator, sender: Companion, companion: Companion, node: BinaryNode, enc: BinaryNode): Promise<void> {
+async function forwardToCompanion(
+  sim: Simulator,
+  sender: Companion,
+  companion: Companion,
+  node: BinaryNode,
+  enc: BinaryNode,
+): Promise<void> {
   await sim.deliver(companion, {
     tag: 'message',
     attrs: { from: pnJid(sender.user.phone), id: node.attrs.id!, t: unixNow(), type: node.attrs.type ?? 'text', notify: sender.user.name },
@@ -96,22 +108,41 @@ async function forwardToCompanion(sim: Simulator, sender: Companion, companion: 
  * A simulated phone sends `message` to every device linked to `to`'s account.
  * Returns the message id.
  */
-export async function sendFromPhone(sim: Simulator, from: SimUser, to: SimUser, message: proto.IMessage, options: { id?: string } = {}): Promise<string> {
+export async function sendFromPhone(
+  sim: Simulator,
+  from: SimUser,
+  to: SimUser,
+  message: proto.IMessage,
+  options: { id?: string; onlyDevice?: number; stanzaType?: string; category?: string } = {},
+): Promise<string> {
   const id = options.id ?? `3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
   const phone = sim.phone(from);
   const plaintext = encodeWAMessage(message);
   for (const companion of to.companions.values()) {
-    if (companion.removed) continue;
+    if (companion.removed || (options.onlyDevice !== undefined && companion.deviceId !== options.onlyDevice)) continue;
     const address = { name: to.lid, device: companion.deviceId };
     if (!phone.hasSession(address)) {
       const bundle = sim.bundleOf(to, companion.deviceId);
       if (!bundle) continue;
-      await phone.startSession(address, { ...bundle, identityKey: prefixed(bundle.identityKey), signedPreKey: { ...bundle.signedPreKey, publicKey: prefixed(bundle.signedPreKey.publicKey) }, preKey: bundle.preKey && { ...bundle.preKey, publicKey: prefixed(bundle.preKey.publicKey) } });
+      await phone.startSession(address, {
+        ...bundle,
+        identityKey: prefixed(bundle.identityKey),
+        signedPreKey: { ...bundle.signedPreKey, publicKey: prefixed(bundle.signedPreKey.publicKey) },
+        preKey: bundle.preKey && { ...bundle.preKey, publicKey: prefixed(bundle.preKey.publicKey) },
+      });
     }
     const { type, ciphertext } = await phone.encrypt(address, plaintext);
     await sim.deliver(companion, {
       tag: 'message',
-      attrs: { from: pnJid(from.phone), sender_lid: `${from.lid}@lid`, id, t: unixNow(), type: stanzaType(message), notify: from.name },
+      attrs: {
+        from: pnJid(from.phone),
+        sender_lid: `${from.lid}@lid`,
+        id,
+        t: unixNow(),
+        type: options.stanzaType ?? stanzaType(message),
+        notify: from.name,
+        ...(options.category ? { category: options.category } : {}),
+      },
       content: [{ tag: 'enc', attrs: { v: '2', type }, content: ciphertext }],
     });
   }

@@ -131,7 +131,9 @@ export class NoiseResponder {
     const staticEnc = this.encrypt(this.serverStatic.public);
     this.mixIntoKey(Curve.sharedKey(this.serverStatic.private, clientEphemeral));
     const payloadEnc = this.encrypt(this.certificate);
-    const hello = proto.HandshakeMessage.encode({ serverHello: { ephemeral: ephemeral.public, static: staticEnc, payload: payloadEnc } }).finish();
+    const hello = proto.HandshakeMessage.encode({
+      serverHello: { ephemeral: ephemeral.public, static: staticEnc, payload: payloadEnc },
+    }).finish();
     return frameOf(hello);
   }
 

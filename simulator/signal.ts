@@ -36,7 +36,12 @@ export class SignalDevice {
   }
 
   /** A pre-key bundle for a sender that has no session yet (one one-time key each). */
-  bundle(): { registrationId: number; identityKey: Buffer; signedPreKey: { keyId: number; publicKey: Buffer; signature: Buffer }; preKey: { keyId: number; publicKey: Buffer } } {
+  bundle(): {
+    registrationId: number;
+    identityKey: Buffer;
+    signedPreKey: { keyId: number; publicKey: Buffer; signature: Buffer };
+    preKey: { keyId: number; publicKey: Buffer };
+  } {
     const preKey = this.newPreKey();
     return {
       registrationId: this.registrationId,
@@ -68,7 +73,9 @@ export class SignalDevice {
 
   async decrypt(from: { name: string; device: number }, type: string, ciphertext: Buffer): Promise<Buffer> {
     const cipher = new libsignal.SessionCipher(this.store(), this.address(from.name, from.device));
-    return Buffer.from(type === 'pkmsg' ? await cipher.decryptPreKeyWhisperMessage(ciphertext) : await cipher.decryptWhisperMessage(ciphertext));
+    return Buffer.from(
+      type === 'pkmsg' ? await cipher.decryptPreKeyWhisperMessage(ciphertext) : await cipher.decryptWhisperMessage(ciphertext),
+    );
   }
 
   hasSession(to: { name: string; device: number }): boolean {
@@ -78,7 +85,12 @@ export class SignalDevice {
   /** Starts a session from the recipient's uploaded pre-key bundle. */
   async startSession(
     to: { name: string; device: number },
-    bundle: { registrationId: number; identityKey: Buffer; signedPreKey: { keyId: number; publicKey: Buffer; signature: Buffer }; preKey?: { keyId: number; publicKey: Buffer } },
+    bundle: {
+      registrationId: number;
+      identityKey: Buffer;
+      signedPreKey: { keyId: number; publicKey: Buffer; signature: Buffer };
+      preKey?: { keyId: number; publicKey: Buffer };
+    },
   ): Promise<void> {
     const builder = new libsignal.SessionBuilder(this.store(), this.address(to.name, to.device));
     await builder.initOutgoing(bundle);

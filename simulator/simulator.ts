@@ -15,7 +15,8 @@ import { SimConnection } from './connection.js';
 import { answerIq } from './iq.js';
 import { child, children, iqError, iqResult, encodeBigEndian, unixNow, S_WHATSAPP_NET } from './nodes.js';
 import { SignalDevice } from './signal.js';
-import { handleOutgoingMessage, type ReceivedMessage, type ReceiptPolicy } from './messages.js';
+import { handleOutgoingMessage, sendFromPhone, type ReceivedMessage, type ReceiptPolicy } from './messages.js';
+import { deflateSync } from 'node:zlib';
 import { decodeQr } from './qr.js';
 
 export interface SimulatorOptions {
@@ -163,6 +164,37 @@ export class Simulator {
     this.offline.delete(key(conn.companion!));
     for (const node of queue) await conn.send(node);
     await conn.send({ tag: 'ib', attrs: {}, content: [{ tag: 'offline', attrs: { count: String(queue.length) } }] });
+    if (!conn.companion!.historySent) await this.sendInitialHistory(conn.companion!);
+  }
+
+  /**
+   * Like a phone after linking a device: the initial history (push names of
+   * the account's contacts), inline in a history-sync notification.
+   */
+  private async sendInitialHistory(companion: Companion): Promise<void> {
+    companion.historySent = true;
+    const history = proto.HistorySync.encode({
+      syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP,
+      conversations: [],
+      pushnames: this.directory.users().map((u) => ({ id: pnJid(u.phone), pushname: u.name })),
+    }).finish();
+    await sendFromPhone(
+      this,
+      companion.user,
+      companion.user,
+      {
+        protocolMessage: {
+          type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION,
+          historySyncNotification: {
+            syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP,
+            chunkOrder: 1,
+            progress: 100,
+            initialHistBootstrapInlinePayload: deflateSync(history),
+          },
+        },
+      },
+      { onlyDevice: companion.deviceId, stanzaType: 'text', category: 'peer' },
+    );
   }
 
   async dispatch(conn: SimConnection, node: BinaryNode): Promise<void> {
@@ -176,7 +208,8 @@ export class Simulator {
       case 'receipt':
       case 'notification':
         // What the client acknowledges or reports; nothing to answer beyond an ack.
-        if (node.tag === 'receipt') await conn.send({ tag: 'ack', attrs: { class: 'receipt', id: node.attrs.id!, from: node.attrs.to ?? S_WHATSAPP_NET } });
+        if (node.tag === 'receipt')
+          await conn.send({ tag: 'ack', attrs: { class: 'receipt', id: node.attrs.id!, from: node.attrs.to ?? S_WHATSAPP_NET } });
         return;
       default:
         // presence, chatstate, ack, ib...: accepted silently.
@@ -213,9 +246,15 @@ export class Simulator {
     for (const r of registration.refs) this.waitingScans.delete(r);
 
     const details = Buffer.from(
-      proto.ADVDeviceIdentity.encode({ rawId: randomInt(1, 2 ** 31), timestamp: Math.floor(Date.now() / 1000), keyIndex: companion.deviceId }).finish(),
+      proto.ADVDeviceIdentity.encode({
+        rawId: randomInt(1, 2 ** 31),
+        timestamp: Math.floor(Date.now() / 1000),
+        keyIndex: companion.deviceId,
+      }).finish(),
     );
-    const accountSignature = Buffer.from(Curve.sign(user.accountKey.private, Buffer.concat([Buffer.from([6, 0]), details, registration.identityKey])));
+    const accountSignature = Buffer.from(
+      Curve.sign(user.accountKey.private, Buffer.concat([Buffer.from([6, 0]), details, registration.identityKey])),
+    );
     const signed = Buffer.from(
       proto.ADVSignedDeviceIdentity.encode({ details, accountSignatureKey: user.accountKey.public, accountSignature }).finish(),
     );
@@ -283,7 +322,12 @@ export class Simulator {
     const wanted = new Set(children(child(usync, 'query')).map((q) => q.tag));
     const users = children(child(usync, 'list')).map((requested) => {
       const contact = child(requested, 'contact');
-      const phone = typeof contact?.content === 'string' ? contact.content : contact?.content ? Buffer.from(contact.content as Uint8Array).toString() : undefined;
+      const phone =
+        typeof contact?.content === 'string'
+          ? contact.content
+          : contact?.content
+            ? Buffer.from(contact.content as Uint8Array).toString()
+            : undefined;
       const jid = requested.attrs.jid ?? `${(phone ?? '').replace(/^\+/, '')}@s.whatsapp.net`;
       const user = this.directory.find(jid.split(/[@:]/)[0]!);
       const content: BinaryNode[] = [];
@@ -293,11 +337,18 @@ export class Simulator {
         content.push({
           tag: 'devices',
           attrs: {},
-          content: [{ tag: 'device-list', attrs: {}, content: devices.map((id) => ({ tag: 'device', attrs: { id: String(id), ...(id ? { 'key-index': String(id) } : {}) } })) }],
+          content: [
+            {
+              tag: 'device-list',
+              attrs: {},
+              content: devices.map((id) => ({ tag: 'device', attrs: { id: String(id), ...(id ? { 'key-index': String(id) } : {}) } })),
+            },
+          ],
         });
       }
       if (wanted.has('lid') && user) content.push({ tag: 'lid', attrs: { val: lidJid(user.lid) } });
-      if (wanted.has('status')) content.push({ tag: 'status', attrs: { t: unixNow() }, content: Buffer.from('Hey there! I am using WhatsApp.') });
+      if (wanted.has('status'))
+        content.push({ tag: 'status', attrs: { t: unixNow() }, content: Buffer.from('Hey there! I am using WhatsApp.') });
       if (wanted.has('disappearing_mode')) content.push({ tag: 'disappearing_mode', attrs: { duration: '0', t: unixNow() } });
       return { tag: 'user', attrs: { jid: user ? pnJid(user.phone) : jid }, content };
     });
@@ -330,7 +381,16 @@ export class Simulator {
             ],
           },
           ...(bundle.preKey
-            ? [{ tag: 'key', attrs: {}, content: [{ tag: 'id', attrs: {}, content: encodeBigEndian(bundle.preKey.keyId, 3) }, { tag: 'value', attrs: {}, content: strip(bundle.preKey.publicKey) }] }]
+            ? [
+                {
+                  tag: 'key',
+                  attrs: {},
+                  content: [
+                    { tag: 'id', attrs: {}, content: encodeBigEndian(bundle.preKey.keyId, 3) },
+                    { tag: 'value', attrs: {}, content: strip(bundle.preKey.publicKey) },
+                  ],
+                },
+              ]
             : []),
         ],
       };
@@ -352,7 +412,11 @@ export class Simulator {
     return {
       registrationId: companion.registrationId,
       identityKey: companion.identityKey,
-      signedPreKey: { keyId: companion.signedPreKey.keyId, publicKey: companion.signedPreKey.public, signature: companion.signedPreKey.signature },
+      signedPreKey: {
+        keyId: companion.signedPreKey.keyId,
+        publicKey: companion.signedPreKey.public,
+        signature: companion.signedPreKey.signature,
+      },
       preKey,
     };
   }
@@ -361,7 +425,9 @@ export class Simulator {
     const target = iq.attrs.target ?? iq.attrs.to ?? '';
     const user = this.directory.find(target.split(/[@:]/)[0]!);
     if (!user?.pictureUrl) return iqError(iq, 404, 'item-not-found');
-    return iqResult(iq, [{ tag: 'picture', attrs: { url: user.pictureUrl, id: '1', type: child(iq, 'picture')?.attrs.type ?? 'preview' } }]);
+    return iqResult(iq, [
+      { tag: 'picture', attrs: { url: user.pictureUrl, id: '1', type: child(iq, 'picture')?.attrs.type ?? 'preview' } },
+    ]);
   }
 
   blocklist(conn: SimConnection, iq: BinaryNode): BinaryNode {
@@ -386,7 +452,13 @@ export class Simulator {
   }
 
   mediaConn(iq: BinaryNode): BinaryNode {
-    return iqResult(iq, [{ tag: 'media_conn', attrs: { auth: 'sim', ttl: '3600', auth_ttl: '3600', max_buckets: '1' }, content: [{ tag: 'host', attrs: { hostname: `127.0.0.1:${this.port}` } }] }]);
+    return iqResult(iq, [
+      {
+        tag: 'media_conn',
+        attrs: { auth: 'sim', ttl: '3600', auth_ttl: '3600', max_buckets: '1' },
+        content: [{ tag: 'host', attrs: { hostname: `127.0.0.1:${this.port}` } }],
+      },
+    ]);
   }
 }
 

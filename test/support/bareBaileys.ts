@@ -31,10 +31,13 @@ export class BareClient extends EventEmitter {
   connect(): void {
     const store = {
       get: async <T extends keyof SignalDataTypeMap>(type: T, ids: string[]) =>
-        Object.fromEntries(ids.map((id) => [id, this.keys.get(`${type}:${id}`)]).filter(([, v]) => v !== undefined)) as { [id: string]: SignalDataTypeMap[T] },
+        Object.fromEntries(ids.map((id) => [id, this.keys.get(`${type}:${id}`)]).filter(([, v]) => v !== undefined)) as {
+          [id: string]: SignalDataTypeMap[T];
+        },
       set: async (data: Record<string, Record<string, unknown>>) => {
         for (const [type, entries] of Object.entries(data)) {
-          for (const [id, value] of Object.entries(entries ?? {})) value ? this.keys.set(`${type}:${id}`, value) : this.keys.delete(`${type}:${id}`);
+          for (const [id, value] of Object.entries(entries ?? {}))
+            value ? this.keys.set(`${type}:${id}`, value) : this.keys.delete(`${type}:${id}`);
         }
       },
     };
@@ -75,7 +78,12 @@ export class BareClient extends EventEmitter {
   }
 }
 
-export function waitFor<T = unknown>(emitter: EventEmitter, event: string, timeoutMs = 15_000, filter: (value: T) => boolean = () => true): Promise<T> {
+export function waitFor<T = unknown>(
+  emitter: EventEmitter,
+  event: string,
+  timeoutMs = 15_000,
+  filter: (value: T) => boolean = () => true,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       emitter.off(event, listener);
