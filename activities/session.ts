@@ -5,8 +5,10 @@ import type { Db } from '../db/knex.js';
 import { createAuthStore } from '../db/authStore.js';
 import { claimLease, releaseLease, renewLease } from '../db/leases.js';
 import { recordConnection, type ConnectionChange } from '../db/instances.js';
-import type { SessionClose, WhatsAppDriver } from '../whatsapp/session.js';
+import type { SessionClose, WhatsAppDriver, WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from '../worker/sessionHost.js';
+import type { MediaStore } from '../lib/mediaStore.js';
+import { createInboundRecorder } from './inbound.js';
 
 /** How a held session ended when it did not end by cancellation. */
 export type SessionEnd = 'loggedOut' | 'qrTimeout' | 'replaced';
@@ -16,11 +18,14 @@ export interface SessionActivityDeps {
   driver: WhatsAppDriver;
   host: SessionHost;
   logger: Logger;
+  media: MediaStore;
+  /** Wakes the instance's outbox: called when the session opens. */
+  wakeOutbox: (instanceId: string) => Promise<void>;
 }
 
 const MAX_RECONNECT_DELAY_MS = 60_000;
 
-export function createSessionActivities({ db, driver, host, logger }: SessionActivityDeps) {
+export function createSessionActivities({ db, driver, host, logger, media, wakeOutbox }: SessionActivityDeps) {
   return {
     /**
      * Holds an instance's WhatsApp socket until it is logged out, its QR
@@ -67,6 +72,8 @@ export function createSessionActivities({ db, driver, host, logger }: SessionAct
     );
 
     let reconnectDelayMs = 0;
+    let current: WhatsAppSession | undefined;
+    const inbound = createInboundRecorder({ db, media, logger: log }, instanceId, () => current);
     try {
       for (;;) {
         await record({ status: 'connecting' });
@@ -80,9 +87,14 @@ export function createSessionActivities({ db, driver, host, logger }: SessionAct
               reconnectDelayMs = 0;
               log.info({ account: account.id }, 'session open');
               void record({ status: 'open', qr: null, account });
+              // Messages may have queued while the instance was not connected.
+              wakeOutbox(instanceId).catch((err) => log.warn({ err }, 'waking the outbox failed'));
             },
+            messages: inbound.messages,
+            statuses: inbound.statuses,
           },
         });
+        current = session;
         host.attach(instanceId, session);
         const outcome: SessionClose | 'takenOver' | 'evacuating' | { cancelled: unknown } | 'cancelled' = await Promise.race([
           session.closed,
@@ -95,6 +107,7 @@ export function createSessionActivities({ db, driver, host, logger }: SessionAct
           // Hand the session over: close the socket, keep the credentials.
           await session.close();
           await writes;
+          await inbound.settled();
           if (outcome === 'takenOver') throw new Error(`session ${instanceId} was taken over by another worker`);
           if (outcome === 'evacuating') {
             await releaseLease(db, instanceId, epoch);

@@ -11,6 +11,10 @@ import { rateLimit } from './middleware/rateLimit.js';
 import { errorHandler, notFoundHandler } from './middleware/errors.js';
 import { healthRouter } from './health.js';
 import { instanceCollectionRouter, instanceRouter, loadInstance } from './instances.js';
+import { sendRouter } from './send.js';
+import { chatMessagesRoute, historyRouter } from './messages.js';
+import type { SendWaiter } from './sendWaiter.js';
+import type { MediaStore } from '../lib/mediaStore.js';
 
 export interface AppDeps {
   config: Config;
@@ -18,10 +22,12 @@ export interface AppDeps {
   temporal: Client;
   logger: Logger;
   apiToken: string;
+  media: MediaStore;
+  waiter: SendWaiter;
 }
 
 /** The composition root of the HTTP API. */
-export function createApp({ config, db, temporal, logger, apiToken }: AppDeps): Express {
+export function createApp({ config, db, temporal, logger, apiToken, media, waiter }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -54,7 +60,11 @@ export function createApp({ config, db, temporal, logger, apiToken }: AppDeps): 
   api.use(rateLimit(db, config.RATE_LIMIT_PER_MINUTE));
   api.use(express.json({ limit: '70mb' }));
   api.use('/instance', instanceCollectionRouter(deps));
-  api.use('/instance/:instanceId', loadInstance(db), instanceRouter(deps));
+  const instance = express.Router({ mergeParams: true });
+  instance.use('/messages', sendRouter({ config, db, temporal, media, waiter }), historyRouter({ db }));
+  instance.get('/chats/messages', chatMessagesRoute({ db }));
+  instance.use('/', instanceRouter(deps));
+  api.use('/instance/:instanceId', loadInstance(db), instance);
   app.use('/api', api);
 
   app.use(notFoundHandler);

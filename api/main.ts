@@ -6,6 +6,8 @@ import { createInstance } from '../db/instances.js';
 import { createLogger } from '../lib/logger.js';
 import { createTemporalClient } from '../lib/temporalClient.js';
 import { createApp } from './app.js';
+import { SendWaiter } from './sendWaiter.js';
+import { createLocalMediaStore } from '../lib/mediaStore.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.LOG_LEVEL, 'api');
@@ -27,7 +29,10 @@ async function main(): Promise<void> {
   }
 
   const temporal = createTemporalClient(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
-  const app = createApp({ config, db, temporal, logger, apiToken });
+  const waiter = new SendWaiter(config.DATABASE_URL, logger);
+  await waiter.start();
+  const media = createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL });
+  const app = createApp({ config, db, temporal, logger, apiToken, media, waiter });
   const server: Server = app.listen(config.PORT, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
@@ -39,7 +44,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'API shutting down');
     server.close(() => {
-      void Promise.allSettled([db.destroy(), temporal.connection.close()]).then(() => process.exit(0));
+      void Promise.allSettled([waiter.stop(), db.destroy(), temporal.connection.close()]).then(() => process.exit(0));
     });
     server.closeAllConnections();
     setTimeout(() => process.exit(0), 5_000).unref();

@@ -57,6 +57,13 @@ const configSchema = z.object({
   /** Extra CA certificate(s) (PEM file) trusted for WhatsApp's websocket and media hosts. */
   WA_CA_FILE: optionalString,
 
+  /** Largest media file accepted (uploads, URL fetches, data URIs). */
+  MAX_MEDIA_BYTES: withDefault(z.coerce.number().int().min(1).default(64 * 1024 * 1024)),
+  /** Allow media URLs on private, loopback and link-local addresses (off: SSRF protection). */
+  MEDIA_ALLOW_PRIVATE_URLS: withDefault(z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1')),
+  /** How long a send request waits for the message to go out before answering 202. */
+  SEND_WAIT_MS: withDefault(z.coerce.number().int().min(0).max(60_000).default(8_000)),
+
   // Only for `npm start` when it runs the services itself (DATABASE_URL / TEMPORAL_ADDRESS unset).
   /** Path of a Temporal CLI binary; otherwise the cache, PATH, or a one-time Go build. */
   TEMPORAL_CLI: optionalString,

@@ -27,4 +27,5 @@ export function hostQueue(base: string, workerId: string): string {
 
 export const workflowIds = {
   session: (instanceId: string) => `session-${instanceId}`,
+  outbox: (instanceId: string) => `outbox-${instanceId}`,
 };

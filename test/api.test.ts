@@ -9,6 +9,8 @@ import { createDb } from '../db/knex.js';
 import { createLogger } from '../lib/logger.js';
 import { createTemporalClient } from '../lib/temporalClient.js';
 import { freePort } from '../stack/ports.js';
+import { SendWaiter } from '../api/sendWaiter.js';
+import { createLocalMediaStore } from '../lib/mediaStore.js';
 
 let gw: Gateway;
 before(async () => {
@@ -104,7 +106,10 @@ test('with Postgres and Temporal unreachable, requests get a 503 error quickly i
   });
   const db = createDb(config.DATABASE_URL!);
   const temporal = createTemporalClient(config.TEMPORAL_ADDRESS!, 'default');
-  const app = createApp({ config, db, temporal, logger: createLogger('silent', 'api'), apiToken: 'a-token-for-this-test-only' });
+  const logger = createLogger('silent', 'api');
+  const media = createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL });
+  const waiter = new SendWaiter(config.DATABASE_URL!, logger); // never started: no database to listen to
+  const app = createApp({ config, db, temporal, logger, apiToken: 'a-token-for-this-test-only', media, waiter });
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

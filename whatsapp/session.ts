@@ -36,11 +36,70 @@ export interface SessionClose {
   message?: string;
 }
 
+/** What the gateway sends; media already resolved to bytes. */
+export type OutgoingContent =
+  | { type: 'text'; body: string }
+  | { type: 'image' | 'video' | 'sticker'; media: Media; caption?: string }
+  | { type: 'document'; media: Media; filename: string; caption?: string }
+  | { type: 'audio' | 'voice'; media: Media }
+  | { type: 'location'; lat: number; lng: number; name?: string; address?: string }
+  | { type: 'contact'; name: string; phone?: string }
+  | { type: 'poll'; name: string; values: string[]; selectableCount: number }
+  | { type: 'reaction'; messageId: string; emoji: string; fromMe: boolean }
+  | { type: 'delete'; messageId: string; fromMe: boolean };
+
+export interface Media {
+  bytes: Buffer;
+  mimetype: string;
+}
+
+export interface OutgoingMessage {
+  /** The WhatsApp message id, chosen before sending so a resend is the same message. */
+  id: string;
+  /** Recipient JID (user or group). */
+  to: string;
+  content: OutgoingContent;
+}
+
+export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'played' | 'failed' | 'received';
+
+export interface StatusUpdate {
+  id: string;
+  chatId: string;
+  status: MessageStatus;
+  fromMe: boolean;
+}
+
+export interface IncomingMessage {
+  id: string;
+  chatId: string;
+  /** Sender (the participant in a group), as a phone-number JID where WhatsApp tells us. */
+  from: string;
+  to: string;
+  fromMe: boolean;
+  /** Gateway message type: chat, image, video, document, audio, voice, sticker, location, contact, poll, reaction, ... */
+  type: string;
+  body: string;
+  caption?: string;
+  pushName?: string;
+  timestamp: number;
+  /** True when delivered while the device was offline. */
+  offline: boolean;
+  /** Present for media messages: download with `session.downloadMedia(message)`. */
+  media?: { mimetype: string; fileName?: string; size?: number };
+  /** The driver's own representation, kept to download media later. */
+  raw?: unknown;
+}
+
 export interface SessionEventHandlers {
   /** A QR code text to show for pairing; replaced by each new one. */
   qr(qr: string): void;
-  /** The connection is open and logged in. */
+  /** The connection is open and logged in (again called when the account's name becomes known). */
   open(account: Account): void;
+  /** Messages that arrived (or were sent from another device of the account). */
+  messages?(messages: IncomingMessage[]): void;
+  /** Delivery and read receipts for messages. */
+  statuses?(updates: StatusUpdate[]): void;
 }
 
 export interface WhatsAppSession {
@@ -50,6 +109,14 @@ export interface WhatsAppSession {
   close(): Promise<void>;
   /** Logs this device out of WhatsApp; the stored credentials become void. */
   logout(): Promise<void>;
+  /** Resolves when the connection is open (immediately if it is), rejects after `timeoutMs`. */
+  waitOpen(timeoutMs: number): Promise<void>;
+  /** Sends a message with its pre-chosen id. */
+  send(message: OutgoingMessage): Promise<void>;
+  /** Whether a phone number (JID) has WhatsApp, and its canonical JID. */
+  exists(jid: string): Promise<{ exists: boolean; jid: string }>;
+  /** Downloads the media of an incoming message. */
+  downloadMedia(message: IncomingMessage): Promise<Buffer>;
 }
 
 /**

@@ -15,6 +15,9 @@ import type { WhatsAppDriver } from '../whatsapp/session.js';
 import { createGeneralActivities } from '../activities/general.js';
 import { createSessionActivities } from '../activities/session.js';
 import { createHostActivities } from '../activities/host.js';
+import { createOutboxActivities } from '../activities/outbox.js';
+import { createLocalMediaStore } from '../lib/mediaStore.js';
+import { wakeOutbox } from '../lib/outboxControl.js';
 import { SessionHost } from './sessionHost.js';
 
 export interface WorkerOptions {
@@ -72,14 +75,23 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   }
   if (config.WORKER_ROLES.includes('sessions')) {
     host = new SessionHost(workerId, hostQueue(config.TASK_QUEUE, workerId));
+    const media = createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL });
+    const outbox = createOutboxActivities({
+      db,
+      host,
+      media,
+      logger,
+      maxMediaBytes: config.MAX_MEDIA_BYTES,
+      allowPrivateMediaUrls: config.MEDIA_ALLOW_PRIVATE_URLS,
+    });
     workers.push(
       await Worker.create({
         ...common,
         taskQueue: queues.sessions,
-        activities: createSessionActivities({ db, driver, host, logger }),
+        activities: createSessionActivities({ db, driver, host, logger, media, wakeOutbox: (id) => wakeOutbox(client, queues.general, id) }),
         maxConcurrentActivityTaskExecutions: 1_000,
       }),
-      await Worker.create({ ...common, taskQueue: host.taskQueue, activities: createHostActivities(host) }),
+      await Worker.create({ ...common, taskQueue: host.taskQueue, activities: { ...createHostActivities(host), ...outbox } }),
     );
   }
 

@@ -1,2 +1,3 @@
 // Every workflow the workers run. Workflows import activities as types only.
 export { sessionWorkflow, restartSignal, stopSignal } from './session.js';
+export { outboxWorkflow, wakeSignal } from './outbox.js';

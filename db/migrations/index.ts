@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as init from './001_init.js';
+import * as sending from './002_sending.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -10,6 +11,7 @@ interface Migration {
 // same from TypeScript sources, a bundle or a container image.
 const migrations: Record<string, Migration> = {
   '001_init': init,
+  '002_sending': sending,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -68,6 +68,19 @@ export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: numb
         async logout() {
           end({ reason: 'loggedOut' });
         },
+        async waitOpen() {
+          if (!creds || creds.revoked) throw new Error('not connected');
+        },
+        // Messaging is tested on real Baileys against the simulator, not with this double.
+        async send() {
+          throw new Error('the fake driver does not send messages');
+        },
+        async exists(jid) {
+          return { exists: true, jid };
+        },
+        async downloadMedia() {
+          throw new Error('the fake driver has no media');
+        },
       };
     },
   };

@@ -87,7 +87,7 @@ export async function startGateway(options: {
     TEMPORAL_ADDRESS: temporalAddress,
     TASK_QUEUE: `t-${options.name}-${randomBytes(3).toString('hex')}`,
     API_TOKEN: token,
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     SESSION_HEARTBEAT_TIMEOUT_SECONDS: '4',
     ...options.env,
   };

@@ -1,15 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
+import { Agent as UndiciAgent } from 'undici';
 import {
   makeWASocket,
   makeCacheableSignalKeyStore,
   DisconnectReason,
   Browsers,
+  downloadMediaMessage,
+  type WAMessage,
   type WASocket,
   type WAVersion,
 } from '@whiskeysockets/baileys';
-import type { CloseReason, ConnectOptions, SessionClose, WhatsAppDriver, WhatsAppSession } from '../session.js';
+import type { Account, CloseReason, ConnectOptions, IncomingMessage, SessionClose, WhatsAppDriver, WhatsAppSession } from '../session.js';
 import { loadAuthState } from './authState.js';
+import { toBaileysContent } from './outbound.js';
+import { statusName, toIncoming, toStatusUpdates } from './inbound.js';
 
 export interface BaileysDriverOptions {
   /** WhatsApp Web websocket URL (a simulator's in tests and demos). */
@@ -22,7 +27,14 @@ export interface BaileysDriverOptions {
 
 export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriver {
   const version = options.version ? (options.version.split('.').map(Number) as WAVersion) : undefined;
-  const agent = options.caFile ? new Agent({ ca: readFileSync(options.caFile), keepAlive: true }) : undefined;
+  const ca = options.caFile ? readFileSync(options.caFile) : undefined;
+  // Baileys makes HTTPS requests three ways, each needing the CA separately:
+  // `agent` for a wss:// websocket (an https.Agent breaks a ws:// one, so only then),
+  // `fetchAgent` for media uploads (node:https), and an undici dispatcher for
+  // downloads (global fetch; also passed to downloadMediaMessage below).
+  const agent = ca ? new Agent({ ca, keepAlive: true }) : undefined;
+  const fetchOptions = ca ? { dispatcher: new UndiciAgent({ connect: { ca } }) } : {};
+  const wss = options.wsUrl.startsWith('wss:');
 
   return {
     async connect({ auth, handlers, logger }: ConnectOptions): Promise<WhatsAppSession> {
@@ -35,7 +47,7 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         auth: { creds: state.creds, keys: makeCacheableSignalKeyStore(state.keys, baileysLogger) },
         waWebSocketUrl: options.wsUrl,
         ...(version ? { version } : {}),
-        ...(agent ? { agent, fetchAgent: agent } : {}),
+        ...(agent ? { ...(wss ? { agent } : {}), fetchAgent: agent, options: fetchOptions as RequestInit } : {}),
         browser: Browsers.ubuntu('Chrome'),
         logger: baileysLogger as never,
         markOnlineOnConnect: false,
@@ -45,17 +57,53 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
       let resolveClosed!: (close: SessionClose) => void;
       const closed = new Promise<SessionClose>((resolve) => (resolveClosed = resolve));
       let closingOnPurpose = false;
+      let isOpen = false;
+      const openWaiters = new Set<() => void>();
+      let announced: Account | undefined;
+      const announce = () => {
+        const me = state.creds.me;
+        if (!isOpen || !me?.id) return;
+        const account = { id: me.id, name: me.name ?? socket.user?.name ?? null, phone: me.id.split(/[:@]/)[0]! };
+        if (announced && announced.id === account.id && announced.name === account.name) return;
+        announced = account;
+        handlers.open(account);
+      };
 
-      socket.ev.on('creds.update', () => {
+      socket.ev.on('creds.update', (update) => {
         state.saveCreds().catch((err) => logger.error({ err }, 'saving session credentials failed'));
+        // The push name arrives after login (history sync); tell the gateway.
+        if (update.me) announce();
+      });
+      socket.ev.on('messages.upsert', ({ messages, type }) => {
+        const ownJid = state.creds.me?.id ?? '';
+        const incoming: IncomingMessage[] = [];
+        const statuses = [];
+        for (const message of messages) {
+          const mapped = toIncoming(message, ownJid, type === 'append' || !!(message as { broadcast?: boolean }).broadcast);
+          if (mapped) incoming.push(mapped);
+          // Receipts that arrived within the same event batch are folded into the upsert.
+          const status = statusName(message.status);
+          if (message.key.fromMe && message.key.id && status && status !== 'pending') {
+            statuses.push({ id: message.key.id, chatId: message.key.remoteJid ?? '', status, fromMe: true });
+          }
+        }
+        if (incoming.length) handlers.messages?.(incoming);
+        if (statuses.length) handlers.statuses?.(statuses);
+      });
+      socket.ev.on('messages.update', (updates) => {
+        const statuses = toStatusUpdates(updates);
+        if (statuses.length) handlers.statuses?.(statuses);
       });
       socket.ev.on('connection.update', (update) => {
         if (update.qr) handlers.qr(update.qr);
-        if (update.connection === 'open' && socket.user) {
-          const id = socket.user.id;
-          handlers.open({ id, name: socket.user.name ?? state.creds.me?.name ?? null, phone: id.split(/[:@]/)[0]! });
+        if (update.connection === 'open') {
+          isOpen = true;
+          for (const wake of openWaiters) wake();
+          openWaiters.clear();
+          announce();
         }
         if (update.connection === 'close') {
+          isOpen = false;
           const error = update.lastDisconnect?.error as { message?: string; output?: { statusCode?: number } } | undefined;
           resolveClosed(
             closingOnPurpose
@@ -75,6 +123,35 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         async logout() {
           await socket.logout();
           await closed;
+        },
+        waitOpen(timeoutMs) {
+          if (isOpen) return Promise.resolve();
+          return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => {
+              openWaiters.delete(wake);
+              reject(new Error('the WhatsApp connection is not open'));
+            }, timeoutMs);
+            const wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            openWaiters.add(wake);
+          });
+        },
+        async send(message) {
+          await socket.sendMessage(message.to, toBaileysContent(message), { messageId: message.id });
+        },
+        async exists(jid) {
+          const [result] = (await socket.onWhatsApp(jid)) ?? [];
+          return { exists: !!result?.exists, jid: result?.jid ?? jid };
+        },
+        async downloadMedia(message) {
+          return downloadMediaMessage(
+            message.raw as WAMessage,
+            'buffer',
+            { options: fetchOptions as RequestInit },
+            { reuploadRequest: socket.updateMediaMessage, logger: baileysLogger as never },
+          );
         },
       };
     },

@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/knex.js';
+import { applyStatuses, recordIncoming } from '../db/messages.js';
+import type { MediaStore } from '../lib/mediaStore.js';
+import type { IncomingMessage, StatusUpdate, WhatsAppSession } from '../whatsapp/session.js';
+
+export interface InboundDeps {
+  db: Db;
+  media: MediaStore;
+  logger: Logger;
+}
+
+/**
+ * What a session reports, stored in order: incoming messages (with their
+ * media downloaded into storage) and receipts. Returns a function to await
+ * everything queued so far.
+ */
+export function createInboundRecorder(deps: InboundDeps, instanceId: string, session: () => WhatsAppSession | undefined) {
+  let queue = Promise.resolve();
+  const run = (work: () => Promise<unknown>) => {
+    queue = queue.then(work).then(
+      () => undefined,
+      (err) => deps.logger.error({ err, instanceId }, 'storing what the session reported failed'),
+    );
+  };
+
+  async function storeMessages(messages: IncomingMessage[]): Promise<void> {
+    const known = new Set(
+      (await deps.db('messages').where({ instance_id: instanceId }).whereIn('id', messages.map((m) => m.id)).select('id')).map((r: { id: string }) => r.id),
+    );
+    // Our own sends come back as upserts: they are stored already.
+    const fresh = messages.filter((m) => !known.has(m.id));
+    const media = new Map<string, Record<string, unknown>>();
+    for (const message of fresh) {
+      if (!message.media) continue;
+      try {
+        const bytes = await session()!.downloadMedia(message);
+        const stored = await deps.media.save(instanceId, bytes, { originalName: message.media.fileName, mimetype: message.media.mimetype });
+        media.set(message.id, { filename: stored.filename, mimetype: stored.mimetype, size: stored.size, url: deps.media.url(instanceId, stored.filename), ...(message.media.fileName ? { fileName: message.media.fileName } : {}) });
+      } catch (err) {
+        deps.logger.warn({ err, instanceId, id: message.id }, 'downloading incoming media failed');
+      }
+    }
+    await recordIncoming(deps.db, instanceId, fresh, media);
+  }
+
+  return {
+    messages: (messages: IncomingMessage[]) => run(() => storeMessages(messages)),
+    statuses: (updates: StatusUpdate[]) => run(() => applyStatuses(deps.db, instanceId, updates)),
+    settled: () => queue,
+  };
+}

@@ -1,0 +1,15 @@
+import assert from 'node:assert/strict';
+import type { Simulator } from '../../simulator/simulator.js';
+import { eventually, type Gateway } from './gateway.js';
+
+/** Creates an instance, connects it, and lets the phone of `phone` scan the QR the API shows. */
+export async function pairInstance(gw: Gateway, sim: Simulator, id: string, phone: string, name = 'Owner') {
+  sim.addUser(phone, name);
+  await gw.request('/api/instance', { method: 'POST', json: { id } });
+  await gw.request(`/api/instance/${id}/connect`, { method: 'POST' });
+  const qr = await eventually(async () => ((await (await gw.request(`/api/instance/${id}/qr`)).json()) as { qrCode: string | null }).qrCode, 30_000, 'QR');
+  const device = await sim.scanQr(phone, qr);
+  await eventually(async () => ((await (await gw.request(`/api/instance/${id}/status`)).json()) as { accountStatus: { status: string } }).accountStatus.status === 'open', 30_000, 'open');
+  assert.ok(device);
+  return device;
+}

@@ -1,0 +1,98 @@
+import { getContentType, normalizeMessageContent, jidNormalizedUser, proto, type WAMessage, type WAMessageUpdate } from '@whiskeysockets/baileys';
+import type { IncomingMessage, MessageStatus, StatusUpdate } from '../session.js';
+
+/** Baileys' status numbers (proto.WebMessageInfo.Status) in the gateway's words. */
+const STATUS: Record<number, MessageStatus> = { 0: 'failed', 1: 'pending', 2: 'sent', 3: 'delivered', 4: 'read', 5: 'played' };
+
+export function statusName(status: number | null | undefined): MessageStatus | undefined {
+  return status === null || status === undefined ? undefined : STATUS[status];
+}
+
+const TYPES: Record<string, string> = {
+  conversation: 'chat',
+  extendedTextMessage: 'chat',
+  imageMessage: 'image',
+  videoMessage: 'video',
+  documentMessage: 'document',
+  documentWithCaptionMessage: 'document',
+  audioMessage: 'audio',
+  stickerMessage: 'sticker',
+  locationMessage: 'location',
+  liveLocationMessage: 'location',
+  contactMessage: 'contact',
+  contactsArrayMessage: 'contact',
+  pollCreationMessage: 'poll',
+  pollCreationMessageV2: 'poll',
+  pollCreationMessageV3: 'poll',
+  reactionMessage: 'reaction',
+  buttonsResponseMessage: 'chat',
+  listResponseMessage: 'chat',
+  templateButtonReplyMessage: 'chat',
+};
+const MEDIA = new Set(['imageMessage', 'videoMessage', 'documentMessage', 'audioMessage', 'stickerMessage']);
+
+/** Prefers the phone-number form of a JID when WhatsApp gave us one. */
+function preferPn(jid: string | null | undefined, alt: string | null | undefined): string {
+  const chosen = jid?.endsWith('@lid') && alt ? alt : (jid ?? '');
+  return chosen ? jidNormalizedUser(chosen) : '';
+}
+
+/**
+ * A Baileys message as the gateway's incoming message, or undefined for what
+ * is not a user message (protocol messages, history notices, empty stubs).
+ */
+export function toIncoming(message: WAMessage, ownJid: string, offline = false): IncomingMessage | undefined {
+  const content = normalizeMessageContent(message.message);
+  const kind = content ? getContentType(content) : undefined;
+  if (!content || !kind || !(kind in TYPES)) return undefined;
+  const key = message.key;
+  const chatId = preferPn(key.remoteJid, (key as { remoteJidAlt?: string }).remoteJidAlt);
+  const isGroup = chatId.endsWith('@g.us');
+  const participant = preferPn(key.participant, (key as { participantAlt?: string }).participantAlt);
+  const own = jidNormalizedUser(ownJid);
+  const from = key.fromMe ? own : isGroup ? participant : chatId;
+  const inner = (content as Record<string, unknown>)[kind] as Record<string, unknown> | string;
+  const payload = typeof inner === 'object' && inner ? inner : {};
+  const documentInner = kind === 'documentWithCaptionMessage' ? (payload.message as proto.IMessage | undefined)?.documentMessage : undefined;
+  const media = documentInner ?? (MEDIA.has(kind) ? (payload as proto.Message.IImageMessage & proto.Message.IDocumentMessage) : undefined);
+  let type = TYPES[kind]!;
+  if (kind === 'audioMessage' && (payload as proto.Message.IAudioMessage).ptt) type = 'voice';
+  const caption = (media as { caption?: string | null } | undefined)?.caption ?? undefined;
+  const body =
+    typeof inner === 'string'
+      ? inner
+      : ((payload.text as string | undefined) ??
+        caption ??
+        (payload as proto.Message.IReactionMessage).text ??
+        (payload as proto.Message.IPollCreationMessage).name ??
+        (payload as proto.Message.IContactMessage).displayName ??
+        (payload as proto.Message.ILocationMessage).name ??
+        (payload as proto.Message.IButtonsResponseMessage).selectedDisplayText ??
+        '');
+  return {
+    id: key.id!,
+    chatId,
+    from,
+    to: key.fromMe ? chatId : own,
+    fromMe: !!key.fromMe,
+    type,
+    body: body ?? '',
+    ...(caption ? { caption } : {}),
+    ...(message.pushName ? { pushName: message.pushName } : {}),
+    timestamp: Number(message.messageTimestamp ?? Math.floor(Date.now() / 1000)),
+    offline,
+    ...(media ? { media: { mimetype: media.mimetype ?? 'application/octet-stream', ...(media.fileName ? { fileName: media.fileName } : {}), ...(media.fileLength ? { size: Number(media.fileLength) } : {}) } } : {}),
+    raw: message,
+  };
+}
+
+/** Status updates carried by messages.update (receipts) for messages of this account. */
+export function toStatusUpdates(updates: WAMessageUpdate[]): StatusUpdate[] {
+  const result: StatusUpdate[] = [];
+  for (const { key, update } of updates) {
+    const status = statusName(update.status);
+    if (!status || !key.id || !key.remoteJid) continue;
+    result.push({ id: key.id, chatId: preferPn(key.remoteJid, (key as { remoteJidAlt?: string }).remoteJidAlt), status, fromMe: !!key.fromMe });
+  }
+  return result;
+}

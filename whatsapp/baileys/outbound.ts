@@ -1,0 +1,43 @@
+import type { AnyMessageContent } from '@whiskeysockets/baileys';
+import type { OutgoingMessage } from '../session.js';
+
+/** The gateway's message content as Baileys' sendMessage content. Pure; table-tested. */
+export function toBaileysContent({ to, content }: OutgoingMessage): AnyMessageContent {
+  switch (content.type) {
+    case 'text':
+      return { text: content.body };
+    case 'image':
+      return { image: content.media.bytes, mimetype: content.media.mimetype, caption: content.caption };
+    case 'video':
+      return { video: content.media.bytes, mimetype: content.media.mimetype, caption: content.caption };
+    case 'sticker':
+      return { sticker: content.media.bytes, mimetype: content.media.mimetype };
+    case 'document':
+      return { document: content.media.bytes, mimetype: content.media.mimetype, fileName: content.filename, caption: content.caption };
+    case 'audio':
+      return { audio: content.media.bytes, mimetype: content.media.mimetype, ptt: false };
+    case 'voice':
+      return { audio: content.media.bytes, mimetype: content.media.mimetype, ptt: true };
+    case 'location':
+      return { location: { degreesLatitude: content.lat, degreesLongitude: content.lng, name: content.name, address: content.address } };
+    case 'contact':
+      return { contacts: { displayName: content.name, contacts: [{ displayName: content.name, vcard: vcard(content.name, content.phone) }] } };
+    case 'poll':
+      return { poll: { name: content.name, values: content.values, selectableCount: content.selectableCount } };
+    case 'reaction':
+      return { react: { text: content.emoji, key: { remoteJid: to, id: content.messageId, fromMe: content.fromMe } } };
+    case 'delete':
+      return { delete: { remoteJid: to, id: content.messageId, fromMe: content.fromMe } };
+  }
+}
+
+export function vcard(name: string, phone?: string): string {
+  const escaped = name.replace(/[\\;,]/g, (c) => `\\${c}`).replace(/\n/g, ' ');
+  const lines = ['BEGIN:VCARD', 'VERSION:3.0', `FN:${escaped}`];
+  if (phone) {
+    const digits = phone.replace(/\D/g, '');
+    lines.push(`TEL;type=CELL;type=VOICE;waid=${digits}:+${digits}`);
+  }
+  lines.push('END:VCARD');
+  return lines.join('\n');
+}

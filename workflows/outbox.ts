@@ -1,0 +1,53 @@
+import { condition, continueAsNew, defineSignal, proxyActivities, proxyLocalActivities, setHandler, sleep } from '@temporalio/workflow';
+import type { GeneralActivities } from '../activities/general.js';
+import type { OutboxActivities } from '../activities/outbox.js';
+
+export interface OutboxInput {
+  instanceId: string;
+}
+
+/** Something may be waiting to go out: a message was accepted, or the session opened. */
+export const wakeSignal = defineSignal('wake');
+
+const BATCH = 100;
+const IDLE_ROUNDS_BEFORE_EXIT = 10;
+
+/**
+ * The instance's outbox. Pending messages live in Postgres; this workflow
+ * sends them in order, in batches, on the worker that holds the instance's
+ * socket. It sleeps until woken (or a minute passes), waits while the
+ * instance is not connected, and exits when idle (the next wake restarts it).
+ */
+export async function outboxWorkflow({ instanceId }: OutboxInput): Promise<void> {
+  const { locateSession } = proxyLocalActivities<GeneralActivities>({ startToCloseTimeout: '10 s' });
+  let woken = true;
+  setHandler(wakeSignal, () => void (woken = true));
+
+  let idleRounds = 0;
+  for (let round = 0; round < 1_000; round++) {
+    if (!woken && !(await condition(() => woken, '1 minute'))) {
+      if (++idleRounds >= IDLE_ROUNDS_BEFORE_EXIT) return;
+    }
+    woken = false;
+    const lease = await locateSession({ instanceId });
+    if (!lease) continue; // not connected: the session wakes us when it opens
+    const host = proxyActivities<OutboxActivities>({
+      taskQueue: lease.taskQueue,
+      // A dead holder never starts the task: give up fast and locate the session again.
+      scheduleToStartTimeout: '5 s',
+      startToCloseTimeout: '1 hour',
+      heartbeatTimeout: '20 s',
+      retry: { maximumAttempts: 1 },
+    });
+    try {
+      const result = await host.sendPending({ instanceId, limit: BATCH });
+      if (result.more) woken = true;
+      if (result.sent + result.failed > 0) idleRounds = 0;
+      if (result.notConnected) await sleep('1 s');
+    } catch {
+      await sleep('1 s');
+      woken = true;
+    }
+  }
+  return continueAsNew<typeof outboxWorkflow>({ instanceId });
+}
