@@ -13,6 +13,7 @@ import { healthRouter } from './health.js';
 import { instanceCollectionRouter, instanceRouter, loadInstance } from './instances.js';
 import { sendRouter } from './send.js';
 import { chatMessagesRoute, historyRouter } from './messages.js';
+import { mediaRouter, publicMediaRouter } from './media.js';
 import type { SendWaiter } from './sendWaiter.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 
@@ -54,7 +55,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   app.use('/health', healthRouter({ db, temporal }));
 
   const sessions = new SessionControl(temporal, config);
-  const deps = { db, sessions, heartbeatTimeoutSeconds: config.SESSION_HEARTBEAT_TIMEOUT_SECONDS };
+  const deps = { db, sessions, heartbeatTimeoutSeconds: config.SESSION_HEARTBEAT_TIMEOUT_SECONDS, dataDir: config.DATA_DIR };
   const api = express.Router();
   api.use(requireToken(apiToken));
   api.use(rateLimit(db, config.RATE_LIMIT_PER_MINUTE));
@@ -63,9 +64,11 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   const instance = express.Router({ mergeParams: true });
   instance.use('/messages', sendRouter({ config, db, temporal, media, waiter }), historyRouter({ db }));
   instance.get('/chats/messages', chatMessagesRoute({ db }));
+  instance.use('/media', mediaRouter({ media, maxBytes: config.MAX_MEDIA_BYTES }));
   instance.use('/', instanceRouter(deps));
   api.use('/instance/:instanceId', loadInstance(db), instance);
   app.use('/api', api);
+  app.use('/media', publicMediaRouter({ media }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

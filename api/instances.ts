@@ -10,12 +10,14 @@ import { recordConnection } from '../db/instances.js';
 import { BadRequest, Conflict, NotFound } from '../lib/errors.js';
 import type { SessionControl } from '../lib/sessions.js';
 import type { ConnectionStatus } from '../whatsapp/session.js';
+import { removeInstanceMedia } from '../lib/mediaStore.js';
 import { instanceIdSchema, route } from './route.js';
 
 export interface InstanceDeps {
   db: Db;
   sessions: SessionControl;
   heartbeatTimeoutSeconds: number;
+  dataDir: string;
 }
 
 /** Loads `:instanceId` for every instance-scoped route: 400 when malformed, 404 when unknown. */
@@ -61,7 +63,7 @@ export function instanceCollectionRouter({ db, heartbeatTimeoutSeconds }: Instan
 }
 
 /** `/api/instance/:instanceId/...`: one instance's lifecycle. */
-export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds }: InstanceDeps): Router {
+export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds, dataDir }: InstanceDeps): Router {
   const router = Router({ mergeParams: true });
   const instanceOf = (res: { locals: Record<string, unknown> }) => res.locals.instance as InstanceRow;
 
@@ -73,6 +75,7 @@ export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds }: Instan
       if (await sessions.stop(id, { logout: true })) await sessions.awaitEnd(id, 10_000);
       await sessions.cancelInstanceWorkflows(id);
       await deleteInstance(db, id);
+      await removeInstanceMedia(dataDir, id);
       return { success: true };
     }),
   );
