@@ -9,6 +9,7 @@ import { bytes, child, children, unixNow } from './nodes.js';
 import { pnJid, type Companion, type SimUser } from './directory.js';
 import type { SimConnection } from './connection.js';
 import type { Simulator } from './simulator.js';
+import { receiveMedia, type ReceivedMedia } from './mediaMessages.js';
 
 export type ReceiptPolicy = 'none' | 'delivered' | 'read';
 
@@ -25,7 +26,13 @@ export interface ReceivedMessage {
   message: proto.IMessage;
   /** True for the copy a device sends to its own account's phone. */
   ownCopy: boolean;
+  /** For a group message: the group (`120363…@g.us`); `to` is then the member whose phone got it. */
+  group?: string;
   receivedAt: number;
+  /** For a media message: the file, downloaded from the media host and decrypted. */
+  media?: ReceivedMedia;
+  /** Why the media could not be downloaded or decrypted. */
+  mediaError?: string;
 }
 
 export async function handleOutgoingMessage(sim: Simulator, conn: SimConnection, node: BinaryNode): Promise<void> {
@@ -56,15 +63,22 @@ export async function handleOutgoingMessage(sim: Simulator, conn: SimConnection,
     const plaintext = await sim.phone(target).decrypt({ name: sender.user.lid, device: sender.deviceId }, enc.attrs.type!, bytes(enc)!);
     const decoded = proto.Message.decode(unpadRandomMax16(plaintext));
     const ownCopy = target === sender.user;
+    const message = ownCopy ? (decoded.deviceSentMessage?.message ?? decoded) : decoded;
+    // Like a phone, fetch and decrypt the attachment before showing the message.
+    const media = await receiveMedia(sim, message).then(
+      (media) => (media ? { media } : {}),
+      (err: Error) => ({ mediaError: err.message }),
+    );
     sim.record({
       id,
       to: ownCopy ? (recipient?.phone ?? to) : target.phone,
       from: sender.user.phone,
       fromDevice: sender.deviceId,
       stanzaType: node.attrs.type ?? 'text',
-      message: ownCopy ? (decoded.deviceSentMessage?.message ?? decoded) : decoded,
+      message,
       ownCopy,
       receivedAt: Date.now(),
+      ...media,
     });
   }
   await conn.send({ tag: 'ack', attrs: { class: 'message', id, from: to, t: unixNow() } });

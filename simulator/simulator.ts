@@ -18,6 +18,10 @@ import { SignalDevice } from './signal.js';
 import { handleOutgoingMessage, sendFromPhone, type ReceivedMessage, type ReceiptPolicy } from './messages.js';
 import { deflateSync } from 'node:zlib';
 import { decodeQr } from './qr.js';
+import { GroupRegistry, answerGroupIq, type CreateGroupOptions, type SimGroup } from './groups.js';
+import { handleOutgoingGroupMessage, sendGroupMessage } from './groupMessages.js';
+import { MediaHost } from './media.js';
+import { sendMedia, type OutgoingMedia } from './mediaMessages.js';
 
 export interface SimulatorOptions {
   port?: number;
@@ -42,6 +46,8 @@ export interface Faults {
 export class Simulator {
   readonly identity = makeServerIdentity();
   readonly directory = new Directory();
+  /** Groups; members are simulated users (unknown numbers are added). */
+  readonly groupRegistry = new GroupRegistry((phone) => this.directory.addUser({ phone }));
   readonly faults: Faults = { refuse: false, delayMs: 0, failLogins: 0, ackError: 0 };
   /** Every message a simulated phone received, in order. */
   readonly received: ReceivedMessage[] = [];
@@ -55,6 +61,8 @@ export class Simulator {
   private readonly listeners = new Set<(message: ReceivedMessage) => void>();
   private server!: Server;
   private wss!: WebSocketServer;
+  /** The HTTPS media host (uploads and downloads); clients must trust `media.caPem`. */
+  media!: MediaHost;
   url = '';
   port = 0;
 
@@ -76,6 +84,7 @@ export class Simulator {
     await new Promise<void>((resolve) => sim.server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
     sim.port = (sim.server.address() as AddressInfo).port;
     sim.url = `ws://${options.host ?? '127.0.0.1'}:${sim.port}/ws/chat`;
+    sim.media = await MediaHost.start(options.host ?? '127.0.0.1');
     return sim;
   }
 
@@ -89,6 +98,7 @@ export class Simulator {
     this.wss.close();
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
+    await this.media.stop();
   }
 
   log(direction: string, conn: SimConnection, node: BinaryNode): void {
@@ -116,6 +126,11 @@ export class Simulator {
     return device;
   }
 
+  /** A simulated contact sends an image, document, voice note... to `to`'s devices. */
+  sendMedia(from: string, to: string, media: OutgoingMedia): Promise<{ id: string; message: proto.IMessage }> {
+    return sendMedia(this, from, to, media);
+  }
+
   onMessage(listener: (message: ReceivedMessage) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -124,6 +139,34 @@ export class Simulator {
   record(message: ReceivedMessage): void {
     this.received.push(message);
     for (const listener of this.listeners) listener(message);
+  }
+
+  // ---- groups -----------------------------------------------------------
+
+  /** A new group (`120363…@g.us`); the owner is a member and superadmin. */
+  createGroup(options: CreateGroupOptions): SimGroup {
+    return this.groupRegistry.create(options);
+  }
+
+  group(gid: string): SimGroup {
+    const group = this.groupRegistry.get(gid);
+    if (!group) throw new Error(`no simulated group ${gid}`);
+    return group;
+  }
+
+  /** A member's phone sends a text to the group (to every member's linked devices). Returns the message id. */
+  sendGroupText(fromPhone: string, gid: string, text: string): Promise<string> {
+    return sendGroupMessage(this, this.user(fromPhone), this.group(gid), { conversation: text });
+  }
+
+  /** Like sendGroupText, any message. */
+  sendGroupMessage(
+    fromPhone: string,
+    gid: string,
+    message: proto.IMessage,
+    options?: { id?: string; stanzaType?: string },
+  ): Promise<string> {
+    return sendGroupMessage(this, this.user(fromPhone), this.group(gid), message, options);
   }
 
   // ---- connections ------------------------------------------------------
@@ -203,7 +246,8 @@ export class Simulator {
         await conn.send(await answerIq(this, conn, node));
         return;
       case 'message':
-        await handleOutgoingMessage(this, conn, node);
+        if (node.attrs.to?.endsWith('@g.us')) await handleOutgoingGroupMessage(this, conn, node);
+        else await handleOutgoingMessage(this, conn, node);
         return;
       case 'receipt':
       case 'notification':
@@ -446,17 +490,17 @@ export class Simulator {
     return this.blocked.get(phone)?.has(jid) ?? false;
   }
 
-  groups(_conn: SimConnection, iq: BinaryNode): BinaryNode {
-    if (child(iq, 'participating')) return iqResult(iq, [{ tag: 'groups', attrs: {} }]);
-    return iqError(iq, 404, 'item-not-found');
+  groups(conn: SimConnection, iq: BinaryNode): BinaryNode {
+    return answerGroupIq(this.groupRegistry, conn.companion?.user, iq);
   }
 
+  /** Where to upload: Baileys POSTs to `https://<hostname>/mms/<type>/<hash>?auth=<auth>`. */
   mediaConn(iq: BinaryNode): BinaryNode {
     return iqResult(iq, [
       {
         tag: 'media_conn',
-        attrs: { auth: 'sim', ttl: '3600', auth_ttl: '3600', max_buckets: '1' },
-        content: [{ tag: 'host', attrs: { hostname: `127.0.0.1:${this.port}` } }],
+        attrs: { auth: this.media.auth, ttl: '3600', auth_ttl: '3600', max_buckets: '1' },
+        content: [{ tag: 'host', attrs: { hostname: this.media.hostname, maxContentLengthBytes: String(100 * 1024 * 1024) } }],
       },
     ]);
   }

@@ -3,12 +3,16 @@
  * simulator's own tests and the send-rate benchmark connect with.
  */
 import { EventEmitter } from 'node:events';
+import { Agent as HttpsAgent } from 'node:https';
+import { Agent as UndiciAgent } from 'undici';
 import pino from 'pino';
 import {
   makeWASocket,
   initAuthCreds,
   makeCacheableSignalKeyStore,
+  downloadMediaMessage,
   DisconnectReason,
+  type WAMessage,
   type AuthenticationCreds,
   type SignalDataTypeMap,
   type WASocket,
@@ -23,9 +27,24 @@ export class BareClient extends EventEmitter {
   qr: string | undefined;
   open = false;
   private stopped = false;
+  /** Baileys' media uploads go through node:https with this agent (socket option `fetchAgent`). */
+  private readonly httpsAgent: HttpsAgent | undefined;
+  /** Downloads use global fetch, which takes an undici dispatcher (`options.dispatcher`). */
+  readonly fetchOptions: { dispatcher?: UndiciAgent };
 
-  constructor(private readonly url: string) {
+  /** `ca`: PEM of an extra certificate authority to trust (the simulator's `media.caPem`). */
+  constructor(
+    private readonly url: string,
+    options: { ca?: string | Buffer } = {},
+  ) {
     super();
+    this.httpsAgent = options.ca ? new HttpsAgent({ ca: options.ca }) : undefined;
+    this.fetchOptions = options.ca ? { dispatcher: new UndiciAgent({ connect: { ca: options.ca } }) } : {};
+  }
+
+  /** Downloads and decrypts the media of a received message, trusting the client's CA. */
+  download(message: WAMessage): Promise<Buffer> {
+    return downloadMediaMessage(message, 'buffer', { options: this.fetchOptions as RequestInit });
   }
 
   connect(): void {
@@ -49,6 +68,8 @@ export class BareClient extends EventEmitter {
       logger,
       markOnlineOnConnect: false,
       syncFullHistory: false,
+      // The websocket is plain ws:// here, so `agent` (for wss) stays unset.
+      ...(this.httpsAgent ? { fetchAgent: this.httpsAgent, options: this.fetchOptions as RequestInit } : {}),
     });
     this.socket = socket;
     socket.ev.on('creds.update', (update) => Object.assign(this.creds, update));
