@@ -26,7 +26,16 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
 
   async function storeMessages(messages: IncomingMessage[]): Promise<void> {
     const known = new Set(
-      (await deps.db('messages').where({ instance_id: instanceId }).whereIn('id', messages.map((m) => m.id)).select('id')).map((r: { id: string }) => r.id),
+      (
+        await deps
+          .db('messages')
+          .where({ instance_id: instanceId })
+          .whereIn(
+            'id',
+            messages.map((m) => m.id),
+          )
+          .select('id')
+      ).map((r: { id: string }) => r.id),
     );
     // Our own sends come back as upserts: they are stored already.
     const fresh = messages.filter((m) => !known.has(m.id));
@@ -36,7 +45,13 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
       try {
         const bytes = await session()!.downloadMedia(message);
         const stored = await deps.media.save(instanceId, bytes, { originalName: message.media.fileName, mimetype: message.media.mimetype });
-        media.set(message.id, { filename: stored.filename, mimetype: stored.mimetype, size: stored.size, url: deps.media.url(instanceId, stored.filename), ...(message.media.fileName ? { fileName: message.media.fileName } : {}) });
+        media.set(message.id, {
+          filename: stored.filename,
+          mimetype: stored.mimetype,
+          size: stored.size,
+          url: deps.media.url(instanceId, stored.filename),
+          ...(message.media.fileName ? { fileName: message.media.fileName } : {}),
+        });
       } catch (err) {
         deps.logger.warn({ err, instanceId, id: message.id }, 'downloading incoming media failed');
       }

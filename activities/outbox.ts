@@ -29,6 +29,8 @@ export function createOutboxActivities(deps: OutboxDeps) {
   const { db, host, logger } = deps;
   // Whether a number is on WhatsApp, per instance and JID, for a few minutes.
   const existsCache = new Map<string, { exists: boolean; at: number }>();
+  // When each instance last sent, so sendDelay also spaces sends of separate batches.
+  const lastSentAt = new Map<string, number>();
 
   async function resolveMedia(instanceId: string, ref: MediaRef): Promise<Media> {
     if ('stored' in ref) {
@@ -81,7 +83,13 @@ export function createOutboxActivities(deps: OutboxDeps) {
      * A crash leaves unsent rows pending: the next run resends them with the
      * same WhatsApp id, so the recipient still gets one message.
      */
-    async sendPending({ instanceId, limit }: { instanceId: string; limit: number }): Promise<{ sent: number; failed: number; more: boolean; notConnected: boolean }> {
+    async sendPending({
+      instanceId,
+      limit,
+    }: {
+      instanceId: string;
+      limit: number;
+    }): Promise<{ sent: number; failed: number; more: boolean; notConnected: boolean }> {
       const ctx = Context.current();
       const session = host.get(instanceId);
       const result = { sent: 0, failed: 0, more: false, notConnected: false };
@@ -93,16 +101,23 @@ export function createOutboxActivities(deps: OutboxDeps) {
       }
       const settings = await db('instance_settings').where({ instance_id: instanceId }).first('send_delay_ms');
       const delayMs = Number(settings?.send_delay_ms ?? 0);
-      const rows = await db<MessageRow>('messages').where({ instance_id: instanceId, status: 'pending', from_me: true }).orderBy('seq').limit(limit + 1);
+      const rows = await db<MessageRow>('messages')
+        .where({ instance_id: instanceId, status: 'pending', from_me: true })
+        .orderBy('seq')
+        .limit(limit + 1);
       result.more = rows.length > limit;
-      for (const [index, row] of rows.slice(0, limit).entries()) {
+      for (const row of rows.slice(0, limit)) {
         ctx.heartbeat();
+        if (ctx.cancellationSignal.aborted) break;
+        const wait = (lastSentAt.get(instanceId) ?? 0) + delayMs - Date.now();
+        if (delayMs > 0 && wait > 0) await sleep(wait, undefined, { signal: ctx.cancellationSignal }).catch(() => {});
         if (ctx.cancellationSignal.aborted) break;
         try {
           await noteSendAttempt(db, instanceId, row.id);
           const content = await resolveContent(row);
           await ensureRecipient(session, instanceId, row.chat_id);
           await session.send({ id: row.id, to: row.chat_id, content });
+          lastSentAt.set(instanceId, Date.now());
           await setStatus(db, instanceId, row.id, 'sent');
           result.sent++;
         } catch (err) {
@@ -111,7 +126,6 @@ export function createOutboxActivities(deps: OutboxDeps) {
           await setStatus(db, instanceId, row.id, 'failed', err.message);
           result.failed++;
         }
-        if (delayMs > 0 && index < rows.length - 1) await sleep(delayMs, undefined, { signal: ctx.cancellationSignal }).catch(() => {});
       }
       return result;
     },

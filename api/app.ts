@@ -14,6 +14,7 @@ import { instanceCollectionRouter, instanceRouter, loadInstance } from './instan
 import { sendRouter } from './send.js';
 import { chatMessagesRoute, historyRouter } from './messages.js';
 import { mediaRouter, publicMediaRouter } from './media.js';
+import { settingsRouter } from './settings.js';
 import type { SendWaiter } from './sendWaiter.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 
@@ -65,6 +66,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.use('/messages', sendRouter({ config, db, temporal, media, waiter }), historyRouter({ db }));
   instance.get('/chats/messages', chatMessagesRoute({ db }));
   instance.use('/media', mediaRouter({ media, maxBytes: config.MAX_MEDIA_BYTES }));
+  instance.use('/settings', settingsRouter({ db }));
   instance.use('/', instanceRouter(deps));
   api.use('/instance/:instanceId', loadInstance(db), instance);
   app.use('/api', api);

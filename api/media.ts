@@ -32,7 +32,13 @@ export function mediaRouter({ media, maxBytes }: { media: MediaStore; maxBytes: 
       const stored = await media.save(id, req.file.buffer, { originalName: req.file.originalname, mimetype: req.file.mimetype });
       return {
         success: true,
-        file: { filename: stored.filename, originalname: stored.originalname, mimetype: stored.mimetype, size: stored.size, url: media.url(id, stored.filename) },
+        file: {
+          filename: stored.filename,
+          originalname: stored.originalname,
+          mimetype: stored.mimetype,
+          size: stored.size,
+          url: media.url(id, stored.filename),
+        },
       };
     }),
   );
@@ -41,16 +47,24 @@ export function mediaRouter({ media, maxBytes }: { media: MediaStore; maxBytes: 
     '/list',
     route({}, async (_input, _req, res) => {
       const { id } = instanceOf(res);
-      return (await media.list(id)).map((f) => ({ filename: f.filename, size: f.size, url: media.url(id, f.filename), created: f.created }));
+      return (await media.list(id)).map((f) => ({
+        filename: f.filename,
+        size: f.size,
+        url: media.url(id, f.filename),
+        created: f.created,
+      }));
     }),
   );
 
-  const remove = route({ query: z.object({ filename: z.string().optional() }), body: z.object({ filename: z.string().optional() }) }, async ({ query, body }, _req, res) => {
-    const filename = filenameSchema.safeParse(query.filename ?? body.filename);
-    if (!filename.success) throw new BadRequest(`filename: ${filename.error.issues[0]!.message}`);
-    if (!(await media.remove(instanceOf(res).id, filename.data))) throw new NotFound(`no file ${filename.data}`, 'MEDIA_NOT_FOUND');
-    return { success: true, deleted: filename.data };
-  });
+  const remove = route(
+    { query: z.object({ filename: z.string().optional() }), body: z.object({ filename: z.string().optional() }) },
+    async ({ query, body }, _req, res) => {
+      const filename = filenameSchema.safeParse(query.filename ?? body.filename);
+      if (!filename.success) throw new BadRequest(`filename: ${filename.error.issues[0]!.message}`);
+      if (!(await media.remove(instanceOf(res).id, filename.data))) throw new NotFound(`no file ${filename.data}`, 'MEDIA_NOT_FOUND');
+      return { success: true, deleted: filename.data };
+    },
+  );
   router.delete('/delete', remove);
   router.post('/delete', remove);
   return router;

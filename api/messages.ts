@@ -9,9 +9,18 @@ import { BadRequest } from '../lib/errors.js';
 import { route } from './route.js';
 
 const STATUSES = ['sent', 'received', 'pending', 'failed', 'delivered', 'read', 'played'] as const;
-const chatIdSchema = z.string().transform((v, ctx) => toJid(v) ?? (ctx.addIssue({ code: 'custom', message: 'must be a phone number, a user JID or a group JID' }), z.NEVER));
+const chatIdSchema = z
+  .string()
+  .transform(
+    (v, ctx) => toJid(v) ?? (ctx.addIssue({ code: 'custom', message: 'must be a phone number, a user JID or a group JID' }), z.NEVER),
+  );
 const intParam = (name: string, def: number, max: number) =>
-  z.coerce.number({ error: `${name} must be a number` }).int(`${name} must be a whole number`).min(1, `${name} must be at least 1`).max(max, `${name} must be at most ${max}`).default(def);
+  z.coerce
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be a whole number`)
+    .min(1, `${name} must be at least 1`)
+    .max(max, `${name} must be at most ${max}`)
+    .default(def);
 
 const historyQuery = z.object({
   limit: intParam('limit', 100, 1_000),
@@ -42,7 +51,11 @@ async function page(db: Db, instanceId: string, filter: { status?: string; chatI
   if (filter.status) base.andWhere({ status: filter.status as MessageRow['status'] });
   if (filter.chatId) base.andWhere({ chat_id: filter.chatId });
   const [rows, [{ count }]] = await Promise.all([
-    base.clone().orderBy('seq', 'desc').limit(limit).offset((pageNumber - 1) * limit),
+    base
+      .clone()
+      .orderBy('seq', 'desc')
+      .limit(limit)
+      .offset((pageNumber - 1) * limit),
     base.clone().count<{ count: string }[]>('* as count'),
   ]);
   return { messages: rows.map(presentMessage), total: Number(count), page: pageNumber, limit };
@@ -60,7 +73,11 @@ export function historyRouter({ db }: { db: Db }): Router {
   router.get(
     '/statistics',
     route({}, async (_input, _req, res) => {
-      const rows = await db('messages').where({ instance_id: instanceOf(res).id }).select('status').count<{ status: string; count: string }[]>('* as count').groupBy('status');
+      const rows = await db('messages')
+        .where({ instance_id: instanceOf(res).id })
+        .select('status')
+        .count<{ status: string; count: string }[]>('* as count')
+        .groupBy('status');
       const stats: Record<string, number> = { total: 0, sent: 0, received: 0, pending: 0, delivered: 0, read: 0, played: 0, failed: 0 };
       for (const { status, count } of rows) {
         stats[status] = Number(count);

@@ -32,22 +32,45 @@ export interface SendDeps {
 const recipient = (field: string) =>
   z
     .string({ error: `${field} is required` })
-    .transform((value, ctx) => toJid(value) ?? (ctx.addIssue({ code: 'custom', message: 'must be a phone number in international form, a user JID or a group JID' }), z.NEVER));
-const text = (field: string, max = 65_536) => z.string({ error: `${field} is required` }).min(1, `${field} must not be empty`).max(max);
+    .transform(
+      (value, ctx) =>
+        toJid(value) ??
+        (ctx.addIssue({ code: 'custom', message: 'must be a phone number in international form, a user JID or a group JID' }), z.NEVER),
+    );
+const text = (field: string, max = 65_536) =>
+  z
+    .string({ error: `${field} is required` })
+    .min(1, `${field} must not be empty`)
+    .max(max);
 const optionalText = (max = 4_096) => z.string().max(max).optional();
 const source = (field: string) => z.string({ error: `${field} is required` }).min(1, `${field} must not be empty`);
 
 /** Per endpoint: the body schema and how a valid body becomes stored content (media sources still as strings). */
 const endpoints = {
   chat: z.object({ to: recipient('to'), body: text('body') }).transform((b) => ({ to: b.to, content: { type: 'text', body: b.body } })),
-  image: z.object({ to: recipient('to'), image: source('image'), caption: optionalText() }).transform((b) => ({ to: b.to, source: b.image, field: 'image', content: { type: 'image', caption: b.caption } })),
-  video: z.object({ to: recipient('to'), video: source('video'), caption: optionalText() }).transform((b) => ({ to: b.to, source: b.video, field: 'video', content: { type: 'video', caption: b.caption } })),
+  image: z
+    .object({ to: recipient('to'), image: source('image'), caption: optionalText() })
+    .transform((b) => ({ to: b.to, source: b.image, field: 'image', content: { type: 'image', caption: b.caption } })),
+  video: z
+    .object({ to: recipient('to'), video: source('video'), caption: optionalText() })
+    .transform((b) => ({ to: b.to, source: b.video, field: 'video', content: { type: 'video', caption: b.caption } })),
   document: z
     .object({ to: recipient('to'), document: source('document'), filename: z.string().min(1).max(255).optional(), caption: optionalText() })
-    .transform((b) => ({ to: b.to, source: b.document, field: 'document', content: { type: 'document', filename: b.filename ?? 'document', caption: b.caption } })),
-  audio: z.object({ to: recipient('to'), audio: source('audio') }).transform((b) => ({ to: b.to, source: b.audio, field: 'audio', content: { type: 'audio' } })),
-  voice: z.object({ to: recipient('to'), audio: source('audio') }).transform((b) => ({ to: b.to, source: b.audio, field: 'audio', content: { type: 'voice' } })),
-  sticker: z.object({ to: recipient('to'), sticker: source('sticker') }).transform((b) => ({ to: b.to, source: b.sticker, field: 'sticker', content: { type: 'sticker' } })),
+    .transform((b) => ({
+      to: b.to,
+      source: b.document,
+      field: 'document',
+      content: { type: 'document', filename: b.filename ?? 'document', caption: b.caption },
+    })),
+  audio: z
+    .object({ to: recipient('to'), audio: source('audio') })
+    .transform((b) => ({ to: b.to, source: b.audio, field: 'audio', content: { type: 'audio' } })),
+  voice: z
+    .object({ to: recipient('to'), audio: source('audio') })
+    .transform((b) => ({ to: b.to, source: b.audio, field: 'audio', content: { type: 'voice' } })),
+  sticker: z
+    .object({ to: recipient('to'), sticker: source('sticker') })
+    .transform((b) => ({ to: b.to, source: b.sticker, field: 'sticker', content: { type: 'sticker' } })),
   location: z
     .object({
       to: recipient('to'),
@@ -58,13 +81,23 @@ const endpoints = {
     })
     .transform((b) => ({ to: b.to, content: { type: 'location', lat: b.lat, lng: b.lng, name: b.name, address: b.address } })),
   contact: z
-    .object({ to: recipient('to'), contact_name: z.string().min(1).max(256).optional(), contact_phone: z.string().regex(/^\+?[\d\s()-]{5,20}$/, 'must be a phone number').optional() })
+    .object({
+      to: recipient('to'),
+      contact_name: z.string().min(1).max(256).optional(),
+      contact_phone: z
+        .string()
+        .regex(/^\+?[\d\s()-]{5,20}$/, 'must be a phone number')
+        .optional(),
+    })
     .transform((b) => ({ to: b.to, content: { type: 'contact', name: b.contact_name ?? 'Contact', phone: b.contact_phone } })),
   poll: z
     .object({
       to: recipient('to'),
       name: text('name', 255),
-      values: z.array(z.string().min(1).max(100), { error: 'values is required and must be an array of strings' }).min(2, 'values needs 2 to 12 options').max(12, 'values needs 2 to 12 options'),
+      values: z
+        .array(z.string().min(1).max(100), { error: 'values is required and must be an array of strings' })
+        .min(2, 'values needs 2 to 12 options')
+        .max(12, 'values needs 2 to 12 options'),
       selectableCount: z.union([z.literal(0), z.literal(1)], { error: 'selectableCount must be 0 (multiple) or 1 (single)' }).optional(),
     })
     .refine((b) => new Set(b.values).size === b.values.length, { message: 'values must be distinct', path: ['values'] })
@@ -72,7 +105,9 @@ const endpoints = {
   reaction: z
     .object({ to: recipient('to'), msgId: text('msgId', 128), emoji: z.string({ error: 'emoji is required' }).max(32) })
     .transform((b) => ({ to: b.to, content: { type: 'reaction', messageId: b.msgId, emoji: b.emoji } })),
-  delete: z.object({ to: recipient('to'), msgId: text('msgId', 128) }).transform((b) => ({ to: b.to, content: { type: 'delete', messageId: b.msgId } })),
+  delete: z
+    .object({ to: recipient('to'), msgId: text('msgId', 128) })
+    .transform((b) => ({ to: b.to, content: { type: 'delete', messageId: b.msgId } })),
 } as const;
 
 const DATA_URI = /^data:([\w.+-]+\/[\w.+-]+)?((?:;[\w-]+=[\w.-]+)*)(;base64)?,(.*)$/s;
@@ -87,7 +122,8 @@ async function mediaRef(deps: SendDeps, instanceId: string, field: string, value
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) throw new BadRequest(`${field}: the data URI is not valid base64`);
     const bytes = Buffer.from(clean, 'base64');
     if (bytes.length === 0) throw new BadRequest(`${field}: the data URI is empty`);
-    if (bytes.length > deps.config.MAX_MEDIA_BYTES) throw new PayloadTooLarge(`${field} is larger than ${deps.config.MAX_MEDIA_BYTES} bytes`);
+    if (bytes.length > deps.config.MAX_MEDIA_BYTES)
+      throw new PayloadTooLarge(`${field} is larger than ${deps.config.MAX_MEDIA_BYTES} bytes`);
     const stored = await deps.media.save(instanceId, bytes, { mimetype });
     return { stored: stored.filename };
   }
@@ -97,7 +133,8 @@ async function mediaRef(deps: SendDeps, instanceId: string, field: string, value
   } catch {
     throw new BadRequest(`${field} must be an http(s) URL, a base64 data URI or an uploaded file's url`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BadRequest(`${field} must be an http(s) URL, a base64 data URI or an uploaded file's url`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new BadRequest(`${field} must be an http(s) URL, a base64 data URI or an uploaded file's url`);
   const ownMedia = `${deps.config.PUBLIC_URL}/media/`;
   if (value.startsWith(ownMedia)) {
     const [owner, filename] = value.slice(ownMedia.length).split('/').map(decodeURIComponent);
@@ -107,7 +144,10 @@ async function mediaRef(deps: SendDeps, instanceId: string, field: string, value
     return { stored: filename };
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!deps.config.MEDIA_ALLOW_PRIVATE_URLS && (host === 'localhost' || host.endsWith('.localhost') || (/^[\d.]+$|:/.test(host) && isPrivateAddress(host)))) {
+  if (
+    !deps.config.MEDIA_ALLOW_PRIVATE_URLS &&
+    (host === 'localhost' || host.endsWith('.localhost') || (/^[\d.]+$|:/.test(host) && isPrivateAddress(host)))
+  ) {
     throw new BadRequest(`${field}: URLs on private, loopback or link-local addresses are not allowed`);
   }
   return { url: value };
@@ -123,36 +163,44 @@ export function sendRouter(deps: SendDeps): Router {
   for (const [name, schema] of Object.entries(endpoints)) {
     router.post(
       `/${name}`,
-      route({ body: schema as z.ZodType<{ to: string; source?: string; field?: string; content: Record<string, unknown> }> }, async ({ body }, req, res) => {
-        const instance = res.locals.instance as InstanceRow;
-        const idempotencyKey = idempotencyKeyOf(req);
-        const content = { ...body.content } as StoredContent & { media?: MediaRef };
-        if (body.source !== undefined) content.media = await mediaRef(deps, instance.id, body.field!, body.source);
-        const { row, created } = await insertOutgoing(deps.db, {
-          instanceId: instance.id,
-          id: newMessageId(),
-          chatId: body.to,
-          from: instance.account?.id ?? null,
-          type: messageType(content),
-          body: bodyOf(content),
-          content: content as unknown as Record<string, unknown>,
-          idempotencyKey,
-        });
-        if (row.status === 'pending') await wakeOutbox(deps.temporal, queues.general, instance.id);
-        const status =
-          created && instance.status === 'open'
-            ? await deps.waiter.wait(instance.id, row.id, deps.config.SEND_WAIT_MS, async () => (await getMessage(deps.db, instance.id, row.id))?.status)
-            : ((await getMessage(deps.db, instance.id, row.id))?.status ?? row.status);
-        const went = status && status !== 'pending' && status !== 'failed';
-        if (status === 'failed') {
-          const failed = await getMessage(deps.db, instance.id, row.id);
-          res.status(422);
-          return { error: failed?.error ?? 'the message could not be sent', code: 'SEND_FAILED', sent: false, id: row.id, status };
-        }
-        if (!went) res.status(202);
-        if (name === 'delete') return went ? { deleted: true, id: row.id } : { deleted: false, id: row.id, status: 'pending' };
-        return went ? { sent: true, id: row.id } : { sent: false, id: row.id, status: 'pending' };
-      }),
+      route(
+        { body: schema as z.ZodType<{ to: string; source?: string; field?: string; content: Record<string, unknown> }> },
+        async ({ body }, req, res) => {
+          const instance = res.locals.instance as InstanceRow;
+          const idempotencyKey = idempotencyKeyOf(req);
+          const content = { ...body.content } as StoredContent & { media?: MediaRef };
+          if (body.source !== undefined) content.media = await mediaRef(deps, instance.id, body.field!, body.source);
+          const { row, created } = await insertOutgoing(deps.db, {
+            instanceId: instance.id,
+            id: newMessageId(),
+            chatId: body.to,
+            from: instance.account?.id ?? null,
+            type: messageType(content),
+            body: bodyOf(content),
+            content: content as unknown as Record<string, unknown>,
+            idempotencyKey,
+          });
+          if (row.status === 'pending') await wakeOutbox(deps.temporal, queues.general, instance.id);
+          const status =
+            created && instance.status === 'open'
+              ? await deps.waiter.wait(
+                  instance.id,
+                  row.id,
+                  deps.config.SEND_WAIT_MS,
+                  async () => (await getMessage(deps.db, instance.id, row.id))?.status,
+                )
+              : ((await getMessage(deps.db, instance.id, row.id))?.status ?? row.status);
+          const went = status && status !== 'pending' && status !== 'failed';
+          if (status === 'failed') {
+            const failed = await getMessage(deps.db, instance.id, row.id);
+            res.status(422);
+            return { error: failed?.error ?? 'the message could not be sent', code: 'SEND_FAILED', sent: false, id: row.id, status };
+          }
+          if (!went) res.status(202);
+          if (name === 'delete') return went ? { deleted: true, id: row.id } : { deleted: false, id: row.id, status: 'pending' };
+          return went ? { sent: true, id: row.id } : { sent: false, id: row.id, status: 'pending' };
+        },
+      ),
     );
   }
   return router;

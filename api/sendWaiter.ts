@@ -39,7 +39,12 @@ export class SendWaiter {
    * message within `timeoutMs`, or undefined. `current` is read after the
    * waiter is registered, so a change just before cannot be missed.
    */
-  async wait(instanceId: string, id: string, timeoutMs: number, current: () => Promise<MessageStatus | undefined>): Promise<MessageStatus | undefined> {
+  async wait(
+    instanceId: string,
+    id: string,
+    timeoutMs: number,
+    current: () => Promise<MessageStatus | undefined>,
+  ): Promise<MessageStatus | undefined> {
     const key = `${instanceId}\n${id}`;
     let wake!: (status: MessageStatus) => void;
     const changed = new Promise<MessageStatus>((resolve) => (wake = (status) => status !== 'pending' && resolve(status)));

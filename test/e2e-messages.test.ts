@@ -13,7 +13,12 @@ const ALICE = '905552000002';
 before(async () => {
   sim = await Simulator.start();
   sim.receiptPolicy = 'read';
-  gw = await startGateway({ name: 'e2e_messages', workers: 1, workerEntry: 'worker/main.ts', env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' } });
+  gw = await startGateway({
+    name: 'e2e_messages',
+    workers: 1,
+    workerEntry: 'worker/main.ts',
+    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
+  });
   await pairInstance(gw, sim, 'shop', OWNER, 'Dükkan');
   sim.addUser(ALICE, 'Alice');
 });
@@ -26,7 +31,8 @@ const send = async (type: string, body: unknown, headers: Record<string, string>
   const res = await gw.request(`/api/instance/shop/messages/${type}`, { method: 'POST', json: body, headers });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 };
-const receivedBy = (phone: string, id: string) => eventually(async () => sim.received.find((m) => m.to === phone && m.id === id && !m.ownCopy), 20_000, `message ${id} at ${phone}`);
+const receivedBy = (phone: string, id: string) =>
+  eventually(async () => sim.received.find((m) => m.to === phone && m.id === id && !m.ownCopy), 20_000, `message ${id} at ${phone}`);
 
 test('a text goes out within the request: 200 { sent, id }, and the phone gets it with that id', async () => {
   const { status, body } = await send('chat', { to: `+${ALICE}`, body: 'Merhaba Alice' });
@@ -40,25 +46,58 @@ test('a text goes out within the request: 200 { sent, id }, and the phone gets i
 
 test('receipts move the status to read, each step recorded once as a message_ack event', async () => {
   const { body } = await send('chat', { to: ALICE, body: 'status check' });
-  await eventually(async () => {
-    const { messages } = (await (await gw.request(`/api/instance/shop/messages?chatId=${ALICE}&limit=5`)).json()) as { messages: Array<{ id: string; status: string }> };
-    return messages.find((m) => m.id === body.id)?.status === 'read';
-  }, 20_000, 'read');
-  const acks = await gw.db('webhook_events').where({ instance_id: 'shop', event: 'message_ack' }).whereRaw("data->>'id' = ?", [body.id]).orderBy('created_at');
-  assert.deepEqual(acks.map((a) => a.data.status), ['sent', 'delivered', 'read']);
+  await eventually(
+    async () => {
+      const { messages } = (await (await gw.request(`/api/instance/shop/messages?chatId=${ALICE}&limit=5`)).json()) as {
+        messages: Array<{ id: string; status: string }>;
+      };
+      return messages.find((m) => m.id === body.id)?.status === 'read';
+    },
+    20_000,
+    'read',
+  );
+  const acks = await gw
+    .db('webhook_events')
+    .where({ instance_id: 'shop', event: 'message_ack' })
+    .whereRaw("data->>'id' = ?", [body.id])
+    .orderBy('created_at');
+  assert.deepEqual(
+    acks.map((a) => a.data.status),
+    ['sent', 'delivered', 'read'],
+  );
   assert.deepEqual(acks[0].data, { id: body.id, chatId: `${ALICE}@s.whatsapp.net`, status: 'sent', fromMe: true });
 });
 
 test('an incoming text is stored once and produces message_received', async () => {
   const id = await sendFromPhone(sim, sim.user(ALICE), sim.user(OWNER), { conversation: 'Fiyat nedir?' });
-  const event = await eventually(async () => (await gw.db('webhook_events').where({ instance_id: 'shop', event: 'message_received' }).whereRaw("data->>'id' = ?", [id]))[0], 20_000, 'message_received');
+  const event = await eventually(
+    async () =>
+      (await gw.db('webhook_events').where({ instance_id: 'shop', event: 'message_received' }).whereRaw("data->>'id' = ?", [id]))[0],
+    20_000,
+    'message_received',
+  );
   assert.deepEqual(
     { ...event.data, timestamp: typeof event.data.timestamp },
-    { id, from: `${ALICE}@s.whatsapp.net`, to: `${OWNER}@s.whatsapp.net`, body: 'Fiyat nedir?', type: 'chat', timestamp: 'number', fromMe: false, chatId: `${ALICE}@s.whatsapp.net`, pushName: 'Alice' },
+    {
+      id,
+      from: `${ALICE}@s.whatsapp.net`,
+      to: `${OWNER}@s.whatsapp.net`,
+      body: 'Fiyat nedir?',
+      type: 'chat',
+      timestamp: 'number',
+      fromMe: false,
+      chatId: `${ALICE}@s.whatsapp.net`,
+      pushName: 'Alice',
+    },
   );
-  const { messages } = (await (await gw.request(`/api/instance/shop/messages?status=received`)).json()) as { messages: Array<{ id: string; body: string }> };
+  const { messages } = (await (await gw.request(`/api/instance/shop/messages?status=received`)).json()) as {
+    messages: Array<{ id: string; body: string }>;
+  };
   assert.equal(messages.filter((m) => m.id === id).length, 1);
-  const contact = await gw.db('contacts').where({ instance_id: 'shop', id: `${ALICE}@s.whatsapp.net` }).first();
+  const contact = await gw
+    .db('contacts')
+    .where({ instance_id: 'shop', id: `${ALICE}@s.whatsapp.net` })
+    .first();
   assert.equal(contact.notify, 'Alice');
 });
 

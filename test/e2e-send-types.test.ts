@@ -63,7 +63,8 @@ async function send(type: string, body: Record<string, unknown>) {
   assert.equal(res.status, 200, `${type}: ${JSON.stringify(json)}`);
   return json;
 }
-const atBob = (id: string) => eventually(async () => sim.received.find((m) => m.id === id && m.to === BOB && !m.ownCopy), 20_000, `message ${id}`);
+const atBob = (id: string) =>
+  eventually(async () => sim.received.find((m) => m.id === id && m.to === BOB && !m.ownCopy), 20_000, `message ${id}`);
 
 test('image from a data URI arrives byte for byte with its caption', async () => {
   const { id } = await send('image', { image: `data:image/png;base64,${png.toString('base64')}`, caption: 'Ürün görseli' });
@@ -84,7 +85,9 @@ test('video from a URL arrives byte for byte', async () => {
 test('document from an uploaded file keeps its filename and content-detected mimetype', async () => {
   const form = new FormData();
   form.append('file', new Blob([pdf]), 'rapor.txt'); // the name lies; the bytes are a PDF
-  const upload = (await (await gw.request('/api/instance/shop/media/upload', { method: 'POST', body: form })).json()) as { file: Record<string, any> };
+  const upload = (await (await gw.request('/api/instance/shop/media/upload', { method: 'POST', body: form })).json()) as {
+    file: Record<string, any>;
+  };
   assert.equal(upload.file.mimetype, 'application/pdf');
   assert.equal(upload.file.originalname, 'rapor.txt');
   assert.match(upload.file.filename, /^\d+-[0-9a-f]{32}\.pdf$/);
@@ -130,7 +133,10 @@ test('location, contact card and poll arrive with their fields', async () => {
   const poll = await atBob((await send('poll', { name: 'Toplantı?', values: ['Pzt', 'Çar', 'Cum'], selectableCount: 1 })).id);
   const creation = poll.message.pollCreationMessage ?? poll.message.pollCreationMessageV3 ?? poll.message.pollCreationMessageV2;
   assert.equal(creation?.name, 'Toplantı?');
-  assert.deepEqual(creation?.options?.map((o) => o.optionName), ['Pzt', 'Çar', 'Cum']);
+  assert.deepEqual(
+    creation?.options?.map((o) => o.optionName),
+    ['Pzt', 'Çar', 'Cum'],
+  );
   assert.equal(creation?.selectableOptionsCount, 1);
 });
 

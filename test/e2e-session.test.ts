@@ -69,7 +69,10 @@ test('an instance pairs by scanning the QR from GET /qr: connecting → open, /m
   assert.equal(events[1].data.account.phone, '905551230001');
   const creds = await gw.db('session_creds').where({ instance_id: 'shop' }).first();
   assert.ok(creds, 'credentials are stored in Postgres');
-  assert.ok((await gw.db('session_keys').where({ instance_id: 'shop', type: 'pre-key' }).count<{ count: string }[]>('* as count'))[0]!.count !== '0');
+  assert.ok(
+    (await gw.db('session_keys').where({ instance_id: 'shop', type: 'pre-key' }).count<{ count: string }[]>('* as count'))[0]!.count !==
+      '0',
+  );
 });
 
 test('restart reconnects with the stored credentials, without a QR', async () => {
@@ -80,7 +83,10 @@ test('restart reconnects with the stored credentials, without a QR', async () =>
     // The socket closed and reopened: connecting, then connected again.
     await eventually(async () => (await events()).length >= before + 2 && (await status('shop')) === 'open', 30_000, 'reopened');
   });
-  assert.deepEqual((await events()).slice(before).map((e) => e.data.status), ['connecting', 'connected']);
+  assert.deepEqual(
+    (await events()).slice(before).map((e) => e.data.status),
+    ['connecting', 'connected'],
+  );
   assert.deepEqual(qrs, []);
 });
 
@@ -89,10 +95,14 @@ test('a dropped connection is re-established by itself', async () => {
   const before = sim.connectionOf(device);
   assert.ok(before, 'connected before the drop');
   assert.ok(sim.dropConnections('905551230001') > 0);
-  await eventually(async () => {
-    const now = sim.connectionOf(device);
-    return now && now !== before && (await status('shop')) === 'open';
-  }, 30_000, 'a new connection');
+  await eventually(
+    async () => {
+      const now = sim.connectionOf(device);
+      return now && now !== before && (await status('shop')) === 'open';
+    },
+    30_000,
+    'a new connection',
+  );
 });
 
 test('kill -9 of the worker holding the session: the other worker logs in with the stored credentials, no QR', async () => {
@@ -102,10 +112,14 @@ test('kill -9 of the worker holding the session: the other worker logs in with t
   const qrs = await qrsDuring('shop', async () => {
     victim.child.kill('SIGKILL');
     await victim.exited;
-    await eventually(async () => {
-      const now = await holder('shop');
-      return now && now !== first && (await status('shop')) === 'open';
-    }, 60_000, 'open on the other worker');
+    await eventually(
+      async () => {
+        const now = await holder('shop');
+        return now && now !== first && (await status('shop')) === 'open';
+      },
+      60_000,
+      'open on the other worker',
+    );
   });
   assert.deepEqual(qrs, []);
   gw.startWorker(first);
@@ -117,7 +131,11 @@ test('logout from the phone ends in disconnected, and connecting again shows a f
   await eventually(async () => (await status('phone-out')) === 'disconnected', 30_000, 'disconnected');
   assert.equal(await gw.db('session_creds').where({ instance_id: 'phone-out' }).first(), undefined);
   await gw.request('/api/instance/phone-out/connect', { method: 'POST' });
-  const qr = await eventually(async () => (await json(await gw.request('/api/instance/phone-out/qr'))).qrCode as string | null, 30_000, 'fresh QR');
+  const qr = await eventually(
+    async () => (await json(await gw.request('/api/instance/phone-out/qr'))).qrCode as string | null,
+    30_000,
+    'fresh QR',
+  );
   assert.match(qr, /^data:image\/png;base64,/);
 });
 

@@ -36,7 +36,7 @@ export async function outboxWorkflow({ instanceId }: OutboxInput): Promise<void>
       // A dead holder never starts the task: give up fast and locate the session again.
       scheduleToStartTimeout: '5 s',
       startToCloseTimeout: '1 hour',
-      heartbeatTimeout: '20 s',
+      heartbeatTimeout: '10 s',
       retry: { maximumAttempts: 1 },
     });
     try {

@@ -69,6 +69,20 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         handlers.open(account);
       };
 
+      // A server that answers the websocket upgrade with an HTTP error (503, a proxy's 502...) would
+      // otherwise leave Baileys waiting forever: end the socket so the session retries with backoff.
+      (socket.ws as unknown as NodeJS.EventEmitter).on(
+        'unexpected-response',
+        (request: { destroy(): void }, response: { statusCode?: number }) => {
+          request.destroy();
+          const status = response.statusCode ?? 500;
+          socket.end(
+            Object.assign(new Error(`WhatsApp refused the connection (HTTP ${status})`), {
+              output: { statusCode: status >= 500 ? 503 : status },
+            }) as never,
+          );
+        },
+      );
       socket.ev.on('creds.update', (update) => {
         state.saveCreds().catch((err) => logger.error({ err }, 'saving session credentials failed'));
         // The push name arrives after login (history sync); tell the gateway.

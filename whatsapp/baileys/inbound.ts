@@ -1,4 +1,11 @@
-import { getContentType, normalizeMessageContent, jidNormalizedUser, proto, type WAMessage, type WAMessageUpdate } from '@whiskeysockets/baileys';
+import {
+  getContentType,
+  normalizeMessageContent,
+  jidNormalizedUser,
+  proto,
+  type WAMessage,
+  type WAMessageUpdate,
+} from '@whiskeysockets/baileys';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../session.js';
 
 /** Baileys' status numbers (proto.WebMessageInfo.Status) in the gateway's words. */
@@ -53,7 +60,8 @@ export function toIncoming(message: WAMessage, ownJid: string, offline = false):
   const from = key.fromMe ? own : isGroup ? participant : chatId;
   const inner = (content as Record<string, unknown>)[kind] as Record<string, unknown> | string;
   const payload = typeof inner === 'object' && inner ? inner : {};
-  const documentInner = kind === 'documentWithCaptionMessage' ? (payload.message as proto.IMessage | undefined)?.documentMessage : undefined;
+  const documentInner =
+    kind === 'documentWithCaptionMessage' ? (payload.message as proto.IMessage | undefined)?.documentMessage : undefined;
   const media = documentInner ?? (MEDIA.has(kind) ? (payload as proto.Message.IImageMessage & proto.Message.IDocumentMessage) : undefined);
   let type = TYPES[kind]!;
   if (kind === 'audioMessage' && (payload as proto.Message.IAudioMessage).ptt) type = 'voice';
@@ -81,7 +89,15 @@ export function toIncoming(message: WAMessage, ownJid: string, offline = false):
     ...(message.pushName ? { pushName: message.pushName } : {}),
     timestamp: Number(message.messageTimestamp ?? Math.floor(Date.now() / 1000)),
     offline,
-    ...(media ? { media: { mimetype: media.mimetype ?? 'application/octet-stream', ...(media.fileName ? { fileName: media.fileName } : {}), ...(media.fileLength ? { size: Number(media.fileLength) } : {}) } } : {}),
+    ...(media
+      ? {
+          media: {
+            mimetype: media.mimetype ?? 'application/octet-stream',
+            ...(media.fileName ? { fileName: media.fileName } : {}),
+            ...(media.fileLength ? { size: Number(media.fileLength) } : {}),
+          },
+        }
+      : {}),
     raw: message,
   };
 }
@@ -92,7 +108,12 @@ export function toStatusUpdates(updates: WAMessageUpdate[]): StatusUpdate[] {
   for (const { key, update } of updates) {
     const status = statusName(update.status);
     if (!status || !key.id || !key.remoteJid) continue;
-    result.push({ id: key.id, chatId: preferPn(key.remoteJid, (key as { remoteJidAlt?: string }).remoteJidAlt), status, fromMe: !!key.fromMe });
+    result.push({
+      id: key.id,
+      chatId: preferPn(key.remoteJid, (key as { remoteJidAlt?: string }).remoteJidAlt),
+      status,
+      fromMe: !!key.fromMe,
+    });
   }
   return result;
 }

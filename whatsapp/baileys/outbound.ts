@@ -21,7 +21,9 @@ export function toBaileysContent({ to, content }: OutgoingMessage): AnyMessageCo
     case 'location':
       return { location: { degreesLatitude: content.lat, degreesLongitude: content.lng, name: content.name, address: content.address } };
     case 'contact':
-      return { contacts: { displayName: content.name, contacts: [{ displayName: content.name, vcard: vcard(content.name, content.phone) }] } };
+      return {
+        contacts: { displayName: content.name, contacts: [{ displayName: content.name, vcard: vcard(content.name, content.phone) }] },
+      };
     case 'poll':
       return { poll: { name: content.name, values: content.values, selectableCount: content.selectableCount } };
     case 'reaction':
