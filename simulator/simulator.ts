@@ -51,6 +51,9 @@ export class Simulator {
   readonly faults: Faults = { refuse: false, delayMs: 0, failLogins: 0, ackError: 0 };
   /** Every message a simulated phone received, in order. */
   readonly received: ReceivedMessage[] = [];
+  /** Deliveries a phone dropped because it already had that message id. */
+  duplicateDeliveries = 0;
+  private readonly seen = new Set<string>();
   receiptPolicy: ReceiptPolicy;
   private readonly phones = new Map<string, SignalDevice>();
   private readonly connections = new Set<SimConnection>();
@@ -136,7 +139,17 @@ export class Simulator {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * A phone shows each message once: like WhatsApp clients, it drops a message
+   * id it already has from that sender (a resend after a crash), counting it.
+   */
   record(message: ReceivedMessage): void {
+    const key = `${message.to}|${message.from}|${message.id}|${message.ownCopy}|${message.group ?? ''}`;
+    if (this.seen.has(key)) {
+      this.duplicateDeliveries++;
+      return;
+    }
+    this.seen.add(key);
     this.received.push(message);
     for (const listener of this.listeners) listener(message);
   }
