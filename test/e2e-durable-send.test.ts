@@ -96,6 +96,8 @@ test('kill -9 of the worker in the middle of a batch: every message reaches the 
     rows.every((r) => r.status !== 'pending' && r.status !== 'failed'),
     JSON.stringify(rows.map((r) => r.status)),
   );
+  // A message caught exactly at the kill is sent again with the same id; the phone keeps one.
+  process.stdout.write(`# resent after the crash (dropped by the phone as duplicates): ${sim.duplicateDeliveries}\n`);
   await setDelay(0);
   gw.startWorker(holderId);
 });
