@@ -1,4 +1,12 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from '../worker/sessionHost.js';
+
+/** The session methods the API may call live, through the worker holding the socket. */
+export const SESSION_CALLS = ['exists', 'markRead', 'modifyChat', 'setBlocked', 'profilePicture', 'groupMetadata', 'participatingGroups'] as const;
+export type SessionCall = (typeof SESSION_CALLS)[number];
+export type SessionCallArgs<C extends SessionCall> = Parameters<WhatsAppSession[C]>;
+export type SessionCallResult<C extends SessionCall> = Awaited<ReturnType<WhatsAppSession[C]>>;
 
 /** Activities that run on the worker holding an instance's socket (its own task queue). */
 export function createHostActivities(host: SessionHost) {
@@ -9,6 +17,19 @@ export function createHostActivities(host: SessionHost) {
       if (!session) return false;
       await session.logout();
       return true;
+    },
+
+    /** Runs one session method; "not connected" is a non-retryable failure the API turns into 409. */
+    async sessionCall({ instanceId, call, args }: { instanceId: string; call: SessionCall; args: unknown[] }): Promise<unknown> {
+      if (!SESSION_CALLS.includes(call)) throw ApplicationFailure.nonRetryable(`unknown session call ${call}`, 'BadCall');
+      const session = host.get(instanceId);
+      if (!session) throw ApplicationFailure.nonRetryable(`instance ${instanceId} is not connected`, 'NotConnected');
+      try {
+        await session.waitOpen(5_000);
+      } catch {
+        throw ApplicationFailure.nonRetryable(`instance ${instanceId} is not connected`, 'NotConnected');
+      }
+      return (session[call] as (...a: unknown[]) => Promise<unknown>)(...args);
     },
   };
 }

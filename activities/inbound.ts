@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { applyStatuses, recordIncoming } from '../db/messages.js';
 import type { MediaStore } from '../lib/mediaStore.js';
-import type { IncomingMessage, StatusUpdate, WhatsAppSession } from '../whatsapp/session.js';
+import { upsertChats, upsertContacts, upsertGroups } from '../db/directory.js';
+import type { ChatInfo, ContactInfo, GroupInfo, IncomingMessage, StatusUpdate, WhatsAppSession } from '../whatsapp/session.js';
 
 export interface InboundDeps {
   db: Db;
@@ -62,6 +63,11 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
   return {
     messages: (messages: IncomingMessage[]) => run(() => storeMessages(messages)),
     statuses: (updates: StatusUpdate[]) => run(() => applyStatuses(deps.db, instanceId, updates)),
+    chats: (chats: ChatInfo[]) => run(() => upsertChats(deps.db, instanceId, chats)),
+    contacts: (contacts: ContactInfo[]) => run(() => upsertContacts(deps.db, instanceId, contacts)),
+    groups: (groups: GroupInfo[]) => run(() => upsertGroups(deps.db, instanceId, groups)),
+    /** The groups the account is in, fetched now (after a login). */
+    refreshGroups: () => run(async () => upsertGroups(deps.db, instanceId, (await session()?.participatingGroups()) ?? [])),
     settled: () => queue,
   };
 }

@@ -89,9 +89,13 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
               void record({ status: 'open', qr: null, account });
               // Messages may have queued while the instance was not connected.
               wakeOutbox(instanceId).catch((err) => log.warn({ err }, 'waking the outbox failed'));
+              inbound.refreshGroups();
             },
             messages: inbound.messages,
             statuses: inbound.statuses,
+            chats: inbound.chats,
+            contacts: inbound.contacts,
+            groups: inbound.groups,
           },
         });
         current = session;

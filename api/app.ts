@@ -15,6 +15,8 @@ import { sendRouter } from './send.js';
 import { chatMessagesRoute, historyRouter } from './messages.js';
 import { mediaRouter, publicMediaRouter } from './media.js';
 import { settingsRouter } from './settings.js';
+import { directoryRouter } from './directory.js';
+import { taskQueues } from '../lib/temporal.js';
 import type { SendWaiter } from './sendWaiter.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 
@@ -67,6 +69,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.get('/chats/messages', chatMessagesRoute({ db }));
   instance.use('/media', mediaRouter({ media, maxBytes: config.MAX_MEDIA_BYTES }));
   instance.use('/settings', settingsRouter({ db }));
+  instance.use('/', directoryRouter({ db, temporal, taskQueue: taskQueues(config.TASK_QUEUE).general }));
   instance.use('/', instanceRouter(deps));
   api.use('/instance/:instanceId', loadInstance(db), instance);
   app.use('/api', api);

@@ -64,7 +64,13 @@ export async function insertOutgoing(db: Db, message: NewOutgoing): Promise<{ ro
     .onConflict(db.raw('(instance_id, idempotency_key) where idempotency_key is not null'))
     .ignore()
     .returning('*');
-  if (inserted[0]) return { row: inserted[0], created: true };
+  if (inserted[0]) {
+    await db('chats')
+      .insert({ instance_id: message.instanceId, id: message.chatId, last_message: inserted[0].timestamp })
+      .onConflict(['instance_id', 'id'])
+      .merge({ last_message: db.raw('greatest(chats.last_message, excluded.last_message)') });
+    return { row: inserted[0], created: true };
+  }
   const existing = await db<MessageRow>('messages').where({ instance_id: message.instanceId, idempotency_key: message.idempotencyKey! }).first();
   return { row: existing!, created: false };
 }

@@ -15,12 +15,12 @@ const files = requested.length > 0 ? requested : readdirSync(`${root}/test`).fil
 
 const started = Date.now();
 const infra = await startInfra((line) => process.stdout.write(`[test] ${line}\n`));
-process.stdout.write(`[test] Postgres and Temporal up in ${Date.now() - started} ms\n`);
+process.stdout.write(`[test] Postgres, Temporal and the workflow bundle ready in ${Date.now() - started} ms\n`);
 
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, TEST_PG_URL: infra.pgUrl, TEST_TEMPORAL_ADDRESS: infra.temporalAddress },
+  env: { ...process.env, TEST_PG_URL: infra.pgUrl, TEST_TEMPORAL_ADDRESS: infra.temporalAddress, TEST_WORKFLOW_BUNDLE: infra.workflowBundle },
 });
 const stop = () => child.kill('SIGTERM');
 process.on('SIGINT', stop);

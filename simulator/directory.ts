@@ -41,6 +41,8 @@ export interface SimUser {
   nextDeviceId: number;
   /** Profile picture URL, when the user has one. */
   pictureUrl?: string;
+  /** The phone's address book: contacts' phone numbers and the names saved for them. */
+  addressBook: Map<string, string>;
 }
 
 export const pnJid = (phone: string, device?: number) => (device ? `${phone}:${device}@s.whatsapp.net` : `${phone}@s.whatsapp.net`);
@@ -59,6 +61,7 @@ export class Directory {
       name: name ?? `User ${phone.slice(-4)}`,
       accountKey: newKeyPair(),
       companions: new Map(),
+      addressBook: new Map(),
       nextDeviceId: 2 + randomInt(0, 20),
     };
     this.byPhone.set(phone, user);

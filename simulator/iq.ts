@@ -74,20 +74,8 @@ export const iqHandlers: Record<string, IqHandler[]> = {
   'w:m': [(sim, _conn, iq) => (child(iq, 'media_conn') ? sim.mediaConn(iq) : undefined)],
   status: [(_sim, _conn, iq) => iqResult(iq)],
   'urn:xmpp:whatsapp:dirty': [(_sim, _conn, iq) => iqResult(iq)],
-  // App state (archive, mute, pins...): every collection is empty and up to date.
-  'w:sync:app:state': [
-    (_sim, _conn, iq) =>
-      iqResult(iq, [
-        {
-          tag: 'sync',
-          attrs: {},
-          content: children(child(iq, 'sync')).map((collection) => ({
-            tag: 'collection',
-            attrs: { name: collection.attrs.name!, version: collection.attrs.version ?? '0' },
-          })),
-        },
-      ]),
-  ],
+  // App state (archive, mute, pins...): see appState.ts.
+  'w:sync:app:state': [(sim, conn, iq) => sim.appState.answer(conn.companion?.user, iq)],
 };
 
 export async function answerIq(sim: Simulator, conn: SimConnection, iq: BinaryNode): Promise<BinaryNode> {

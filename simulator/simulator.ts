@@ -16,8 +16,9 @@ import { answerIq } from './iq.js';
 import { child, children, iqError, iqResult, encodeBigEndian, unixNow, S_WHATSAPP_NET } from './nodes.js';
 import { SignalDevice } from './signal.js';
 import { handleOutgoingMessage, sendFromPhone, type ReceivedMessage, type ReceiptPolicy } from './messages.js';
-import { deflateSync } from 'node:zlib';
 import { decodeQr } from './qr.js';
+import { AppStateServer } from './appState.js';
+import { sendInitialHistory } from './history.js';
 import { GroupRegistry, answerGroupIq, type CreateGroupOptions, type SimGroup } from './groups.js';
 import { handleOutgoingGroupMessage, sendGroupMessage } from './groupMessages.js';
 import { MediaHost } from './media.js';
@@ -51,6 +52,8 @@ export class Simulator {
   readonly faults: Faults = { refuse: false, delayMs: 0, failLogins: 0, ackError: 0 };
   /** Every message a simulated phone received, in order. */
   readonly received: ReceivedMessage[] = [];
+  /** App state (archive, delete chat...): the keys shared with devices and what they changed. */
+  readonly appState = new AppStateServer();
   /** Deliveries a phone dropped because it already had that message id. */
   duplicateDeliveries = 0;
   private readonly seen = new Set<string>();
@@ -115,6 +118,11 @@ export class Simulator {
 
   addUser(phone: string, name?: string): SimUser {
     return this.directory.addUser({ phone, name });
+  }
+
+  /** `owner`'s phone saves `contact` in its address book as `name` (a linked device learns it in the history sync). */
+  saveContact(owner: string, contact: string, name: string): void {
+    this.user(owner).addressBook.set(this.user(contact).phone, name);
   }
 
   user(phoneOrLid: string): SimUser {
@@ -220,37 +228,7 @@ export class Simulator {
     this.offline.delete(key(conn.companion!));
     for (const node of queue) await conn.send(node);
     await conn.send({ tag: 'ib', attrs: {}, content: [{ tag: 'offline', attrs: { count: String(queue.length) } }] });
-    if (!conn.companion!.historySent) await this.sendInitialHistory(conn.companion!);
-  }
-
-  /**
-   * Like a phone after linking a device: the initial history (push names of
-   * the account's contacts), inline in a history-sync notification.
-   */
-  private async sendInitialHistory(companion: Companion): Promise<void> {
-    companion.historySent = true;
-    const history = proto.HistorySync.encode({
-      syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP,
-      conversations: [],
-      pushnames: this.directory.users().map((u) => ({ id: pnJid(u.phone), pushname: u.name })),
-    }).finish();
-    await sendFromPhone(
-      this,
-      companion.user,
-      companion.user,
-      {
-        protocolMessage: {
-          type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION,
-          historySyncNotification: {
-            syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP,
-            chunkOrder: 1,
-            progress: 100,
-            initialHistBootstrapInlinePayload: deflateSync(history),
-          },
-        },
-      },
-      { onlyDevice: companion.deviceId, stanzaType: 'text', category: 'peer' },
-    );
+    if (!conn.companion!.historySent) await sendInitialHistory(this, conn.companion!);
   }
 
   async dispatch(conn: SimConnection, node: BinaryNode): Promise<void> {
@@ -487,20 +465,27 @@ export class Simulator {
     ]);
   }
 
+  /** Blocklist get/set. Baileys names the contact by LID (with `pn_jid` when blocking); kept by phone number. */
   blocklist(conn: SimConnection, iq: BinaryNode): BinaryNode {
     const owner = conn.companion?.user.phone ?? '';
     const set = this.blocked.get(owner) ?? new Set<string>();
     this.blocked.set(owner, set);
     if (iq.attrs.type === 'set') {
       const item = child(iq, 'item');
-      if (item?.attrs.jid) item.attrs.action === 'block' ? set.add(item.attrs.jid) : set.delete(item.attrs.jid);
+      const user = item?.attrs.jid ? this.directory.find(item.attrs.jid.split(/[@:]/)[0]!) : undefined;
+      if (!item || !user) return iqError(iq, 400, 'bad-request');
+      if (item.attrs.action === 'block') set.add(user.phone);
+      else set.delete(user.phone);
       return iqResult(iq);
     }
-    return iqResult(iq, [{ tag: 'list', attrs: {}, content: [...set].map((jid) => ({ tag: 'item', attrs: { jid } })) }]);
+    const items = [...set].map((phone) => ({ tag: 'item', attrs: { jid: lidJid(this.user(phone).lid), pn_jid: pnJid(phone) } }));
+    return iqResult(iq, [{ tag: 'list', attrs: {}, content: items }]);
   }
 
-  isBlocked(phone: string, jid: string): boolean {
-    return this.blocked.get(phone)?.has(jid) ?? false;
+  /** Whether `phone`'s account blocked a contact (phone number, PN JID or LID JID). */
+  isBlocked(phone: string, contact: string): boolean {
+    const user = this.directory.find(contact.split(/[@:]/)[0]!);
+    return !!user && (this.blocked.get(phone)?.has(user.phone) ?? false);
   }
 
   groups(conn: SimConnection, iq: BinaryNode): BinaryNode {

@@ -91,6 +91,37 @@ export interface IncomingMessage {
   raw?: unknown;
 }
 
+export interface GroupInfo {
+  id: string;
+  name: string;
+  description: string | null;
+  owner: string | null;
+  creation: number | null;
+  participants: Array<{ id: string; admin: 'admin' | 'superadmin' | null }>;
+}
+
+export interface ChatInfo {
+  id: string;
+  name?: string | null;
+  unreadCount?: number;
+  archived?: boolean;
+  lastMessage?: number;
+}
+
+export interface ContactInfo {
+  id: string;
+  lid?: string | null;
+  name?: string | null;
+  notify?: string | null;
+}
+
+/** The last message of a chat, which WhatsApp needs to archive or delete the chat. */
+export interface LastMessage {
+  id: string;
+  fromMe: boolean;
+  timestamp: number;
+}
+
 export interface SessionEventHandlers {
   /** A QR code text to show for pairing; replaced by each new one. */
   qr(qr: string): void;
@@ -100,6 +131,12 @@ export interface SessionEventHandlers {
   messages?(messages: IncomingMessage[]): void;
   /** Delivery and read receipts for messages. */
   statuses?(updates: StatusUpdate[]): void;
+  /** Chats learnt from history sync or changed on another device. */
+  chats?(chats: ChatInfo[]): void;
+  /** Contacts learnt from history sync or address-book changes. */
+  contacts?(contacts: ContactInfo[]): void;
+  /** Groups the account is in changed (metadata or membership). */
+  groups?(groups: GroupInfo[]): void;
 }
 
 export interface WhatsAppSession {
@@ -117,6 +154,15 @@ export interface WhatsAppSession {
   exists(jid: string): Promise<{ exists: boolean; jid: string }>;
   /** Downloads the media of an incoming message. */
   downloadMedia(message: IncomingMessage): Promise<Buffer>;
+  /** Sends read receipts for messages of a chat. */
+  markRead(chatId: string, messages: Array<{ id: string; participant?: string }>): Promise<void>;
+  /** Archives, unarchives or deletes a chat on every device of the account. */
+  modifyChat(chatId: string, action: 'archive' | 'unarchive' | 'delete', lastMessage: LastMessage | undefined): Promise<void>;
+  setBlocked(jid: string, blocked: boolean): Promise<void>;
+  /** URL of the profile picture, or null when there is none (or it is hidden). */
+  profilePicture(jid: string): Promise<string | null>;
+  groupMetadata(groupId: string): Promise<GroupInfo>;
+  participatingGroups(): Promise<GroupInfo[]>;
 }
 
 /**

@@ -1,3 +1,4 @@
 // Every workflow the workers run. Workflows import activities as types only.
 export { sessionWorkflow, restartSignal, stopSignal } from './session.js';
 export { outboxWorkflow, wakeSignal } from './outbox.js';
+export { sessionCallWorkflow } from './sessionCall.js';

@@ -81,6 +81,23 @@ export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: numb
         async downloadMedia() {
           throw new Error('the fake driver has no media');
         },
+        // Chats, contacts and groups are tested on real Baileys against the simulator.
+        async markRead() {},
+        async modifyChat() {
+          throw new Error('the fake driver has no chats');
+        },
+        async setBlocked() {
+          throw new Error('the fake driver has no contacts');
+        },
+        async profilePicture() {
+          return null;
+        },
+        async groupMetadata() {
+          throw new Error('the fake driver has no groups');
+        },
+        async participatingGroups() {
+          return [];
+        },
       };
     },
   };

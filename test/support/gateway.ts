@@ -79,7 +79,7 @@ export async function startGateway(options: {
   env?: NodeJS.ProcessEnv;
   workerEntry?: string;
 }): Promise<Gateway> {
-  const { temporalAddress } = await infra();
+  const { temporalAddress, workflowBundle } = await infra();
   const databaseUrl = await createDatabase(options.name);
   const token = randomBytes(16).toString('hex');
   const env: NodeJS.ProcessEnv = {
@@ -89,6 +89,9 @@ export async function startGateway(options: {
     API_TOKEN: token,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     SESSION_HEARTBEAT_TIMEOUT_SECONDS: '4',
+    // Tests poll the API; the rate limit has its own test.
+    RATE_LIMIT_PER_MINUTE: '0',
+    WORKFLOW_BUNDLE: workflowBundle,
     ...options.env,
   };
   const workerEntry = options.workerEntry ?? 'test/support/fakeWorker.ts';

@@ -3,7 +3,10 @@
  * server on free ports. `npm test` starts them once and passes their addresses
  * in TEST_PG_URL / TEST_TEMPORAL_ADDRESS; a test file run alone starts its own.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -14,17 +17,23 @@ export interface Infra {
   /** Admin URL of the Postgres server (database `postgres`). */
   pgUrl: string;
   temporalAddress: string;
+  /** The workflow bundle, built once for every worker the tests start (WORKFLOW_BUNDLE). */
+  workflowBundle: string;
   stop(): Promise<void>;
 }
 
 export async function startInfra(log: (line: string) => void = () => {}): Promise<Infra> {
   const dir = mkdtempSync(join(tmpdir(), 'wa-gateway-test-'));
+  const workflowBundle = join(dir, 'workflows.js');
+  const bundled = buildWorkflowBundle(workflowBundle);
   const postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'postgres'), database: 'postgres', log });
   const cli = ensureTemporalCli(process.env.TEMPORAL_CLI || undefined, log);
   const temporal = await startTemporalDevServer({ cli, uiPort: null, logFile: join(dir, 'temporal.log') });
+  await bundled;
   return {
     pgUrl: postgres.url,
     temporalAddress: temporal.address,
+    workflowBundle,
     async stop() {
       await temporal.stop();
       await postgres.stop();
@@ -33,12 +42,19 @@ export async function startInfra(log: (line: string) => void = () => {}): Promis
   };
 }
 
+/** Workers would each bundle the workflows at start (seconds of CPU); tests share one bundle. */
+async function buildWorkflowBundle(out: string): Promise<void> {
+  const bundler = fileURLToPath(new URL('../../worker/bundleWorkflows.ts', import.meta.url));
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', bundler, out], { maxBuffer: 16 * 1024 * 1024 });
+}
+
 let shared: Promise<Infra> | undefined;
 
 /** The suite's services: the ones `npm test` started, or this file's own. */
 export function infra(): Promise<Infra> {
-  if (process.env.TEST_PG_URL && process.env.TEST_TEMPORAL_ADDRESS) {
-    return Promise.resolve({ pgUrl: process.env.TEST_PG_URL, temporalAddress: process.env.TEST_TEMPORAL_ADDRESS, stop: async () => {} });
+  const { TEST_PG_URL, TEST_TEMPORAL_ADDRESS, TEST_WORKFLOW_BUNDLE } = process.env;
+  if (TEST_PG_URL && TEST_TEMPORAL_ADDRESS && TEST_WORKFLOW_BUNDLE) {
+    return Promise.resolve({ pgUrl: TEST_PG_URL, temporalAddress: TEST_TEMPORAL_ADDRESS, workflowBundle: TEST_WORKFLOW_BUNDLE, stop: async () => {} });
   }
   shared ??= startInfra();
   return shared;

@@ -15,6 +15,7 @@ import type { Account, CloseReason, ConnectOptions, IncomingMessage, SessionClos
 import { loadAuthState } from './authState.js';
 import { toBaileysContent } from './outbound.js';
 import { statusName, toIncoming, toStatusUpdates } from './inbound.js';
+import { toChatInfo, toContactInfo, toGroupInfo } from './directory.js';
 
 export interface BaileysDriverOptions {
   /** WhatsApp Web websocket URL (a simulator's in tests and demos). */
@@ -104,6 +105,15 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         if (incoming.length) handlers.messages?.(incoming);
         if (statuses.length) handlers.statuses?.(statuses);
       });
+      socket.ev.on('messaging-history.set', ({ chats, contacts }) => {
+        if (chats.length) handlers.chats?.(chats.map(toChatInfo));
+        if (contacts.length) handlers.contacts?.(contacts.map(toContactInfo));
+      });
+      socket.ev.on('chats.upsert', (chats) => handlers.chats?.(chats.map(toChatInfo)));
+      socket.ev.on('chats.update', (chats) => handlers.chats?.(chats.map(toChatInfo)));
+      socket.ev.on('contacts.upsert', (contacts) => handlers.contacts?.(contacts.map(toContactInfo)));
+      socket.ev.on('contacts.update', (contacts) => handlers.contacts?.(contacts.map(toContactInfo)));
+      socket.ev.on('groups.upsert', (groups) => handlers.groups?.(groups.map(toGroupInfo)));
       socket.ev.on('messages.update', (updates) => {
         const statuses = toStatusUpdates(updates);
         if (statuses.length) handlers.statuses?.(statuses);
@@ -158,6 +168,33 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         async exists(jid) {
           const [result] = (await socket.onWhatsApp(jid)) ?? [];
           return { exists: !!result?.exists, jid: result?.jid ?? jid };
+        },
+        async markRead(chatId, messages) {
+          await socket.readMessages(messages.map((m) => ({ remoteJid: chatId, id: m.id, fromMe: false, ...(m.participant ? { participant: m.participant } : {}) })));
+        },
+        async modifyChat(chatId, action, last) {
+          const lastMessages = last ? [{ key: { remoteJid: chatId, id: last.id, fromMe: last.fromMe }, messageTimestamp: last.timestamp }] : [];
+          if (action === 'delete') await socket.chatModify({ delete: true, lastMessages }, chatId);
+          else await socket.chatModify({ archive: action === 'archive', lastMessages }, chatId);
+        },
+        async setBlocked(jid, blocked) {
+          await socket.updateBlockStatus(jid, blocked ? 'block' : 'unblock');
+        },
+        async profilePicture(jid) {
+          try {
+            return (await socket.profilePictureUrl(jid, 'image', 10_000)) ?? null;
+          } catch (err) {
+            // WhatsApp answers 404 (none) or 401 (hidden by privacy settings).
+            const status = (err as { output?: { statusCode?: number }; data?: number }).output?.statusCode;
+            if (status === 404 || status === 401 || /item-not-found|not-authorized/.test(String((err as Error).message))) return null;
+            throw err;
+          }
+        },
+        async groupMetadata(groupId) {
+          return toGroupInfo(await socket.groupMetadata(groupId));
+        },
+        async participatingGroups() {
+          return Object.values(await socket.groupFetchAllParticipating()).map(toGroupInfo);
         },
         async downloadMedia(message) {
           return downloadMediaMessage(

@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { SessionCall, SessionCallArgs, SessionCallResult } from '../activities/host.js';
+import type { sessionCallWorkflow } from '../workflows/sessionCall.js';
+import { Conflict, HttpError } from './errors.js';
+import { INSTANCE_ID } from './temporal.js';
+
+/** Runs a session method on the worker holding the instance's socket and returns its result. */
+export async function callSession<C extends SessionCall>(
+  client: Client,
+  taskQueue: string,
+  instanceId: string,
+  call: C,
+  ...args: SessionCallArgs<C>
+): Promise<SessionCallResult<C>> {
+  try {
+    return (await client.connection.withDeadline(Date.now() + 40_000, () =>
+      client.workflow.execute<typeof sessionCallWorkflow>('sessionCallWorkflow', {
+        taskQueue,
+        workflowId: `call-${instanceId}-${call}-${randomBytes(6).toString('hex')}`,
+        args: [{ instanceId, call, args }],
+        workflowExecutionTimeout: '45 s',
+        typedSearchAttributes: [{ key: INSTANCE_ID, value: instanceId }],
+      }),
+    )) as SessionCallResult<C>;
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) {
+      const cause = err.cause as { type?: string; message?: string; cause?: { type?: string; message?: string } } | undefined;
+      const failure = cause?.cause ?? cause;
+      if (cause?.type === 'NotConnected' || failure?.type === 'NotConnected') throw new Conflict(`instance ${instanceId} is not connected to WhatsApp`, 'NOT_CONNECTED');
+      throw new HttpError(502, 'WHATSAPP_ERROR', `WhatsApp did not accept the request: ${failure?.message ?? err.message}`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,134 @@
+// Chats, contacts and groups through the gateway, on real Baileys against the simulator.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Simulator } from '../simulator/simulator.js';
+import { sendFromPhone } from '../simulator/messages.js';
+import { eventually, startGateway, type Gateway } from './support/gateway.js';
+import { pairInstance } from './support/pairing.js';
+
+const OWNER = '905555000001';
+const DAVE = '905555000002';
+const EVE = '905555000003';
+const jid = (phone: string) => `${phone}@s.whatsapp.net`;
+let sim: Simulator;
+let gw: Gateway;
+let groupId = '';
+
+before(async () => {
+  sim = await Simulator.start();
+  sim.addUser(OWNER, 'Dükkan');
+  sim.addUser(DAVE, 'Dave').pictureUrl = 'https://pps.whatsapp.net/v/t61.24694-24/dave.jpg?oh=1';
+  sim.addUser(EVE, 'Eve');
+  // Dave is in the owner's address book under another name; Eve is only a fellow group member.
+  sim.saveContact(OWNER, DAVE, 'Dave Muhasebe');
+  groupId = sim.createGroup({ subject: 'Ekip', description: 'İş grubu', owner: OWNER, participants: [DAVE, EVE], admins: [DAVE] }).id;
+  gw = await startGateway({ name: 'e2e_directory', workers: 1, workerEntry: 'worker/main.ts', env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' } });
+  await pairInstance(gw, sim, 'shop', OWNER, 'Dükkan');
+});
+after(async () => {
+  await gw?.stop();
+  await sim?.stop();
+});
+
+const get = async (path: string) => {
+  const res = await gw.request(`/api/instance/shop${path}`);
+  return { status: res.status, body: (await res.json()) as any };
+};
+const post = async (path: string, json: unknown) => {
+  const res = await gw.request(`/api/instance/shop${path}`, { method: 'POST', json });
+  return { status: res.status, body: (await res.json()) as any };
+};
+
+test('contacts come from the phone\'s history sync: saved names and push names', async () => {
+  const contacts = await eventually(async () => {
+    const { body } = await get('/contacts');
+    return body.some((c: { id: string; notify: string | null }) => c.id === jid(DAVE) && c.notify) ? body : undefined;
+  }, 20_000, 'contacts');
+  assert.deepEqual(contacts.find((c: { id: string }) => c.id === jid(DAVE)), { id: jid(DAVE), name: 'Dave Muhasebe', notify: 'Dave' });
+  // Not in the address book: the push name stands in for the name.
+  assert.deepEqual(contacts.find((c: { id: string }) => c.id === jid(EVE)), { id: jid(EVE), name: 'Eve', notify: 'Eve' });
+  assert.equal(contacts.some((c: { id: string }) => c.id === jid(OWNER)), false, 'the account itself is not a contact');
+  assert.ok((await get('/contacts/ids')).body.includes(jid(EVE)));
+  assert.deepEqual((await get(`/contacts/contact?chatId=${DAVE}`)).body, { id: jid(DAVE), name: 'Dave Muhasebe', notify: 'Dave' });
+  assert.equal((await get('/contacts/contact?chatId=905550009999')).status, 404);
+});
+
+test('check, profile picture, block and unblock ask WhatsApp live', async () => {
+  assert.deepEqual((await get(`/contacts/check?chatId=%2B${DAVE}`)).body, { exists: true, jid: jid(DAVE) });
+  assert.equal((await get('/contacts/check?chatId=905550009999')).body.exists, false);
+  assert.deepEqual((await get(`/contacts/image?chatId=${DAVE}`)).body, { url: 'https://pps.whatsapp.net/v/t61.24694-24/dave.jpg?oh=1' });
+  assert.deepEqual((await get(`/contacts/image?chatId=${EVE}`)).body, { url: null });
+
+  assert.deepEqual((await post('/contacts/block', { chatId: DAVE })).body, { success: true });
+  assert.equal(sim.isBlocked(OWNER, jid(DAVE)), true);
+  assert.deepEqual((await post('/contacts/unblock', { chatId: DAVE })).body, { success: true });
+  assert.equal(sim.isBlocked(OWNER, jid(DAVE)), false);
+});
+
+test('groups are listed from WhatsApp, and one group\'s details are fetched live', async () => {
+  const groups = await eventually(async () => ((await get('/groups')).body as any[]).find((g) => g.id === groupId), 20_000, 'groups');
+  assert.equal(groups.name, 'Ekip');
+  assert.equal(groups.participants, 3);
+  assert.equal(groups.desc, 'İş grubu');
+  assert.ok((await get('/groups/ids')).body.includes(groupId));
+  const detail = (await get(`/groups/group?groupId=${groupId}`)).body;
+  assert.equal(detail.name, 'Ekip');
+  assert.equal(detail.owner, jid(OWNER));
+  assert.deepEqual(
+    [...detail.participants].sort((a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id)),
+    [
+      { id: jid(OWNER), admin: 'superadmin' },
+      { id: jid(DAVE), admin: 'admin' },
+      { id: jid(EVE), admin: null },
+    ],
+  );
+  assert.equal((await get(`/groups/group?groupId=${DAVE}`)).status, 400);
+});
+
+test('a group send reaches every participant, and a participant\'s message arrives with its sender', async () => {
+  const sent = await post('/messages/chat', { to: groupId, body: 'Toplantı 10:00' });
+  assert.equal(sent.status, 200);
+  await eventually(async () => [DAVE, EVE].every((p) => sim.received.some((m) => m.id === sent.body.id && m.to === p && m.group === groupId)), 20_000, 'both participants');
+  const text = (m: (typeof sim.received)[number]) => m.message.conversation ?? m.message.extendedTextMessage?.text;
+  assert.deepEqual([DAVE, EVE].map((p) => text(sim.received.find((m) => m.id === sent.body.id && m.to === p)!)), ['Toplantı 10:00', 'Toplantı 10:00']);
+
+  const id = await sim.sendGroupText(EVE, groupId, 'Tamam');
+  const event = await eventually(async () => (await gw.db('webhook_events').where({ instance_id: 'shop', event: 'message_received' }).whereRaw("data->>'id' = ?", [id]))[0], 20_000, 'group message');
+  assert.equal(event.data.chatId, groupId);
+  assert.equal(event.data.from, jid(EVE));
+  assert.equal(event.data.body, 'Tamam');
+});
+
+test('chats track incoming messages; read, archive, unarchive and delete reach WhatsApp', async () => {
+  await sendFromPhone(sim, sim.user(DAVE), sim.user(OWNER), { conversation: 'selam' });
+  const chat = await eventually(async () => ((await get('/chats')).body as any[]).find((c) => c.id === jid(DAVE) && c.unreadCount > 0), 20_000, 'chat with unread');
+  assert.equal(chat.name, 'Dave Muhasebe');
+  assert.equal(typeof chat.lastMessage, 'number');
+  assert.equal(chat.archived, false);
+
+  assert.deepEqual((await post('/chats/read', { chatId: DAVE })).body, { success: true });
+  assert.equal(((await get('/chats')).body as any[]).find((c) => c.id === jid(DAVE)).unreadCount, 0);
+
+  assert.deepEqual((await post('/chats/archive', { chatId: DAVE })).body, { success: true });
+  assert.equal(((await get('/chats')).body as any[]).find((c) => c.id === jid(DAVE)).archived, true);
+  const mutations = () => sim.appState.mutations(sim.user(OWNER));
+  assert.ok(mutations().some((m) => m.index[0] === 'archive' && m.index[1] === jid(DAVE) && m.value?.archiveChatAction?.archived === true), JSON.stringify(mutations().map((m) => m.index)));
+
+  await post('/chats/unarchive', { chatId: DAVE });
+  assert.equal(((await get('/chats')).body as any[]).find((c) => c.id === jid(DAVE)).archived, false);
+  assert.ok(mutations().some((m) => m.index[0] === 'archive' && m.value?.archiveChatAction?.archived === false));
+
+  assert.deepEqual((await post('/chats/delete', { chatId: DAVE })).body, { success: true });
+  assert.ok(mutations().some((m) => m.index[0] === 'deleteChat' && m.index[1] === jid(DAVE)), JSON.stringify(mutations().map((m) => m.index)));
+  assert.equal(((await get('/chats')).body as any[]).some((c) => c.id === jid(DAVE)), false);
+  assert.equal((await get(`/chats/messages?chatId=${DAVE}`)).body.messages.length, 0);
+  assert.ok((await get('/chats/ids')).body.includes(groupId));
+});
+
+test('live calls on an instance that is not connected answer 409', async () => {
+  await gw.request('/api/instance', { method: 'POST', json: { id: 'offline' } });
+  const res = await gw.request(`/api/instance/offline/contacts/check?chatId=${DAVE}`);
+  assert.equal(res.status, 409);
+  assert.match(((await res.json()) as { error: string }).error, /not connected/);
+  assert.equal((await gw.request('/api/instance/shop/contacts/check')).status, 400);
+});
