@@ -127,7 +127,14 @@ export async function sendFromPhone(
   from: SimUser,
   to: SimUser,
   message: proto.IMessage,
-  options: { id?: string; onlyDevice?: number; stanzaType?: string; category?: string } = {},
+  options: {
+    id?: string;
+    onlyDevice?: number;
+    stanzaType?: string;
+    category?: string;
+    /** 'lid': address the sender by LID with its phone number in `sender_pn`, as WhatsApp increasingly does. */
+    addressing?: 'pn' | 'lid';
+  } = {},
 ): Promise<string> {
   const id = options.id ?? `3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
   const phone = sim.phone(from);
@@ -149,8 +156,9 @@ export async function sendFromPhone(
     await sim.deliver(companion, {
       tag: 'message',
       attrs: {
-        from: pnJid(from.phone),
-        sender_lid: `${from.lid}@lid`,
+        ...(options.addressing === 'lid'
+          ? { from: `${from.lid}@lid`, sender_pn: pnJid(from.phone), addressing_mode: 'lid' }
+          : { from: pnJid(from.phone), sender_lid: `${from.lid}@lid` }),
         id,
         t: unixNow(),
         type: options.stanzaType ?? stanzaType(message),

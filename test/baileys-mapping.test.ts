@@ -1,0 +1,181 @@
+// Table tests of the pure functions that translate between Baileys and the gateway's own shapes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { toIncoming, toStatusUpdates, statusName } from '../whatsapp/baileys/inbound.js';
+import { toBaileysContent, vcard } from '../whatsapp/baileys/outbound.js';
+import { toChatInfo, toContactInfo, toGroupInfo } from '../whatsapp/baileys/directory.js';
+
+const OWN = '905550000001:12@s.whatsapp.net';
+const ALI = '905550000002@s.whatsapp.net';
+const ALI_LID = '111122223333@lid';
+const GROUP = '120363000000000001@g.us';
+
+// Messages as Baileys emits them (plain objects; the mappers read them, never Baileys' classes).
+const message = (key: Record<string, unknown>, content: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  ({ key: { id: 'MSG1', ...key }, message: content, messageTimestamp: 1_790_000_000, ...extra }) as never;
+
+test('incoming messages map to the gateway type, body, sender and chat', () => {
+  const cases: Array<[string, unknown, Record<string, unknown> | undefined]> = [
+    [
+      'a 1:1 text',
+      message({ remoteJid: ALI, fromMe: false }, { conversation: 'Merhaba' }, { pushName: 'Ali' }),
+      { chatId: ALI, from: ALI, to: '905550000001@s.whatsapp.net', type: 'chat', body: 'Merhaba', fromMe: false, pushName: 'Ali' },
+    ],
+    [
+      'an extended text',
+      message({ remoteJid: ALI }, { extendedTextMessage: { text: 'https://example.com bak' } }),
+      { type: 'chat', body: 'https://example.com bak' },
+    ],
+    [
+      'a LID sender with its phone number given',
+      message({ remoteJid: ALI_LID, remoteJidAlt: ALI }, { conversation: 'lid' }),
+      { chatId: ALI, from: ALI },
+    ],
+    [
+      'a group message names the participant as sender, by phone number',
+      message({ remoteJid: GROUP, participant: ALI_LID, participantAlt: ALI }, { conversation: 'grup' }),
+      { chatId: GROUP, from: ALI, to: '905550000001@s.whatsapp.net' },
+    ],
+    [
+      'our own message from another device',
+      message({ remoteJid: ALI, fromMe: true }, { conversation: 'telefondan' }),
+      { fromMe: true, from: '905550000001@s.whatsapp.net', to: ALI },
+    ],
+    [
+      'an image with a caption',
+      message({ remoteJid: ALI }, { imageMessage: { mimetype: 'image/jpeg', caption: 'foto', fileLength: 1234 } }),
+      { type: 'image', body: 'foto', caption: 'foto', media: { mimetype: 'image/jpeg', size: 1234 } },
+    ],
+    [
+      'a voice note (push-to-talk audio)',
+      message({ remoteJid: ALI }, { audioMessage: { mimetype: 'audio/ogg; codecs=opus', ptt: true } }),
+      { type: 'voice', media: { mimetype: 'audio/ogg; codecs=opus' } },
+    ],
+    [
+      'plain audio',
+      message({ remoteJid: ALI }, { audioMessage: { mimetype: 'audio/mpeg' } }),
+      { type: 'audio' },
+    ],
+    [
+      'a document with caption wrapper',
+      message(
+        { remoteJid: ALI },
+        { documentWithCaptionMessage: { message: { documentMessage: { mimetype: 'application/pdf', fileName: 'a.pdf', caption: 'fatura' } } } },
+      ),
+      { type: 'document', body: 'fatura', media: { mimetype: 'application/pdf', fileName: 'a.pdf' } },
+    ],
+    [
+      'an ephemeral text is unwrapped',
+      message({ remoteJid: ALI }, { ephemeralMessage: { message: { conversation: 'kaybolan' } } }),
+      { type: 'chat', body: 'kaybolan' },
+    ],
+    ['a location', message({ remoteJid: ALI }, { locationMessage: { degreesLatitude: 41, degreesLongitude: 29, name: 'Ofis' } }), { type: 'location', body: 'Ofis' }],
+    ['a contact card', message({ remoteJid: ALI }, { contactMessage: { displayName: 'Veli', vcard: 'BEGIN:VCARD' } }), { type: 'contact', body: 'Veli' }],
+    ['a poll', message({ remoteJid: ALI }, { pollCreationMessageV3: { name: 'Hangisi?', options: [] } }), { type: 'poll', body: 'Hangisi?' }],
+    ['a reaction', message({ remoteJid: ALI }, { reactionMessage: { text: '👍', key: { id: 'X' } } }), { type: 'reaction', body: '👍' }],
+    ['a protocol message is not a user message', message({ remoteJid: ALI }, { protocolMessage: { type: 0 } }), undefined],
+    ['an empty stub is not a user message', message({ remoteJid: ALI }, {}), undefined],
+  ];
+  for (const [name, input, expected] of cases) {
+    const mapped = toIncoming(input as never, OWN);
+    if (expected === undefined) {
+      assert.equal(mapped, undefined, name);
+      continue;
+    }
+    assert.ok(mapped, name);
+    for (const [field, value] of Object.entries(expected)) assert.deepEqual((mapped as never)[field], value, `${name}: ${field}`);
+    assert.equal(mapped.id, 'MSG1', name);
+    assert.equal(mapped.timestamp, 1_790_000_000, name);
+  }
+});
+
+test('receipts map to statuses; unknown numbers and keys without ids are dropped', () => {
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 9, null, undefined].map((n) => statusName(n as never)),
+    ['failed', 'pending', 'sent', 'delivered', 'read', 'played', undefined, undefined, undefined],
+  );
+  assert.deepEqual(
+    toStatusUpdates([
+      { key: { id: 'A', remoteJid: ALI, fromMe: true }, update: { status: 3 } },
+      { key: { id: 'B', remoteJid: ALI_LID, remoteJidAlt: ALI, fromMe: true }, update: { status: 4 } },
+      { key: { id: 'C', remoteJid: ALI, fromMe: true }, update: { starred: true } },
+      { key: { remoteJid: ALI, fromMe: true }, update: { status: 3 } },
+    ] as never),
+    [
+      { id: 'A', chatId: ALI, status: 'delivered', fromMe: true },
+      { id: 'B', chatId: ALI, status: 'read', fromMe: true },
+    ],
+  );
+});
+
+test('chats, contacts and groups map to the stored shapes, by phone number where WhatsApp gives it', () => {
+  assert.deepEqual(toChatInfo({ id: ALI, name: 'Ali', unreadCount: 2, archived: true, conversationTimestamp: 1_790_000_000 } as never), {
+    id: ALI,
+    name: 'Ali',
+    unreadCount: 2,
+    archived: true,
+    lastMessage: 1_790_000_000,
+  });
+  // A partial update carries only what changed.
+  assert.deepEqual(toChatInfo({ id: ALI, unreadCount: -1 } as never), { id: ALI, unreadCount: 0 });
+  assert.deepEqual(toChatInfo({ id: ALI_LID, pnJid: ALI } as never), { id: ALI });
+
+  assert.deepEqual(toContactInfo({ id: ALI, name: 'Ali Bey', notify: 'Ali', lid: ALI_LID } as never), { id: ALI, lid: ALI_LID, name: 'Ali Bey', notify: 'Ali' });
+  assert.deepEqual(toContactInfo({ id: ALI_LID, phoneNumber: ALI, notify: 'Ali' } as never), { id: ALI, lid: ALI_LID, notify: 'Ali' });
+
+  assert.deepEqual(
+    toGroupInfo({
+      id: GROUP,
+      subject: 'Ekip',
+      desc: 'iş',
+      owner: ALI_LID,
+      ownerPn: ALI,
+      creation: 1_700_000_000,
+      participants: [
+        { id: ALI_LID, phoneNumber: ALI, admin: 'superadmin' },
+        { id: '905550000003@s.whatsapp.net', admin: null },
+        { id: '905550000004@s.whatsapp.net', admin: 'admin' },
+      ],
+    } as never),
+    {
+      id: GROUP,
+      name: 'Ekip',
+      description: 'iş',
+      owner: ALI,
+      creation: 1_700_000_000,
+      participants: [
+        { id: ALI, admin: 'superadmin' },
+        { id: '905550000003@s.whatsapp.net', admin: null },
+        { id: '905550000004@s.whatsapp.net', admin: 'admin' },
+      ],
+    },
+  );
+});
+
+test('outgoing content maps to the Baileys message of each send type', () => {
+  const media = { bytes: Buffer.from('x'), mimetype: 'image/png' };
+  const cases: Array<[string, unknown, unknown]> = [
+    ['text', { type: 'text', body: 'selam' }, { text: 'selam' }],
+    ['image', { type: 'image', media, caption: 'c' }, { image: media.bytes, mimetype: 'image/png', caption: 'c' }],
+    ['document', { type: 'document', media, filename: 'f.pdf' }, { document: media.bytes, mimetype: 'image/png', fileName: 'f.pdf', caption: undefined }],
+    ['audio is a music player', { type: 'audio', media }, { audio: media.bytes, mimetype: 'image/png', ptt: false }],
+    ['voice is push-to-talk', { type: 'voice', media }, { audio: media.bytes, mimetype: 'image/png', ptt: true }],
+    ['sticker', { type: 'sticker', media }, { sticker: media.bytes, mimetype: 'image/png' }],
+    [
+      'location',
+      { type: 'location', lat: 41.1, lng: 29.2, name: 'Ofis' },
+      { location: { degreesLatitude: 41.1, degreesLongitude: 29.2, name: 'Ofis', address: undefined } },
+    ],
+    ['poll', { type: 'poll', name: 'Q', values: ['a', 'b'], selectableCount: 1 }, { poll: { name: 'Q', values: ['a', 'b'], selectableCount: 1 } }],
+    ['reaction', { type: 'reaction', messageId: 'M', emoji: '❤️', fromMe: false }, { react: { text: '❤️', key: { remoteJid: ALI, id: 'M', fromMe: false } } }],
+    ['delete', { type: 'delete', messageId: 'M', fromMe: true }, { delete: { remoteJid: ALI, id: 'M', fromMe: true } }],
+  ];
+  for (const [name, content, expected] of cases) assert.deepEqual(toBaileysContent({ id: 'ID', to: ALI, content } as never), expected, name);
+
+  const card = toBaileysContent({ id: 'ID', to: ALI, content: { type: 'contact', name: 'Veli; Bey', phone: '+90 555 000 0009' } }) as never as {
+    contacts: { displayName: string; contacts: Array<{ vcard: string }> };
+  };
+  assert.equal(card.contacts.displayName, 'Veli; Bey');
+  assert.equal(card.contacts.contacts[0]!.vcard, vcard('Veli; Bey', '+90 555 000 0009'));
+  assert.equal(vcard('Veli; Bey', '+90 555 000 0009'), 'BEGIN:VCARD\nVERSION:3.0\nFN:Veli\\; Bey\nTEL;type=CELL;type=VOICE;waid=905550000009:+905550000009\nEND:VCARD');
+});

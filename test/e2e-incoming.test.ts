@@ -1,0 +1,142 @@
+// Incoming messages through the gateway, on real Baileys against the simulator:
+// media downloaded into storage, LID senders, redeliveries, messages queued while offline.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { Simulator } from '../simulator/simulator.js';
+import { sendFromPhone } from '../simulator/messages.js';
+import { eventually, startGateway, type Gateway } from './support/gateway.js';
+import { pairInstance } from './support/pairing.js';
+
+const OWNER = '905556000001';
+const CEM = '905556000002';
+const DENIZ = '905556000003';
+const jid = (phone: string) => `${phone}@s.whatsapp.net`;
+let sim: Simulator;
+let gw: Gateway;
+
+const png = (() => {
+  const image = new PNG({ width: 16, height: 16 });
+  image.data.fill(90);
+  return PNG.sync.write(image);
+})();
+const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(500), Buffer.from('\n%%EOF\n')]);
+const ogg = Buffer.concat([Buffer.from('OggS\x00\x02', 'latin1'), randomBytes(26), Buffer.from('OpusHead'), randomBytes(300)]);
+
+before(async () => {
+  sim = await Simulator.start();
+  const ca = await sim.media.writeCa(join(mkdtempSync(join(tmpdir(), 'sim-ca-')), 'ca.pem'));
+  sim.addUser(CEM, 'Cem');
+  sim.addUser(DENIZ, 'Deniz');
+  gw = await startGateway({
+    name: 'e2e_incoming',
+    workers: 1,
+    workerEntry: 'worker/main.ts',
+    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821', WA_CA_FILE: ca },
+  });
+  await pairInstance(gw, sim, 'shop', OWNER);
+});
+after(async () => {
+  await gw?.stop();
+  await sim?.stop();
+});
+
+const receivedEvent = (id: string) =>
+  eventually(
+    async () => (await gw.db('webhook_events').where({ instance_id: 'shop', event: 'message_received' }).whereRaw("data->>'id' = ?", [id]))[0],
+    20_000,
+    `message_received ${id}`,
+  );
+
+/** Fetches a media URL the gateway handed out (public, no token) and returns its bytes and type. */
+async function download(url: string) {
+  const path = new URL(url).pathname;
+  const res = await fetch(`${gw.baseUrl}${path}`);
+  assert.equal(res.status, 200, url);
+  return { bytes: Buffer.from(await res.arrayBuffer()), type: res.headers.get('content-type') };
+}
+
+test('an incoming image is downloaded into media storage, and message_received carries its type, caption and url', async () => {
+  const { id } = await sim.sendMedia(CEM, OWNER, { kind: 'image', bytes: png, mimetype: 'image/png', caption: 'Kırık parça' });
+  const event = await receivedEvent(id);
+  assert.equal(event.data.type, 'image');
+  assert.equal(event.data.caption, 'Kırık parça');
+  assert.equal(event.data.body, 'Kırık parça');
+  assert.equal(event.data.mimetype, 'image/png');
+  assert.equal(event.data.from, jid(CEM));
+  const file = await download(event.data.media);
+  assert.ok(file.bytes.equals(png), 'the stored file is the sent image, byte for byte');
+  assert.equal(file.type, 'image/png');
+
+  const { messages } = (await (await gw.request(`/api/instance/shop/messages?chatId=${CEM}`)).json()) as { messages: any[] };
+  const stored = messages.find((m) => m.id === id);
+  assert.equal(stored.type, 'image');
+  assert.equal(stored.status, 'received');
+  assert.equal(stored.media?.url ?? stored.media, event.data.media);
+});
+
+test('an incoming document keeps its file name, and a voice note is typed voice', async () => {
+  const doc = await sim.sendMedia(CEM, OWNER, { kind: 'document', bytes: pdf, mimetype: 'application/pdf', fileName: 'fatura-2026.pdf' });
+  const voice = await sim.sendMedia(CEM, OWNER, { kind: 'voice', bytes: ogg, mimetype: 'audio/ogg; codecs=opus', seconds: 3 });
+  const docEvent = await receivedEvent(doc.id);
+  assert.equal(docEvent.data.type, 'document');
+  assert.equal(docEvent.data.mimetype, 'application/pdf');
+  assert.ok((await download(docEvent.data.media)).bytes.equals(pdf));
+  const row = await gw.db('messages').where({ instance_id: 'shop', id: doc.id }).first();
+  assert.equal(row.media.fileName, 'fatura-2026.pdf');
+
+  const voiceEvent = await receivedEvent(voice.id);
+  assert.equal(voiceEvent.data.type, 'voice');
+  assert.ok((await download(voiceEvent.data.media)).bytes.equals(ogg));
+});
+
+test('a sender addressed by LID is stored and reported by phone number', async () => {
+  const id = await sendFromPhone(sim, sim.user(DENIZ), sim.user(OWNER), { conversation: 'LID ile merhaba' }, { addressing: 'lid' });
+  const event = await receivedEvent(id);
+  assert.equal(event.data.from, jid(DENIZ));
+  assert.equal(event.data.chatId, jid(DENIZ));
+  assert.equal(event.data.body, 'LID ile merhaba');
+  const row = await gw.db('messages').where({ instance_id: 'shop', id }).first();
+  assert.equal(row.chat_id, jid(DENIZ));
+  assert.equal(row.from_jid, jid(DENIZ));
+  assert.ok(await gw.db('chats').where({ instance_id: 'shop', id: jid(DENIZ) }).first(), 'the chat is kept under the phone number');
+  assert.equal(await gw.db('chats').where({ instance_id: 'shop' }).where('id', 'like', '%@lid').first(), undefined);
+});
+
+test('a message WhatsApp delivers twice is stored once, with one message_received', async () => {
+  const id = await sendFromPhone(sim, sim.user(CEM), sim.user(OWNER), { conversation: 'tekrar' });
+  await receivedEvent(id);
+  await sendFromPhone(sim, sim.user(CEM), sim.user(OWNER), { conversation: 'tekrar' }, { id });
+  // A later message proves the redelivery was processed before we count.
+  const later = await sendFromPhone(sim, sim.user(CEM), sim.user(OWNER), { conversation: 'sonra' });
+  await receivedEvent(later);
+  assert.equal((await gw.db('messages').where({ instance_id: 'shop', id })).length, 1);
+  const events = await gw.db('webhook_events').where({ instance_id: 'shop', event: 'message_received' }).whereRaw("data->>'id' = ?", [id]);
+  assert.equal(events.length, 1);
+});
+
+test('messages sent while the instance was offline are delivered at its next login and stored', async () => {
+  // The network fails: the gateway's socket drops and every reconnection is refused.
+  sim.faults.refuse = true;
+  sim.dropConnections(OWNER);
+  await eventually(async () => (await gw.db('instances').where({ id: 'shop' }).first()).status !== 'open', 20_000, 'offline');
+  const ids = [
+    await sendFromPhone(sim, sim.user(CEM), sim.user(OWNER), { conversation: 'çevrimdışıyken 1' }),
+    await sendFromPhone(sim, sim.user(DENIZ), sim.user(OWNER), { conversation: 'çevrimdışıyken 2' }),
+  ];
+  sim.faults.refuse = false;
+  for (const id of ids) await receivedEvent(id);
+  const rows = await gw.db('messages').where({ instance_id: 'shop' }).whereIn('id', ids).orderBy('seq');
+  assert.deepEqual(
+    rows.map((r) => [r.from_jid, r.body, r.status]),
+    [
+      [jid(CEM), 'çevrimdışıyken 1', 'received'],
+      [jid(DENIZ), 'çevrimdışıyken 2', 'received'],
+    ],
+  );
+  assert.equal((await gw.db('instances').where({ id: 'shop' }).first()).status, 'open');
+});
