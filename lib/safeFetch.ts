@@ -9,7 +9,15 @@ import http from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP } from 'node:net';
 
-export class FetchRefused extends Error {}
+export class FetchRefused extends Error {
+  /** True when trying again later may succeed (timeouts, network errors, 5xx, 408, 429). */
+  constructor(
+    message: string,
+    readonly transient = false,
+  ) {
+    super(message);
+  }
+}
 
 const blocked = new BlockList();
 for (const [net, prefix] of [
@@ -27,11 +35,25 @@ export function isPrivateAddress(address: string): boolean {
   return family === 4 ? blocked.check(address, 'ipv4') : family === 6 ? blocked.check(address, 'ipv6') : true;
 }
 
+/** Resolves a host name to all its addresses, like `dns.lookup(hostname, { all: true }, callback)`. */
+export type Lookup = (
+  hostname: string,
+  options: { all: true },
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
 export interface FetchOptions {
   maxBytes: number;
   allowPrivate: boolean;
+  /** Idle time allowed while connecting or waiting for bytes (30 s). */
   timeoutMs?: number;
+  /** Time allowed for one request from start to last byte, however steadily bytes trickle in (120 s). */
+  totalTimeoutMs?: number;
   maxRedirects?: number;
+  /** DNS resolution (`dns.lookup` by default; tests inject one). Its answers are checked all the same. */
+  lookup?: Lookup;
+  /** Which addresses are refused (`isPrivateAddress` by default; tests narrow it to reach a local server). */
+  isPrivate?: (address: string) => boolean;
 }
 
 export interface Fetched {
@@ -57,12 +79,14 @@ export async function safeFetch(url: string, options: FetchOptions): Promise<Fet
 function request(url: URL, options: FetchOptions): Promise<{ redirect?: string; fetched?: Omit<Fetched, 'finalUrl'> }> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!options.allowPrivate && isIP(host) && isPrivateAddress(host)) return Promise.reject(new FetchRefused(`refusing to fetch from a private address (${host})`));
+  const isPrivate = options.isPrivate ?? isPrivateAddress;
+  const resolve = options.lookup ?? dnsLookup;
+  if (!options.allowPrivate && isIP(host) && isPrivate(host)) return Promise.reject(new FetchRefused(`refusing to fetch from a private address (${host})`));
   const lookup = (hostname: string, opts: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
-    dnsLookup(hostname, { ...opts, all: true }, (err, addresses) => {
+    resolve(hostname, { ...opts, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       const list = addresses as LookupAddress[];
-      const bad = list.find((a) => isPrivateAddress(a.address));
+      const bad = list.find((a) => isPrivate(a.address));
       if (!options.allowPrivate && bad) return callback(new FetchRefused(`refusing to fetch from a private address (${hostname} is ${bad.address})`), []);
       if ((opts as { all?: boolean }).all) return callback(null, list);
       callback(null, list[0]!.address, list[0]!.family);
@@ -78,7 +102,7 @@ function request(url: URL, options: FetchOptions): Promise<{ redirect?: string; 
       }
       if (status < 200 || status >= 300) {
         res.resume();
-        return reject(new FetchRefused(`the media URL answered HTTP ${status}`));
+        return reject(new FetchRefused(`the media URL answered HTTP ${status}`, status >= 500 || status === 408 || status === 429));
       }
       const declared = Number(res.headers['content-length'] ?? 0);
       if (declared > options.maxBytes) {
@@ -95,9 +119,12 @@ function request(url: URL, options: FetchOptions): Promise<{ redirect?: string; 
         } else chunks.push(chunk);
       });
       res.on('end', () => resolvePromise({ fetched: { bytes: Buffer.concat(chunks), contentType: res.headers['content-type'] } }));
-      res.on('error', reject);
+      res.on('error', (err) => reject(err instanceof FetchRefused ? err : new FetchRefused(`downloading the media failed: ${err.message}`, true)));
     });
-    req.on('timeout', () => req.destroy(new FetchRefused(`the media URL did not answer within ${timeoutMs} ms`)));
-    req.on('error', (err) => reject(err instanceof FetchRefused ? err : new FetchRefused(`fetching the media failed: ${err.message}`)));
+    req.on('timeout', () => req.destroy(new FetchRefused(`the media URL did not answer within ${timeoutMs} ms`, true)));
+    const totalMs = options.totalTimeoutMs ?? 120_000;
+    const deadline = setTimeout(() => req.destroy(new FetchRefused(`the media did not download within ${totalMs} ms`, true)), totalMs);
+    req.on('close', () => clearTimeout(deadline));
+    req.on('error', (err) => reject(err instanceof FetchRefused ? err : new FetchRefused(`fetching the media failed: ${err.message}`, true)));
   });
 }
