@@ -60,11 +60,36 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
     await recordIncoming(deps.db, instanceId, fresh, media);
   }
 
+  /**
+   * Items that may be written together (receipts, chat and contact updates)
+   * collect while earlier work is stored, and are written in one go when
+   * their turn comes: under load, a batch per write instead of one each.
+   */
+  function coalesced<T>(write: (items: T[]) => Promise<unknown>) {
+    let waiting: T[] = [];
+    return (items: T[]) => {
+      if (items.length === 0) return;
+      if (waiting.length === 0) {
+        run(() => {
+          const batch = waiting;
+          waiting = [];
+          return write(batch);
+        });
+      }
+      waiting.push(...items);
+    };
+  }
+  const merged = <T extends { id: string }>(items: T[]) => {
+    const byId = new Map<string, T>();
+    for (const item of items) byId.set(item.id, { ...byId.get(item.id), ...item });
+    return [...byId.values()];
+  };
+
   return {
     messages: (messages: IncomingMessage[]) => run(() => storeMessages(messages)),
-    statuses: (updates: StatusUpdate[]) => run(() => applyStatuses(deps.db, instanceId, updates)),
-    chats: (chats: ChatInfo[]) => run(() => upsertChats(deps.db, instanceId, chats)),
-    contacts: (contacts: ContactInfo[]) => run(() => upsertContacts(deps.db, instanceId, contacts)),
+    statuses: coalesced<StatusUpdate>((updates) => applyStatuses(deps.db, instanceId, updates)),
+    chats: coalesced<ChatInfo>((chats) => upsertChats(deps.db, instanceId, merged(chats))),
+    contacts: coalesced<ContactInfo>((contacts) => upsertContacts(deps.db, instanceId, merged(contacts))),
     groups: (groups: GroupInfo[]) => run(() => upsertGroups(deps.db, instanceId, groups)),
     /** The groups the account is in, fetched now (after a login). */
     refreshGroups: () => run(async () => upsertGroups(deps.db, instanceId, (await session()?.participatingGroups()) ?? [])),

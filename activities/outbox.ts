@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
-import { getMessage, noteSendAttempt, setStatus, type MessageRow } from '../db/messages.js';
+import { getMessage, notePickedUp, setStatuses, type MessageRow, type StatusChange } from '../db/messages.js';
+import { markDraining, markIdle } from '../db/outbox.js';
+import type { OutboxArrivals } from '../worker/outboxArrivals.js';
 import type { StoredContent, MediaRef } from '../lib/content.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { detectMimetype } from '../lib/mediaStore.js';
@@ -21,9 +23,13 @@ export interface OutboxDeps {
   logger: Logger;
   maxMediaBytes: number;
   allowPrivateMediaUrls: boolean;
+  /** NOTIFYs of new outgoing messages, per instance. */
+  arrivals: OutboxArrivals;
 }
 
 const EXISTS_TTL_MS = 10 * 60_000;
+const MEDIA_FETCH_ATTEMPTS = 3;
+const MEDIA_RETRY_DELAY_MS = 2_000;
 
 export function createOutboxActivities(deps: OutboxDeps) {
   const { db, host, logger } = deps;
@@ -38,12 +44,17 @@ export function createOutboxActivities(deps: OutboxDeps) {
       if (!file) throw new PermanentSendError(`media file ${ref.stored} no longer exists`);
       return file;
     }
-    try {
-      const fetched = await safeFetch(ref.url, { maxBytes: deps.maxMediaBytes, allowPrivate: deps.allowPrivateMediaUrls });
-      return { bytes: fetched.bytes, mimetype: await detectMimetype(fetched.bytes, fetched.contentType?.split(';')[0]) };
-    } catch (err) {
-      if (err instanceof FetchRefused) throw new PermanentSendError(`media ${ref.url}: ${err.message}`);
-      throw err;
+    // A media host that is down or slow gets a few more tries, then the message fails:
+    // the instance's later messages must not wait behind it for long.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const fetched = await safeFetch(ref.url, { maxBytes: deps.maxMediaBytes, allowPrivate: deps.allowPrivateMediaUrls });
+        return { bytes: fetched.bytes, mimetype: await detectMimetype(fetched.bytes, fetched.contentType?.split(';')[0]) };
+      } catch (err) {
+        if (!(err instanceof FetchRefused)) throw err;
+        if (!err.transient || attempt >= MEDIA_FETCH_ATTEMPTS) throw new PermanentSendError(`media ${ref.url}: ${err.message}`);
+        await sleep(MEDIA_RETRY_DELAY_MS * attempt);
+      }
     }
   }
 
@@ -76,60 +87,174 @@ export function createOutboxActivities(deps: OutboxDeps) {
     if (!exists) throw new PermanentSendError(`${jid.split('@')[0]} is not on WhatsApp`);
   }
 
-  return {
-    /**
-     * Sends the instance's pending messages in order (at most `limit`), on the
-     * worker that holds its socket, spacing them by the instance's sendDelay.
-     * A crash leaves unsent rows pending: the next run resends them with the
-     * same WhatsApp id, so the recipient still gets one message.
-     */
-    async sendPending({
-      instanceId,
-      limit,
-    }: {
-      instanceId: string;
-      limit: number;
-    }): Promise<{ sent: number; failed: number; more: boolean; notConnected: boolean }> {
-      const ctx = Context.current();
-      const session = host.get(instanceId);
-      const result = { sent: 0, failed: 0, more: false, notConnected: false };
-      if (!session) return { ...result, notConnected: true };
-      try {
-        await session.waitOpen(15_000);
-      } catch {
-        return { ...result, notConnected: true };
-      }
-      const settings = await db('instance_settings').where({ instance_id: instanceId }).first('send_delay_ms');
-      const delayMs = Number(settings?.send_delay_ms ?? 0);
-      const rows = await db<MessageRow>('messages')
-        .where({ instance_id: instanceId, status: 'pending', from_me: true })
-        .orderBy('seq')
-        .limit(limit + 1);
-      result.more = rows.length > limit;
-      for (const row of rows.slice(0, limit)) {
+  /**
+   * Sends one batch of pending messages in order, spacing them by the
+   * instance's sendDelay; statuses are written while later messages go out.
+   * Returns how many rows it took (0: nothing was pending).
+   */
+  async function sendBatch(session: WhatsAppSession, instanceId: string, limit: number, result: DrainResult): Promise<number> {
+    const ctx = Context.current();
+    const settings = await db('instance_settings').where({ instance_id: instanceId }).first('send_delay_ms');
+    const delayMs = Number(settings?.send_delay_ms ?? 0);
+    const batch = await db<MessageRow>('messages').where({ instance_id: instanceId, status: 'pending', from_me: true }).orderBy('seq').limit(limit);
+    if (batch.length === 0) return 0;
+    await notePickedUp(db, instanceId, batch.map((row) => row.id));
+    const statuses = new StatusWriter(db, instanceId);
+    try {
+      for (const row of batch) {
         ctx.heartbeat();
         if (ctx.cancellationSignal.aborted) break;
         const wait = (lastSentAt.get(instanceId) ?? 0) + delayMs - Date.now();
         if (delayMs > 0 && wait > 0) await sleep(wait, undefined, { signal: ctx.cancellationSignal }).catch(() => {});
         if (ctx.cancellationSignal.aborted) break;
         try {
-          await noteSendAttempt(db, instanceId, row.id);
           const content = await resolveContent(row);
           await ensureRecipient(session, instanceId, row.chat_id);
           await session.send({ id: row.id, to: row.chat_id, content });
           lastSentAt.set(instanceId, Date.now());
-          await setStatus(db, instanceId, row.id, 'sent');
+          statuses.add({ id: row.id, status: 'sent' });
           result.sent++;
         } catch (err) {
           if (!(err instanceof PermanentSendError)) throw err;
           logger.info({ instanceId, id: row.id, reason: err.message }, 'message failed');
-          await setStatus(db, instanceId, row.id, 'failed', err.message);
+          statuses.add({ id: row.id, status: 'failed', error: err.message });
           result.failed++;
         }
+      }
+    } finally {
+      // What went out is recorded even when a later send throws.
+      await statuses.close();
+    }
+    return batch.length;
+  }
+
+  const hasPending = async (instanceId: string) =>
+    !!(await db('messages').where({ instance_id: instanceId, status: 'pending', from_me: true }).first('seq'));
+
+  return {
+    /**
+     * Drains the instance's outbox on the worker that holds its socket: sends
+     * what is pending, in order and in batches, then keeps taking messages as
+     * their NOTIFYs arrive until none came for `idleMs` (or `maxMs` passed).
+     * While it runs, the API needs no Temporal signal per message (see
+     * db/outbox.ts). A crash leaves unsent or unrecorded rows pending: the
+     * next drain resends them with the same WhatsApp id, so the recipient
+     * still gets one message.
+     */
+    async drainOutbox({ instanceId, batch = 100, idleMs = 5_000, maxMs = 10 * 60_000 }: DrainInput): Promise<DrainResult> {
+      const ctx = Context.current();
+      const result: DrainResult = { sent: 0, failed: 0, more: false, notConnected: false };
+      const session = host.get(instanceId);
+      if (!session) return { ...result, notConnected: true };
+      try {
+        await session.waitOpen(15_000);
+      } catch {
+        return { ...result, notConnected: true };
+      }
+      const started = Date.now();
+      const arrivals = deps.arrivals.watch(instanceId);
+      let activeUntil = 0;
+      const keepActive = async () => {
+        if (Date.now() < activeUntil - idleMs) return;
+        await markDraining(db, instanceId, host.workerId, idleMs * 2);
+        activeUntil = Date.now() + idleMs * 2;
+      };
+      try {
+        await keepActive();
+        let idleSince = Date.now();
+        for (;;) {
+          // A worker shutting down lets the drain end now; the workflow starts one where the socket moves.
+          if (ctx.cancellationSignal.aborted || host.isEvacuating) break;
+          if (host.get(instanceId) !== session) {
+            result.notConnected = true;
+            break;
+          }
+          if ((await sendBatch(session, instanceId, batch, result)) > 0) {
+            idleSince = Date.now();
+            if (Date.now() - started > maxMs) {
+              result.more = true;
+              break;
+            }
+            await keepActive();
+            continue;
+          }
+          if (Date.now() - idleSince >= idleMs || Date.now() - started > maxMs) {
+            await markIdle(db, instanceId);
+            activeUntil = 0;
+            // One last look after clearing the flag: a message committed before it is ours to send.
+            if (!(await hasPending(instanceId))) break;
+            await keepActive();
+            idleSince = Date.now();
+            continue;
+          }
+          ctx.heartbeat();
+          // A NOTIFY wakes us at once; the timeout is a fallback should one be lost.
+          await Promise.race([arrivals.next(Math.min(1_000, idleMs - (Date.now() - idleSince))), host.evacuating]);
+        }
+      } finally {
+        arrivals.close();
+        if (activeUntil) await markIdle(db, instanceId).catch(() => {});
       }
       return result;
     },
   };
+}
+
+export interface DrainInput {
+  instanceId: string;
+  /** Messages read per query. */
+  batch?: number;
+  /** How long the drain waits for new messages before it ends. */
+  idleMs?: number;
+  /** How long one drain may run before the workflow starts the next. */
+  maxMs?: number;
+}
+
+export interface DrainResult {
+  sent: number;
+  failed: number;
+  /** Messages are still pending (the drain stopped at maxMs). */
+  more: boolean;
+  /** The socket is not (or no longer) on this worker. */
+  notConnected: boolean;
+}
+
+/**
+ * Writes status changes in the background, a batch per transaction, at most
+ * one transaction at a time: while one commits, the next batch collects.
+ */
+class StatusWriter {
+  private queued: StatusChange[] = [];
+  private writing: Promise<void> = Promise.resolve();
+  private failure: unknown;
+
+  constructor(
+    private readonly db: Db,
+    private readonly instanceId: string,
+  ) {}
+
+  add(change: StatusChange): void {
+    if (this.failure) throw this.failure;
+    this.queued.push(change);
+    if (this.queued.length === 1) this.writing = this.writing.then(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    const changes = this.queued;
+    this.queued = [];
+    if (changes.length === 0) return;
+    try {
+      await setStatuses(this.db, this.instanceId, changes);
+    } catch (err) {
+      this.failure ??= err;
+    }
+  }
+
+  /** Waits until everything added is written; throws if a write failed. */
+  async close(): Promise<void> {
+    await this.writing.then(() => this.flush());
+    if (this.failure) throw this.failure;
+  }
 }
 
 export type OutboxActivities = ReturnType<typeof createOutboxActivities>;

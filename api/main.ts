@@ -4,7 +4,7 @@ import { createDb, migrate } from '../db/knex.js';
 import { DEFAULT_INSTANCE_ID, ensureApiToken } from '../db/appSettings.js';
 import { createInstance } from '../db/instances.js';
 import { createLogger } from '../lib/logger.js';
-import { createTemporalClient } from '../lib/temporalClient.js';
+import { createTemporalClient, ensureSearchAttributes } from '../lib/temporalClient.js';
 import { createApp } from './app.js';
 import { SendWaiter } from './sendWaiter.js';
 import { createLocalMediaStore } from '../lib/mediaStore.js';
@@ -29,6 +29,14 @@ async function main(): Promise<void> {
   }
 
   const temporal = createTemporalClient(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+  // Workflows are started with search attributes: a fresh namespace needs them before the first start.
+  // In the background, so the API serves (503 for Temporal's part) while Temporal is down.
+  const registerSearchAttributes = () =>
+    ensureSearchAttributes(temporal, logger).catch((err) => {
+      logger.warn({ err: (err as Error).message }, 'registering Temporal search attributes failed; retrying');
+      setTimeout(registerSearchAttributes, 5_000).unref();
+    });
+  void registerSearchAttributes();
   const waiter = new SendWaiter(config.DATABASE_URL, logger);
   await waiter.start();
   const media = createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL });

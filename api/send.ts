@@ -14,7 +14,8 @@ import type { InstanceRow } from '../db/instances.js';
 import { bodyOf, messageType, type MediaRef, type StoredContent } from '../lib/content.js';
 import { BadRequest, PayloadTooLarge } from '../lib/errors.js';
 import type { MediaStore } from '../lib/mediaStore.js';
-import { wakeOutbox } from '../lib/outboxControl.js';
+import { OutboxWaker } from '../lib/outboxControl.js';
+import { drainActive } from '../db/outbox.js';
 import { isPrivateAddress } from '../lib/safeFetch.js';
 import { taskQueues } from '../lib/temporal.js';
 import { toJid } from '../lib/recipients.js';
@@ -29,9 +30,11 @@ export interface SendDeps {
   waiter: SendWaiter;
 }
 
-const recipient = (field: string) =>
+// Type errors keep zod's wording: route() turns "received undefined" into "<field> is required"
+// and prefixes the rest with the field, so `body: 5` is not reported as missing.
+const recipient = () =>
   z
-    .string({ error: `${field} is required` })
+    .string()
     .transform(
       (value, ctx) =>
         toJid(value) ??
@@ -39,23 +42,23 @@ const recipient = (field: string) =>
     );
 const text = (field: string, max = 65_536) =>
   z
-    .string({ error: `${field} is required` })
+    .string()
     .min(1, `${field} must not be empty`)
     .max(max);
 const optionalText = (max = 4_096) => z.string().max(max).optional();
-const source = (field: string) => z.string({ error: `${field} is required` }).min(1, `${field} must not be empty`);
+const source = (field: string) => z.string().min(1, `${field} must not be empty`);
 
 /** Per endpoint: the body schema and how a valid body becomes stored content (media sources still as strings). */
 const endpoints = {
-  chat: z.object({ to: recipient('to'), body: text('body') }).transform((b) => ({ to: b.to, content: { type: 'text', body: b.body } })),
+  chat: z.object({ to: recipient(), body: text('body') }).transform((b) => ({ to: b.to, content: { type: 'text', body: b.body } })),
   image: z
-    .object({ to: recipient('to'), image: source('image'), caption: optionalText() })
+    .object({ to: recipient(), image: source('image'), caption: optionalText() })
     .transform((b) => ({ to: b.to, source: b.image, field: 'image', content: { type: 'image', caption: b.caption } })),
   video: z
-    .object({ to: recipient('to'), video: source('video'), caption: optionalText() })
+    .object({ to: recipient(), video: source('video'), caption: optionalText() })
     .transform((b) => ({ to: b.to, source: b.video, field: 'video', content: { type: 'video', caption: b.caption } })),
   document: z
-    .object({ to: recipient('to'), document: source('document'), filename: z.string().min(1).max(255).optional(), caption: optionalText() })
+    .object({ to: recipient(), document: source('document'), filename: z.string().min(1).max(255).optional(), caption: optionalText() })
     .transform((b) => ({
       to: b.to,
       source: b.document,
@@ -63,26 +66,26 @@ const endpoints = {
       content: { type: 'document', filename: b.filename ?? 'document', caption: b.caption },
     })),
   audio: z
-    .object({ to: recipient('to'), audio: source('audio') })
+    .object({ to: recipient(), audio: source('audio') })
     .transform((b) => ({ to: b.to, source: b.audio, field: 'audio', content: { type: 'audio' } })),
   voice: z
-    .object({ to: recipient('to'), audio: source('audio') })
+    .object({ to: recipient(), audio: source('audio') })
     .transform((b) => ({ to: b.to, source: b.audio, field: 'audio', content: { type: 'voice' } })),
   sticker: z
-    .object({ to: recipient('to'), sticker: source('sticker') })
+    .object({ to: recipient(), sticker: source('sticker') })
     .transform((b) => ({ to: b.to, source: b.sticker, field: 'sticker', content: { type: 'sticker' } })),
   location: z
     .object({
-      to: recipient('to'),
-      lat: z.number({ error: 'lat is required and must be a number' }).min(-90).max(90),
-      lng: z.number({ error: 'lng is required and must be a number' }).min(-180).max(180),
+      to: recipient(),
+      lat: z.number().min(-90).max(90),
+      lng: z.number().min(-180).max(180),
       name: optionalText(),
       address: optionalText(),
     })
     .transform((b) => ({ to: b.to, content: { type: 'location', lat: b.lat, lng: b.lng, name: b.name, address: b.address } })),
   contact: z
     .object({
-      to: recipient('to'),
+      to: recipient(),
       contact_name: z.string().min(1).max(256).optional(),
       contact_phone: z
         .string()
@@ -92,10 +95,10 @@ const endpoints = {
     .transform((b) => ({ to: b.to, content: { type: 'contact', name: b.contact_name ?? 'Contact', phone: b.contact_phone } })),
   poll: z
     .object({
-      to: recipient('to'),
+      to: recipient(),
       name: text('name', 255),
       values: z
-        .array(z.string().min(1).max(100), { error: 'values is required and must be an array of strings' })
+        .array(z.string().min(1).max(100))
         .min(2, 'values needs 2 to 12 options')
         .max(12, 'values needs 2 to 12 options'),
       selectableCount: z.union([z.literal(0), z.literal(1)], { error: 'selectableCount must be 0 (multiple) or 1 (single)' }).optional(),
@@ -103,10 +106,10 @@ const endpoints = {
     .refine((b) => new Set(b.values).size === b.values.length, { message: 'values must be distinct', path: ['values'] })
     .transform((b) => ({ to: b.to, content: { type: 'poll', name: b.name, values: b.values, selectableCount: b.selectableCount ?? 0 } })),
   reaction: z
-    .object({ to: recipient('to'), msgId: text('msgId', 128), emoji: z.string({ error: 'emoji is required' }).max(32) })
+    .object({ to: recipient(), msgId: text('msgId', 128), emoji: z.string().max(32) })
     .transform((b) => ({ to: b.to, content: { type: 'reaction', messageId: b.msgId, emoji: b.emoji } })),
   delete: z
-    .object({ to: recipient('to'), msgId: text('msgId', 128) })
+    .object({ to: recipient(), msgId: text('msgId', 128) })
     .transform((b) => ({ to: b.to, content: { type: 'delete', messageId: b.msgId } })),
 } as const;
 
@@ -143,7 +146,8 @@ async function mediaRef(deps: SendDeps, instanceId: string, field: string, value
     }
     return { stored: filename };
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  // `localhost.` (a fully qualified name) is still localhost.
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
   if (
     !deps.config.MEDIA_ALLOW_PRIVATE_URLS &&
     (host === 'localhost' || host.endsWith('.localhost') || (/^[\d.]+$|:/.test(host) && isPrivateAddress(host)))
@@ -159,6 +163,7 @@ export const newMessageId = () => `3EB0${randomBytes(9).toString('hex').toUpperC
 export function sendRouter(deps: SendDeps): Router {
   const router = Router({ mergeParams: true });
   const queues = taskQueues(deps.config.TASK_QUEUE);
+  const outbox = new OutboxWaker(deps.temporal, queues.general);
 
   for (const [name, schema] of Object.entries(endpoints)) {
     router.post(
@@ -180,7 +185,8 @@ export function sendRouter(deps: SendDeps): Router {
             content: content as unknown as Record<string, unknown>,
             idempotencyKey,
           });
-          if (row.status === 'pending') await wakeOutbox(deps.temporal, queues.general, instance.id);
+          // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
+          if (row.status === 'pending' && !(await drainActive(deps.db, instance.id))) await outbox.wake(instance.id);
           const status =
             created && instance.status === 'open'
               ? await deps.waiter.wait(

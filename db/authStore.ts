@@ -22,11 +22,17 @@ export function createAuthStore(db: Db, instanceId: string): AuthStore {
     async writeKeys(changes) {
       const upserts = changes.filter((c) => c.value !== null);
       const deletes = changes.filter((c) => c.value === null);
+      const rowsOf = (batch: typeof upserts) => batch.map((c) => ({ instance_id: instanceId, type: c.type, key_id: c.id, value: c.value }));
+      if (deletes.length === 0 && upserts.length <= 500) {
+        // The common case (a Signal session updated by a send): one statement, atomic by itself.
+        if (upserts.length) await db('session_keys').insert(rowsOf(upserts)).onConflict(['instance_id', 'type', 'key_id']).merge();
+        return;
+      }
       await db.transaction(async (trx) => {
         // Chunked: a pre-key upload writes hundreds of keys at once.
         for (let i = 0; i < upserts.length; i += 500) {
           await trx('session_keys')
-            .insert(upserts.slice(i, i + 500).map((c) => ({ instance_id: instanceId, type: c.type, key_id: c.id, value: c.value })))
+            .insert(rowsOf(upserts.slice(i, i + 500)))
             .onConflict(['instance_id', 'type', 'key_id'])
             .merge();
         }

@@ -4,15 +4,31 @@ import type { ChatInfo, ContactInfo, GroupInfo } from '../whatsapp/session.js';
 
 const usable = (id: string) => /@(s\.whatsapp\.net|g\.us)$/.test(id);
 
+/** Chats, in one statement per kind of change; `lastMessage` never moves backwards. */
 export async function upsertChats(db: Db, instanceId: string, chats: ChatInfo[]): Promise<void> {
+  // Rows of one insert must carry the same columns: group the chats by which fields they change.
+  const groups = new Map<string, Array<Record<string, unknown>>>();
   for (const chat of chats.filter((c) => usable(c.id))) {
-    const patch: Record<string, unknown> = {};
-    if (chat.name !== undefined) patch.name = chat.name;
-    if (chat.unreadCount !== undefined) patch.unread_count = chat.unreadCount;
-    if (chat.archived !== undefined) patch.archived = chat.archived;
-    if (chat.lastMessage !== undefined) patch.last_message = chat.lastMessage;
-    const insert = db('chats').insert({ instance_id: instanceId, id: chat.id, ...patch }).onConflict(['instance_id', 'id']);
-    await (Object.keys(patch).length ? insert.merge(patch) : insert.ignore());
+    const row: Record<string, unknown> = { instance_id: instanceId, id: chat.id };
+    if (chat.name !== undefined) row.name = chat.name;
+    if (chat.unreadCount !== undefined) row.unread_count = chat.unreadCount;
+    if (chat.archived !== undefined) row.archived = chat.archived;
+    if (chat.lastMessage !== undefined) row.last_message = chat.lastMessage;
+    const key = Object.keys(row).join(',');
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  for (const rows of groups.values()) {
+    const columns = Object.keys(rows[0]!).filter((c) => c !== 'instance_id' && c !== 'id');
+    const insert = db('chats').insert(rows).onConflict(['instance_id', 'id']);
+    if (columns.length === 0) {
+      await insert.ignore();
+      continue;
+    }
+    await insert.merge(
+      Object.fromEntries(
+        columns.map((c) => [c, c === 'last_message' ? db.raw('greatest(chats.last_message, excluded.last_message)') : db.raw('excluded.??', [c])]),
+      ),
+    );
   }
 }
 

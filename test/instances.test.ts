@@ -175,7 +175,7 @@ test('delete removes the instance with all its data and stops its session', asyn
     assert.equal((await gw.db(table).where({ instance_id: 'doomed' })).length, 0, table);
   }
   const { temporalAddress } = await infra();
-  const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
+  const client = new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: gw.env.TEMPORAL_NAMESPACE });
   const description = await client.workflow.getHandle('session-doomed').describe();
   assert.notEqual(description.status.name, 'RUNNING');
   await client.connection.close();

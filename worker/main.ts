@@ -7,7 +7,11 @@ const config = loadConfigOrExit();
 const logger = createLogger(config.LOG_LEVEL, 'worker');
 const driver = createBaileysDriver({ wsUrl: config.WA_WS_URL, version: config.WA_VERSION, caFile: config.WA_CA_FILE });
 
-runWorker({ config, driver, logger }).catch((err) => {
-  logger.fatal({ err }, 'worker failed');
-  process.exit(1);
-});
+runWorker({ config, driver, logger }).then(
+  // Baileys leaves timers behind closed sockets (query timeouts up to a minute): exit now that all is handed over.
+  () => process.exit(0),
+  (err) => {
+    logger.fatal({ err }, 'worker failed');
+    process.exit(1);
+  },
+);

@@ -19,6 +19,8 @@ import { createOutboxActivities } from '../activities/outbox.js';
 import { createLocalMediaStore } from '../lib/mediaStore.js';
 import { wakeOutbox } from '../lib/outboxControl.js';
 import { SessionHost } from './sessionHost.js';
+import { OutboxArrivals } from './outboxArrivals.js';
+import { PgListener } from '../lib/pgListener.js';
 
 export interface WorkerOptions {
   config: Config;
@@ -62,6 +64,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10 s' } as const;
   const workers: Worker[] = [];
   let host: SessionHost | undefined;
+  let listener: PgListener | undefined;
 
   if (config.WORKER_ROLES.includes('general')) {
     workers.push(
@@ -75,6 +78,9 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   }
   if (config.WORKER_ROLES.includes('sessions')) {
     host = new SessionHost(workerId, hostQueue(config.TASK_QUEUE, workerId));
+    listener = new PgListener(config.DATABASE_URL, logger);
+    await listener.start();
+    const arrivals = new OutboxArrivals(listener);
     const media = createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL });
     const outbox = createOutboxActivities({
       db,
@@ -83,6 +89,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
       logger,
       maxMediaBytes: config.MAX_MEDIA_BYTES,
       allowPrivateMediaUrls: config.MEDIA_ALLOW_PRIVATE_URLS,
+      arrivals,
     });
     workers.push(
       await Worker.create({
@@ -91,7 +98,13 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
         activities: createSessionActivities({ db, driver, host, logger, media, wakeOutbox: (id) => wakeOutbox(client, queues.general, id) }),
         maxConcurrentActivityTaskExecutions: 1_000,
       }),
-      await Worker.create({ ...common, taskQueue: host.taskQueue, activities: { ...createHostActivities(host), ...outbox } }),
+      // Outbox drains wait between messages: one per instance with traffic, so allow many at once.
+      await Worker.create({
+        ...common,
+        taskQueue: host.taskQueue,
+        activities: { ...createHostActivities(host), ...outbox },
+        maxConcurrentActivityTaskExecutions: 1_000,
+      }),
     );
   }
 
@@ -107,6 +120,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   try {
     await Promise.all(workers.map((w) => w.run()));
   } finally {
+    await listener?.stop();
     await connection.close();
     await client.connection.close();
     await db.destroy();

@@ -9,6 +9,8 @@ export class SessionHost {
   private holds = 0;
   private idle: Array<() => void> = [];
   private onEvacuate!: () => void;
+  /** True once this worker is shutting down. */
+  isEvacuating = false;
   /** Resolves when this worker is shutting down and must hand its sessions over. */
   readonly evacuating = new Promise<'evacuating'>((resolve) => (this.onEvacuate = () => resolve('evacuating')));
 
@@ -45,6 +47,7 @@ export class SessionHost {
 
   /** Asks every session to close its socket (keeping credentials) and waits for them, at most `timeoutMs`. */
   async evacuate(timeoutMs: number): Promise<void> {
+    this.isEvacuating = true;
     this.onEvacuate();
     if (this.holds === 0) return;
     await Promise.race([

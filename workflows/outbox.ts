@@ -14,8 +14,9 @@ const IDLE_ROUNDS_BEFORE_EXIT = 10;
 
 /**
  * The instance's outbox. Pending messages live in Postgres; this workflow
- * sends them in order, in batches, on the worker that holds the instance's
- * socket. It sleeps until woken (or a minute passes), waits while the
+ * runs a drain on the worker that holds the instance's socket, which sends
+ * them in order and keeps taking new ones while they keep coming. Between
+ * drains it sleeps until woken (or a minute passes), waits while the
  * instance is not connected, and exits when idle (the next wake restarts it).
  */
 export async function outboxWorkflow({ instanceId }: OutboxInput): Promise<void> {
@@ -40,7 +41,7 @@ export async function outboxWorkflow({ instanceId }: OutboxInput): Promise<void>
       retry: { maximumAttempts: 1 },
     });
     try {
-      const result = await host.sendPending({ instanceId, limit: BATCH });
+      const result = await host.drainOutbox({ instanceId, batch: BATCH });
       if (result.more) woken = true;
       if (result.sent + result.failed > 0) idleRounds = 0;
       if (result.notConnected) await sleep('1 s');

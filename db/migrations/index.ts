@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
 import * as init from './001_init.js';
 import * as sending from './002_sending.js';
+import * as sendAttemptTime from './003_send_attempt_time.js';
+import * as historyIndexes from './004_history_indexes.js';
+import * as outboxDrains from './005_outbox_drains.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,6 +15,9 @@ interface Migration {
 const migrations: Record<string, Migration> = {
   '001_init': init,
   '002_sending': sending,
+  '003_send_attempt_time': sendAttemptTime,
+  '004_history_indexes': historyIndexes,
+  '005_outbox_drains': outboxDrains,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -5,6 +5,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import pino from 'pino';
+import { ensureSearchAttributes } from '../../lib/temporalClient.js';
 import { createDb, type Db } from '../../db/knex.js';
 import { createDatabase, infra } from './infra.js';
 
@@ -23,7 +26,8 @@ export function spawnProcess(entry: string, env: NodeJS.ProcessEnv, name = entry
   const child = fork(entry, [], {
     cwd: root,
     env: { ...process.env, ...env },
-    execArgv: ['--import', 'tsx'],
+    // PROFILE_DIR=/some/dir writes a CPU profile of each API and worker process when it exits.
+    execArgv: ['--import', 'tsx', ...(process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [])],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';
@@ -81,10 +85,13 @@ export async function startGateway(options: {
 }): Promise<Gateway> {
   const { temporalAddress, workflowBundle } = await infra();
   const databaseUrl = await createDatabase(options.name);
+  // Workflow ids (session-{instance}, outbox-{instance}) are unique per namespace: each gateway gets its own.
+  const namespace = await createNamespace(temporalAddress, `t-${options.name}-${randomBytes(3).toString('hex')}`);
   const token = randomBytes(16).toString('hex');
   const env: NodeJS.ProcessEnv = {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: namespace,
     TASK_QUEUE: `t-${options.name}-${randomBytes(3).toString('hex')}`,
     API_TOKEN: token,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
@@ -136,6 +143,21 @@ export async function startGateway(options: {
     },
   };
   return gateway;
+}
+
+const silent = pino({ level: 'silent' });
+
+/** A fresh Temporal namespace (the dev server makes it usable at once). */
+async function createNamespace(address: string, namespace: string): Promise<string> {
+  const connection = await Connection.connect({ address });
+  try {
+    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 as never } });
+    // As a worker or the API would at start; done here so that the first test cannot race them.
+    await ensureSearchAttributes(new Client({ connection, namespace }), silent);
+  } finally {
+    await connection.close();
+  }
+  return namespace;
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */

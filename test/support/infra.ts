@@ -30,7 +30,7 @@ export async function startInfra(log: (line: string) => void = () => {}): Promis
   const cli = ensureTemporalCli(process.env.TEMPORAL_CLI || undefined, log);
   const temporal = await startTemporalDevServer({ cli, uiPort: null, logFile: join(dir, 'temporal.log') });
   await bundled;
-  return {
+  const started: Infra = {
     pgUrl: postgres.url,
     temporalAddress: temporal.address,
     workflowBundle,
@@ -40,6 +40,9 @@ export async function startInfra(log: (line: string) => void = () => {}): Promis
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  // Gateways started later in this process (startGateway) use these, not a second set.
+  shared ??= Promise.resolve(started);
+  return started;
 }
 
 /** Workers would each bundle the workflows at start (seconds of CPU); tests share one bundle. */

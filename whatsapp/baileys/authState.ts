@@ -17,9 +17,15 @@ export async function loadAuthState(store: AuthStore): Promise<{
   const saved = await store.readCreds();
   const creds: AuthenticationCreds = saved ? JSON.parse(saved, BufferJSON.reviver) : initAuthCreds();
 
+  // Keys known not to exist (Baileys asks for absent ones, a contact's tctoken say, on every send).
+  // Only this process writes the session's keys while it holds it, so the set stays true.
+  const missing = new Set<string>();
   const keys: SignalKeyStore = {
     async get(type, ids) {
-      const stored = await store.readKeys(type, ids);
+      const wanted = ids.filter((id) => !missing.has(`${type}:${id}`));
+      const stored = wanted.length ? await store.readKeys(type, wanted) : {};
+      for (const id of wanted) if (!(id in stored)) missing.add(`${type}:${id}`);
+      if (missing.size > 50_000) missing.clear();
       const result: { [id: string]: SignalDataTypeMap[typeof type] } = {};
       for (const [id, text] of Object.entries(stored)) {
         let value = JSON.parse(text, BufferJSON.reviver);
@@ -33,6 +39,8 @@ export async function loadAuthState(store: AuthStore): Promise<{
       for (const [type, entries] of Object.entries(data)) {
         for (const [id, value] of Object.entries(entries ?? {})) {
           changes.push({ type, id, value: value ? JSON.stringify(value, BufferJSON.replacer) : null });
+          if (value) missing.delete(`${type}:${id}`);
+          else missing.add(`${type}:${id}`);
         }
       }
       await store.writeKeys(changes);

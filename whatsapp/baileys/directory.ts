@@ -18,6 +18,17 @@ export function toChatInfo(chat: Partial<Chat>): ChatInfo {
   return info;
 }
 
+/**
+ * A live chat change. Baileys gives `unreadCount` there as an increment per
+ * new message, which the gateway counts itself as it stores each message;
+ * zero or less means the chat was read on another device.
+ */
+export function toLiveChatInfo(chat: Partial<Chat>): ChatInfo {
+  const info = toChatInfo(chat);
+  if (info.unreadCount !== undefined && (chat.unreadCount ?? 0) > 0) delete info.unreadCount;
+  return info;
+}
+
 export function toContactInfo(contact: Partial<Contact>): ContactInfo {
   const id = pnOf(contact.id, contact.phoneNumber);
   const info: ContactInfo = { id };

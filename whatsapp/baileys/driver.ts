@@ -15,7 +15,7 @@ import type { Account, CloseReason, ConnectOptions, IncomingMessage, SessionClos
 import { loadAuthState } from './authState.js';
 import { toBaileysContent } from './outbound.js';
 import { statusName, toIncoming, toStatusUpdates } from './inbound.js';
-import { toChatInfo, toContactInfo, toGroupInfo } from './directory.js';
+import { toChatInfo, toContactInfo, toGroupInfo, toLiveChatInfo } from './directory.js';
 
 export interface BaileysDriverOptions {
   /** WhatsApp Web websocket URL (a simulator's in tests and demos). */
@@ -55,6 +55,8 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         syncFullHistory: false,
       });
 
+      /** Ids of the messages this session sent (the most recent ones). */
+      const sentHere = new Set<string>();
       let resolveClosed!: (close: SessionClose) => void;
       const closed = new Promise<SessionClose>((resolve) => (resolveClosed = resolve));
       let closingOnPurpose = false;
@@ -94,7 +96,9 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         const incoming: IncomingMessage[] = [];
         const statuses = [];
         for (const message of messages) {
-          const mapped = toIncoming(message, ownJid, type === 'append' || !!(message as { broadcast?: boolean }).broadcast);
+          // Baileys echoes what we send as an upsert: the gateway stored it before sending.
+          const echo = message.key.fromMe && sentHere.has(message.key.id ?? '');
+          const mapped = echo ? undefined : toIncoming(message, ownJid, type === 'append' || !!(message as { broadcast?: boolean }).broadcast);
           if (mapped) incoming.push(mapped);
           // Receipts that arrived within the same event batch are folded into the upsert.
           const status = statusName(message.status);
@@ -109,8 +113,8 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         if (chats.length) handlers.chats?.(chats.map(toChatInfo));
         if (contacts.length) handlers.contacts?.(contacts.map(toContactInfo));
       });
-      socket.ev.on('chats.upsert', (chats) => handlers.chats?.(chats.map(toChatInfo)));
-      socket.ev.on('chats.update', (chats) => handlers.chats?.(chats.map(toChatInfo)));
+      socket.ev.on('chats.upsert', (chats) => handlers.chats?.(chats.map(toLiveChatInfo)));
+      socket.ev.on('chats.update', (chats) => handlers.chats?.(chats.map(toLiveChatInfo)));
       socket.ev.on('contacts.upsert', (contacts) => handlers.contacts?.(contacts.map(toContactInfo)));
       socket.ev.on('contacts.update', (contacts) => handlers.contacts?.(contacts.map(toContactInfo)));
       socket.ev.on('groups.upsert', (groups) => handlers.groups?.(groups.map(toGroupInfo)));
@@ -163,6 +167,8 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
           });
         },
         async send(message) {
+          sentHere.add(message.id);
+          if (sentHere.size > 10_000) sentHere.delete(sentHere.values().next().value!);
           await socket.sendMessage(message.to, toBaileysContent(message), { messageId: message.id });
         },
         async exists(jid) {

@@ -1,0 +1,307 @@
+/**
+ * Send rate and latency: the gateway against a bare Baileys socket and against
+ * the gateway's own session object, all sending to the same simulator (in its
+ * own process) in the same run.
+ *
+ *   npm run bench:send [-- MESSAGES [CONCURRENCY]]     (defaults: 1000 messages, 50 clients)
+ *
+ * For each way of sending, CONCURRENCY clients each send their share of
+ * MESSAGES texts one after another; latency is from the moment a client
+ * submits a message to the moment the recipient's simulated phone has
+ * decrypted it. Through the gateway, a client's submission is the HTTP
+ * request (POST .../messages/chat, sendDelay 0, one instance), and the API
+ * overhead is from the request to the moment the session worker's outbox
+ * began sending that message (messages.last_attempt_at). Figures only; the
+ * targets are judged by whoever reads them.
+ */
+import { performance } from 'node:perf_hooks';
+import pino from 'pino';
+import { startInfra } from '../test/support/infra.js';
+import { eventually, startGateway, type Gateway } from '../test/support/gateway.js';
+import { BareClient, WA_VERSION, waitFor } from '../test/support/bareBaileys.js';
+import { createBaileysDriver } from '../whatsapp/baileys/driver.js';
+import type { AuthStore, WhatsAppSession } from '../whatsapp/session.js';
+import { startSimProcess, type SimProcess } from './support/simProcess.js';
+import { cpuByRole, cpuSince } from './support/cpu.js';
+
+const MESSAGES = Number(process.argv[2] ?? 1_000);
+const CONCURRENCY = Number(process.argv[3] ?? 50);
+const WARMUP = 50;
+const RECIPIENT = '905557000000';
+const now = () => performance.timeOrigin + performance.now();
+
+interface Run {
+  name: string;
+  /** CPU ms per message, by process role. */
+  cpu?: Map<string, number>;
+  /** Messages per second, first submission to last arrival. */
+  rate: number;
+  latencies: number[];
+  overhead?: number[];
+}
+
+/** Waits for each message id at the phone; resolves with its arrival time. */
+function arrivals(sim: SimProcess) {
+  const arrived = new Map<string, number>();
+  const waiting = new Map<string, (at: number) => void>();
+  sim.onReceived((id, at, to) => {
+    if (to !== RECIPIENT) return;
+    const wake = waiting.get(id);
+    if (wake) wake(at);
+    else arrived.set(id, at);
+  });
+  return (id: string) =>
+    new Promise<number>((resolve, reject) => {
+      const at = arrived.get(id);
+      if (at !== undefined) return resolve(at);
+      const timer = setTimeout(() => reject(new Error(`message ${id} never arrived`)), 120_000);
+      waiting.set(id, (t) => {
+        clearTimeout(timer);
+        waiting.delete(id);
+        resolve(t);
+      });
+    });
+}
+
+/**
+ * Runs `total` sends through `send` (which returns the message id once submitted) with
+ * `concurrency` clients, each waiting for its message to arrive before the next.
+ */
+async function measure(name: string, total: number, concurrency: number, arrivedAt: (id: string) => Promise<number>, send: (n: number) => Promise<string>): Promise<Run> {
+  const latencies: number[] = [];
+  const submitted = new Map<string, number>();
+  const cpuBefore = cpuByRole();
+  let next = 0;
+  const started = now();
+  let last = started;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const n = next++;
+        const t0 = now();
+        const id = await send(n);
+        submitted.set(id, t0);
+        const at = await arrivedAt(id);
+        latencies.push(at - t0);
+        last = Math.max(last, at);
+      }
+    }),
+  );
+  const cpu = new Map([...cpuSince(cpuBefore)].map(([role, ms]) => [role, ms / total]));
+  return { name, rate: (total / (last - started)) * 1000, latencies, cpu, submittedAt: submitted } as Run & { submittedAt: Map<string, number> };
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+
+function memoryAuthStore(): AuthStore {
+  let creds: string | null = null;
+  const keys = new Map<string, string>();
+  return {
+    readCreds: async () => creds,
+    writeCreds: async (value) => void (creds = value),
+    readKeys: async (type, ids) => Object.fromEntries(ids.flatMap((id) => (keys.has(`${type}:${id}`) ? [[id, keys.get(`${type}:${id}`)!]] : []))),
+    writeKeys: async (changes) => {
+      for (const { type, id, value } of changes) value === null ? keys.delete(`${type}:${id}`) : keys.set(`${type}:${id}`, value);
+    },
+    clear: async () => {
+      creds = null;
+      keys.clear();
+    },
+  };
+}
+
+async function bareSocket(sim: SimProcess): Promise<BareClient> {
+  await sim.call('addUser', '905557000001', 'Bare');
+  const client = new BareClient(sim.url);
+  client.connect();
+  const qr = await waitFor<string>(client, 'qr');
+  const opened = waitFor(client, 'open', 30_000);
+  await sim.call('scan', '905557000001', qr);
+  await opened;
+  return client;
+}
+
+async function directSession(sim: SimProcess): Promise<WhatsAppSession> {
+  await sim.call('addUser', '905557000002', 'Direct');
+  const driver = createBaileysDriver({ wsUrl: sim.url, version: WA_VERSION.join('.'), caFile: sim.ca });
+  const auth = memoryAuthStore();
+  const logger = pino({ level: 'warn' });
+  for (;;) {
+    let scanned: Promise<unknown> = Promise.resolve();
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const session = await driver.connect({
+      instanceId: 'direct',
+      auth,
+      logger,
+      handlers: { qr: (qr) => void (scanned = sim.call('scan', '905557000002', qr)), open: () => opened() },
+    });
+    const outcome = await Promise.race([open.then(() => 'open' as const), session.closed]);
+    await scanned;
+    if (outcome === 'open') return session;
+    if (outcome.reason !== 'restartRequired') throw new Error(`direct session closed: ${outcome.reason}`);
+  }
+}
+
+async function gatewayInstance(gw: Gateway, sim: SimProcess): Promise<void> {
+  await sim.call('addUser', '905557000003', 'Gateway');
+  await gw.request('/api/instance', { method: 'POST', json: { id: 'bench' } });
+  await gw.request('/api/instance/bench/connect', { method: 'POST' });
+  const qr = await eventually(async () => ((await (await gw.request('/api/instance/bench/qr')).json()) as { qrCode: string | null }).qrCode, 60_000, 'QR');
+  await sim.call('scan', '905557000003', qr);
+  await eventually(
+    async () => ((await (await gw.request('/api/instance/bench/status')).json()) as { accountStatus: { status: string } }).accountStatus.status === 'open',
+    60_000,
+    'open',
+  );
+}
+
+/** Transactions and row changes per table in the gateway's database (pg_stat views). */
+async function databaseWork(gw: Gateway): Promise<Map<string, number>> {
+  // The statistics views lag by up to 500 ms; ask for a fresh snapshot.
+  await gw.db.raw('select pg_stat_force_next_flush()').catch(() => {});
+  const work = new Map<string, number>();
+  const [db] = (await gw.db.raw('select xact_commit from pg_stat_database where datname = current_database()')).rows;
+  work.set('commits', Number(db.xact_commit));
+  for (const t of (await gw.db.raw('select relname, n_tup_ins + n_tup_upd + n_tup_del as changes from pg_stat_user_tables')).rows) {
+    work.set(t.relname, Number(t.changes));
+  }
+  return work;
+}
+
+function diffWork(before: Map<string, number>, after: Map<string, number>, messages: number): string {
+  return [...after]
+    .map(([key, value]) => [key, (value - (before.get(key) ?? 0)) / messages] as const)
+    .filter(([, per]) => per >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, per]) => `${key} ${per.toFixed(2)}`)
+    .join(', ');
+}
+
+function report(runs: Run[]) {
+  const base = runs[0]!;
+  const row = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(12))).join(''));
+  console.log(`\n${MESSAGES} texts, ${CONCURRENCY} concurrent clients; latency = submit → decrypted at the recipient's phone (ms)\n`);
+  row(['', 'msgs/s', 'p50', 'p99', 'max', 'rate ratio', '+p50', '+p99']);
+  for (const run of runs) {
+    const [p50, p99] = [percentile(run.latencies, 50), percentile(run.latencies, 99)];
+    row([
+      run.name,
+      run.rate.toFixed(0),
+      p50.toFixed(1),
+      p99.toFixed(1),
+      Math.max(...run.latencies).toFixed(1),
+      `${((run.rate / base.rate) * 100).toFixed(0)} %`,
+      (p50 - percentile(base.latencies, 50)).toFixed(1),
+      (p99 - percentile(base.latencies, 99)).toFixed(1),
+    ]);
+  }
+  console.log('\nCPU per message (ms), by process:');
+  for (const run of runs) {
+    const parts = [...run.cpu!].filter(([, ms]) => ms >= 0.05).sort((a, b) => b[1] - a[1]);
+    const total = parts.reduce((sum, [, ms]) => sum + ms, 0);
+    console.log(`  ${run.name.padEnd(34)} ${total.toFixed(2).padStart(6)}  (${parts.map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(', ')})`);
+  }
+  for (const run of runs.filter((r) => r.overhead)) {
+    console.log(
+      `\n${run.name}: API overhead (request in → outbox activity began the send): p50 ${percentile(run.overhead!, 50).toFixed(1)} ms, p99 ${percentile(run.overhead!, 99).toFixed(1)} ms`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------
+
+const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+progress('starting Postgres, Temporal and the simulator');
+const infra = await startInfra();
+const sim = await startSimProcess();
+let gw: Gateway | undefined;
+let bare: BareClient | undefined;
+let direct: WhatsAppSession | undefined;
+const cleanup = async () => {
+  await bare?.stop();
+  await direct?.close().catch(() => {});
+  await gw?.stop();
+  await sim.stop();
+  await infra.stop();
+};
+process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+
+try {
+  await sim.call('addUser', RECIPIENT, 'Recipient');
+  await sim.call('receiptPolicy', 'delivered');
+  const arrivedAt = arrivals(sim);
+  const to = `${RECIPIENT}@s.whatsapp.net`;
+  const runs: Run[] = [];
+
+  progress('bare Baileys socket: pairing');
+  bare = await bareSocket(sim);
+  const bareSend = async () => (await bare!.socket!.sendMessage(to, { text: 'bench' }))!.key.id!;
+  progress('bare Baileys socket: sending');
+  await measure('warm-up', WARMUP, 5, arrivedAt, bareSend);
+  runs.push(await measure('bare Baileys socket', MESSAGES, CONCURRENCY, arrivedAt, bareSend));
+  await bare.stop();
+  bare = undefined;
+
+  progress("gateway's session object: pairing");
+  direct = await directSession(sim);
+  let directId = 0;
+  const directSend = async () => {
+    const id = `3EB0DIRECT${String(directId++).padStart(10, '0')}`;
+    await direct!.send({ id, to, content: { type: 'text', body: 'bench' } });
+    return id;
+  };
+  await measure('warm-up', WARMUP, 5, arrivedAt, directSend);
+  runs.push(await measure("gateway's session.send, direct", MESSAGES, CONCURRENCY, arrivedAt, directSend));
+  await direct.close();
+  direct = undefined;
+
+  progress('gateway: starting the API and a worker, pairing an instance');
+  gw = await startGateway({
+    name: 'bench_send',
+    workers: 1,
+    workerEntry: 'worker/main.ts',
+    env: { WA_WS_URL: sim.url, WA_VERSION: WA_VERSION.join('.'), WA_CA_FILE: sim.ca, LOG_LEVEL: 'warn' },
+  });
+  await gatewayInstance(gw, sim);
+  const gatewaySend = async () => {
+    const res = await gw!.request('/api/instance/bench/messages/chat', { method: 'POST', json: { to: RECIPIENT, body: 'bench' } });
+    if (res.status !== 200 && res.status !== 202) throw new Error(`send answered ${res.status}: ${await res.text()}`);
+    return ((await res.json()) as { id: string }).id;
+  };
+  await measure('warm-up', WARMUP, 5, arrivedAt, gatewaySend);
+  const dbBefore = await databaseWork(gw);
+  const gatewayRun = (await measure('gateway over HTTP (one instance)', MESSAGES, CONCURRENCY, arrivedAt, gatewaySend)) as Run & {
+    submittedAt: Map<string, number>;
+  };
+  const dbWork = diffWork(dbBefore, await databaseWork(gw), MESSAGES);
+  const rows = await gw
+    .db('messages')
+    .where({ instance_id: 'bench' })
+    .whereIn('id', [...gatewayRun.submittedAt.keys()])
+    .select('id', 'created_at', 'last_attempt_at', 'sent_at');
+  const since = (r: Record<string, Date>, from: string, to: string) =>
+    new Date(r[to]!).getTime() - (from === 'request' ? gatewayRun.submittedAt.get(r.id as never)! : new Date(r[from]!).getTime());
+  gatewayRun.overhead = rows.map((r) => since(r, 'request', 'last_attempt_at'));
+  runs.push(gatewayRun);
+  const stages = [
+    ['request → stored (API)', 'request', 'created_at'],
+    ['stored → picked up by the outbox', 'created_at', 'last_attempt_at'],
+    ['picked up → recorded as sent', 'last_attempt_at', 'sent_at'],
+  ] as const;
+  const breakdown = stages.map(([label, from, to]) => {
+    const values = rows.map((r) => since(r, from, to));
+    return `  ${label.padEnd(36)} p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms   p99 ${percentile(values, 99).toFixed(1).padStart(7)} ms`;
+  });
+
+  report(runs);
+  console.log(`\nwhere a gateway send spends its time:\n${breakdown.join('\n')}`);
+  console.log(`\ndatabase work per message: ${dbWork}`);
+  const stats = await sim.call('stats');
+  console.log(`\nduplicate deliveries seen by the phones: ${stats.duplicates}`);
+} finally {
+  await cleanup();
+}

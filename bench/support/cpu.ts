@@ -1,0 +1,64 @@
+/**
+ * CPU time used by a process tree, grouped by what each process is (from its
+ * command line), read from /proc: how much work one operation costs, summed
+ * over every process that took part in it.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+
+const TICKS_PER_SECOND = 100;
+
+function descendants(rootPid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      /* exited */
+    }
+  }
+  const all: number[] = [];
+  const visit = (pid: number) => {
+    all.push(pid);
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  visit(rootPid);
+  return all;
+}
+
+function roleOf(pid: number, rootPid: number): string {
+  if (pid === rootPid) return 'benchmark client';
+  const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  if (/postgres/.test(cmd)) return 'postgres';
+  if (/temporal server/.test(cmd)) return 'temporal server';
+  if (/simProcess/.test(cmd)) return 'simulator';
+  if (/api\/main\.ts/.test(cmd)) return 'api';
+  if (/worker\/main\.ts|fakeWorker/.test(cmd)) return 'worker';
+  if (/esbuild/.test(cmd)) return 'esbuild';
+  return cmd.slice(0, 40);
+}
+
+/** CPU milliseconds per role, for the whole tree under `rootPid`. */
+export function cpuByRole(rootPid = process.pid): Map<string, number> {
+  const byRole = new Map<string, number>();
+  for (const pid of descendants(rootPid)) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      // utime and stime are fields 14 and 15 of stat (11 and 12 after the command).
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+      const role = roleOf(pid, rootPid);
+      byRole.set(role, (byRole.get(role) ?? 0) + ms);
+    } catch {
+      /* exited */
+    }
+  }
+  return byRole;
+}
+
+/** What each role used between two readings. */
+export function cpuSince(before: Map<string, number>, after = cpuByRole()): Map<string, number> {
+  const used = new Map<string, number>();
+  for (const [role, ms] of after) used.set(role, ms - (before.get(role) ?? 0));
+  return used;
+}

@@ -1,0 +1,115 @@
+/**
+ * The simulator in its own process for benchmarks, so that its CPU (Signal
+ * decryption of every message) is not charged to whichever client shares a
+ * process with it. The parent drives it over IPC and hears, for each message
+ * a simulated phone receives, its id and the time it arrived.
+ *
+ *   const sim = await startSimProcess();   // fork
+ *   await sim.call('addUser', '905...', 'Name');
+ *   sim.onReceived((id, at) => ...);        // at: ms since the epoch (fractional)
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+const now = () => performance.timeOrigin + performance.now();
+
+type Command = 'addUser' | 'scan' | 'receiptPolicy' | 'stats';
+
+interface Request {
+  seq: number;
+  command: Command;
+  args: unknown[];
+}
+
+// ---- child side ----------------------------------------------------------------
+
+if (process.env.WA_BENCH_SIM_CHILD) {
+  const { Simulator } = await import('../../simulator/simulator.js');
+  const sim = await Simulator.start();
+  const ca = await sim.media.writeCa(join(mkdtempSync(join(tmpdir(), 'bench-sim-')), 'ca.pem'));
+  // Only a phone's own copy is skipped: each message is counted once, at its recipient.
+  sim.onMessage((m) => !m.ownCopy && process.send!({ type: 'received', id: m.id, to: m.to, at: now() }));
+  const commands: Record<Command, (...args: never[]) => unknown> = {
+    addUser: (phone: string, name?: string) => void sim.addUser(phone, name),
+    scan: async (phone: string, qr: string) => (await sim.scanQr(phone, qr)).deviceId,
+    receiptPolicy: (policy: 'none' | 'delivered' | 'read') => void (sim.receiptPolicy = policy),
+    stats: () => ({ received: sim.received.length, duplicates: sim.duplicateDeliveries }),
+  };
+  process.on('message', async ({ seq, command, args }: Request) => {
+    try {
+      // The simulator keeps every message; a benchmark sends tens of thousands.
+      if (sim.received.length > 1_000) sim.received.splice(0, sim.received.length);
+      process.send!({ type: 'reply', seq, result: await (commands[command] as (...a: unknown[]) => unknown)(...args) });
+    } catch (err) {
+      process.send!({ type: 'reply', seq, error: (err as Error).message });
+    }
+  });
+  process.on('disconnect', () => void sim.stop().finally(() => process.exit(0)));
+  process.send!({ type: 'ready', url: sim.url, ca });
+}
+
+// ---- parent side ---------------------------------------------------------------
+
+export interface SimProcess {
+  url: string;
+  /** PEM file of the media host's CA (WA_CA_FILE). */
+  ca: string;
+  pid: number;
+  call(command: 'addUser', phone: string, name?: string): Promise<void>;
+  call(command: 'scan', phone: string, qr: string): Promise<number>;
+  call(command: 'receiptPolicy', policy: 'none' | 'delivered' | 'read'): Promise<void>;
+  call(command: 'stats'): Promise<{ received: number; duplicates: number }>;
+  onReceived(listener: (id: string, at: number, to: string) => void): () => void;
+  stop(): Promise<void>;
+}
+
+export async function startSimProcess(): Promise<SimProcess> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, WA_BENCH_SIM_CHILD: '1' },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const listeners = new Set<(id: string, at: number, to: string) => void>();
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let seq = 0;
+  const ready = new Promise<{ url: string; ca: string }>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`simulator process exited (${code})`)));
+    child.on('message', (m: { type: string; [k: string]: unknown }) => {
+      if (m.type === 'ready') resolve(m as never);
+      else if (m.type === 'received') for (const l of listeners) l(m.id as string, m.at as number, m.to as string);
+      else if (m.type === 'reply') {
+        const waiter = pending.get(m.seq as number);
+        pending.delete(m.seq as number);
+        if (m.error) waiter?.reject(new Error(m.error as string));
+        else waiter?.resolve(m.result);
+      }
+    });
+  });
+  const { url, ca } = await ready;
+  return {
+    url,
+    ca,
+    pid: child.pid!,
+    call: ((command: Command, ...args: unknown[]) =>
+      new Promise((resolve, reject) => {
+        pending.set(++seq, { resolve, reject });
+        child.send({ seq, command, args } satisfies Request);
+      })) as SimProcess['call'],
+    onReceived(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.disconnect();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

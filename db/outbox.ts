@@ -1,0 +1,33 @@
+/**
+ * Whether an instance's outbox is being drained right now. A drain (the
+ * outbox activity on the worker holding the socket) keeps taking new
+ * messages as they are NOTIFYed on OUTBOX_CHANNEL; while one is active, the
+ * API needs no Temporal signal for a new message.
+ *
+ * The protocol that keeps a message from being stranded: the API commits the
+ * message (with its NOTIFY) and only then reads the flag; a drain clears the
+ * flag and only then looks for pending messages one last time. Whichever
+ * comes second sees the other's write, so either the API signals the outbox
+ * workflow or the drain sends the message.
+ */
+import type { Db } from './knex.js';
+
+export const OUTBOX_CHANNEL = 'wa_outbox';
+
+/** The drain is active for `forMs` more (renewed while it runs). */
+export async function markDraining(db: Db, instanceId: string, workerId: string, forMs: number): Promise<void> {
+  await db('outbox_drains')
+    .insert({ instance_id: instanceId, worker_id: workerId, active_until: db.raw(`now() + ? * interval '1 millisecond'`, [forMs]) })
+    .onConflict('instance_id')
+    .merge();
+}
+
+export async function markIdle(db: Db, instanceId: string): Promise<void> {
+  await db('outbox_drains').where({ instance_id: instanceId }).update({ active_until: null });
+}
+
+/** True while a live drain will pick up new messages of the instance by itself. */
+export async function drainActive(db: Db, instanceId: string): Promise<boolean> {
+  const row = await db('outbox_drains').where({ instance_id: instanceId }).first(db.raw('active_until > now() as active'));
+  return row?.active === true;
+}
