@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
-import { getMessage, notePickedUp, setStatuses, type MessageRow, type StatusChange } from '../db/messages.js';
+import { getMessage, pickUpPending, setStatuses, type MessageRow, type StatusChange } from '../db/messages.js';
 import { markDraining, markIdle } from '../db/outbox.js';
 import type { OutboxArrivals } from '../worker/outboxArrivals.js';
 import type { StoredContent, MediaRef } from '../lib/content.js';
@@ -94,11 +94,10 @@ export function createOutboxActivities(deps: OutboxDeps) {
    */
   async function sendBatch(session: WhatsAppSession, instanceId: string, limit: number, result: DrainResult): Promise<number> {
     const ctx = Context.current();
+    const batch = await pickUpPending(db, instanceId, limit);
+    if (batch.length === 0) return 0;
     const settings = await db('instance_settings').where({ instance_id: instanceId }).first('send_delay_ms');
     const delayMs = Number(settings?.send_delay_ms ?? 0);
-    const batch = await db<MessageRow>('messages').where({ instance_id: instanceId, status: 'pending', from_me: true }).orderBy('seq').limit(limit);
-    if (batch.length === 0) return 0;
-    await notePickedUp(db, instanceId, batch.map((row) => row.id));
     const statuses = new StatusWriter(db, instanceId);
     try {
       for (const row of batch) {

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/knex.js';
-import { getMessage, insertOutgoing } from '../db/messages.js';
+import { getMessage, insertOutgoing, type MessageRow } from '../db/messages.js';
+import type { MessageStatus } from '../whatsapp/session.js';
 import type { InstanceRow } from '../db/instances.js';
 import { bodyOf, messageType, type MediaRef, type StoredContent } from '../lib/content.js';
 import { BadRequest, PayloadTooLarge } from '../lib/errors.js';
@@ -175,27 +176,31 @@ export function sendRouter(deps: SendDeps): Router {
           const idempotencyKey = idempotencyKeyOf(req);
           const content = { ...body.content } as StoredContent & { media?: MediaRef };
           if (body.source !== undefined) content.media = await mediaRef(deps, instance.id, body.field!, body.source);
-          const { row, created } = await insertOutgoing(deps.db, {
-            instanceId: instance.id,
-            id: newMessageId(),
-            chatId: body.to,
-            from: instance.account?.id ?? null,
-            type: messageType(content),
-            body: bodyOf(content),
-            content: content as unknown as Record<string, unknown>,
-            idempotencyKey,
-          });
-          // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
-          if (row.status === 'pending' && !(await drainActive(deps.db, instance.id))) await outbox.wake(instance.id);
-          const status =
-            created && instance.status === 'open'
-              ? await deps.waiter.wait(
-                  instance.id,
-                  row.id,
-                  deps.config.SEND_WAIT_MS,
-                  async () => (await getMessage(deps.db, instance.id, row.id))?.status,
-                )
-              : ((await getMessage(deps.db, instance.id, row.id))?.status ?? row.status);
+          const id = newMessageId();
+          // Listening before the insert: the drain may send the message before this request reads anything back.
+          const expected = deps.waiter.expect(instance.id, id);
+          let status: MessageStatus | undefined;
+          let row: MessageRow;
+          try {
+            const inserted = await insertOutgoing(deps.db, {
+              instanceId: instance.id,
+              id,
+              chatId: body.to,
+              from: instance.account?.id ?? null,
+              type: messageType(content),
+              body: bodyOf(content),
+              content: content as unknown as Record<string, unknown>,
+              idempotencyKey,
+            });
+            row = inserted.row;
+            // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
+            if (row.status === 'pending' && !(await drainActive(deps.db, instance.id))) await outbox.wake(instance.id);
+            if (inserted.created && instance.status === 'open') status = await expected.wait(deps.config.SEND_WAIT_MS);
+          } finally {
+            expected.cancel();
+          }
+          // Not heard (not waited for, timed out, or an earlier request's message): as stored now.
+          status ??= (await getMessage(deps.db, instance.id, row.id))?.status ?? row.status;
           const went = status && status !== 'pending' && status !== 'failed';
           if (status === 'failed') {
             const failed = await getMessage(deps.db, instance.id, row.id);

@@ -1,72 +1,71 @@
 /**
- * Lets a send request wait, briefly, for its message to go out. One Postgres
- * connection LISTENs for status changes (NOTIFYed by the worker in the
- * transaction that changes the status) and wakes the waiting requests.
+ * Lets a send request wait, briefly, for its message to go out. The worker
+ * NOTIFYs every status change in the statement that makes it; one LISTENing
+ * connection per API process (PgListener) wakes the waiting requests.
  */
-import pg from 'pg';
 import type { Logger } from 'pino';
 import { STATUS_CHANNEL } from '../db/messages.js';
+import { PgListener } from '../lib/pgListener.js';
 import type { MessageStatus } from '../whatsapp/session.js';
 
 export class SendWaiter {
-  private client: pg.Client | undefined;
+  private readonly listener: PgListener;
   private readonly waiting = new Map<string, Set<(status: MessageStatus) => void>>();
-  private stopped = false;
 
-  constructor(
-    private readonly databaseUrl: string,
-    private readonly logger: Logger,
-  ) {}
-
-  async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl });
-    client.on('notification', ({ payload }) => {
-      const [instanceId, id, status] = (payload ?? '').split('\n');
+  constructor(databaseUrl: string, logger: Logger) {
+    this.listener = new PgListener(databaseUrl, logger);
+    this.listener.on(STATUS_CHANNEL, (payload) => {
+      const [instanceId, id, status] = payload.split('\n');
       for (const wake of this.waiting.get(`${instanceId}\n${id}`) ?? []) wake(status as MessageStatus);
     });
-    client.on('error', (err) => {
-      this.logger.warn({ err }, 'status listener connection lost; reconnecting');
-      this.client = undefined;
-      if (!this.stopped) setTimeout(() => void this.start().catch(() => {}), 1_000).unref();
-    });
-    await client.connect();
-    await client.query(`listen ${STATUS_CHANNEL}`);
-    this.client = client;
+  }
+
+  start(): Promise<void> {
+    return this.listener.start();
   }
 
   /**
-   * Resolves with the first status other than `pending` announced for the
-   * message within `timeoutMs`, or undefined. `current` is read after the
-   * waiter is registered, so a change just before cannot be missed.
+   * Starts listening for a message's status before the message exists (its
+   * id is chosen up front), so no change can slip by: `wait` resolves with
+   * the first status other than `pending` announced since, or undefined
+   * after `timeoutMs`. Call `cancel` when not waiting after all.
    */
-  async wait(
-    instanceId: string,
-    id: string,
-    timeoutMs: number,
-    current: () => Promise<MessageStatus | undefined>,
-  ): Promise<MessageStatus | undefined> {
+  expect(instanceId: string, id: string): { wait(timeoutMs: number): Promise<MessageStatus | undefined>; cancel(): void } {
     const key = `${instanceId}\n${id}`;
-    let wake!: (status: MessageStatus) => void;
-    const changed = new Promise<MessageStatus>((resolve) => (wake = (status) => status !== 'pending' && resolve(status)));
+    let announced: MessageStatus | undefined;
+    let wake: ((status: MessageStatus) => void) | undefined;
+    const listener = (status: MessageStatus) => {
+      if (status === 'pending' || announced) return;
+      announced = status;
+      wake?.(status);
+    };
     const set = this.waiting.get(key) ?? new Set();
-    set.add(wake);
+    set.add(listener);
     this.waiting.set(key, set);
-    try {
-      const now = await current();
-      if (now && now !== 'pending') return now;
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
-      const result = await Promise.race([changed, timeout]);
-      clearTimeout(timer);
-      return result ?? (await current());
-    } finally {
-      set.delete(wake);
-      if (set.size === 0) this.waiting.delete(key);
-    }
+    const cancel = () => {
+      set.delete(listener);
+      if (set.size === 0 && this.waiting.get(key) === set) this.waiting.delete(key);
+    };
+    return {
+      wait: async (timeoutMs) => {
+        try {
+          if (announced) return announced;
+          let timer: NodeJS.Timeout | undefined;
+          const result = await Promise.race([
+            new Promise<MessageStatus>((resolve) => (wake = resolve)),
+            new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+          ]);
+          clearTimeout(timer);
+          return result;
+        } finally {
+          cancel();
+        }
+      },
+      cancel,
+    };
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.client?.end().catch(() => {});
+  stop(): Promise<void> {
+    return this.listener.stop();
   }
 }

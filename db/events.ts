@@ -18,15 +18,3 @@ export async function recordEvent(
   return id;
 }
 
-/** Appends many events in one statement (same rules as recordEvent). */
-export async function recordEvents(
-  trx: Knex | Knex.Transaction,
-  instanceId: string,
-  events: Array<{ event: GatewayEvent; data: Record<string, unknown> }>,
-): Promise<void> {
-  if (events.length === 0) return;
-  const timestamp = Date.now();
-  await trx('webhook_events').insert(
-    events.map(({ event, data }) => ({ id: randomUUID(), instance_id: instanceId, event, data: JSON.stringify(data), timestamp })),
-  );
-}

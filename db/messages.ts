@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { Db } from './knex.js';
-import { recordEvent, recordEvents } from './events.js';
+import { recordEvent } from './events.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../whatsapp/session.js';
 
@@ -89,20 +89,19 @@ export async function getMessage(db: Db | Knex.Transaction, instanceId: string, 
   return db<MessageRow>('messages').where({ instance_id: instanceId, id }).first();
 }
 
-/** The outbox picked these messages up to send them now (counted, and timed for operators and benchmarks). */
-export async function notePickedUp(db: Db, instanceId: string, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db('messages')
-    .where({ instance_id: instanceId })
-    .whereIn('id', ids)
-    .update({ send_attempts: db.raw('send_attempts + 1'), last_attempt_at: db.fn.now() });
-}
-
-const ORDER: MessageStatus[] = ['pending', 'sent', 'delivered', 'read', 'played'];
-
-/** Whether `row` may move to `status`: outgoing statuses only move forward, and only a pending message can fail. */
-function allowed(row: Pick<MessageRow, 'status' | 'from_me'>, status: MessageStatus): boolean {
-  return status === 'failed' ? row.status === 'pending' : row.from_me && (RANK[status] ?? -1) > (RANK[row.status] ?? 99);
+/**
+ * The instance's next pending outgoing messages, in the order they were
+ * accepted, marked as picked up by the outbox (counted, and timed for
+ * operators and benchmarks) in the same statement.
+ */
+export async function pickUpPending(db: Db, instanceId: string, limit: number): Promise<MessageRow[]> {
+  const { rows } = await db.raw(
+    `update messages set send_attempts = send_attempts + 1, last_attempt_at = now()
+      where seq in (select seq from messages where instance_id = ? and status = 'pending' and from_me order by seq limit ?)
+      returning *`,
+    [instanceId, limit],
+  );
+  return (rows as MessageRow[]).sort((a, b) => Number(a.seq) - Number(b.seq));
 }
 
 export interface StatusChange {
@@ -117,56 +116,69 @@ export async function setStatus(db: Db, instanceId: string, id: string, status: 
 }
 
 /**
- * Moves many messages' statuses forward in one transaction and a handful of
- * statements, whatever their number; each step is recorded as a
- * `message_ack` event and NOTIFYed to waiting API requests. Unknown ids
- * (messages from before the gateway) and backward moves are ignored.
- * Returns how many messages changed.
+ * Moves many messages' statuses forward in one statement (one round trip and
+ * one commit, whatever their number): each step is recorded as a
+ * `message_ack` event, in order, and NOTIFYed to waiting API requests.
+ * Unknown ids (messages from before the gateway) and backward moves are
+ * ignored. Returns how many messages changed.
  */
 export async function setStatuses(db: Db, instanceId: string, changes: StatusChange[]): Promise<number> {
-  if (changes.length === 0) return 0;
-  return db.transaction(async (trx) => {
-    // Locked in one order (seq), so the outbox and the receipt writer never deadlock.
-    const rows = await trx<MessageRow>('messages')
-      .where({ instance_id: instanceId })
-      .whereIn('id', [...new Set(changes.map((c) => c.id))])
-      .orderBy('seq')
-      .forUpdate()
-      .select('id', 'chat_id', 'status', 'from_me');
-    const before = new Map(rows.map((row) => [row.id, row.status]));
-    const now = new Map(rows.map((row) => [row.id, row]));
-    const errors = new Map<string, string | null>();
-    const events: Array<{ event: 'message_ack'; data: Record<string, unknown> }> = [];
-    for (const change of changes) {
-      const row = now.get(change.id);
-      if (!row || !allowed(row, change.status)) continue;
-      // A read receipt can arrive before the send is confirmed: the steps it implies are announced too, in order.
-      const steps = change.status === 'failed' ? ['failed' as const] : ORDER.slice(RANK[row.status]! + 1, RANK[change.status]! + 1);
-      for (const step of steps) {
-        events.push({ event: 'message_ack', data: { id: row.id, chatId: row.chat_id, status: step, fromMe: true, ...(change.error ? { error: change.error } : {}) } });
-      }
-      now.set(row.id, { ...row, status: change.status });
-      errors.set(row.id, change.error ?? null);
-    }
-    const changed = [...errors.keys()];
-    if (changed.length === 0) return 0;
-    const statuses = changed.map((id) => now.get(id)!.status);
-    const firstSend = changed.map((id) => before.get(id) === 'pending' && now.get(id)!.status !== 'failed');
-    await trx.raw(
-      `update messages m
-          set status = v.status, error = v.error, updated_at = now(),
-              sent_at = case when v.first_send then now() else m.sent_at end
-         from (select * from unnest(?::text[], ?::text[], ?::text[], ?::boolean[]) as t(id, status, error, first_send)) v
-        where m.instance_id = ? and m.id = v.id`,
-      [changed, statuses, changed.map((id) => errors.get(id) ?? null), firstSend, instanceId] as never,
-    );
-    await recordEvents(trx, instanceId, events);
-    await trx.raw('select pg_notify(?, p) from unnest(?::text[]) as p', [
-      STATUS_CHANNEL,
-      changed.map((id) => `${instanceId}\n${id}\n${now.get(id)!.status}`),
-    ]);
-    return changed.length;
-  });
+  // One change per message: the furthest along (a failure only if nothing moved it forward).
+  const furthest = new Map<string, StatusChange>();
+  for (const change of changes) {
+    const seen = furthest.get(change.id);
+    if (!seen || (RANK[change.status] ?? 0.5) > (RANK[seen.status] ?? 0.5)) furthest.set(change.id, change);
+  }
+  if (furthest.size === 0) return 0;
+  const wanted = [...furthest.values()];
+  const { rows } = await db.raw(
+    `with wanted as (
+       select * from unnest(:ids::text[], :statuses::text[], :errors::text[]) as t(id, status, error)
+     ), ranks(status, rank) as (
+       values ('pending', 0), ('sent', 1), ('delivered', 2), ('read', 3), ('played', 4)
+     ), current as (
+       -- Locked in one order (seq), so the outbox and the receipt writer never deadlock.
+       select m.id, m.chat_id, m.status, m.from_me from messages m
+        where m.instance_id = :instanceId and m.id in (select id from wanted)
+        order by m.seq for update
+     ), moves as (
+       select c.id, c.chat_id, c.status as old_status, w.status as new_status, w.error, o.rank as old_rank, n.rank as new_rank
+         from current c join wanted w on w.id = c.id
+         left join ranks o on o.status = c.status
+         left join ranks n on n.status = w.status
+        where (w.status = 'failed' and c.status = 'pending') or (c.from_me and n.rank > o.rank)
+     ), updated as (
+       update messages m
+          set status = v.new_status, error = v.error, updated_at = now(),
+              sent_at = case when v.old_status = 'pending' and v.new_status <> 'failed' then now() else m.sent_at end
+         from moves v
+        where m.instance_id = :instanceId and m.id = v.id
+       returning v.*
+     ), events as (
+       -- A read receipt can arrive before the send is confirmed: the steps it implies are announced too, in order.
+       insert into webhook_events (id, instance_id, event, data, timestamp)
+       select gen_random_uuid(), :instanceId, 'message_ack',
+              jsonb_strip_nulls(jsonb_build_object('id', u.id, 'chatId', u.chat_id, 'status', s.status, 'fromMe', true, 'error', u.error)),
+              :timestamp
+         from updated u
+         cross join lateral (
+           select 'failed' as status, 0 as rank where u.new_status = 'failed'
+           union all
+           select r.status, r.rank from ranks r where u.new_status <> 'failed' and r.rank > u.old_rank and r.rank <= u.new_rank
+         ) s
+        order by u.id, s.rank
+     )
+     select u.id, pg_notify(:channel, :instanceId || chr(10) || u.id || chr(10) || u.new_status) as notified from updated u`,
+    {
+      ids: wanted.map((c) => c.id),
+      statuses: wanted.map((c) => c.status),
+      errors: wanted.map((c) => c.error ?? null),
+      instanceId,
+      timestamp: Date.now(),
+      channel: STATUS_CHANNEL,
+    },
+  );
+  return rows.length;
 }
 
 /** Applies receipts; unknown ids (messages from before the gateway) are ignored. */

@@ -4,6 +4,7 @@ import * as sending from './002_sending.js';
 import * as sendAttemptTime from './003_send_attempt_time.js';
 import * as historyIndexes from './004_history_indexes.js';
 import * as outboxDrains from './005_outbox_drains.js';
+import * as eventOrder from './006_event_order.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '003_send_attempt_time': sendAttemptTime,
   '004_history_indexes': historyIndexes,
   '005_outbox_drains': outboxDrains,
+  '006_event_order': eventOrder,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,103 @@
+/**
+ * Memory of a session worker holding 1, 10 and 100 connected WhatsApp
+ * sessions (real Baileys, paired through the simulator).
+ *
+ *   npm run bench:sessions [-- 1,10,100]
+ *
+ * The measured process is a worker with only the `sessions` role (another
+ * worker runs the workflows), so its memory is the sockets' and their
+ * bookkeeping's. After each level is paired and every session has sent one
+ * message, it idles for a while; then its resident memory (RSS) and
+ * proportional share (PSS, shared pages divided among their users) are read
+ * from /proc. MB per session = growth over the idle worker / sessions.
+ */
+import { readFileSync } from 'node:fs';
+import { startInfra } from '../test/support/infra.js';
+import { eventually, startGateway, type Gateway } from '../test/support/gateway.js';
+import { WA_VERSION } from '../test/support/bareBaileys.js';
+import { startSimProcess, type SimProcess } from './support/simProcess.js';
+
+const LEVELS = (process.argv[2] ?? '1,10,100').split(',').map(Number);
+const SETTLE_MS = 15_000;
+const PARALLEL_PAIRINGS = 5;
+const RECIPIENT = '905558000000';
+const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+function memoryOf(pid: number): { rssMb: number; pssMb: number } {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (field: string) => Number(rollup.match(new RegExp(`^${field}:\\s+(\\d+)`, 'm'))?.[1] ?? 0);
+  return { rssMb: kb('Rss') / 1024, pssMb: kb('Pss') / 1024 };
+}
+
+async function pair(gw: Gateway, sim: SimProcess, n: number): Promise<void> {
+  const id = `s${String(n).padStart(3, '0')}`;
+  const phone = `90555810${String(n).padStart(4, '0')}`;
+  await sim.call('addUser', phone, `Session ${n}`);
+  await gw.request('/api/instance', { method: 'POST', json: { id } });
+  await gw.request(`/api/instance/${id}/connect`, { method: 'POST' });
+  const qr = await eventually(async () => ((await (await gw.request(`/api/instance/${id}/qr`)).json()) as { qrCode: string | null }).qrCode, 120_000, `QR of ${id}`);
+  await sim.call('scan', phone, qr);
+  await eventually(
+    async () => ((await (await gw.request(`/api/instance/${id}/status`)).json()) as { accountStatus: { status: string } }).accountStatus.status === 'open',
+    120_000,
+    `${id} open`,
+  );
+  // One message each, so every session has a Signal session with a contact, as in use.
+  const sent = await gw.request(`/api/instance/${id}/messages/chat`, { method: 'POST', json: { to: RECIPIENT, body: 'hello' } });
+  if (sent.status !== 200) throw new Error(`${id}: send answered ${sent.status} ${await sent.text()}`);
+}
+
+const infra = await startInfra();
+const sim = await startSimProcess();
+let gw: Gateway | undefined;
+const cleanup = async () => {
+  await gw?.stop();
+  await sim.stop();
+  await infra.stop();
+};
+process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+
+try {
+  await sim.call('addUser', RECIPIENT, 'Recipient');
+  gw = await startGateway({
+    name: 'bench_sessions',
+    workers: 0,
+    workerEntry: 'worker/main.ts',
+    env: { WA_WS_URL: sim.url, WA_VERSION: WA_VERSION.join('.'), WA_CA_FILE: sim.ca, LOG_LEVEL: 'warn', SESSION_HEARTBEAT_TIMEOUT_SECONDS: '30' },
+  });
+  gw.startWorker('general', { WORKER_ROLES: 'general' });
+  const sessions = gw.startWorker('sessions', { WORKER_ROLES: 'sessions' });
+  const pid = sessions.child.pid!;
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  const idle = memoryOf(pid);
+  const rows: Array<{ sessions: number; rssMb: number; pssMb: number }> = [{ sessions: 0, ...idle }];
+  progress(`idle session worker: RSS ${idle.rssMb.toFixed(0)} MB`);
+
+  let paired = 0;
+  for (const level of LEVELS) {
+    const started = Date.now();
+    while (paired < level) {
+      const batch = Array.from({ length: Math.min(PARALLEL_PAIRINGS, level - paired) }, (_, i) => paired + i + 1);
+      await Promise.all(batch.map((n) => pair(gw!, sim, n)));
+      paired += batch.length;
+    }
+    progress(`${level} sessions open (pairing took ${((Date.now() - started) / 1000).toFixed(0)} s); settling`);
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    rows.push({ sessions: level, ...memoryOf(pid) });
+  }
+
+  console.log(`\nsession worker memory (MB), ${SETTLE_MS / 1000} s after each level was connected\n`);
+  console.log(['sessions', 'RSS', 'PSS', 'RSS/session*', 'PSS/session*'].map((h, i) => (i ? h.padStart(14) : h.padEnd(10))).join(''));
+  for (const row of rows) {
+    const perSession = (field: 'rssMb' | 'pssMb') => (row.sessions ? ((row[field] - idle[field]) / row.sessions).toFixed(1) : '');
+    console.log(
+      [String(row.sessions).padEnd(10), row.rssMb.toFixed(0), row.pssMb.toFixed(0), perSession('rssMb'), perSession('pssMb')]
+        .map((c, i) => (i ? c.padStart(14) : c))
+        .join(''),
+    );
+  }
+  const [a, b] = [rows.at(-2)!, rows.at(-1)!];
+  console.log(`\n* growth over the idle worker, per session. Marginal from ${a.sessions} to ${b.sessions}: ${((b.rssMb - a.rssMb) / (b.sessions - a.sessions)).toFixed(1)} MB RSS per session`);
+} finally {
+  await cleanup();
+}
