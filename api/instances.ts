@@ -116,7 +116,7 @@ export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds, dataDir 
   router.post(
     '/connect',
     route({}, async (_input, _req, res) => {
-      await sessions.connect(instanceOf(res).id);
+      await sessions.connect(instanceOf(res).id, { disconnected: instanceOf(res).status === 'disconnected' });
       return { success: true };
     }),
   );

@@ -186,7 +186,8 @@ export function sendRouter(deps: SendDeps): Router {
               instanceId: instance.id,
               id,
               chatId: body.to,
-              from: instance.account?.id ?? null,
+              // The account's phone-number JID (its device JID names one linked device, not the sender).
+              from: instance.account ? `${instance.account.phone}@s.whatsapp.net` : null,
               type: messageType(content),
               body: bodyOf(content),
               content: content as unknown as Record<string, unknown>,

@@ -17,11 +17,12 @@
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { startInfra } from '../test/support/infra.js';
-import { eventually, startGateway, type Gateway } from '../test/support/gateway.js';
+import { startGateway, type Gateway } from '../test/support/gateway.js';
 import { BareClient, WA_VERSION, waitFor } from '../test/support/bareBaileys.js';
 import { createBaileysDriver } from '../whatsapp/baileys/driver.js';
 import type { AuthStore, WhatsAppSession } from '../whatsapp/session.js';
 import { startSimProcess, type SimProcess } from './support/simProcess.js';
+import { pairThroughApi } from './support/pairing.js';
 import { cpuByRole, cpuSince } from './support/cpu.js';
 
 const MESSAGES = Number(process.argv[2] ?? 1_000);
@@ -146,19 +147,6 @@ async function directSession(sim: SimProcess): Promise<WhatsAppSession> {
   }
 }
 
-async function gatewayInstance(gw: Gateway, sim: SimProcess): Promise<void> {
-  await sim.call('addUser', '905557000003', 'Gateway');
-  await gw.request('/api/instance', { method: 'POST', json: { id: 'bench' } });
-  await gw.request('/api/instance/bench/connect', { method: 'POST' });
-  const qr = await eventually(async () => ((await (await gw.request('/api/instance/bench/qr')).json()) as { qrCode: string | null }).qrCode, 60_000, 'QR');
-  await sim.call('scan', '905557000003', qr);
-  await eventually(
-    async () => ((await (await gw.request('/api/instance/bench/status')).json()) as { accountStatus: { status: string } }).accountStatus.status === 'open',
-    60_000,
-    'open',
-  );
-}
-
 /** Transactions and row changes per table in the gateway's database (pg_stat views). */
 async function databaseWork(gw: Gateway): Promise<Map<string, number>> {
   // The statistics views lag by up to 500 ms; ask for a fresh snapshot.
@@ -266,7 +254,7 @@ try {
     workerEntry: 'worker/main.ts',
     env: { WA_WS_URL: sim.url, WA_VERSION: WA_VERSION.join('.'), WA_CA_FILE: sim.ca, LOG_LEVEL: 'warn' },
   });
-  await gatewayInstance(gw, sim);
+  await pairThroughApi(gw, sim, 'bench', '905557000003', 'Gateway');
   const gatewaySend = async () => {
     const res = await gw!.request('/api/instance/bench/messages/chat', { method: 'POST', json: { to: RECIPIENT, body: 'bench' } });
     if (res.status !== 200 && res.status !== 202) throw new Error(`send answered ${res.status}: ${await res.text()}`);

@@ -13,9 +13,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { startInfra } from '../test/support/infra.js';
-import { eventually, startGateway, type Gateway } from '../test/support/gateway.js';
+import { startGateway, type Gateway } from '../test/support/gateway.js';
 import { WA_VERSION } from '../test/support/bareBaileys.js';
 import { startSimProcess, type SimProcess } from './support/simProcess.js';
+import { pairThroughApi } from './support/pairing.js';
 
 const LEVELS = (process.argv[2] ?? '1,10,100').split(',').map(Number);
 const SETTLE_MS = 15_000;
@@ -32,16 +33,7 @@ function memoryOf(pid: number): { rssMb: number; pssMb: number } {
 async function pair(gw: Gateway, sim: SimProcess, n: number): Promise<void> {
   const id = `s${String(n).padStart(3, '0')}`;
   const phone = `90555810${String(n).padStart(4, '0')}`;
-  await sim.call('addUser', phone, `Session ${n}`);
-  await gw.request('/api/instance', { method: 'POST', json: { id } });
-  await gw.request(`/api/instance/${id}/connect`, { method: 'POST' });
-  const qr = await eventually(async () => ((await (await gw.request(`/api/instance/${id}/qr`)).json()) as { qrCode: string | null }).qrCode, 120_000, `QR of ${id}`);
-  await sim.call('scan', phone, qr);
-  await eventually(
-    async () => ((await (await gw.request(`/api/instance/${id}/status`)).json()) as { accountStatus: { status: string } }).accountStatus.status === 'open',
-    120_000,
-    `${id} open`,
-  );
+  await pairThroughApi(gw, sim, id, phone, `Session ${n}`);
   // One message each, so every session has a Signal session with a contact, as in use.
   const sent = await gw.request(`/api/instance/${id}/messages/chat`, { method: 'POST', json: { to: RECIPIENT, body: 'hello' } });
   if (sent.status !== 200) throw new Error(`${id}: send answered ${sent.status} ${await sent.text()}`);

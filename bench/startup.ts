@@ -9,32 +9,13 @@
  * session (the default instance showing a QR) when WA_WS_URL is reachable.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../stack/ports.js';
+import { processTree } from './support/processes.js';
 
 const IDLE_SECONDS = Number(process.argv[2] ?? 15);
-
-function processTree(rootPid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      /* exited */
-    }
-  }
-  const all: number[] = [];
-  const visit = (pid: number) => {
-    all.push(pid);
-    for (const child of children.get(pid) ?? []) visit(child);
-  };
-  visit(rootPid);
-  return all;
-}
 
 function rssOf(pid: number): { name: string; rssMb: number } | undefined {
   try {

@@ -43,8 +43,16 @@ export class SessionControl {
     }
   }
 
-  /** Starts the session unless it is already running. */
-  async connect(instanceId: string): Promise<void> {
+  /**
+   * Starts the session unless it is already running. `disconnected` says the
+   * instance is shown disconnected: a session workflow still running then is
+   * on its way out (a logout or an expired QR records the status before the
+   * workflow ends), so it is given a few seconds to end and a new one starts.
+   */
+  async connect(instanceId: string, { disconnected = false } = {}): Promise<void> {
+    if (disconnected && (await this.isRunning(instanceId))) {
+      await Promise.race([this.handle(instanceId).result().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    }
     await this.deadline(() =>
       this.client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
         ...this.startOptions(instanceId),

@@ -9,6 +9,9 @@ import { z } from 'zod';
 import { Simulator } from './simulator.js';
 import { mountControlApi } from './control.js';
 
+// libsignal prints whole Signal sessions (keys included) with console.info when it replaces one: not for a terminal.
+console.info = () => {};
+
 // The WhatsApp Web version the simulator is tested with (test/support/bareBaileys.ts).
 const WA_VERSION = '2.3000.1023223821';
 

@@ -60,7 +60,7 @@ test('receipts move the status to read, each step recorded once as a message_ack
     .db('webhook_events')
     .where({ instance_id: 'shop', event: 'message_ack' })
     .whereRaw("data->>'id' = ?", [body.id])
-    .orderBy('created_at');
+    .orderBy('seq');
   assert.deepEqual(
     acks.map((a) => a.data.status),
     ['sent', 'delivered', 'read'],

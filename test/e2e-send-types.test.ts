@@ -167,3 +167,17 @@ test('media can be listed and deleted, and a deleted file is gone', async () => 
     assert.equal((await fetch(`${gw.baseUrl}/media/shop/${bad}`)).status >= 400, true, bad);
   }
 });
+
+test('media that cannot be fetched fails the message with the reason, and later messages still go out', async () => {
+  const res = await gw.request('/api/instance/shop/messages/image', { method: 'POST', json: { to: BOB, image: `${filesUrl}/missing.jpg` } });
+  const failed = (await res.json()) as Record<string, any>;
+  assert.equal(res.status, 422);
+  assert.equal(failed.status, 'failed');
+  assert.match(failed.error, /HTTP 404/);
+  const row = await gw.db('messages').where({ instance_id: 'shop', id: failed.id }).first();
+  assert.equal(row.status, 'failed');
+  assert.match(row.error, /HTTP 404/);
+  assert.equal(sim.received.some((m) => m.id === failed.id), false);
+  const { id } = await send('chat', { body: 'after the failure' });
+  await atBob(id);
+});

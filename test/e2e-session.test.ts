@@ -61,7 +61,7 @@ test('an instance pairs by scanning the QR from GET /qr: connecting → open, /m
   const me = await json(await gw.request('/api/instance/shop/me'));
   assert.equal(me.id, `905551230001:${device.deviceId}@s.whatsapp.net`);
   assert.equal(me.phone, '905551230001');
-  const events = await gw.db('webhook_events').where({ instance_id: 'shop', event: 'connection_status' }).orderBy('created_at');
+  const events = await gw.db('webhook_events').where({ instance_id: 'shop', event: 'connection_status' }).orderBy('seq');
   assert.deepEqual(
     events.map((e) => e.data.status),
     ['connecting', 'connected'],
@@ -76,7 +76,7 @@ test('an instance pairs by scanning the QR from GET /qr: connecting → open, /m
 });
 
 test('restart reconnects with the stored credentials, without a QR', async () => {
-  const events = () => gw.db('webhook_events').where({ instance_id: 'shop', event: 'connection_status' }).orderBy('created_at');
+  const events = () => gw.db('webhook_events').where({ instance_id: 'shop', event: 'connection_status' }).orderBy('seq');
   const before = (await events()).length;
   const qrs = await qrsDuring('shop', async () => {
     await gw.request('/api/instance/shop/restart', { method: 'POST' });

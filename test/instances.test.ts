@@ -86,7 +86,7 @@ test('connect shows a QR, a scan opens the session, and /me names the account', 
   assert.match(qrcodeWhenOpen.headers.get('content-type') ?? '', /application\/json/);
   assert.deepEqual(await qrcodeWhenOpen.json(), { qrCode: null, status: 'open' });
 
-  const events = await gw.db('webhook_events').where({ instance_id: 'pair', event: 'connection_status' }).orderBy('created_at');
+  const events = await gw.db('webhook_events').where({ instance_id: 'pair', event: 'connection_status' }).orderBy('seq');
   const statuses = events.map((e) => e.data.status);
   assert.deepEqual(statuses.slice(0, 2), ['connecting', 'connected']);
   assert.deepEqual(events.at(-1).data.account, { id: '905551112233:7@s.whatsapp.net', name: 'Ahmet', phone: '905551112233' });

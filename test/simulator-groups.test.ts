@@ -134,7 +134,10 @@ test('texts a member sends to the group arrive at Baileys with the group as chat
   sim.addUser('905553330003', 'Murat');
   const group = sim.createGroup({ subject: 'Komşular', owner: '905553330002', participants: ['905553330001', '905553330003'] });
   const got: WAMessage[] = [];
-  client.on('messages', (upsert: { type: string; messages: WAMessage[] }) => upsert.type === 'notify' && got.push(...upsert.messages));
+  // Only the group's messages: the phone's own history and app-state messages to the new device may arrive meanwhile.
+  client.on('messages', (upsert: { type: string; messages: WAMessage[] }) => {
+    if (upsert.type === 'notify') got.push(...upsert.messages.filter((m) => m.key.remoteJid === group.id));
+  });
 
   // Elif's first text brings her sender key; Murat then has his own; Elif's second uses hers again.
   const first = await sim.sendGroupText('905553330002', group.id, 'Su kesintisi var');

@@ -1,10 +1,11 @@
 import { loadConfigOrExit } from '../config/index.js';
-import { createLogger } from '../lib/logger.js';
+import { captureConsole, createLogger } from '../lib/logger.js';
 import { createBaileysDriver } from '../whatsapp/baileys/driver.js';
 import { runWorker } from './run.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.LOG_LEVEL, 'worker');
+captureConsole(logger);
 const driver = createBaileysDriver({ wsUrl: config.WA_WS_URL, version: config.WA_VERSION, caFile: config.WA_CA_FILE });
 
 runWorker({ config, driver, logger }).then(

@@ -3,29 +3,10 @@
  * command line), read from /proc: how much work one operation costs, summed
  * over every process that took part in it.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { processTree } from './processes.js';
 
 const TICKS_PER_SECOND = 100;
-
-function descendants(rootPid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      /* exited */
-    }
-  }
-  const all: number[] = [];
-  const visit = (pid: number) => {
-    all.push(pid);
-    for (const child of children.get(pid) ?? []) visit(child);
-  };
-  visit(rootPid);
-  return all;
-}
 
 function roleOf(pid: number, rootPid: number): string {
   if (pid === rootPid) return 'benchmark client';
@@ -42,7 +23,7 @@ function roleOf(pid: number, rootPid: number): string {
 /** CPU milliseconds per role, for the whole tree under `rootPid`. */
 export function cpuByRole(rootPid = process.pid): Map<string, number> {
   const byRole = new Map<string, number>();
-  for (const pid of descendants(rootPid)) {
+  for (const pid of processTree(rootPid)) {
     try {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       // utime and stime are fields 14 and 15 of stat (11 and 12 after the command).

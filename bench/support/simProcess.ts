@@ -28,6 +28,8 @@ interface Request {
 // ---- child side ----------------------------------------------------------------
 
 if (process.env.WA_BENCH_SIM_CHILD) {
+  // libsignal prints whole Signal sessions (keys included) with console.info when it replaces one: not for a terminal.
+  console.info = () => {};
   const { Simulator } = await import('../../simulator/simulator.js');
   const sim = await Simulator.start();
   const ca = await sim.media.writeCa(join(mkdtempSync(join(tmpdir(), 'bench-sim-')), 'ca.pem'));

@@ -1,0 +1,75 @@
+// The status rules of the message store, on a real Postgres: forward only, every step recorded once, in order.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDb, migrate, type Db } from '../db/knex.js';
+import { createInstance } from '../db/instances.js';
+import { insertOutgoing, setStatuses } from '../db/messages.js';
+import { createDatabase } from './support/infra.js';
+
+let db: Db;
+before(async () => {
+  db = createDb(await createDatabase('statuses'), { poolMax: 4 });
+  await migrate(db);
+  await createInstance(db, 'shop', 'test');
+});
+after(() => db?.destroy());
+
+let next = 0;
+async function outgoing(): Promise<string> {
+  const id = `3EB0STATUS${String(next++).padStart(8, '0')}`;
+  await insertOutgoing(db, { instanceId: 'shop', id, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' } });
+  return id;
+}
+const statusOf = async (id: string) => (await db('messages').where({ instance_id: 'shop', id }).first()).status;
+const acks = async (id: string) =>
+  (await db('webhook_events').where({ instance_id: 'shop', event: 'message_ack' }).whereRaw("data->>'id' = ?", [id]).orderBy('seq')).map((e) => e.data.status);
+
+test('a status only moves forward, and a late receipt changes nothing', async () => {
+  const id = await outgoing();
+  assert.equal(await setStatuses(db, 'shop', [{ id, status: 'sent' }]), 1);
+  assert.equal(await setStatuses(db, 'shop', [{ id, status: 'read' }]), 1);
+  assert.equal(await setStatuses(db, 'shop', [{ id, status: 'delivered' }]), 0);
+  assert.equal(await setStatuses(db, 'shop', [{ id, status: 'sent' }]), 0);
+  assert.equal(await statusOf(id), 'read');
+  assert.deepEqual(await acks(id), ['sent', 'delivered', 'read']);
+});
+
+test('a read receipt before the send was recorded announces every step it implies, in order', async () => {
+  const id = await outgoing();
+  assert.equal(await setStatuses(db, 'shop', [{ id, status: 'read' }]), 1);
+  assert.deepEqual(await acks(id), ['sent', 'delivered', 'read']);
+  const row = await db('messages').where({ instance_id: 'shop', id }).first();
+  assert.ok(row.sent_at, 'leaving pending stamps sent_at');
+});
+
+test('changes to many messages apply together; duplicates and unknown ids are harmless', async () => {
+  const [a, b, c] = [await outgoing(), await outgoing(), await outgoing()];
+  const changed = await setStatuses(db, 'shop', [
+    { id: a, status: 'sent' },
+    { id: b, status: 'sent' },
+    { id: a, status: 'delivered' },
+    { id: 'NOT-A-MESSAGE', status: 'read' },
+    { id: c, status: 'played' },
+  ]);
+  assert.equal(changed, 3);
+  assert.deepEqual([await statusOf(a), await statusOf(b), await statusOf(c)], ['delivered', 'sent', 'played']);
+  assert.deepEqual(await acks(a), ['sent', 'delivered']);
+  assert.deepEqual(await acks(c), ['sent', 'delivered', 'read', 'played']);
+});
+
+test('only a pending message can fail, and the reason is kept', async () => {
+  const [pending, sent] = [await outgoing(), await outgoing()];
+  await setStatuses(db, 'shop', [{ id: sent, status: 'sent' }]);
+  assert.equal(await setStatuses(db, 'shop', [{ id: pending, status: 'failed', error: 'not on WhatsApp' }, { id: sent, status: 'failed', error: 'late' }]), 1);
+  const row = await db('messages').where({ instance_id: 'shop', id: pending }).first();
+  assert.deepEqual([row.status, row.error], ['failed', 'not on WhatsApp']);
+  assert.equal(await statusOf(sent), 'sent');
+  const event = await db('webhook_events').where({ instance_id: 'shop', event: 'message_ack' }).whereRaw("data->>'id' = ?", [pending]).first();
+  assert.deepEqual(event.data, { id: pending, chatId: '905550000001@s.whatsapp.net', status: 'failed', fromMe: true, error: 'not on WhatsApp' });
+});
+
+test('incoming messages never take outgoing statuses', async () => {
+  await db('messages').insert({ instance_id: 'shop', id: 'IN-1', chat_id: 'c@s.whatsapp.net', from_me: false, type: 'chat', status: 'received', timestamp: 1 });
+  assert.equal(await setStatuses(db, 'shop', [{ id: 'IN-1', status: 'read' }]), 0);
+  assert.equal(await statusOf('IN-1'), 'received');
+});
