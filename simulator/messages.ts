@@ -134,6 +134,8 @@ export async function sendFromPhone(
     category?: string;
     /** 'lid': address the sender by LID with its phone number in `sender_pn`, as WhatsApp increasingly does. */
     addressing?: 'pn' | 'lid';
+    /** With 'lid': leave `sender_pn` out (the device must know the mapping from elsewhere). */
+    hidePhoneNumber?: boolean;
   } = {},
 ): Promise<string> {
   const id = options.id ?? `3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
@@ -157,7 +159,7 @@ export async function sendFromPhone(
       tag: 'message',
       attrs: {
         ...(options.addressing === 'lid'
-          ? { from: `${from.lid}@lid`, sender_pn: pnJid(from.phone), addressing_mode: 'lid' }
+          ? { from: `${from.lid}@lid`, ...(options.hidePhoneNumber ? {} : { sender_pn: pnJid(from.phone) }), addressing_mode: 'lid' }
           : { from: pnJid(from.phone), sender_lid: `${from.lid}@lid` }),
         id,
         t: unixNow(),

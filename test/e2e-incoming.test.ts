@@ -15,6 +15,7 @@ import { pairInstance } from './support/pairing.js';
 const OWNER = '905556000001';
 const CEM = '905556000002';
 const DENIZ = '905556000003';
+const EMRE = '905556000004';
 const jid = (phone: string) => `${phone}@s.whatsapp.net`;
 let sim: Simulator;
 let gw: Gateway;
@@ -30,8 +31,12 @@ const ogg = Buffer.concat([Buffer.from('OggS\x00\x02', 'latin1'), randomBytes(26
 before(async () => {
   sim = await Simulator.start();
   const ca = await sim.media.writeCa(join(mkdtempSync(join(tmpdir(), 'sim-ca-')), 'ca.pem'));
+  sim.addUser(OWNER, 'Owner');
   sim.addUser(CEM, 'Cem');
   sim.addUser(DENIZ, 'Deniz');
+  sim.addUser(EMRE, 'Emre');
+  // In the address book: the history sync tells the gateway Emre's LID ↔ phone number mapping.
+  sim.saveContact(OWNER, EMRE, 'Emre Usta');
   gw = await startGateway({
     name: 'e2e_incoming',
     workers: 1,
@@ -105,6 +110,14 @@ test('a sender addressed by LID is stored and reported by phone number', async (
   assert.equal(row.from_jid, jid(DENIZ));
   assert.ok(await gw.db('chats').where({ instance_id: 'shop', id: jid(DENIZ) }).first(), 'the chat is kept under the phone number');
   assert.equal(await gw.db('chats').where({ instance_id: 'shop' }).where('id', 'like', '%@lid').first(), undefined);
+});
+
+test('a sender addressed by LID alone is resolved from the mappings the history sync taught', async () => {
+  await eventually(async () => (await gw.db('contacts').where({ instance_id: 'shop', id: jid(EMRE) }).first())?.notify, 20_000, 'history sync');
+  const id = await sendFromPhone(sim, sim.user(EMRE), sim.user(OWNER), { conversation: 'numarasız' }, { addressing: 'lid', hidePhoneNumber: true });
+  const event = await receivedEvent(id);
+  assert.equal(event.data.from, jid(EMRE));
+  assert.equal(event.data.chatId, jid(EMRE));
 });
 
 test('a message WhatsApp delivers twice is stored once, with one message_received', async () => {

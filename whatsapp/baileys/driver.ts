@@ -5,13 +5,14 @@ import {
   makeWASocket,
   makeCacheableSignalKeyStore,
   DisconnectReason,
+  jidNormalizedUser,
   Browsers,
   downloadMediaMessage,
   type WAMessage,
   type WASocket,
   type WAVersion,
 } from '@whiskeysockets/baileys';
-import type { Account, CloseReason, ConnectOptions, IncomingMessage, SessionClose, WhatsAppDriver, WhatsAppSession } from '../session.js';
+import type { Account, CloseReason, ConnectOptions, IncomingMessage, SessionClose, StatusUpdate, WhatsAppDriver, WhatsAppSession } from '../session.js';
 import { loadAuthState } from './authState.js';
 import { toBaileysContent } from './outbound.js';
 import { statusName, toIncoming, toStatusUpdates } from './inbound.js';
@@ -55,6 +56,7 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         syncFullHistory: false,
       });
 
+      let reported = Promise.resolve();
       /** Ids of the messages this session sent (the most recent ones). */
       const sentHere = new Set<string>();
       let resolveClosed!: (close: SessionClose) => void;
@@ -94,7 +96,7 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
       socket.ev.on('messages.upsert', ({ messages, type }) => {
         const ownJid = state.creds.me?.id ?? '';
         const incoming: IncomingMessage[] = [];
-        const statuses = [];
+        const statuses: StatusUpdate[] = [];
         for (const message of messages) {
           // Baileys echoes what we send as an upsert: the gateway stored it before sending.
           const echo = message.key.fromMe && sentHere.has(message.key.id ?? '');
@@ -106,8 +108,13 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
             statuses.push({ id: message.key.id, chatId: message.key.remoteJid ?? '', status, fromMe: true });
           }
         }
-        if (incoming.length) handlers.messages?.(incoming);
-        if (statuses.length) handlers.statuses?.(statuses);
+        // In order: a message whose sender needs a LID lookup must not be overtaken by a later one.
+        reported = reported
+          .then(async () => {
+            if (incoming.length) handlers.messages?.(await withPhoneNumbers(socket, incoming));
+            if (statuses.length) handlers.statuses?.(statuses);
+          })
+          .catch((err) => logger.error({ err }, 'reporting incoming messages failed'));
       });
       socket.ev.on('messaging-history.set', ({ chats, contacts }) => {
         if (chats.length) handlers.chats?.(chats.map(toChatInfo));
@@ -233,4 +240,18 @@ export function closeReason(statusCode: number | undefined, message?: string): C
     default:
       return 'connectionLost';
   }
+}
+
+/**
+ * Messages whose chat or sender is still a LID (WhatsApp sent no phone number
+ * beside it) get the phone number from the LID mappings the session has
+ * learnt (history sync, usync), where it knows one.
+ */
+async function withPhoneNumbers(socket: WASocket, messages: IncomingMessage[]): Promise<IncomingMessage[]> {
+  const lids = [...new Set(messages.flatMap((m) => [m.chatId, m.from, m.to]).filter((jid) => jid.endsWith('@lid')))];
+  if (lids.length === 0) return messages;
+  const found = (await socket.signalRepository.lidMapping.getPNsForLIDs(lids).catch(() => null)) ?? [];
+  const pnOf = new Map(found.map(({ lid, pn }) => [lid, jidNormalizedUser(pn)]));
+  const resolve = (jid: string) => pnOf.get(jid) ?? jid;
+  return messages.map((m) => ({ ...m, chatId: resolve(m.chatId), from: resolve(m.from), to: resolve(m.to) }));
 }
