@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
-import type { Db } from '../db/knex.js';
+import { preparedQuery, type Db } from '../db/knex.js';
 import { getMessage, pickUpPending, setStatuses, type MessageRow, type StatusChange } from '../db/messages.js';
 import { markDraining, markIdle } from '../db/outbox.js';
 import type { OutboxArrivals } from '../worker/outboxArrivals.js';
@@ -25,6 +25,8 @@ export interface OutboxDeps {
   allowPrivateMediaUrls: boolean;
   /** NOTIFYs of new outgoing messages, per instance. */
   arrivals: OutboxArrivals;
+  /** How long a drain waits for new messages before it ends. */
+  drainIdleMs: number;
 }
 
 const EXISTS_TTL_MS = 10 * 60_000;
@@ -96,7 +98,12 @@ export function createOutboxActivities(deps: OutboxDeps) {
     const ctx = Context.current();
     const batch = await pickUpPending(db, instanceId, limit);
     if (batch.length === 0) return 0;
-    const settings = await db('instance_settings').where({ instance_id: instanceId }).first('send_delay_ms');
+    const [settings] = await preparedQuery<{ send_delay_ms: number }>(
+      db,
+      'send_delay',
+      'select send_delay_ms from instance_settings where instance_id = $1',
+      [instanceId],
+    );
     const delayMs = Number(settings?.send_delay_ms ?? 0);
     const statuses = new StatusWriter(db, instanceId);
     try {
@@ -140,7 +147,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
      * next drain resends them with the same WhatsApp id, so the recipient
      * still gets one message.
      */
-    async drainOutbox({ instanceId, batch = 100, idleMs = 5_000, maxMs = 10 * 60_000 }: DrainInput): Promise<DrainResult> {
+    async drainOutbox({ instanceId, batch = 100, idleMs = deps.drainIdleMs, maxMs = 10 * 60_000 }: DrainInput): Promise<DrainResult> {
       const ctx = Context.current();
       const result: DrainResult = { sent: 0, failed: 0, more: false, notConnected: false };
       const session = host.get(instanceId);
@@ -203,7 +210,7 @@ export interface DrainInput {
   instanceId: string;
   /** Messages read per query. */
   batch?: number;
-  /** How long the drain waits for new messages before it ends. */
+  /** How long the drain waits for new messages before it ends (OUTBOX_IDLE_MS). */
   idleMs?: number;
   /** How long one drain may run before the workflow starts the next. */
   maxMs?: number;

@@ -195,7 +195,8 @@ export function sendRouter(deps: SendDeps): Router {
             });
             row = inserted.row;
             // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
-            if (row.status === 'pending' && !(await drainActive(deps.db, instance.id))) await outbox.wake(instance.id);
+            const draining = inserted.drainActive ?? (await drainActive(deps.db, instance.id));
+            if (row.status === 'pending' && !draining) await outbox.wake(instance.id);
             if (inserted.created && instance.status === 'open') status = await expected.wait(deps.config.SEND_WAIT_MS);
           } finally {
             expected.cancel();

@@ -1,4 +1,4 @@
-import type { Db } from './knex.js';
+import { preparedQuery, type Db } from './knex.js';
 import type { AuthStore } from '../whatsapp/session.js';
 
 /**
@@ -25,7 +25,16 @@ export function createAuthStore(db: Db, instanceId: string): AuthStore {
       const rowsOf = (batch: typeof upserts) => batch.map((c) => ({ instance_id: instanceId, type: c.type, key_id: c.id, value: c.value }));
       if (deletes.length === 0 && upserts.length <= 500) {
         // The common case (a Signal session updated by a send): one statement, atomic by itself.
-        if (upserts.length) await db('session_keys').insert(rowsOf(upserts)).onConflict(['instance_id', 'type', 'key_id']).merge();
+        if (upserts.length) {
+          await preparedQuery(
+            db,
+            'write_session_keys',
+            `insert into session_keys (instance_id, type, key_id, value)
+             select $1, * from unnest($2::text[], $3::text[], $4::text[])
+             on conflict (instance_id, type, key_id) do update set value = excluded.value`,
+            [instanceId, upserts.map((c) => c.type), upserts.map((c) => c.id), upserts.map((c) => c.value)],
+          );
+        }
         return;
       }
       await db.transaction(async (trx) => {

@@ -1,4 +1,4 @@
-import type { Db } from './knex.js';
+import { preparedQuery, type Db } from './knex.js';
 import type { Account, ConnectionStatus } from '../whatsapp/session.js';
 import { recordEvent } from './events.js';
 
@@ -17,7 +17,9 @@ export async function listInstances(db: Db): Promise<InstanceRow[]> {
 }
 
 export async function getInstance(db: Db, id: string): Promise<InstanceRow | undefined> {
-  return db<InstanceRow>('instances').where({ id }).first();
+  // On every instance-scoped request: prepared once per connection.
+  const [row] = await preparedQuery<InstanceRow>(db, 'get_instance', 'select * from instances where id = $1', [id]);
+  return row;
 }
 
 /** Creates the instance and its settings; false when the id is taken. */

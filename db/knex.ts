@@ -35,3 +35,19 @@ export async function migrate(db: Db): Promise<string[]> {
     await db.client.releaseConnection(connection);
   }
 }
+
+/**
+ * Runs a statement of the hot paths (accepting a send, status changes, key
+ * writes) as a named prepared statement: each connection parses and plans it
+ * once instead of on every call. `text` uses $1, $2... placeholders.
+ */
+export async function preparedQuery<T = Record<string, unknown>>(db: Db, name: string, text: string, values: unknown[]): Promise<T[]> {
+  // It takes its own pooled connection: inside a transaction it would run outside it.
+  if ((db as { isTransaction?: boolean }).isTransaction) throw new Error(`prepared statement ${name} cannot run inside a transaction`);
+  const connection = (await db.client.acquireConnection()) as { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }> };
+  try {
+    return (await connection.query({ name, text, values })).rows;
+  } finally {
+    await db.client.releaseConnection(connection);
+  }
+}

@@ -4,7 +4,7 @@
  * transaction, and NOTIFYs API processes waiting on a send.
  */
 import type { Knex } from 'knex';
-import type { Db } from './knex.js';
+import { preparedQuery, type Db } from './knex.js';
 import { recordEvent } from './events.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../whatsapp/session.js';
@@ -50,36 +50,44 @@ export interface NewOutgoing {
  * running outbox drain, in one statement (one round trip, one commit). With
  * an idempotency key already used, returns that message instead.
  */
-export async function insertOutgoing(db: Db, message: NewOutgoing): Promise<{ row: MessageRow; created: boolean }> {
-  const { rows } = await db.raw(
+export async function insertOutgoing(
+  db: Db,
+  message: NewOutgoing,
+): Promise<{ row: MessageRow; created: boolean; /** A drain of the outbox is running and will take the message (see db/outbox.ts). */ drainActive?: boolean }> {
+  const rows = await preparedQuery<MessageRow & { notified: unknown; drain_active: boolean }>(
+    db,
+    'insert_outgoing',
     `with m as (
        insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, content, status, idempotency_key, timestamp)
-       values (:instanceId, :id, :chatId, :from, :chatId, true, :type, :body, :content, 'pending', :idempotencyKey, :timestamp)
+       values ($1, $2, $3, $4, $3, true, $5, $6, $7, 'pending', $8, $9)
        on conflict (instance_id, idempotency_key) where idempotency_key is not null do nothing
        returning *
      ), chat as (
        insert into chats (instance_id, id, last_message)
        select instance_id, chat_id, timestamp from m
        on conflict (instance_id, id) do update set last_message = greatest(chats.last_message, excluded.last_message)
+     ), drain as (
+       -- Locked with the insert: a drain clearing its flag waits for this commit, then sees the message (db/outbox.ts).
+       select active_until > now() as active from outbox_drains where instance_id = $1 for share
      )
      -- Heard at commit by a drain of this instance's outbox, if one is running.
-     select m.*, pg_notify(:channel, m.instance_id) as notified from m`,
-    {
-      instanceId: message.instanceId,
-      id: message.id,
-      chatId: message.chatId,
-      from: message.from,
-      type: message.type,
-      body: message.body,
-      content: JSON.stringify(message.content),
-      idempotencyKey: message.idempotencyKey ?? null,
-      timestamp: Math.floor(Date.now() / 1000),
-      channel: OUTBOX_CHANNEL,
-    },
+     select m.*, pg_notify($10, m.instance_id) as notified, coalesce((select active from drain), false) as drain_active from m`,
+    [
+      message.instanceId,
+      message.id,
+      message.chatId,
+      message.from,
+      message.type,
+      message.body,
+      JSON.stringify(message.content),
+      message.idempotencyKey ?? null,
+      Math.floor(Date.now() / 1000),
+      OUTBOX_CHANNEL,
+    ],
   );
   if (rows[0]) {
-    const { notified: _, ...row } = rows[0];
-    return { row: row as MessageRow, created: true };
+    const { notified: _, drain_active, ...row } = rows[0];
+    return { row: row as MessageRow, created: true, drainActive: drain_active };
   }
   const existing = await db<MessageRow>('messages').where({ instance_id: message.instanceId, idempotency_key: message.idempotencyKey! }).first();
   return { row: existing!, created: false };
@@ -95,9 +103,11 @@ export async function getMessage(db: Db | Knex.Transaction, instanceId: string, 
  * operators and benchmarks) in the same statement.
  */
 export async function pickUpPending(db: Db, instanceId: string, limit: number): Promise<MessageRow[]> {
-  const { rows } = await db.raw(
+  const rows = await preparedQuery<MessageRow>(
+    db,
+    'pick_up_pending',
     `update messages set send_attempts = send_attempts + 1, last_attempt_at = now()
-      where seq in (select seq from messages where instance_id = ? and status = 'pending' and from_me order by seq limit ?)
+      where seq in (select seq from messages where instance_id = $1 and status = 'pending' and from_me order by seq limit $2)
       returning *`,
     [instanceId, limit],
   );
@@ -131,15 +141,17 @@ export async function setStatuses(db: Db, instanceId: string, changes: StatusCha
   }
   if (furthest.size === 0) return 0;
   const wanted = [...furthest.values()];
-  const { rows } = await db.raw(
+  const rows = await preparedQuery(
+    db,
+    'set_statuses',
     `with wanted as (
-       select * from unnest(:ids::text[], :statuses::text[], :errors::text[]) as t(id, status, error)
+       select * from unnest($1::text[], $2::text[], $3::text[]) as t(id, status, error)
      ), ranks(status, rank) as (
        values ('pending', 0), ('sent', 1), ('delivered', 2), ('read', 3), ('played', 4)
      ), current as (
        -- Locked in one order (seq), so the outbox and the receipt writer never deadlock.
        select m.id, m.chat_id, m.status, m.from_me from messages m
-        where m.instance_id = :instanceId and m.id in (select id from wanted)
+        where m.instance_id = $4 and m.id in (select id from wanted)
         order by m.seq for update
      ), moves as (
        select c.id, c.chat_id, c.status as old_status, w.status as new_status, w.error, o.rank as old_rank, n.rank as new_rank
@@ -152,14 +164,14 @@ export async function setStatuses(db: Db, instanceId: string, changes: StatusCha
           set status = v.new_status, error = v.error, updated_at = now(),
               sent_at = case when v.old_status = 'pending' and v.new_status <> 'failed' then now() else m.sent_at end
          from moves v
-        where m.instance_id = :instanceId and m.id = v.id
+        where m.instance_id = $4 and m.id = v.id
        returning v.*
      ), events as (
        -- A read receipt can arrive before the send is confirmed: the steps it implies are announced too, in order.
        insert into webhook_events (id, instance_id, event, data, timestamp)
-       select gen_random_uuid(), :instanceId, 'message_ack',
+       select gen_random_uuid(), $4, 'message_ack',
               jsonb_strip_nulls(jsonb_build_object('id', u.id, 'chatId', u.chat_id, 'status', s.status, 'fromMe', true, 'error', u.error)),
-              :timestamp
+              $5
          from updated u
          cross join lateral (
            select 'failed' as status, 0 as rank where u.new_status = 'failed'
@@ -168,15 +180,8 @@ export async function setStatuses(db: Db, instanceId: string, changes: StatusCha
          ) s
         order by u.id, s.rank
      )
-     select u.id, pg_notify(:channel, :instanceId || chr(10) || u.id || chr(10) || u.new_status) as notified from updated u`,
-    {
-      ids: wanted.map((c) => c.id),
-      statuses: wanted.map((c) => c.status),
-      errors: wanted.map((c) => c.error ?? null),
-      instanceId,
-      timestamp: Date.now(),
-      channel: STATUS_CHANNEL,
-    },
+     select u.id, pg_notify($6, $4 || chr(10) || u.id || chr(10) || u.new_status) as notified from updated u`,
+    [wanted.map((c) => c.id), wanted.map((c) => c.status), wanted.map((c) => c.error ?? null), instanceId, Date.now(), STATUS_CHANNEL],
   );
   return rows.length;
 }

@@ -4,13 +4,14 @@
  * messages as they are NOTIFYed on OUTBOX_CHANNEL; while one is active, the
  * API needs no Temporal signal for a new message.
  *
- * The protocol that keeps a message from being stranded: the API commits the
- * message (with its NOTIFY) and only then reads the flag; a drain clears the
- * flag and only then looks for pending messages one last time. Whichever
- * comes second sees the other's write, so either the API signals the outbox
- * workflow or the drain sends the message.
+ * The protocol that keeps a message from being stranded: the statement that
+ * stores a message also reads the flag under a share lock (insertOutgoing);
+ * a drain clears the flag (which waits for that lock) and only then looks for
+ * pending messages one last time. So either the API sees the flag cleared
+ * and signals the outbox workflow, or the drain sees the message and sends
+ * it. (A request that stored nothing new reads the flag after the fact.)
  */
-import type { Db } from './knex.js';
+import { preparedQuery, type Db } from './knex.js';
 
 export const OUTBOX_CHANNEL = 'wa_outbox';
 
@@ -28,6 +29,6 @@ export async function markIdle(db: Db, instanceId: string): Promise<void> {
 
 /** True while a live drain will pick up new messages of the instance by itself. */
 export async function drainActive(db: Db, instanceId: string): Promise<boolean> {
-  const row = await db('outbox_drains').where({ instance_id: instanceId }).first(db.raw('active_until > now() as active'));
+  const [row] = await preparedQuery<{ active: boolean }>(db, 'drain_active', 'select active_until > now() as active from outbox_drains where instance_id = $1', [instanceId]);
   return row?.active === true;
 }

@@ -15,7 +15,8 @@ before(async () => {
     name: 'e2e_durable',
     workers: 2,
     workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821', SEND_WAIT_MS: '3000' },
+    // Drains end after 400 ms without messages, so a test can send across their end.
+    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821', SEND_WAIT_MS: '3000', OUTBOX_IDLE_MS: '400' },
   });
   await pairInstance(gw, sim, 'shop', OWNER);
   sim.addUser(CAROL, 'Carol');
@@ -109,4 +110,18 @@ test('kill -9 of the worker in the middle of a batch: every message reaches the 
   process.stdout.write(`# resent after the crash (dropped by the phone as duplicates): ${sim.duplicateDeliveries}\n`);
   await setDelay(0);
   gw.startWorker(holderId);
+});
+
+test('messages sent around the moment an idle drain ends all go out within the request', async () => {
+  // Each pause lands near the drain's end (400 ms idle): the message reaches either the ending drain
+  // (it looks once more after clearing its flag) or, through a Temporal signal, the next one.
+  for (const pauseMs of [350, 380, 395, 400, 405, 410, 420, 450, 500, 800]) {
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    const started = Date.now();
+    const { status: code, body } = await sendText(`after ${pauseMs} ms`);
+    assert.equal(code, 200, `sent after a ${pauseMs} ms pause: ${JSON.stringify(body)}`);
+    assert.ok(Date.now() - started < 3_000);
+  }
+  const drains = await gw.db('outbox_drains').where({ instance_id: 'shop' }).first();
+  assert.ok(drains, 'the drain flag exists');
 });

@@ -90,6 +90,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
       maxMediaBytes: config.MAX_MEDIA_BYTES,
       allowPrivateMediaUrls: config.MEDIA_ALLOW_PRIVATE_URLS,
       arrivals,
+      drainIdleMs: config.OUTBOX_IDLE_MS,
     });
     workers.push(
       await Worker.create({

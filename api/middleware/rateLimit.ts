@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { Db } from '../../db/knex.js';
+import { preparedQuery, type Db } from '../../db/knex.js';
 import { TooManyRequests } from '../../lib/errors.js';
 
 /**
@@ -11,9 +11,11 @@ export function rateLimit(db: Db, perMinute: number): RequestHandler {
   return async (_req, res, next) => {
     if (perMinute <= 0) return next();
     const bucket: string = res.locals.tokenDigest;
-    const { rows } = await db.raw<{ rows: Array<{ count: number; retry_after: string }> }>(
+    const rows = await preparedQuery<{ count: number; retry_after: string }>(
+      db,
+      'rate_limit_count',
       `insert into rate_limit_windows (bucket, window_start, count)
-       values (?, date_trunc('minute', now()), 1)
+       values ($1, date_trunc('minute', now()), 1)
        on conflict (bucket, window_start) do update set count = rate_limit_windows.count + 1
        returning count, ceil(extract(epoch from date_trunc('minute', now()) + interval '1 minute' - now())) as retry_after`,
       [bucket],
