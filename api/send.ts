@@ -15,7 +15,7 @@ import type { InstanceRow } from '../db/instances.js';
 import { bodyOf, messageType, type MediaRef, type StoredContent } from '../lib/content.js';
 import { BadRequest, PayloadTooLarge } from '../lib/errors.js';
 import type { MediaStore } from '../lib/mediaStore.js';
-import { OutboxWaker } from '../lib/outboxControl.js';
+import { wakeOutbox } from '../lib/outboxControl.js';
 import { drainActive } from '../db/outbox.js';
 import { isPrivateAddress } from '../lib/safeFetch.js';
 import { taskQueues } from '../lib/temporal.js';
@@ -164,7 +164,6 @@ export const newMessageId = () => `3EB0${randomBytes(9).toString('hex').toUpperC
 export function sendRouter(deps: SendDeps): Router {
   const router = Router({ mergeParams: true });
   const queues = taskQueues(deps.config.TASK_QUEUE);
-  const outbox = new OutboxWaker(deps.temporal, queues.general);
 
   for (const [name, schema] of Object.entries(endpoints)) {
     router.post(
@@ -196,7 +195,7 @@ export function sendRouter(deps: SendDeps): Router {
             row = inserted.row;
             // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
             const draining = inserted.drainActive ?? (await drainActive(deps.db, instance.id));
-            if (row.status === 'pending' && !draining) await outbox.wake(instance.id);
+            if (row.status === 'pending' && !draining) await wakeOutbox(deps.temporal, queues.general, instance.id);
             if (inserted.created && instance.status === 'open') status = await expected.wait(deps.config.SEND_WAIT_MS);
           } finally {
             expected.cancel();
