@@ -22,6 +22,7 @@ import { memberJids, type SimGroup } from './groups.js';
 import type { SignalDevice } from './signal.js';
 import type { SimConnection } from './connection.js';
 import type { Simulator } from './simulator.js';
+import { preKeyBundle } from './lookups.js';
 
 /** A phone's sender keys: its own (one per group) and those other members' devices distributed to it. */
 class SenderKeys {
@@ -201,7 +202,7 @@ async function encryptPairwise(
 ): Promise<BinaryNode | undefined> {
   const address = { name: to.lid, device };
   if (!phone.hasSession(address)) {
-    const bundle = sim.bundleOf(to, device);
+    const bundle = preKeyBundle(sim, to, device);
     if (!bundle) return undefined;
     await phone.startSession(address, {
       ...bundle,

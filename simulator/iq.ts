@@ -6,6 +6,7 @@ import type { BinaryNode } from '@whiskeysockets/baileys';
 import { bytes, child, children, decodeBigEndian, iqError, iqResult } from './nodes.js';
 import type { SimConnection } from './connection.js';
 import type { Simulator } from './simulator.js';
+import { answerKeyBundles, answerUsync } from './lookups.js';
 
 export type IqHandler = (sim: Simulator, conn: SimConnection, iq: BinaryNode) => Promise<BinaryNode | undefined> | BinaryNode | undefined;
 
@@ -36,7 +37,7 @@ export const iqHandlers: Record<string, IqHandler[]> = {
       return iqResult(iq);
     },
     (_sim, _conn, iq) => (iq.attrs.type === 'get' && child(iq, 'digest') ? iqResult(iq, [{ tag: 'digest', attrs: {} }]) : undefined),
-    (sim, _conn, iq) => (iq.attrs.type === 'get' && child(iq, 'key') ? sim.keyBundles(iq) : undefined),
+    (sim, _conn, iq) => (iq.attrs.type === 'get' && child(iq, 'key') ? answerKeyBundles(sim, iq) : undefined),
   ],
   passive: [(_sim, _conn, iq) => iqResult(iq)],
   'w:p': [(_sim, _conn, iq) => iqResult(iq)],
@@ -68,7 +69,7 @@ export const iqHandlers: Record<string, IqHandler[]> = {
     },
     (_sim, _conn, iq) => iqError(iq, 501, 'pairing codes are not simulated'),
   ],
-  usync: [(sim, conn, iq) => sim.usync(conn, iq)],
+  usync: [(sim, _conn, iq) => answerUsync(sim, iq)],
   'w:profile:picture': [(sim, _conn, iq) => sim.profilePicture(iq)],
   'w:g2': [(sim, conn, iq) => sim.groups(conn, iq)],
   'w:m': [(sim, _conn, iq) => (child(iq, 'media_conn') ? sim.mediaConn(iq) : undefined)],

@@ -9,6 +9,7 @@ import { bytes, child, children, unixNow } from './nodes.js';
 import { pnJid, type Companion, type SimUser } from './directory.js';
 import type { SimConnection } from './connection.js';
 import type { Simulator } from './simulator.js';
+import { preKeyBundle } from './lookups.js';
 import { receiveMedia, type ReceivedMedia } from './mediaMessages.js';
 
 export type ReceiptPolicy = 'none' | 'delivered' | 'read';
@@ -145,7 +146,7 @@ export async function sendFromPhone(
     if (companion.removed || (options.onlyDevice !== undefined && companion.deviceId !== options.onlyDevice)) continue;
     const address = { name: to.lid, device: companion.deviceId };
     if (!phone.hasSession(address)) {
-      const bundle = sim.bundleOf(to, companion.deviceId);
+      const bundle = preKeyBundle(sim, to, companion.deviceId);
       if (!bundle) continue;
       await phone.startSession(address, {
         ...bundle,
