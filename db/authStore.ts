@@ -22,32 +22,22 @@ export function createAuthStore(db: Db, instanceId: string): AuthStore {
     async writeKeys(changes) {
       const upserts = changes.filter((c) => c.value !== null);
       const deletes = changes.filter((c) => c.value === null);
-      const rowsOf = (batch: typeof upserts) => batch.map((c) => ({ instance_id: instanceId, type: c.type, key_id: c.id, value: c.value }));
-      if (deletes.length === 0 && upserts.length <= 500) {
-        // The common case (a Signal session updated by a send): one statement, atomic by itself.
-        if (upserts.length) {
-          await preparedQuery(
-            db,
-            'write_session_keys',
-            `insert into session_keys (instance_id, type, key_id, value)
-             select $1, * from unnest($2::text[], $3::text[], $4::text[])
-             on conflict (instance_id, type, key_id) do update set value = excluded.value`,
-            [instanceId, upserts.map((c) => c.type), upserts.map((c) => c.id), upserts.map((c) => c.value)],
-          );
-        }
+      const upsertValues = [instanceId, upserts.map((c) => c.type), upserts.map((c) => c.id), upserts.map((c) => c.value)];
+      if (deletes.length === 0) {
+        // The common case (a Signal session updated by a send, a pre-key upload): one statement, atomic by itself.
+        if (upserts.length) await preparedQuery(db, 'write_session_keys', UPSERT_KEYS, upsertValues);
         return;
       }
       await db.transaction(async (trx) => {
-        // Chunked: a pre-key upload writes hundreds of keys at once.
-        for (let i = 0; i < upserts.length; i += 500) {
-          await trx('session_keys')
-            .insert(rowsOf(upserts.slice(i, i + 500)))
-            .onConflict(['instance_id', 'type', 'key_id'])
-            .merge();
-        }
-        for (const c of deletes) {
-          await trx('session_keys').where({ instance_id: instanceId, type: c.type, key_id: c.id }).delete();
-        }
+        // The same statement with knex's ? placeholders, inside the transaction.
+        if (upserts.length) await trx.raw(UPSERT_KEYS.replace(/\$\d/g, '?'), upsertValues as never);
+        await trx('session_keys')
+          .where({ instance_id: instanceId })
+          .whereIn(
+            ['type', 'key_id'],
+            deletes.map((c) => [c.type, c.id]),
+          )
+          .delete();
       });
     },
     async clear() {
@@ -58,3 +48,7 @@ export function createAuthStore(db: Db, instanceId: string): AuthStore {
     },
   };
 }
+
+const UPSERT_KEYS = `insert into session_keys (instance_id, type, key_id, value)
+  select $1, * from unnest($2::text[], $3::text[], $4::text[])
+  on conflict (instance_id, type, key_id) do update set value = excluded.value`;
