@@ -4,16 +4,11 @@ import { z } from 'zod';
 import type { Db } from '../db/knex.js';
 import { clearMessages, type InstanceRow } from '../db/instances.js';
 import type { MessageRow } from '../db/messages.js';
-import { toJid } from '../lib/recipients.js';
 import { BadRequest } from '../lib/errors.js';
 import { route } from './route.js';
+import { jid } from './schemas.js';
 
 const STATUSES = ['sent', 'received', 'pending', 'failed', 'delivered', 'read', 'played'] as const;
-const chatIdSchema = z
-  .string()
-  .transform(
-    (v, ctx) => toJid(v) ?? (ctx.addIssue({ code: 'custom', message: 'must be a phone number, a user JID or a group JID' }), z.NEVER),
-  );
 const intParam = (name: string, def: number, max: number) =>
   z.coerce
     .number({ error: `${name} must be a number` })
@@ -26,7 +21,7 @@ const historyQuery = z.object({
   limit: intParam('limit', 100, 1_000),
   page: intParam('page', 1, 1_000_000),
   status: z.enum(STATUSES, { error: `status must be one of ${STATUSES.join(', ')}` }).optional(),
-  chatId: chatIdSchema.optional(),
+  chatId: jid().optional(),
 });
 
 /** A stored message as the API shows it (field names as in webhooks). */
@@ -153,11 +148,8 @@ export function historyRouter({ db }: { db: Db }): Router {
 }
 
 export function chatMessagesRoute({ db }: { db: Db }) {
-  return route(
-    { query: z.object({ chatId: chatIdSchema.optional(), limit: intParam('limit', 50, 1_000) }) },
-    async ({ query }, _req, res) => {
-      if (!query.chatId) throw new BadRequest('chatId is required');
-      return page(db, (res.locals.instance as InstanceRow).id, { chatId: query.chatId }, query.limit, 1);
-    },
-  );
+  return route({ query: z.object({ chatId: jid().optional(), limit: intParam('limit', 50, 1_000) }) }, async ({ query }, _req, res) => {
+    if (!query.chatId) throw new BadRequest('chatId is required');
+    return page(db, (res.locals.instance as InstanceRow).id, { chatId: query.chatId }, query.limit, 1);
+  });
 }

@@ -19,8 +19,8 @@ import { wakeOutbox } from '../lib/outboxControl.js';
 import { drainActive } from '../db/outbox.js';
 import { isPrivateAddress } from '../lib/safeFetch.js';
 import { taskQueues } from '../lib/temporal.js';
-import { toJid } from '../lib/recipients.js';
 import { route } from './route.js';
+import { jid } from './schemas.js';
 import type { SendWaiter } from './sendWaiter.js';
 
 export interface SendDeps {
@@ -33,33 +33,21 @@ export interface SendDeps {
 
 // Type errors keep zod's wording: route() turns "received undefined" into "<field> is required"
 // and prefixes the rest with the field, so `body: 5` is not reported as missing.
-const recipient = () =>
-  z
-    .string()
-    .transform(
-      (value, ctx) =>
-        toJid(value) ??
-        (ctx.addIssue({ code: 'custom', message: 'must be a phone number in international form, a user JID or a group JID' }), z.NEVER),
-    );
-const text = (field: string, max = 65_536) =>
-  z
-    .string()
-    .min(1, `${field} must not be empty`)
-    .max(max);
+const text = (field: string, max = 65_536) => z.string().min(1, `${field} must not be empty`).max(max);
 const optionalText = (max = 4_096) => z.string().max(max).optional();
 const source = (field: string) => z.string().min(1, `${field} must not be empty`);
 
 /** Per endpoint: the body schema and how a valid body becomes stored content (media sources still as strings). */
 const endpoints = {
-  chat: z.object({ to: recipient(), body: text('body') }).transform((b) => ({ to: b.to, content: { type: 'text', body: b.body } })),
+  chat: z.object({ to: jid(), body: text('body') }).transform((b) => ({ to: b.to, content: { type: 'text', body: b.body } })),
   image: z
-    .object({ to: recipient(), image: source('image'), caption: optionalText() })
+    .object({ to: jid(), image: source('image'), caption: optionalText() })
     .transform((b) => ({ to: b.to, source: b.image, field: 'image', content: { type: 'image', caption: b.caption } })),
   video: z
-    .object({ to: recipient(), video: source('video'), caption: optionalText() })
+    .object({ to: jid(), video: source('video'), caption: optionalText() })
     .transform((b) => ({ to: b.to, source: b.video, field: 'video', content: { type: 'video', caption: b.caption } })),
   document: z
-    .object({ to: recipient(), document: source('document'), filename: z.string().min(1).max(255).optional(), caption: optionalText() })
+    .object({ to: jid(), document: source('document'), filename: z.string().min(1).max(255).optional(), caption: optionalText() })
     .transform((b) => ({
       to: b.to,
       source: b.document,
@@ -67,17 +55,17 @@ const endpoints = {
       content: { type: 'document', filename: b.filename ?? 'document', caption: b.caption },
     })),
   audio: z
-    .object({ to: recipient(), audio: source('audio') })
+    .object({ to: jid(), audio: source('audio') })
     .transform((b) => ({ to: b.to, source: b.audio, field: 'audio', content: { type: 'audio' } })),
   voice: z
-    .object({ to: recipient(), audio: source('audio') })
+    .object({ to: jid(), audio: source('audio') })
     .transform((b) => ({ to: b.to, source: b.audio, field: 'audio', content: { type: 'voice' } })),
   sticker: z
-    .object({ to: recipient(), sticker: source('sticker') })
+    .object({ to: jid(), sticker: source('sticker') })
     .transform((b) => ({ to: b.to, source: b.sticker, field: 'sticker', content: { type: 'sticker' } })),
   location: z
     .object({
-      to: recipient(),
+      to: jid(),
       lat: z.number().min(-90).max(90),
       lng: z.number().min(-180).max(180),
       name: optionalText(),
@@ -86,7 +74,7 @@ const endpoints = {
     .transform((b) => ({ to: b.to, content: { type: 'location', lat: b.lat, lng: b.lng, name: b.name, address: b.address } })),
   contact: z
     .object({
-      to: recipient(),
+      to: jid(),
       contact_name: z.string().min(1).max(256).optional(),
       contact_phone: z
         .string()
@@ -96,21 +84,18 @@ const endpoints = {
     .transform((b) => ({ to: b.to, content: { type: 'contact', name: b.contact_name ?? 'Contact', phone: b.contact_phone } })),
   poll: z
     .object({
-      to: recipient(),
+      to: jid(),
       name: text('name', 255),
-      values: z
-        .array(z.string().min(1).max(100))
-        .min(2, 'values needs 2 to 12 options')
-        .max(12, 'values needs 2 to 12 options'),
+      values: z.array(z.string().min(1).max(100)).min(2, 'values needs 2 to 12 options').max(12, 'values needs 2 to 12 options'),
       selectableCount: z.union([z.literal(0), z.literal(1)], { error: 'selectableCount must be 0 (multiple) or 1 (single)' }).optional(),
     })
     .refine((b) => new Set(b.values).size === b.values.length, { message: 'values must be distinct', path: ['values'] })
     .transform((b) => ({ to: b.to, content: { type: 'poll', name: b.name, values: b.values, selectableCount: b.selectableCount ?? 0 } })),
   reaction: z
-    .object({ to: recipient(), msgId: text('msgId', 128), emoji: z.string().max(32) })
+    .object({ to: jid(), msgId: text('msgId', 128), emoji: z.string().max(32) })
     .transform((b) => ({ to: b.to, content: { type: 'reaction', messageId: b.msgId, emoji: b.emoji } })),
   delete: z
-    .object({ to: recipient(), msgId: text('msgId', 128) })
+    .object({ to: jid(), msgId: text('msgId', 128) })
     .transform((b) => ({ to: b.to, content: { type: 'delete', messageId: b.msgId } })),
 } as const;
 

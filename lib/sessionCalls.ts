@@ -5,6 +5,13 @@ import type { sessionCallWorkflow } from '../workflows/sessionCall.js';
 import { Conflict, HttpError } from './errors.js';
 import { INSTANCE_ID } from './temporal.js';
 
+/** What a router needs to make live session calls. */
+export interface SessionCallDeps {
+  temporal: Client;
+  /** Task queue of the general workers (where the call's workflow runs). */
+  taskQueue: string;
+}
+
 /** Runs a session method on the worker holding the instance's socket and returns its result. */
 export async function callSession<C extends SessionCall>(
   client: Client,
@@ -27,7 +34,8 @@ export async function callSession<C extends SessionCall>(
     if (err instanceof WorkflowFailedError) {
       const cause = err.cause as { type?: string; message?: string; cause?: { type?: string; message?: string } } | undefined;
       const failure = cause?.cause ?? cause;
-      if (cause?.type === 'NotConnected' || failure?.type === 'NotConnected') throw new Conflict(`instance ${instanceId} is not connected to WhatsApp`, 'NOT_CONNECTED');
+      if (cause?.type === 'NotConnected' || failure?.type === 'NotConnected')
+        throw new Conflict(`instance ${instanceId} is not connected to WhatsApp`, 'NOT_CONNECTED');
       throw new HttpError(502, 'WHATSAPP_ERROR', `WhatsApp did not accept the request: ${failure?.message ?? err.message}`);
     }
     throw err;

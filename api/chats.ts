@@ -1,0 +1,101 @@
+/** Chats (`.../chats`): kept from WhatsApp's history sync and live events; actions go to WhatsApp. */
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Db } from '../db/knex.js';
+import type { InstanceRow } from '../db/instances.js';
+import { callSession, type SessionCallDeps } from '../lib/sessionCalls.js';
+import { isGroupJid } from '../lib/recipients.js';
+import { route } from './route.js';
+import { jid } from './schemas.js';
+
+export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCallDeps): Router {
+  const router = Router({ mergeParams: true });
+  const instanceOf = (res: { locals: Record<string, unknown> }) => (res.locals.instance as InstanceRow).id;
+  router.get(
+    '/',
+    route({}, async (_input, _req, res) => {
+      const rows = await db('chats as c')
+        .leftJoin('contacts as p', function () {
+          this.on('p.instance_id', 'c.instance_id').andOn('p.id', 'c.id');
+        })
+        .where('c.instance_id', instanceOf(res))
+        .orderByRaw('c.last_message desc nulls last')
+        .select('c.id', 'c.name', 'c.unread_count', 'c.last_message', 'c.archived', 'p.name as contact_name', 'p.notify');
+      return rows.map((r) => ({
+        id: r.id,
+        name: r.name ?? r.contact_name ?? r.notify ?? null,
+        unreadCount: r.unread_count,
+        lastMessage: r.last_message === null ? null : Number(r.last_message),
+        archived: r.archived,
+      }));
+    }),
+  );
+  router.get(
+    '/ids',
+    route(
+      {},
+      async (_input, _req, res) =>
+        (await db('chats')
+          .where({ instance_id: instanceOf(res) })
+          .orderByRaw('last_message desc nulls last')
+          .pluck('id')) as string[],
+    ),
+  );
+  router.post(
+    '/read',
+    route({ body: z.object({ chatId: jid() }) }, async ({ body }, _req, res) => {
+      const instanceId = instanceOf(res);
+      const unread = await db('messages')
+        .where({ instance_id: instanceId, chat_id: body.chatId, from_me: false })
+        .orderBy('seq', 'desc')
+        .limit(50)
+        .select('id', 'from_jid');
+      if (unread.length)
+        await callSession(
+          temporal,
+          taskQueue,
+          instanceId,
+          'markRead',
+          body.chatId,
+          unread.map((m) => ({ id: m.id, ...(isGroupJid(body.chatId) ? { participant: m.from_jid } : {}) })),
+        );
+      await db('chats').where({ instance_id: instanceId, id: body.chatId }).update({ unread_count: 0 });
+      return { success: true };
+    }),
+  );
+  for (const action of ['archive', 'unarchive', 'delete'] as const) {
+    router.post(
+      `/${action}`,
+      route({ body: z.object({ chatId: jid() }) }, async ({ body }, _req, res) => {
+        const instanceId = instanceOf(res);
+        const last = await db('messages')
+          .where({ instance_id: instanceId, chat_id: body.chatId })
+          .orderBy('seq', 'desc')
+          .first('id', 'from_me', 'timestamp');
+        await callSession(
+          temporal,
+          taskQueue,
+          instanceId,
+          'modifyChat',
+          body.chatId,
+          action,
+          last ? { id: last.id, fromMe: last.from_me, timestamp: Number(last.timestamp) } : undefined,
+        );
+        if (action === 'delete') {
+          await db.transaction(async (trx) => {
+            await trx('messages').where({ instance_id: instanceId, chat_id: body.chatId }).delete();
+            await trx('chats').where({ instance_id: instanceId, id: body.chatId }).delete();
+          });
+        } else {
+          await db('chats')
+            .insert({ instance_id: instanceId, id: body.chatId, archived: action === 'archive' })
+            .onConflict(['instance_id', 'id'])
+            .merge({ archived: action === 'archive' });
+        }
+        return { success: true };
+      }),
+    );
+  }
+
+  return router;
+}
