@@ -113,7 +113,6 @@ test('with Postgres and Temporal unreachable, requests get a 503 error quickly i
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const probedAt = Date.now();
   try {
     const health = await fetch(`${base}/health`);
     assert.equal(health.status, 503);
@@ -130,10 +129,8 @@ test('with Postgres and Temporal unreachable, requests get a 503 error quickly i
   } finally {
     server.close();
     await db.destroy();
-    // The health probe's call keeps retrying until its 3 s deadline; the Temporal client throws from
-    // a timer if its connection is closed under a pending retry.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, probedAt + 3_500 - Date.now())));
-    await temporal.connection.close().catch(() => {});
+    // The Temporal connection is left to its own end: the health probe's call to the dead address keeps
+    // retrying in the client, and the client throws from a timer if the connection is closed under a retry.
   }
 });
 
