@@ -24,6 +24,7 @@ import type { AuthStore, WhatsAppSession } from '../whatsapp/session.js';
 import { startSimProcess, type SimProcess } from './support/simProcess.js';
 import { pairThroughApi } from './support/pairing.js';
 import { cpuByRole, cpuSince } from './support/cpu.js';
+import { jsonClient } from './support/httpClient.js';
 
 const MESSAGES = Number(process.argv[2] ?? 1_000);
 const CONCURRENCY = Number(process.argv[3] ?? 50);
@@ -255,16 +256,18 @@ try {
     env: { WA_WS_URL: sim.url, WA_VERSION: WA_VERSION.join('.'), WA_CA_FILE: sim.ca, LOG_LEVEL: 'warn' },
   });
   await pairThroughApi(gw, sim, 'bench', '905557000003', 'Gateway');
+  const http = jsonClient(gw.baseUrl, gw.token, CONCURRENCY);
   const gatewaySend = async () => {
-    const res = await gw!.request('/api/instance/bench/messages/chat', { method: 'POST', json: { to: RECIPIENT, body: 'bench' } });
-    if (res.status !== 200 && res.status !== 202) throw new Error(`send answered ${res.status}: ${await res.text()}`);
-    return ((await res.json()) as { id: string }).id;
+    const res = await http.post('/api/instance/bench/messages/chat', { to: RECIPIENT, body: 'bench' });
+    if (res.status !== 200 && res.status !== 202) throw new Error(`send answered ${res.status}: ${JSON.stringify(res.json)}`);
+    return (res.json as { id: string }).id;
   };
   await measure('warm-up', WARMUP, 5, arrivedAt, gatewaySend);
   const dbBefore = await databaseWork(gw);
   const gatewayRun = (await measure('gateway over HTTP (one instance)', MESSAGES, CONCURRENCY, arrivedAt, gatewaySend)) as Run & {
     submittedAt: Map<string, number>;
   };
+  http.close();
   const dbWork = diffWork(dbBefore, await databaseWork(gw), MESSAGES);
   const rows = await gw
     .db('messages')
