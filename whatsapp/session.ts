@@ -148,6 +148,12 @@ export interface WhatsAppSession {
   logout(): Promise<void>;
   /** Resolves when the connection is open (immediately if it is), rejects after `timeoutMs`. */
   waitOpen(timeoutMs: number): Promise<void>;
+  /**
+   * Resolves once the session's state changed so far (the encryption keys a
+   * send advanced) is stored, so another worker resuming the session
+   * continues from it; rejects if storing failed (it is retried).
+   */
+  persisted(): Promise<void>;
   /** Sends a message with its pre-chosen id. */
   send(message: OutgoingMessage): Promise<void>;
   /** Whether a phone number (JID) has WhatsApp, and its canonical JID. */

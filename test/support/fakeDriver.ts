@@ -71,6 +71,7 @@ export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: numb
         async waitOpen() {
           if (!creds || creds.revoked) throw new Error('not connected');
         },
+        async persisted() {},
         // Messaging is tested on real Baileys against the simulator, not with this double.
         async send() {
           throw new Error('the fake driver does not send messages');

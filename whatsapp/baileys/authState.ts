@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BufferJSON,
   initAuthCreds,
@@ -11,41 +12,191 @@ import type { AuthStore } from '../session.js';
 /** Baileys' auth state (creds and Signal keys) on top of a generic AuthStore. */
 export async function loadAuthState(store: AuthStore): Promise<{
   creds: AuthenticationCreds;
-  keys: SignalKeyStore;
+  keys: SessionKeys;
   saveCreds: () => Promise<void>;
 }> {
   const saved = await store.readCreds();
   const creds: AuthenticationCreds = saved ? JSON.parse(saved, BufferJSON.reviver) : initAuthCreds();
+  return { creds, keys: new SessionKeys(store), saveCreds: () => store.writeCreds(JSON.stringify(creds, BufferJSON.replacer)) };
+}
 
-  // Keys known not to exist (Baileys asks for absent ones, a contact's tctoken say, on every send).
-  // Only this process writes the session's keys while it holds it, so the set stays true.
-  const missing = new Set<string>();
-  const keys: SignalKeyStore = {
-    async get(type, ids) {
-      const wanted = ids.filter((id) => !missing.has(`${type}:${id}`));
-      const stored = wanted.length ? await store.readKeys(type, wanted) : {};
-      for (const id of wanted) if (!(id in stored)) missing.add(`${type}:${id}`);
-      if (missing.size > 50_000) missing.clear();
-      const result: { [id: string]: SignalDataTypeMap[typeof type] } = {};
-      for (const [id, text] of Object.entries(stored)) {
-        let value = JSON.parse(text, BufferJSON.reviver);
-        if (type === 'app-state-sync-key' && value) value = proto.Message.AppStateSyncKeyData.fromObject(value);
-        result[id] = value;
+type Value = SignalDataTypeMap[keyof SignalDataTypeMap];
+
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 10_000;
+
+/**
+ * A session's Signal keys, read through a cache and written behind.
+ *
+ * Only the process holding a session's lease uses its keys, so what it has
+ * read or written stays true: reads of known keys (and of keys known to be
+ * absent, which Baileys asks for on every send) cost no query. Writes update
+ * the cache at once and reach the store in the background, all changes made
+ * meanwhile in one write, so a send never waits on the database inside
+ * Baileys' per-account lock. `persisted()` is the barrier: the outbox records
+ * a message as sent only after the keys that encrypted it are stored, and a
+ * session ends only after its keys are (see driver.ts).
+ */
+export class SessionKeys implements SignalKeyStore {
+  /** Parsed values (null: known absent), least recently used first. */
+  private readonly cache = new Map<string, Value | null>();
+  /** Changes not yet written, by cache key. */
+  private pending = new Map<string, { type: string; id: string; value: Value | null }>();
+  /** The changes being written now. */
+  private inFlight = new Map<string, { type: string; id: string; value: Value | null }>();
+  /** Keys set while a read was in flight: kept in the cache so the read cannot overwrite them with older values. */
+  private readonly setDuringRead = new Set<string>();
+  private readsInFlight = 0;
+  private version = 0;
+  private written = 0;
+  private writing: Promise<void> | undefined;
+  private failure: unknown;
+  private waiters: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(
+    private readonly store: AuthStore,
+    private readonly maxCached = 2_000,
+  ) {}
+
+  async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]): Promise<{ [id: string]: SignalDataTypeMap[T] }> {
+    const result: { [id: string]: SignalDataTypeMap[T] } = {};
+    const misses: string[] = [];
+    for (const id of ids) {
+      const key = cacheKey(type, id);
+      if (!this.cache.has(key)) {
+        misses.push(id);
+        continue;
       }
-      return result;
-    },
-    async set(data) {
-      const changes: Array<{ type: string; id: string; value: string | null }> = [];
-      for (const [type, entries] of Object.entries(data)) {
-        for (const [id, value] of Object.entries(entries ?? {})) {
-          changes.push({ type, id, value: value ? JSON.stringify(value, BufferJSON.replacer) : null });
-          if (value) missing.delete(`${type}:${id}`);
-          else missing.add(`${type}:${id}`);
+      const value = this.touch(key);
+      if (value !== null) result[id] = value as SignalDataTypeMap[T];
+    }
+    if (misses.length === 0) return result;
+    this.readsInFlight++;
+    let stored: Record<string, string>;
+    try {
+      stored = await this.store.readKeys(type, misses);
+    } finally {
+      this.readsInFlight--;
+    }
+    for (const id of misses) {
+      const key = cacheKey(type, id);
+      // Set (or read by a concurrent get) meanwhile: the cache is as new as the store, or newer.
+      const value = this.cache.has(key) ? this.touch(key) : this.remember(key, stored[id] === undefined ? null : decode(type, stored[id]!));
+      if (value !== null) result[id] = value as SignalDataTypeMap[T];
+    }
+    if (this.readsInFlight === 0) this.setDuringRead.clear();
+    return result;
+  }
+
+  async set(data: { [T in keyof SignalDataTypeMap]?: { [id: string]: SignalDataTypeMap[T] | null } }): Promise<void> {
+    if (this.stopped) return;
+    for (const [type, entries] of Object.entries(data)) {
+      for (const [id, value] of Object.entries(entries ?? {})) {
+        const key = cacheKey(type, id);
+        this.pending.set(key, { type, id, value: (value ?? null) as Value | null });
+        this.remember(key, (value ?? null) as Value | null);
+        if (this.readsInFlight > 0) this.setDuringRead.add(key);
+      }
+    }
+    this.version++;
+    this.writing ??= this.writeLoop();
+  }
+
+  /** Resolves once every change set so far is stored; rejects if the latest write attempt failed (writes keep being retried). */
+  async persisted(): Promise<void> {
+    const target = this.version;
+    while (this.written < target) {
+      if (!this.writing) {
+        if (this.stopped) throw new Error('the session keys were discarded');
+        this.writing = this.writeLoop();
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      if (this.written < target && this.failure) throw this.failure;
+    }
+  }
+
+  /** Stores what is pending, then stops (the session ended). */
+  async finish(): Promise<void> {
+    try {
+      await this.persisted();
+    } finally {
+      this.stopped = true;
+    }
+  }
+
+  /** Forgets unwritten changes (the account logged out; its stored keys are about to be cleared) and waits for a write under way. */
+  async discard(): Promise<void> {
+    this.stopped = true;
+    this.pending.clear();
+    await this.writing;
+  }
+
+  private async writeLoop(): Promise<void> {
+    let retryMs = RETRY_FIRST_MS;
+    try {
+      while (this.pending.size > 0) {
+        const batch = this.pending;
+        const upTo = this.version;
+        this.pending = new Map();
+        this.inFlight = batch;
+        try {
+          await this.store.writeKeys(
+            [...batch.values()].map(({ type, id, value }) => ({ type, id, value: value === null ? null : JSON.stringify(value, BufferJSON.replacer) })),
+          );
+          this.written = upTo;
+          this.failure = undefined;
+          retryMs = RETRY_FIRST_MS;
+        } catch (err) {
+          this.failure = err;
+          // Changes made since supersede the failed ones.
+          for (const [key, change] of batch) if (!this.pending.has(key) && !this.stopped) this.pending.set(key, change);
         }
+        this.inFlight = new Map();
+        this.wake();
+        if (this.failure && this.pending.size > 0 && !this.stopped) {
+          await sleep(retryMs);
+          retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
+        }
+        if (this.stopped && this.failure) break;
       }
-      await store.writeKeys(changes);
-    },
-  };
+    } finally {
+      this.writing = undefined;
+      this.wake();
+    }
+  }
 
-  return { creds, keys, saveCreds: () => store.writeCreds(JSON.stringify(creds, BufferJSON.replacer)) };
+  private wake() {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private touch(key: string): Value | null {
+    const value = this.cache.get(key)!;
+    this.cache.delete(key);
+    this.cache.set(key, value);
+    return value;
+  }
+
+  private remember(key: string, value: Value | null): Value | null {
+    this.cache.delete(key);
+    this.cache.set(key, value);
+    if (this.cache.size > this.maxCached) {
+      for (const old of this.cache.keys()) {
+        if (this.cache.size <= this.maxCached) break;
+        // Unwritten values exist only here: they stay until stored.
+        if (!this.pending.has(old) && !this.inFlight.has(old) && !this.setDuringRead.has(old)) this.cache.delete(old);
+      }
+    }
+    return value;
+  }
+}
+
+const cacheKey = (type: string, id: string) => `${type}\n${id}`;
+
+function decode(type: string, text: string): Value | null {
+  const value = JSON.parse(text, BufferJSON.reviver);
+  if (type === 'app-state-sync-key' && value) return proto.Message.AppStateSyncKeyData.fromObject(value) as unknown as Value;
+  return value;
 }

@@ -3,7 +3,6 @@ import { Agent } from 'node:https';
 import { Agent as UndiciAgent } from 'undici';
 import {
   makeWASocket,
-  makeCacheableSignalKeyStore,
   DisconnectReason,
   jidNormalizedUser,
   Browsers,
@@ -46,7 +45,7 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         { level: logger.level === 'debug' || logger.level === 'trace' ? 'debug' : 'warn' },
       );
       const socket: WASocket = makeWASocket({
-        auth: { creds: state.creds, keys: makeCacheableSignalKeyStore(state.keys, baileysLogger) },
+        auth: { creds: state.creds, keys: state.keys },
         waWebSocketUrl: options.wsUrl,
         ...(version ? { version } : {}),
         ...(agent ? { ...(wss ? { agent } : {}), fetchAgent: agent, options: fetchOptions as RequestInit } : {}),
@@ -140,11 +139,18 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         if (update.connection === 'close') {
           isOpen = false;
           const error = update.lastDisconnect?.error as { message?: string; output?: { statusCode?: number } } | undefined;
-          resolveClosed(
-            closingOnPurpose
-              ? { reason: 'closed' }
-              : { reason: closeReason(error?.output?.statusCode, error?.message), message: error?.message },
-          );
+          const close: SessionClose = closingOnPurpose
+            ? { reason: 'closed' }
+            : { reason: closeReason(error?.output?.statusCode, error?.message), message: error?.message };
+          // The session ends once its keys are stored: whoever resumes it reads them next.
+          // A logged-out account's keys are void (and about to be cleared).
+          const keysDone =
+            close.reason === 'loggedOut'
+              ? state.keys.discard()
+              : withTimeout(state.keys.finish(), KEYS_FLUSH_TIMEOUT_MS).catch((err) =>
+                  logger.error({ err }, 'storing the session keys failed; the next connection resumes from the last stored ones'),
+                );
+          void keysDone.then(() => resolveClosed(close));
         }
       });
 
@@ -172,6 +178,9 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
             };
             openWaiters.add(wake);
           });
+        },
+        persisted() {
+          return state.keys.persisted();
         },
         async send(message) {
           sentHere.add(message.id);
@@ -220,6 +229,16 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
       };
     },
   };
+}
+
+const KEYS_FLUSH_TIMEOUT_MS = 15_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`gave up after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export function closeReason(statusCode: number | undefined, message?: string): CloseReason {
