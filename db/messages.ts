@@ -6,7 +6,6 @@
 import type { Knex } from 'knex';
 import { preparedQuery, type Db } from './knex.js';
 import { recordEvent } from './events.js';
-import { OUTBOX_CHANNEL } from './outbox.js';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../whatsapp/session.js';
 
 export const STATUS_CHANNEL = 'wa_message_status';
@@ -33,65 +32,6 @@ export interface MessageRow {
 
 /** Outgoing statuses only move forward along this order. */
 const RANK: Record<string, number> = { pending: 0, sent: 1, delivered: 2, read: 3, played: 4 };
-
-export interface NewOutgoing {
-  instanceId: string;
-  id: string;
-  chatId: string;
-  from: string | null;
-  type: string;
-  body: string | null;
-  content: Record<string, unknown>;
-  idempotencyKey?: string;
-}
-
-/**
- * Writes a new outgoing message as pending, touches its chat and NOTIFYs a
- * running outbox drain, in one statement (one round trip, one commit). With
- * an idempotency key already used, returns that message instead.
- */
-export async function insertOutgoing(
-  db: Db,
-  message: NewOutgoing,
-): Promise<{ row: MessageRow; created: boolean; /** A drain of the outbox is running and will take the message (see db/outbox.ts). */ drainActive?: boolean }> {
-  const rows = await preparedQuery<MessageRow & { notified: unknown; drain_active: boolean }>(
-    db,
-    'insert_outgoing',
-    `with m as (
-       insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, content, status, idempotency_key, timestamp)
-       values ($1, $2, $3, $4, $3, true, $5, $6, $7, 'pending', $8, $9)
-       on conflict (instance_id, idempotency_key) where idempotency_key is not null do nothing
-       returning *
-     ), chat as (
-       insert into chats (instance_id, id, last_message)
-       select instance_id, chat_id, timestamp from m
-       on conflict (instance_id, id) do update set last_message = greatest(chats.last_message, excluded.last_message)
-     ), drain as (
-       -- Locked with the insert: a drain clearing its flag waits for this commit, then sees the message (db/outbox.ts).
-       select active_until > now() as active from outbox_drains where instance_id = $1 for share
-     )
-     -- Heard at commit by a drain of this instance's outbox, if one is running.
-     select m.*, pg_notify($10, m.instance_id) as notified, coalesce((select active from drain), false) as drain_active from m`,
-    [
-      message.instanceId,
-      message.id,
-      message.chatId,
-      message.from,
-      message.type,
-      message.body,
-      JSON.stringify(message.content),
-      message.idempotencyKey ?? null,
-      Math.floor(Date.now() / 1000),
-      OUTBOX_CHANNEL,
-    ],
-  );
-  if (rows[0]) {
-    const { notified: _, drain_active, ...row } = rows[0];
-    return { row: row as MessageRow, created: true, drainActive: drain_active };
-  }
-  const existing = await db<MessageRow>('messages').where({ instance_id: message.instanceId, idempotency_key: message.idempotencyKey! }).first();
-  return { row: existing!, created: false };
-}
 
 export async function getMessage(db: Db | Knex.Transaction, instanceId: string, id: string): Promise<MessageRow | undefined> {
   return db<MessageRow>('messages').where({ instance_id: instanceId, id }).first();

@@ -3,7 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDb, migrate, type Db } from '../db/knex.js';
 import { createInstance } from '../db/instances.js';
-import { insertOutgoing, setStatuses } from '../db/messages.js';
+import { setStatuses } from '../db/messages.js';
+import { insertOutgoing } from '../db/outgoing.js';
 import { createDatabase } from './support/infra.js';
 
 let db: Db;
@@ -72,4 +73,40 @@ test('incoming messages never take outgoing statuses', async () => {
   await db('messages').insert({ instance_id: 'shop', id: 'IN-1', chat_id: 'c@s.whatsapp.net', from_me: false, type: 'chat', status: 'received', timestamp: 1 });
   assert.equal(await setStatuses(db, 'shop', [{ id: 'IN-1', status: 'read' }]), 0);
   assert.equal(await statusOf('IN-1'), 'received');
+});
+
+test('concurrent sends are stored together, in the order they came, and one idempotency key stores one message', async () => {
+  const message = (n: number, key?: string) => ({
+    instanceId: 'shop',
+    id: `3EB0BATCH${String(n).padStart(9, '0')}`,
+    chatId: `90555000${n % 3}@s.whatsapp.net`,
+    from: null,
+    type: 'chat',
+    body: `m${n}`,
+    content: { type: 'text', body: `m${n}` },
+    ...(key ? { idempotencyKey: key } : {}),
+  });
+  const results = await Promise.all([
+    ...Array.from({ length: 20 }, (_, n) => insertOutgoing(db, message(n))),
+    insertOutgoing(db, message(100, 'same-key')),
+    insertOutgoing(db, message(101, 'same-key')),
+  ]);
+  assert.ok(results.slice(0, 20).every((r) => r.created && r.row.status === 'pending'));
+  const seqs = results.slice(0, 20).map((r) => Number(r.row.seq));
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+  const [a, b] = results.slice(20);
+  assert.equal(a!.row.id, b!.row.id);
+  assert.deepEqual([a!.created, b!.created].sort(), [false, true]);
+  assert.equal(await db('messages').where({ instance_id: 'shop', idempotency_key: 'same-key' }).count({ n: '*' }).first().then((r) => Number(r!.n)), 1);
+  // Each chat's last message moved with the batch.
+  assert.equal(await db('chats').where({ instance_id: 'shop' }).whereIn('id', ['905550000@s.whatsapp.net', '905550001@s.whatsapp.net', '905550002@s.whatsapp.net']).count({ n: '*' }).first().then((r) => Number(r!.n)), 3);
+});
+
+test('a send for an instance that no longer exists fails alone, not the sends stored with it', async () => {
+  const ok = (n: number) => ({ instanceId: 'shop', id: `3EB0ALONE${n}`, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' } });
+  const results = await Promise.allSettled([insertOutgoing(db, ok(1)), insertOutgoing(db, { ...ok(2), instanceId: 'gone' }), insertOutgoing(db, ok(3))]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
 });

@@ -1,0 +1,98 @@
+/**
+ * Accepting outgoing messages. Concurrent requests are stored together:
+ * while one statement runs, the messages arriving meanwhile wait and go in
+ * the next (lib/coalescer.ts), so a busy API pays one round trip and one
+ * commit per batch instead of per message. Messages are stored, and so sent,
+ * in the order they arrived.
+ */
+import { Coalescer } from '../lib/coalescer.js';
+import { preparedQuery, type Db } from './knex.js';
+import type { MessageRow } from './messages.js';
+import { OUTBOX_CHANNEL } from './outbox.js';
+
+export interface NewOutgoing {
+  instanceId: string;
+  id: string;
+  chatId: string;
+  from: string | null;
+  type: string;
+  body: string | null;
+  content: Record<string, unknown>;
+  idempotencyKey?: string;
+}
+
+export interface Inserted {
+  row: MessageRow;
+  /** False when the idempotency key was used before: `row` is that earlier message. */
+  created: boolean;
+  /** A drain of the instance's outbox is running and will take the message (see db/outbox.ts); unknown when not created. */
+  drainActive?: boolean;
+}
+
+const batchers = new WeakMap<Db, Coalescer<NewOutgoing, Inserted>>();
+
+/**
+ * Writes a new outgoing message as pending, touches its chat and NOTIFYs a
+ * running outbox drain, in one statement shared with concurrent calls. With
+ * an idempotency key already used, returns that message instead.
+ */
+export function insertOutgoing(db: Db, message: NewOutgoing): Promise<Inserted> {
+  let batcher = batchers.get(db);
+  if (!batcher) {
+    batcher = new Coalescer((messages) => insertMany(db, messages));
+    batchers.set(db, batcher);
+  }
+  return batcher.submit(message);
+}
+
+async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> {
+  const now = Math.floor(Date.now() / 1000);
+  const rows = await preparedQuery<MessageRow & { notified: unknown; drain_active: boolean; ord: string }>(
+    db,
+    'insert_outgoing',
+    `with input as (
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[])
+              with ordinality as t(instance_id, id, chat_id, from_jid, type, body, content, idempotency_key, ord)
+     ), m as (
+       insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, content, status, idempotency_key, timestamp)
+       select instance_id, id, chat_id, from_jid, chat_id, true, type, body, content, 'pending', idempotency_key, $9 from input order by ord
+       on conflict (instance_id, idempotency_key) where idempotency_key is not null do nothing
+       returning *
+     ), chat as (
+       insert into chats (instance_id, id, last_message)
+       select instance_id, chat_id, max(timestamp) from m group by instance_id, chat_id
+       on conflict (instance_id, id) do update set last_message = greatest(chats.last_message, excluded.last_message)
+     ), drain as (
+       -- Locked with the insert: a drain clearing its flag waits for this commit, then sees the message (db/outbox.ts).
+       select instance_id, active_until > now() as active from outbox_drains
+        where instance_id in (select distinct instance_id from input) for share
+     )
+     -- Heard at commit by a drain of each instance's outbox, if one is running.
+     select m.*, i.ord, pg_notify($10, m.instance_id) as notified, coalesce(d.active, false) as drain_active
+       from m join input i on i.instance_id = m.instance_id and i.id = m.id
+       left join drain d on d.instance_id = m.instance_id`,
+    [
+      messages.map((m) => m.instanceId),
+      messages.map((m) => m.id),
+      messages.map((m) => m.chatId),
+      messages.map((m) => m.from),
+      messages.map((m) => m.type),
+      messages.map((m) => m.body),
+      messages.map((m) => JSON.stringify(m.content)),
+      messages.map((m) => m.idempotencyKey ?? null),
+      now,
+      OUTBOX_CHANNEL,
+    ],
+  );
+  const byOrd = new Map(rows.map(({ notified: _, ord, drain_active, ...row }) => [Number(ord), { row: row as MessageRow, drainActive: drain_active }]));
+  return Promise.all(
+    messages.map(async (message, i) => {
+      const inserted = byOrd.get(i + 1);
+      if (inserted) return { row: inserted.row, created: true, drainActive: inserted.drainActive };
+      // Not inserted: its idempotency key was used (by an earlier request, or an earlier message of this batch).
+      const existing = await db<MessageRow>('messages').where({ instance_id: message.instanceId, idempotency_key: message.idempotencyKey! }).first();
+      if (!existing) throw new Error(`message ${message.id} was neither stored nor found by its idempotency key`);
+      return { row: existing, created: false };
+    }),
+  );
+}
