@@ -30,6 +30,7 @@ export interface OutboxDeps {
 }
 
 const EXISTS_TTL_MS = 10 * 60_000;
+const HEARTBEAT_EVERY_MS = 1_000;
 const MEDIA_FETCH_ATTEMPTS = 3;
 const MEDIA_RETRY_DELAY_MS = 2_000;
 
@@ -94,7 +95,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
    * instance's sendDelay; statuses are written while later messages go out.
    * Returns how many rows it took (0: nothing was pending).
    */
-  async function sendBatch(session: WhatsAppSession, instanceId: string, limit: number, result: DrainResult): Promise<number> {
+  async function sendBatch(session: WhatsAppSession, instanceId: string, limit: number, result: DrainResult, heartbeat: () => void): Promise<number> {
     const ctx = Context.current();
     const batch = await pickUpPending(db, instanceId, limit);
     if (batch.length === 0) return 0;
@@ -105,10 +106,11 @@ export function createOutboxActivities(deps: OutboxDeps) {
       [instanceId],
     );
     const delayMs = Number(settings?.send_delay_ms ?? 0);
-    const statuses = new StatusWriter(db, instanceId);
+    // A message is recorded as sent only once the keys that encrypted it are stored (see SessionKeys).
+    const statuses = new StatusWriter(db, instanceId, () => session.persisted());
     try {
       for (const row of batch) {
-        ctx.heartbeat();
+        heartbeat();
         if (ctx.cancellationSignal.aborted) break;
         const wait = (lastSentAt.get(instanceId) ?? 0) + delayMs - Date.now();
         if (delayMs > 0 && wait > 0) await sleep(wait, undefined, { signal: ctx.cancellationSignal }).catch(() => {});
@@ -158,6 +160,13 @@ export function createOutboxActivities(deps: OutboxDeps) {
         return { ...result, notConnected: true };
       }
       const started = Date.now();
+      // Each heartbeat crosses into Temporal's native core; a few per heartbeat timeout are plenty.
+      let lastBeat = 0;
+      const heartbeat = () => {
+        if (Date.now() - lastBeat < HEARTBEAT_EVERY_MS) return;
+        lastBeat = Date.now();
+        ctx.heartbeat();
+      };
       const arrivals = deps.arrivals.watch(instanceId);
       let activeUntil = 0;
       const keepActive = async () => {
@@ -175,7 +184,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
             result.notConnected = true;
             break;
           }
-          if ((await sendBatch(session, instanceId, batch, result)) > 0) {
+          if ((await sendBatch(session, instanceId, batch, result, heartbeat)) > 0) {
             idleSince = Date.now();
             if (Date.now() - started > maxMs) {
               result.more = true;
@@ -193,7 +202,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
             idleSince = Date.now();
             continue;
           }
-          ctx.heartbeat();
+          heartbeat();
           // A NOTIFY wakes us at once; the timeout is a fallback should one be lost.
           await Promise.race([arrivals.next(Math.min(1_000, idleMs - (Date.now() - idleSince))), host.evacuating]);
         }
@@ -228,6 +237,7 @@ export interface DrainResult {
 /**
  * Writes status changes in the background, a batch per transaction, at most
  * one transaction at a time: while one commits, the next batch collects.
+ * `barrier` runs before each write.
  */
 class StatusWriter {
   private queued: StatusChange[] = [];
@@ -237,6 +247,7 @@ class StatusWriter {
   constructor(
     private readonly db: Db,
     private readonly instanceId: string,
+    private readonly barrier: () => Promise<void>,
   ) {}
 
   add(change: StatusChange): void {
@@ -250,6 +261,7 @@ class StatusWriter {
     this.queued = [];
     if (changes.length === 0) return;
     try {
+      await this.barrier();
       await setStatuses(this.db, this.instanceId, changes);
     } catch (err) {
       this.failure ??= err;
