@@ -87,7 +87,11 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
 
   return {
     messages: (messages: IncomingMessage[]) => run(() => storeMessages(messages)),
-    statuses: coalesced<StatusUpdate>((updates) => applyStatuses(deps.db, instanceId, updates)),
+    // A receipt implies the send: like the outbox's "sent", it is recorded once the keys of that send are stored.
+    statuses: coalesced<StatusUpdate>(async (updates) => {
+      await session()?.persisted();
+      return applyStatuses(deps.db, instanceId, updates);
+    }),
     chats: coalesced<ChatInfo>((chats) => upsertChats(deps.db, instanceId, merged(chats))),
     contacts: coalesced<ContactInfo>((contacts) => upsertContacts(deps.db, instanceId, merged(contacts))),
     groups: (groups: GroupInfo[]) => run(() => upsertGroups(deps.db, instanceId, groups)),

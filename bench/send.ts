@@ -1,7 +1,9 @@
 /**
  * Send rate and latency: the gateway against a bare Baileys socket and against
  * the gateway's own session object, all sending to the same simulator (in its
- * own process) in the same run.
+ * own process) in the same run. The bare socket runs first and again last;
+ * ratios are against both of its runs together, so a machine whose speed
+ * drifts during the run does not favour either side.
  *
  *   npm run bench:send [-- MESSAGES [CONCURRENCY]]     (defaults: 1000 messages, 50 clients)
  *
@@ -28,7 +30,10 @@ import { jsonClient } from './support/httpClient.js';
 
 const MESSAGES = Number(process.argv[2] ?? 1_000);
 const CONCURRENCY = Number(process.argv[3] ?? 50);
-const WARMUP = 50;
+// The simulator's code is cold at first: the first way measured would pay for its warm-up.
+const WARMUP = 300;
+/** Messages already in the gateway's database when it is measured. */
+const HISTORY = 100_000;
 const RECIPIENT = '905557000000';
 const now = () => performance.timeOrigin + performance.now();
 
@@ -148,6 +153,23 @@ async function directSession(sim: SimProcess): Promise<WhatsAppSession> {
   }
 }
 
+/**
+ * A gateway that has been running has history: a fresh, empty database would
+ * have Postgres plan the hot statements for tiny tables (sequential scans)
+ * and keep those plans until autovacuum's first ANALYZE, a minute or so in.
+ */
+async function seedHistory(gw: Gateway, messages: number): Promise<void> {
+  await gw.db.raw(`insert into instances (id, description) values ('history', 'seeded by bench:send') on conflict do nothing`);
+  await gw.db.raw(
+    `insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, status, timestamp)
+     select 'history', '3EB0HIST' || g, '9055' || (g % 5000) || '@s.whatsapp.net', null, '9055' || (g % 5000) || '@s.whatsapp.net',
+            g % 2 = 0, 'chat', 'history', case when g % 2 = 0 then 'read' else 'received' end, 1700000000 + g
+       from generate_series(1, ?::int) g`,
+    [messages],
+  );
+  await gw.db.raw('analyze');
+}
+
 /** Transactions and row changes per table in the gateway's database (pg_stat views). */
 async function databaseWork(gw: Gateway): Promise<Map<string, number>> {
   // The statistics views lag by up to 500 ms; ask for a fresh snapshot.
@@ -161,6 +183,21 @@ async function databaseWork(gw: Gateway): Promise<Map<string, number>> {
   return work;
 }
 
+/** The statements that took the most database time during the run, per message. */
+async function statementTimes(gw: Gateway, messages: number): Promise<string> {
+  const { rows } = await gw.db.raw(
+    `select calls, plans, total_plan_time, total_exec_time, rows, regexp_replace(query, '\\s+', ' ', 'g') as query
+       from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
+      order by total_exec_time desc limit 10`,
+  );
+  return rows
+    .map(
+      (r: { calls: string; plans: string; total_plan_time: number; total_exec_time: number; rows: string; query: string }) =>
+        `  ${((r.total_exec_time * 1000) / messages).toFixed(0).padStart(6)} µs  ${((r.total_plan_time * 1000) / messages).toFixed(0).padStart(5)} µs  ${(Number(r.calls) / messages).toFixed(2).padStart(5)} ${(Number(r.plans) / messages).toFixed(2).padStart(5)} ${(Number(r.rows) / messages).toFixed(2).padStart(5)}   ${r.query.slice(0, 80)}`,
+    )
+    .join('\n');
+}
+
 function diffWork(before: Map<string, number>, after: Map<string, number>, messages: number): string {
   return [...after]
     .map(([key, value]) => [key, (value - (before.get(key) ?? 0)) / messages] as const)
@@ -171,9 +208,12 @@ function diffWork(before: Map<string, number>, after: Map<string, number>, messa
 }
 
 function report(runs: Run[]) {
-  const base = runs[0]!;
+  // The baseline: the bare socket's runs (first and last) together.
+  const bare = runs.filter((r) => r.name.startsWith('bare'));
+  const base: Run = { name: 'bare', rate: bare.reduce((sum, r) => sum + r.rate, 0) / bare.length, latencies: bare.flatMap((r) => r.latencies) };
   const row = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(12))).join(''));
-  console.log(`\n${MESSAGES} texts, ${CONCURRENCY} concurrent clients; latency = submit → decrypted at the recipient's phone (ms)\n`);
+  console.log(`\n${MESSAGES} texts, ${CONCURRENCY} concurrent clients; latency = submit → decrypted at the recipient's phone (ms)`);
+  console.log(`ratios and + columns: against both bare socket runs together (${base.rate.toFixed(0)} msgs/s)\n`);
   row(['', 'msgs/s', 'p50', 'p99', 'max', 'rate ratio', '+p50', '+p99']);
   for (const run of runs) {
     const [p50, p99] = [percentile(run.latencies, 50), percentile(run.latencies, 99)];
@@ -205,7 +245,8 @@ function report(runs: Run[]) {
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 progress('starting Postgres, Temporal and the simulator');
-const infra = await startInfra();
+// pg_stat_statements: the database's time per message, statement by statement.
+const infra = await startInfra(undefined, { postgresSettings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', 'pg_stat_statements.track_planning': 'on' } });
 const sim = await startSimProcess();
 let gw: Gateway | undefined;
 let bare: BareClient | undefined;
@@ -232,8 +273,6 @@ try {
   progress('bare Baileys socket: sending');
   await measure('warm-up', WARMUP, 5, arrivedAt, bareSend);
   runs.push(await measure('bare Baileys socket', MESSAGES, CONCURRENCY, arrivedAt, bareSend));
-  await bare.stop();
-  bare = undefined;
 
   progress("gateway's session object: pairing");
   direct = await directSession(sim);
@@ -256,6 +295,7 @@ try {
     env: { WA_WS_URL: sim.url, WA_VERSION: WA_VERSION.join('.'), WA_CA_FILE: sim.ca, LOG_LEVEL: 'warn' },
   });
   await pairThroughApi(gw, sim, 'bench', '905557000003', 'Gateway');
+  await seedHistory(gw, HISTORY);
   const http = jsonClient(gw.baseUrl, gw.token, CONCURRENCY);
   const gatewaySend = async () => {
     const res = await http.post('/api/instance/bench/messages/chat', { to: RECIPIENT, body: 'bench' });
@@ -263,12 +303,15 @@ try {
     return (res.json as { id: string }).id;
   };
   await measure('warm-up', WARMUP, 5, arrivedAt, gatewaySend);
+  await gw.db.raw('create extension if not exists pg_stat_statements');
+  await gw.db.raw('select pg_stat_statements_reset()');
   const dbBefore = await databaseWork(gw);
   const gatewayRun = (await measure('gateway over HTTP (one instance)', MESSAGES, CONCURRENCY, arrivedAt, gatewaySend)) as Run & {
     submittedAt: Map<string, number>;
   };
   http.close();
   const dbWork = diffWork(dbBefore, await databaseWork(gw), MESSAGES);
+  const statements = await statementTimes(gw, MESSAGES);
   const rows = await gw
     .db('messages')
     .where({ instance_id: 'bench' })
@@ -288,9 +331,17 @@ try {
     return `  ${label.padEnd(36)} p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms   p99 ${percentile(values, 99).toFixed(1).padStart(7)} ms`;
   });
 
+  // The bare socket again, last: a machine whose speed drifts during the run moves both bare figures.
+  progress('bare Baileys socket: sending again');
+  runs.push(await measure('bare Baileys socket (again)', MESSAGES, CONCURRENCY, arrivedAt, bareSend));
+  await bare.stop();
+  bare = undefined;
+
   report(runs);
   console.log(`\nwhere a gateway send spends its time:\n${breakdown.join('\n')}`);
   console.log(`\ndatabase work per message: ${dbWork}`);
+  console.log(`\ndatabase time per message, by statement (pg_stat_statements; wall clock, so lock waits and CPU contention count):`);
+  console.log(`  ${'execute'.padStart(9)}  ${'plan'.padStart(8)}  calls plans  rows\n${statements}`);
   const stats = await sim.call('stats');
   console.log(`\nduplicate deliveries seen by the phones: ${stats.duplicates}`);
 } finally {

@@ -4,6 +4,7 @@
  * transaction, and NOTIFYs API processes waiting on a send.
  */
 import type { Knex } from 'knex';
+import { Coalescer } from '../lib/coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import { recordEvent } from './events.js';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../whatsapp/session.js';
@@ -60,26 +61,45 @@ export interface StatusChange {
   error?: string;
 }
 
-/** Moves a message's status forward (never backwards); false when it did not change. */
-export async function setStatus(db: Db, instanceId: string, id: string, status: MessageStatus, error?: string): Promise<boolean> {
-  return (await setStatuses(db, instanceId, [{ id, status, ...(error ? { error } : {}) }])) > 0;
-}
+const statusWriters = new WeakMap<Db, Map<string, Coalescer<StatusChange[], number>>>();
 
 /**
  * Moves many messages' statuses forward in one statement (one round trip and
  * one commit, whatever their number): each step is recorded as a
  * `message_ack` event, in order, and NOTIFYed to waiting API requests.
  * Unknown ids (messages from before the gateway) and backward moves are
- * ignored. Returns how many messages changed.
+ * ignored. Returns how many of these messages changed.
+ *
+ * An instance's status writes in this process go one at a time, and the
+ * changes arriving meanwhile from every writer (the outbox's "sent", the
+ * receipts) go together in the next: they never wait on each other's row
+ * locks, and a receipt that comes right after its send shares the write.
  */
-export async function setStatuses(db: Db, instanceId: string, changes: StatusChange[]): Promise<number> {
+export function setStatuses(db: Db, instanceId: string, changes: StatusChange[]): Promise<number> {
+  let writers = statusWriters.get(db);
+  if (!writers) statusWriters.set(db, (writers = new Map()));
+  let writer = writers.get(instanceId);
+  if (!writer) {
+    writer = new Coalescer(
+      async (batches) => {
+        const changed = await writeStatuses(db, instanceId, batches.flat());
+        return batches.map((batch) => new Set(batch.map((c) => c.id).filter((id) => changed.has(id))).size);
+      },
+      { parallel: 1 },
+    );
+    writers.set(instanceId, writer);
+  }
+  return writer.submit(changes);
+}
+
+async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]): Promise<Set<string>> {
   // One change per message: the furthest along (a failure only if nothing moved it forward).
   const furthest = new Map<string, StatusChange>();
   for (const change of changes) {
     const seen = furthest.get(change.id);
     if (!seen || (RANK[change.status] ?? 0.5) > (RANK[seen.status] ?? 0.5)) furthest.set(change.id, change);
   }
-  if (furthest.size === 0) return 0;
+  if (furthest.size === 0) return new Set();
   const wanted = [...furthest.values()];
   const rows = await preparedQuery(
     db,
@@ -123,7 +143,7 @@ export async function setStatuses(db: Db, instanceId: string, changes: StatusCha
      select u.id, pg_notify($6, $4 || chr(10) || u.id || chr(10) || u.new_status) as notified from updated u`,
     [wanted.map((c) => c.id), wanted.map((c) => c.status), wanted.map((c) => c.error ?? null), instanceId, Date.now(), STATUS_CHANNEL],
   );
-  return rows.length;
+  return new Set(rows.map((row) => row.id as string));
 }
 
 /** Applies receipts; unknown ids (messages from before the gateway) are ignored. */

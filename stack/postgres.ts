@@ -22,6 +22,8 @@ export async function startEmbeddedPostgres(options: {
   log?: (line: string) => void;
   /** Postgres's own output. */
   serverLog?: (line: string) => void;
+  /** More settings (`-c name=value` pairs), e.g. for benchmarks. */
+  settings?: Record<string, string>;
 }): Promise<RunningPostgres> {
   const databaseDir = resolve(options.dataDir);
   const port = options.port ?? (await freePort());
@@ -43,7 +45,10 @@ export async function startEmbeddedPostgres(options: {
     persistent: true,
     // Postgres refuses to run as root; as root the package runs it as a `postgres` user.
     createPostgresUser: asRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    postgresFlags: [
+      ...['listen_addresses=127.0.0.1', 'unix_socket_directories=', 'max_connections=200'],
+      ...Object.entries(options.settings ?? {}).map(([name, value]) => `${name}=${value}`),
+    ].flatMap((setting) => ['-c', setting]),
     onLog: (message) => options.serverLog?.(String(message).trimEnd()),
     onError: (err) => options.serverLog?.(`[error] ${String(err)}`),
   });

@@ -22,11 +22,11 @@ export interface Infra {
   stop(): Promise<void>;
 }
 
-export async function startInfra(log: (line: string) => void = () => {}): Promise<Infra> {
+export async function startInfra(log: (line: string) => void = () => {}, options: { postgresSettings?: Record<string, string> } = {}): Promise<Infra> {
   const dir = mkdtempSync(join(tmpdir(), 'wa-gateway-test-'));
   const workflowBundle = join(dir, 'workflows.js');
   const bundled = buildWorkflowBundle(workflowBundle);
-  const postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'postgres'), database: 'postgres', log });
+  const postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'postgres'), database: 'postgres', log, settings: options.postgresSettings });
   const cli = ensureTemporalCli(process.env.TEMPORAL_CLI || undefined, log);
   const temporal = await startTemporalDevServer({ cli, uiPort: null, logFile: join(dir, 'temporal.log') });
   await bundled;
