@@ -2,8 +2,9 @@
  * Accepting outgoing messages. Concurrent requests are stored together:
  * while one statement runs, the messages arriving meanwhile wait and go in
  * the next (lib/coalescer.ts), so a busy API pays one round trip and one
- * commit per batch instead of per message. Messages are stored, and so sent,
- * in the order they arrived.
+ * commit per batch instead of per message. A batch stores its messages in
+ * the order they arrived; concurrent requests have no order among them
+ * anyway, and a client's requests made one after another keep theirs.
  */
 import { Coalescer } from '../lib/coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
