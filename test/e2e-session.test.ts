@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
+import { qrsShownDuring } from './support/pairing.js';
 
 let sim: Simulator;
 let gw: Gateway;
@@ -36,26 +37,6 @@ async function pair(id: string, phone: string, name: string) {
   return device;
 }
 
-/** Watches the instance row while `during` runs and returns every QR it showed. */
-async function qrsDuring(id: string, during: () => Promise<void>): Promise<string[]> {
-  const shown = new Set<string>();
-  let watching = true;
-  const watch = (async () => {
-    while (watching) {
-      const row = await gw.db('instances').where({ id }).first();
-      if (row?.qr) shown.add(row.qr);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-  try {
-    await during();
-  } finally {
-    watching = false;
-    await watch;
-  }
-  return [...shown];
-}
-
 test('an instance pairs by scanning the QR from GET /qr: connecting → open, /me answers, events recorded', async () => {
   const device = await pair('shop', '905551230001', 'Dükkan');
   const me = await json(await gw.request('/api/instance/shop/me'));
@@ -78,7 +59,7 @@ test('an instance pairs by scanning the QR from GET /qr: connecting → open, /m
 test('restart reconnects with the stored credentials, without a QR', async () => {
   const events = () => gw.db('webhook_events').where({ instance_id: 'shop', event: 'connection_status' }).orderBy('seq');
   const before = (await events()).length;
-  const qrs = await qrsDuring('shop', async () => {
+  const qrs = await qrsShownDuring(gw, 'shop', async () => {
     await gw.request('/api/instance/shop/restart', { method: 'POST' });
     // The socket closed and reopened: connecting, then connected again.
     await eventually(async () => (await events()).length >= before + 2 && (await status('shop')) === 'open', 30_000, 'reopened');
@@ -109,7 +90,7 @@ test('kill -9 of the worker holding the session: the other worker logs in with t
   const first = (await holder('shop'))!;
   const victim = gw.workers.find((w) => w.child.exitCode === null && w.output().includes(`"workerId":"${first}"`))!;
   assert.ok(victim, `worker ${first} is running`);
-  const qrs = await qrsDuring('shop', async () => {
+  const qrs = await qrsShownDuring(gw, 'shop', async () => {
     victim.child.kill('SIGKILL');
     await victim.exited;
     await eventually(

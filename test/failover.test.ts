@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { scanQr } from './support/fakePhone.js';
+import { qrsShownDuring } from './support/pairing.js';
 
 // Two worker processes; heartbeat timeout 4 s (see startGateway).
 let gw: Gateway;
@@ -25,32 +26,12 @@ async function connectAndPair(id: string) {
   return (await holder(id))!;
 }
 
-/** Watches the instance row while `during` runs and returns every QR it showed. */
-async function qrsShownDuring(id: string, during: () => Promise<void>): Promise<string[]> {
-  const shown = new Set<string>();
-  let watching = true;
-  const watch = (async () => {
-    while (watching) {
-      const row = await gw.db('instances').where({ id }).first();
-      if (row?.qr) shown.add(row.qr);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-  try {
-    await during();
-  } finally {
-    watching = false;
-    await watch;
-  }
-  return [...shown];
-}
-
 test('kill -9 of the worker holding a session: the other worker resumes it from the stored credentials, no QR', async () => {
   const first = await connectAndPair('crash');
   const victim = gw.workers[Number(first.slice(1)) - 1]!;
   const credsBefore = (await gw.db('session_creds').where({ instance_id: 'crash' }).first()).creds;
 
-  const qrs = await qrsShownDuring('crash', async () => {
+  const qrs = await qrsShownDuring(gw, 'crash', async () => {
     victim.child.kill('SIGKILL');
     await victim.exited;
     await eventually(
@@ -75,7 +56,7 @@ test('SIGTERM hands a session over to another worker, without a QR', async () =>
   const leaving = gw.workers.filter((w) => w.child.exitCode === null).find((w) => w.output().includes(`"workerId":"${first}"`))!;
   assert.ok(leaving, `worker ${first} is running`);
   const started = Date.now();
-  const qrs = await qrsShownDuring('rolling', async () => {
+  const qrs = await qrsShownDuring(gw, 'rolling', async () => {
     await leaving.stop('SIGTERM');
     await eventually(
       async () => {

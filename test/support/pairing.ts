@@ -13,3 +13,23 @@ export async function pairInstance(gw: Gateway, sim: Simulator, id: string, phon
   assert.ok(device);
   return device;
 }
+
+/** Watches the instance row while `during` runs and returns every QR it showed. */
+export async function qrsShownDuring(gw: Gateway, id: string, during: () => Promise<void>): Promise<string[]> {
+  const shown = new Set<string>();
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      const row = await gw.db('instances').where({ id }).first();
+      if (row?.qr) shown.add(row.qr);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    await during();
+  } finally {
+    watching = false;
+    await watch;
+  }
+  return [...shown];
+}
