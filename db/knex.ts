@@ -7,7 +7,15 @@ export function createDb(databaseUrl: string, options: { poolMax?: number } = {}
   return knexFactory({
     client: 'pg',
     connection: { connectionString: databaseUrl, connectionTimeoutMillis: 5_000, application_name: 'wa-gateway' },
-    pool: { min: 0, max: options.poolMax ?? 10 },
+    pool: {
+      min: 0,
+      max: options.poolMax ?? 10,
+      // The hot paths' named statements (preparedQuery) are planned once per connection. Left to
+      // choose, Postgres re-plans the ones over small arrays every time (their custom plans look
+      // cheaper), which cost more than running them: 0.6 ms of planning per status write.
+      afterCreate: (connection: { query(sql: string, done: (err?: Error) => void): void }, done: (err: Error | undefined, c: unknown) => void) =>
+        connection.query('set plan_cache_mode = force_generic_plan', (err) => done(err, connection)),
+    },
     // Never let a request hang on a dead database: fail fast and answer 503.
     acquireConnectionTimeout: 5_000,
     migrations: { migrationSource, tableName: 'knex_migrations' },
