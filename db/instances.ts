@@ -1,4 +1,4 @@
-import { Coalescer } from '../lib/coalescer.js';
+import { Coalescer, coalescersBy } from '../lib/coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import type { Account, ConnectionStatus } from '../whatsapp/session.js';
 import { recordEvent } from './events.js';
@@ -17,20 +17,18 @@ export async function listInstances(db: Db): Promise<InstanceRow[]> {
   return db<InstanceRow>('instances').select('*').orderBy('created_at').orderBy('id');
 }
 
-const lookups = new WeakMap<Db, Coalescer<string, InstanceRow | undefined>>();
-
-/** On every instance-scoped request: concurrent lookups share one (prepared) query. */
-export function getInstance(db: Db, id: string): Promise<InstanceRow | undefined> {
-  let lookup = lookups.get(db);
-  if (!lookup) {
-    lookup = new Coalescer(async (ids) => {
+const lookups = coalescersBy(
+  (db: Db) =>
+    new Coalescer(async (ids: string[]) => {
       const rows = await preparedQuery<InstanceRow>(db, 'get_instances', 'select * from instances where id = any($1::text[])', [[...new Set(ids)]]);
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((wanted) => byId.get(wanted));
-    });
-    lookups.set(db, lookup);
-  }
-  return lookup.submit(id);
+    }),
+);
+
+/** On every instance-scoped request: concurrent lookups share one (prepared) query. */
+export function getInstance(db: Db, id: string): Promise<InstanceRow | undefined> {
+  return lookups(db).submit(id);
 }
 
 /** Creates the instance and its settings; false when the id is taken. */

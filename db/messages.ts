@@ -4,7 +4,7 @@
  * transaction, and NOTIFYs API processes waiting on a send.
  */
 import type { Knex } from 'knex';
-import { Coalescer } from '../lib/coalescer.js';
+import { Coalescer, coalescersBy } from '../lib/coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import { recordEvent } from './events.js';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../whatsapp/session.js';
@@ -61,7 +61,16 @@ export interface StatusChange {
   error?: string;
 }
 
-const statusWriters = new WeakMap<Db, Map<string, Coalescer<StatusChange[], number>>>();
+const statusWriters = coalescersBy(
+  (db: Db, instanceId) =>
+    new Coalescer(
+      async (batches: StatusChange[][]) => {
+        const changed = await writeStatuses(db, instanceId, batches.flat());
+        return batches.map((batch) => new Set(batch.map((c) => c.id).filter((id) => changed.has(id))).size);
+      },
+      { parallel: 1 },
+    ),
+);
 
 /**
  * Moves many messages' statuses forward in one statement (one round trip and
@@ -76,20 +85,7 @@ const statusWriters = new WeakMap<Db, Map<string, Coalescer<StatusChange[], numb
  * locks, and a receipt that comes right after its send shares the write.
  */
 export function setStatuses(db: Db, instanceId: string, changes: StatusChange[]): Promise<number> {
-  let writers = statusWriters.get(db);
-  if (!writers) statusWriters.set(db, (writers = new Map()));
-  let writer = writers.get(instanceId);
-  if (!writer) {
-    writer = new Coalescer(
-      async (batches) => {
-        const changed = await writeStatuses(db, instanceId, batches.flat());
-        return batches.map((batch) => new Set(batch.map((c) => c.id).filter((id) => changed.has(id))).size);
-      },
-      { parallel: 1 },
-    );
-    writers.set(instanceId, writer);
-  }
-  return writer.submit(changes);
+  return statusWriters(db, instanceId).submit(changes);
 }
 
 async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]): Promise<Set<string>> {

@@ -6,7 +6,7 @@
  * the order they arrived; concurrent requests have no order among them
  * anyway, and a client's requests made one after another keep theirs.
  */
-import { Coalescer } from '../lib/coalescer.js';
+import { Coalescer, coalescersBy } from '../lib/coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import type { MessageRow } from './messages.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
@@ -30,7 +30,7 @@ export interface Inserted {
   drainActive?: boolean;
 }
 
-const batchers = new WeakMap<Db, Coalescer<NewOutgoing, Inserted>>();
+const batchers = coalescersBy((db: Db) => new Coalescer((messages: NewOutgoing[]) => insertMany(db, messages)));
 
 /**
  * Writes a new outgoing message as pending, touches its chat and NOTIFYs a
@@ -38,12 +38,7 @@ const batchers = new WeakMap<Db, Coalescer<NewOutgoing, Inserted>>();
  * an idempotency key already used, returns that message instead.
  */
 export function insertOutgoing(db: Db, message: NewOutgoing): Promise<Inserted> {
-  let batcher = batchers.get(db);
-  if (!batcher) {
-    batcher = new Coalescer((messages) => insertMany(db, messages));
-    batchers.set(db, batcher);
-  }
-  return batcher.submit(message);
+  return batchers(db).submit(message);
 }
 
 async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> {

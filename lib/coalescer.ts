@@ -42,3 +42,18 @@ export class Coalescer<I, O> {
       });
   }
 }
+
+/**
+ * Coalescers made on first use, one per owner (a database handle, say) and
+ * key, so every caller in the process sharing them shares their batches.
+ */
+export function coalescersBy<Owner extends object, I, O>(make: (owner: Owner, key: string) => Coalescer<I, O>) {
+  const made = new WeakMap<Owner, Map<string, Coalescer<I, O>>>();
+  return (owner: Owner, key = ''): Coalescer<I, O> => {
+    let byKey = made.get(owner);
+    if (!byKey) made.set(owner, (byKey = new Map()));
+    let coalescer = byKey.get(key);
+    if (!coalescer) byKey.set(key, (coalescer = make(owner, key)));
+    return coalescer;
+  };
+}
