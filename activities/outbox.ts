@@ -10,6 +10,7 @@ import type { MediaStore } from '../lib/mediaStore.js';
 import { detectMimetype } from '../lib/mediaStore.js';
 import { FetchRefused, safeFetch } from '../lib/safeFetch.js';
 import { isGroupJid } from '../lib/recipients.js';
+import { TtlCache } from '../lib/ttlCache.js';
 import type { Media, OutgoingContent, WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from '../worker/sessionHost.js';
 
@@ -37,7 +38,7 @@ const MEDIA_RETRY_DELAY_MS = 2_000;
 export function createOutboxActivities(deps: OutboxDeps) {
   const { db, host, logger } = deps;
   // Whether a number is on WhatsApp, per instance and JID, for a few minutes.
-  const existsCache = new Map<string, { exists: boolean; at: number }>();
+  const existsCache = new TtlCache<boolean>(EXISTS_TTL_MS);
   // When each instance last sent, so sendDelay also spaces sends of separate batches.
   const lastSentAt = new Map<string, number>();
 
@@ -83,10 +84,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
 
   async function ensureRecipient(session: WhatsAppSession, instanceId: string, jid: string): Promise<void> {
     if (isGroupJid(jid)) return;
-    const key = `${instanceId}|${jid}`;
-    const cached = existsCache.get(key);
-    const exists = cached && Date.now() - cached.at < EXISTS_TTL_MS ? cached.exists : (await session.exists(jid)).exists;
-    existsCache.set(key, { exists, at: Date.now() });
+    const exists = await existsCache.get(`${instanceId}|${jid}`, async () => (await session.exists(jid)).exists);
     if (!exists) throw new PermanentSendError(`${jid.split('@')[0]} is not on WhatsApp`);
   }
 
@@ -235,13 +233,12 @@ export interface DrainResult {
 }
 
 /**
- * Writes status changes in the background, a batch per transaction, at most
- * one transaction at a time: while one commits, the next batch collects.
+ * Records the outbox's status changes without holding up the next send
+ * (setStatuses batches them with the instance's other status writes).
  * `barrier` runs before each write.
  */
 class StatusWriter {
-  private queued: StatusChange[] = [];
-  private writing: Promise<void> = Promise.resolve();
+  private readonly writes: Promise<void>[] = [];
   private failure: unknown;
 
   constructor(
@@ -252,25 +249,19 @@ class StatusWriter {
 
   add(change: StatusChange): void {
     if (this.failure) throw this.failure;
-    this.queued.push(change);
-    if (this.queued.length === 1) this.writing = this.writing.then(() => this.flush());
-  }
-
-  private async flush(): Promise<void> {
-    const changes = this.queued;
-    this.queued = [];
-    if (changes.length === 0) return;
-    try {
-      await this.barrier();
-      await setStatuses(this.db, this.instanceId, changes);
-    } catch (err) {
-      this.failure ??= err;
-    }
+    this.writes.push(
+      this.barrier()
+        .then(() => setStatuses(this.db, this.instanceId, [change]))
+        .then(
+          () => undefined,
+          (err) => void (this.failure ??= err),
+        ),
+    );
   }
 
   /** Waits until everything added is written; throws if a write failed. */
   async close(): Promise<void> {
-    await this.writing.then(() => this.flush());
+    await Promise.all(this.writes);
     if (this.failure) throw this.failure;
   }
 }
