@@ -2,15 +2,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
-import type { InstanceRow } from '../db/instances.js';
 import { callSession, type SessionCallDeps } from '../lib/sessionCalls.js';
 import { isGroupJid } from '../lib/recipients.js';
+import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { jid } from './schemas.js';
 
 export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCallDeps): Router {
   const router = Router({ mergeParams: true });
-  const instanceOf = (res: { locals: Record<string, unknown> }) => (res.locals.instance as InstanceRow).id;
   router.get(
     '/',
     route({}, async (_input, _req, res) => {
@@ -18,7 +17,7 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
         .leftJoin('contacts as p', function () {
           this.on('p.instance_id', 'c.instance_id').andOn('p.id', 'c.id');
         })
-        .where('c.instance_id', instanceOf(res))
+        .where('c.instance_id', instanceOf(res).id)
         .orderByRaw('c.last_message desc nulls last')
         .select('c.id', 'c.name', 'c.unread_count', 'c.last_message', 'c.archived', 'p.name as contact_name', 'p.notify');
       return rows.map((r) => ({
@@ -36,7 +35,7 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
       {},
       async (_input, _req, res) =>
         (await db('chats')
-          .where({ instance_id: instanceOf(res) })
+          .where({ instance_id: instanceOf(res).id })
           .orderByRaw('last_message desc nulls last')
           .pluck('id')) as string[],
     ),
@@ -44,7 +43,7 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
   router.post(
     '/read',
     route({ body: z.object({ chatId: jid() }) }, async ({ body }, _req, res) => {
-      const instanceId = instanceOf(res);
+      const instanceId = instanceOf(res).id;
       const unread = await db('messages')
         .where({ instance_id: instanceId, chat_id: body.chatId, from_me: false })
         .orderBy('seq', 'desc')
@@ -67,7 +66,7 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
     router.post(
       `/${action}`,
       route({ body: z.object({ chatId: jid() }) }, async ({ body }, _req, res) => {
-        const instanceId = instanceOf(res);
+        const instanceId = instanceOf(res).id;
         const last = await db('messages')
           .where({ instance_id: instanceId, chat_id: body.chatId })
           .orderBy('seq', 'desc')

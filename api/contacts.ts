@@ -2,16 +2,15 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
-import type { InstanceRow } from '../db/instances.js';
 import { NotFound } from '../lib/errors.js';
 import { callSession, type SessionCallDeps } from '../lib/sessionCalls.js';
 import { TtlCache } from '../lib/ttlCache.js';
+import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { jid, userJid } from './schemas.js';
 
 export function contactsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCallDeps): Router {
   const router = Router({ mergeParams: true });
-  const instanceOf = (res: { locals: Record<string, unknown> }) => (res.locals.instance as InstanceRow).id;
   const existsCache = new TtlCache<{ exists: boolean; jid: string }>(60_000);
   const pictureCache = new TtlCache<string | null>(5 * 60_000);
 
@@ -20,7 +19,7 @@ export function contactsRouter({ db, temporal, taskQueue }: { db: Db } & Session
     route({}, async (_input, _req, res) =>
       (
         await db('contacts')
-          .where({ instance_id: instanceOf(res) })
+          .where({ instance_id: instanceOf(res).id })
           .orderBy('id')
           .select('id', 'name', 'notify')
       ).map((c) => ({ id: c.id, name: c.name ?? c.notify ?? null, notify: c.notify ?? null })),
@@ -32,7 +31,7 @@ export function contactsRouter({ db, temporal, taskQueue }: { db: Db } & Session
       {},
       async (_input, _req, res) =>
         (await db('contacts')
-          .where({ instance_id: instanceOf(res) })
+          .where({ instance_id: instanceOf(res).id })
           .orderBy('id')
           .pluck('id')) as string[],
     ),
@@ -41,7 +40,7 @@ export function contactsRouter({ db, temporal, taskQueue }: { db: Db } & Session
     '/contact',
     route({ query: z.object({ chatId: userJid() }) }, async ({ query }, _req, res) => {
       const contact = await db('contacts')
-        .where({ instance_id: instanceOf(res), id: query.chatId })
+        .where({ instance_id: instanceOf(res).id, id: query.chatId })
         .first('id', 'name', 'notify');
       if (!contact) throw new NotFound(`no contact ${query.chatId}`, 'CONTACT_NOT_FOUND');
       return { id: contact.id, name: contact.name ?? contact.notify ?? null, notify: contact.notify ?? null };
@@ -50,14 +49,14 @@ export function contactsRouter({ db, temporal, taskQueue }: { db: Db } & Session
   router.get(
     '/check',
     route({ query: z.object({ chatId: userJid() }) }, async ({ query }, _req, res) => {
-      const instanceId = instanceOf(res);
+      const instanceId = instanceOf(res).id;
       return existsCache.get(`${instanceId}|${query.chatId}`, () => callSession(temporal, taskQueue, instanceId, 'exists', query.chatId));
     }),
   );
   router.get(
     '/image',
     route({ query: z.object({ chatId: jid() }) }, async ({ query }, _req, res) => {
-      const instanceId = instanceOf(res);
+      const instanceId = instanceOf(res).id;
       return {
         url: await pictureCache.get(`${instanceId}|${query.chatId}`, () =>
           callSession(temporal, taskQueue, instanceId, 'profilePicture', query.chatId),
@@ -69,7 +68,7 @@ export function contactsRouter({ db, temporal, taskQueue }: { db: Db } & Session
     router.post(
       `/${action}`,
       route({ body: z.object({ chatId: userJid() }) }, async ({ body }, _req, res) => {
-        await callSession(temporal, taskQueue, instanceOf(res), 'setBlocked', body.chatId, action === 'block');
+        await callSession(temporal, taskQueue, instanceOf(res).id, 'setBlocked', body.chatId, action === 'block');
         return { success: true };
       }),
     );

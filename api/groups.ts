@@ -3,16 +3,15 @@ import { Router } from 'express';
 import type { Db } from '../db/knex.js';
 import { z } from 'zod';
 import { upsertGroups } from '../db/directory.js';
-import type { InstanceRow } from '../db/instances.js';
 import { callSession, type SessionCallDeps } from '../lib/sessionCalls.js';
 import { TtlCache } from '../lib/ttlCache.js';
 import type { GroupInfo } from '../whatsapp/session.js';
+import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { groupJid } from './schemas.js';
 
 export function groupsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCallDeps): Router {
   const router = Router({ mergeParams: true });
-  const instanceOf = (res: { locals: Record<string, unknown> }) => (res.locals.instance as InstanceRow).id;
   const groupCache = new TtlCache<GroupInfo>(30_000);
 
   router.get(
@@ -20,7 +19,7 @@ export function groupsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCa
     route({}, async (_input, _req, res) =>
       (
         await db('groups')
-          .where({ instance_id: instanceOf(res) })
+          .where({ instance_id: instanceOf(res).id })
           .orderBy('name')
       ).map((g) => ({
         id: g.id,
@@ -37,7 +36,7 @@ export function groupsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCa
       {},
       async (_input, _req, res) =>
         (await db('groups')
-          .where({ instance_id: instanceOf(res) })
+          .where({ instance_id: instanceOf(res).id })
           .orderBy('name')
           .pluck('id')) as string[],
     ),
@@ -45,7 +44,7 @@ export function groupsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCa
   router.get(
     '/group',
     route({ query: z.object({ groupId: groupJid() }) }, async ({ query }, _req, res) => {
-      const instanceId = instanceOf(res);
+      const instanceId = instanceOf(res).id;
       const group = await groupCache.get(`${instanceId}|${query.groupId}`, async () => {
         const fresh = await callSession(temporal, taskQueue, instanceId, 'groupMetadata', query.groupId);
         await upsertGroups(db, instanceId, [fresh]);

@@ -20,6 +20,9 @@ export interface InstanceDeps {
   dataDir: string;
 }
 
+/** The instance of an instance-scoped request (loaded by loadInstance). */
+export const instanceOf = (res: { locals: Record<string, unknown> }) => res.locals.instance as InstanceRow;
+
 /** Loads `:instanceId` for every instance-scoped route: 400 when malformed, 404 when unknown. */
 export function loadInstance(db: Db): RequestHandler {
   return async (req, res, next) => {
@@ -65,7 +68,6 @@ export function instanceCollectionRouter({ db, heartbeatTimeoutSeconds }: Instan
 /** `/api/instance/:instanceId/...`: one instance's lifecycle. */
 export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds, dataDir }: InstanceDeps): Router {
   const router = Router({ mergeParams: true });
-  const instanceOf = (res: { locals: Record<string, unknown> }) => res.locals.instance as InstanceRow;
 
   router.delete(
     '/',

@@ -2,16 +2,15 @@
 import { Router, type RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
-import type { InstanceRow } from '../db/instances.js';
 import { BadRequest, NotFound, PayloadTooLarge } from '../lib/errors.js';
 import { FILENAME_PATTERN, type MediaStore } from '../lib/mediaStore.js';
 import { instanceIdSchema, route } from './route.js';
+import { instanceOf } from './instances.js';
 
 const filenameSchema = z.string({ error: 'filename is required' }).regex(FILENAME_PATTERN, 'filename is not a stored file name');
 
 export function mediaRouter({ media, maxBytes }: { media: MediaStore; maxBytes: number }): Router {
   const router = Router({ mergeParams: true });
-  const instanceOf = (res: { locals: Record<string, unknown> }) => res.locals.instance as InstanceRow;
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: maxBytes, files: 1, fields: 10 } }).single('file');
 
   const receive: RequestHandler = (req, res, next) =>

@@ -2,9 +2,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
-import { clearMessages, type InstanceRow } from '../db/instances.js';
+import { clearMessages } from '../db/instances.js';
 import type { MessageRow } from '../db/messages.js';
 import { BadRequest } from '../lib/errors.js';
+import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { jid } from './schemas.js';
 
@@ -110,7 +111,6 @@ export function statisticsQuery(db: Db, instanceId: string) {
 
 export function historyRouter({ db }: { db: Db }): Router {
   const router = Router({ mergeParams: true });
-  const instanceOf = (res: { locals: Record<string, unknown> }) => res.locals.instance as InstanceRow;
 
   router.get(
     '/',
@@ -150,6 +150,6 @@ export function historyRouter({ db }: { db: Db }): Router {
 export function chatMessagesRoute({ db }: { db: Db }) {
   return route({ query: z.object({ chatId: jid().optional(), limit: intParam('limit', 50, 1_000) }) }, async ({ query }, _req, res) => {
     if (!query.chatId) throw new BadRequest('chatId is required');
-    return page(db, (res.locals.instance as InstanceRow).id, { chatId: query.chatId }, query.limit, 1);
+    return page(db, instanceOf(res).id, { chatId: query.chatId }, query.limit, 1);
   });
 }

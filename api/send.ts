@@ -12,7 +12,6 @@ import type { Db } from '../db/knex.js';
 import { getMessage, type MessageRow } from '../db/messages.js';
 import { insertOutgoing } from '../db/outgoing.js';
 import type { MessageStatus } from '../whatsapp/session.js';
-import type { InstanceRow } from '../db/instances.js';
 import { bodyOf, messageType, type MediaRef, type StoredContent } from '../lib/content.js';
 import { BadRequest, PayloadTooLarge } from '../lib/errors.js';
 import type { MediaStore } from '../lib/mediaStore.js';
@@ -20,6 +19,7 @@ import { wakeOutbox } from '../lib/outboxControl.js';
 import { drainActive } from '../db/outbox.js';
 import { isPrivateAddress } from '../lib/safeFetch.js';
 import { taskQueues } from '../lib/temporal.js';
+import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { jid } from './schemas.js';
 import type { SendWaiter } from './sendWaiter.js';
@@ -157,7 +157,7 @@ export function sendRouter(deps: SendDeps): Router {
       route(
         { body: schema as z.ZodType<{ to: string; source?: string; field?: string; content: Record<string, unknown> }> },
         async ({ body }, req, res) => {
-          const instance = res.locals.instance as InstanceRow;
+          const instance = instanceOf(res);
           const idempotencyKey = idempotencyKeyOf(req);
           const content = { ...body.content } as StoredContent & { media?: MediaRef };
           if (body.source !== undefined) content.media = await mediaRef(deps, instance.id, body.field!, body.source);

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
-import type { InstanceRow } from '../db/instances.js';
+import { instanceOf } from './instances.js';
 import { route } from './route.js';
 
 const booleanLike = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], { error: 'must be true or false' });
@@ -19,7 +19,6 @@ const settingsBody = z.object({
 
 export function settingsRouter({ db }: { db: Db }): Router {
   const router = Router({ mergeParams: true });
-  const instanceOf = (res: { locals: Record<string, unknown> }) => res.locals.instance as InstanceRow;
 
   router.get(
     '/',
