@@ -18,12 +18,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
-import { startInfra } from '../test/support/infra.js';
 import { startGateway, type Gateway } from '../test/support/gateway.js';
 import { BareClient, WA_VERSION, waitFor } from '../test/support/bareBaileys.js';
 import { createBaileysDriver } from '../whatsapp/baileys/driver.js';
 import type { AuthStore, WhatsAppSession } from '../whatsapp/session.js';
-import { startSimProcess, type SimProcess } from './support/simProcess.js';
+import type { SimProcess } from './support/simProcess.js';
+import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
 import { cpuByRole, cpuSince } from './support/cpu.js';
 import { jsonClient } from './support/httpClient.js';
@@ -248,19 +248,16 @@ function report(runs: Run[]) {
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 progress('starting Postgres, Temporal and the simulator');
 // pg_stat_statements: the database's time per message, statement by statement.
-const infra = await startInfra(undefined, { postgresSettings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', 'pg_stat_statements.track_planning': 'on' } });
-const sim = await startSimProcess();
+const stack = await startBenchStack({
+  postgresSettings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', 'pg_stat_statements.track_planning': 'on' },
+});
+const { sim } = stack;
 let gw: Gateway | undefined;
 let bare: BareClient | undefined;
 let direct: WhatsAppSession | undefined;
-const cleanup = async () => {
-  await bare?.stop();
-  await direct?.close().catch(() => {});
-  await gw?.stop();
-  await sim.stop();
-  await infra.stop();
-};
-process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+stack.atStop(() => gw?.stop());
+stack.atStop(() => direct?.close());
+stack.atStop(() => bare?.stop());
 
 try {
   await sim.call('addUser', RECIPIENT, 'Recipient');
@@ -294,7 +291,7 @@ try {
     name: 'bench_send',
     workers: 1,
     workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: WA_VERSION.join('.'), WA_CA_FILE: sim.ca, LOG_LEVEL: 'warn' },
+    env: stack.gatewayEnv,
   });
   await pairThroughApi(gw, sim, 'bench', '905557000003', 'Gateway');
   await seedHistory(gw, HISTORY);
@@ -347,5 +344,5 @@ try {
   const stats = await sim.call('stats');
   console.log(`\nduplicate deliveries seen by the phones: ${stats.duplicates}`);
 } finally {
-  await cleanup();
+  await stack.stop();
 }

@@ -12,10 +12,9 @@
  * from /proc. MB per session = growth over the idle worker / sessions.
  */
 import { readFileSync } from 'node:fs';
-import { startInfra } from '../test/support/infra.js';
 import { startGateway, type Gateway } from '../test/support/gateway.js';
-import { WA_VERSION } from '../test/support/bareBaileys.js';
-import { startSimProcess, type SimProcess } from './support/simProcess.js';
+import type { SimProcess } from './support/simProcess.js';
+import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
 
 const LEVELS = (process.argv[2] ?? '1,10,100').split(',').map(Number);
@@ -39,15 +38,10 @@ async function pair(gw: Gateway, sim: SimProcess, n: number): Promise<void> {
   if (sent.status !== 200) throw new Error(`${id}: send answered ${sent.status} ${await sent.text()}`);
 }
 
-const infra = await startInfra();
-const sim = await startSimProcess();
+const stack = await startBenchStack();
+const { sim } = stack;
 let gw: Gateway | undefined;
-const cleanup = async () => {
-  await gw?.stop();
-  await sim.stop();
-  await infra.stop();
-};
-process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+stack.atStop(() => gw?.stop());
 
 try {
   await sim.call('addUser', RECIPIENT, 'Recipient');
@@ -55,7 +49,7 @@ try {
     name: 'bench_sessions',
     workers: 0,
     workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: WA_VERSION.join('.'), WA_CA_FILE: sim.ca, LOG_LEVEL: 'warn', SESSION_HEARTBEAT_TIMEOUT_SECONDS: '30' },
+    env: { ...stack.gatewayEnv, SESSION_HEARTBEAT_TIMEOUT_SECONDS: '30' },
   });
   gw.startWorker('general', { WORKER_ROLES: 'general' });
   const sessions = gw.startWorker('sessions', { WORKER_ROLES: 'sessions' });
@@ -91,5 +85,5 @@ try {
   const [a, b] = [rows.at(-2)!, rows.at(-1)!];
   console.log(`\n* growth over the idle worker, per session. Marginal from ${a.sessions} to ${b.sessions}: ${((b.rssMb - a.rssMb) / (b.sessions - a.sessions)).toFixed(1)} MB RSS per session`);
 } finally {
-  await cleanup();
+  await stack.stop();
 }
