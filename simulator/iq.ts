@@ -6,7 +6,7 @@ import type { BinaryNode } from '@whiskeysockets/baileys';
 import { bytes, child, children, decodeBigEndian, iqError, iqResult } from './nodes.js';
 import type { SimConnection } from './connection.js';
 import type { Simulator } from './simulator.js';
-import { answerKeyBundles, answerUsync } from './lookups.js';
+import { answerKeyBundles, answerProfilePicture, answerUsync } from './lookups.js';
 
 export type IqHandler = (sim: Simulator, conn: SimConnection, iq: BinaryNode) => Promise<BinaryNode | undefined> | BinaryNode | undefined;
 
@@ -70,7 +70,7 @@ export const iqHandlers: Record<string, IqHandler[]> = {
     (_sim, _conn, iq) => iqError(iq, 501, 'pairing codes are not simulated'),
   ],
   usync: [(sim, _conn, iq) => answerUsync(sim, iq)],
-  'w:profile:picture': [(sim, _conn, iq) => sim.profilePicture(iq)],
+  'w:profile:picture': [(sim, _conn, iq) => answerProfilePicture(sim, iq)],
   'w:g2': [(sim, conn, iq) => sim.groups(conn, iq)],
   'w:m': [(sim, _conn, iq) => (child(iq, 'media_conn') ? sim.mediaConn(iq) : undefined)],
   status: [(_sim, _conn, iq) => iqResult(iq)],

@@ -1,11 +1,11 @@
 /**
- * What the server knows about users' devices, as Baileys asks for it: usync
- * (is a number on WhatsApp, its devices and LID) and pre-key bundles (to
- * start a Signal session with a device).
+ * What the server knows about users, as Baileys asks for it: usync (is a
+ * number on WhatsApp, its devices and LID), pre-key bundles (to start a
+ * Signal session with a device) and profile pictures.
  */
 import type { BinaryNode } from '@whiskeysockets/baileys';
 import { lidJid, pnJid, type SimUser } from './directory.js';
-import { child, children, encodeBigEndian, iqResult, unixNow } from './nodes.js';
+import { child, children, encodeBigEndian, iqError, iqResult, unixNow } from './nodes.js';
 import type { Simulator } from './simulator.js';
 
 export function answerUsync(sim: Simulator, iq: BinaryNode): BinaryNode {
@@ -113,3 +113,10 @@ export function preKeyBundle(sim: Simulator, user: SimUser, device: number) {
 }
 
 const strip = (publicKey: Buffer) => (publicKey.length === 33 ? publicKey.subarray(1) : publicKey);
+
+export function answerProfilePicture(sim: Simulator, iq: BinaryNode): BinaryNode {
+  const target = iq.attrs.target ?? iq.attrs.to ?? '';
+  const user = sim.directory.find(target.split(/[@:]/)[0]!);
+  if (!user?.pictureUrl) return iqError(iq, 404, 'item-not-found');
+  return iqResult(iq, [{ tag: 'picture', attrs: { url: user.pictureUrl, id: '1', type: child(iq, 'picture')?.attrs.type ?? 'preview' } }]);
+}

@@ -15,7 +15,7 @@ import { SimConnection } from './connection.js';
 import { answerIq } from './iq.js';
 import { child, children, iqError, iqResult, unixNow, S_WHATSAPP_NET } from './nodes.js';
 import { SignalDevice } from './signal.js';
-import { handleOutgoingMessage, sendFromPhone, type ReceivedMessage, type ReceiptPolicy } from './messages.js';
+import { handleOutgoingMessage, type ReceivedMessage, type ReceiptPolicy } from './messages.js';
 import { decodeQr } from './qr.js';
 import { AppStateServer } from './appState.js';
 import { sendInitialHistory } from './history.js';
@@ -351,15 +351,6 @@ export class Simulator {
   }
 
   // ---- query answers (used by iq.ts) -------------------------------------
-
-  profilePicture(iq: BinaryNode): BinaryNode {
-    const target = iq.attrs.target ?? iq.attrs.to ?? '';
-    const user = this.directory.find(target.split(/[@:]/)[0]!);
-    if (!user?.pictureUrl) return iqError(iq, 404, 'item-not-found');
-    return iqResult(iq, [
-      { tag: 'picture', attrs: { url: user.pictureUrl, id: '1', type: child(iq, 'picture')?.attrs.type ?? 'preview' } },
-    ]);
-  }
 
   /** Blocklist get/set. Baileys names the contact by LID (with `pn_jid` when blocking); kept by phone number. */
   blocklist(conn: SimConnection, iq: BinaryNode): BinaryNode {
