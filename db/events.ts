@@ -17,4 +17,3 @@ export async function recordEvent(
   await trx('webhook_events').insert({ id, instance_id: instanceId, event, data: JSON.stringify(data), timestamp: Date.now() });
   return id;
 }
-

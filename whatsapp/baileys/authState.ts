@@ -107,10 +107,8 @@ export class SessionKeys implements SignalKeyStore {
   async persisted(): Promise<void> {
     const target = this.version;
     while (this.written < target) {
-      if (!this.writing) {
-        if (this.stopped) throw new Error('the session keys were discarded');
-        this.writing = this.writeLoop();
-      }
+      // Unwritten changes and no write under way: they were discarded, or given up on at the session's end.
+      if (!this.writing) throw this.failure ?? new Error('the session keys were discarded');
       await new Promise<void>((resolve) => this.waiters.push(resolve));
       if (this.written < target && this.failure) throw this.failure;
     }
