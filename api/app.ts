@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/knex.js';
-import { redactUrl, type Logger } from '../lib/logger.js';
+import type { Logger } from '../lib/logger.js';
 import { SessionControl } from '../lib/sessions.js';
 import { requireToken } from './middleware/auth.js';
+import { requestLog } from './middleware/requestLog.js';
 import { rateLimit } from './middleware/rateLimit.js';
 import { errorHandler, notFoundHandler } from './middleware/errors.js';
 import { healthRouter } from './health.js';
@@ -39,23 +38,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
 
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      serializers: {
-        req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
-        res: (res) => ({ statusCode: res.statusCode }),
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-      autoLogging: { ignore: (req) => req.url === '/health' },
-    }),
-  );
+  app.use(requestLog(logger, { ignore: (path) => path === '/health' }));
 
   app.use('/health', healthRouter({ db, temporal }));
 

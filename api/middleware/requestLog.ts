@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { RequestHandler } from 'express';
+import { redactUrl, type Logger } from '../../lib/logger.js';
+
+declare module 'http' {
+  interface IncomingMessage {
+    /** The request's id: the caller's X-Request-Id when it is a sane one, else a new UUID. */
+    id: string;
+    /** A logger bound to the request's id (made on first use). */
+    log: Logger;
+  }
+}
+
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+/**
+ * Gives each request an id (echoed as X-Request-Id) and a logger bound to it,
+ * and logs one line when the response is finished (`info`, or `error` for a
+ * 5xx), in pino-http's shape. Nothing is built for a line whose level is off:
+ * the send endpoints run hundreds of times a second.
+ */
+export function requestLog(logger: Logger, options: { ignore?: (path: string) => boolean } = {}): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    req.id = id;
+    let bound: Logger | undefined;
+    Object.defineProperty(req, 'log', { get: () => (bound ??= logger.child({ reqId: id })), configurable: true });
+    if (!options.ignore?.(req.path)) {
+      const started = performance.now();
+      const url = req.url;
+      res.once('finish', () => {
+        const level = res.statusCode >= 500 ? 'error' : 'info';
+        if (!logger.isLevelEnabled(level)) return;
+        logger[level](
+          {
+            req: { id, method: req.method, url: redactUrl(url) },
+            res: { statusCode: res.statusCode },
+            responseTime: Math.round(performance.now() - started),
+          },
+          'request completed',
+        );
+      });
+    }
+    next();
+  };
+}
