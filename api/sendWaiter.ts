@@ -1,7 +1,8 @@
 /**
  * Lets a send request wait, briefly, for its message to go out. The worker
- * NOTIFYs every status change in the statement that makes it; one LISTENing
- * connection per API process (PgListener) wakes the waiting requests.
+ * NOTIFYs a message's first status change (out of pending) in the statement
+ * that makes it; one LISTENing connection per API process (PgListener) wakes
+ * the waiting requests.
  */
 import type { Logger } from 'pino';
 import { STATUS_CHANNEL } from '../db/messages.js';

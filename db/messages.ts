@@ -75,7 +75,8 @@ const statusWriters = coalescersBy(
 /**
  * Moves many messages' statuses forward in one statement (one round trip and
  * one commit, whatever their number): each step is recorded as a
- * `message_ack` event, in order, and NOTIFYed to waiting API requests.
+ * `message_ack` event, in order; a message's first step out of pending is
+ * NOTIFYed to waiting API requests.
  * Unknown ids (messages from before the gateway) and backward moves are
  * ignored. Returns how many of these messages changed.
  *
@@ -136,7 +137,9 @@ async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]
          ) s
         order by u.id, s.rank
      )
-     select u.id, pg_notify($6, $4 || chr(10) || u.id || chr(10) || u.new_status) as notified from updated u`,
+     -- Waiting requests need only a message's first step out of pending (see api/sendWaiter.ts).
+     select u.id, case when u.old_status = 'pending' then pg_notify($6, $4 || chr(10) || u.id || chr(10) || u.new_status) end as notified
+       from updated u`,
     [wanted.map((c) => c.id), wanted.map((c) => c.status), wanted.map((c) => c.error ?? null), instanceId, Date.now(), STATUS_CHANNEL],
   );
   return new Set(rows.map((row) => row.id as string));
