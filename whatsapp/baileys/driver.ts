@@ -14,6 +14,7 @@ import {
 import type { Account, CloseReason, ConnectOptions, IncomingMessage, SessionClose, StatusUpdate, WhatsAppDriver, WhatsAppSession } from '../session.js';
 import { loadAuthState } from './authState.js';
 import { toBaileysContent } from './outbound.js';
+import { cheapBaileysTimerStacks } from './stackTraces.js';
 import { statusName, toIncoming, toStatusUpdates } from './inbound.js';
 import { toChatInfo, toContactInfo, toGroupInfo, toLiveChatInfo } from './directory.js';
 
@@ -27,6 +28,7 @@ export interface BaileysDriverOptions {
 }
 
 export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriver {
+  cheapBaileysTimerStacks();
   const version = options.version ? (options.version.split('.').map(Number) as WAVersion) : undefined;
   const ca = options.caFile ? readFileSync(options.caFile) : undefined;
   // Baileys makes HTTPS requests three ways, each needing the CA separately:
@@ -53,6 +55,8 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         logger: baileysLogger as never,
         markOnlineOnConnect: false,
         syncFullHistory: false,
+        // No echo of what this socket sends: the gateway stored each message (and its chat) before sending it.
+        emitOwnEvents: false,
       });
 
       let reported = Promise.resolve();
@@ -97,7 +101,7 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         const incoming: IncomingMessage[] = [];
         const statuses: StatusUpdate[] = [];
         for (const message of messages) {
-          // Baileys echoes what we send as an upsert: the gateway stored it before sending.
+          // A message this session sent that comes back (a history sync): the gateway stored it before sending.
           const echo = message.key.fromMe && sentHere.has(message.key.id ?? '');
           const mapped = echo ? undefined : toIncoming(message, ownJid, type === 'append' || !!(message as { broadcast?: boolean }).broadcast);
           if (mapped) incoming.push(mapped);
