@@ -245,6 +245,9 @@ function report(runs: Run[]) {
 
 // ---------------------------------------------------------------------------------
 
+// The bare socket should cost what Baileys costs in a plain JavaScript program; tsx turns on
+// source-mapped stack traces, and Baileys captures a stack for every stanza it sends.
+process.setSourceMapsEnabled(false);
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 progress('starting Postgres, Temporal and the simulator');
 // pg_stat_statements: the database's time per message, statement by statement.
