@@ -182,14 +182,18 @@ export function createOutboxActivities(deps: OutboxDeps) {
             result.notConnected = true;
             break;
           }
-          if ((await sendBatch(session, instanceId, batch, result, heartbeat)) > 0) {
+          // Every message committed before the pick-up is in it; any later one NOTIFYs after this.
+          arrivals.clear();
+          const taken = await sendBatch(session, instanceId, batch, result, heartbeat);
+          if (taken > 0) {
             idleSince = Date.now();
             if (Date.now() - started > maxMs) {
               result.more = true;
               break;
             }
             await keepActive();
-            continue;
+            // A full batch may have left more behind; after a partial one, only a NOTIFY means more.
+            if (taken >= batch) continue;
           }
           if (Date.now() - idleSince >= idleMs || Date.now() - started > maxMs) {
             await markIdle(db, instanceId);

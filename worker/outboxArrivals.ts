@@ -4,6 +4,8 @@ import { OUTBOX_CHANNEL } from '../db/outbox.js';
 export interface ArrivalWatch {
   /** Resolves at the next NOTIFY for the instance (at once if one came since the last call), or after `timeoutMs`. */
   next(timeoutMs: number): Promise<void>;
+  /** Forgets the NOTIFYs heard so far (a query about to run will see their messages). */
+  clear(): void;
   close(): void;
 }
 
@@ -47,6 +49,7 @@ export class OutboxArrivals {
           }
           watch.wake = done;
         }),
+      clear: () => void (watch.notified = false),
       close: () => {
         set.delete(watch);
         if (set.size === 0) this.watches.delete(instanceId);
