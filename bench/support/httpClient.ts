@@ -81,14 +81,14 @@ class Connection {
   }
 }
 
-export function jsonClient(baseUrl: string, token: string, sockets: number) {
+/** As many connections as requests at once, kept open for the next ones. */
+export function jsonClient(baseUrl: string, token: string) {
   const { hostname, port } = new URL(baseUrl);
   let pool: Connection[] = [];
   const connection = () => {
     pool = pool.filter((c) => !c.isClosed);
     let free = pool.find((c) => c.idle);
     if (!free) {
-      if (pool.length >= sockets) throw new Error(`more than ${sockets} requests at once`);
       free = new Connection(hostname, Number(port));
       pool.push(free);
     }
