@@ -147,7 +147,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
      * next drain resends them with the same WhatsApp id, so the recipient
      * still gets one message.
      */
-    async drainOutbox({ instanceId, batch = 100, idleMs = deps.drainIdleMs, maxMs = 10 * 60_000 }: DrainInput): Promise<DrainResult> {
+    async drainOutbox({ instanceId, batch = 100, idleMs = deps.drainIdleMs, maxMs = 10 * 60_000, pollMs = 1_000 }: DrainInput): Promise<DrainResult> {
       const ctx = Context.current();
       const result: DrainResult = { sent: 0, failed: 0, more: false, notConnected: false };
       const session = host.get(instanceId);
@@ -206,7 +206,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
           }
           heartbeat();
           // A NOTIFY wakes us at once; the timeout is a fallback should one be lost.
-          await Promise.race([arrivals.next(Math.min(1_000, idleMs - (Date.now() - idleSince))), host.evacuating]);
+          await Promise.race([arrivals.next(Math.min(pollMs, idleMs - (Date.now() - idleSince))), host.evacuating]);
         }
       } finally {
         arrivals.close();
@@ -225,6 +225,8 @@ export interface DrainInput {
   idleMs?: number;
   /** How long one drain may run before the workflow starts the next. */
   maxMs?: number;
+  /** How long it waits for a NOTIFY before it looks anyway (should one be lost). */
+  pollMs?: number;
 }
 
 export interface DrainResult {

@@ -1,0 +1,130 @@
+// The outbox drain on a real Postgres, with a scripted session: order, NOTIFY wake-ups, the fallback look.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { pino } from 'pino';
+import { createDb, migrate, type Db } from '../db/knex.js';
+import { createInstance } from '../db/instances.js';
+import { insertOutgoing } from '../db/outgoing.js';
+import { createOutboxActivities, type DrainInput } from '../activities/outbox.js';
+import { OutboxArrivals } from '../worker/outboxArrivals.js';
+import { SessionHost } from '../worker/sessionHost.js';
+import { PgListener } from '../lib/pgListener.js';
+import type { MediaStore } from '../lib/mediaStore.js';
+import type { OutgoingMessage, WhatsAppSession } from '../whatsapp/session.js';
+import { createDatabase } from './support/infra.js';
+
+const logger = pino({ level: 'silent' });
+let db: Db;
+let listener: PgListener;
+before(async () => {
+  const url = await createDatabase('outbox_drain');
+  db = createDb(url, { poolMax: 4 });
+  await migrate(db);
+  listener = new PgListener(url, logger);
+  await listener.start();
+});
+after(async () => {
+  await listener?.stop();
+  await db?.destroy();
+});
+
+/** A connected session whose sends are recorded; `hold()` makes the next send wait until released. */
+function scriptedSession() {
+  const sent: string[] = [];
+  let gate: { reached: () => void; release: Promise<void> } | undefined;
+  const session = {
+    closed: new Promise(() => {}),
+    waitOpen: async () => {},
+    persisted: async () => {},
+    exists: async (jid: string) => ({ exists: true, jid }),
+    async send(message: OutgoingMessage) {
+      const waiting = gate;
+      gate = undefined;
+      if (waiting) {
+        waiting.reached();
+        await waiting.release;
+      }
+      sent.push(message.id);
+    },
+  } as unknown as WhatsAppSession;
+  return {
+    session,
+    sent,
+    /** The next send waits; resolves once it is waiting, with the function that lets it go on. */
+    hold(): Promise<() => void> {
+      let release!: () => void;
+      return new Promise((reached) => {
+        gate = { reached: () => reached(release), release: new Promise<void>((resolve) => (release = resolve)) };
+      });
+    },
+  };
+}
+
+async function setup(instanceId: string, arrivals: OutboxArrivals) {
+  await createInstance(db, instanceId, 'drain test');
+  const scripted = scriptedSession();
+  const host = new SessionHost('worker-test', 'queue-test');
+  host.attach(instanceId, scripted.session);
+  const activities = createOutboxActivities({
+    db,
+    host,
+    media: {} as MediaStore,
+    logger,
+    maxMediaBytes: 1_000_000,
+    allowPrivateMediaUrls: false,
+    arrivals,
+    drainIdleMs: 300,
+  });
+  let n = 0;
+  const accept = async () => {
+    const id = `3EB0${instanceId.toUpperCase()}${String(n++).padStart(6, '0')}`;
+    await insertOutgoing(db, { instanceId, id, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' } });
+    return id;
+  };
+  const drain = (input: Omit<DrainInput, 'instanceId'>) => new MockActivityEnvironment().run(activities.drainOutbox, { instanceId, ...input });
+  return { ...scripted, host, accept, drain };
+}
+
+const until = async (check: () => boolean, what: string, ms = 10_000) => {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+test('messages accepted while a batch is being sent are taken on their NOTIFY, in order', async () => {
+  const s = await setup('notified', new OutboxArrivals(listener));
+  const first = [await s.accept(), await s.accept()];
+  const held = s.hold();
+  // The fallback look would come only after a minute: what goes out before that was woken by a NOTIFY.
+  const drained = s.drain({ idleMs: 120_000, pollMs: 60_000, maxMs: 120_000 });
+  const release = await held;
+  const later = [await s.accept(), await s.accept(), await s.accept()];
+  release();
+  await until(() => s.sent.length === 5, 'all five sends');
+  assert.deepEqual(s.sent, [...first, ...later]);
+  // A message accepted once the drain is waiting again is taken too.
+  const last = await s.accept();
+  await until(() => s.sent.length === 6, 'the sixth send');
+  assert.equal(s.sent[5], last);
+  const statuses = await db('messages').where({ instance_id: 'notified' }).orderBy('seq').pluck('status');
+  assert.deepEqual(statuses, Array(6).fill('sent'));
+  // A worker shutting down ends the waiting drain at once.
+  await s.host.evacuate(0);
+  assert.deepEqual(await drained, { sent: 6, failed: 0, more: false, notConnected: false });
+});
+
+test('a NOTIFY that never arrives delays a message only until the next look', async () => {
+  // Arrivals that hear nothing: this drain learns of new messages only by looking again.
+  const deaf = new OutboxArrivals({ on: () => () => {}, onReconnect: () => () => {} } as unknown as PgListener);
+  const s = await setup('deaf', deaf);
+  const drained = s.drain({ idleMs: 1_000, pollMs: 100, maxMs: 30_000 });
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  const id = await s.accept();
+  await until(() => s.sent.length === 1, 'the send found by looking');
+  assert.deepEqual(s.sent, [id]);
+  const result = await drained;
+  assert.deepEqual(result, { sent: 1, failed: 0, more: false, notConnected: false });
+});
