@@ -90,12 +90,20 @@ export function createOutboxActivities(deps: OutboxDeps) {
 
   /**
    * Sends one batch of pending messages in order, spacing them by the
-   * instance's sendDelay; statuses are written while later messages go out.
-   * Returns how many rows it took (0: nothing was pending).
+   * instance's sendDelay. Their statuses are written while later messages
+   * (of this batch and the next ones) go out. Returns how many rows it took
+   * (0: nothing was pending).
    */
-  async function sendBatch(session: WhatsAppSession, instanceId: string, limit: number, result: DrainResult, heartbeat: () => void): Promise<number> {
+  async function sendBatch(
+    session: WhatsAppSession,
+    instanceId: string,
+    limit: number,
+    statuses: StatusWriter,
+    result: DrainResult,
+    heartbeat: () => void,
+  ): Promise<number> {
     const ctx = Context.current();
-    const batch = await pickUpPending(db, instanceId, limit);
+    const batch = await pickUpPending(db, instanceId, limit, statuses.unwritten());
     if (batch.length === 0) return 0;
     const [settings] = await preparedQuery<{ send_delay_ms: number }>(
       db,
@@ -104,32 +112,25 @@ export function createOutboxActivities(deps: OutboxDeps) {
       [instanceId],
     );
     const delayMs = Number(settings?.send_delay_ms ?? 0);
-    // A message is recorded as sent only once the keys that encrypted it are stored (see SessionKeys).
-    const statuses = new StatusWriter(db, instanceId, () => session.persisted());
-    try {
-      for (const row of batch) {
-        heartbeat();
-        if (ctx.cancellationSignal.aborted) break;
-        const wait = (lastSentAt.get(instanceId) ?? 0) + delayMs - Date.now();
-        if (delayMs > 0 && wait > 0) await sleep(wait, undefined, { signal: ctx.cancellationSignal }).catch(() => {});
-        if (ctx.cancellationSignal.aborted) break;
-        try {
-          const content = await resolveContent(row);
-          await ensureRecipient(session, instanceId, row.chat_id);
-          await session.send({ id: row.id, to: row.chat_id, content });
-          lastSentAt.set(instanceId, Date.now());
-          statuses.add({ id: row.id, status: 'sent' });
-          result.sent++;
-        } catch (err) {
-          if (!(err instanceof PermanentSendError)) throw err;
-          logger.info({ instanceId, id: row.id, reason: err.message }, 'message failed');
-          statuses.add({ id: row.id, status: 'failed', error: err.message });
-          result.failed++;
-        }
+    for (const row of batch) {
+      heartbeat();
+      if (ctx.cancellationSignal.aborted) break;
+      const wait = (lastSentAt.get(instanceId) ?? 0) + delayMs - Date.now();
+      if (delayMs > 0 && wait > 0) await sleep(wait, undefined, { signal: ctx.cancellationSignal }).catch(() => {});
+      if (ctx.cancellationSignal.aborted) break;
+      try {
+        const content = await resolveContent(row);
+        await ensureRecipient(session, instanceId, row.chat_id);
+        await session.send({ id: row.id, to: row.chat_id, content });
+        lastSentAt.set(instanceId, Date.now());
+        statuses.add(row.seq, { id: row.id, status: 'sent' });
+        result.sent++;
+      } catch (err) {
+        if (!(err instanceof PermanentSendError)) throw err;
+        logger.info({ instanceId, id: row.id, reason: err.message }, 'message failed');
+        statuses.add(row.seq, { id: row.id, status: 'failed', error: err.message });
+        result.failed++;
       }
-    } finally {
-      // What went out is recorded even when a later send throws.
-      await statuses.close();
     }
     return batch.length;
   }
@@ -166,6 +167,8 @@ export function createOutboxActivities(deps: OutboxDeps) {
         ctx.heartbeat();
       };
       const arrivals = deps.arrivals.watch(instanceId);
+      // A message is recorded as sent only once the keys that encrypted it are stored (see SessionKeys).
+      const statuses = new StatusWriter(db, instanceId, () => session.persisted());
       let activeUntil = 0;
       const keepActive = async () => {
         if (Date.now() < activeUntil - idleMs) return;
@@ -184,7 +187,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
           }
           // Every message committed before the pick-up is in it; any later one NOTIFYs after this.
           arrivals.clear();
-          const taken = await sendBatch(session, instanceId, batch, result, heartbeat);
+          const taken = await sendBatch(session, instanceId, batch, statuses, result, heartbeat);
           if (taken > 0) {
             idleSince = Date.now();
             if (Date.now() - started > maxMs) {
@@ -196,6 +199,8 @@ export function createOutboxActivities(deps: OutboxDeps) {
             if (taken >= batch) continue;
           }
           if (Date.now() - idleSince >= idleMs || Date.now() - started > maxMs) {
+            // What was sent is recorded before the last look, which would otherwise find it pending.
+            await statuses.flush();
             await markIdle(db, instanceId);
             activeUntil = 0;
             // One last look after clearing the flag: a message committed before it is ours to send.
@@ -210,7 +215,12 @@ export function createOutboxActivities(deps: OutboxDeps) {
         }
       } finally {
         arrivals.close();
-        if (activeUntil) await markIdle(db, instanceId).catch(() => {});
+        try {
+          // What went out is recorded even when a later send throws.
+          await statuses.flush();
+        } finally {
+          if (activeUntil) await markIdle(db, instanceId).catch(() => {});
+        }
       }
       return result;
     },
@@ -239,12 +249,13 @@ export interface DrainResult {
 }
 
 /**
- * Records the outbox's status changes without holding up the next send
- * (setStatuses batches them with the instance's other status writes).
- * `barrier` runs before each write.
+ * Records a drain's status changes without holding up the next send
+ * (setStatuses batches them with the instance's other status writes), and
+ * knows which messages (by seq) are sent but not yet recorded, so that the
+ * next pick-up leaves them out. `barrier` runs before each write.
  */
 class StatusWriter {
-  private readonly writes: Promise<void>[] = [];
+  private readonly writing = new Map<string, Promise<void>>();
   private failure: unknown;
 
   constructor(
@@ -253,21 +264,26 @@ class StatusWriter {
     private readonly barrier: () => Promise<void>,
   ) {}
 
-  add(change: StatusChange): void {
+  add(seq: string, change: StatusChange): void {
     if (this.failure) throw this.failure;
-    this.writes.push(
-      this.barrier()
-        .then(() => setStatuses(this.db, this.instanceId, [change]))
-        .then(
-          () => undefined,
-          (err) => void (this.failure ??= err),
-        ),
-    );
+    const write = this.barrier()
+      .then(() => setStatuses(this.db, this.instanceId, [change]))
+      .then(
+        // A message whose write failed stays out of this drain's pick-ups: the failure ends the drain.
+        () => void this.writing.delete(seq),
+        (err) => void (this.failure ??= err),
+      );
+    this.writing.set(seq, write);
+  }
+
+  /** The messages sent whose status is not written yet. */
+  unwritten(): string[] {
+    return [...this.writing.keys()];
   }
 
   /** Waits until everything added is written; throws if a write failed. */
-  async close(): Promise<void> {
-    await Promise.all(this.writes);
+  async flush(): Promise<void> {
+    await Promise.all(this.writing.values());
     if (this.failure) throw this.failure;
   }
 }

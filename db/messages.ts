@@ -41,16 +41,20 @@ export async function getMessage(db: Db | Knex.Transaction, instanceId: string, 
 /**
  * The instance's next pending outgoing messages, in the order they were
  * accepted, marked as picked up by the outbox (counted, and timed for
- * operators and benchmarks) in the same statement.
+ * operators and benchmarks) in the same statement. `exclude`: messages (by
+ * seq) the caller has taken already and whose status is still being written.
  */
-export async function pickUpPending(db: Db, instanceId: string, limit: number): Promise<MessageRow[]> {
+export async function pickUpPending(db: Db, instanceId: string, limit: number, exclude: string[] = []): Promise<MessageRow[]> {
   const rows = await preparedQuery<MessageRow>(
     db,
     'pick_up_pending',
     `update messages set send_attempts = send_attempts + 1, last_attempt_at = now()
-      where seq in (select seq from messages where instance_id = $1 and status = 'pending' and from_me order by seq limit $2)
+      where seq in (
+        select seq from messages
+         where instance_id = $1 and status = 'pending' and from_me and not (seq = any($3::bigint[]))
+         order by seq limit $2)
       returning *`,
-    [instanceId, limit],
+    [instanceId, limit, exclude],
   );
   return (rows as MessageRow[]).sort((a, b) => Number(a.seq) - Number(b.seq));
 }

@@ -33,10 +33,12 @@ after(async () => {
 function scriptedSession() {
   const sent: string[] = [];
   let gate: { reached: () => void; release: Promise<void> } | undefined;
+  // The keys of a send are stored when this resolves (SessionKeys' barrier).
+  let keysStored: Promise<void> = Promise.resolve();
   const session = {
     closed: new Promise(() => {}),
     waitOpen: async () => {},
-    persisted: async () => {},
+    persisted: () => keysStored,
     exists: async (jid: string) => ({ exists: true, jid }),
     async send(message: OutgoingMessage) {
       const waiting = gate;
@@ -51,6 +53,12 @@ function scriptedSession() {
   return {
     session,
     sent,
+    /** Holds the keys barrier until the returned function is called. */
+    delayKeys(): () => void {
+      let store!: () => void;
+      keysStored = new Promise<void>((resolve) => (store = resolve));
+      return store;
+    },
     /** The next send waits; resolves once it is waiting, with the function that lets it go on. */
     hold(): Promise<() => void> {
       let release!: () => void;
@@ -109,11 +117,11 @@ test('messages accepted while a batch is being sent are taken on their NOTIFY, i
   const last = await s.accept();
   await until(() => s.sent.length === 6, 'the sixth send');
   assert.equal(s.sent[5], last);
-  const statuses = await db('messages').where({ instance_id: 'notified' }).orderBy('seq').pluck('status');
-  assert.deepEqual(statuses, Array(6).fill('sent'));
-  // A worker shutting down ends the waiting drain at once.
+  // A worker shutting down ends the waiting drain at once, once the statuses are written.
   await s.host.evacuate(0);
   assert.deepEqual(await drained, { sent: 6, failed: 0, more: false, notConnected: false });
+  const statuses = await db('messages').where({ instance_id: 'notified' }).orderBy('seq').pluck('status');
+  assert.deepEqual(statuses, Array(6).fill('sent'));
 });
 
 test('a NOTIFY that never arrives delays a message only until the next look', async () => {
@@ -127,4 +135,23 @@ test('a NOTIFY that never arrives delays a message only until the next look', as
   assert.deepEqual(s.sent, [id]);
   const result = await drained;
   assert.deepEqual(result, { sent: 1, failed: 0, more: false, notConnected: false });
+});
+
+test('the next messages go out while the statuses of the previous ones wait for their keys, and none goes twice', async () => {
+  const s = await setup('pipelined', new OutboxArrivals(listener));
+  const storeKeys = s.delayKeys();
+  const drained = s.drain({ idleMs: 120_000, pollMs: 60_000, maxMs: 120_000 });
+  const first = await s.accept();
+  await until(() => s.sent.length === 1, 'the first send');
+  const second = await s.accept();
+  const third = await s.accept();
+  await until(() => s.sent.length === 3, 'the later sends, before any status is written');
+  assert.deepEqual(s.sent, [first, second, third]);
+  const statusOf = async () => db('messages').where({ instance_id: 'pipelined' }).orderBy('seq').pluck('status');
+  assert.deepEqual(await statusOf(), ['pending', 'pending', 'pending']);
+  storeKeys();
+  await s.host.evacuate(0);
+  assert.deepEqual(await drained, { sent: 3, failed: 0, more: false, notConnected: false });
+  assert.deepEqual(await statusOf(), ['sent', 'sent', 'sent']);
+  assert.deepEqual(s.sent, [first, second, third]);
 });
