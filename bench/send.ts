@@ -250,6 +250,11 @@ function report(runs: Run[]) {
 // source-mapped stack traces, and Baileys captures a stack for every stanza it sends.
 process.setSourceMapsEnabled(false);
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+// libsignal prints whole Signal sessions (private keys included) with console.info when it
+// closes one: only the leading text, on stderr, beside the progress lines.
+for (const level of ['info', 'warn', 'error'] as const) {
+  console[level] = (...args: unknown[]) => progress(`console.${level}: ${typeof args[0] === 'string' ? args[0] : '(not text)'}`);
+}
 progress('starting Postgres, Temporal and the simulator');
 // pg_stat_statements: the database's time per message, statement by statement.
 const stack = await startBenchStack({
