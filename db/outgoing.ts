@@ -57,7 +57,9 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
      ), chat as (
        insert into chats (instance_id, id, last_message)
        select instance_id, chat_id, max(timestamp) from m group by instance_id, chat_id
-       on conflict (instance_id, id) do update set last_message = greatest(chats.last_message, excluded.last_message)
+       on conflict (instance_id, id) do update set last_message = excluded.last_message
+       -- Within the same second there is nothing to change: no new row version.
+       where chats.last_message is null or chats.last_message < excluded.last_message
      ), drain as (
        -- Locked with the insert: a drain clearing its flag waits for this commit, then sees the message (db/outbox.ts).
        select instance_id, active_until > now() as active from outbox_drains

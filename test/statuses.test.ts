@@ -109,3 +109,17 @@ test('a send for an instance that no longer exists fails alone, not the sends st
     ['fulfilled', 'rejected', 'fulfilled'],
   );
 });
+
+test("accepting a message creates its chat or moves the chat's last message time forward, never back", async () => {
+  const chatOf = async () => (await db('chats').where({ instance_id: 'shop', id: '905550000001@s.whatsapp.net' }).first()).last_message;
+  await outgoing();
+  const now = Math.floor(Date.now() / 1000);
+  assert.ok(Math.abs(Number(await chatOf()) - now) <= 2);
+  await db('chats').where({ instance_id: 'shop', id: '905550000001@s.whatsapp.net' }).update({ last_message: now - 3600 });
+  await outgoing();
+  assert.ok(Number(await chatOf()) >= now);
+  // A later message (say, an incoming one stamped by the phone ahead of this clock) stays the last one.
+  await db('chats').where({ instance_id: 'shop', id: '905550000001@s.whatsapp.net' }).update({ last_message: now + 3600 });
+  await outgoing();
+  assert.equal(Number(await chatOf()), now + 3600);
+});
