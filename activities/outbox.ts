@@ -185,6 +185,8 @@ export function createOutboxActivities(deps: OutboxDeps) {
             result.notConnected = true;
             break;
           }
+          // Sending runs ahead of recording by one batch at most: a stalled database holds the drain back.
+          await statuses.atMost(batch);
           // Every message committed before the pick-up is in it; any later one NOTIFYs after this.
           arrivals.clear();
           const taken = await sendBatch(session, instanceId, batch, statuses, result, heartbeat);
@@ -279,6 +281,12 @@ class StatusWriter {
   /** The messages sent whose status is not written yet. */
   unwritten(): string[] {
     return [...this.writing.keys()];
+  }
+
+  /** Waits while more than `max` messages are unrecorded (slow key or status writes); throws if a write failed. */
+  async atMost(max: number): Promise<void> {
+    while (this.writing.size > max && !this.failure) await Promise.race(this.writing.values());
+    if (this.failure) throw this.failure;
   }
 
   /** Waits until everything added is written; throws if a write failed. */

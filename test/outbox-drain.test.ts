@@ -155,3 +155,19 @@ test('the next messages go out while the statuses of the previous ones wait for 
   assert.deepEqual(await statusOf(), ['sent', 'sent', 'sent']);
   assert.deepEqual(s.sent, [first, second, third]);
 });
+
+test('sending runs ahead of recording by one batch at most', async () => {
+  const s = await setup('backpressure', new OutboxArrivals(listener));
+  const storeKeys = s.delayKeys();
+  const ids = [await s.accept(), await s.accept(), await s.accept()];
+  const drained = s.drain({ batch: 1, idleMs: 120_000, pollMs: 60_000, maxMs: 120_000 });
+  await until(() => s.sent.length === 2, 'two sends');
+  // The third waits for the first two to be recorded, which waits for their keys.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.deepEqual(s.sent, ids.slice(0, 2));
+  storeKeys();
+  await until(() => s.sent.length === 3, 'the third send');
+  await s.host.evacuate(0);
+  assert.deepEqual(await drained, { sent: 3, failed: 0, more: false, notConnected: false });
+  assert.deepEqual(s.sent, ids);
+});
