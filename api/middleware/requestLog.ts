@@ -7,7 +7,7 @@ declare module 'http' {
   interface IncomingMessage {
     /** The request's id: the caller's X-Request-Id when it is a sane one, else a new UUID. */
     id: string;
-    /** A logger bound to the request's id (made on first use). */
+    /** A logger bound to the request's id. */
     log: Logger;
   }
 }
@@ -26,8 +26,8 @@ export function requestLog(logger: Logger, options: { ignore?: (path: string) =>
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', id);
     req.id = id;
-    let bound: Logger | undefined;
-    Object.defineProperty(req, 'log', { get: () => (bound ??= logger.child({ reqId: id })), configurable: true });
+    // A plain property: a getter defined on each request would cost more than the child logger.
+    req.log = logger.child({ reqId: id });
     if (!options.ignore?.(req.path)) {
       const started = performance.now();
       const url = req.url;
