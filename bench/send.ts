@@ -28,6 +28,7 @@ import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
 import { cpuByRole, cpuSince } from './support/cpu.js';
 import { jsonClient } from './support/httpClient.js';
+import { captureConsole } from '../lib/logger.js';
 
 const MESSAGES = Number(process.argv[2] ?? 1_000);
 const CONCURRENCY = Number(process.argv[3] ?? 50);
@@ -250,11 +251,11 @@ function report(runs: Run[]) {
 // source-mapped stack traces, and Baileys captures a stack for every stanza it sends.
 process.setSourceMapsEnabled(false);
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-// libsignal prints whole Signal sessions (private keys included) with console.info when it
-// closes one: only the leading text, on stderr, beside the progress lines.
-for (const level of ['info', 'warn', 'error'] as const) {
-  console[level] = (...args: unknown[]) => progress(`console.${level}: ${typeof args[0] === 'string' ? args[0] : '(not text)'}`);
-}
+// libsignal prints whole Signal sessions (private keys included) when it closes one: what the
+// libraries print goes to a log on stderr, as in the gateway's processes; the report keeps console.log.
+const print = console.log;
+captureConsole(pino({ level: 'warn' }, pino.destination(2)));
+console.log = print;
 progress('starting Postgres, Temporal and the simulator');
 // pg_stat_statements: the database's time per message, statement by statement.
 const stack = await startBenchStack({
