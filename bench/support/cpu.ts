@@ -20,14 +20,22 @@ function roleOf(pid: number, rootPid: number): string {
   return cmd.slice(0, 40);
 }
 
-/** CPU milliseconds per role, for the whole tree under `rootPid`. */
-export function cpuByRole(rootPid = process.pid): Map<string, number> {
+/** CPU ms of a /proc stat file: utime and stime are fields 14 and 15 (11 and 12 after the command). */
+function cpuMs(statFile: string): number {
+  const fields = readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU milliseconds per role, for the whole tree under `rootPid`. With
+ * `mainThread`, only each process's main thread (where a Node process runs
+ * its JavaScript; V8's compiler and GC helpers and libuv's pool are left out).
+ */
+export function cpuByRole(rootPid = process.pid, options: { mainThread?: boolean } = {}): Map<string, number> {
   const byRole = new Map<string, number>();
   for (const pid of processTree(rootPid)) {
     try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      // utime and stime are fields 14 and 15 of stat (11 and 12 after the command).
-      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+      const ms = cpuMs(options.mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`);
       const role = roleOf(pid, rootPid);
       byRole.set(role, (byRole.get(role) ?? 0) + ms);
     } catch {
@@ -38,7 +46,7 @@ export function cpuByRole(rootPid = process.pid): Map<string, number> {
 }
 
 /** What each role used between two readings. */
-export function cpuSince(before: Map<string, number>, after = cpuByRole()): Map<string, number> {
+export function cpuSince(before: Map<string, number>, after: Map<string, number> = cpuByRole()): Map<string, number> {
   const used = new Map<string, number>();
   for (const [role, ms] of after) used.set(role, ms - (before.get(role) ?? 0));
   return used;
