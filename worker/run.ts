@@ -5,11 +5,12 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { createDb, migrate } from '../db/knex.js';
-import { createTemporalClient, ensureSearchAttributes } from '../lib/temporalClient.js';
+import { ensureSearchAttributes } from '../lib/temporalClient.js';
 import { hostQueue, taskQueues } from '../lib/temporal.js';
 import type { WhatsAppDriver } from '../whatsapp/session.js';
 import { createGeneralActivities } from '../activities/general.js';
@@ -53,12 +54,14 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   }
   const db = createDb(config.DATABASE_URL);
   await migrate(db);
-  const client = createTemporalClient(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
-  await ensureSearchAttributes(client, logger);
 
   // Signals are handled below: sessions are handed over before the workers stop.
   Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [] });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  // The worker's own calls (signals to outbox workflows) share the workers' connection: no second gRPC
+  // stack, and no second AsyncLocalStorage, whose promise hook every promise in the process would pay for.
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  await ensureSearchAttributes(client, logger);
   const queues = taskQueues(config.TASK_QUEUE);
   const workerId = config.WORKER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10 s' } as const;
@@ -123,7 +126,6 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   } finally {
     await listener?.stop();
     await connection.close();
-    await client.connection.close();
     await db.destroy();
     logger.info('worker stopped');
   }
