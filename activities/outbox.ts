@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
-import { preparedQuery, type Db } from '../db/knex.js';
-import { getMessage, pickUpPending, setStatuses, type MessageRow, type StatusChange } from '../db/messages.js';
+import type { Db } from '../db/knex.js';
+import { getMessage, pickUpPending, setStatuses, type PendingMessage, type StatusChange } from '../db/messages.js';
 import { markDraining, markIdle } from '../db/outbox.js';
 import type { OutboxArrivals } from '../worker/outboxArrivals.js';
 import type { StoredContent, MediaRef } from '../lib/content.js';
@@ -62,7 +62,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
     }
   }
 
-  async function resolveContent(row: MessageRow): Promise<OutgoingContent> {
+  async function resolveContent(row: PendingMessage): Promise<OutgoingContent> {
     const content = row.content as StoredContent;
     switch (content.type) {
       case 'image':
@@ -103,15 +103,8 @@ export function createOutboxActivities(deps: OutboxDeps) {
     heartbeat: () => void,
   ): Promise<number> {
     const ctx = Context.current();
-    const batch = await pickUpPending(db, instanceId, limit, statuses.unwritten());
+    const { messages: batch, sendDelayMs: delayMs } = await pickUpPending(db, instanceId, limit, statuses.unwritten());
     if (batch.length === 0) return 0;
-    const [settings] = await preparedQuery<{ send_delay_ms: number }>(
-      db,
-      'send_delay',
-      'select send_delay_ms from instance_settings where instance_id = $1',
-      [instanceId],
-    );
-    const delayMs = Number(settings?.send_delay_ms ?? 0);
     for (const row of batch) {
       heartbeat();
       if (ctx.cancellationSignal.aborted) break;

@@ -38,25 +38,38 @@ export async function getMessage(db: Db | Knex.Transaction, instanceId: string, 
   return db<MessageRow>('messages').where({ instance_id: instanceId, id }).first();
 }
 
+/** What the outbox needs of a pending message to send it. */
+export type PendingMessage = Pick<MessageRow, 'seq' | 'id' | 'instance_id' | 'chat_id' | 'content'>;
+
 /**
  * The instance's next pending outgoing messages, in the order they were
  * accepted, marked as picked up by the outbox (counted, and timed for
- * operators and benchmarks) in the same statement. `exclude`: messages (by
- * seq) the caller has taken already and whose status is still being written.
+ * operators and benchmarks) in the same statement, with the instance's
+ * current sendDelay. `exclude`: messages (by seq) the caller has taken
+ * already and whose status is still being written.
  */
-export async function pickUpPending(db: Db, instanceId: string, limit: number, exclude: string[] = []): Promise<MessageRow[]> {
-  const rows = await preparedQuery<MessageRow>(
+export async function pickUpPending(
+  db: Db,
+  instanceId: string,
+  limit: number,
+  exclude: string[] = [],
+): Promise<{ messages: PendingMessage[]; sendDelayMs: number }> {
+  const rows = await preparedQuery<PendingMessage & { send_delay_ms: number | null }>(
     db,
     'pick_up_pending',
-    `update messages set send_attempts = send_attempts + 1, last_attempt_at = now()
-      where seq in (
-        select seq from messages
-         where instance_id = $1 and status = 'pending' and from_me and not (seq = any($3::bigint[]))
-         order by seq limit $2)
-      returning *`,
+    `with picked as (
+       update messages set send_attempts = send_attempts + 1, last_attempt_at = now()
+        where seq in (
+          select seq from messages
+           where instance_id = $1 and status = 'pending' and from_me and not (seq = any($3::bigint[]))
+           order by seq limit $2)
+       returning seq, id, instance_id, chat_id, content
+     )
+     select p.*, (select send_delay_ms from instance_settings where instance_id = $1) as send_delay_ms from picked p order by p.seq`,
     [instanceId, limit, exclude],
   );
-  return (rows as MessageRow[]).sort((a, b) => Number(a.seq) - Number(b.seq));
+  const messages = rows.map(({ send_delay_ms: _, ...message }) => message);
+  return { messages, sendDelayMs: Number(rows[0]?.send_delay_ms ?? 0) };
 }
 
 export interface StatusChange {
