@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
-import { getMessage, pickUpPending, setStatuses, type PendingMessage, type StatusChange } from '../db/messages.js';
+import { getMessage, pickUpPending, recordSendFailure, setStatuses, type PendingMessage, type StatusChange } from '../db/messages.js';
 import { markDraining, markIdle } from '../db/outbox.js';
 import type { OutboxArrivals } from '../worker/outboxArrivals.js';
 import type { StoredContent, MediaRef } from '../lib/content.js';
@@ -34,6 +34,12 @@ const EXISTS_TTL_MS = 10 * 60_000;
 const HEARTBEAT_EVERY_MS = 1_000;
 const MEDIA_FETCH_ATTEMPTS = 3;
 const MEDIA_RETRY_DELAY_MS = 2_000;
+/**
+ * Failed sends of one message, with the connection up throughout, after which
+ * it is marked failed. The outbox workflow retries a failed drain with growing
+ * pauses (workflows/outbox.ts), so this many take about two minutes.
+ */
+export const MAX_SEND_FAILURES = 8;
 
 export function createOutboxActivities(deps: OutboxDeps) {
   const { db, host, logger } = deps;
@@ -89,6 +95,22 @@ export function createOutboxActivities(deps: OutboxDeps) {
   }
 
   /**
+   * Whether a message whose send threw (not a PermanentSendError) should now
+   * fail, and why. The error is counted only while the connection is up: an
+   * error that comes back on every try then belongs to the message (content
+   * Baileys cannot send, a recipient WhatsApp keeps refusing) and would
+   * otherwise hold back every later message of the instance for good. A
+   * connection that went down is the drain's failure, not the message's.
+   */
+  async function givenUp(session: WhatsAppSession, row: PendingMessage, err: unknown): Promise<string | undefined> {
+    const open = host.get(row.instance_id) === session && (await session.waitOpen(0).then(() => true, () => false));
+    if (!open) return undefined;
+    const failures = await recordSendFailure(db, row.instance_id, row.id);
+    if (failures < MAX_SEND_FAILURES) return undefined;
+    return `sending failed ${failures} times: ${err instanceof Error ? err.message : String(err)}`;
+  }
+
+  /**
    * Sends one batch of pending messages in order, spacing them by the
    * instance's sendDelay. Their statuses are written while later messages
    * (of this batch and the next ones) go out. Returns how many rows it took
@@ -119,9 +141,10 @@ export function createOutboxActivities(deps: OutboxDeps) {
         statuses.add(row.seq, { id: row.id, status: 'sent' });
         result.sent++;
       } catch (err) {
-        if (!(err instanceof PermanentSendError)) throw err;
-        logger.info({ instanceId, id: row.id, reason: err.message }, 'message failed');
-        statuses.add(row.seq, { id: row.id, status: 'failed', error: err.message });
+        const reason = err instanceof PermanentSendError ? err.message : await givenUp(session, row, err);
+        if (reason === undefined) throw err;
+        logger.info({ instanceId, id: row.id, reason }, 'message failed');
+        statuses.add(row.seq, { id: row.id, status: 'failed', error: reason });
         result.failed++;
       }
     }

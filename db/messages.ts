@@ -28,6 +28,7 @@ export interface MessageRow {
   idempotency_key: string | null;
   timestamp: string;
   send_attempts: number;
+  send_failures: number;
   created_at: Date;
 }
 
@@ -39,7 +40,7 @@ export async function getMessage(db: Db | Knex.Transaction, instanceId: string, 
 }
 
 /** What the outbox needs of a pending message to send it. */
-export type PendingMessage = Pick<MessageRow, 'seq' | 'id' | 'instance_id' | 'chat_id' | 'content'>;
+export type PendingMessage = Pick<MessageRow, 'seq' | 'id' | 'instance_id' | 'chat_id' | 'content' | 'send_failures'>;
 
 /**
  * The instance's next pending outgoing messages, in the order they were
@@ -63,13 +64,22 @@ export async function pickUpPending(
           select seq from messages
            where instance_id = $1 and status = 'pending' and from_me and not (seq = any($3::bigint[]))
            order by seq limit $2)
-       returning seq, id, instance_id, chat_id, content
+       returning seq, id, instance_id, chat_id, content, send_failures
      )
      select p.*, (select send_delay_ms from instance_settings where instance_id = $1) as send_delay_ms from picked p order by p.seq`,
     [instanceId, limit, exclude],
   );
   const messages = rows.map(({ send_delay_ms: _, ...message }) => message);
   return { messages, sendDelayMs: Number(rows[0]?.send_delay_ms ?? 0) };
+}
+
+/** Counts a failed send of a message that is still pending; returns how many have failed so far. */
+export async function recordSendFailure(db: Db, instanceId: string, id: string): Promise<number> {
+  const [row] = await db('messages')
+    .where({ instance_id: instanceId, id, status: 'pending' })
+    .increment('send_failures', 1)
+    .returning('send_failures');
+  return Number(row?.send_failures ?? 0);
 }
 
 export interface StatusChange {

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { createDb, migrate, type Db } from '../db/knex.js';
 import { createInstance } from '../db/instances.js';
 import { insertOutgoing } from '../db/outgoing.js';
-import { createOutboxActivities, type DrainInput } from '../activities/outbox.js';
+import { createOutboxActivities, MAX_SEND_FAILURES, type DrainInput } from '../activities/outbox.js';
 import { OutboxArrivals } from '../worker/outboxArrivals.js';
 import { SessionHost } from '../worker/sessionHost.js';
 import { PgListener } from '../lib/pgListener.js';
@@ -35,12 +35,22 @@ function scriptedSession() {
   let gate: { reached: () => void; release: Promise<void> } | undefined;
   // The keys of a send are stored when this resolves (SessionKeys' barrier).
   let keysStored: Promise<void> = Promise.resolve();
+  /** Sends that throw, by message id; a failure may also take the connection down. */
+  const failing = new Map<string, { error: Error; dropsConnection: boolean }>();
+  let open = true;
   const session = {
     closed: new Promise(() => {}),
-    waitOpen: async () => {},
+    waitOpen: async () => {
+      if (!open) throw new Error('the WhatsApp connection is not open');
+    },
     persisted: () => keysStored,
     exists: async (jid: string) => ({ exists: true, jid }),
     async send(message: OutgoingMessage) {
+      const failure = failing.get(message.id);
+      if (failure) {
+        if (failure.dropsConnection) open = false;
+        throw failure.error;
+      }
       const waiting = gate;
       gate = undefined;
       if (waiting) {
@@ -53,6 +63,8 @@ function scriptedSession() {
   return {
     session,
     sent,
+    failing,
+    reconnect: () => void (open = true),
     /** Holds the keys barrier until the returned function is called. */
     delayKeys(): () => void {
       let store!: () => void;
@@ -90,7 +102,10 @@ async function setup(instanceId: string, arrivals: OutboxArrivals) {
     await insertOutgoing(db, { instanceId, id, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' } });
     return id;
   };
-  const drain = (input: Omit<DrainInput, 'instanceId'>) => new MockActivityEnvironment().run(activities.drainOutbox, { instanceId, ...input });
+  // Drains that fail on purpose are not worth a log line each.
+  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+  const drain = (input: Omit<DrainInput, 'instanceId'>) =>
+    new MockActivityEnvironment(undefined, { logger: quiet }).run(activities.drainOutbox, { instanceId, ...input });
   return { ...scripted, host, accept, drain };
 }
 
@@ -170,4 +185,40 @@ test('sending runs ahead of recording by one batch at most', async () => {
   await s.host.evacuate(0);
   assert.deepEqual(await drained, { sent: 3, failed: 0, more: false, notConnected: false });
   assert.deepEqual(s.sent, ids);
+});
+
+test('a message whose send keeps failing while the connection is up fails, and the messages behind it go out', async () => {
+  const s = await setup('poison', new OutboxArrivals(listener));
+  const [poison, next] = [await s.accept(), await s.accept()];
+  s.failing.set(poison, { error: new Error('unsendable content'), dropsConnection: false });
+  const drain = () => s.drain({ idleMs: 100, pollMs: 50, maxMs: 30_000 });
+  // Each failed drain is retried by the outbox workflow; the message holds the others back until the last try.
+  for (let attempt = 1; attempt < MAX_SEND_FAILURES; attempt++) {
+    await assert.rejects(drain(), /unsendable content/);
+    assert.deepEqual(s.sent, []);
+  }
+  assert.deepEqual(await drain(), { sent: 1, failed: 1, more: false, notConnected: false });
+  assert.deepEqual(s.sent, [next]);
+  const rows = await db('messages').where({ instance_id: 'poison' }).orderBy('seq').select('id', 'status', 'error', 'send_failures');
+  assert.deepEqual(rows, [
+    { id: poison, status: 'failed', error: `sending failed ${MAX_SEND_FAILURES} times: unsendable content`, send_failures: MAX_SEND_FAILURES },
+    { id: next, status: 'sent', error: null, send_failures: 0 },
+  ]);
+});
+
+test('a send that fails because the connection went down is not held against the message', async () => {
+  const s = await setup('dropped', new OutboxArrivals(listener));
+  const id = await s.accept();
+  s.failing.set(id, { error: new Error('Connection Closed'), dropsConnection: true });
+  for (let attempt = 1; attempt <= MAX_SEND_FAILURES; attempt++) {
+    s.reconnect();
+    await assert.rejects(s.drain({ idleMs: 100, pollMs: 50, maxMs: 30_000 }), /Connection Closed/);
+  }
+  const row = await db('messages').where({ instance_id: 'dropped', id }).first('status', 'send_failures');
+  assert.deepEqual(row, { status: 'pending', send_failures: 0 });
+  // Once the connection holds, the message goes out.
+  s.failing.delete(id);
+  s.reconnect();
+  assert.deepEqual(await s.drain({ idleMs: 100, pollMs: 50, maxMs: 30_000 }), { sent: 1, failed: 0, more: false, notConnected: false });
+  assert.deepEqual(s.sent, [id]);
 });

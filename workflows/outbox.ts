@@ -25,6 +25,7 @@ export async function outboxWorkflow({ instanceId }: OutboxInput): Promise<void>
   setHandler(wakeSignal, () => void (woken = true));
 
   let idleRounds = 0;
+  let failedDrains = 0;
   for (let round = 0; round < 1_000; round++) {
     if (!woken && !(await condition(() => woken, '1 minute'))) {
       if (++idleRounds >= IDLE_ROUNDS_BEFORE_EXIT) return;
@@ -42,11 +43,14 @@ export async function outboxWorkflow({ instanceId }: OutboxInput): Promise<void>
     });
     try {
       const result = await host.drainOutbox({ instanceId, batch: BATCH });
+      failedDrains = 0;
       if (result.more) woken = true;
       if (result.sent + result.failed > 0) idleRounds = 0;
       if (result.notConnected) await sleep('1 s');
     } catch {
-      await sleep('1 s');
+      // Growing pauses (1 s, 2 s, 4 s... up to a minute): a message whose send keeps failing is
+      // retried for a few minutes before the drain marks it failed (activities/outbox.ts).
+      await sleep(Math.min(60_000, 1_000 * 2 ** failedDrains++));
       woken = true;
     }
   }

@@ -5,6 +5,7 @@ import * as sendAttemptTime from './003_send_attempt_time.js';
 import * as historyIndexes from './004_history_indexes.js';
 import * as outboxDrains from './005_outbox_drains.js';
 import * as eventOrder from './006_event_order.js';
+import * as sendFailures from './007_send_failures.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '004_history_indexes': historyIndexes,
   '005_outbox_drains': outboxDrains,
   '006_event_order': eventOrder,
+  '007_send_failures': sendFailures,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
