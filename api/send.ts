@@ -9,8 +9,8 @@ import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/knex.js';
-import { getMessage, type MessageRow } from '../db/messages.js';
-import { insertOutgoing } from '../db/outgoing.js';
+import { getMessage } from '../db/messages.js';
+import { insertOutgoing, type StoredOutgoing } from '../db/outgoing.js';
 import type { MessageStatus } from '../whatsapp/session.js';
 import { bodyOf, messageType, type MediaRef, type StoredContent } from '../lib/content.js';
 import { BadRequest, PayloadTooLarge } from '../lib/errors.js';
@@ -165,7 +165,7 @@ export function sendRouter(deps: SendDeps): Router {
           // Listening before the insert: the drain may send the message before this request reads anything back.
           const expected = deps.waiter.expect(instance.id, id);
           let status: MessageStatus | undefined;
-          let row: MessageRow;
+          let row: StoredOutgoing;
           try {
             const inserted = await insertOutgoing(deps.db, {
               instanceId: instance.id,

@@ -22,8 +22,11 @@ export interface NewOutgoing {
   idempotencyKey?: string;
 }
 
+/** What a request needs back of its stored message. */
+export type StoredOutgoing = Pick<MessageRow, 'seq' | 'id' | 'status'>;
+
 export interface Inserted {
-  row: MessageRow;
+  row: StoredOutgoing;
   /** False when the idempotency key was used before: `row` is that earlier message. */
   created: boolean;
   /** A drain of the instance's outbox is running and will take the message (see db/outbox.ts); unknown when not created. */
@@ -43,7 +46,7 @@ export function insertOutgoing(db: Db, message: NewOutgoing): Promise<Inserted> 
 
 async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> {
   const now = Math.floor(Date.now() / 1000);
-  const rows = await preparedQuery<MessageRow & { notified: unknown; drain_active: boolean; ord: string }>(
+  const rows = await preparedQuery<StoredOutgoing & { notified: unknown; drain_active: boolean; ord: string }>(
     db,
     'insert_outgoing',
     `with input as (
@@ -53,7 +56,7 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
        insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, content, status, idempotency_key, timestamp)
        select instance_id, id, chat_id, from_jid, chat_id, true, type, body, content, 'pending', idempotency_key, $9 from input order by ord
        on conflict (instance_id, idempotency_key) where idempotency_key is not null do nothing
-       returning *
+       returning seq, instance_id, id, chat_id, status, timestamp
      ), chat as (
        insert into chats (instance_id, id, last_message)
        select instance_id, chat_id, max(timestamp) from m group by instance_id, chat_id
@@ -66,7 +69,7 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
         where instance_id in (select distinct instance_id from input) for share
      )
      -- Heard at commit by a drain of each instance's outbox, if one is running.
-     select m.*, i.ord, pg_notify($10, m.instance_id) as notified, coalesce(d.active, false) as drain_active
+     select m.seq, m.id, m.status, i.ord, pg_notify($10, m.instance_id) as notified, coalesce(d.active, false) as drain_active
        from m join input i on i.instance_id = m.instance_id and i.id = m.id
        left join drain d on d.instance_id = m.instance_id`,
     [
@@ -82,13 +85,15 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
       OUTBOX_CHANNEL,
     ],
   );
-  const byOrd = new Map(rows.map(({ notified: _, ord, drain_active, ...row }) => [Number(ord), { row: row as MessageRow, drainActive: drain_active }]));
+  const byOrd = new Map(rows.map(({ notified: _, ord, drain_active, ...row }) => [Number(ord), { row, drainActive: drain_active }]));
   return Promise.all(
     messages.map(async (message, i) => {
       const inserted = byOrd.get(i + 1);
       if (inserted) return { row: inserted.row, created: true, drainActive: inserted.drainActive };
       // Not inserted: its idempotency key was used (by an earlier request, or an earlier message of this batch).
-      const existing = await db<MessageRow>('messages').where({ instance_id: message.instanceId, idempotency_key: message.idempotencyKey! }).first();
+      const existing: StoredOutgoing | undefined = await db<MessageRow>('messages')
+        .where({ instance_id: message.instanceId, idempotency_key: message.idempotencyKey! })
+        .first('seq', 'id', 'status');
       if (!existing) throw new Error(`message ${message.id} was neither stored nor found by its idempotency key`);
       return { row: existing, created: false };
     }),
