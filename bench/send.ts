@@ -6,7 +6,11 @@
  * whose speed drifts during the run does not favour either side. The bare
  * socket runs as a plain JavaScript program would (no source-mapped stacks).
  *
- *   npm run bench:send [-- MESSAGES [CONCURRENCY]]     (defaults: 1000 messages, 50 clients)
+ *   npm run bench:send [-- MESSAGES [CONCURRENCY [ROUNDS]]]   (defaults: 1000 messages, 50 clients, 1 round)
+ *
+ * With several ROUNDS the gateway and the bare socket take turns (bare,
+ * gateway, bare, gateway, ..., bare), and each gateway run is also compared
+ * with the two bare runs around it; the median of those ratios is printed.
  *
  * For each way of sending, CONCURRENCY clients each send their share of
  * MESSAGES texts one after another; latency is from the moment a client
@@ -31,12 +35,14 @@ import type { AuthStore, WhatsAppSession } from '../whatsapp/session.js';
 import type { SimProcess } from './support/simProcess.js';
 import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
-import { cpuByRole, cpuSince } from './support/cpu.js';
+import { readCpu, cpuSince } from './support/cpu.js';
 import { jsonClient } from './support/httpClient.js';
 import { captureConsole } from '../lib/logger.js';
 
 const MESSAGES = Number(process.argv[2] ?? 1_000);
 const CONCURRENCY = Number(process.argv[3] ?? 50);
+/** Gateway runs, each followed by a bare socket run: more rounds, less weight on a machine whose speed drifts. */
+const ROUNDS = Math.max(1, Number(process.argv[4] ?? 1));
 // Each way is warmed up first, at the measured concurrency: until V8 has optimised the hot code,
 // a quarter of a process's CPU goes to compiling it (seen with 300 messages at 5 clients), and
 // the first way measured would pay for the simulator's warm-up too.
@@ -88,8 +94,8 @@ function arrivals(sim: SimProcess) {
 async function measure(name: string, total: number, concurrency: number, arrivedAt: (id: string) => Promise<number>, send: (n: number) => Promise<string>): Promise<Run> {
   const latencies: number[] = [];
   const submitted = new Map<string, number>();
-  const cpuBefore = cpuByRole();
-  const mainBefore = cpuByRole(process.pid, { mainThread: true });
+  const cpuBefore = readCpu();
+  const mainBefore = readCpu(process.pid, { mainThread: true });
   let next = 0;
   const started = now();
   let last = started;
@@ -108,7 +114,7 @@ async function measure(name: string, total: number, concurrency: number, arrived
   );
   const perMessage = (used: Map<string, number>) => new Map([...used].map(([role, ms]) => [role, ms / total]));
   const cpu = perMessage(cpuSince(cpuBefore));
-  const mainThread = perMessage(cpuSince(mainBefore, cpuByRole(process.pid, { mainThread: true })));
+  const mainThread = perMessage(cpuSince(mainBefore, readCpu(process.pid, { mainThread: true })));
   return { name, rate: (total / (last - started)) * 1000, latencies, cpu, mainThread, submittedAt: submitted } as Run & { submittedAt: Map<string, number> };
 }
 
@@ -244,6 +250,15 @@ function report(runs: Run[]) {
       (p99 - percentile(base.latencies, 99)).toFixed(1),
     ]);
   }
+  if (runs.filter((r) => r.name.startsWith('gateway over HTTP')).length > 1) {
+    const paired = runs.flatMap((run, i) =>
+      run.name.startsWith('gateway over HTTP') ? [run.rate / ((runs[i - 1]!.rate + runs[i + 1]!.rate) / 2)] : [],
+    );
+    const shown = paired.map((r) => `${(r * 100).toFixed(0)} %`).join(', ');
+    const sorted = [...paired].sort((a, b) => a - b);
+    const median = (sorted[Math.floor((sorted.length - 1) / 2)]! + sorted[Math.ceil((sorted.length - 1) / 2)]!) / 2;
+    console.log(`\ngateway against the bare runs just before and after it: ${shown}; median ${(median * 100).toFixed(0)} %`);
+  }
   console.log('\nCPU per message (ms), by process:');
   for (const run of runs) {
     const parts = [...run.cpu!].filter(([, ms]) => ms >= 0.05).sort((a, b) => b[1] - a[1]);
@@ -332,7 +347,6 @@ try {
   const gatewayRun = (await measure('gateway over HTTP (one instance)', MESSAGES, CONCURRENCY, arrivedAt, gatewaySend)) as Run & {
     submittedAt: Map<string, number>;
   };
-  http.close();
   const dbWork = diffWork(dbBefore, await databaseWork(gw), MESSAGES);
   const statements = await statementTimes(gw, MESSAGES);
   const rows = await gw
@@ -357,6 +371,12 @@ try {
   // The bare socket again, after the gateway: a machine whose speed drifts during the run moves both bare figures.
   progress('bare Baileys socket: sending again');
   runs.push(await measure('bare Baileys socket (again)', MESSAGES, CONCURRENCY, arrivedAt, bareSend));
+  for (let round = 2; round <= ROUNDS; round++) {
+    progress(`round ${round} of ${ROUNDS}`);
+    runs.push(await measure(`gateway over HTTP, round ${round}`, MESSAGES, CONCURRENCY, arrivedAt, gatewaySend));
+    runs.push(await measure(`bare Baileys socket, round ${round}`, MESSAGES, CONCURRENCY, arrivedAt, bareSend));
+  }
+  http.close();
   await bare.stop();
   bare = undefined;
 

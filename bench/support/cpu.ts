@@ -20,34 +20,49 @@ function roleOf(pid: number, rootPid: number): string {
   return cmd.slice(0, 40);
 }
 
-/** CPU ms of a /proc stat file: utime and stime are fields 14 and 15 (11 and 12 after the command). */
-function cpuMs(statFile: string): number {
+/**
+ * CPU ms of a /proc stat file: utime and stime (fields 14 and 15, 11 and 12
+ * after the command), plus with `reaped` cutime and cstime (the children that
+ * have exited and been waited for, such as Postgres backends that closed).
+ */
+function cpuMs(statFile: string, reaped: boolean): number {
   const fields = readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  const ticks = Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0);
+  return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
+/** CPU used so far by each process of a tree (by pid), with its role. */
+export type CpuReading = Map<number, { role: string; ms: number; reaped: boolean }>;
+
 /**
- * CPU milliseconds per role, for the whole tree under `rootPid`. With
- * `mainThread`, only each process's main thread (where a Node process runs
- * its JavaScript; V8's compiler and GC helpers and libuv's pool are left out).
+ * What every process under `rootPid` has used so far. With `mainThread`, only
+ * each process's main thread (where a Node process runs its JavaScript; V8's
+ * compiler and GC helpers and libuv's pool are left out).
  */
-export function cpuByRole(rootPid = process.pid, options: { mainThread?: boolean } = {}): Map<string, number> {
-  const byRole = new Map<string, number>();
+export function readCpu(rootPid = process.pid, options: { mainThread?: boolean } = {}): CpuReading {
+  const reading: CpuReading = new Map();
   for (const pid of processTree(rootPid)) {
     try {
-      const ms = cpuMs(options.mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`);
-      const role = roleOf(pid, rootPid);
-      byRole.set(role, (byRole.get(role) ?? 0) + ms);
+      const ms = options.mainThread ? cpuMs(`/proc/${pid}/task/${pid}/stat`, false) : cpuMs(`/proc/${pid}/stat`, true);
+      reading.set(pid, { role: roleOf(pid, rootPid), ms, reaped: !options.mainThread });
     } catch {
       /* exited */
     }
   }
-  return byRole;
+  return reading;
 }
 
-/** What each role used between two readings. */
-export function cpuSince(before: Map<string, number>, after: Map<string, number> = cpuByRole()): Map<string, number> {
+/**
+ * CPU ms used by each role between two readings. A process that exited in
+ * between shows its whole life in its parent's reaped time (Postgres's
+ * postmaster, for a backend that closed), so what it had used before the
+ * first reading is taken off.
+ */
+export function cpuSince(before: CpuReading, after: CpuReading = readCpu()): Map<string, number> {
   const used = new Map<string, number>();
-  for (const [role, ms] of after) used.set(role, ms - (before.get(role) ?? 0));
+  const add = (role: string, ms: number) => used.set(role, (used.get(role) ?? 0) + ms);
+  for (const [pid, { role, ms }] of after) add(role, ms - (before.get(pid)?.ms ?? 0));
+  // (Main-thread readings leave reaped time out: an exited process's share is simply missing there.)
+  for (const [pid, { role, ms, reaped }] of before) if (reaped && !after.has(pid)) add(role, -ms);
   return used;
 }

@@ -19,6 +19,8 @@ class Connection {
   private buffer: Buffer = Buffer.alloc(0);
   private pending: Pending | undefined;
   private closed = false;
+  /** When the last answer came (or the connection opened). */
+  lastUsed = Date.now();
 
   constructor(host: string, port: number) {
     this.socket = net.connect({ host, port, noDelay: true });
@@ -68,6 +70,7 @@ class Connection {
     this.buffer = this.buffer.subarray(total);
     const pending = this.pending;
     this.pending = undefined;
+    this.lastUsed = Date.now();
     try {
       pending.resolve({ status, json: JSON.parse(body) });
     } catch (error) {
@@ -81,11 +84,20 @@ class Connection {
   }
 }
 
+/**
+ * Node's HTTP server closes a keep-alive connection after 5 s without a
+ * request; one reused just then fails with ECONNRESET. Connections idle this
+ * long are closed here first.
+ */
+const MAX_IDLE_MS = 2_000;
+
 /** As many connections as requests at once, kept open for the next ones. */
 export function jsonClient(baseUrl: string, token: string) {
   const { hostname, port } = new URL(baseUrl);
   let pool: Connection[] = [];
   const connection = () => {
+    const now = Date.now();
+    for (const c of pool) if (c.idle && now - c.lastUsed > MAX_IDLE_MS) c.close();
     pool = pool.filter((c) => !c.isClosed);
     let free = pool.find((c) => c.idle);
     if (!free) {
