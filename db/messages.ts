@@ -40,7 +40,7 @@ export async function getMessage(db: Db | Knex.Transaction, instanceId: string, 
 }
 
 /** What the outbox needs of a pending message to send it. */
-export type PendingMessage = Pick<MessageRow, 'seq' | 'id' | 'instance_id' | 'chat_id' | 'content' | 'send_failures'>;
+export type PendingMessage = Pick<MessageRow, 'seq' | 'id' | 'instance_id' | 'chat_id' | 'content'>;
 
 /**
  * The instance's next pending outgoing messages, in the order they were
@@ -64,7 +64,7 @@ export async function pickUpPending(
           select seq from messages
            where instance_id = $1 and status = 'pending' and from_me and not (seq = any($3::bigint[]))
            order by seq limit $2)
-       returning seq, id, instance_id, chat_id, content, send_failures
+       returning seq, id, instance_id, chat_id, content
      )
      select p.*, (select send_delay_ms from instance_settings where instance_id = $1) as send_delay_ms from picked p order by p.seq`,
     [instanceId, limit, exclude],

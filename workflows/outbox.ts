@@ -49,7 +49,7 @@ export async function outboxWorkflow({ instanceId }: OutboxInput): Promise<void>
       if (result.notConnected) await sleep('1 s');
     } catch {
       // Growing pauses (1 s, 2 s, 4 s... up to a minute): a message whose send keeps failing is
-      // retried for a few minutes before the drain marks it failed (activities/outbox.ts).
+      // retried for about two minutes before the drain marks it failed (activities/outbox.ts).
       await sleep(Math.min(60_000, 1_000 * 2 ** failedDrains++));
       woken = true;
     }
