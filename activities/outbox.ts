@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
-import { getMessage, pickUpPending, recordSendFailure, setStatuses, type PendingMessage, type StatusChange } from '../db/messages.js';
+import { announceSent, getMessage, pickUpPending, recordSendFailure, setStatuses, type PendingMessage, type StatusChange } from '../db/messages.js';
 import { markDraining, markIdle } from '../db/outbox.js';
 import type { OutboxArrivals } from '../worker/outboxArrivals.js';
 import type { StoredContent, MediaRef } from '../lib/content.js';
@@ -137,6 +137,8 @@ export function createOutboxActivities(deps: OutboxDeps) {
         const content = await resolveContent(row);
         await ensureRecipient(session, instanceId, row.chat_id);
         await session.send({ id: row.id, to: row.chat_id, content });
+        // The request waiting for it can answer now; its status is recorded once its keys are stored.
+        announceSent(db, instanceId, row.id).catch((err) => logger.warn({ err, instanceId }, 'announcing a sent message failed'));
         lastSentAt.set(instanceId, Date.now());
         statuses.add(row.seq, { id: row.id, status: 'sent' });
         result.sent++;
@@ -201,8 +203,8 @@ export function createOutboxActivities(deps: OutboxDeps) {
             result.notConnected = true;
             break;
           }
-          // Sending runs ahead of recording by one batch at most: a stalled database holds the drain back.
-          await statuses.atMost(batch);
+          // Sending runs ahead of recording by two batches at most: a stalled database holds the drain back.
+          await statuses.atMost(2 * batch);
           // Every message committed before the pick-up is in it; any later one NOTIFYs after this.
           arrivals.clear();
           const taken = await sendBatch(session, instanceId, batch, statuses, result, heartbeat);

@@ -62,6 +62,8 @@ interface Run {
   /** Messages per second, first submission to last arrival. */
   rate: number;
   latencies: number[];
+  /** From submission to the moment the send call returned (for the gateway: its HTTP response). */
+  answered: number[];
   overhead?: number[];
 }
 
@@ -93,7 +95,9 @@ function arrivals(sim: SimProcess) {
  * `concurrency` clients, each waiting for its message to arrive before the next.
  */
 async function measure(name: string, total: number, concurrency: number, arrivedAt: (id: string) => Promise<number>, send: (n: number) => Promise<string>): Promise<Run> {
+  progress(`${name}: ${total} messages`);
   const latencies: number[] = [];
+  const answered: number[] = [];
   const submitted = new Map<string, number>();
   const cpuBefore = readCpu();
   const mainBefore = readCpu(process.pid, { mainThread: true });
@@ -106,6 +110,7 @@ async function measure(name: string, total: number, concurrency: number, arrived
         const n = next++;
         const t0 = now();
         const id = await send(n);
+        answered.push(now() - t0);
         submitted.set(id, t0);
         const at = await arrivedAt(id);
         latencies.push(at - t0);
@@ -116,7 +121,7 @@ async function measure(name: string, total: number, concurrency: number, arrived
   const perMessage = (used: Map<string, number>) => new Map([...used].map(([role, ms]) => [role, ms / total]));
   const cpu = perMessage(cpuSince(cpuBefore));
   const mainThread = perMessage(cpuSince(mainBefore, readCpu(process.pid, { mainThread: true })));
-  return { name, rate: (total / (last - started)) * 1000, latencies, cpu, mainThread, submittedAt: submitted } as Run & { submittedAt: Map<string, number> };
+  return { name, rate: (total / (last - started)) * 1000, latencies, answered, cpu, mainThread, submittedAt: submitted } as Run & { submittedAt: Map<string, number> };
 }
 
 const percentile = (values: number[], p: number) => {
@@ -177,7 +182,12 @@ async function directSession(sim: SimProcess): Promise<WhatsAppSession> {
 function report(runs: Run[]) {
   // The baseline: the bare socket's runs (first and last) together.
   const bare = runs.filter((r) => r.name.startsWith('bare'));
-  const base: Run = { name: 'bare', rate: bare.reduce((sum, r) => sum + r.rate, 0) / bare.length, latencies: bare.flatMap((r) => r.latencies) };
+  const base: Run = {
+    name: 'bare',
+    rate: bare.reduce((sum, r) => sum + r.rate, 0) / bare.length,
+    latencies: bare.flatMap((r) => r.latencies),
+    answered: bare.flatMap((r) => r.answered),
+  };
   const row = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(12))).join(''));
   console.log(`\n${MESSAGES} texts, ${CONCURRENCY} concurrent clients; latency = submit → decrypted at the recipient's phone (ms)`);
   console.log(`ratios and + columns: against both bare socket runs together (${base.rate.toFixed(0)} msgs/s)\n`);
@@ -229,6 +239,11 @@ function report(runs: Run[]) {
     console.log(
       `\n${run.name}: API overhead (request in → outbox activity began the send): p50 ${percentile(run.overhead!, 50).toFixed(1)} ms, p99 ${percentile(run.overhead!, 99).toFixed(1)} ms`,
     );
+  }
+  // A client sends its next message once the last one arrived and its request was answered.
+  console.log('\nSend call answered (the gateway: HTTP response; a client waits for it before its next send), ms:');
+  for (const run of runs) {
+    console.log(`  ${run.name.padEnd(34)} p50 ${percentile(run.answered, 50).toFixed(1).padStart(7)}   p99 ${percentile(run.answered, 99).toFixed(1).padStart(7)}`);
   }
 }
 

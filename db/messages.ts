@@ -42,19 +42,20 @@ export async function getMessage(db: Db | Knex.Transaction, instanceId: string, 
 /** What the outbox needs of a pending message to send it. */
 export type PendingMessage = Pick<MessageRow, 'seq' | 'id' | 'instance_id' | 'chat_id' | 'content'>;
 
+export interface PickedUp {
+  messages: PendingMessage[];
+  /** The instance's sendDelay (ms between its outgoing messages). */
+  sendDelayMs: number;
+}
+
 /**
  * The instance's next pending outgoing messages, in the order they were
  * accepted, marked as picked up by the outbox (counted, and timed for
  * operators and benchmarks) in the same statement, with the instance's
  * current sendDelay. `exclude`: messages (by seq) the caller has taken
- * already and whose status is still being written.
+ * already (in hand, or sent with the status still being written).
  */
-export async function pickUpPending(
-  db: Db,
-  instanceId: string,
-  limit: number,
-  exclude: string[] = [],
-): Promise<{ messages: PendingMessage[]; sendDelayMs: number }> {
+export async function pickUpPending(db: Db, instanceId: string, limit: number, exclude: string[] = []): Promise<PickedUp> {
   const rows = await preparedQuery<PendingMessage & { send_delay_ms: number | null }>(
     db,
     'pick_up_pending',
@@ -98,6 +99,31 @@ const statusWriters = coalescersBy(
       { parallel: 1 },
     ),
 );
+
+const announcers = coalescersBy(
+  (db: Db, instanceId) =>
+    new Coalescer(
+      async (ids: string[]) => {
+        await preparedQuery(db, 'announce_sent', `select pg_notify($1, $2 || chr(10) || id || chr(10) || 'sent') from unnest($3::text[]) as id`, [
+          STATUS_CHANNEL,
+          instanceId,
+          ids,
+        ]);
+        return ids.map(() => undefined);
+      },
+      { parallel: 1, maxBatch: 1_000 },
+    ),
+);
+
+/**
+ * Tells the requests waiting for these messages (api/sendWaiter.ts) that they
+ * went out, before their status is recorded: recording waits for the Signal
+ * keys that encrypted them to be stored (see the outbox), which a request
+ * need not wait for. Messages sent meanwhile share the next statement.
+ */
+export function announceSent(db: Db, instanceId: string, id: string): Promise<void> {
+  return announcers(db, instanceId).submit(id);
+}
 
 /**
  * Moves many messages' statuses forward in one statement (one round trip and

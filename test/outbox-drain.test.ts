@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { createDb, migrate, type Db } from '../db/knex.js';
 import { createInstance } from '../db/instances.js';
 import { insertOutgoing } from '../db/outgoing.js';
+import { STATUS_CHANNEL } from '../db/messages.js';
 import { createOutboxActivities, MAX_SEND_FAILURES, type DrainInput } from '../activities/outbox.js';
 import { OutboxArrivals } from '../worker/outboxArrivals.js';
 import { SessionHost } from '../worker/sessionHost.js';
@@ -154,6 +155,12 @@ test('a NOTIFY that never arrives delays a message only until the next look', as
 
 test('the next messages go out while the statuses of the previous ones wait for their keys, and none goes twice', async () => {
   const s = await setup('pipelined', new OutboxArrivals(listener));
+  // What a waiting send request hears (api/sendWaiter.ts).
+  const announced: string[] = [];
+  listener.on(STATUS_CHANNEL, (payload) => {
+    const [instanceId, id, status] = payload.split('\n');
+    if (instanceId === 'pipelined') announced.push(`${id} ${status}`);
+  });
   const storeKeys = s.delayKeys();
   const drained = s.drain({ idleMs: 120_000, pollMs: 60_000, maxMs: 120_000 });
   const first = await s.accept();
@@ -164,6 +171,9 @@ test('the next messages go out while the statuses of the previous ones wait for 
   assert.deepEqual(s.sent, [first, second, third]);
   const statusOf = async () => db('messages').where({ instance_id: 'pipelined' }).orderBy('seq').pluck('status');
   assert.deepEqual(await statusOf(), ['pending', 'pending', 'pending']);
+  // Their requests hear that they went out without waiting for the keys.
+  await until(() => announced.length === 3, 'three announcements');
+  assert.deepEqual(announced, [first, second, third].map((id) => `${id} sent`));
   storeKeys();
   await s.host.evacuate(0);
   assert.deepEqual(await drained, { sent: 3, failed: 0, more: false, notConnected: false });
@@ -171,19 +181,19 @@ test('the next messages go out while the statuses of the previous ones wait for 
   assert.deepEqual(s.sent, [first, second, third]);
 });
 
-test('sending runs ahead of recording by one batch at most', async () => {
+test('sending runs ahead of recording by two batches at most', async () => {
   const s = await setup('backpressure', new OutboxArrivals(listener));
   const storeKeys = s.delayKeys();
-  const ids = [await s.accept(), await s.accept(), await s.accept()];
+  const ids = [await s.accept(), await s.accept(), await s.accept(), await s.accept()];
   const drained = s.drain({ batch: 1, idleMs: 120_000, pollMs: 60_000, maxMs: 120_000 });
-  await until(() => s.sent.length === 2, 'two sends');
-  // The third waits for the first two to be recorded, which waits for their keys.
+  await until(() => s.sent.length === 3, 'three sends');
+  // The fourth waits for the first ones to be recorded, which waits for their keys.
   await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.deepEqual(s.sent, ids.slice(0, 2));
+  assert.deepEqual(s.sent, ids.slice(0, 3));
   storeKeys();
-  await until(() => s.sent.length === 3, 'the third send');
+  await until(() => s.sent.length === 4, 'the fourth send');
   await s.host.evacuate(0);
-  assert.deepEqual(await drained, { sent: 3, failed: 0, more: false, notConnected: false });
+  assert.deepEqual(await drained, { sent: 4, failed: 0, more: false, notConnected: false });
   assert.deepEqual(s.sent, ids);
 });
 
