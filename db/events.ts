@@ -4,16 +4,29 @@ import type { Knex } from 'knex';
 export type GatewayEvent = 'message_received' | 'message_ack' | 'connection_status';
 
 /**
- * Appends an event to the webhook outbox. Call it inside the transaction that
- * makes the change, so an event exists exactly when its change does.
+ * Whether the instance `instanceId` (an SQL expression) has a webhook to
+ * deliver events to: a URL, switched on. Events are recorded only then; an
+ * instance without one keeps no event nobody would ever receive.
+ */
+export const webhookOn = (instanceId: string) =>
+  `exists (select 1 from instance_settings ws where ws.instance_id = ${instanceId} and ws.webhook_enabled and ws.webhook_url is not null)`;
+
+/**
+ * Appends an event to the webhook outbox when the instance has a webhook.
+ * Call it inside the transaction that makes the change, so an event exists
+ * exactly when its change does. Returns the event's id, or null when none
+ * was recorded.
  */
 export async function recordEvent(
   trx: Knex | Knex.Transaction,
   instanceId: string,
   event: GatewayEvent,
   data: Record<string, unknown>,
-): Promise<string> {
+): Promise<string | null> {
   const id = randomUUID();
-  await trx('webhook_events').insert({ id, instance_id: instanceId, event, data: JSON.stringify(data), timestamp: Date.now() });
-  return id;
+  const { rowCount } = await trx.raw(
+    `insert into webhook_events (id, instance_id, event, data, timestamp) select ?, ?, ?, ?, ? where ${webhookOn('?')}`,
+    [id, instanceId, event, JSON.stringify(data), Date.now(), instanceId],
+  );
+  return rowCount > 0 ? id : null;
 }

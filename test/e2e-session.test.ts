@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { qrsShownDuring } from './support/pairing.js';
+import { enableWebhook, qrsShownDuring } from './support/pairing.js';
 
 let sim: Simulator;
 let gw: Gateway;
@@ -29,6 +29,7 @@ const holder = async (id: string) => (await gw.db('session_leases').where({ inst
 async function pair(id: string, phone: string, name: string) {
   sim.addUser(phone, name);
   await gw.request('/api/instance', { method: 'POST', json: { id } });
+  await enableWebhook(gw, id);
   await gw.request(`/api/instance/${id}/connect`, { method: 'POST' });
   const qr = await eventually(async () => (await json(await gw.request(`/api/instance/${id}/qr`))).qrCode as string | null, 30_000, 'QR');
   assert.equal(await status(id), 'connecting');

@@ -4,6 +4,7 @@ import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { removeDevice, scanQr } from './support/fakePhone.js';
 import { Client, Connection } from '@temporalio/client';
 import { infra } from './support/infra.js';
+import { enableWebhook } from './support/pairing.js';
 
 let gw: Gateway;
 before(async () => {
@@ -55,6 +56,7 @@ test('malformed and unknown instance ids are rejected before anything runs', asy
 
 test('connect shows a QR, a scan opens the session, and /me names the account', async () => {
   await create('pair');
+  await enableWebhook(gw, 'pair');
   assert.deepEqual((await json(await gw.request('/api/instance/pair/me'))).status, 409);
   assert.deepEqual((await json(await gw.request('/api/instance/pair/connect', { method: 'POST' }))).body, { success: true });
 
@@ -162,12 +164,16 @@ test('clear deletes the message history of that instance only', async () => {
 
 test('delete removes the instance with all its data and stops its session', async () => {
   await create('doomed');
+  await enableWebhook(gw, 'doomed');
   await gw.request('/api/instance/doomed/connect', { method: 'POST' });
   await scanQr(gw.db, 'doomed');
   await eventually(async () => (await statusOf('doomed')) === 'open', 20_000, 'open');
   await gw
     .db('messages')
     .insert({ instance_id: 'doomed', id: 'X', chat_id: 'c', from_me: false, type: 'chat', status: 'received', timestamp: 1 });
+  for (const table of ['instance_settings', 'messages', 'webhook_events']) {
+    assert.notEqual((await gw.db(table).where({ instance_id: 'doomed' })).length, 0, `${table} before the delete`);
+  }
 
   assert.deepEqual((await json(await gw.request('/api/instance/doomed', { method: 'DELETE' }))).body, { success: true });
   assert.equal((await json(await gw.request('/api/instance/doomed/status'))).status, 404);

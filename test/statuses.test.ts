@@ -12,13 +12,14 @@ before(async () => {
   db = createDb(await createDatabase('statuses'), { poolMax: 4 });
   await migrate(db);
   await createInstance(db, 'shop', 'test');
+  await db('instance_settings').where({ instance_id: 'shop' }).update({ webhook_url: 'http://127.0.0.1:9/hook', webhook_enabled: true });
 });
 after(() => db?.destroy());
 
 let next = 0;
-async function outgoing(): Promise<string> {
+async function outgoing(instanceId = 'shop'): Promise<string> {
   const id = `3EB0STATUS${String(next++).padStart(8, '0')}`;
-  await insertOutgoing(db, { instanceId: 'shop', id, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' } });
+  await insertOutgoing(db, { instanceId, id, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' } });
   return id;
 }
 const statusOf = async (id: string) => (await db('messages').where({ instance_id: 'shop', id }).first()).status;
@@ -122,4 +123,21 @@ test("accepting a message creates its chat or moves the chat's last message time
   await db('chats').where({ instance_id: 'shop', id: '905550000001@s.whatsapp.net' }).update({ last_message: now + 3600 });
   await outgoing();
   assert.equal(Number(await chatOf()), now + 3600);
+});
+
+test('an instance without a webhook (none set, or switched off) records its statuses but no events', async () => {
+  await createInstance(db, 'quiet', 'test');
+  await db('instance_settings').where({ instance_id: 'quiet' }).update({ webhook_url: 'http://127.0.0.1:9/hook', webhook_enabled: false });
+  const id = await outgoing('quiet');
+  assert.equal(await setStatuses(db, 'quiet', [{ id, status: 'read' }]), 1);
+  assert.equal((await db('messages').where({ instance_id: 'quiet', id }).first()).status, 'read');
+  await db('instance_settings').where({ instance_id: 'quiet' }).update({ webhook_url: null, webhook_enabled: true });
+  const other = await outgoing('quiet');
+  assert.equal(await setStatuses(db, 'quiet', [{ id: other, status: 'delivered' }]), 1);
+  assert.deepEqual(await db('webhook_events').where({ instance_id: 'quiet' }), []);
+  // Switched on: the next steps are announced.
+  await db('instance_settings').where({ instance_id: 'quiet' }).update({ webhook_url: 'http://127.0.0.1:9/hook' });
+  assert.equal(await setStatuses(db, 'quiet', [{ id: other, status: 'read' }]), 1);
+  const events = await db('webhook_events').where({ instance_id: 'quiet' });
+  assert.deepEqual(events.map((e) => [e.data.id, e.data.status]), [[other, 'read']]);
 });
