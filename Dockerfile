@@ -11,4 +11,4 @@ ENV WORKFLOW_BUNDLE=/app/workflows.bundle.js
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
-CMD ["node", "--import", "tsx", "api/main.ts"]
+CMD ["node", "--import", "tsx", "--max-semi-space-size=32", "api/main.ts"]

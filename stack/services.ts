@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { stopProcess } from './temporal.js';
+import { NODE_FLAGS } from '../lib/nodeFlags.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -24,7 +25,7 @@ export function runService(
   let child: ChildProcess;
   let restarts = 0;
   const start = () => {
-    child = fork(entry, [], { cwd: root, env, execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    child = fork(entry, [], { cwd: root, env, execArgv: ['--import', 'tsx', ...NODE_FLAGS], stdio: 'inherit' });
     child.on('message', (message) => hooks.onMessage?.(message));
     child.on('exit', (code, signal) => {
       if (stopping) return;

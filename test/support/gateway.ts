@@ -10,6 +10,7 @@ import pino from 'pino';
 import { ensureSearchAttributes } from '../../lib/temporalClient.js';
 import { createDb, type Db } from '../../db/knex.js';
 import { createDatabase, infra } from './infra.js';
+import { NODE_FLAGS } from '../../lib/nodeFlags.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -27,7 +28,7 @@ export function spawnProcess(entry: string, env: NodeJS.ProcessEnv, name = entry
     cwd: root,
     env: { ...process.env, ...env },
     // PROFILE_DIR=/some/dir writes a CPU profile of each API and worker process when it exits.
-    execArgv: ['--import', 'tsx', ...(process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [])],
+    execArgv: ['--import', 'tsx', ...NODE_FLAGS, ...(process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [])],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';
