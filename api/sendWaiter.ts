@@ -1,8 +1,9 @@
 /**
  * Lets a send request wait, briefly, for its message to go out. The worker
- * NOTIFYs a message's first status change (out of pending) in the statement
- * that makes it; one LISTENing connection per API process (PgListener) wakes
- * the waiting requests.
+ * NOTIFYs "sent" as soon as a message is on the socket (announceSent), and
+ * any other first step out of pending (failed, or a receipt) in the statement
+ * that records it; one LISTENing connection per API process (PgListener)
+ * wakes the waiting requests.
  */
 import type { Logger } from 'pino';
 import { STATUS_CHANNEL } from '../db/messages.js';

@@ -192,8 +192,10 @@ async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]
         where ${webhookOn('$4')}
         order by u.id, s.rank
      )
-     -- Waiting requests need only a message's first step out of pending (see api/sendWaiter.ts).
-     select u.id, case when u.old_status = 'pending' then pg_notify($6, $4 || chr(10) || u.id || chr(10) || u.new_status) end as notified
+     -- Waiting requests need only a message's first step out of pending (see api/sendWaiter.ts); the drain
+     -- announced "sent" already, when the message went out (announceSent).
+     select u.id, case when u.old_status = 'pending' and u.new_status <> 'sent'
+                       then pg_notify($6, $4 || chr(10) || u.id || chr(10) || u.new_status) end as notified
        from updated u`,
     [wanted.map((c) => c.id), wanted.map((c) => c.status), wanted.map((c) => c.error ?? null), instanceId, Date.now(), STATUS_CHANNEL],
   );

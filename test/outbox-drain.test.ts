@@ -179,6 +179,9 @@ test('the next messages go out while the statuses of the previous ones wait for 
   assert.deepEqual(await drained, { sent: 3, failed: 0, more: false, notConnected: false });
   assert.deepEqual(await statusOf(), ['sent', 'sent', 'sent']);
   assert.deepEqual(s.sent, [first, second, third]);
+  // Recording the statuses announces nothing again.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(announced, [first, second, third].map((id) => `${id} sent`));
 });
 
 test('sending runs ahead of recording by two batches at most', async () => {
