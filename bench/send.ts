@@ -4,7 +4,9 @@
  * own process) in the same run. The bare socket runs before and again after
  * the gateway; ratios are against both of its runs together, so a machine
  * whose speed drifts during the run does not favour either side. The bare
- * socket runs as a plain JavaScript program would (no source-mapped stacks).
+ * socket runs as a plain JavaScript program would (no source-mapped stacks),
+ * but with the gateway's V8 flags (lib/nodeFlags.ts), as do the simulator and
+ * the load generator: both ways run Baileys with the same young generation.
  *
  *   npm run bench:send [-- MESSAGES [CONCURRENCY [ROUNDS]]]   (defaults: 1000 messages, 50 clients, 1 round)
  *
@@ -38,6 +40,7 @@ import { pairThroughApi } from './support/pairing.js';
 import { readCpu, cpuSince } from './support/cpu.js';
 import { jsonClient } from './support/httpClient.js';
 import { captureConsole } from '../lib/logger.js';
+import { NODE_FLAGS } from '../lib/nodeFlags.js';
 import { databaseWork, diffWork, seedHistory, statementTimes } from './support/database.js';
 
 const MESSAGES = Number(process.argv[2] ?? 1_000);
@@ -94,7 +97,13 @@ function arrivals(sim: SimProcess) {
  * Runs `total` sends through `send` (which returns the message id once submitted) with
  * `concurrency` clients, each waiting for its message to arrive before the next.
  */
-async function measure(name: string, total: number, concurrency: number, arrivedAt: (id: string) => Promise<number>, send: (n: number) => Promise<string>): Promise<Run> {
+async function measure(
+  name: string,
+  total: number,
+  concurrency: number,
+  arrivedAt: (id: string) => Promise<number>,
+  send: (n: number) => Promise<string>,
+): Promise<Run> {
   progress(`${name}: ${total} messages`);
   const latencies: number[] = [];
   const answered: number[] = [];
@@ -121,7 +130,9 @@ async function measure(name: string, total: number, concurrency: number, arrived
   const perMessage = (used: Map<string, number>) => new Map([...used].map(([role, ms]) => [role, ms / total]));
   const cpu = perMessage(cpuSince(cpuBefore));
   const mainThread = perMessage(cpuSince(mainBefore, readCpu(process.pid, { mainThread: true })));
-  return { name, rate: (total / (last - started)) * 1000, latencies, answered, cpu, mainThread, submittedAt: submitted } as Run & { submittedAt: Map<string, number> };
+  return { name, rate: (total / (last - started)) * 1000, latencies, answered, cpu, mainThread, submittedAt: submitted } as Run & {
+    submittedAt: Map<string, number>;
+  };
 }
 
 const percentile = (values: number[], p: number) => {
@@ -135,7 +146,8 @@ function memoryAuthStore(): AuthStore {
   return {
     readCreds: async () => creds,
     writeCreds: async (value) => void (creds = value),
-    readKeys: async (type, ids) => Object.fromEntries(ids.flatMap((id) => (keys.has(`${type}:${id}`) ? [[id, keys.get(`${type}:${id}`)!]] : []))),
+    readKeys: async (type, ids) =>
+      Object.fromEntries(ids.flatMap((id) => (keys.has(`${type}:${id}`) ? [[id, keys.get(`${type}:${id}`)!]] : []))),
     writeKeys: async (changes) => {
       for (const { type, id, value } of changes) value === null ? keys.delete(`${type}:${id}`) : keys.set(`${type}:${id}`, value);
     },
@@ -218,7 +230,9 @@ function report(runs: Run[]) {
   for (const run of runs) {
     const parts = [...run.cpu!].filter(([, ms]) => ms >= 0.05).sort((a, b) => b[1] - a[1]);
     const total = parts.reduce((sum, [, ms]) => sum + ms, 0);
-    console.log(`  ${run.name.padEnd(34)} ${total.toFixed(2).padStart(6)}  (${parts.map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(', ')})`);
+    console.log(
+      `  ${run.name.padEnd(34)} ${total.toFixed(2).padStart(6)}  (${parts.map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(', ')})`,
+    );
   }
   // A Node process runs its JavaScript on one thread: given a core per process, the busiest main thread
   // sets the rate. (Postgres is left out: it runs a process per connection.)
@@ -243,7 +257,9 @@ function report(runs: Run[]) {
   // A client sends its next message once the last one arrived and its request was answered.
   console.log('\nSend call answered (the gateway: HTTP response; a client waits for it before its next send), ms:');
   for (const run of runs) {
-    console.log(`  ${run.name.padEnd(34)} p50 ${percentile(run.answered, 50).toFixed(1).padStart(7)}   p99 ${percentile(run.answered, 99).toFixed(1).padStart(7)}`);
+    console.log(
+      `  ${run.name.padEnd(34)} p50 ${percentile(run.answered, 50).toFixed(1).padStart(7)}   p99 ${percentile(run.answered, 99).toFixed(1).padStart(7)}`,
+    );
   }
 }
 
@@ -253,6 +269,11 @@ function report(runs: Run[]) {
 // source-mapped stack traces, and Baileys captures a stack for every stanza it sends.
 process.setSourceMapsEnabled(false);
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+if (!NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) {
+  progress(
+    `warning: run through npm run bench:send (node ${NODE_FLAGS.join(' ')}): the bare socket would run with other V8 settings than the gateway`,
+  );
+}
 // libsignal prints whole Signal sessions (private keys included) when it closes one: what the
 // libraries print goes to a log on stderr, as in the gateway's processes; the report keeps console.log.
 const print = console.log;
@@ -261,7 +282,11 @@ console.log = print;
 progress('starting Postgres, Temporal and the simulator');
 // pg_stat_statements: the database's time per message, statement by statement.
 const stack = await startBenchStack({
-  postgresSettings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', 'pg_stat_statements.track_planning': 'on' },
+  postgresSettings: {
+    shared_preload_libraries: 'pg_stat_statements',
+    'pg_stat_statements.track': 'all',
+    'pg_stat_statements.track_planning': 'on',
+  },
 });
 const { sim } = stack;
 let gw: Gateway | undefined;

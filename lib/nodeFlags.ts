@@ -2,7 +2,8 @@
  * Node flags of the gateway's own processes (API and workers), wherever they
  * are started: `npm start` (stack/services.ts), the tests and benchmarks
  * (test/support/gateway.ts); package.json, the Dockerfile and
- * docker-compose.yml spell out the same flags.
+ * docker-compose.yml spell out the same flags. bench:send runs its bare
+ * Baileys socket and the simulator with them too.
  *
  * A young generation of 32 MB semi-spaces instead of V8's 16 MB: both
  * processes allocate short-lived objects per message (Baileys' stanzas and
