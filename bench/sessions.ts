@@ -10,16 +10,25 @@
  * message, it idles for a while; then its resident memory (RSS) and
  * proportional share (PSS, shared pages divided among their users) are read
  * from /proc. MB per session = growth over the idle worker / sessions.
+ *
+ * Then, at each level, one of the sessions sends a burst of texts through the
+ * API: the session worker's CPU per message shows whether a send costs more
+ * in a worker that holds more sessions (it did, before every AsyncLocalStorage
+ * in the worker shared one; see lib/sharedAsyncLocalStorage.ts).
  */
 import { readFileSync } from 'node:fs';
 import { startGateway, type Gateway } from '../test/support/gateway.js';
 import type { SimProcess } from './support/simProcess.js';
 import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
+import { readCpu } from './support/cpu.js';
+import { jsonClient } from './support/httpClient.js';
 
 const LEVELS = (process.argv[2] ?? '1,10,100').split(',').map(Number);
 const SETTLE_MS = 15_000;
 const PARALLEL_PAIRINGS = 5;
+/** The burst each level sends through one session, after a warm-up. */
+const BURST = { messages: 1_500, warmup: 300, clients: 20 };
 const RECIPIENT = '905558000000';
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -36,6 +45,28 @@ async function pair(gw: Gateway, sim: SimProcess, n: number): Promise<void> {
   // One message each, so every session has a Signal session with a contact, as in use.
   const sent = await gw.request(`/api/instance/${id}/messages/chat`, { method: 'POST', json: { to: RECIPIENT, body: 'hello' } });
   if (sent.status !== 200) throw new Error(`${id}: send answered ${sent.status} ${await sent.text()}`);
+}
+
+/** CPU ms a process (all its threads) has used so far. */
+const cpuOf = (pid: number) => readCpu(pid).get(pid)?.ms ?? NaN;
+
+/** `messages` texts through session s001 by `clients` clients, each waiting for its answer: rate, and the worker's CPU per message. */
+async function burst(gw: Gateway, pid: number, messages: number, clients: number): Promise<{ rate: number; cpuMs: number }> {
+  const http = jsonClient(gw.baseUrl, gw.token);
+  let next = 0;
+  const cpuBefore = cpuOf(pid);
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next++ < messages) {
+        const res = await http.post('/api/instance/s001/messages/chat', { to: RECIPIENT, body: 'burst' });
+        if (res.status !== 200) throw new Error(`burst send answered ${res.status}: ${JSON.stringify(res.json)}`);
+      }
+    }),
+  );
+  const elapsed = Date.now() - started;
+  http.close();
+  return { rate: (messages / elapsed) * 1000, cpuMs: (cpuOf(pid) - cpuBefore) / messages };
 }
 
 const stack = await startBenchStack();
@@ -57,6 +88,7 @@ try {
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const idle = memoryOf(pid);
   const rows: Array<{ sessions: number; rssMb: number; pssMb: number }> = [{ sessions: 0, ...idle }];
+  const bursts: Array<{ sessions: number; rate: number; cpuMs: number }> = [];
   progress(`idle session worker: RSS ${idle.rssMb.toFixed(0)} MB`);
 
   let paired = 0;
@@ -70,6 +102,9 @@ try {
     progress(`${level} sessions open (pairing took ${((Date.now() - started) / 1000).toFixed(0)} s); settling`);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     rows.push({ sessions: level, ...memoryOf(pid) });
+    progress(`${level} sessions: sending ${BURST.messages} texts through one of them`);
+    await burst(gw, pid, BURST.warmup, BURST.clients);
+    bursts.push({ sessions: level, ...(await burst(gw, pid, BURST.messages, BURST.clients)) });
   }
 
   console.log(`\nsession worker memory (MB), ${SETTLE_MS / 1000} s after each level was connected\n`);
@@ -84,6 +119,11 @@ try {
   }
   const [a, b] = [rows.at(-2)!, rows.at(-1)!];
   console.log(`\n* growth over the idle worker, per session. Marginal from ${a.sessions} to ${b.sessions}: ${((b.rssMb - a.rssMb) / (b.sessions - a.sessions)).toFixed(1)} MB RSS per session`);
+  console.log(`\n${BURST.messages} texts through one session, ${BURST.clients} clients, with the others connected and idle\n`);
+  console.log(['sessions', 'msgs/s', 'worker CPU ms/msg'].map((h, i) => (i ? h.padStart(20) : h.padEnd(10))).join(''));
+  for (const b of bursts) {
+    console.log([String(b.sessions).padEnd(10), b.rate.toFixed(0).padStart(20), b.cpuMs.toFixed(2).padStart(20)].join(''));
+  }
 } finally {
   await stack.stop();
 }

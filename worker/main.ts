@@ -1,3 +1,5 @@
+// First: every AsyncLocalStorage made after this shares one (see worker/asyncContext.ts).
+import './asyncContext.js';
 import { loadConfigOrExit } from '../config/index.js';
 import { captureConsole, createLogger } from '../lib/logger.js';
 import { createBaileysDriver } from '../whatsapp/baileys/driver.js';
