@@ -7,21 +7,27 @@
  * socket runs as a plain JavaScript program would (no source-mapped stacks),
  * but with the gateway's V8 flags (lib/nodeFlags.ts), as do the simulator and
  * the load generator: both ways run Baileys with the same young generation.
+ * Like the gateway's sockets, it does not echo what it sends as events
+ * (`emitOwnEvents: false`).
  *
- *   npm run bench:send [-- MESSAGES [CONCURRENCY [ROUNDS]]]   (defaults: 1000 messages, 50 clients, 1 round)
+ *   npm run bench:send [-- MESSAGES [CLIENTS[,CLIENTS...] [ROUNDS]]]   (defaults: 1000 messages, 50 clients, 1 round)
  *
  * With several ROUNDS the gateway and the bare socket take turns (bare,
  * gateway, bare, gateway, ..., bare), and each gateway run is also compared
  * with the two bare runs around it; the median of those ratios is printed.
+ * With several numbers of clients (`-- 3000 50,150,300,600 2`), each is
+ * measured that way in turn, and the report ends with the rate each way
+ * sustains: its best over them (see bench/support/sendReport.ts).
  *
- * For each way of sending, CONCURRENCY clients each send their share of
+ * For each way of sending, CLIENTS clients each send their share of
  * MESSAGES texts one after another; latency is from the moment a client
  * submits a message to the moment the recipient's simulated phone has
  * decrypted it. Through the gateway, a client's submission is the HTTP
  * request (POST .../messages/chat, sendDelay 0, one instance), and the API
  * overhead is from the request to the moment the session worker's outbox
  * began sending that message (messages.last_attempt_at). Each way is warmed
- * up with 2000 messages at the same concurrency before it is measured.
+ * up with 2000 messages (500 at each later number of clients) before it is
+ * measured.
  *
  * Besides whole-process CPU, the report gives each process's main-thread CPU
  * per message: on a machine with a core per process, the busiest main thread
@@ -42,33 +48,23 @@ import { jsonClient } from './support/httpClient.js';
 import { captureConsole } from '../lib/logger.js';
 import { NODE_FLAGS } from '../lib/nodeFlags.js';
 import { databaseWork, diffWork, seedHistory, statementTimes } from './support/database.js';
+import { percentile, reportLevel, reportSustained, type Run } from './support/sendReport.js';
 
 const MESSAGES = Number(process.argv[2] ?? 1_000);
-const CONCURRENCY = Number(process.argv[3] ?? 50);
+const LEVELS = String(process.argv[3] ?? 50).split(',').map(Number);
+if (LEVELS.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`CLIENTS must be positive whole numbers, comma-separated: ${process.argv[3]}`);
 /** Gateway runs, each followed by a bare socket run: more rounds, less weight on a machine whose speed drifts. */
 const ROUNDS = Math.max(1, Number(process.argv[4] ?? 1));
 // Each way is warmed up first, at the measured concurrency: until V8 has optimised the hot code,
 // a quarter of a process's CPU goes to compiling it (seen with 300 messages at 5 clients), and
 // the first way measured would pay for the simulator's warm-up too.
 const WARMUP = 2_000;
+/** Each later number of clients runs already optimised code; its warm-up only lets the pipeline settle. */
+const WARMUP_LATER = 500;
 /** Messages already in the gateway's database when it is measured. */
 const HISTORY = 100_000;
 const RECIPIENT = '905557000000';
 const now = () => performance.timeOrigin + performance.now();
-
-interface Run {
-  name: string;
-  /** CPU ms per message, by process role. */
-  cpu?: Map<string, number>;
-  /** The same for each process's main thread, where its JavaScript runs. */
-  mainThread?: Map<string, number>;
-  /** Messages per second, first submission to last arrival. */
-  rate: number;
-  latencies: number[];
-  /** From submission to the moment the send call returned (for the gateway: its HTTP response). */
-  answered: number[];
-  overhead?: number[];
-}
 
 /** Waits for each message id at the phone; resolves with its arrival time. */
 function arrivals(sim: SimProcess) {
@@ -135,11 +131,6 @@ async function measure(
   };
 }
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
-
 function memoryAuthStore(): AuthStore {
   let creds: string | null = null;
   const keys = new Map<string, string>();
@@ -160,7 +151,10 @@ function memoryAuthStore(): AuthStore {
 
 async function bareSocket(sim: SimProcess): Promise<BareClient> {
   await sim.call('addUser', '905557000001', 'Bare');
-  const client = new BareClient(sim.url);
+  // Configured as the gateway configures its sockets where that changes what a send costs: Baileys' default
+  // echo of each sent message as an event took about a third of a bare socket's CPU (its event buffer),
+  // which the gateway does not pay, so the ratio would have flattered the gateway.
+  const client = new BareClient(sim.url, { emitOwnEvents: false });
   client.connect();
   const qr = await waitFor<string>(client, 'qr');
   const opened = waitFor(client, 'open', 30_000);
@@ -188,78 +182,6 @@ async function directSession(sim: SimProcess): Promise<WhatsAppSession> {
     await scanned;
     if (outcome === 'open') return session;
     if (outcome.reason !== 'restartRequired') throw new Error(`direct session closed: ${outcome.reason}`);
-  }
-}
-
-function report(runs: Run[]) {
-  // The baseline: the bare socket's runs (first and last) together.
-  const bare = runs.filter((r) => r.name.startsWith('bare'));
-  const base: Run = {
-    name: 'bare',
-    rate: bare.reduce((sum, r) => sum + r.rate, 0) / bare.length,
-    latencies: bare.flatMap((r) => r.latencies),
-    answered: bare.flatMap((r) => r.answered),
-  };
-  const row = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(12))).join(''));
-  console.log(`\n${MESSAGES} texts, ${CONCURRENCY} concurrent clients; latency = submit → decrypted at the recipient's phone (ms)`);
-  console.log(`ratios and + columns: against both bare socket runs together (${base.rate.toFixed(0)} msgs/s)\n`);
-  row(['', 'msgs/s', 'p50', 'p99', 'max', 'rate ratio', '+p50', '+p99']);
-  for (const run of runs) {
-    const [p50, p99] = [percentile(run.latencies, 50), percentile(run.latencies, 99)];
-    row([
-      run.name,
-      run.rate.toFixed(0),
-      p50.toFixed(1),
-      p99.toFixed(1),
-      Math.max(...run.latencies).toFixed(1),
-      `${((run.rate / base.rate) * 100).toFixed(0)} %`,
-      (p50 - percentile(base.latencies, 50)).toFixed(1),
-      (p99 - percentile(base.latencies, 99)).toFixed(1),
-    ]);
-  }
-  if (runs.filter((r) => r.name.startsWith('gateway over HTTP')).length > 1) {
-    const paired = runs.flatMap((run, i) =>
-      run.name.startsWith('gateway over HTTP') ? [run.rate / ((runs[i - 1]!.rate + runs[i + 1]!.rate) / 2)] : [],
-    );
-    const shown = paired.map((r) => `${(r * 100).toFixed(0)} %`).join(', ');
-    const sorted = [...paired].sort((a, b) => a - b);
-    const median = (sorted[Math.floor((sorted.length - 1) / 2)]! + sorted[Math.ceil((sorted.length - 1) / 2)]!) / 2;
-    console.log(`\ngateway against the bare runs just before and after it: ${shown}; median ${(median * 100).toFixed(0)} %`);
-  }
-  console.log('\nCPU per message (ms), by process:');
-  for (const run of runs) {
-    const parts = [...run.cpu!].filter(([, ms]) => ms >= 0.05).sort((a, b) => b[1] - a[1]);
-    const total = parts.reduce((sum, [, ms]) => sum + ms, 0);
-    console.log(
-      `  ${run.name.padEnd(34)} ${total.toFixed(2).padStart(6)}  (${parts.map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join(', ')})`,
-    );
-  }
-  // A Node process runs its JavaScript on one thread: given a core per process, the busiest main thread
-  // sets the rate. (Postgres is left out: it runs a process per connection.)
-  console.log('\nMain-thread CPU per message (ms), and the rate that thread allows on its own (1000 / ms):');
-  const ceiling = (run: Run) => {
-    const [role, ms] = [...run.mainThread!].filter(([r]) => r !== 'postgres').sort((a, b) => b[1] - a[1])[0]!;
-    return { role, ms, rate: 1000 / ms };
-  };
-  const bareCeiling = bare.reduce((sum, r) => sum + ceiling(r).rate, 0) / bare.length;
-  for (const run of runs) {
-    const parts = [...run.mainThread!].filter(([role, ms]) => ms >= 0.05 && role !== 'postgres').sort((a, b) => b[1] - a[1]);
-    const { role, rate } = ceiling(run);
-    console.log(
-      `  ${run.name.padEnd(34)} ${parts.map(([r, ms]) => `${r} ${ms.toFixed(2)}`).join(', ')}  → ${role}: ${rate.toFixed(0)} msgs/s (${((rate / bareCeiling) * 100).toFixed(0)} %)`,
-    );
-  }
-  for (const run of runs.filter((r) => r.overhead)) {
-    console.log(
-      `\n${run.name}: API overhead (request in → outbox activity began the send): p50 ${percentile(run.overhead!, 50).toFixed(1)} ms, p99 ${percentile(run.overhead!, 99).toFixed(1)} ms`,
-    );
-  }
-  // A client sends its next message once the last one arrived and its request was answered.
-  console.log('\nSend call answered (the gateway: HTTP response; a client waits for it before its next send), ms:');
-  for (const run of runs) {
-    console.log(
-      `  ${run.name.padEnd(34)} p50 ${percentile(run.answered, 50).toFixed(1).padStart(7)}   p99 ${percentile(run.answered, 99).toFixed(1).padStart(7)}`,
-    );
   }
 }
 
@@ -296,19 +218,55 @@ stack.atStop(() => gw?.stop());
 stack.atStop(() => direct?.close());
 stack.atStop(() => bare?.stop());
 
+/** One number of clients: its runs, and where the first gateway run's sends spent their time. */
+interface Level {
+  concurrency: number;
+  runs: Run[];
+  diagnosis: string[];
+}
+
+/** The first gateway run of a level, with where its sends spent their time and what they cost the database. */
+async function diagnosedGatewayRun(gw: Gateway, concurrency: number, measureOne: () => Promise<Run & { submittedAt: Map<string, number> }>) {
+  await gw.db.raw('select pg_stat_statements_reset()');
+  const dbBefore = await databaseWork(gw);
+  const run = await measureOne();
+  const dbWork = diffWork(dbBefore, await databaseWork(gw), MESSAGES);
+  const statements = await statementTimes(gw, MESSAGES);
+  const rows = await gw
+    .db('messages')
+    .where({ instance_id: 'bench' })
+    .whereIn('id', [...run.submittedAt.keys()])
+    .select('id', 'created_at', 'last_attempt_at', 'sent_at');
+  const since = (r: Record<string, Date>, from: string, to: string) =>
+    new Date(r[to]!).getTime() - (from === 'request' ? run.submittedAt.get(r.id as never)! : new Date(r[from]!).getTime());
+  run.overhead = rows.map((r) => since(r, 'request', 'last_attempt_at'));
+  const stages = [
+    ['request → stored (API)', 'request', 'created_at'],
+    ['stored → picked up by the outbox', 'created_at', 'last_attempt_at'],
+    ['picked up → recorded as sent', 'last_attempt_at', 'sent_at'],
+  ] as const;
+  const breakdown = stages.map(([label, from, to]) => {
+    const values = rows.map((r) => since(r, from, to));
+    return `  ${label.padEnd(36)} p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms   p99 ${percentile(values, 99).toFixed(1).padStart(7)} ms`;
+  });
+  const diagnosis = [
+    `\nwhere a gateway send spends its time (${concurrency} clients, first gateway run):\n${breakdown.join('\n')}`,
+    `\ndatabase work per message: ${dbWork}`,
+    `\ndatabase time per message, by statement (pg_stat_statements; wall clock, so lock waits and CPU contention count):`,
+    `  ${'execute'.padStart(9)}  ${'plan'.padStart(8)}  calls plans  rows\n${statements}`,
+  ];
+  return { run, diagnosis };
+}
+
 try {
   await sim.call('addUser', RECIPIENT, 'Recipient');
   await sim.call('receiptPolicy', 'delivered');
   const arrivedAt = arrivals(sim);
   const to = `${RECIPIENT}@s.whatsapp.net`;
-  const runs: Run[] = [];
 
   progress('bare Baileys socket: pairing');
   bare = await bareSocket(sim);
   const bareSend = async () => (await bare!.socket!.sendMessage(to, { text: 'bench' }))!.key.id!;
-  progress('bare Baileys socket: sending');
-  await measure('warm-up', WARMUP, CONCURRENCY, arrivedAt, bareSend);
-  runs.push(await measure('bare Baileys socket', MESSAGES, CONCURRENCY, arrivedAt, bareSend));
 
   progress('gateway: starting the API and a worker, pairing an instance');
   gw = await startGateway({
@@ -319,47 +277,35 @@ try {
   });
   await pairThroughApi(gw, sim, 'bench', '905557000003', 'Gateway');
   await seedHistory(gw, HISTORY);
+  await gw.db.raw('create extension if not exists pg_stat_statements');
   const http = jsonClient(gw.baseUrl, gw.token);
   const gatewaySend = async () => {
     const res = await http.post('/api/instance/bench/messages/chat', { to: RECIPIENT, body: 'bench' });
     if (res.status !== 200 && res.status !== 202) throw new Error(`send answered ${res.status}: ${JSON.stringify(res.json)}`);
     return (res.json as { id: string }).id;
   };
-  await measure('warm-up', WARMUP, CONCURRENCY, arrivedAt, gatewaySend);
-  await gw.db.raw('create extension if not exists pg_stat_statements');
-  await gw.db.raw('select pg_stat_statements_reset()');
-  const dbBefore = await databaseWork(gw);
-  const gatewayRun = (await measure('gateway over HTTP (one instance)', MESSAGES, CONCURRENCY, arrivedAt, gatewaySend)) as Run & {
-    submittedAt: Map<string, number>;
-  };
-  const dbWork = diffWork(dbBefore, await databaseWork(gw), MESSAGES);
-  const statements = await statementTimes(gw, MESSAGES);
-  const rows = await gw
-    .db('messages')
-    .where({ instance_id: 'bench' })
-    .whereIn('id', [...gatewayRun.submittedAt.keys()])
-    .select('id', 'created_at', 'last_attempt_at', 'sent_at');
-  const since = (r: Record<string, Date>, from: string, to: string) =>
-    new Date(r[to]!).getTime() - (from === 'request' ? gatewayRun.submittedAt.get(r.id as never)! : new Date(r[from]!).getTime());
-  gatewayRun.overhead = rows.map((r) => since(r, 'request', 'last_attempt_at'));
-  runs.push(gatewayRun);
-  const stages = [
-    ['request → stored (API)', 'request', 'created_at'],
-    ['stored → picked up by the outbox', 'created_at', 'last_attempt_at'],
-    ['picked up → recorded as sent', 'last_attempt_at', 'sent_at'],
-  ] as const;
-  const breakdown = stages.map(([label, from, to]) => {
-    const values = rows.map((r) => since(r, from, to));
-    return `  ${label.padEnd(36)} p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms   p99 ${percentile(values, 99).toFixed(1).padStart(7)} ms`;
-  });
 
-  // The bare socket again, after the gateway: a machine whose speed drifts during the run moves both bare figures.
-  progress('bare Baileys socket: sending again');
-  runs.push(await measure('bare Baileys socket (again)', MESSAGES, CONCURRENCY, arrivedAt, bareSend));
-  for (let round = 2; round <= ROUNDS; round++) {
-    progress(`round ${round} of ${ROUNDS}`);
-    runs.push(await measure(`gateway over HTTP, round ${round}`, MESSAGES, CONCURRENCY, arrivedAt, gatewaySend));
-    runs.push(await measure(`bare Baileys socket, round ${round}`, MESSAGES, CONCURRENCY, arrivedAt, bareSend));
+  const levels: Level[] = [];
+  for (const [i, concurrency] of LEVELS.entries()) {
+    const warmup = i === 0 ? WARMUP : WARMUP_LATER;
+    const run = (name: string, send: (n: number) => Promise<string>) => measure(name, MESSAGES, concurrency, arrivedAt, send);
+    progress(`${concurrency} clients: bare Baileys socket`);
+    await measure('warm-up', warmup, concurrency, arrivedAt, bareSend);
+    const runs = [await run('bare Baileys socket', bareSend)];
+    progress(`${concurrency} clients: gateway`);
+    await measure('warm-up', warmup, concurrency, arrivedAt, gatewaySend);
+    const first = await diagnosedGatewayRun(gw, concurrency, () =>
+      run('gateway over HTTP (one instance)', gatewaySend) as Promise<Run & { submittedAt: Map<string, number> }>,
+    );
+    runs.push(first.run);
+    // The bare socket again, after the gateway: a machine whose speed drifts during the run moves both bare figures.
+    runs.push(await run('bare Baileys socket (again)', bareSend));
+    for (let round = 2; round <= ROUNDS; round++) {
+      progress(`${concurrency} clients: round ${round} of ${ROUNDS}`);
+      runs.push(await run(`gateway over HTTP, round ${round}`, gatewaySend));
+      runs.push(await run(`bare Baileys socket, round ${round}`, bareSend));
+    }
+    levels.push({ concurrency, runs, diagnosis: first.diagnosis });
   }
   http.close();
   await bare.stop();
@@ -375,16 +321,18 @@ try {
     await direct!.send({ id, to, content: { type: 'text', body: 'bench' } });
     return id;
   };
-  await measure('warm-up', WARMUP, CONCURRENCY, arrivedAt, directSend);
-  runs.push(await measure("gateway's session.send, direct", MESSAGES, CONCURRENCY, arrivedAt, directSend));
+  for (const [i, level] of levels.entries()) {
+    await measure('warm-up', i === 0 ? WARMUP : WARMUP_LATER, level.concurrency, arrivedAt, directSend);
+    level.runs.push(await measure("gateway's session.send, direct", MESSAGES, level.concurrency, arrivedAt, directSend));
+  }
   await direct.close();
   direct = undefined;
 
-  report(runs);
-  console.log(`\nwhere a gateway send spends its time:\n${breakdown.join('\n')}`);
-  console.log(`\ndatabase work per message: ${dbWork}`);
-  console.log(`\ndatabase time per message, by statement (pg_stat_statements; wall clock, so lock waits and CPU contention count):`);
-  console.log(`  ${'execute'.padStart(9)}  ${'plan'.padStart(8)}  calls plans  rows\n${statements}`);
+  for (const level of levels) {
+    reportLevel(MESSAGES, level.concurrency, level.runs);
+    console.log(level.diagnosis.join('\n'));
+  }
+  reportSustained(levels);
   const stats = await sim.call('stats');
   console.log(`\nduplicate deliveries seen by the phones: ${stats.duplicates}`);
 } finally {

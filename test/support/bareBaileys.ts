@@ -32,10 +32,13 @@ export class BareClient extends EventEmitter {
   /** Downloads use global fetch, which takes an undici dispatcher (`options.dispatcher`). */
   readonly fetchOptions: { dispatcher?: UndiciAgent };
 
-  /** `ca`: PEM of an extra certificate authority to trust (the simulator's `media.caPem`). */
+  /**
+   * `ca`: PEM of an extra certificate authority to trust (the simulator's `media.caPem`).
+   * `emitOwnEvents`: Baileys' option (default true: what the socket sends comes back as messages.upsert).
+   */
   constructor(
     private readonly url: string,
-    options: { ca?: string | Buffer } = {},
+    private readonly options: { ca?: string | Buffer; emitOwnEvents?: boolean } = {},
   ) {
     super();
     this.httpsAgent = options.ca ? new HttpsAgent({ ca: options.ca }) : undefined;
@@ -68,6 +71,7 @@ export class BareClient extends EventEmitter {
       logger,
       markOnlineOnConnect: false,
       syncFullHistory: false,
+      emitOwnEvents: this.options.emitOwnEvents ?? true,
       // The websocket is plain ws:// here, so `agent` (for wss) stays unset.
       ...(this.httpsAgent ? { fetchAgent: this.httpsAgent, options: this.fetchOptions as RequestInit } : {}),
     });
