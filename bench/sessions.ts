@@ -9,7 +9,8 @@
  * bookkeeping's. After each level is paired and every session has sent one
  * message, it idles for a while; then its resident memory (RSS) and
  * proportional share (PSS, shared pages divided among their users) are read
- * from /proc. MB per session = growth over the idle worker / sessions.
+ * from /proc. MB per session = growth over the idle worker / sessions. The
+ * worker's CPU over the next ten seconds is what idle sessions cost.
  *
  * Then, at each level, one of the sessions sends a burst of texts through the
  * API: the session worker's CPU per message shows whether a send costs more
@@ -26,6 +27,8 @@ import { jsonClient } from './support/httpClient.js';
 
 const LEVELS = (process.argv[2] ?? '1,10,100').split(',').map(Number);
 const SETTLE_MS = 15_000;
+/** After settling: how long the idle worker's CPU is watched. */
+const IDLE_WINDOW_MS = 10_000;
 const PARALLEL_PAIRINGS = 5;
 /** The burst each level sends through one session, after a warm-up. */
 const BURST = { messages: 1_500, warmup: 300, clients: 20 };
@@ -85,9 +88,15 @@ try {
   gw.startWorker('general', { WORKER_ROLES: 'general' });
   const sessions = gw.startWorker('sessions', { WORKER_ROLES: 'sessions' });
   const pid = sessions.child.pid!;
+  /** Share of a core the worker uses while its sessions are connected and idle (%). */
+  const idleCpu = async () => {
+    const before = cpuOf(pid);
+    await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+    return ((cpuOf(pid) - before) / IDLE_WINDOW_MS) * 100;
+  };
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const idle = memoryOf(pid);
-  const rows: Array<{ sessions: number; rssMb: number; pssMb: number }> = [{ sessions: 0, ...idle }];
+  const rows: Array<{ sessions: number; rssMb: number; pssMb: number; cpu: number }> = [{ sessions: 0, ...idle, cpu: await idleCpu() }];
   const bursts: Array<{ sessions: number; rate: number; cpuMs: number }> = [];
   progress(`idle session worker: RSS ${idle.rssMb.toFixed(0)} MB`);
 
@@ -101,18 +110,18 @@ try {
     }
     progress(`${level} sessions open (pairing took ${((Date.now() - started) / 1000).toFixed(0)} s); settling`);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
-    rows.push({ sessions: level, ...memoryOf(pid) });
+    rows.push({ sessions: level, ...memoryOf(pid), cpu: await idleCpu() });
     progress(`${level} sessions: sending ${BURST.messages} texts through one of them`);
     await burst(gw, pid, BURST.warmup, BURST.clients);
     bursts.push({ sessions: level, ...(await burst(gw, pid, BURST.messages, BURST.clients)) });
   }
 
-  console.log(`\nsession worker memory (MB), ${SETTLE_MS / 1000} s after each level was connected\n`);
-  console.log(['sessions', 'RSS', 'PSS', 'RSS/session*', 'PSS/session*'].map((h, i) => (i ? h.padStart(14) : h.padEnd(10))).join(''));
+  console.log(`\nsession worker memory (MB), ${SETTLE_MS / 1000} s after each level was connected, and its CPU (% of a core) over the next ${IDLE_WINDOW_MS / 1000} s\n`);
+  console.log(['sessions', 'RSS', 'PSS', 'RSS/session*', 'PSS/session*', 'idle CPU %'].map((h, i) => (i ? h.padStart(14) : h.padEnd(10))).join(''));
   for (const row of rows) {
     const perSession = (field: 'rssMb' | 'pssMb') => (row.sessions ? ((row[field] - idle[field]) / row.sessions).toFixed(1) : '');
     console.log(
-      [String(row.sessions).padEnd(10), row.rssMb.toFixed(0), row.pssMb.toFixed(0), perSession('rssMb'), perSession('pssMb')]
+      [String(row.sessions).padEnd(10), row.rssMb.toFixed(0), row.pssMb.toFixed(0), perSession('rssMb'), perSession('pssMb'), row.cpu.toFixed(1)]
         .map((c, i) => (i ? c.padStart(14) : c))
         .join(''),
     );
