@@ -126,9 +126,7 @@ async function measure(
   const perMessage = (used: Map<string, number>) => new Map([...used].map(([role, ms]) => [role, ms / total]));
   const cpu = perMessage(cpuSince(cpuBefore));
   const mainThread = perMessage(cpuSince(mainBefore, readCpu(process.pid, { mainThread: true })));
-  return { name, rate: (total / (last - started)) * 1000, latencies, answered, cpu, mainThread, submittedAt: submitted } as Run & {
-    submittedAt: Map<string, number>;
-  };
+  return { name, rate: (total / (last - started)) * 1000, latencies, answered, submittedAt: submitted, cpu, mainThread };
 }
 
 function memoryAuthStore(): AuthStore {
@@ -185,6 +183,46 @@ async function directSession(sim: SimProcess): Promise<WhatsAppSession> {
   }
 }
 
+/** One number of clients: its runs, and where the first gateway run's sends spent their time. */
+interface Level {
+  concurrency: number;
+  runs: Run[];
+  diagnosis: string[];
+}
+
+/** The first gateway run of a level, with where its sends spent their time and what they cost the database. */
+async function diagnosedGatewayRun(gw: Gateway, concurrency: number, measureOne: () => Promise<Run>) {
+  await gw.db.raw('select pg_stat_statements_reset()');
+  const dbBefore = await databaseWork(gw);
+  const run = await measureOne();
+  const dbWork = diffWork(dbBefore, await databaseWork(gw), MESSAGES);
+  const statements = await statementTimes(gw, MESSAGES);
+  const rows = await gw
+    .db('messages')
+    .where({ instance_id: 'bench' })
+    .whereIn('id', [...run.submittedAt.keys()])
+    .select('id', 'created_at', 'last_attempt_at', 'sent_at');
+  const since = (r: Record<string, Date>, from: string, to: string) =>
+    new Date(r[to]!).getTime() - (from === 'request' ? run.submittedAt.get(r.id as never)! : new Date(r[from]!).getTime());
+  run.overhead = rows.map((r) => since(r, 'request', 'last_attempt_at'));
+  const stages = [
+    ['request → stored (API)', 'request', 'created_at'],
+    ['stored → picked up by the outbox', 'created_at', 'last_attempt_at'],
+    ['picked up → recorded as sent', 'last_attempt_at', 'sent_at'],
+  ] as const;
+  const breakdown = stages.map(([label, from, to]) => {
+    const values = rows.map((r) => since(r, from, to));
+    return `  ${label.padEnd(36)} p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms   p99 ${percentile(values, 99).toFixed(1).padStart(7)} ms`;
+  });
+  const diagnosis = [
+    `\nwhere a gateway send spends its time (${concurrency} clients, first gateway run):\n${breakdown.join('\n')}`,
+    `\ndatabase work per message: ${dbWork}`,
+    `\ndatabase time per message, by statement (pg_stat_statements; wall clock, so lock waits and CPU contention count):`,
+    `  ${'execute'.padStart(9)}  ${'plan'.padStart(8)}  calls plans  rows\n${statements}`,
+  ];
+  return { run, diagnosis };
+}
+
 // ---------------------------------------------------------------------------------
 
 // The bare socket should cost what Baileys costs in a plain JavaScript program; tsx turns on
@@ -217,46 +255,6 @@ let direct: WhatsAppSession | undefined;
 stack.atStop(() => gw?.stop());
 stack.atStop(() => direct?.close());
 stack.atStop(() => bare?.stop());
-
-/** One number of clients: its runs, and where the first gateway run's sends spent their time. */
-interface Level {
-  concurrency: number;
-  runs: Run[];
-  diagnosis: string[];
-}
-
-/** The first gateway run of a level, with where its sends spent their time and what they cost the database. */
-async function diagnosedGatewayRun(gw: Gateway, concurrency: number, measureOne: () => Promise<Run & { submittedAt: Map<string, number> }>) {
-  await gw.db.raw('select pg_stat_statements_reset()');
-  const dbBefore = await databaseWork(gw);
-  const run = await measureOne();
-  const dbWork = diffWork(dbBefore, await databaseWork(gw), MESSAGES);
-  const statements = await statementTimes(gw, MESSAGES);
-  const rows = await gw
-    .db('messages')
-    .where({ instance_id: 'bench' })
-    .whereIn('id', [...run.submittedAt.keys()])
-    .select('id', 'created_at', 'last_attempt_at', 'sent_at');
-  const since = (r: Record<string, Date>, from: string, to: string) =>
-    new Date(r[to]!).getTime() - (from === 'request' ? run.submittedAt.get(r.id as never)! : new Date(r[from]!).getTime());
-  run.overhead = rows.map((r) => since(r, 'request', 'last_attempt_at'));
-  const stages = [
-    ['request → stored (API)', 'request', 'created_at'],
-    ['stored → picked up by the outbox', 'created_at', 'last_attempt_at'],
-    ['picked up → recorded as sent', 'last_attempt_at', 'sent_at'],
-  ] as const;
-  const breakdown = stages.map(([label, from, to]) => {
-    const values = rows.map((r) => since(r, from, to));
-    return `  ${label.padEnd(36)} p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms   p99 ${percentile(values, 99).toFixed(1).padStart(7)} ms`;
-  });
-  const diagnosis = [
-    `\nwhere a gateway send spends its time (${concurrency} clients, first gateway run):\n${breakdown.join('\n')}`,
-    `\ndatabase work per message: ${dbWork}`,
-    `\ndatabase time per message, by statement (pg_stat_statements; wall clock, so lock waits and CPU contention count):`,
-    `  ${'execute'.padStart(9)}  ${'plan'.padStart(8)}  calls plans  rows\n${statements}`,
-  ];
-  return { run, diagnosis };
-}
 
 try {
   await sim.call('addUser', RECIPIENT, 'Recipient');
@@ -294,9 +292,7 @@ try {
     const runs = [await run('bare Baileys socket', bareSend)];
     progress(`${concurrency} clients: gateway`);
     await measure('warm-up', warmup, concurrency, arrivedAt, gatewaySend);
-    const first = await diagnosedGatewayRun(gw, concurrency, () =>
-      run('gateway over HTTP (one instance)', gatewaySend) as Promise<Run & { submittedAt: Map<string, number> }>,
-    );
+    const first = await diagnosedGatewayRun(gw, concurrency, () => run('gateway over HTTP (one instance)', gatewaySend));
     runs.push(first.run);
     // The bare socket again, after the gateway: a machine whose speed drifts during the run moves both bare figures.
     runs.push(await run('bare Baileys socket (again)', bareSend));

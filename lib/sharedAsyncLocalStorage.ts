@@ -28,14 +28,13 @@ import { syncBuiltinESMExports } from 'node:module';
 type Frame = ReadonlyMap<object, unknown>;
 
 const Native = asyncHooks.AsyncLocalStorage;
-const EMPTY: Frame = new Map();
 
 /** The one real instance (enabled by its first `run` or `enterWith`, as any). */
 const frames = new Native<Frame>();
 
 /** A frame like `frame` with `key` set to `value` (`remove`: without `key`). */
 function withValue(frame: Frame | undefined, key: object, value: unknown, remove = false): Frame {
-  const next = new Map(frame ?? EMPTY);
+  const next = new Map(frame);
   if (remove) next.delete(key);
   else next.set(key, value);
   return next;

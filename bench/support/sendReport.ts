@@ -16,6 +16,8 @@ export interface Run {
   latencies: number[];
   /** From submission to the moment the send call returned (for the gateway: its HTTP response). */
   answered: number[];
+  /** When each message (by id) was submitted. */
+  submittedAt: Map<string, number>;
   overhead?: number[];
 }
 
