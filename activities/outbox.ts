@@ -139,8 +139,9 @@ export function createOutboxActivities(deps: OutboxDeps) {
         await session.send({ id: row.id, to: row.chat_id, content });
         // The request waiting for it can answer now; its status is recorded once its keys are stored.
         announceSent(db, instanceId, row.id).catch((err) => logger.warn({ err, instanceId }, 'announcing a sent message failed'));
-        lastSentAt.set(instanceId, Date.now());
-        statuses.add(row.seq, { id: row.id, status: 'sent' });
+        const sentAt = Date.now();
+        lastSentAt.set(instanceId, sentAt);
+        statuses.add(row.seq, { id: row.id, status: 'sent', sentAt });
         result.sent++;
       } catch (err) {
         const reason = err instanceof PermanentSendError ? err.message : await givenUp(session, row, err);

@@ -62,7 +62,7 @@ interface Figures {
  */
 const FILL_SQL = `
 insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, content, media, status, error,
-                      timestamp, send_attempts, created_at, updated_at)
+                      timestamp, sent_at, created_at, updated_at)
 select instance_id, id, chat_id,
        case when from_me then own_jid when chat_id like '%@g.us' then participant else chat_id end,
        case when from_me then chat_id else own_jid end,
@@ -71,7 +71,7 @@ select instance_id, id, chat_id,
        case when type <> 'text' then jsonb_build_object('mimetype', mimetype, 'url', 'http://localhost/media/' || instance_id || '/' || id) end,
        status,
        case when status = 'failed' then 'the number is not on WhatsApp' end,
-       ts, case when from_me and status <> 'pending' then 1 else 0 end,
+       ts, case when from_me and status not in ('pending', 'failed') then to_timestamp(ts) end,
        to_timestamp(ts), to_timestamp(ts)
 from (
   select instance_id, id,

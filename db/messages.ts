@@ -27,7 +27,6 @@ export interface MessageRow {
   error: string | null;
   idempotency_key: string | null;
   timestamp: string;
-  send_attempts: number;
   send_failures: number;
   created_at: Date;
 }
@@ -50,24 +49,21 @@ export interface PickedUp {
 
 /**
  * The instance's next pending outgoing messages, in the order they were
- * accepted, marked as picked up by the outbox (counted, and timed for
- * operators and benchmarks) in the same statement, with the instance's
- * current sendDelay. `exclude`: messages (by seq) the caller has taken
- * already (in hand, or sent with the status still being written).
+ * accepted, with the instance's current sendDelay. Nothing is written: a
+ * message is marked only when its status moves (the statement that records
+ * it as sent carries the moment it went out). `exclude`: messages (by seq)
+ * the caller has taken already (in hand, or sent with the status still being
+ * written).
  */
 export async function pickUpPending(db: Db, instanceId: string, limit: number, exclude: string[] = []): Promise<PickedUp> {
   const rows = await preparedQuery<PendingMessage & { send_delay_ms: number | null }>(
     db,
     'pick_up_pending',
-    `with picked as (
-       update messages set send_attempts = send_attempts + 1, last_attempt_at = now()
-        where seq in (
-          select seq from messages
-           where instance_id = $1 and status = 'pending' and from_me and not (seq = any($3::bigint[]))
-           order by seq limit $2)
-       returning seq, id, instance_id, chat_id, content
-     )
-     select p.*, (select send_delay_ms from instance_settings where instance_id = $1) as send_delay_ms from picked p order by p.seq`,
+    `select seq, id, instance_id, chat_id, content,
+            (select send_delay_ms from instance_settings where instance_id = $1) as send_delay_ms
+       from messages
+      where instance_id = $1 and status = 'pending' and from_me and not (seq = any($3::bigint[]))
+      order by seq limit $2`,
     [instanceId, limit, exclude],
   );
   const messages = rows.map(({ send_delay_ms: _, ...message }) => message);
@@ -87,6 +83,8 @@ export interface StatusChange {
   id: string;
   status: MessageStatus;
   error?: string;
+  /** When the message went out on the socket (ms since the epoch), recorded as `sent_at`; else the write's time. */
+  sentAt?: number;
 }
 
 const statusWriters = coalescersBy(
@@ -147,7 +145,10 @@ async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]
   const furthest = new Map<string, StatusChange>();
   for (const change of changes) {
     const seen = furthest.get(change.id);
-    if (!seen || (RANK[change.status] ?? 0.5) > (RANK[seen.status] ?? 0.5)) furthest.set(change.id, change);
+    // A receipt that shares the write with the send keeps the send's time.
+    const sentAt = change.sentAt ?? seen?.sentAt;
+    if (!seen || (RANK[change.status] ?? 0.5) > (RANK[seen.status] ?? 0.5)) furthest.set(change.id, { ...change, sentAt });
+    else if (sentAt !== seen.sentAt) seen.sentAt = sentAt;
   }
   if (furthest.size === 0) return new Set();
   const wanted = [...furthest.values()];
@@ -155,7 +156,7 @@ async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]
     db,
     'set_statuses',
     `with wanted as (
-       select * from unnest($1::text[], $2::text[], $3::text[]) as t(id, status, error)
+       select * from unnest($1::text[], $2::text[], $3::text[], $7::float8[]) as t(id, status, error, sent_ms)
      ), ranks(status, rank) as (
        values ('pending', 0), ('sent', 1), ('delivered', 2), ('read', 3), ('played', 4)
      ), current as (
@@ -164,7 +165,7 @@ async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]
         where m.instance_id = $4 and m.id in (select id from wanted)
         order by m.seq for update
      ), moves as (
-       select c.id, c.chat_id, c.status as old_status, w.status as new_status, w.error, o.rank as old_rank, n.rank as new_rank
+       select c.id, c.chat_id, c.status as old_status, w.status as new_status, w.error, w.sent_ms, o.rank as old_rank, n.rank as new_rank
          from current c join wanted w on w.id = c.id
          left join ranks o on o.status = c.status
          left join ranks n on n.status = w.status
@@ -172,7 +173,8 @@ async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]
      ), updated as (
        update messages m
           set status = v.new_status, error = v.error, updated_at = now(),
-              sent_at = case when v.old_status = 'pending' and v.new_status <> 'failed' then now() else m.sent_at end
+              sent_at = case when v.old_status = 'pending' and v.new_status <> 'failed'
+                         then coalesce(to_timestamp(v.sent_ms / 1000), now()) else m.sent_at end
          from moves v
         where m.instance_id = $4 and m.id = v.id
        returning v.*
@@ -197,7 +199,15 @@ async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]
      select u.id, case when u.old_status = 'pending' and u.new_status <> 'sent'
                        then pg_notify($6, $4 || chr(10) || u.id || chr(10) || u.new_status) end as notified
        from updated u`,
-    [wanted.map((c) => c.id), wanted.map((c) => c.status), wanted.map((c) => c.error ?? null), instanceId, Date.now(), STATUS_CHANNEL],
+    [
+      wanted.map((c) => c.id),
+      wanted.map((c) => c.status),
+      wanted.map((c) => c.error ?? null),
+      instanceId,
+      Date.now(),
+      STATUS_CHANNEL,
+      wanted.map((c) => c.sentAt ?? null),
+    ],
   );
   return new Set(rows.map((row) => row.id as string));
 }

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDb, migrate, type Db } from '../db/knex.js';
 import { createInstance } from '../db/instances.js';
-import { setStatuses } from '../db/messages.js';
+import { pickUpPending, setStatuses } from '../db/messages.js';
 import { insertOutgoing } from '../db/outgoing.js';
 import { createDatabase } from './support/infra.js';
 
@@ -42,6 +42,29 @@ test('a read receipt before the send was recorded announces every step it implie
   assert.deepEqual(await acks(id), ['sent', 'delivered', 'read']);
   const row = await db('messages').where({ instance_id: 'shop', id }).first();
   assert.ok(row.sent_at, 'leaving pending stamps sent_at');
+});
+
+test('sent_at is when the message went out, also when a receipt shares the write; picking up writes nothing', async () => {
+  const [a, b] = [await outgoing(), await outgoing()];
+  const rowVersion = async (id: string) => (await db('messages').where({ instance_id: 'shop', id }).first(db.raw('xmin::text as v'))).v;
+  const before = await rowVersion(a);
+  const picked = await pickUpPending(db, 'shop', 1_000);
+  assert.ok(picked.messages.some((m) => m.id === a));
+  assert.equal(await rowVersion(a), before, 'the pick-up leaves the row as it was');
+  const wentOut = Date.parse('2026-01-02T03:04:05.678Z');
+  await setStatuses(db, 'shop', [
+    { id: a, status: 'sent', sentAt: wentOut },
+    { id: b, status: 'sent', sentAt: wentOut + 1_000 },
+    { id: b, status: 'delivered' },
+  ]);
+  const rows = await db('messages').where({ instance_id: 'shop' }).whereIn('id', [a, b]).orderBy('seq');
+  assert.deepEqual(
+    rows.map((r) => [r.status, new Date(r.sent_at).getTime()]),
+    [
+      ['sent', wentOut],
+      ['delivered', wentOut + 1_000],
+    ],
+  );
 });
 
 test('changes to many messages apply together; duplicates and unknown ids are harmless', async () => {

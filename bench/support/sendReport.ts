@@ -94,7 +94,7 @@ export function reportLevel(messages: number, concurrency: number, runs: Run[]):
   }
   for (const run of runs.filter((r) => r.overhead)) {
     console.log(
-      `\n${run.name}: API overhead (request in → outbox activity began the send): p50 ${percentile(run.overhead!, 50).toFixed(1)} ms, p99 ${percentile(run.overhead!, 99).toFixed(1)} ms`,
+      `\n${run.name}: from request to socket (request in → the session worker put the message on the socket): p50 ${percentile(run.overhead!, 50).toFixed(1)} ms, p99 ${percentile(run.overhead!, 99).toFixed(1)} ms`,
     );
   }
   // A client sends its next message once the last one arrived and its request was answered.

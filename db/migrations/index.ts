@@ -6,6 +6,7 @@ import * as historyIndexes from './004_history_indexes.js';
 import * as outboxDrains from './005_outbox_drains.js';
 import * as eventOrder from './006_event_order.js';
 import * as sendFailures from './007_send_failures.js';
+import * as readOnlyPickup from './008_read_only_pickup.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '005_outbox_drains': outboxDrains,
   '006_event_order': eventOrder,
   '007_send_failures': sendFailures,
+  '008_read_only_pickup': readOnlyPickup,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
