@@ -22,6 +22,7 @@ import { wakeOutbox } from '../lib/outboxControl.js';
 import { SessionHost } from './sessionHost.js';
 import { OutboxArrivals } from './outboxArrivals.js';
 import { PgListener } from '../lib/pgListener.js';
+import { raiseThreadPriority } from './priority.js';
 
 export interface WorkerOptions {
   config: Config;
@@ -80,6 +81,8 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
     );
   }
   if (config.WORKER_ROLES.includes('sessions')) {
+    // This thread runs the sockets; Temporal's threads, started above, keep theirs.
+    raiseThreadPriority(config.SESSION_WORKER_NICE, logger);
     host = new SessionHost(workerId, hostQueue(config.TASK_QUEUE, workerId));
     listener = new PgListener(config.DATABASE_URL, logger);
     await listener.start();
