@@ -8,7 +8,10 @@
  * but with the gateway's V8 flags (lib/nodeFlags.ts), as do the simulator and
  * the load generator: both ways run Baileys with the same young generation.
  * Like the gateway's sockets, it does not echo what it sends as events
- * (`emitOwnEvents: false`).
+ * (`emitOwnEvents: false`), and it runs at the CPU priority the session
+ * worker gives the thread that runs its sockets (SESSION_WORKER_NICE, where
+ * the machine allows it; see worker/priority.ts), as does the gateway's
+ * session object measured in this process.
  *
  *   npm run bench:send [-- MESSAGES [CLIENTS[,CLIENTS...] [ROUNDS]]]   (defaults: 1000 messages, 50 clients, 1 round)
  *
@@ -34,6 +37,8 @@
  * (for the gateway, the session worker's) is what limits the rate. Figures
  * only; the targets are judged by whoever reads them.
  */
+import { readFileSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { startGateway, type Gateway } from '../test/support/gateway.js';
@@ -46,6 +51,7 @@ import { pairThroughApi } from './support/pairing.js';
 import { readCpu, cpuSince } from './support/cpu.js';
 import { jsonClient } from './support/httpClient.js';
 import { captureConsole } from '../lib/logger.js';
+import { loadConfig } from '../config/index.js';
 import { NODE_FLAGS } from '../lib/nodeFlags.js';
 import { databaseWork, diffWork, seedHistory, statementTimes } from './support/database.js';
 import { percentile, reportLevel, reportSustained, type Run } from './support/sendReport.js';
@@ -145,6 +151,28 @@ function memoryAuthStore(): AuthStore {
       keys.clear();
     },
   };
+}
+
+/** The nice value of a process's main thread (field 19 of its stat file). */
+const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+
+/**
+ * Runs `work` with this thread at the priority a session worker gives its sockets' thread (or as
+ * close as the machine allows), then back: Baileys runs at the same priority both ways, and the
+ * gateway's load generator, which runs here too, at the priority it was started with.
+ */
+async function atSocketPriority<T>(nice: number, work: () => Promise<T>): Promise<T> {
+  const own = getPriority();
+  try {
+    setPriority(Math.min(own, nice));
+  } catch {
+    // Not allowed (no CAP_SYS_NICE): neither is it for the session worker.
+  }
+  try {
+    return await work();
+  } finally {
+    setPriority(own);
+  }
 }
 
 async function bareSocket(sim: SimProcess): Promise<BareClient> {
@@ -248,6 +276,8 @@ const stack = await startBenchStack({
   },
 });
 const { sim } = stack;
+const socketNice = loadConfig({ ...process.env, ...stack.gatewayEnv }).SESSION_WORKER_NICE;
+const asSocket = <T>(work: () => Promise<T>) => atSocketPriority(socketNice, work);
 let gw: Gateway | undefined;
 let bare: BareClient | undefined;
 let direct: WhatsAppSession | undefined;
@@ -273,6 +303,7 @@ try {
     env: stack.gatewayEnv,
   });
   await pairThroughApi(gw, sim, 'bench', '905557000003', 'Gateway');
+  const priorities = `CPU priority (nice) of the thread running Baileys: session worker ${niceOf(gw.workers[0]!.child.pid!)}, bare socket and session object ${await asSocket(async () => getPriority())}`;
   await seedHistory(gw, HISTORY);
   await gw.db.raw('create extension if not exists pg_stat_statements');
   const http = jsonClient(gw.baseUrl, gw.token);
@@ -287,18 +318,18 @@ try {
     const warmup = i === 0 ? WARMUP : WARMUP_LATER;
     const run = (name: string, send: (n: number) => Promise<string>) => measure(name, MESSAGES, concurrency, arrivedAt, send);
     progress(`${concurrency} clients: bare Baileys socket`);
-    await measure('warm-up', warmup, concurrency, arrivedAt, bareSend);
-    const runs = [await run('bare Baileys socket', bareSend)];
+    await asSocket(() => measure('warm-up', warmup, concurrency, arrivedAt, bareSend));
+    const runs = [await asSocket(() => run('bare Baileys socket', bareSend))];
     progress(`${concurrency} clients: gateway`);
     await measure('warm-up', warmup, concurrency, arrivedAt, gatewaySend);
     const first = await diagnosedGatewayRun(gw, concurrency, () => run('gateway over HTTP (one instance)', gatewaySend));
     runs.push(first.run);
     // The bare socket again, after the gateway: a machine whose speed drifts during the run moves both bare figures.
-    runs.push(await run('bare Baileys socket (again)', bareSend));
+    runs.push(await asSocket(() => run('bare Baileys socket (again)', bareSend)));
     for (let round = 2; round <= ROUNDS; round++) {
       progress(`${concurrency} clients: round ${round} of ${ROUNDS}`);
       runs.push(await run(`gateway over HTTP, round ${round}`, gatewaySend));
-      runs.push(await run(`bare Baileys socket, round ${round}`, bareSend));
+      runs.push(await asSocket(() => run(`bare Baileys socket, round ${round}`, bareSend)));
     }
     levels.push({ concurrency, runs, diagnosis: first.diagnosis });
   }
@@ -317,8 +348,8 @@ try {
     return id;
   };
   for (const [i, level] of levels.entries()) {
-    await measure('warm-up', i === 0 ? WARMUP : WARMUP_LATER, level.concurrency, arrivedAt, directSend);
-    level.runs.push(await measure("gateway's session.send, direct", MESSAGES, level.concurrency, arrivedAt, directSend));
+    await asSocket(() => measure('warm-up', i === 0 ? WARMUP : WARMUP_LATER, level.concurrency, arrivedAt, directSend));
+    level.runs.push(await asSocket(() => measure("gateway's session.send, direct", MESSAGES, level.concurrency, arrivedAt, directSend)));
   }
   await direct.close();
   direct = undefined;
@@ -328,6 +359,7 @@ try {
     console.log(level.diagnosis.join('\n'));
   }
   reportSustained(levels);
+  console.log(`\n${priorities}`);
   const stats = await sim.call('stats');
   console.log(`\nduplicate deliveries seen by the phones: ${stats.duplicates}`);
 } finally {
