@@ -37,7 +37,6 @@
  * (for the gateway, the session worker's) is what limits the rate. Figures
  * only; the targets are judged by whoever reads them.
  */
-import { readFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
@@ -49,6 +48,7 @@ import type { SimProcess } from './support/simProcess.js';
 import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
 import { readCpu, cpuSince } from './support/cpu.js';
+import { niceOf } from './support/processes.js';
 import { jsonClient } from './support/httpClient.js';
 import { captureConsole } from '../lib/logger.js';
 import { loadConfig } from '../config/index.js';
@@ -152,9 +152,6 @@ function memoryAuthStore(): AuthStore {
     },
   };
 }
-
-/** The nice value of a process's main thread (field 19 of its stat file). */
-const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
 
 /**
  * Runs `work` with this thread at the priority a session worker gives its sockets' thread (or as

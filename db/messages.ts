@@ -145,10 +145,9 @@ async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]
   const furthest = new Map<string, StatusChange>();
   for (const change of changes) {
     const seen = furthest.get(change.id);
+    const ahead = !seen || (RANK[change.status] ?? 0.5) > (RANK[seen.status] ?? 0.5) ? change : seen;
     // A receipt that shares the write with the send keeps the send's time.
-    const sentAt = change.sentAt ?? seen?.sentAt;
-    if (!seen || (RANK[change.status] ?? 0.5) > (RANK[seen.status] ?? 0.5)) furthest.set(change.id, { ...change, sentAt });
-    else if (sentAt !== seen.sentAt) seen.sentAt = sentAt;
+    furthest.set(change.id, { ...ahead, sentAt: change.sentAt ?? seen?.sentAt });
   }
   if (furthest.size === 0) return new Set();
   const wanted = [...furthest.values()];

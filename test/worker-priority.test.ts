@@ -1,13 +1,10 @@
 // A session worker raises the CPU priority of the thread that runs its sockets (worker/priority.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway } from './support/gateway.js';
-
-/** The nice value of a process's main thread (field 19 of its stat file). */
-const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+import { niceOf } from '../bench/support/processes.js';
 
 /** Whether this machine lets a process raise its priority (CAP_SYS_NICE; root has it). */
 function mayRaise(): boolean {

@@ -21,3 +21,6 @@ export function processTree(rootPid: number): number[] {
   visit(rootPid);
   return all;
 }
+
+/** The nice value (CPU priority) of a process's main thread: field 19 of its stat file. */
+export const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
