@@ -10,14 +10,87 @@ import {
 import type { AuthStore } from '../session.js';
 
 /** Baileys' auth state (creds and Signal keys) on top of a generic AuthStore. */
-export async function loadAuthState(store: AuthStore): Promise<{
+export async function loadAuthState(
+  store: AuthStore,
+  onCredsFailure?: (err: unknown) => void,
+): Promise<{
   creds: AuthenticationCreds;
   keys: SessionKeys;
-  saveCreds: () => Promise<void>;
+  saved: SessionCreds;
 }> {
-  const saved = await store.readCreds();
-  const creds: AuthenticationCreds = saved ? JSON.parse(saved, BufferJSON.reviver) : initAuthCreds();
-  return { creds, keys: new SessionKeys(store), saveCreds: () => store.writeCreds(JSON.stringify(creds, BufferJSON.replacer)) };
+  const stored = await store.readCreds();
+  const creds: AuthenticationCreds = stored ? JSON.parse(stored, BufferJSON.reviver) : initAuthCreds();
+  return {
+    creds,
+    keys: new SessionKeys(store),
+    saved: new SessionCreds(() => store.writeCreds(JSON.stringify(creds, BufferJSON.replacer)), onCredsFailure),
+  };
+}
+
+/**
+ * Writes of a session's credentials, one at a time and in order, so an older
+ * state can never land after a newer one; changes made during a write go out
+ * together in the next. Failed writes are retried until the session ends.
+ * `finish()` is the barrier a session's end waits for: whoever connects next
+ * (this worker after a 515 restart, or another one) reads what it stored.
+ */
+export class SessionCreds {
+  private dirty = false;
+  private stopped = false;
+  private writing: Promise<void> | undefined;
+
+  constructor(
+    private readonly write: () => Promise<void>,
+    private readonly onFailure?: (err: unknown) => void,
+  ) {}
+
+  /** Stores the current credentials (in the background; the promise settles when stored). */
+  save(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.dirty = true;
+    return (this.writing ??= this.writeLoop());
+  }
+
+  /** Waits (at most `timeoutMs`) for what was saved so far to be stored; later saves are ignored. */
+  async finish(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (!this.writing) return;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the session credentials were not stored within ${timeoutMs} ms`)), timeoutMs);
+      });
+      await Promise.race([this.writing, timeout]);
+    } finally {
+      clearTimeout(timer);
+      this.stopped = true;
+    }
+  }
+
+  private async writeLoop(): Promise<void> {
+    let retryMs = RETRY_FIRST_MS;
+    let failure: unknown;
+    try {
+      while (this.dirty) {
+        this.dirty = false;
+        try {
+          await this.write();
+          failure = undefined;
+          retryMs = RETRY_FIRST_MS;
+        } catch (err) {
+          failure = err;
+          this.onFailure?.(err);
+          if (this.stopped) break;
+          this.dirty = true;
+          await sleep(retryMs);
+          retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
+          if (this.stopped) break;
+        }
+      }
+      if (failure) throw failure;
+    } finally {
+      this.writing = undefined;
+    }
+  }
 }
 
 type Value = SignalDataTypeMap[keyof SignalDataTypeMap];

@@ -41,10 +41,11 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
 
   return {
     async connect({ auth, handlers, logger }: ConnectOptions): Promise<WhatsAppSession> {
-      const state = await loadAuthState(auth);
+      const state = await loadAuthState(auth, (err) => logger.warn({ err }, 'storing the session credentials failed; retrying'));
       const baileysLogger = logger.child(
         { module: 'baileys' },
-        { level: logger.level === 'debug' || logger.level === 'trace' ? 'debug' : 'warn' },
+        // Baileys is chatty: its warnings only, unless the gateway logs at debug (or more quietly than warn).
+        { level: logger.isLevelEnabled('debug') ? 'debug' : logger.isLevelEnabled('warn') ? 'warn' : logger.level },
       );
       const socket: WASocket = makeWASocket({
         auth: { creds: state.creds, keys: state.keys },
@@ -92,7 +93,7 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         },
       );
       socket.ev.on('creds.update', (update) => {
-        state.saveCreds().catch((err) => logger.error({ err }, 'saving session credentials failed'));
+        state.saved.save().catch((err) => logger.error({ err }, 'the session credentials could not be stored'));
         // The push name arrives after login (history sync); tell the gateway.
         if (update.me) announce();
       });
@@ -146,15 +147,19 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
           const close: SessionClose = closingOnPurpose
             ? { reason: 'closed' }
             : { reason: closeReason(error?.output?.statusCode, error?.message), message: error?.message };
-          // The session ends once its keys are stored: whoever resumes it reads them next.
-          // A logged-out account's keys are void (and about to be cleared).
+          // The session ends once its credentials and keys are stored: whoever resumes it reads them next
+          // (right away after a 515 restart). A logged-out account's keys are void (and about to be
+          // cleared, as are its credentials, so a write under way must land before that).
           const keysDone =
             close.reason === 'loggedOut'
               ? state.keys.discard()
               : withTimeout(state.keys.finish(), KEYS_FLUSH_TIMEOUT_MS).catch((err) =>
                   logger.error({ err }, 'storing the session keys failed; the next connection resumes from the last stored ones'),
                 );
-          void keysDone.then(() => resolveClosed(close));
+          const credsDone = state.saved
+            .finish(KEYS_FLUSH_TIMEOUT_MS)
+            .catch((err) => logger.error({ err }, 'storing the session credentials failed; the next connection resumes from the last stored ones'));
+          void Promise.all([keysDone, credsDone]).then(() => resolveClosed(close));
         }
       });
 
