@@ -139,7 +139,7 @@ test('finish gives up after its timeout and stops retrying a write that keeps fa
     throw new Error('database unavailable');
   });
   const saved = creds.save();
-  await assert.rejects(creds.finish(400), /not stored within 400 ms/);
+  await assert.rejects(creds.finish(400), /credentials were not stored within 400 ms/);
   await assert.rejects(saved, /database unavailable/);
   const after = attempts;
   await sleep(600);

@@ -144,3 +144,27 @@ test('discard() forgets unwritten changes (a logged-out account)', async () => {
   await keys.set({ session: session(3) });
   assert.equal(s.calls.writes.length, 1);
 });
+
+test('finish() stores what is pending and stops; on a store that never recovers it gives up at its deadline and stops retrying', async () => {
+  const ok = recordingStore();
+  const kept = new SessionKeys(ok.store);
+  await kept.set({ session: session(1) });
+  await kept.finish(1_000);
+  assert.ok(ok.rows.has('session:9055500001.0'));
+  await kept.set({ session: session(2) });
+  assert.equal(ok.calls.writes.length, 1, 'a set after the end is not written');
+
+  const down = recordingStore();
+  down.fail(new Error('database down'));
+  const lost = new SessionKeys(down.store);
+  // Held: the write neither lands nor fails before the deadline.
+  down.hold();
+  await lost.set({ session: session(1) });
+  await assert.rejects(lost.finish(300), /keys were not stored within 300 ms/);
+  down.release();
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const attempts = down.calls.writes.length;
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  assert.equal(down.calls.writes.length, attempts, 'no retries once the session ended');
+  assert.equal(down.rows.size, 0);
+});

@@ -53,15 +53,9 @@ export class SessionCreds {
 
   /** Waits (at most `timeoutMs`) for what was saved so far to be stored; later saves are ignored. */
   async finish(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      if (!this.writing) return;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the session credentials were not stored within ${timeoutMs} ms`)), timeoutMs);
-      });
-      await Promise.race([this.writing, timeout]);
+      if (this.writing) await withDeadline(this.writing, timeoutMs, 'the session credentials were not stored');
     } finally {
-      clearTimeout(timer);
       this.stopped = true;
     }
   }
@@ -187,10 +181,10 @@ export class SessionKeys implements SignalKeyStore {
     }
   }
 
-  /** Stores what is pending, then stops (the session ended). */
-  async finish(): Promise<void> {
+  /** Stores what is pending (waiting at most `timeoutMs`), then stops: the session ended. */
+  async finish(timeoutMs: number): Promise<void> {
     try {
-      await this.persisted();
+      await withDeadline(this.persisted(), timeoutMs, 'the session keys were not stored');
     } finally {
       this.stopped = true;
     }
@@ -262,6 +256,14 @@ export class SessionKeys implements SignalKeyStore {
     }
     return value;
   }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 const cacheKey = (type: string, id: string) => `${type}\n${id}`;

@@ -153,7 +153,7 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
           const keysDone =
             close.reason === 'loggedOut'
               ? state.keys.discard()
-              : withTimeout(state.keys.finish(), KEYS_FLUSH_TIMEOUT_MS).catch((err) =>
+              : state.keys.finish(KEYS_FLUSH_TIMEOUT_MS).catch((err) =>
                   logger.error({ err }, 'storing the session keys failed; the next connection resumes from the last stored ones'),
                 );
           const credsDone = state.saved
@@ -241,14 +241,6 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
 }
 
 const KEYS_FLUSH_TIMEOUT_MS = 15_000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`gave up after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 export function closeReason(statusCode: number | undefined, message?: string): CloseReason {
   switch (statusCode) {
