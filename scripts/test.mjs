@@ -17,7 +17,7 @@ const started = Date.now();
 const infra = await startInfra((line) => process.stdout.write(`[test] ${line}\n`));
 process.stdout.write(`[test] Postgres, Temporal and the workflow bundle ready in ${Date.now() - started} ms\n`);
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', '--test-reporter=spec', '--test-concurrency=2', ...files], {
+const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/quietSignal.ts', '--test', '--test-force-exit', '--test-reporter=spec', '--test-concurrency=2', ...files], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, TEST_PG_URL: infra.pgUrl, TEST_TEMPORAL_ADDRESS: infra.temporalAddress, TEST_WORKFLOW_BUNDLE: infra.workflowBundle },
