@@ -41,7 +41,6 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
     const ctx = Context.current();
     const log = logger.child({ instanceId, attempt: ctx.info.attempt });
     const epoch = await claimLease(db, instanceId, host.workerId, host.taskQueue);
-    const auth = createAuthStore(db, instanceId);
 
     // Writes of one session stay in order (a QR must never land after "open").
     let writes = Promise.resolve();
@@ -56,6 +55,8 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
     let onTakenOver!: () => void;
     // Either way this worker must let go: another holds the lease, or this worker is shutting down.
     const takenOver = Promise.race([new Promise<'takenOver'>((resolve) => (onTakenOver = () => resolve('takenOver'))), host.evacuating]);
+    // Writes of credentials and keys are fenced by the lease: a refused one means another worker took over.
+    const auth = createAuthStore(db, instanceId, { epoch, onLost: () => onTakenOver() });
     const heartbeat = setInterval(
       () => {
         ctx.heartbeat();

@@ -175,6 +175,11 @@ export interface WhatsAppSession {
  * Where a session keeps its credentials. Values are opaque strings whose
  * encoding belongs to the driver; the store only persists them.
  */
+/**
+ * Where a session's credentials and Signal keys live. A write that fails with
+ * an error whose `permanent` is true (the session moved to another worker) is
+ * not retried: no later attempt could land.
+ */
 export interface AuthStore {
   readCreds(): Promise<string | null>;
   writeCreds(creds: string): Promise<void>;

@@ -73,6 +73,8 @@ export class SessionCreds {
         } catch (err) {
           failure = err;
           this.onFailure?.(err);
+          // No later attempt could land (another worker holds the session): stop.
+          if (isPermanent(err)) this.stopped = true;
           if (this.stopped) break;
           this.dirty = true;
           await sleep(retryMs);
@@ -214,6 +216,8 @@ export class SessionKeys implements SignalKeyStore {
           retryMs = RETRY_FIRST_MS;
         } catch (err) {
           this.failure = err;
+          // No write of this session's keys can land any more: keep nothing for later.
+          if (isPermanent(err)) this.stopped = true;
           // Changes made since supersede the failed ones.
           for (const [key, change] of batch) if (!this.pending.has(key) && !this.stopped) this.pending.set(key, change);
         }
@@ -257,6 +261,9 @@ export class SessionKeys implements SignalKeyStore {
     return value;
   }
 }
+
+/** A store's error that no retry can get past (AuthStore). */
+const isPermanent = (err: unknown) => (err as { permanent?: unknown } | undefined)?.permanent === true;
 
 function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
