@@ -9,6 +9,7 @@ import { createBaileysDriver } from '../whatsapp/baileys/driver.js';
 import { SessionCreds } from '../whatsapp/baileys/authState.js';
 import type { AuthStore, SessionClose, WhatsAppSession } from '../whatsapp/session.js';
 import { WA_VERSION } from './support/bareBaileys.js';
+import { eventually } from './support/gateway.js';
 
 let sim: Simulator;
 before(async () => {
@@ -54,20 +55,12 @@ function connect(store: AuthStore) {
   return { session, seen };
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 test('after pairing, the 515 restart logs in with the new credentials even when storing them is slow', async () => {
   const { store, state } = slowStore(400);
   sim.addUser('905551239001', 'Yavaş');
   const first = connect(store);
   const session: WhatsAppSession = await first.session;
-  await until(() => first.seen.qrs.length > 0, 'a QR');
+  await eventually(async () => first.seen.qrs.length > 0, 15_000, 'a QR');
   await sim.scanQr('905551239001', first.seen.qrs[0]!);
   const close: SessionClose = await session.closed;
   assert.equal(close.reason, 'restartRequired');
@@ -77,7 +70,7 @@ test('after pairing, the 515 restart logs in with the new credentials even when 
 
   const second = connect(store);
   const again = await second.session;
-  await until(() => second.seen.opened > 0, 'open with the stored credentials');
+  await eventually(async () => second.seen.opened > 0, 15_000, 'open with the stored credentials');
   assert.deepEqual(second.seen.qrs, [], 'no QR: the restart logged in');
   assert.equal((await again.exists('905551239001@s.whatsapp.net')).exists, true, 'the logged-in session answers queries');
   await again.close();
