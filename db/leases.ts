@@ -11,12 +11,14 @@ export interface SessionLease {
 /**
  * Claims an instance's session for this worker and returns the new epoch.
  * A holder whose epoch is no longer current has been replaced and must stop.
+ * Epochs come from one sequence: never reused, even after a lease row was deleted.
  */
 export async function claimLease(db: Db, instanceId: string, workerId: string, taskQueue: string): Promise<number> {
+  const epoch = db.raw(`nextval('session_lease_epochs')`);
   const [row] = await db('session_leases')
-    .insert({ instance_id: instanceId, worker_id: workerId, task_queue: taskQueue, epoch: 1, heartbeat_at: db.fn.now() })
+    .insert({ instance_id: instanceId, worker_id: workerId, task_queue: taskQueue, epoch, heartbeat_at: db.fn.now() })
     .onConflict('instance_id')
-    .merge({ worker_id: workerId, task_queue: taskQueue, epoch: db.raw('session_leases.epoch + 1'), heartbeat_at: db.fn.now() })
+    .merge({ worker_id: workerId, task_queue: taskQueue, epoch, heartbeat_at: db.fn.now() })
     .returning('epoch');
   return Number(row.epoch);
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDb, migrate, type Db } from '../db/knex.js';
 import { createInstance } from '../db/instances.js';
-import { claimLease } from '../db/leases.js';
+import { claimLease, renewLease } from '../db/leases.js';
 import { createAuthStore, LeaseLostError } from '../db/authStore.js';
 import { SessionCreds, SessionKeys } from '../whatsapp/baileys/authState.js';
 import { createDatabase } from './support/infra.js';
@@ -80,7 +80,7 @@ for (const [path, extra] of [
       await Promise.allSettled([writing, claim]);
     }
     await writing;
-    assert.equal(await claim, epoch + 1);
+    assert.ok((await claim!) > epoch, 'the new holder has a newer epoch');
     assert.equal(await storedKey('kiosk'), 'key by w1', 'what the old holder wrote before the claim is there for the new one');
     await assert.rejects(holder.writeKeys(key('late key by w1')), LeaseLostError);
   });
@@ -125,4 +125,17 @@ test('without a lease (the API clearing a logged-out instance, a test phone) wri
   await store.writeKeys(key('key without a lease'));
   assert.equal(await storedCreds('kiosk'), 'creds without a lease');
   assert.equal(await storedKey('kiosk'), 'key without a lease');
+});
+
+test('an epoch is never handed out twice, even after the lease row was deleted (a session ended, a logout)', async () => {
+  const first = await claimLease(db, 'kiosk', 'w1', 'q1');
+  const zombie = createAuthStore(db, 'kiosk', { epoch: first });
+  await claimLease(db, 'kiosk', 'w2', 'q2');
+  // The session ends (or the API logs it out): the lease row goes; the next connect claims afresh.
+  await db('session_leases').where({ instance_id: 'kiosk' }).delete();
+  const next = await claimLease(db, 'kiosk', 'w3', 'q3');
+  assert.notEqual(next, first);
+  await assert.rejects(zombie.writeCreds('creds of a holder presumed dead long ago'), LeaseLostError);
+  assert.equal(await renewLease(db, 'kiosk', first), false, 'the old holder cannot renew either');
+  assert.equal(await renewLease(db, 'kiosk', next), true);
 });

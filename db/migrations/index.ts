@@ -7,6 +7,7 @@ import * as outboxDrains from './005_outbox_drains.js';
 import * as eventOrder from './006_event_order.js';
 import * as sendFailures from './007_send_failures.js';
 import * as readOnlyPickup from './008_read_only_pickup.js';
+import * as leaseEpochs from './009_lease_epochs.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '006_event_order': eventOrder,
   '007_send_failures': sendFailures,
   '008_read_only_pickup': readOnlyPickup,
+  '009_lease_epochs': leaseEpochs,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
