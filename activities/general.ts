@@ -1,7 +1,7 @@
 import type { Db } from '../db/knex.js';
 import { findLease } from '../db/leases.js';
 import { recordConnection } from '../db/instances.js';
-import { createAuthStore } from '../db/authStore.js';
+import { clearSessionAuth } from '../db/authStore.js';
 
 /** Activities any worker can run: database bookkeeping around sessions. */
 export function createGeneralActivities({ db }: { db: Db }) {
@@ -13,7 +13,7 @@ export function createGeneralActivities({ db }: { db: Db }) {
 
     /** After a logout: the credentials are void, the instance needs a new QR. */
     async forgetSession({ instanceId }: { instanceId: string }): Promise<void> {
-      await createAuthStore(db, instanceId).clear();
+      await clearSessionAuth(db, instanceId);
       await db('session_leases').where({ instance_id: instanceId }).delete();
       await recordConnection(db, instanceId, { status: 'disconnected', qr: null, account: null });
     },

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Db } from '../db/knex.js';
 import { clearMessages, createInstance, deleteInstance, getInstance, listInstances, type InstanceRow } from '../db/instances.js';
 import { findLease } from '../db/leases.js';
-import { createAuthStore } from '../db/authStore.js';
+import { clearSessionAuth } from '../db/authStore.js';
 import { recordConnection } from '../db/instances.js';
 import { BadRequest, Conflict, NotFound } from '../lib/errors.js';
 import type { SessionControl } from '../lib/sessions.js';
@@ -137,7 +137,7 @@ export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds, dataDir 
       const { id } = instanceOf(res);
       if (!(await sessions.stop(id, { logout: true }))) {
         // No live session to tell WhatsApp through: the stored credentials become void here.
-        await createAuthStore(db, id).clear();
+        await clearSessionAuth(db, id);
         await recordConnection(db, id, { status: 'disconnected', qr: null, account: null });
       }
       return { success: true };

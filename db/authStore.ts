@@ -15,16 +15,17 @@ export class LeaseLostError extends Error {
  * Session credentials in Postgres, so any worker can resume any session.
  * Values are opaque strings; the WhatsApp adapter decides their encoding.
  *
- * With a `lease`, every write is fenced by the session lease: it lands only
- * while the lease still has this holder's epoch, and it holds the lease row
- * (FOR SHARE) until it commits, so a worker that takes the session over
- * reads it in full. A holder that lost the lease (presumed dead, yet still
- * running) can then never overwrite the new holder's credentials or Signal
- * keys; its write fails with LeaseLostError and `lease.onLost` is called.
+ * A store belongs to the worker holding the session's lease, and every write
+ * is fenced by that lease: it lands only while the lease still has this
+ * holder's epoch, and it holds the lease row (FOR SHARE) until it commits, so
+ * a worker that takes the session over reads it in full. A holder that lost
+ * the lease (presumed dead, yet still running) can then never overwrite the
+ * new holder's credentials or Signal keys; its write fails with
+ * LeaseLostError and `lease.onLost` is called.
  */
-export function createAuthStore(db: Db, instanceId: string, lease?: { epoch: number; onLost?: () => void }): AuthStore {
+export function createAuthStore(db: Db, instanceId: string, lease: { epoch: number; onLost?: () => void }): AuthStore {
   const lost = () => {
-    lease?.onLost?.();
+    lease.onLost?.();
     return new LeaseLostError(instanceId);
   };
   return {
@@ -33,11 +34,7 @@ export function createAuthStore(db: Db, instanceId: string, lease?: { epoch: num
       return row?.creds ?? null;
     },
     async writeCreds(creds) {
-      if (!lease) {
-        await db('session_creds').insert({ instance_id: instanceId, creds, updated_at: db.fn.now() }).onConflict('instance_id').merge();
-        return;
-      }
-      const [row] = await preparedQuery<{ held: boolean }>(db, 'write_session_creds_fenced', WRITE_CREDS_FENCED, [instanceId, creds, lease.epoch]);
+      const [row] = await preparedQuery<{ held: boolean }>(db, 'write_session_creds', WRITE_CREDS_FENCED, [instanceId, creds, lease.epoch]);
       if (!row?.held) throw lost();
     },
     async readKeys(type, ids) {
@@ -52,19 +49,13 @@ export function createAuthStore(db: Db, instanceId: string, lease?: { epoch: num
       if (deletes.length === 0) {
         // The common case (a Signal session updated by a send, a pre-key upload): one statement, atomic by itself.
         if (upserts.length === 0) return;
-        if (!lease) {
-          await preparedQuery(db, 'write_session_keys', UPSERT_KEYS, upsertValues);
-          return;
-        }
-        const [row] = await preparedQuery<{ held: boolean }>(db, 'write_session_keys_fenced', UPSERT_KEYS_FENCED, [...upsertValues, lease.epoch]);
+        const [row] = await preparedQuery<{ held: boolean }>(db, 'write_session_keys', UPSERT_KEYS_FENCED, [...upsertValues, lease.epoch]);
         if (!row?.held) throw lost();
         return;
       }
       await db.transaction(async (trx) => {
-        if (lease) {
-          const held = await trx('session_leases').where({ instance_id: instanceId, epoch: lease.epoch }).forShare().first('epoch');
-          if (!held) throw lost();
-        }
+        const held = await trx('session_leases').where({ instance_id: instanceId, epoch: lease.epoch }).forShare().first('epoch');
+        if (!held) throw lost();
         // The same statement with knex's ? placeholders, inside the transaction.
         if (upserts.length) await trx.raw(UPSERT_KEYS.replace(/\$\d/g, '?'), upsertValues as never);
         await trx('session_keys')
@@ -76,13 +67,16 @@ export function createAuthStore(db: Db, instanceId: string, lease?: { epoch: num
           .delete();
       });
     },
-    async clear() {
-      await db.transaction(async (trx) => {
-        await trx('session_keys').where({ instance_id: instanceId }).delete();
-        await trx('session_creds').where({ instance_id: instanceId }).delete();
-      });
-    },
+    clear: () => clearSessionAuth(db, instanceId),
   };
+}
+
+/** Forgets an instance's credentials and keys (logged out): its next connection shows a QR. */
+export async function clearSessionAuth(db: Db, instanceId: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('session_keys').where({ instance_id: instanceId }).delete();
+    await trx('session_creds').where({ instance_id: instanceId }).delete();
+  });
 }
 
 const UPSERT_KEYS = `insert into session_keys (instance_id, type, key_id, value)

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createDb, migrate, type Db } from '../db/knex.js';
 import { createInstance } from '../db/instances.js';
 import { claimLease, renewLease } from '../db/leases.js';
-import { createAuthStore, LeaseLostError } from '../db/authStore.js';
+import { clearSessionAuth, createAuthStore, LeaseLostError } from '../db/authStore.js';
 import { SessionCreds, SessionKeys } from '../whatsapp/baileys/authState.js';
 import { createDatabase } from './support/infra.js';
 
@@ -118,13 +118,15 @@ test('a refused write is not retried: credentials and keys give up at once, and 
   assert.notEqual(await storedCreds('shop'), 'stale creds');
 });
 
-test('without a lease (the API clearing a logged-out instance, a test phone) writes are not fenced', async () => {
+test('clearing a logged-out instance (the API, no lease) removes its credentials and keys', async () => {
+  const epoch = await claimLease(db, 'kiosk', 'w1', 'q1');
+  const store = createAuthStore(db, 'kiosk', { epoch });
+  await store.writeCreds('creds to forget');
+  await store.writeKeys(key('key to forget'));
   await db('session_leases').where({ instance_id: 'kiosk' }).delete();
-  const store = createAuthStore(db, 'kiosk');
-  await store.writeCreds('creds without a lease');
-  await store.writeKeys(key('key without a lease'));
-  assert.equal(await storedCreds('kiosk'), 'creds without a lease');
-  assert.equal(await storedKey('kiosk'), 'key without a lease');
+  await clearSessionAuth(db, 'kiosk');
+  assert.equal(await storedCreds('kiosk'), undefined);
+  assert.equal(await storedKey('kiosk'), undefined);
 });
 
 test('an epoch is never handed out twice, even after the lease row was deleted (a session ended, a logout)', async () => {

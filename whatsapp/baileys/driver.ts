@@ -153,11 +153,11 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
           const keysDone =
             close.reason === 'loggedOut'
               ? state.keys.discard()
-              : state.keys.finish(KEYS_FLUSH_TIMEOUT_MS).catch((err) =>
+              : state.keys.finish(SESSION_FLUSH_TIMEOUT_MS).catch((err) =>
                   logger.error({ err }, 'storing the session keys failed; the next connection resumes from the last stored ones'),
                 );
           const credsDone = state.saved
-            .finish(KEYS_FLUSH_TIMEOUT_MS)
+            .finish(SESSION_FLUSH_TIMEOUT_MS)
             .catch((err) => logger.error({ err }, 'storing the session credentials failed; the next connection resumes from the last stored ones'));
           void Promise.all([keysDone, credsDone]).then(() => resolveClosed(close));
         }
@@ -240,7 +240,7 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
   };
 }
 
-const KEYS_FLUSH_TIMEOUT_MS = 15_000;
+const SESSION_FLUSH_TIMEOUT_MS = 15_000;
 
 export function closeReason(statusCode: number | undefined, message?: string): CloseReason {
   switch (statusCode) {
