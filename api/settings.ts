@@ -1,50 +1,48 @@
-/** `GET/POST/PUT .../settings`: webhook URL and switch, and the delay between an instance's sends. */
+/** `GET/POST/PUT .../settings`: webhook URL, switch and secret, and the delay between an instance's sends. */
 import { Router } from 'express';
-import { z } from 'zod';
+import type { Client } from '@temporalio/client';
 import type { Db } from '../db/knex.js';
+import type { Logger } from '../lib/logger.js';
+import { getSettings, maskSecret, settingsPatchSchema, updateSettings } from '../db/settings.js';
+import { wakeWebhooks } from '../lib/webhookControl.js';
+import type { TaskQueues } from '../lib/temporal.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 
-const booleanLike = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], { error: 'must be true or false' });
+export interface SettingsDeps {
+  db: Db;
+  temporal: Client;
+  queues: TaskQueues;
+  logger: Logger;
+}
 
-const settingsBody = z.object({
-  webhookUrl: z
-    .string()
-    .max(2_048)
-    .refine((v) => v === '' || /^https?:\/\/[^\s]+$/.test(v), 'must be an http(s) URL (or "" to remove it)')
-    .optional(),
-  webhookEnabled: booleanLike.optional(),
-  sendDelay: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(3_600_000).optional(),
-});
-
-export function settingsRouter({ db }: { db: Db }): Router {
+export function settingsRouter({ db, temporal, queues, logger }: SettingsDeps): Router {
   const router = Router({ mergeParams: true });
 
   router.get(
     '/',
     route({}, async (_input, _req, res) => {
-      const row = await db('instance_settings')
-        .where({ instance_id: instanceOf(res).id })
-        .first();
-      // Values as strings, as the original API returns them.
+      const settings = await getSettings(db, instanceOf(res).id);
+      // Values as strings, as the original API returns them; the secret never in full.
       return {
-        webhookUrl: row?.webhook_url ?? '',
-        webhookEnabled: String(row?.webhook_enabled ?? false),
-        sendDelay: String(row?.send_delay_ms ?? 0),
+        webhookUrl: settings.webhookUrl ?? '',
+        webhookEnabled: String(settings.webhookEnabled),
+        webhookSecret: maskSecret(settings.webhookSecret),
+        sendDelay: String(settings.sendDelayMs),
       };
     }),
   );
 
-  const update = route({ body: settingsBody }, async ({ body }, _req, res) => {
-    const patch: Record<string, unknown> = {};
-    if (body.webhookUrl !== undefined) patch.webhook_url = body.webhookUrl || null;
-    if (body.webhookEnabled !== undefined) patch.webhook_enabled = body.webhookEnabled;
-    if (body.sendDelay !== undefined) patch.send_delay_ms = body.sendDelay;
-    if (Object.keys(patch).length > 0) {
-      await db('instance_settings')
-        .insert({ instance_id: instanceOf(res).id, ...patch })
-        .onConflict('instance_id')
-        .merge(patch);
+  const update = route({ body: settingsPatchSchema }, async ({ body }, _req, res) => {
+    const { id } = instanceOf(res);
+    const settings = await updateSettings(db, id, body);
+    const webhookChanged = body.webhookUrl !== undefined || body.webhookEnabled !== undefined || body.webhookSecret !== undefined;
+    if (webhookChanged && settings.webhookEnabled && settings.webhookUrl) {
+      // A fixed or re-enabled webhook is tried at once, even if its receiver was failing. Should Temporal be
+      // down, the workers' sweep starts delivery within a minute.
+      wakeWebhooks(temporal, queues, id, { now: true }).catch((err) =>
+        logger.warn({ err, instanceId: id }, 'waking webhook delivery failed'),
+      );
     }
     return { success: true };
   });

@@ -1,0 +1,96 @@
+/**
+ * Per-instance settings: one schema for what is stored, its defaults and what
+ * `POST .../settings` accepts, read and written only here. A change NOTIFYs
+ * SETTINGS_CHANNEL with the instance id, so every process can see it at once.
+ */
+import { z } from 'zod';
+import type { Knex } from 'knex';
+import type { Db } from './knex.js';
+
+export const SETTINGS_CHANNEL = 'wa_settings';
+
+/** Standard Webhooks secrets: `whsec_` + base64 of 24 to 64 random bytes. */
+export function isWebhookSecret(value: string): boolean {
+  const encoded = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value)?.[1];
+  if (!encoded) return false;
+  const bytes = Buffer.from(encoded, 'base64');
+  return bytes.length >= 24 && bytes.length <= 64 && bytes.toString('base64') === encoded;
+}
+
+/** How `GET .../settings` shows a secret: never in full. */
+export const maskSecret = (secret: string | null) => (secret ? `whsec_…${secret.slice(-4)}` : '');
+
+const MAX_SEND_DELAY_MS = 3_600_000;
+
+/** The settings of an instance as the gateway uses them, with their defaults. */
+export const instanceSettingsSchema = z.object({
+  webhookUrl: z.string().nullable().default(null),
+  webhookEnabled: z.boolean().default(false),
+  webhookSecret: z.string().nullable().default(null),
+  sendDelayMs: z.number().int().min(0).max(MAX_SEND_DELAY_MS).default(0),
+  chatbotEnabled: z.boolean().default(true),
+});
+export type InstanceSettings = z.infer<typeof instanceSettingsSchema>;
+export const DEFAULT_SETTINGS: InstanceSettings = instanceSettingsSchema.parse({});
+
+const booleanLike = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], { error: 'must be true or false' });
+const removable = (v: string) => v || null;
+
+/**
+ * What `POST/PUT .../settings` accepts (the original API's names; values may
+ * come as strings), turned into a patch of InstanceSettings. `""` removes a
+ * URL or a secret.
+ */
+export const settingsPatchSchema = z
+  .object({
+    webhookUrl: z
+      .string()
+      .max(2_048)
+      .refine((v) => v === '' || /^https?:\/\/[^\s]+$/.test(v), 'must be an http(s) URL (or "" to remove it)')
+      .transform(removable)
+      .optional(),
+    webhookEnabled: booleanLike.optional(),
+    webhookSecret: z
+      .string()
+      .refine((v) => v === '' || isWebhookSecret(v), 'must be "whsec_" followed by the base64 of 24 to 64 bytes (or "" to remove it)')
+      .transform(removable)
+      .optional(),
+    sendDelay: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(MAX_SEND_DELAY_MS).optional(),
+    chatbotEnabled: booleanLike.optional(),
+  })
+  .transform(({ sendDelay, ...rest }): Partial<InstanceSettings> => {
+    const patch: Partial<InstanceSettings> = { ...rest, ...(sendDelay !== undefined ? { sendDelayMs: sendDelay } : {}) };
+    return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+  });
+
+const COLUMNS: Record<keyof InstanceSettings, string> = {
+  webhookUrl: 'webhook_url',
+  webhookEnabled: 'webhook_enabled',
+  webhookSecret: 'webhook_secret',
+  sendDelayMs: 'send_delay_ms',
+  chatbotEnabled: 'chatbot_enabled',
+};
+
+function fromRow(row: Record<string, unknown> | undefined): InstanceSettings {
+  if (!row) return { ...DEFAULT_SETTINGS };
+  return instanceSettingsSchema.parse(Object.fromEntries(Object.entries(COLUMNS).map(([key, column]) => [key, row[column] ?? undefined])));
+}
+
+export async function getSettings(db: Db | Knex.Transaction, instanceId: string): Promise<InstanceSettings> {
+  return fromRow(await db('instance_settings').where({ instance_id: instanceId }).first());
+}
+
+/** Applies a patch and announces the change; returns the settings now in force. */
+export async function updateSettings(db: Db, instanceId: string, patch: Partial<InstanceSettings>): Promise<InstanceSettings> {
+  const columns = Object.fromEntries(Object.entries(patch).map(([key, value]) => [COLUMNS[key as keyof InstanceSettings], value]));
+  if (Object.keys(columns).length === 0) return getSettings(db, instanceId);
+  return db.transaction(async (trx) => {
+    const [row] = await trx('instance_settings')
+      .insert({ instance_id: instanceId, ...columns })
+      .onConflict('instance_id')
+      .merge(columns)
+      .returning('*');
+    await trx.raw('select pg_notify(?, ?)', [SETTINGS_CHANNEL, instanceId]);
+    return fromRow(row);
+  });
+}
