@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { announceSent, getMessage, pickUpPending, recordSendFailure, setStatuses, type PendingMessage, type StatusChange } from '../db/messages.js';
 import { markDraining, markIdle } from '../db/outbox.js';
-import type { OutboxArrivals } from '../worker/outboxArrivals.js';
+import type { Arrivals } from '../worker/arrivals.js';
 import type { StoredContent, MediaRef } from '../lib/content.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { detectMimetype } from '../lib/mediaStore.js';
@@ -25,7 +25,7 @@ export interface OutboxDeps {
   maxMediaBytes: number;
   allowPrivateMediaUrls: boolean;
   /** NOTIFYs of new outgoing messages, per instance. */
-  arrivals: OutboxArrivals;
+  arrivals: Arrivals;
   /** How long a drain waits for new messages before it ends. */
   drainIdleMs: number;
 }

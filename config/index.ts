@@ -68,6 +68,19 @@ const configSchema = z.object({
   /** How long a send request waits for the message to go out before answering 202. */
   SEND_WAIT_MS: withDefault(z.coerce.number().int().min(0).max(60_000).default(8_000)),
 
+  /** `deny`: webhook receivers on private, loopback and link-local addresses are refused (checked on the connected address). */
+  WEBHOOK_PRIVATE_URLS: withDefault(z.enum(['allow', 'deny']).default('allow')),
+  /** How long an event's delivery is retried before it fails. */
+  WEBHOOK_RETRY_HOURS: withDefault(z.coerce.number().min(0.0005).max(24 * 30).default(24)),
+  /** The first pause of the retry schedule (doubling up to an hour; lib/webhookSchedule.ts). */
+  WEBHOOK_BACKOFF_BASE_MS: withDefault(z.coerce.number().int().min(10).max(600_000).default(5_000)),
+  /** How long delivered and failed events stay in the delivery log. */
+  WEBHOOK_RETENTION_DAYS: withDefault(z.coerce.number().min(0.0001).max(3_650).default(7)),
+  /** Chats of one instance whose events are delivered at once (one event in flight per chat). */
+  WEBHOOK_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(256).default(16)),
+  /** How long an instance's delivery drain waits for the next event before it ends. */
+  WEBHOOK_IDLE_MS: withDefault(z.coerce.number().int().min(100).max(3_600_000).default(60_000)),
+
   // Only for `npm start` when it runs the services itself (DATABASE_URL / TEMPORAL_ADDRESS unset).
   /** Path of a Temporal CLI binary; otherwise the cache, PATH, or a one-time Go build. */
   TEMPORAL_CLI: optionalString,

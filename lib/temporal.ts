@@ -7,17 +7,21 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 /** Search attribute on every workflow of an instance, for the Temporal UI and for cleanup on delete. */
 export const INSTANCE_ID = defineSearchAttributeKey('InstanceId', SearchAttributeType.KEYWORD);
-export const SEARCH_ATTRIBUTES = [INSTANCE_ID];
+/** What an instance's webhook delivery is doing: `delivering`, `failing` (probing on the backoff schedule), `waiting`, `paused`. */
+export const WEBHOOK_STATE = defineSearchAttributeKey('WebhookState', SearchAttributeType.KEYWORD);
+export const SEARCH_ATTRIBUTES = [INSTANCE_ID, WEBHOOK_STATE];
 
 export interface TaskQueues {
   /** Workflows and activities that any worker can run. */
   general: string;
   /** Where session-holding activities wait for a worker with room. */
   sessions: string;
+  /** Webhook delivery: its workflows and their drains (run by general workers). */
+  webhooks: string;
 }
 
 export function taskQueues(base: string): TaskQueues {
-  return { general: base, sessions: `${base}-sessions` };
+  return { general: base, sessions: `${base}-sessions`, webhooks: `${base}-webhooks` };
 }
 
 /** A session worker's own queue: activities that must run where the socket lives. */
@@ -28,4 +32,5 @@ export function hostQueue(base: string, workerId: string): string {
 export const workflowIds = {
   session: (instanceId: string) => `session-${instanceId}`,
   outbox: (instanceId: string) => `outbox-${instanceId}`,
+  webhooks: (instanceId: string) => `webhooks-${instanceId}`,
 };

@@ -8,7 +8,8 @@ import { createInstance } from '../db/instances.js';
 import { insertOutgoing } from '../db/outgoing.js';
 import { STATUS_CHANNEL } from '../db/messages.js';
 import { createOutboxActivities, MAX_SEND_FAILURES, type DrainInput } from '../activities/outbox.js';
-import { OutboxArrivals } from '../worker/outboxArrivals.js';
+import { Arrivals } from '../worker/arrivals.js';
+import { OUTBOX_CHANNEL } from '../db/outbox.js';
 import { SessionHost } from '../worker/sessionHost.js';
 import { PgListener } from '../lib/pgListener.js';
 import type { MediaStore } from '../lib/mediaStore.js';
@@ -82,7 +83,7 @@ function scriptedSession() {
   };
 }
 
-async function setup(instanceId: string, arrivals: OutboxArrivals) {
+async function setup(instanceId: string, arrivals: Arrivals) {
   await createInstance(db, instanceId, 'drain test');
   const scripted = scriptedSession();
   const host = new SessionHost('worker-test', 'queue-test');
@@ -119,7 +120,7 @@ const until = async (check: () => boolean, what: string, ms = 10_000) => {
 };
 
 test('messages accepted while a batch is being sent are taken on their NOTIFY, in order', async () => {
-  const s = await setup('notified', new OutboxArrivals(listener));
+  const s = await setup('notified', new Arrivals(listener, OUTBOX_CHANNEL));
   const first = [await s.accept(), await s.accept()];
   const held = s.hold();
   // The fallback look would come only after a minute: what goes out before that was woken by a NOTIFY.
@@ -142,7 +143,7 @@ test('messages accepted while a batch is being sent are taken on their NOTIFY, i
 
 test('a NOTIFY that never arrives delays a message only until the next look', async () => {
   // Arrivals that hear nothing: this drain learns of new messages only by looking again.
-  const deaf = new OutboxArrivals({ on: () => () => {}, onReconnect: () => () => {} } as unknown as PgListener);
+  const deaf = new Arrivals({ on: () => () => {}, onReconnect: () => () => {} } as unknown as PgListener, OUTBOX_CHANNEL);
   const s = await setup('deaf', deaf);
   const drained = s.drain({ idleMs: 1_000, pollMs: 100, maxMs: 30_000 });
   await new Promise((resolve) => setTimeout(resolve, 150));
@@ -154,7 +155,7 @@ test('a NOTIFY that never arrives delays a message only until the next look', as
 });
 
 test('the next messages go out while the statuses of the previous ones wait for their keys, and none goes twice', async () => {
-  const s = await setup('pipelined', new OutboxArrivals(listener));
+  const s = await setup('pipelined', new Arrivals(listener, OUTBOX_CHANNEL));
   // What a waiting send request hears (api/sendWaiter.ts).
   const announced: string[] = [];
   listener.on(STATUS_CHANNEL, (payload) => {
@@ -185,7 +186,7 @@ test('the next messages go out while the statuses of the previous ones wait for 
 });
 
 test('sending runs ahead of recording by two batches at most', async () => {
-  const s = await setup('backpressure', new OutboxArrivals(listener));
+  const s = await setup('backpressure', new Arrivals(listener, OUTBOX_CHANNEL));
   const storeKeys = s.delayKeys();
   const ids = [await s.accept(), await s.accept(), await s.accept(), await s.accept()];
   const drained = s.drain({ batch: 1, idleMs: 120_000, pollMs: 60_000, maxMs: 120_000 });
@@ -201,7 +202,7 @@ test('sending runs ahead of recording by two batches at most', async () => {
 });
 
 test('a message whose send keeps failing while the connection is up fails, and the messages behind it go out', async () => {
-  const s = await setup('poison', new OutboxArrivals(listener));
+  const s = await setup('poison', new Arrivals(listener, OUTBOX_CHANNEL));
   const [poison, next] = [await s.accept(), await s.accept()];
   s.failing.set(poison, { error: new Error('unsendable content'), dropsConnection: false });
   const drain = () => s.drain({ idleMs: 100, pollMs: 50, maxMs: 30_000 });
@@ -220,7 +221,7 @@ test('a message whose send keeps failing while the connection is up fails, and t
 });
 
 test('a send that fails because the connection went down is not held against the message', async () => {
-  const s = await setup('dropped', new OutboxArrivals(listener));
+  const s = await setup('dropped', new Arrivals(listener, OUTBOX_CHANNEL));
   const id = await s.accept();
   s.failing.set(id, { error: new Error('Connection Closed'), dropsConnection: true });
   for (let attempt = 1; attempt <= MAX_SEND_FAILURES; attempt++) {

@@ -20,8 +20,15 @@ import { createOutboxActivities } from '../activities/outbox.js';
 import { createLocalMediaStore } from '../lib/mediaStore.js';
 import { wakeOutbox } from '../lib/outboxControl.js';
 import { SessionHost } from './sessionHost.js';
-import { OutboxArrivals } from './outboxArrivals.js';
+import { Arrivals } from './arrivals.js';
 import { PgListener } from '../lib/pgListener.js';
+import { OUTBOX_CHANNEL } from '../db/outbox.js';
+import { WEBHOOK_CHANNEL } from '../db/webhooks.js';
+import { SETTINGS_CHANNEL } from '../db/settings.js';
+import { createWebhookActivities } from '../activities/webhooks.js';
+import { createWebhookSender } from '../activities/webhookSender.js';
+import { wakeWebhooks } from '../lib/webhookControl.js';
+import { WebhookDispatcher } from './webhookDispatcher.js';
 import { raiseThreadPriority } from './priority.js';
 
 export interface WorkerOptions {
@@ -68,9 +75,25 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10 s' } as const;
   const workers: Worker[] = [];
   let host: SessionHost | undefined;
-  let listener: PgListener | undefined;
+  // One LISTEN connection per process, for whatever its roles wait on.
+  const listener = new PgListener(config.DATABASE_URL, logger);
+  let dispatcher: WebhookDispatcher | undefined;
+  let closeSender: (() => Promise<void>) | undefined;
 
   if (config.WORKER_ROLES.includes('general')) {
+    const arrivals = new Arrivals(listener, WEBHOOK_CHANNEL);
+    const sender = createWebhookSender({ denyPrivate: config.WEBHOOK_PRIVATE_URLS === 'deny' });
+    closeSender = () => sender.close();
+    const retryWindowMs = config.WEBHOOK_RETRY_HOURS * 3_600_000;
+    dispatcher = new WebhookDispatcher({
+      db,
+      listener,
+      arrivals,
+      wake: (id) => wakeWebhooks(client, queues, id),
+      logger,
+      retryWindowMs,
+      retentionMs: config.WEBHOOK_RETENTION_DAYS * 86_400_000,
+    });
     workers.push(
       await Worker.create({
         ...common,
@@ -78,15 +101,32 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
         workflowBundle: await workflowBundle(config),
         activities: createGeneralActivities({ db }),
       }),
+      // Webhook drains wait on their receivers: one per instance with events, so allow many at once.
+      await Worker.create({
+        ...common,
+        taskQueue: queues.webhooks,
+        activities: createWebhookActivities({
+          db,
+          logger,
+          arrivals,
+          settingsChanges: new Arrivals(listener, SETTINGS_CHANNEL),
+          sender,
+          retryWindowMs,
+          backoffBaseMs: config.WEBHOOK_BACKOFF_BASE_MS,
+          concurrency: config.WEBHOOK_CONCURRENCY,
+          idleMs: config.WEBHOOK_IDLE_MS,
+        }),
+        maxConcurrentActivityTaskExecutions: 1_000,
+      }),
     );
   }
+  await listener.start();
+  dispatcher?.start();
   if (config.WORKER_ROLES.includes('sessions')) {
     // This thread runs the sockets; Temporal's threads, started above, keep theirs.
     raiseThreadPriority(config.SESSION_WORKER_NICE, logger);
     host = new SessionHost(workerId, hostQueue(config.TASK_QUEUE, workerId));
-    listener = new PgListener(config.DATABASE_URL, logger);
-    await listener.start();
-    const arrivals = new OutboxArrivals(listener);
+    const arrivals = new Arrivals(listener, OUTBOX_CHANNEL);
     const media = createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL });
     const outbox = createOutboxActivities({
       db,
@@ -127,7 +167,9 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   try {
     await Promise.all(workers.map((w) => w.run()));
   } finally {
-    await listener?.stop();
+    await dispatcher?.stop();
+    await closeSender?.();
+    await listener.stop();
     await connection.close();
     await db.destroy();
     logger.info('worker stopped');

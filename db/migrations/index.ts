@@ -8,6 +8,7 @@ import * as eventOrder from './006_event_order.js';
 import * as sendFailures from './007_send_failures.js';
 import * as readOnlyPickup from './008_read_only_pickup.js';
 import * as leaseEpochs from './009_lease_epochs.js';
+import * as webhookDelivery from './010_webhook_delivery.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '007_send_failures': sendFailures,
   '008_read_only_pickup': readOnlyPickup,
   '009_lease_epochs': leaseEpochs,
+  '010_webhook_delivery': webhookDelivery,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
