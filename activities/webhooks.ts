@@ -54,6 +54,8 @@ export interface DeliverInput {
   instanceId: string;
   /** Failed probes in a row so far: more than 0 means the receiver is failing, so the drain probes first. */
   failures: number;
+  /** Attempt every pending event now, whatever its own schedule says (the user asked: a retry, a test, new settings). */
+  now?: boolean;
   /** How long one drain may run before the workflow starts the next. */
   maxMs?: number;
 }
@@ -86,7 +88,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
   const { db, logger } = deps;
 
   return {
-    async deliverWebhooks({ instanceId, failures, maxMs = 10 * 60_000 }: DeliverInput): Promise<DeliveryResult> {
+    async deliverWebhooks({ instanceId, failures, now = false, maxMs = 10 * 60_000 }: DeliverInput): Promise<DeliveryResult> {
       const ctx = Context.current();
       const log = logger.child({ instanceId });
       const settingsWatch = deps.settingsChanges.watch(instanceId);
@@ -231,6 +233,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
             if (delivered === 0 && held.size === 0) await expireEvents(db, deps.retryWindowMs, instanceId);
             const page = await pendingEvents(db, instanceId, PAGE, [...held]);
             for (const event of page) {
+              if (now) event.notBefore = 0;
               held.add(event.id);
               const lane = lanes.get(event.lane);
               if (lane) lane.push(event);
@@ -287,6 +290,8 @@ export function createWebhookActivities(deps: WebhookDeps) {
           }
           await keepActive();
           await watch.next(Math.min(POLL_MS, deps.idleMs - (Date.now() - idleSince)));
+          // Woken or not, look again: the timeout is the fallback should a NOTIFY be lost.
+          lookAgain = true;
         }
       } finally {
         watch.close();

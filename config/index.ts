@@ -78,6 +78,8 @@ const configSchema = z.object({
   WEBHOOK_RETENTION_DAYS: withDefault(z.coerce.number().min(0.0001).max(3_650).default(7)),
   /** Chats of one instance whose events are delivered at once (one event in flight per chat). */
   WEBHOOK_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(256).default(16)),
+  /** How often each general worker fails events whose retry window ended, prunes the log and wakes deliveries a lost NOTIFY left idle. */
+  WEBHOOK_SWEEP_SECONDS: withDefault(z.coerce.number().min(1).max(3_600).default(60)),
   /** How long an instance's delivery drain waits for the next event before it ends. */
   WEBHOOK_IDLE_MS: withDefault(z.coerce.number().int().min(100).max(3_600_000).default(60_000)),
 

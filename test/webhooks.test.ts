@@ -369,3 +369,34 @@ test('the Temporal workflow of a failing receiver says so and when it probes nex
   }
   receiver.answer = 200;
 });
+
+test('changing the webhook while its receiver fails: the next attempt goes at once, to the new URL with the new secret', async () => {
+  const old = await instanceWithReceiver('moved');
+  old.answer = 503;
+  const id = await record('moved', 'webhook_test', { message: 'x' });
+  // Six failures: the next probe is at least 7.7 s away.
+  await eventually(async () => old.received.length >= 6, 30_000, 'six failed attempts');
+  const fresh = await startReceiver();
+  receivers.push(fresh);
+  const secret = newSecret();
+  const changedAt = Date.now();
+  assert.equal((await json('/api/instance/moved/settings', { method: 'POST', json: { webhookUrl: fresh.url, webhookSecret: secret } })).status, 200);
+  await eventually(async () => delivered(fresh, id).length === 1, 10_000, 'delivered to the new URL');
+  assert.ok(fresh.received[0]!.at - changedAt < 4_000, `${fresh.received[0]!.at - changedAt} ms after the change`);
+  assert.equal((new Webhook(secret).verify(fresh.received[0]!.body, fresh.received[0]!.headers as Record<string, string>) as { id: string }).id, id);
+});
+
+test('switching the webhook off pauses delivery; switching it on resumes it', async () => {
+  const receiver = await instanceWithReceiver('paused');
+  receiver.answer = 503;
+  const id = await record('paused', 'webhook_test', { message: 'x' });
+  await eventually(async () => receiver.received.length >= 1, 20_000, 'a failed attempt');
+  assert.equal((await json('/api/instance/paused/settings', { method: 'POST', json: { webhookEnabled: false } })).status, 200);
+  const attempts = receiver.received.length;
+  await new Promise((r) => setTimeout(r, 3_000));
+  assert.ok(receiver.received.length <= attempts + 1, 'no attempts while off (one may have been under way)');
+  assert.equal((await delivery('paused', id)).body.status, 'pending');
+  receiver.answer = 200;
+  assert.equal((await json('/api/instance/paused/settings', { method: 'POST', json: { webhookEnabled: true } })).status, 200);
+  await eventually(async () => delivered(receiver, id).length === 1, 10_000, 'delivered once switched on');
+});

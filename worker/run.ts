@@ -93,6 +93,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
       logger,
       retryWindowMs,
       retentionMs: config.WEBHOOK_RETENTION_DAYS * 86_400_000,
+      sweepEveryMs: config.WEBHOOK_SWEEP_SECONDS * 1_000,
     });
     workers.push(
       await Worker.create({

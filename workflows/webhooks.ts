@@ -93,11 +93,12 @@ export async function webhooksWorkflow(input: WebhooksInput): Promise<void> {
       )
         return;
     }
+    const asked = now;
     woken = false;
     now = false;
     if (phase !== 'delivering' && phase !== 'failing') show('delivering');
 
-    const result: DeliveryResult = await deliverWebhooks({ instanceId: input.instanceId, failures });
+    const result: DeliveryResult = await deliverWebhooks({ instanceId: input.instanceId, failures, now: asked });
     if (result.state !== 'failing') {
       // The receiver answered (or was not asked): its failures are over.
       failures = 0;

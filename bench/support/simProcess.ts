@@ -18,7 +18,7 @@ import { NODE_FLAGS } from '../../lib/nodeFlags.js';
 
 const now = () => performance.timeOrigin + performance.now();
 
-type Command = 'addUser' | 'scan' | 'receiptPolicy' | 'stats';
+type Command = 'addUser' | 'scan' | 'receiptPolicy' | 'stats' | 'sendText';
 
 interface Request {
   seq: number;
@@ -32,6 +32,7 @@ if (process.env.WA_BENCH_SIM_CHILD) {
   // libsignal prints whole Signal sessions (keys included) with console.info when it replaces one: not for a terminal.
   console.info = () => {};
   const { Simulator } = await import('../../simulator/simulator.js');
+  const { sendFromPhone } = await import('../../simulator/messages.js');
   const sim = await Simulator.start();
   const ca = await sim.media.writeCa(join(mkdtempSync(join(tmpdir(), 'bench-sim-')), 'ca.pem'));
   // Only a phone's own copy is skipped: each message is counted once, at its recipient, timed as it is
@@ -53,6 +54,10 @@ if (process.env.WA_BENCH_SIM_CHILD) {
     scan: async (phone: string, qr: string) => (await sim.scanQr(phone, qr)).deviceId,
     receiptPolicy: (policy: 'none' | 'delivered' | 'read') => void (sim.receiptPolicy = policy),
     stats: () => ({ received: sim.received.length, duplicates: sim.duplicateDeliveries }),
+    sendText: async (from: string, to: string, body: string) => {
+      const at = now();
+      return { id: await sendFromPhone(sim, sim.user(from), sim.user(to), { conversation: body }), at };
+    },
   };
   process.on('message', async ({ seq, command, args }: Request) => {
     try {
@@ -78,6 +83,8 @@ export interface SimProcess {
   call(command: 'scan', phone: string, qr: string): Promise<number>;
   call(command: 'receiptPolicy', policy: 'none' | 'delivered' | 'read'): Promise<void>;
   call(command: 'stats'): Promise<{ received: number; duplicates: number }>;
+  /** A contact's phone sends a text to an account; `at`: when it began (ms since the epoch). */
+  call(command: 'sendText', from: string, to: string, body: string): Promise<{ id: string; at: number }>;
   onReceived(listener: (id: string, at: number, to: string) => void): () => void;
   stop(): Promise<void>;
 }
