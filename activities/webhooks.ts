@@ -77,6 +77,8 @@ export type DeliveryResult = { delivered: number } & (
 const PAGE = 500;
 const HEARTBEAT_EVERY_MS = 1_000;
 const POLL_MS = 1_000;
+/** Retryable failures in a row, after the receiver answered in this drain, that make it a failing receiver. */
+const FAILURES_IN_A_ROW = 3;
 
 const deliverable = (s: InstanceSettings) => s.webhookEnabled && !!s.webhookUrl;
 
@@ -114,6 +116,8 @@ export function createWebhookActivities(deps: WebhookDeps) {
       let gone: string | undefined;
       let paused = false;
       let delivered = 0;
+      let answered = false;
+      let failedInARow = 0;
       let lookAgain = true;
       let idleSince = Date.now();
 
@@ -144,15 +148,20 @@ export function createWebhookActivities(deps: WebhookDeps) {
 
       const onResult = (event: PendingEvent, result: AttemptResult) => {
         const record = { id: event.id, at: result.at, statusCode: result.statusCode, durationMs: result.durationMs, error: result.error };
+        // A receiver that answers, even with a refusal of this one event, is up.
+        if (result.outcome === 'delivered' || result.outcome === 'rejected') {
+          answered = true;
+          failedInARow = 0;
+          if (probing) {
+            probing = false;
+            recovered = markRecovered(db, instanceId);
+            log.info('webhook receiver answers again; delivering at full speed');
+          }
+        }
         switch (result.outcome) {
           case 'delivered':
             delivered++;
             idleSince = Date.now();
-            if (probing) {
-              probing = false;
-              recovered = markRecovered(db, instanceId);
-              log.info('webhook receiver answers again; delivering at full speed');
-            }
             return finish({ ...record, status: 'delivered' }, event);
           case 'rejected':
             return finish({ ...record, status: 'failed' }, event);
@@ -163,7 +172,10 @@ export function createWebhookActivities(deps: WebhookDeps) {
             event.attempts++;
             const pause = Math.max(jitteredBackoffMs(event.attempts, deps.backoffBaseMs), result.retryAfterMs ?? 0);
             event.notBefore = Date.now() + pause;
-            failure ??= { error: result.error ?? 'failed', retryAfterMs: result.retryAfterMs };
+            // The receiver fails when nothing it was sent this time got an answer, or several events in a row
+            // failed. One event it keeps refusing while it accepts the others only waits on its own schedule.
+            if (!answered || ++failedInARow >= FAILURES_IN_A_ROW)
+              failure ??= { error: result.error ?? 'failed', retryAfterMs: result.retryAfterMs };
             writer.add({ ...record, status: 'pending', nextAttemptAt: event.notBefore });
           }
         }
@@ -218,6 +230,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
         for (;;) {
           heartbeat();
           writer.check();
+          await keepActive();
           if (settingsWatch.notified()) {
             settingsWatch.clear();
             settings = await getSettings(db, instanceId);
@@ -286,7 +299,10 @@ export function createWebhookActivities(deps: WebhookDeps) {
               await keepActive();
               continue;
             }
-            return waitingOnly ? { state: 'waiting', delivered, retryAt: nextDue() } : { state: 'idle', delivered };
+            if (waitingOnly) return { state: 'waiting', delivered, retryAt: nextDue() };
+            // Nothing left to deliver: whatever the receiver did before is over.
+            if (probing) await markRecovered(db, instanceId);
+            return { state: 'idle', delivered };
           }
           await keepActive();
           await watch.next(Math.min(POLL_MS, deps.idleMs - (Date.now() - idleSince)));

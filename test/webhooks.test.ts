@@ -380,10 +380,16 @@ test('changing the webhook while its receiver fails: the next attempt goes at on
   receivers.push(fresh);
   const secret = newSecret();
   const changedAt = Date.now();
-  assert.equal((await json('/api/instance/moved/settings', { method: 'POST', json: { webhookUrl: fresh.url, webhookSecret: secret } })).status, 200);
+  assert.equal(
+    (await json('/api/instance/moved/settings', { method: 'POST', json: { webhookUrl: fresh.url, webhookSecret: secret } })).status,
+    200,
+  );
   await eventually(async () => delivered(fresh, id).length === 1, 10_000, 'delivered to the new URL');
   assert.ok(fresh.received[0]!.at - changedAt < 4_000, `${fresh.received[0]!.at - changedAt} ms after the change`);
-  assert.equal((new Webhook(secret).verify(fresh.received[0]!.body, fresh.received[0]!.headers as Record<string, string>) as { id: string }).id, id);
+  assert.equal(
+    (new Webhook(secret).verify(fresh.received[0]!.body, fresh.received[0]!.headers as Record<string, string>) as { id: string }).id,
+    id,
+  );
 });
 
 test('switching the webhook off pauses delivery; switching it on resumes it', async () => {
@@ -399,4 +405,26 @@ test('switching the webhook off pauses delivery; switching it on resumes it', as
   receiver.answer = 200;
   assert.equal((await json('/api/instance/paused/settings', { method: 'POST', json: { webhookEnabled: true } })).status, 200);
   await eventually(async () => delivered(receiver, id).length === 1, 10_000, 'delivered once switched on');
+});
+
+test('an event the receiver keeps refusing while it accepts others waits on its own schedule and holds up only its chat', async () => {
+  const receiver = await instanceWithReceiver('poison');
+  receiver.decide = (r) => (r.json.data.body === 'poison' ? 500 : undefined);
+  const poison = await record('poison', 'message_received', message('905559100001', 'poison'));
+  const behind = await record('poison', 'message_received', message('905559100001', 'behind it'));
+  const others: string[] = [];
+  for (let i = 0; i < 3; i++) others.push(await record('poison', 'message_received', message('905559100002', `other ${i}`)));
+  await eventually(async () => others.every((id) => delivered(receiver, id).length === 1), 20_000, "the other chat's events");
+  // Later events of other chats go as they come, while the refused one keeps being retried.
+  await eventually(async () => receiver.received.filter((r) => r.json.id === poison).length >= 4, 20_000, 'retries of the refused event');
+  for (let i = 0; i < 3; i++) {
+    const id = await record('poison', 'message_received', message(`90555910001${i}`, 'later'));
+    const recordedAt = Date.now();
+    await eventually(async () => delivered(receiver, id).length === 1, 10_000, 'a later event');
+    const waited = delivered(receiver, id)[0]!.at - recordedAt;
+    assert.ok(waited < 3_000, `a later event waited ${waited} ms`);
+    await new Promise((r) => setTimeout(r, 700));
+  }
+  assert.equal(receiver.received.filter((r) => r.json.id === behind).length, 0, 'its own chat waits behind it');
+  assert.equal((await delivery('poison', poison)).body.status, 'pending');
 });

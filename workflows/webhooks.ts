@@ -62,9 +62,13 @@ export async function webhooksWorkflow(input: WebhooksInput): Promise<void> {
   let failingSince = input.failingSince;
   let lastError = input.lastError;
   let phase: Phase | undefined;
+  let shown: Phase | undefined;
   const show = (next: Phase) => {
-    if (next !== phase) upsertSearchAttributes([{ key: WEBHOOK_STATE, value: next }]);
     phase = next;
+    // Waiting for an event's own retry time while the receiver has not answered yet is still failing.
+    const state = next === 'waiting' && failures > 0 ? 'failing' : next;
+    if (state !== shown) upsertSearchAttributes([{ key: WEBHOOK_STATE, value: state }]);
+    shown = state;
     upsertMemo({
       failingSince: failingSince ? new Date(failingSince).toISOString() : null,
       nextAttemptAt: next === 'failing' || next === 'waiting' ? new Date(retryAt).toISOString() : null,
@@ -96,11 +100,11 @@ export async function webhooksWorkflow(input: WebhooksInput): Promise<void> {
     const asked = now;
     woken = false;
     now = false;
-    if (phase !== 'delivering' && phase !== 'failing') show('delivering');
+    if (failures === 0 && phase !== 'delivering') show('delivering');
 
     const result: DeliveryResult = await deliverWebhooks({ instanceId: input.instanceId, failures, now: asked });
-    if (result.state !== 'failing') {
-      // The receiver answered (or was not asked): its failures are over.
+    if (result.delivered > 0 || result.state === 'idle') {
+      // The receiver answered: its failures are over.
       failures = 0;
       failingSince = undefined;
       lastError = undefined;
