@@ -18,6 +18,7 @@ import { chatsRouter } from './chats.js';
 import { contactsRouter } from './contacts.js';
 import { groupsRouter } from './groups.js';
 import { webhooksRouter } from './webhooks.js';
+import { scheduledRouter } from './scheduled.js';
 import { taskQueues } from '../lib/temporal.js';
 import type { SendWaiter } from './sendWaiter.js';
 import type { MediaStore } from '../lib/mediaStore.js';
@@ -57,6 +58,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   const queues = taskQueues(config.TASK_QUEUE);
   instance.use('/settings', settingsRouter({ db, temporal, queues, logger }));
   instance.use('/webhooks', webhooksRouter({ db, temporal, queues, logger }));
+  instance.use('/scheduled', scheduledRouter({ config, db, temporal, queues, media, logger }));
   const live = { db, temporal, taskQueue: queues.general };
   instance.use('/chats', chatsRouter(live));
   instance.use('/contacts', contactsRouter(live));

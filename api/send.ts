@@ -3,7 +3,6 @@
  * body, records the message as pending with its WhatsApp id chosen up front,
  * wakes the instance's outbox, and waits a bounded time for it to go out.
  */
-import { randomBytes } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
@@ -12,7 +11,7 @@ import type { Db } from '../db/knex.js';
 import { getMessage } from '../db/messages.js';
 import { insertOutgoing, type StoredOutgoing } from '../db/outgoing.js';
 import type { MessageStatus } from '../whatsapp/session.js';
-import { bodyOf, messageType, type MediaRef, type StoredContent } from '../lib/content.js';
+import { bodyOf, messageType, newMessageId, type MediaRef, type StoredContent } from '../lib/content.js';
 import { BadRequest, PayloadTooLarge } from '../lib/errors.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { wakeOutbox } from '../lib/outboxControl.js';
@@ -103,7 +102,7 @@ const endpoints = {
 const DATA_URI = /^data:([\w.+-]+\/[\w.+-]+)?((?:;[\w-]+=[\w.-]+)*)(;base64)?,(.*)$/s;
 
 /** A media source as given (URL, data URI, uploaded file URL) as a reference the worker can resolve. */
-async function mediaRef(deps: SendDeps, instanceId: string, field: string, value: string): Promise<MediaRef> {
+export async function mediaRef(deps: Pick<SendDeps, 'config' | 'media'>, instanceId: string, field: string, value: string): Promise<MediaRef> {
   const dataUri = value.match(DATA_URI);
   if (dataUri) {
     const [, mimetype, , base64, payload] = dataUri;
@@ -144,8 +143,6 @@ async function mediaRef(deps: SendDeps, instanceId: string, field: string, value
   return { url: value };
 }
 
-/** WhatsApp-style message ids (like the ones Baileys generates). */
-export const newMessageId = () => `3EB0${randomBytes(9).toString('hex').toUpperCase()}`;
 
 export function sendRouter(deps: SendDeps): Router {
   const router = Router({ mergeParams: true });

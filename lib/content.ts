@@ -3,6 +3,11 @@
  * the API accepting it and a worker sending it. Media is a reference: a URL to
  * fetch at send time, or a file in the instance's media storage.
  */
+import { randomBytes } from 'node:crypto';
+
+/** WhatsApp-style message ids (like the ones Baileys generates), chosen before a message is stored. */
+export const newMessageId = () => `3EB0${randomBytes(9).toString('hex').toUpperCase()}`;
+
 export type MediaRef = { url: string } | { stored: string };
 
 export type StoredContent =
@@ -40,5 +45,27 @@ export function bodyOf(content: StoredContent): string | null {
       return content.emoji;
     default:
       return null;
+  }
+}
+
+/** What campaigns and scheduled messages send: a text, an image or a document. */
+export interface MessageTemplate {
+  messageType: 'text' | 'image' | 'document';
+  /** The text, or the media's caption; `{name}` and `{phone}` are replaced per recipient. */
+  body?: string;
+  media?: MediaRef;
+  filename?: string;
+}
+
+/** The template's content for one recipient. */
+export function contentFor(template: MessageTemplate, recipient: { name?: string | null; phone: string }): StoredContent {
+  const text = template.body?.replaceAll('{name}', recipient.name ?? '').replaceAll('{phone}', recipient.phone);
+  switch (template.messageType) {
+    case 'text':
+      return { type: 'text', body: text ?? '' };
+    case 'image':
+      return { type: 'image', media: template.media!, ...(text ? { caption: text } : {}) };
+    case 'document':
+      return { type: 'document', media: template.media!, filename: template.filename ?? 'document', ...(text ? { caption: text } : {}) };
   }
 }

@@ -33,4 +33,5 @@ export const workflowIds = {
   session: (instanceId: string) => `session-${instanceId}`,
   outbox: (instanceId: string) => `outbox-${instanceId}`,
   webhooks: (instanceId: string) => `webhooks-${instanceId}`,
+  scheduled: (instanceId: string, id: number) => `scheduled-${instanceId}-${id}`,
 };

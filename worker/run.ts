@@ -26,6 +26,7 @@ import { OUTBOX_CHANNEL } from '../db/outbox.js';
 import { WEBHOOK_CHANNEL } from '../db/webhooks.js';
 import { SETTINGS_CHANNEL } from '../db/settings.js';
 import { createWebhookActivities } from '../activities/webhooks.js';
+import { createScheduledActivities } from '../activities/scheduled.js';
 import { createWebhookSender } from '../activities/webhookSender.js';
 import { wakeWebhooks } from '../lib/webhookControl.js';
 import { WebhookDispatcher } from './webhookDispatcher.js';
@@ -100,7 +101,10 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
         ...common,
         taskQueue: queues.general,
         workflowBundle: await workflowBundle(config),
-        activities: createGeneralActivities({ db }),
+        activities: {
+          ...createGeneralActivities({ db }),
+          ...createScheduledActivities({ db, wakeOutbox: (id) => wakeOutbox(client, queues.general, id) }),
+        },
       }),
       // Webhook drains wait on their receivers: one per instance with events, so allow many at once.
       await Worker.create({

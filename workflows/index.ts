@@ -3,3 +3,4 @@ export { sessionWorkflow, restartSignal, stopSignal } from './session.js';
 export { outboxWorkflow, wakeSignal } from './outbox.js';
 export { sessionCallWorkflow } from './sessionCall.js';
 export { webhooksWorkflow, wakeWebhooksSignal } from './webhooks.js';
+export { scheduledMessageWorkflow, rescheduleSignal, cancelScheduledSignal } from './scheduled.js';

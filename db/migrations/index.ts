@@ -9,6 +9,7 @@ import * as sendFailures from './007_send_failures.js';
 import * as readOnlyPickup from './008_read_only_pickup.js';
 import * as leaseEpochs from './009_lease_epochs.js';
 import * as webhookDelivery from './010_webhook_delivery.js';
+import * as scheduledSending from './011_scheduled_sending.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '008_read_only_pickup': readOnlyPickup,
   '009_lease_epochs': leaseEpochs,
   '010_webhook_delivery': webhookDelivery,
+  '011_scheduled_sending': scheduledSending,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

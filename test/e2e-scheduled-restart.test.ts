@@ -1,0 +1,82 @@
+// Scheduled messages survive a restart of every process: the worker and the API killed with kill -9
+// and Temporal restarted while their timers run; they still go out on time, once.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Simulator } from '../simulator/simulator.js';
+import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../stack/temporal.js';
+import { freePort } from '../stack/ports.js';
+import { eventually, startGateway, type Gateway } from './support/gateway.js';
+import { pairInstance } from './support/pairing.js';
+
+// This file restarts Temporal, so it runs its own dev server (its state in a file that survives the restart).
+const dir = mkdtempSync(join(tmpdir(), 'wa-scheduled-restart-'));
+const cli = ensureTemporalCli(process.env.TEMPORAL_CLI || undefined, () => {});
+let temporal: RunningTemporal;
+let port: number;
+let sim: Simulator;
+let gw: Gateway;
+const OWNER = '905553300001';
+const BURAK = '905553300002';
+
+const startTemporal = () =>
+  startTemporalDevServer({ cli, port, uiPort: null, dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log') });
+
+before(async () => {
+  port = await freePort();
+  temporal = await startTemporal();
+  sim = await Simulator.start();
+  sim.addUser(BURAK, 'Burak');
+  gw = await startGateway({
+    name: 'e2e_scheduled_restart',
+    workers: 1,
+    workerEntry: 'worker/main.ts',
+    env: { TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
+  });
+  await pairInstance(gw, sim, 'shop', OWNER);
+});
+after(async () => {
+  await gw?.stop();
+  await sim?.stop();
+  await temporal?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const texts = (text: string) =>
+  sim.received.filter((m) => m.to === BURAK && !m.ownCopy && (m.message.conversation ?? m.message.extendedTextMessage?.text) === text);
+
+test('scheduled messages go out on time, once, after the worker, the API and Temporal were all restarted', async () => {
+  const due = [20_000, 23_000, 26_000].map((ms) => Date.now() + ms);
+  const ids: number[] = [];
+  for (const [i, at] of due.entries()) {
+    const res = await gw.request('/api/instance/shop/scheduled', {
+      method: 'POST',
+      json: { recipient: BURAK, body: `after restart ${i}`, scheduledAt: new Date(at).toISOString() },
+    });
+    assert.equal(res.status, 200);
+    ids.push(((await res.json()) as { id: number }).id);
+  }
+  gw.workers[0]!.child.kill('SIGKILL');
+  gw.api.child.kill('SIGKILL');
+  await Promise.all([gw.workers[0]!.exited, gw.api.exited]);
+  await temporal.stop();
+  temporal = await startTemporal();
+  const api = await gw.startApi();
+  gw.startWorker('w2');
+
+  for (const [i] of due.entries()) await eventually(async () => texts(`after restart ${i}`)[0], 60_000, `message ${i}`);
+  await new Promise((r) => setTimeout(r, 1_000));
+  for (const [i, id] of ids.entries()) {
+    assert.equal(texts(`after restart ${i}`).length, 1, 'once');
+    const shown = (await (
+      await fetch(`${api.baseUrl}/api/instance/shop/scheduled/${id}`, { headers: { authorization: `Bearer ${gw.token}` } })
+    ).json()) as {
+      status: string;
+      lateMs: number;
+    };
+    assert.equal(shown.status, 'sent');
+    assert.ok(shown.lateMs < 1_000, `message ${i} went out ${shown.lateMs} ms late`);
+  }
+});
