@@ -3,6 +3,7 @@ import type { Db } from '../db/knex.js';
 import { applyStatuses, recordIncoming } from '../db/messages.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { upsertChats, upsertContacts, upsertGroups } from '../db/directory.js';
+import { optOutByKeyword } from '../db/optouts.js';
 import type { ChatInfo, ContactInfo, GroupInfo, IncomingMessage, StatusUpdate, WhatsAppSession } from '../whatsapp/session.js';
 
 export interface InboundDeps {
@@ -57,7 +58,9 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
         deps.logger.warn({ err, instanceId, id: message.id }, 'downloading incoming media failed');
       }
     }
-    await recordIncoming(deps.db, instanceId, fresh, media);
+    const stored = await recordIncoming(deps.db, instanceId, fresh, media);
+    const optedOut = await optOutByKeyword(deps.db, instanceId, stored);
+    if (optedOut.length > 0) deps.logger.info({ instanceId, optedOut }, 'opted out of campaigns by keyword');
   }
 
   /**

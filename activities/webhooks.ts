@@ -193,9 +193,13 @@ export function createWebhookActivities(deps: WebhookDeps) {
         inFlight.add(attempt);
       };
 
-      /** Starts the lanes' first events that are due, oldest first, up to the bound (1 while probing). */
+      /**
+       * Starts the lanes' first events that are due, oldest first, up to the bound: one at a time until the
+       * receiver answers (a drain's first attempt, and every probe of a failing receiver), so that a receiver
+       * found down costs one attempt, not one per chat.
+       */
       const launch = () => {
-        const limit = probing ? 1 : deps.concurrency;
+        const limit = probing || !answered ? 1 : deps.concurrency;
         if (inFlight.size >= limit) return;
         const now = Date.now();
         const heads: PendingEvent[] = [];

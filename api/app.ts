@@ -19,6 +19,8 @@ import { contactsRouter } from './contacts.js';
 import { groupsRouter } from './groups.js';
 import { webhooksRouter } from './webhooks.js';
 import { scheduledRouter } from './scheduled.js';
+import { bulkRouter } from './bulk.js';
+import { optOutsRouter } from './optouts.js';
 import { taskQueues } from '../lib/temporal.js';
 import type { SendWaiter } from './sendWaiter.js';
 import type { MediaStore } from '../lib/mediaStore.js';
@@ -59,6 +61,8 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.use('/settings', settingsRouter({ db, temporal, queues, logger }));
   instance.use('/webhooks', webhooksRouter({ db, temporal, queues, logger }));
   instance.use('/scheduled', scheduledRouter({ config, db, temporal, queues, media, logger }));
+  instance.use('/bulk', bulkRouter({ config, db, temporal, queues, media, logger }));
+  instance.use('/optouts', optOutsRouter({ db }));
   const live = { db, temporal, taskQueue: queues.general };
   instance.use('/chats', chatsRouter(live));
   instance.use('/contacts', contactsRouter(live));

@@ -29,6 +29,7 @@ export function settingsRouter({ db, temporal, queues, logger }: SettingsDeps): 
         webhookEnabled: String(settings.webhookEnabled),
         webhookSecret: maskSecret(settings.webhookSecret),
         sendDelay: String(settings.sendDelayMs),
+        optOutKeywords: settings.optOutKeywords.join(','),
       };
     }),
   );

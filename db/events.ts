@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 
-export type GatewayEvent = 'message_received' | 'message_ack' | 'connection_status' | 'webhook_test' | 'scheduled_sent' | 'scheduled_failed';
+export type GatewayEvent =
+  | 'message_received'
+  | 'message_ack'
+  | 'connection_status'
+  | 'webhook_test'
+  | 'scheduled_sent'
+  | 'scheduled_failed'
+  | 'bulk_completed';
 
 /**
  * Whether the instance `instanceId` (an SQL expression) has a webhook to

@@ -21,6 +21,12 @@ export function isWebhookSecret(value: string): boolean {
 export const maskSecret = (secret: string | null) => (secret ? `whsec_…${secret.slice(-4)}` : '');
 
 const MAX_SEND_DELAY_MS = 3_600_000;
+export const DEFAULT_OPT_OUT_KEYWORDS = ['STOP', 'DUR', 'İPTAL'];
+
+/** How opt-out keywords compare: case and accents aside (`iptal`, `IPTAL` and `İptal` are `İPTAL`). */
+export function keywordForm(text: string): string {
+  return text.trim().replace(/[İIı]/g, 'i').normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
 
 /** The settings of an instance as the gateway uses them, with their defaults. */
 export const instanceSettingsSchema = z.object({
@@ -29,6 +35,8 @@ export const instanceSettingsSchema = z.object({
   webhookSecret: z.string().nullable().default(null),
   sendDelayMs: z.number().int().min(0).max(MAX_SEND_DELAY_MS).default(0),
   chatbotEnabled: z.boolean().default(true),
+  /** An incoming 1:1 text equal to one of these (case and accents aside) puts its sender on the opt-out list. */
+  optOutKeywords: z.array(z.string()).default(DEFAULT_OPT_OUT_KEYWORDS),
 });
 export type InstanceSettings = z.infer<typeof instanceSettingsSchema>;
 export const DEFAULT_SETTINGS: InstanceSettings = instanceSettingsSchema.parse({});
@@ -57,6 +65,12 @@ export const settingsPatchSchema = z
       .optional(),
     sendDelay: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(MAX_SEND_DELAY_MS).optional(),
     chatbotEnabled: booleanLike.optional(),
+    optOutKeywords: z
+      .union([z.string().max(2_000), z.array(z.string().max(100)).max(50)], {
+        error: 'must be a comma-separated string or a list of words',
+      })
+      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((k) => k.trim()).filter(Boolean))
+      .optional(),
   })
   .transform(({ sendDelay, ...rest }): Partial<InstanceSettings> => {
     const patch: Partial<InstanceSettings> = { ...rest, ...(sendDelay !== undefined ? { sendDelayMs: sendDelay } : {}) };
@@ -69,12 +83,18 @@ const COLUMNS: Record<keyof InstanceSettings, string> = {
   webhookSecret: 'webhook_secret',
   sendDelayMs: 'send_delay_ms',
   chatbotEnabled: 'chatbot_enabled',
+  optOutKeywords: 'opt_out_keywords',
 };
 
 function fromRow(row: Record<string, unknown> | undefined): InstanceSettings {
   if (!row) return { ...DEFAULT_SETTINGS };
-  return instanceSettingsSchema.parse(Object.fromEntries(Object.entries(COLUMNS).map(([key, column]) => [key, row[column] ?? undefined])));
+  const values = Object.fromEntries(Object.entries(COLUMNS).map(([key, column]) => [key, row[column] ?? undefined]));
+  // Stored as one comma-separated text.
+  if (typeof values.optOutKeywords === 'string') values.optOutKeywords = values.optOutKeywords.split(',').filter(Boolean);
+  return instanceSettingsSchema.parse(values);
 }
+
+const toColumn = (key: keyof InstanceSettings, value: unknown) => (key === 'optOutKeywords' ? (value as string[]).join(',') : value);
 
 export async function getSettings(db: Db | Knex.Transaction, instanceId: string): Promise<InstanceSettings> {
   return fromRow(await db('instance_settings').where({ instance_id: instanceId }).first());
@@ -82,7 +102,9 @@ export async function getSettings(db: Db | Knex.Transaction, instanceId: string)
 
 /** Applies a patch and announces the change; returns the settings now in force. */
 export async function updateSettings(db: Db, instanceId: string, patch: Partial<InstanceSettings>): Promise<InstanceSettings> {
-  const columns = Object.fromEntries(Object.entries(patch).map(([key, value]) => [COLUMNS[key as keyof InstanceSettings], value]));
+  const columns = Object.fromEntries(
+    Object.entries(patch).map(([key, value]) => [COLUMNS[key as keyof InstanceSettings], toColumn(key as keyof InstanceSettings, value)]),
+  );
   if (Object.keys(columns).length === 0) return getSettings(db, instanceId);
   return db.transaction(async (trx) => {
     const [row] = await trx('instance_settings')

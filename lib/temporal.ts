@@ -9,7 +9,9 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const INSTANCE_ID = defineSearchAttributeKey('InstanceId', SearchAttributeType.KEYWORD);
 /** What an instance's webhook delivery is doing: `delivering`, `failing` (probing on the backoff schedule), `waiting`, `paused`. */
 export const WEBHOOK_STATE = defineSearchAttributeKey('WebhookState', SearchAttributeType.KEYWORD);
-export const SEARCH_ATTRIBUTES = [INSTANCE_ID, WEBHOOK_STATE];
+/** The job of a bulk campaign's workflow. */
+export const BULK_JOB_ID = defineSearchAttributeKey('BulkJobId', SearchAttributeType.INT);
+export const SEARCH_ATTRIBUTES = [INSTANCE_ID, WEBHOOK_STATE, BULK_JOB_ID];
 
 export interface TaskQueues {
   /** Workflows and activities that any worker can run. */
@@ -34,4 +36,5 @@ export const workflowIds = {
   outbox: (instanceId: string) => `outbox-${instanceId}`,
   webhooks: (instanceId: string) => `webhooks-${instanceId}`,
   scheduled: (instanceId: string, id: number) => `scheduled-${instanceId}-${id}`,
+  campaign: (instanceId: string, jobId: number) => `bulk-${instanceId}-${jobId}`,
 };

@@ -23,8 +23,9 @@ interface Watch {
 export class Arrivals {
   private readonly watches = new Map<string, Set<Watch>>();
 
-  constructor(listener: PgListener, channel: string) {
-    listener.on(channel, (instanceId) => this.notify(instanceId));
+  /** `instanceOf`: the instance a payload is about (the payload itself by default). */
+  constructor(listener: PgListener, channel: string, instanceOf: (payload: string) => string = (payload) => payload) {
+    listener.on(channel, (payload) => this.notify(instanceOf(payload)));
     // Notifications sent while the connection was down are lost: every drain looks again.
     listener.onReconnect(() => {
       for (const instanceId of this.watches.keys()) this.notify(instanceId);

@@ -27,6 +27,8 @@ import { WEBHOOK_CHANNEL } from '../db/webhooks.js';
 import { SETTINGS_CHANNEL } from '../db/settings.js';
 import { createWebhookActivities } from '../activities/webhooks.js';
 import { createScheduledActivities } from '../activities/scheduled.js';
+import { createCampaignActivities } from '../activities/campaigns.js';
+import { STATUS_CHANNEL } from '../db/messages.js';
 import { createWebhookSender } from '../activities/webhookSender.js';
 import { wakeWebhooks } from '../lib/webhookControl.js';
 import { WebhookDispatcher } from './webhookDispatcher.js';
@@ -104,7 +106,16 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
         activities: {
           ...createGeneralActivities({ db }),
           ...createScheduledActivities({ db, wakeOutbox: (id) => wakeOutbox(client, queues.general, id) }),
+          ...createCampaignActivities({
+            db,
+            logger,
+            wakeOutbox: (id) => wakeOutbox(client, queues.general, id),
+            // "instance\nmessage id\nstatus" (db/messages.ts)
+            sent: new Arrivals(listener, STATUS_CHANNEL, (payload) => payload.split('\n')[0]!),
+          }),
         },
+        // Campaigns run long activities (rounds of ten minutes): allow many at once.
+        maxConcurrentActivityTaskExecutions: 1_000,
       }),
       // Webhook drains wait on their receivers: one per instance with events, so allow many at once.
       await Worker.create({

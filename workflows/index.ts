@@ -4,3 +4,4 @@ export { outboxWorkflow, wakeSignal } from './outbox.js';
 export { sessionCallWorkflow } from './sessionCall.js';
 export { webhooksWorkflow, wakeWebhooksSignal } from './webhooks.js';
 export { scheduledMessageWorkflow, rescheduleSignal, cancelScheduledSignal } from './scheduled.js';
+export { campaignWorkflow, campaignChangedSignal } from './campaign.js';

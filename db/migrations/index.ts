@@ -10,6 +10,7 @@ import * as readOnlyPickup from './008_read_only_pickup.js';
 import * as leaseEpochs from './009_lease_epochs.js';
 import * as webhookDelivery from './010_webhook_delivery.js';
 import * as scheduledSending from './011_scheduled_sending.js';
+import * as campaigns from './012_campaigns.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '009_lease_epochs': leaseEpochs,
   '010_webhook_delivery': webhookDelivery,
   '011_scheduled_sending': scheduledSending,
+  '012_campaigns': campaigns,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

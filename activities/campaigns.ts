@@ -1,0 +1,196 @@
+/**
+ * Runs a bulk campaign (workflows/campaign.ts): hands its recipients' messages
+ * to the instance's outbox in order, spaced by the campaign's delay. It waits
+ * for each message to leave the outbox before the next one's delay starts
+ * (with no delay, it keeps a batch in the outbox), so a campaign sent while
+ * the instance is offline resumes at its own pace rather than in a burst.
+ * Every recipient is handed over exactly once: its message id is recorded
+ * before the message is stored, with an idempotency key the outbox refuses a
+ * second time.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Context } from '@temporalio/activity';
+import type { Logger } from 'pino';
+import type { Db } from '../db/knex.js';
+import {
+  claimRecipients,
+  completeCampaign,
+  countsOf,
+  getCampaign,
+  idempotencyKeyOf,
+  inOutbox,
+  moveCampaign,
+  nextRecipients,
+  skipOptedOut,
+  type CampaignRow,
+  type Counts,
+} from '../db/campaigns.js';
+import { getInstance } from '../db/instances.js';
+import { insertOutgoing } from '../db/outgoing.js';
+import { bodyOf, contentFor, messageType, newMessageId } from '../lib/content.js';
+import { phoneOf } from '../lib/recipients.js';
+import type { Arrivals } from '../worker/arrivals.js';
+
+export interface CampaignDeps {
+  db: Db;
+  logger: Logger;
+  /** Wakes the instance's outbox workflow (starting it if need be). */
+  wakeOutbox: (instanceId: string) => Promise<void>;
+  /** NOTIFYs of messages leaving pending, per instance (STATUS_CHANNEL). */
+  sent: Arrivals;
+}
+
+export type CampaignRun =
+  | { state: 'completed'; counts: Counts }
+  | { state: 'cancelled' | 'paused' | 'more' }
+  /** Its start time has not come (a resumed campaign that was scheduled). */
+  | { state: 'scheduled'; startAt: number };
+
+/** Recipients kept in the outbox at once when the campaign has no delay. */
+const BATCH = 200;
+const HEARTBEAT_EVERY_MS = 2_000;
+/** How often a waiting campaign looks at its job again (a pause or a cancel is seen within this). */
+const LOOK_MS = 1_000;
+
+export function createCampaignActivities({ db, logger, wakeOutbox, sent }: CampaignDeps) {
+  /** Stores the recipients' messages as pending outgoing messages (again, harmlessly, after a crash). */
+  async function handOver(
+    job: CampaignRow,
+    recipients: Array<{ position: number; recipient: string; name: string | null; message_id: string }>,
+  ) {
+    const instance = await getInstance(db, job.instance_id);
+    const from = instance?.account ? `${instance.account.phone}@s.whatsapp.net` : null;
+    const stored = await Promise.all(
+      recipients.map((r) => {
+        const content = contentFor(job.template, { name: r.name, phone: phoneOf(r.recipient) });
+        return insertOutgoing(db, {
+          instanceId: job.instance_id,
+          id: r.message_id,
+          chatId: r.recipient,
+          from,
+          type: messageType(content),
+          body: bodyOf(content),
+          content: content as unknown as Record<string, unknown>,
+          idempotencyKey: idempotencyKeyOf(job.id, r.position),
+        });
+      }),
+    );
+    if (stored.some((s) => s.created && !s.drainActive)) await wakeOutbox(job.instance_id);
+  }
+
+  return {
+    async runCampaign({
+      instanceId,
+      jobId,
+      maxMs = 10 * 60_000,
+    }: {
+      instanceId: string;
+      jobId: number;
+      maxMs?: number;
+    }): Promise<CampaignRun> {
+      const ctx = Context.current();
+      const started = Date.now();
+      const watch = sent.watch(instanceId);
+      let handed = 0;
+      let lastBeat = 0;
+      let recovered = false;
+      /** When the next recipient may be handed over (the delay after the previous one went out). */
+      let nextAt = 0;
+      let waitingForSend = false;
+      const beat = () => {
+        if (Date.now() - lastBeat < HEARTBEAT_EVERY_MS) return;
+        lastBeat = Date.now();
+        ctx.heartbeat({ handed });
+      };
+      try {
+        for (;;) {
+          beat();
+          let job = await getCampaign(db, instanceId, jobId);
+          if (!job || job.status === 'cancelled') return { state: 'cancelled' };
+          if (job.status === 'completed') return { state: 'completed', counts: (await completeCounts(db, jobId))! };
+          if (job.status === 'paused') return { state: 'paused' };
+          if (job.status === 'scheduled') {
+            if (job.start_at && job.start_at.getTime() > Date.now()) return { state: 'scheduled', startAt: job.start_at.getTime() };
+            job = (await moveCampaign(db, instanceId, jobId, ['scheduled'], 'running')) ?? job;
+            continue;
+          }
+          if (ctx.cancellationSignal.aborted || Date.now() - started > maxMs) return { state: 'more' };
+
+          watch.clear();
+          const waiting = await inOutbox(db, jobId);
+          if (!recovered) {
+            // Handed over before a crash, perhaps never stored: store them (the outbox keeps one of each).
+            recovered = true;
+            if (waiting.length > 0) await handOver(job, waiting);
+          }
+          const delayed = job.delay_seconds > 0 || (job.delay_max_seconds ?? 0) > 0;
+          if (waiting.length > (delayed ? 0 : BATCH / 2)) {
+            waitingForSend = true;
+            await Promise.race([watch.next(LOOK_MS), sleep(LOOK_MS)]);
+            continue;
+          }
+          if (delayed && waitingForSend) {
+            // The previous message went out: the delay starts now.
+            waitingForSend = false;
+            nextAt = Date.now() + delayMs(job);
+          }
+          if (Date.now() < nextAt) {
+            await sleep(Math.min(LOOK_MS, nextAt - Date.now()));
+            continue;
+          }
+          const instance = await getInstance(db, instanceId);
+          if (instance?.status !== 'open') {
+            // Offline: wait rather than pile messages up in the outbox.
+            await sleep(LOOK_MS);
+            continue;
+          }
+          const next = await nextRecipients(db, jobId, delayed ? 1 : BATCH - waiting.length);
+          if (next.length === 0) {
+            if (waiting.length > 0) {
+              waitingForSend = true;
+              await Promise.race([watch.next(LOOK_MS), sleep(LOOK_MS)]);
+              continue;
+            }
+            const counts = await completeCampaign(db, instanceId, jobId);
+            if (!counts) continue; // paused or cancelled meanwhile
+            logger.info({ instanceId, jobId, ...counts }, 'campaign completed');
+            return { state: 'completed', counts };
+          }
+          const skipped = await skipOptedOut(
+            db,
+            instanceId,
+            jobId,
+            next.map((r) => r.position),
+          );
+          const wanted = next.filter((r) => !skipped.has(r.position));
+          const claimed = await claimRecipients(
+            db,
+            jobId,
+            wanted.map((r) => ({ position: r.position, messageId: newMessageId() })),
+          );
+          const toSend = wanted.filter((r) => claimed.has(r.position)).map((r) => ({ ...r, message_id: claimed.get(r.position)! }));
+          if (toSend.length > 0) {
+            await handOver(job, toSend);
+            handed += toSend.length;
+            waitingForSend = true;
+          }
+        }
+      } finally {
+        watch.close();
+      }
+    },
+  };
+}
+
+/** A gap between two sends: `delay`, or drawn at random between `delay` and `delayMax`. */
+function delayMs(job: CampaignRow): number {
+  const min = job.delay_seconds * 1_000;
+  const max = Math.max(min, (job.delay_max_seconds ?? job.delay_seconds) * 1_000);
+  return min + Math.random() * (max - min);
+}
+
+async function completeCounts(db: Db, jobId: number): Promise<Counts | undefined> {
+  return (await countsOf(db, [jobId])).get(jobId);
+}
+
+export type CampaignActivities = ReturnType<typeof createCampaignActivities>;
