@@ -51,6 +51,7 @@ const BATCH = 200;
 const HEARTBEAT_EVERY_MS = 2_000;
 /** How often a waiting campaign looks at its job again (a pause or a cancel is seen within this). */
 const LOOK_MS = 1_000;
+const SETTLE_MS = 20;
 
 export function createCampaignActivities({ db, logger, wakeOutbox, sent }: CampaignDeps) {
   /** Stores the recipients' messages as pending outgoing messages (again, harmlessly, after a crash). */
@@ -78,6 +79,12 @@ export function createCampaignActivities({ db, logger, wakeOutbox, sent }: Campa
     if (stored.some((s) => s.created && !s.drainActive)) await wakeOutbox(job.instance_id);
   }
 
+  /** Which of these messages are no longer pending. */
+  async function leftPending(instanceId: string, ids: string[]): Promise<string[]> {
+    const rows = await db('messages').where({ instance_id: instanceId }).whereIn('id', ids).whereNot({ status: 'pending' }).select('id');
+    return rows.map((r: { id: string }) => r.id);
+  }
+
   return {
     async runCampaign({
       instanceId,
@@ -97,6 +104,7 @@ export function createCampaignActivities({ db, logger, wakeOutbox, sent }: Campa
       /** When the next recipient may be handed over (the delay after the previous one went out). */
       let nextAt = 0;
       let waitingForSend = false;
+      const outstanding = new Set<string>();
       const beat = () => {
         if (Date.now() - lastBeat < HEARTBEAT_EVERY_MS) return;
         lastBeat = Date.now();
@@ -117,16 +125,19 @@ export function createCampaignActivities({ db, logger, wakeOutbox, sent }: Campa
           if (ctx.cancellationSignal.aborted || Date.now() - started > maxMs) return { state: 'more' };
 
           watch.clear();
-          const waiting = await inOutbox(db, jobId);
           if (!recovered) {
             // Handed over before a crash, perhaps never stored: store them (the outbox keeps one of each).
             recovered = true;
-            if (waiting.length > 0) await handOver(job, waiting);
+            const before = await inOutbox(db, jobId);
+            if (before.length > 0) await handOver(job, before);
+            for (const r of before) outstanding.add(r.message_id);
           }
+          // Of the messages this run handed over, the ones still waiting in the outbox (a lookup by id each).
+          if (outstanding.size > 0) for (const id of await leftPending(instanceId, [...outstanding])) outstanding.delete(id);
           const delayed = job.delay_seconds > 0 || (job.delay_max_seconds ?? 0) > 0;
-          if (waiting.length > (delayed ? 0 : BATCH / 2)) {
+          if (outstanding.size > (delayed ? 0 : BATCH / 2)) {
             waitingForSend = true;
-            await Promise.race([watch.next(LOOK_MS), sleep(LOOK_MS)]);
+            await settle(watch);
             continue;
           }
           if (delayed && waitingForSend) {
@@ -144,11 +155,11 @@ export function createCampaignActivities({ db, logger, wakeOutbox, sent }: Campa
             await sleep(LOOK_MS);
             continue;
           }
-          const next = await nextRecipients(db, jobId, delayed ? 1 : BATCH - waiting.length);
+          const next = await nextRecipients(db, jobId, delayed ? 1 : BATCH - outstanding.size);
           if (next.length === 0) {
-            if (waiting.length > 0) {
+            if (outstanding.size > 0) {
               waitingForSend = true;
-              await Promise.race([watch.next(LOOK_MS), sleep(LOOK_MS)]);
+              await settle(watch);
               continue;
             }
             const counts = await completeCampaign(db, instanceId, jobId);
@@ -171,6 +182,7 @@ export function createCampaignActivities({ db, logger, wakeOutbox, sent }: Campa
           const toSend = wanted.filter((r) => claimed.has(r.position)).map((r) => ({ ...r, message_id: claimed.get(r.position)! }));
           if (toSend.length > 0) {
             await handOver(job, toSend);
+            for (const r of toSend) outstanding.add(r.message_id);
             handed += toSend.length;
             waitingForSend = true;
           }
@@ -180,6 +192,12 @@ export function createCampaignActivities({ db, logger, wakeOutbox, sent }: Campa
       }
     },
   };
+}
+
+/** Until a message leaves the outbox (or LOOK_MS passes), and a moment more, so that a busy outbox wakes the campaign once per batch of sends. */
+async function settle(watch: { next(ms: number): Promise<void> }): Promise<void> {
+  await watch.next(LOOK_MS);
+  await sleep(SETTLE_MS);
 }
 
 /** A gap between two sends: `delay`, or drawn at random between `delay` and `delayMax`. */

@@ -2,8 +2,30 @@ import type { Client } from '@temporalio/client';
 import type { outboxWorkflow } from '../workflows/outbox.js';
 import { INSTANCE_ID, workflowIds } from './temporal.js';
 
-/** Wakes the instance's outbox workflow, starting it if it is not running. */
-export async function wakeOutbox(client: Client, taskQueue: string, instanceId: string): Promise<void> {
+/** Wakes under way, per client, task queue and instance. */
+const underWay = new WeakMap<Client, Map<string, Promise<void>>>();
+
+/**
+ * Wakes the instance's outbox workflow, starting it if it is not running.
+ * Callers that come while a wake of the same outbox is under way share it:
+ * a message committed before that wake is answered is picked up by the drain
+ * it starts (which hears every later insert's NOTIFY from its start), and a
+ * storm of signals would only hold the workflow back (each one arriving
+ * while it decides makes Temporal run that decision again: 200 scheduled
+ * messages due at once held the drain back 3.7 s).
+ */
+export function wakeOutbox(client: Client, taskQueue: string, instanceId: string): Promise<void> {
+  let byKey = underWay.get(client);
+  if (!byKey) underWay.set(client, (byKey = new Map()));
+  const key = `${taskQueue}\n${instanceId}`;
+  const running = byKey.get(key);
+  if (running) return running;
+  const wake = signalOutbox(client, taskQueue, instanceId).finally(() => byKey.delete(key));
+  byKey.set(key, wake);
+  return wake;
+}
+
+async function signalOutbox(client: Client, taskQueue: string, instanceId: string): Promise<void> {
   await client.connection.withDeadline(Date.now() + 5_000, () =>
     client.workflow.signalWithStart<typeof outboxWorkflow, []>('outboxWorkflow', {
       taskQueue,

@@ -20,6 +20,7 @@ let sim: Simulator;
 let gw: Gateway;
 const OWNER = '905553300001';
 const BURAK = '905553300002';
+const CAMPAIGN = ['905553300010', '905553300011', '905553300012', '905553300013', '905553300014', '905553300015'];
 
 const startTemporal = () =>
   startTemporalDevServer({ cli, port, uiPort: null, dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log') });
@@ -29,6 +30,7 @@ before(async () => {
   temporal = await startTemporal();
   sim = await Simulator.start();
   sim.addUser(BURAK, 'Burak');
+  for (const phone of CAMPAIGN) sim.addUser(phone, 'Müşteri');
   gw = await startGateway({
     name: 'e2e_scheduled_restart',
     workers: 1,
@@ -44,10 +46,12 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const texts = (text: string) =>
-  sim.received.filter((m) => m.to === BURAK && !m.ownCopy && (m.message.conversation ?? m.message.extendedTextMessage?.text) === text);
+const texts = (text: string, to = BURAK) =>
+  sim.received.filter((m) => m.to === to && !m.ownCopy && (m.message.conversation ?? m.message.extendedTextMessage?.text) === text);
 
-test('scheduled messages go out on time, once, after the worker, the API and Temporal were all restarted', async () => {
+test('scheduled messages go out on time and a campaign sends everyone once, across a restart of the worker, the API and Temporal', async () => {
+  const bulk = await gw.request('/api/instance/shop/bulk', { method: 'POST', json: { recipients: CAMPAIGN.map((id) => ({ id })), body: 'campaign across restarts', delay: 1 } });
+  assert.equal(bulk.status, 200);
   const due = [20_000, 23_000, 26_000].map((ms) => Date.now() + ms);
   const ids: number[] = [];
   for (const [i, at] of due.entries()) {
@@ -67,6 +71,7 @@ test('scheduled messages go out on time, once, after the worker, the API and Tem
   gw.startWorker('w2');
 
   for (const [i] of due.entries()) await eventually(async () => texts(`after restart ${i}`)[0], 60_000, `message ${i}`);
+  for (const phone of CAMPAIGN) await eventually(async () => texts('campaign across restarts', phone)[0], 60_000, `campaign message to ${phone}`);
   await new Promise((r) => setTimeout(r, 1_000));
   for (const [i, id] of ids.entries()) {
     assert.equal(texts(`after restart ${i}`).length, 1, 'once');
@@ -79,4 +84,5 @@ test('scheduled messages go out on time, once, after the worker, the API and Tem
     assert.equal(shown.status, 'sent');
     assert.ok(shown.lateMs < 1_000, `message ${i} went out ${shown.lateMs} ms late`);
   }
+  for (const phone of CAMPAIGN) assert.equal(texts('campaign across restarts', phone).length, 1, `${phone} once`);
 });

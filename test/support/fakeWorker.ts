@@ -9,6 +9,7 @@ const logger = createLogger(config.LOG_LEVEL, 'worker');
 const driver = createFakeDriver({
   qrRefs: Number(process.env.FAKE_QR_REFS ?? 6),
   qrIntervalMs: Number(process.env.FAKE_QR_INTERVAL_MS ?? 1_000),
+  acceptSends: process.env.FAKE_ACCEPT_SENDS === '1',
 });
 runWorker({ config, driver, logger }).catch((err) => {
   logger.fatal({ err }, 'worker failed');
