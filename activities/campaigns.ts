@@ -29,20 +29,24 @@ import { getInstance } from '../db/instances.js';
 import { insertOutgoing } from '../db/outgoing.js';
 import { bodyOf, contentFor, messageType, newMessageId } from '../lib/content.js';
 import { phoneOf } from '../lib/recipients.js';
-import type { Arrivals } from '../worker/arrivals.js';
 
 export interface CampaignDeps {
   db: Db;
   logger: Logger;
   /** Wakes the instance's outbox workflow (starting it if need be). */
   wakeOutbox: (instanceId: string) => Promise<void>;
-  /** NOTIFYs of messages leaving pending, per instance (STATUS_CHANNEL). */
-  sent: Arrivals;
+  /**
+   * Subscribes to messages leaving pending (STATUS_CHANNEL: a drain announces "sent" as the message goes on
+   * the socket, before its status is recorded); returns the unsubscribe function.
+   */
+  onStatus: (handler: (instanceId: string, messageId: string, status: string) => void) => () => void;
 }
 
 export type CampaignRun =
   | { state: 'completed'; counts: Counts }
-  | { state: 'cancelled' | 'paused' | 'more' }
+  | { state: 'cancelled' | 'paused' }
+  /** It ran its time with recipients left; how far it got. */
+  | { state: 'more'; counts: Counts }
   /** Its start time has not come (a resumed campaign that was scheduled). */
   | { state: 'scheduled'; startAt: number };
 
@@ -53,7 +57,7 @@ const HEARTBEAT_EVERY_MS = 2_000;
 const LOOK_MS = 1_000;
 const SETTLE_MS = 20;
 
-export function createCampaignActivities({ db, logger, wakeOutbox, sent }: CampaignDeps) {
+export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: CampaignDeps) {
   /** Stores the recipients' messages as pending outgoing messages (again, harmlessly, after a crash). */
   async function handOver(
     job: CampaignRow,
@@ -97,14 +101,32 @@ export function createCampaignActivities({ db, logger, wakeOutbox, sent }: Campa
     }): Promise<CampaignRun> {
       const ctx = Context.current();
       const started = Date.now();
-      const watch = sent.watch(instanceId);
+      // Messages handed over whose going out was not heard of yet.
+      const outstanding = new Set<string>();
+      let heard: (() => void) | undefined;
+      const unsubscribe = onStatus((instance, id, status) => {
+        if (instance === instanceId && status !== 'pending' && outstanding.delete(id)) heard?.();
+      });
+      /** Until a handed-over message goes out (or LOOK_MS passes: then the records are read), and a moment more. */
+      const settle = async () => {
+        const wentOut = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), LOOK_MS);
+          heard = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+        heard = undefined;
+        if (wentOut) await sleep(SETTLE_MS);
+        // An announcement may be lost (the listener reconnecting): the records tell.
+        else if (outstanding.size > 0) for (const id of await leftPending(instanceId, [...outstanding])) outstanding.delete(id);
+      };
       let handed = 0;
       let lastBeat = 0;
       let recovered = false;
       /** When the next recipient may be handed over (the delay after the previous one went out). */
       let nextAt = 0;
       let waitingForSend = false;
-      const outstanding = new Set<string>();
       const beat = () => {
         if (Date.now() - lastBeat < HEARTBEAT_EVERY_MS) return;
         lastBeat = Date.now();
@@ -115,29 +137,28 @@ export function createCampaignActivities({ db, logger, wakeOutbox, sent }: Campa
           beat();
           let job = await getCampaign(db, instanceId, jobId);
           if (!job || job.status === 'cancelled') return { state: 'cancelled' };
-          if (job.status === 'completed') return { state: 'completed', counts: (await completeCounts(db, jobId))! };
+          if (job.status === 'completed') return { state: 'completed', counts: (await countsNow(db, jobId))! };
           if (job.status === 'paused') return { state: 'paused' };
           if (job.status === 'scheduled') {
             if (job.start_at && job.start_at.getTime() > Date.now()) return { state: 'scheduled', startAt: job.start_at.getTime() };
             job = (await moveCampaign(db, instanceId, jobId, ['scheduled'], 'running')) ?? job;
             continue;
           }
-          if (ctx.cancellationSignal.aborted || Date.now() - started > maxMs) return { state: 'more' };
+          if (ctx.cancellationSignal.aborted || Date.now() - started > maxMs)
+            return { state: 'more', counts: (await countsNow(db, jobId))! };
 
-          watch.clear();
           if (!recovered) {
             // Handed over before a crash, perhaps never stored: store them (the outbox keeps one of each).
             recovered = true;
             const before = await inOutbox(db, jobId);
-            if (before.length > 0) await handOver(job, before);
+            // Listed before they are stored: the drain may announce one before handOver returns.
             for (const r of before) outstanding.add(r.message_id);
+            if (before.length > 0) await handOver(job, before);
           }
-          // Of the messages this run handed over, the ones still waiting in the outbox (a lookup by id each).
-          if (outstanding.size > 0) for (const id of await leftPending(instanceId, [...outstanding])) outstanding.delete(id);
           const delayed = job.delay_seconds > 0 || (job.delay_max_seconds ?? 0) > 0;
           if (outstanding.size > (delayed ? 0 : BATCH / 2)) {
             waitingForSend = true;
-            await settle(watch);
+            await settle();
             continue;
           }
           if (delayed && waitingForSend) {
@@ -159,7 +180,7 @@ export function createCampaignActivities({ db, logger, wakeOutbox, sent }: Campa
           if (next.length === 0) {
             if (outstanding.size > 0) {
               waitingForSend = true;
-              await settle(watch);
+              await settle();
               continue;
             }
             const counts = await completeCampaign(db, instanceId, jobId);
@@ -181,23 +202,17 @@ export function createCampaignActivities({ db, logger, wakeOutbox, sent }: Campa
           );
           const toSend = wanted.filter((r) => claimed.has(r.position)).map((r) => ({ ...r, message_id: claimed.get(r.position)! }));
           if (toSend.length > 0) {
-            await handOver(job, toSend);
             for (const r of toSend) outstanding.add(r.message_id);
+            await handOver(job, toSend);
             handed += toSend.length;
             waitingForSend = true;
           }
         }
       } finally {
-        watch.close();
+        unsubscribe();
       }
     },
   };
-}
-
-/** Until a message leaves the outbox (or LOOK_MS passes), and a moment more, so that a busy outbox wakes the campaign once per batch of sends. */
-async function settle(watch: { next(ms: number): Promise<void> }): Promise<void> {
-  await watch.next(LOOK_MS);
-  await sleep(SETTLE_MS);
 }
 
 /** A gap between two sends: `delay`, or drawn at random between `delay` and `delayMax`. */
@@ -207,7 +222,7 @@ function delayMs(job: CampaignRow): number {
   return min + Math.random() * (max - min);
 }
 
-async function completeCounts(db: Db, jobId: number): Promise<Counts | undefined> {
+async function countsNow(db: Db, jobId: number): Promise<Counts | undefined> {
   return (await countsOf(db, [jobId])).get(jobId);
 }
 

@@ -2,7 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
-import { announceSent, getMessage, pickUpPending, recordSendFailure, setStatuses, type PendingMessage, type StatusChange } from '../db/messages.js';
+import {
+  announceSent,
+  getMessage,
+  pickUpPending,
+  recordSendFailure,
+  setStatuses,
+  type PendingMessage,
+  type StatusChange,
+} from '../db/messages.js';
 import { markDraining, markIdle } from '../db/outbox.js';
 import type { Arrivals } from '../worker/arrivals.js';
 import type { StoredContent, MediaRef } from '../lib/content.js';
@@ -88,6 +96,20 @@ export function createOutboxActivities(deps: OutboxDeps) {
     }
   }
 
+  /**
+   * Looks up the batch's recipients not looked up lately in one query: one by one, a burst to many new
+   * numbers waited a round trip per number before each send. A failed lookup is left to ensureRecipient.
+   */
+  async function lookUpRecipients(session: WhatsAppSession, instanceId: string, batch: PendingMessage[]): Promise<void> {
+    const unknown = [...new Set(batch.map((m) => m.chat_id))].filter((jid) => !isGroupJid(jid) && !existsCache.has(`${instanceId}|${jid}`));
+    if (unknown.length < 2) return;
+    try {
+      for (const [jid, exists] of await session.existing(unknown)) existsCache.set(`${instanceId}|${jid}`, exists);
+    } catch (err) {
+      logger.debug({ err, instanceId }, 'looking up recipients failed');
+    }
+  }
+
   async function ensureRecipient(session: WhatsAppSession, instanceId: string, jid: string): Promise<void> {
     if (isGroupJid(jid)) return;
     const exists = await existsCache.get(`${instanceId}|${jid}`, async () => (await session.exists(jid)).exists);
@@ -103,7 +125,12 @@ export function createOutboxActivities(deps: OutboxDeps) {
    * connection that went down is the drain's failure, not the message's.
    */
   async function givenUp(session: WhatsAppSession, row: PendingMessage, err: unknown): Promise<string | undefined> {
-    const open = host.get(row.instance_id) === session && (await session.waitOpen(0).then(() => true, () => false));
+    const open =
+      host.get(row.instance_id) === session &&
+      (await session.waitOpen(0).then(
+        () => true,
+        () => false,
+      ));
     if (!open) return undefined;
     const failures = await recordSendFailure(db, row.instance_id, row.id);
     if (failures < MAX_SEND_FAILURES) return undefined;
@@ -127,6 +154,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
     const ctx = Context.current();
     const { messages: batch, sendDelayMs: delayMs } = await pickUpPending(db, instanceId, limit, statuses.unwritten());
     if (batch.length === 0) return 0;
+    await lookUpRecipients(session, instanceId, batch);
     for (const row of batch) {
       heartbeat();
       if (ctx.cancellationSignal.aborted) break;
@@ -167,7 +195,13 @@ export function createOutboxActivities(deps: OutboxDeps) {
      * next drain resends them with the same WhatsApp id, so the recipient
      * still gets one message.
      */
-    async drainOutbox({ instanceId, batch = 100, idleMs = deps.drainIdleMs, maxMs = 10 * 60_000, pollMs = 1_000 }: DrainInput): Promise<DrainResult> {
+    async drainOutbox({
+      instanceId,
+      batch = 100,
+      idleMs = deps.drainIdleMs,
+      maxMs = 10 * 60_000,
+      pollMs = 1_000,
+    }: DrainInput): Promise<DrainResult> {
       const ctx = Context.current();
       const result: DrainResult = { sent: 0, failed: 0, more: false, notConnected: false };
       const session = host.get(instanceId);

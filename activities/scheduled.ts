@@ -31,7 +31,13 @@ export function createScheduledActivities({ db, wakeOutbox }: ScheduledDeps) {
       if (row.status !== 'pending') return { outcome: row.status };
       const waitMs = row.scheduled_at.getTime() - Date.now();
       if (waitMs > MAX_INLINE_WAIT_MS) return { dueAt: row.scheduled_at.getTime() };
-      if (waitMs > 0) await sleep(waitMs);
+      if (waitMs > 0) {
+        // Start the outbox's drain now, so that it is running (and hears the insert) at the due moment: started
+        // then, it would wait behind whatever else Temporal has to do at that moment (200 messages due in one
+        // second went out 2 s late, behind their own workflows' tasks).
+        await wakeOutbox(instanceId);
+        await sleep(waitMs);
+      }
 
       const claim = await claimScheduled(db, instanceId, id, newMessageId());
       if ('dueAt' in claim) return { dueAt: claim.dueAt.getTime() };

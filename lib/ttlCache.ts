@@ -15,6 +15,17 @@ export class TtlCache<V> {
     return value;
   }
 
+  /** Whether a fresh entry is held. */
+  has(key: string): boolean {
+    const hit = this.entries.get(key);
+    return !!hit && Date.now() - hit.at < this.ttlMs;
+  }
+
+  set(key: string, value: V): void {
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { value, at: Date.now() });
+  }
+
   delete(key: string): void {
     this.entries.delete(key);
   }

@@ -158,6 +158,8 @@ export interface WhatsAppSession {
   send(message: OutgoingMessage): Promise<void>;
   /** Whether a phone number (JID) has WhatsApp, and its canonical JID. */
   exists(jid: string): Promise<{ exists: boolean; jid: string }>;
+  /** Which of these phone-number JIDs have WhatsApp, in one query. */
+  existing(jids: string[]): Promise<Map<string, boolean>>;
   /** Downloads the media of an incoming message. */
   downloadMedia(message: IncomingMessage): Promise<Buffer>;
   /** Sends read receipts for messages of a chat. */

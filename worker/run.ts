@@ -111,7 +111,11 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
             logger,
             wakeOutbox: (id) => wakeOutbox(client, queues.general, id),
             // "instance\nmessage id\nstatus" (db/messages.ts)
-            sent: new Arrivals(listener, STATUS_CHANNEL, (payload) => payload.split('\n')[0]!),
+            onStatus: (handler) =>
+              listener.on(STATUS_CHANNEL, (payload) => {
+                const [instanceId, id, status] = payload.split('\n');
+                handler(instanceId!, id!, status!);
+              }),
           }),
         },
         // Campaigns run long activities (rounds of ten minutes): allow many at once.

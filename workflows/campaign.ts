@@ -54,7 +54,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<string> {
         await condition(() => changed, '1 hour', { summary: 'paused' });
         break;
       case 'more':
-        upsertMemo({ state: 'running', rounds: round + 1 });
+        upsertMemo({ state: 'running', rounds: round + 1, ...run.counts });
         break;
     }
   }

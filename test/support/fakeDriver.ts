@@ -80,6 +80,9 @@ export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: numb
         async exists(jid) {
           return { exists: true, jid };
         },
+        async existing(jids) {
+          return new Map(jids.map((jid) => [jid, true]));
+        },
         async downloadMedia() {
           throw new Error('the fake driver has no media');
         },

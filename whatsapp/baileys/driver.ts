@@ -11,7 +11,16 @@ import {
   type WASocket,
   type WAVersion,
 } from '@whiskeysockets/baileys';
-import type { Account, CloseReason, ConnectOptions, IncomingMessage, SessionClose, StatusUpdate, WhatsAppDriver, WhatsAppSession } from '../session.js';
+import type {
+  Account,
+  CloseReason,
+  ConnectOptions,
+  IncomingMessage,
+  SessionClose,
+  StatusUpdate,
+  WhatsAppDriver,
+  WhatsAppSession,
+} from '../session.js';
 import { loadAuthState } from './authState.js';
 import { toBaileysContent } from './outbound.js';
 import { cheapBaileysTimerStacks } from './stackTraces.js';
@@ -104,7 +113,9 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         for (const message of messages) {
           // A message this session sent that comes back (a history sync): the gateway stored it before sending.
           const echo = message.key.fromMe && sentHere.has(message.key.id ?? '');
-          const mapped = echo ? undefined : toIncoming(message, ownJid, type === 'append' || !!(message as { broadcast?: boolean }).broadcast);
+          const mapped = echo
+            ? undefined
+            : toIncoming(message, ownJid, type === 'append' || !!(message as { broadcast?: boolean }).broadcast);
           if (mapped) incoming.push(mapped);
           // Receipts that arrived within the same event batch are folded into the upsert.
           const status = statusName(message.status);
@@ -153,12 +164,16 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
           const keysDone =
             close.reason === 'loggedOut'
               ? state.keys.discard()
-              : state.keys.finish(SESSION_FLUSH_TIMEOUT_MS).catch((err) =>
-                  logger.error({ err }, 'storing the session keys failed; the next connection resumes from the last stored ones'),
-                );
+              : state.keys
+                  .finish(SESSION_FLUSH_TIMEOUT_MS)
+                  .catch((err) =>
+                    logger.error({ err }, 'storing the session keys failed; the next connection resumes from the last stored ones'),
+                  );
           const credsDone = state.saved
             .finish(SESSION_FLUSH_TIMEOUT_MS)
-            .catch((err) => logger.error({ err }, 'storing the session credentials failed; the next connection resumes from the last stored ones'));
+            .catch((err) =>
+              logger.error({ err }, 'storing the session credentials failed; the next connection resumes from the last stored ones'),
+            );
           void Promise.all([keysDone, credsDone]).then(() => resolveClosed(close));
         }
       });
@@ -200,11 +215,21 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
           const [result] = (await socket.onWhatsApp(jid)) ?? [];
           return { exists: !!result?.exists, jid: result?.jid ?? jid };
         },
+        async existing(jids) {
+          const answers = (await socket.onWhatsApp(...jids)) ?? [];
+          // Answered by number: the canonical JID may differ from the one asked about.
+          const byPhone = new Map(answers.map((a) => [a.jid.split(/[@:]/)[0], !!a.exists]));
+          return new Map(jids.map((jid) => [jid, byPhone.get(jid.split(/[@:]/)[0]) ?? false]));
+        },
         async markRead(chatId, messages) {
-          await socket.readMessages(messages.map((m) => ({ remoteJid: chatId, id: m.id, fromMe: false, ...(m.participant ? { participant: m.participant } : {}) })));
+          await socket.readMessages(
+            messages.map((m) => ({ remoteJid: chatId, id: m.id, fromMe: false, ...(m.participant ? { participant: m.participant } : {}) })),
+          );
         },
         async modifyChat(chatId, action, last) {
-          const lastMessages = last ? [{ key: { remoteJid: chatId, id: last.id, fromMe: last.fromMe }, messageTimestamp: last.timestamp }] : [];
+          const lastMessages = last
+            ? [{ key: { remoteJid: chatId, id: last.id, fromMe: last.fromMe }, messageTimestamp: last.timestamp }]
+            : [];
           if (action === 'delete') await socket.chatModify({ delete: true, lastMessages }, chatId);
           else await socket.chatModify({ archive: action === 'archive', lastMessages }, chatId);
         },
