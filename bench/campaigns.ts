@@ -2,6 +2,7 @@
  * Campaigns and scheduled messages, measured (figures, no pass/fail):
  *
  *   npm run bench:campaigns [-- PARTS]          (scheduled,campaign,dispatch)
+ *   SPLIT_ROLES=1 npm run bench:campaigns -- campaign   (sockets and campaigns in two workers)
  *
  * 1. scheduled: lateness (when the message went out on the socket, minus its
  *    time) of 200 messages due in the same second, then of 1,000 spread over
@@ -223,7 +224,13 @@ const stack = await startBenchStack();
 try {
   const report: string[] = [];
   if (PARTS.includes('scheduled') || PARTS.includes('campaign')) {
-    const gw = await startGateway({ name: 'bench_campaigns', workers: 1, workerEntry: 'worker/main.ts', env: stack.gatewayEnv });
+    // SPLIT_ROLES=1: one worker holds the sockets and another runs the workflows and campaigns (WORKER_ROLES).
+    const split = process.env.SPLIT_ROLES === '1';
+    const gw = await startGateway({ name: 'bench_campaigns', workers: split ? 0 : 1, workerEntry: 'worker/main.ts', env: stack.gatewayEnv });
+    if (split) {
+      gw.startWorker('sessions', { WORKER_ROLES: 'sessions' });
+      gw.startWorker('general', { WORKER_ROLES: 'general' });
+    }
     stack.atStop(() => gw.stop());
     for (const phone of RECIPIENTS) await stack.sim.call('addUser', phone, 'Recipient');
     await pairThroughApi(gw, stack.sim, 'live', OWNER, 'Campaigns');

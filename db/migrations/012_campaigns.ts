@@ -18,6 +18,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('started_at', { useTz: true });
   });
   await knex.raw(`create index bulk_recipients_pending on bulk_recipients (job_id, position) where status = 'pending'`);
+  // Each recipient's status changes two or three times; an index on it is written each time, and the counts
+  // per status read the job's rows through the primary key anyway.
+  await knex.raw('drop index if exists bulk_recipients_job_id_status_index');
 
   await knex.schema.createTable('instance_optouts', (t) => {
     t.string('instance_id', 64).notNullable().references('instances.id').onDelete('CASCADE');
@@ -53,6 +56,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable('instance_settings', (t) => t.dropColumn('opt_out_keywords'));
   await knex.schema.dropTableIfExists('instance_optouts');
   await knex.raw('drop index if exists bulk_recipients_pending');
+  await knex.raw('create index if not exists bulk_recipients_job_id_status_index on bulk_recipients (job_id, status)');
   await knex.schema.alterTable('bulk_jobs', (t) => {
     t.integer('delay_seconds').notNullable().defaultTo(3).alter();
     for (const column of ['delay_max_seconds', 'caption', 'filename', 'template', 'start_at', 'started_at']) t.dropColumn(column);
