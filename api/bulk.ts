@@ -29,8 +29,7 @@ import type { MediaStore } from '../lib/mediaStore.js';
 import type { TaskQueues } from '../lib/temporal.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
-import { requireContent } from './scheduled.js';
-import { jid } from './schemas.js';
+import { isoTime, jid, requireContent, templateFields } from './schemas.js';
 import { mediaRef } from './send.js';
 
 export interface BulkDeps {
@@ -57,16 +56,11 @@ const createBody = z
       .array(z.object({ id: jid(), name: z.string().max(256).optional() }), { error: 'recipients must be a list of { "id", "name"? }' })
       .min(1, 'recipients must not be empty')
       .max(MAX_RECIPIENTS, `recipients may hold at most ${MAX_RECIPIENTS.toLocaleString('en')} entries`),
-    messageType: z.enum(['text', 'image', 'document'], { error: 'must be text, image or document' }).default('text'),
-    body: z.string().min(1, 'body must not be empty').max(65_536).optional(),
-    mediaUrl: z.string().min(1, 'mediaUrl must not be empty').max(8_192).optional(),
+    ...templateFields,
     caption: z.string().max(4_096).optional(),
-    filename: z.string().min(1).max(255).optional(),
     delay: seconds('delay').default(3),
     delayMax: seconds('delayMax').optional(),
-    startAt: z.iso
-      .datetime({ offset: true, error: (issue) => (issue.input === undefined ? undefined : 'must be an ISO 8601 time with a zone') })
-      .transform((v) => new Date(v))
+    startAt: isoTime()
       .refine((d) => d.getTime() <= Date.now() + 366 * 86_400_000, 'must be at most a year ahead')
       .optional(),
   })

@@ -26,7 +26,7 @@ import { signalScheduled, startScheduled } from '../lib/scheduledControl.js';
 import type { TaskQueues } from '../lib/temporal.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
-import { jid } from './schemas.js';
+import { isoTime, jid, requireContent, templateFields } from './schemas.js';
 import { mediaRef } from './send.js';
 
 export interface ScheduledDeps {
@@ -40,37 +40,13 @@ export interface ScheduledDeps {
 
 const YEAR_MS = 366 * 86_400_000;
 
-/** An ISO 8601 time with a zone (`Z` or an offset), in the future and at most a year ahead. */
-const futureTime = z.iso
-  .datetime({
-    offset: true,
-    // A missing field keeps zod's wording, which route() reports as "scheduledAt is required".
-    error: (issue) => (issue.input === undefined ? undefined : 'must be an ISO 8601 time with a zone, e.g. 2026-12-24T09:00:00+03:00'),
-  })
-  .transform((v) => new Date(v))
+/** In the future and at most a year ahead. */
+const futureTime = isoTime()
   .refine((d) => d.getTime() > Date.now(), 'must be in the future')
   .refine((d) => d.getTime() <= Date.now() + YEAR_MS, 'must be at most a year ahead');
 
-const messageFields = {
-  messageType: z.enum(['text', 'image', 'document'], { error: 'must be text, image or document' }).default('text'),
-  body: z.string().min(1, 'body must not be empty').max(65_536).optional(),
-  mediaUrl: z.string().min(1, 'mediaUrl must not be empty').max(8_192).optional(),
-  filename: z.string().min(1).max(255).optional(),
-};
-
-/** Text needs a body; an image or a document needs its mediaUrl (and may have a body, its caption). */
-export const requireContent = <T extends { messageType: string; body?: string; mediaUrl?: string }>(b: T, ctx: z.RefinementCtx) => {
-  if (b.messageType === 'text' && !b.body) ctx.addIssue({ code: 'custom', path: ['body'], message: 'body is required for a text message' });
-  if (b.messageType !== 'text' && !b.mediaUrl)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['mediaUrl'],
-      message: `mediaUrl is required for ${b.messageType === 'image' ? 'an image' : 'a document'}`,
-    });
-};
-
 const createBody = z
-  .object({ recipient: jid(), recipientName: z.string().max(256).optional(), scheduledAt: futureTime, ...messageFields })
+  .object({ recipient: jid(), recipientName: z.string().max(256).optional(), scheduledAt: futureTime, ...templateFields })
   .superRefine(requireContent);
 
 const changeBody = z

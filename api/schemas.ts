@@ -15,3 +15,31 @@ export const jid = () =>
 export const userJid = () => jid().refine((value) => !isGroupJid(value), 'must be a user, not a group');
 
 export const groupJid = () => jid().refine(isGroupJid, 'must be a group JID (…@g.us)');
+
+/** What campaigns and scheduled messages send (lib/content.ts: MessageTemplate), as their requests give it. */
+export const templateFields = {
+  messageType: z.enum(['text', 'image', 'document'], { error: 'must be text, image or document' }).default('text'),
+  body: z.string().min(1, 'body must not be empty').max(65_536).optional(),
+  mediaUrl: z.string().min(1, 'mediaUrl must not be empty').max(8_192).optional(),
+  filename: z.string().min(1).max(255).optional(),
+};
+
+/** Text needs a body; an image or a document needs its mediaUrl (and may have a body, its caption). */
+export const requireContent = <T extends { messageType: string; body?: string; mediaUrl?: string }>(b: T, ctx: z.RefinementCtx) => {
+  if (b.messageType === 'text' && !b.body) ctx.addIssue({ code: 'custom', path: ['body'], message: 'body is required for a text message' });
+  if (b.messageType !== 'text' && !b.mediaUrl)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['mediaUrl'],
+      message: `mediaUrl is required for ${b.messageType === 'image' ? 'an image' : 'a document'}`,
+    });
+};
+
+/** An ISO 8601 time with a zone; a missing one keeps zod's wording, which route() reports as "<field> is required". */
+export const isoTime = (example = '2026-12-24T09:00:00+03:00') =>
+  z.iso
+    .datetime({
+      offset: true,
+      error: (issue) => (issue.input === undefined ? undefined : `must be an ISO 8601 time with a zone, e.g. ${example}`),
+    })
+    .transform((v) => new Date(v));
