@@ -183,6 +183,11 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
               await settle();
               continue;
             }
+            // Every message went out; their statuses are recorded a moment later, and the counts must include them.
+            if ((await inOutbox(db, jobId)).length > 0) {
+              await sleep(100);
+              continue;
+            }
             const counts = await completeCampaign(db, instanceId, jobId);
             if (!counts) continue; // paused or cancelled meanwhile
             logger.info({ instanceId, jobId, ...counts }, 'campaign completed');
