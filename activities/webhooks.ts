@@ -70,7 +70,7 @@ export type DeliveryResult = { delivered: number } & (
   /** The receiver answers, but the events left may not be tried before `retryAt`. */
   | { state: 'waiting'; retryAt: number }
   /** The receiver fails: probe it again at `retryAt`. */
-  | { state: 'failing'; retryAt: number; failingSince: number; error: string }
+  | { state: 'failing'; retryAt: number; failingSince: number; error: string; failedAt: number }
 );
 
 /** Events read per query; more are read when the queue runs below half. */
@@ -204,7 +204,9 @@ export function createWebhookActivities(deps: WebhookDeps) {
         const now = Date.now();
         const heads: PendingEvent[] = [];
         for (const [name, lane] of lanes) if (!busyLanes.has(name)) heads.push(lane[0]!);
-        heads.sort((a, b) => a.seq - b.seq);
+        // Oldest first; but a probe goes to the event tried least, so that one event the receiver keeps refusing
+        // is not taken for a receiver that is down.
+        heads.sort(limit === 1 ? (a, b) => a.attempts - b.attempts || a.seq - b.seq : (a, b) => a.seq - b.seq);
         for (const head of heads) {
           if (inFlight.size >= limit) break;
           if (head.createdAt + deps.retryWindowMs < now) {
@@ -273,7 +275,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
               { error: failure.error, failures: failures + 1, retryAt: new Date(retryAt).toISOString() },
               'webhook receiver failing',
             );
-            return { state: 'failing', delivered, retryAt, failingSince, error: failure.error };
+            return { state: 'failing', delivered, retryAt, failingSince, error: failure.error, failedAt: Date.now() };
           }
           if (gone) {
             await writer.flush();

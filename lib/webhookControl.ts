@@ -9,12 +9,13 @@ import { INSTANCE_ID, workflowIds, type TaskQueues } from './temporal.js';
  */
 export async function wakeWebhooks(client: Client, queues: TaskQueues, instanceId: string, options: { now?: boolean } = {}): Promise<void> {
   await client.connection.withDeadline(Date.now() + 5_000, () =>
-    client.workflow.signalWithStart<typeof webhooksWorkflow, [{ now?: boolean }?]>('webhooksWorkflow', {
+    client.workflow.signalWithStart<typeof webhooksWorkflow, [{ now?: boolean; at?: number }?]>('webhooksWorkflow', {
       taskQueue: queues.general,
       workflowId: workflowIds.webhooks(instanceId),
       args: [{ instanceId, deliveryQueue: queues.webhooks }],
       signal: 'wake',
-      signalArgs: [options],
+      // When it was asked: a receiver failing only after that has been asked again already.
+      signalArgs: [options.now ? { now: true, at: Date.now() } : {}],
       typedSearchAttributes: [{ key: INSTANCE_ID, value: instanceId }],
     }),
   );

@@ -27,7 +27,7 @@ export interface WebhooksInput {
  * attempt now (`{ now: true }`: a retry or a test from the API, or changed
  * settings), which also cuts a failing receiver's wait short.
  */
-export const wakeWebhooksSignal = defineSignal<[{ now?: boolean }?]>('wake');
+export const wakeWebhooksSignal = defineSignal<[{ now?: boolean; at?: number }?]>('wake');
 
 type Phase = 'delivering' | 'failing' | 'waiting' | 'paused' | 'idle';
 
@@ -51,11 +51,16 @@ export async function webhooksWorkflow(input: WebhooksInput): Promise<void> {
   });
 
   let woken = true;
-  let now = false;
+  // When the user last asked for an attempt now, and when a drain last started (or a receiver last failed):
+  // a request is served by the first drain that starts after it, and cuts short only a wait that began before it.
+  let askedAt = 0;
+  let servedAt = 0;
+  let failedAt = 0;
   setHandler(wakeWebhooksSignal, (options) => {
     woken = true;
-    if (options?.now) now = true;
+    if (options?.now) askedAt = Math.max(askedAt, options.at ?? Date.now());
   });
+  const asked = () => askedAt > servedAt;
 
   let failures = input.failures ?? 0;
   let retryAt = input.retryAt ?? 0;
@@ -81,28 +86,28 @@ export async function webhooksWorkflow(input: WebhooksInput): Promise<void> {
   for (let round = 0; round < MAX_ROUNDS && !workflowInfo().continueAsNewSuggested; round++) {
     if (phase === 'failing') {
       const at = new Date(retryAt).toISOString();
-      await condition(() => now, Math.max(0, retryAt - Date.now()), {
+      await condition(() => askedAt > failedAt, Math.max(0, retryAt - Date.now()), {
         summary: `receiver failing since ${new Date(failingSince!).toISOString()}; next probe at ${at}`,
       });
     } else if (phase === 'waiting') {
-      await condition(() => woken || now, Math.max(0, retryAt - Date.now()), {
+      await condition(() => woken || asked(), Math.max(0, retryAt - Date.now()), {
         summary: `next attempt at ${new Date(retryAt).toISOString()}`,
       });
-    } else if (!woken && !now) {
+    } else if (!woken && !asked()) {
       // Idle or paused: nothing to do until an event or the user wakes us; end after a while.
       if (
-        !(await condition(() => woken || now, '10 minutes', {
+        !(await condition(() => woken || asked(), '10 minutes', {
           summary: phase === 'paused' ? 'webhook switched off' : 'waiting for events',
         }))
       )
         return;
     }
-    const asked = now;
+    const now = asked();
+    servedAt = Math.max(servedAt, Date.now(), askedAt);
     woken = false;
-    now = false;
     if (failures === 0 && phase !== 'delivering') show('delivering');
 
-    const result: DeliveryResult = await deliverWebhooks({ instanceId: input.instanceId, failures, now: asked });
+    const result: DeliveryResult = await deliverWebhooks({ instanceId: input.instanceId, failures, now });
     if (result.delivered > 0 || result.state === 'idle') {
       // The receiver answered: its failures are over.
       failures = 0;
@@ -115,6 +120,7 @@ export async function webhooksWorkflow(input: WebhooksInput): Promise<void> {
         retryAt = result.retryAt;
         failingSince = result.failingSince;
         lastError = result.error;
+        failedAt = result.failedAt;
         show('failing');
         break;
       case 'waiting':
