@@ -71,7 +71,7 @@ test('a webhook secret is whsec_ and the base64 of 24 to 64 bytes; it is shown m
     `whsec_${randomBytes(65).toString('base64')}`,
     `${randomBytes(32).toString('base64')}`,
     'whsec_###',
-    `whsec_${randomBytes(32).toString('base64url')}x`,
+    'whsec_abcd-efgh_ijkl-mnop_qrst-uvwx_yz012345678',
   ])
     assert.ok(!isWebhookSecret(bad), bad);
   assert.equal(maskSecret('whsec_abcdefghijklmnopqrstuvwxyzABCD'), 'whsec_…ABCD');
