@@ -26,8 +26,8 @@ import {
   type Counts,
 } from '../db/campaigns.js';
 import { getInstance } from '../db/instances.js';
-import { insertOutgoing } from '../db/outgoing.js';
-import { bodyOf, contentFor, messageType, newMessageId } from '../lib/content.js';
+import { insertOutgoing, outgoing } from '../db/outgoing.js';
+import { contentFor, newMessageId } from '../lib/content.js';
 import { phoneOf } from '../lib/recipients.js';
 
 export interface CampaignDeps {
@@ -64,21 +64,19 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
     recipients: Array<{ position: number; recipient: string; name: string | null; message_id: string }>,
   ) {
     const instance = await getInstance(db, job.instance_id);
-    const from = instance?.account ? `${instance.account.phone}@s.whatsapp.net` : null;
     const stored = await Promise.all(
-      recipients.map((r) => {
-        const content = contentFor(job.template, { name: r.name, phone: phoneOf(r.recipient) });
-        return insertOutgoing(db, {
-          instanceId: job.instance_id,
-          id: r.message_id,
-          chatId: r.recipient,
-          from,
-          type: messageType(content),
-          body: bodyOf(content),
-          content: content as unknown as Record<string, unknown>,
-          idempotencyKey: idempotencyKeyOf(job.id, r.position),
-        });
-      }),
+      recipients.map((r) =>
+        insertOutgoing(
+          db,
+          outgoing(instance, {
+            instanceId: job.instance_id,
+            id: r.message_id,
+            chatId: r.recipient,
+            content: contentFor(job.template, { name: r.name, phone: phoneOf(r.recipient) }),
+            idempotencyKey: idempotencyKeyOf(job.id, r.position),
+          }),
+        ),
+      ),
     );
     if (stored.some((s) => s.created && !s.drainActive)) await wakeOutbox(job.instance_id);
   }
@@ -137,7 +135,7 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
           beat();
           let job = await getCampaign(db, instanceId, jobId);
           if (!job || job.status === 'cancelled') return { state: 'cancelled' };
-          if (job.status === 'completed') return { state: 'completed', counts: (await countsNow(db, jobId))! };
+          if (job.status === 'completed') return { state: 'completed', counts: (await countsOf(db, [jobId])).get(jobId)! };
           if (job.status === 'paused') return { state: 'paused' };
           if (job.status === 'scheduled') {
             if (job.start_at && job.start_at.getTime() > Date.now()) return { state: 'scheduled', startAt: job.start_at.getTime() };
@@ -145,7 +143,7 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
             continue;
           }
           if (ctx.cancellationSignal.aborted || Date.now() - started > maxMs)
-            return { state: 'more', counts: (await countsNow(db, jobId))! };
+            return { state: 'more', counts: (await countsOf(db, [jobId])).get(jobId)! };
 
           if (!recovered) {
             // Handed over before a crash, perhaps never stored: store them (the outbox keeps one of each).
@@ -225,10 +223,6 @@ function delayMs(job: CampaignRow): number {
   const min = job.delay_seconds * 1_000;
   const max = Math.max(min, (job.delay_max_seconds ?? job.delay_seconds) * 1_000);
   return min + Math.random() * (max - min);
-}
-
-async function countsNow(db: Db, jobId: number): Promise<Counts | undefined> {
-  return (await countsOf(db, [jobId])).get(jobId);
 }
 
 export type CampaignActivities = ReturnType<typeof createCampaignActivities>;

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../db/knex.js';
 import { getInstance } from '../db/instances.js';
-import { insertOutgoing } from '../db/outgoing.js';
+import { insertOutgoing, outgoing } from '../db/outgoing.js';
 import { claimScheduled, getScheduled, idempotencyKeyOf } from '../db/scheduled.js';
-import { bodyOf, messageType, newMessageId } from '../lib/content.js';
+import { newMessageId } from '../lib/content.js';
 
 export interface ScheduledDeps {
   db: Db;
@@ -44,16 +44,16 @@ export function createScheduledActivities({ db, wakeOutbox }: ScheduledDeps) {
       if ('done' in claim) return { outcome: claim.done === 'pending' ? 'queued' : claim.done };
       const scheduled = claim.claimed;
       const instance = await getInstance(db, instanceId);
-      const inserted = await insertOutgoing(db, {
-        instanceId,
-        id: scheduled.message_id!,
-        chatId: scheduled.recipient,
-        from: instance?.account ? `${instance.account.phone}@s.whatsapp.net` : null,
-        type: messageType(scheduled.content),
-        body: bodyOf(scheduled.content),
-        content: scheduled.content as unknown as Record<string, unknown>,
-        idempotencyKey: idempotencyKeyOf(id),
-      });
+      const inserted = await insertOutgoing(
+        db,
+        outgoing(instance, {
+          instanceId,
+          id: scheduled.message_id!,
+          chatId: scheduled.recipient,
+          content: scheduled.content,
+          idempotencyKey: idempotencyKeyOf(id),
+        }),
+      );
       // A running drain heard the insert; otherwise the outbox workflow is woken (as for a send request).
       if (!inserted.drainActive) await wakeOutbox(instanceId);
       return { outcome: 'queued', messageId: inserted.row.id };

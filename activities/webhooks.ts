@@ -232,10 +232,10 @@ export function createWebhookActivities(deps: WebhookDeps) {
       const nextTick = () => (tick ??= sleep(POLL_MS).then(() => void (tick = undefined)));
 
       try {
-        await keepActive();
         for (;;) {
           heartbeat();
           writer.check();
+          // Renewed as it nears its end, and set again after a last look found more.
           await keepActive();
           if (settingsWatch.notified()) {
             settingsWatch.clear();
@@ -302,7 +302,6 @@ export function createWebhookActivities(deps: WebhookDeps) {
             if ((await pendingEvents(db, instanceId, 1, [...held])).some((e) => e.notBefore <= Date.now())) {
               lookAgain = true;
               idleSince = Date.now();
-              await keepActive();
               continue;
             }
             if (waitingOnly) return { state: 'waiting', delivered, retryAt: nextDue() };
@@ -310,7 +309,6 @@ export function createWebhookActivities(deps: WebhookDeps) {
             if (probing) await markRecovered(db, instanceId);
             return { state: 'idle', delivered };
           }
-          await keepActive();
           await watch.next(Math.min(POLL_MS, deps.idleMs - (Date.now() - idleSince)));
           // Woken or not, look again: the timeout is the fallback should a NOTIFY be lost.
           lookAgain = true;

@@ -9,9 +9,9 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/knex.js';
 import { getMessage } from '../db/messages.js';
-import { insertOutgoing, type StoredOutgoing } from '../db/outgoing.js';
+import { insertOutgoing, outgoing, type StoredOutgoing } from '../db/outgoing.js';
 import type { MessageStatus } from '../whatsapp/session.js';
-import { bodyOf, messageType, newMessageId, type MediaRef, type StoredContent } from '../lib/content.js';
+import { newMessageId, type MediaRef, type StoredContent } from '../lib/content.js';
 import { BadRequest, PayloadTooLarge } from '../lib/errors.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { wakeOutbox } from '../lib/outboxControl.js';
@@ -102,7 +102,12 @@ const endpoints = {
 const DATA_URI = /^data:([\w.+-]+\/[\w.+-]+)?((?:;[\w-]+=[\w.-]+)*)(;base64)?,(.*)$/s;
 
 /** A media source as given (URL, data URI, uploaded file URL) as a reference the worker can resolve. */
-export async function mediaRef(deps: Pick<SendDeps, 'config' | 'media'>, instanceId: string, field: string, value: string): Promise<MediaRef> {
+export async function mediaRef(
+  deps: Pick<SendDeps, 'config' | 'media'>,
+  instanceId: string,
+  field: string,
+  value: string,
+): Promise<MediaRef> {
   const dataUri = value.match(DATA_URI);
   if (dataUri) {
     const [, mimetype, , base64, payload] = dataUri;
@@ -143,7 +148,6 @@ export async function mediaRef(deps: Pick<SendDeps, 'config' | 'media'>, instanc
   return { url: value };
 }
 
-
 export function sendRouter(deps: SendDeps): Router {
   const router = Router({ mergeParams: true });
   const queues = taskQueues(deps.config.TASK_QUEUE);
@@ -164,17 +168,10 @@ export function sendRouter(deps: SendDeps): Router {
           let status: MessageStatus | undefined;
           let row: StoredOutgoing;
           try {
-            const inserted = await insertOutgoing(deps.db, {
-              instanceId: instance.id,
-              id,
-              chatId: body.to,
-              // The account's phone-number JID (its device JID names one linked device, not the sender).
-              from: instance.account ? `${instance.account.phone}@s.whatsapp.net` : null,
-              type: messageType(content),
-              body: bodyOf(content),
-              content: content as unknown as Record<string, unknown>,
-              idempotencyKey,
-            });
+            const inserted = await insertOutgoing(
+              deps.db,
+              outgoing(instance, { instanceId: instance.id, id, chatId: body.to, content, idempotencyKey }),
+            );
             row = inserted.row;
             // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
             const draining = inserted.drainActive ?? (await drainActive(deps.db, instance.id));

@@ -10,6 +10,8 @@ import { Coalescer, coalescersBy } from '../lib/coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import type { MessageRow } from './messages.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
+import type { InstanceRow } from './instances.js';
+import { bodyOf, messageType, type StoredContent } from '../lib/content.js';
 
 export interface NewOutgoing {
   instanceId: string;
@@ -20,6 +22,28 @@ export interface NewOutgoing {
   body: string | null;
   content: Record<string, unknown>;
   idempotencyKey?: string;
+}
+
+/**
+ * An outgoing message of the instance with this content: its type and body
+ * (what history and webhooks show) follow from the content, and it is from
+ * the account's phone-number JID (its device JID names one linked device,
+ * not the sender).
+ */
+export function outgoing(
+  instance: Pick<InstanceRow, 'id' | 'account'> | undefined,
+  message: { instanceId: string; id: string; chatId: string; content: StoredContent; idempotencyKey?: string },
+): NewOutgoing {
+  return {
+    instanceId: message.instanceId,
+    id: message.id,
+    chatId: message.chatId,
+    from: instance?.account ? `${instance.account.phone}@s.whatsapp.net` : null,
+    type: messageType(message.content),
+    body: bodyOf(message.content),
+    content: message.content as unknown as Record<string, unknown>,
+    idempotencyKey: message.idempotencyKey,
+  };
 }
 
 /** What a request needs back of its stored message. */

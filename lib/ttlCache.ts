@@ -10,8 +10,7 @@ export class TtlCache<V> {
     const hit = this.entries.get(key);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.value;
     const value = await load();
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { value, at: Date.now() });
+    this.set(key, value);
     return value;
   }
 
