@@ -74,6 +74,7 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
             chatId: r.recipient,
             content: contentFor(job.template, { name: r.name, phone: phoneOf(r.recipient) }),
             idempotencyKey: idempotencyKeyOf(job.id, r.position),
+            source: 'bulk',
           }),
         ),
       ),

@@ -4,12 +4,15 @@ import { applyStatuses, recordIncoming } from '../db/messages.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { upsertChats, upsertContacts, upsertGroups } from '../db/directory.js';
 import { optOutByKeyword } from '../db/optouts.js';
+import type { Chatbot } from './chatbot.js';
 import type { ChatInfo, ContactInfo, GroupInfo, IncomingMessage, StatusUpdate, WhatsAppSession } from '../whatsapp/session.js';
 
 export interface InboundDeps {
   db: Db;
   media: MediaStore;
   logger: Logger;
+  /** Starts the chatbot's replies to new incoming messages (activities/chatbot.ts). */
+  chatbot?: Pick<Chatbot, 'consider'>;
 }
 
 /**
@@ -41,6 +44,7 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
     );
     // Our own sends come back as upserts: they are stored already.
     const fresh = messages.filter((m) => !known.has(m.id));
+    await deps.chatbot?.consider(instanceId, fresh);
     const media = new Map<string, Record<string, unknown>>();
     for (const message of fresh) {
       if (!message.media) continue;

@@ -52,6 +52,7 @@ export function createScheduledActivities({ db, wakeOutbox }: ScheduledDeps) {
           chatId: scheduled.recipient,
           content: scheduled.content,
           idempotencyKey: idempotencyKeyOf(id),
+          source: 'scheduled',
         }),
       );
       // A running drain heard the insert; otherwise the outbox workflow is woken (as for a send request).

@@ -9,6 +9,7 @@ import type { SessionClose, WhatsAppDriver, WhatsAppSession } from '../whatsapp/
 import type { SessionHost } from '../worker/sessionHost.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { createInboundRecorder } from './inbound.js';
+import type { Chatbot } from './chatbot.js';
 
 /** How a held session ended when it did not end by cancellation. */
 export type SessionEnd = 'loggedOut' | 'qrTimeout' | 'replaced';
@@ -21,11 +22,12 @@ export interface SessionActivityDeps {
   media: MediaStore;
   /** Wakes the instance's outbox: called when the session opens. */
   wakeOutbox: (instanceId: string) => Promise<void>;
+  chatbot?: Chatbot;
 }
 
 const MAX_RECONNECT_DELAY_MS = 60_000;
 
-export function createSessionActivities({ db, driver, host, logger, media, wakeOutbox }: SessionActivityDeps) {
+export function createSessionActivities({ db, driver, host, logger, media, wakeOutbox, chatbot }: SessionActivityDeps) {
   return {
     /**
      * Holds an instance's WhatsApp socket until it is logged out, its QR
@@ -74,7 +76,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
 
     let reconnectDelayMs = 0;
     let current: WhatsAppSession | undefined;
-    const inbound = createInboundRecorder({ db, media, logger: log }, instanceId, () => current);
+    const inbound = createInboundRecorder({ db, media, logger: log, chatbot }, instanceId, () => current);
     try {
       for (;;) {
         await record({ status: 'connecting' });

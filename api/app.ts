@@ -21,6 +21,7 @@ import { webhooksRouter } from './webhooks.js';
 import { scheduledRouter } from './scheduled.js';
 import { bulkRouter } from './bulk.js';
 import { optOutsRouter } from './optouts.js';
+import { chatbotRouter } from './chatbot.js';
 import { taskQueues } from '../lib/temporal.js';
 import type { SendWaiter } from './sendWaiter.js';
 import type { MediaStore } from '../lib/mediaStore.js';
@@ -63,6 +64,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.use('/scheduled', scheduledRouter({ config, db, temporal, queues, media, logger }));
   instance.use('/bulk', bulkRouter({ config, db, temporal, queues, media, logger }));
   instance.use('/optouts', optOutsRouter({ db }));
+  instance.use('/chatbot', chatbotRouter({ db }));
   const live = { db, temporal, taskQueue: queues.general };
   instance.use('/chats', chatsRouter(live));
   instance.use('/contacts', contactsRouter(live));

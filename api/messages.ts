@@ -39,6 +39,8 @@ export function presentMessage(row: MessageRow) {
     timestamp: Number(row.timestamp),
     ...(row.error ? { error: row.error } : {}),
     ...(row.media ? { mimetype: row.media.mimetype, media: row.media.url } : {}),
+    ...(row.source ? { source: row.source } : {}),
+    ...(row.rule_id !== null && row.rule_id !== undefined ? { ruleId: row.rule_id, replyTo: row.reply_to } : {}),
   };
 }
 

@@ -170,7 +170,7 @@ export function sendRouter(deps: SendDeps): Router {
           try {
             const inserted = await insertOutgoing(
               deps.db,
-              outgoing(instance, { instanceId: instance.id, id, chatId: body.to, content, idempotencyKey }),
+              outgoing(instance, { instanceId: instance.id, id, chatId: body.to, content, idempotencyKey, source: 'api' }),
             );
             row = inserted.row;
             // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).

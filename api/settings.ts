@@ -30,6 +30,10 @@ export function settingsRouter({ db, temporal, queues, logger }: SettingsDeps): 
         webhookSecret: maskSecret(settings.webhookSecret),
         sendDelay: String(settings.sendDelayMs),
         optOutKeywords: settings.optOutKeywords.join(','),
+        chatbotEnabled: String(settings.chatbotEnabled),
+        chatbotPauseMinutes: String(settings.chatbotPauseMinutes),
+        chatbotRepliesPerMinute: String(settings.chatbotRepliesPerMinute),
+        timezone: settings.timezone,
       };
     }),
   );

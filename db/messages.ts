@@ -28,6 +28,11 @@ export interface MessageRow {
   idempotency_key: string | null;
   timestamp: string;
   send_failures: number;
+  /** Where an outgoing message came from: api, phone, chatbot, bulk, scheduled (db/migrations/013_chatbot.ts). */
+  source: string | null;
+  /** For a bot reply: its rule, and the incoming message it answers. */
+  rule_id: number | null;
+  reply_to: string | null;
   created_at: Date;
 }
 
@@ -239,6 +244,8 @@ export async function recordIncoming(db: Db, instanceId: string, messages: Incom
           media: stored ? JSON.stringify(stored) : null,
           status: message.fromMe ? 'sent' : 'received',
           timestamp: message.timestamp,
+          // Our own messages that come in were written on the phone (or another linked device): a person.
+          source: message.fromMe ? 'phone' : null,
         })
         .onConflict(['instance_id', 'id'])
         .ignore()

@@ -22,7 +22,11 @@ export interface NewOutgoing {
   body: string | null;
   content: Record<string, unknown>;
   idempotencyKey?: string;
+  /** Where it comes from (`messages.source`): a person's send through the API, a campaign, a schedule, the bot. */
+  source: OutgoingSource;
 }
+
+export type OutgoingSource = 'api' | 'bulk' | 'scheduled' | 'chatbot';
 
 /**
  * An outgoing message of the instance with this content: its type and body
@@ -32,7 +36,7 @@ export interface NewOutgoing {
  */
 export function outgoing(
   instance: Pick<InstanceRow, 'id' | 'account'> | undefined,
-  message: { instanceId: string; id: string; chatId: string; content: StoredContent; idempotencyKey?: string },
+  message: { instanceId: string; id: string; chatId: string; content: StoredContent; idempotencyKey?: string; source: OutgoingSource },
 ): NewOutgoing {
   return {
     instanceId: message.instanceId,
@@ -43,6 +47,7 @@ export function outgoing(
     body: bodyOf(message.content),
     content: message.content as unknown as Record<string, unknown>,
     idempotencyKey: message.idempotencyKey,
+    source: message.source,
   };
 }
 
@@ -74,11 +79,11 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
     db,
     'insert_outgoing',
     `with input as (
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[])
-              with ordinality as t(instance_id, id, chat_id, from_jid, type, body, content, idempotency_key, ord)
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $11::text[])
+              with ordinality as t(instance_id, id, chat_id, from_jid, type, body, content, idempotency_key, source, ord)
      ), m as (
-       insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, content, status, idempotency_key, timestamp)
-       select instance_id, id, chat_id, from_jid, chat_id, true, type, body, content, 'pending', idempotency_key, $9 from input order by ord
+       insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, content, status, idempotency_key, timestamp, source)
+       select instance_id, id, chat_id, from_jid, chat_id, true, type, body, content, 'pending', idempotency_key, $9, source from input order by ord
        on conflict (instance_id, idempotency_key) where idempotency_key is not null do nothing
        returning seq, instance_id, id, chat_id, status, timestamp
      ), chat as (
@@ -107,6 +112,7 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
       messages.map((m) => m.idempotencyKey ?? null),
       now,
       OUTBOX_CHANNEL,
+      messages.map((m) => m.source),
     ],
   );
   const byOrd = new Map(rows.map(({ notified: _, ord, drain_active, ...row }) => [Number(ord), { row, drainActive: drain_active }]));

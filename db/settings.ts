@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { Knex } from 'knex';
 import type { Db } from './knex.js';
+import { isTimeZone } from '../lib/chatbotRules.js';
 
 export const SETTINGS_CHANNEL = 'wa_settings';
 
@@ -21,12 +22,9 @@ export function isWebhookSecret(value: string): boolean {
 export const maskSecret = (secret: string | null) => (secret ? `whsec_…${secret.slice(-4)}` : '');
 
 const MAX_SEND_DELAY_MS = 3_600_000;
+const MAX_PAUSE_MINUTES = 7 * 24 * 60;
+const MAX_REPLIES_PER_MINUTE = 60;
 export const DEFAULT_OPT_OUT_KEYWORDS = ['STOP', 'DUR', 'İPTAL'];
-
-/** How opt-out keywords compare: case and accents aside (`iptal`, `IPTAL` and `İptal` are `İPTAL`). */
-export function keywordForm(text: string): string {
-  return text.trim().replace(/[İIı]/g, 'i').normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
-}
 
 /** The settings of an instance as the gateway uses them, with their defaults. */
 export const instanceSettingsSchema = z.object({
@@ -37,6 +35,12 @@ export const instanceSettingsSchema = z.object({
   chatbotEnabled: z.boolean().default(true),
   /** An incoming 1:1 text equal to one of these (case and accents aside) puts its sender on the opt-out list. */
   optOutKeywords: z.array(z.string()).default(DEFAULT_OPT_OUT_KEYWORDS),
+  /** After a person writes in a chat (the phone, or a send through the API), the bot stays silent there this long. */
+  chatbotPauseMinutes: z.number().int().min(0).max(MAX_PAUSE_MINUTES).default(30),
+  /** At most this many automatic replies per chat per minute: two bots answering each other stop there. */
+  chatbotRepliesPerMinute: z.number().int().min(1).max(MAX_REPLIES_PER_MINUTE).default(5),
+  /** The instance's time zone (IANA name), for `{time}` in replies. */
+  timezone: z.string().default('Europe/Istanbul'),
 });
 export type InstanceSettings = z.infer<typeof instanceSettingsSchema>;
 export const DEFAULT_SETTINGS: InstanceSettings = instanceSettingsSchema.parse({});
@@ -71,6 +75,18 @@ export const settingsPatchSchema = z
       })
       .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((k) => k.trim()).filter(Boolean))
       .optional(),
+    chatbotPauseMinutes: z.coerce
+      .number({ error: 'must be a number of minutes' })
+      .int('must be a whole number of minutes')
+      .min(0)
+      .max(MAX_PAUSE_MINUTES, `must be at most ${MAX_PAUSE_MINUTES} (a week)`)
+      .optional(),
+    chatbotRepliesPerMinute: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1).max(MAX_REPLIES_PER_MINUTE).optional(),
+    timezone: z
+      .string()
+      .max(64)
+      .refine(isTimeZone, 'must be an IANA time zone such as Europe/Istanbul or UTC')
+      .optional(),
   })
   .transform(({ sendDelay, ...rest }): Partial<InstanceSettings> => {
     const patch: Partial<InstanceSettings> = { ...rest, ...(sendDelay !== undefined ? { sendDelayMs: sendDelay } : {}) };
@@ -84,6 +100,9 @@ const COLUMNS: Record<keyof InstanceSettings, string> = {
   sendDelayMs: 'send_delay_ms',
   chatbotEnabled: 'chatbot_enabled',
   optOutKeywords: 'opt_out_keywords',
+  chatbotPauseMinutes: 'chatbot_pause_minutes',
+  chatbotRepliesPerMinute: 'chatbot_replies_per_minute',
+  timezone: 'timezone',
 };
 
 function fromRow(row: Record<string, unknown> | undefined): InstanceSettings {

@@ -37,4 +37,5 @@ export const workflowIds = {
   webhooks: (instanceId: string) => `webhooks-${instanceId}`,
   scheduled: (instanceId: string, id: number) => `scheduled-${instanceId}-${id}`,
   campaign: (instanceId: string, jobId: number) => `bulk-${instanceId}-${jobId}`,
+  chatbotReply: (instanceId: string, messageId: string) => `chatbot-${instanceId}-${messageId}`,
 };

@@ -137,6 +137,8 @@ export async function sendFromPhone(
     addressing?: 'pn' | 'lid';
     /** With 'lid': leave `sender_pn` out (the device must know the mapping from elsewhere). */
     hidePhoneNumber?: boolean;
+    /** Further stanza attributes. */
+    attrs?: Record<string, string>;
   } = {},
 ): Promise<string> {
   const id = options.id ?? `3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
@@ -167,11 +169,27 @@ export async function sendFromPhone(
         type: options.stanzaType ?? stanzaType(message),
         notify: from.name,
         ...(options.category ? { category: options.category } : {}),
+        ...options.attrs,
       },
       content: [{ tag: 'enc', attrs: { v: '2', type }, content: ciphertext }],
     });
   }
   return id;
+}
+
+/**
+ * The account's own phone writes to `to` (a person answering a customer by
+ * hand): WhatsApp gives the account's linked devices a copy, addressed from
+ * the account with the chat in `recipient`. Returns the message id.
+ */
+export function sendFromOwnPhone(sim: Simulator, owner: SimUser, to: SimUser, message: proto.IMessage, options: { id?: string } = {}): Promise<string> {
+  return sendFromPhone(
+    sim,
+    owner,
+    owner,
+    { deviceSentMessage: { destinationJid: pnJid(to.phone), message } },
+    { ...options, stanzaType: stanzaType(message), attrs: { recipient: pnJid(to.phone) } },
+  );
 }
 
 function stanzaType(message: proto.IMessage): string {

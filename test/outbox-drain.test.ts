@@ -101,7 +101,7 @@ async function setup(instanceId: string, arrivals: Arrivals) {
   let n = 0;
   const accept = async () => {
     const id = `3EB0${instanceId.toUpperCase()}${String(n++).padStart(6, '0')}`;
-    await insertOutgoing(db, { instanceId, id, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' } });
+    await insertOutgoing(db, { instanceId, id, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' }, source: 'api' });
     return id;
   };
   // Drains that fail on purpose are not worth a log line each.

@@ -19,7 +19,7 @@ after(() => db?.destroy());
 let next = 0;
 async function outgoing(instanceId = 'shop'): Promise<string> {
   const id = `3EB0STATUS${String(next++).padStart(8, '0')}`;
-  await insertOutgoing(db, { instanceId, id, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' } });
+  await insertOutgoing(db, { instanceId, id, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' }, source: 'api' });
   return id;
 }
 const statusOf = async (id: string) => (await db('messages').where({ instance_id: 'shop', id }).first()).status;
@@ -108,6 +108,7 @@ test('concurrent sends are stored together, each once, and one idempotency key s
     type: 'chat',
     body: `m${n}`,
     content: { type: 'text', body: `m${n}` },
+    source: 'api' as const,
     ...(key ? { idempotencyKey: key } : {}),
   });
   const results = await Promise.all([
@@ -126,7 +127,7 @@ test('concurrent sends are stored together, each once, and one idempotency key s
 });
 
 test('a send for an instance that no longer exists fails alone, not the sends stored with it', async () => {
-  const ok = (n: number) => ({ instanceId: 'shop', id: `3EB0ALONE${n}`, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' } });
+  const ok = (n: number) => ({ instanceId: 'shop', id: `3EB0ALONE${n}`, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' }, source: 'api' as const });
   const results = await Promise.allSettled([insertOutgoing(db, ok(1)), insertOutgoing(db, { ...ok(2), instanceId: 'gone' }), insertOutgoing(db, ok(3))]);
   assert.deepEqual(
     results.map((r) => r.status),

@@ -28,6 +28,8 @@ import { SETTINGS_CHANNEL } from '../db/settings.js';
 import { createWebhookActivities } from '../activities/webhooks.js';
 import { createScheduledActivities } from '../activities/scheduled.js';
 import { createCampaignActivities } from '../activities/campaigns.js';
+import { createChatbot, createChatbotActivities } from '../activities/chatbot.js';
+import { startChatbotReply } from '../lib/chatbotControl.js';
 import { STATUS_CHANNEL } from '../db/messages.js';
 import { createWebhookSender } from '../activities/webhookSender.js';
 import { wakeWebhooks } from '../lib/webhookControl.js';
@@ -106,6 +108,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
         activities: {
           ...createGeneralActivities({ db }),
           ...createScheduledActivities({ db, wakeOutbox: (id) => wakeOutbox(client, queues.general, id) }),
+          ...createChatbotActivities({ db, wakeOutbox: (id) => wakeOutbox(client, queues.general, id) }),
           ...createCampaignActivities({
             db,
             logger,
@@ -162,7 +165,15 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
       await Worker.create({
         ...common,
         taskQueue: queues.sessions,
-        activities: createSessionActivities({ db, driver, host, logger, media, wakeOutbox: (id) => wakeOutbox(client, queues.general, id) }),
+        activities: createSessionActivities({
+          db,
+          driver,
+          host,
+          logger,
+          media,
+          wakeOutbox: (id) => wakeOutbox(client, queues.general, id),
+          chatbot: createChatbot({ db, listener, logger, startReply: (input) => startChatbotReply(client, queues.general, input) }),
+        }),
         maxConcurrentActivityTaskExecutions: 1_000,
       }),
       // Outbox drains wait between messages: one per instance with traffic, so allow many at once.

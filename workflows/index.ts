@@ -5,3 +5,4 @@ export { sessionCallWorkflow } from './sessionCall.js';
 export { webhooksWorkflow, wakeWebhooksSignal } from './webhooks.js';
 export { scheduledMessageWorkflow, rescheduleSignal, cancelScheduledSignal } from './scheduled.js';
 export { campaignWorkflow, campaignChangedSignal } from './campaign.js';
+export { chatbotReplyWorkflow } from './chatbot.js';

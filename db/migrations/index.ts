@@ -11,6 +11,7 @@ import * as leaseEpochs from './009_lease_epochs.js';
 import * as webhookDelivery from './010_webhook_delivery.js';
 import * as scheduledSending from './011_scheduled_sending.js';
 import * as campaigns from './012_campaigns.js';
+import * as chatbot from './013_chatbot.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '010_webhook_delivery': webhookDelivery,
   '011_scheduled_sending': scheduledSending,
   '012_campaigns': campaigns,
+  '013_chatbot': chatbot,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

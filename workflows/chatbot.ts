@@ -1,0 +1,34 @@
+import { proxyActivities, sleep, upsertMemo } from '@temporalio/workflow';
+import type { ChatbotActivities } from '../activities/chatbot.js';
+
+export interface ChatbotReplyInput {
+  instanceId: string;
+  chatId: string;
+  /** The incoming message answered (the workflow's id derives from it: one reply per message). */
+  messageId: string;
+  /** The rule that matched it. */
+  ruleId: number;
+  /** Seconds to wait before replying (the rule's `delay`). */
+  delaySeconds: number;
+  /** When the message came in (ms since the epoch). */
+  receivedAt: number;
+  /** The sender's push name, if WhatsApp gave one. */
+  pushName?: string;
+}
+
+/**
+ * The bot's reply to one incoming message: a durable timer for the rule's
+ * delay, then the reply is handed to the outbox, unless by then a person has
+ * written in the chat, the rule or the bot was switched off, or the chat hit
+ * the bot's per-minute limit (activities/chatbot.ts decides, from Postgres).
+ */
+export async function chatbotReplyWorkflow(input: ChatbotReplyInput): Promise<string> {
+  const { sendChatbotReply } = proxyActivities<ChatbotActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '30 s' },
+  });
+  if (input.delaySeconds > 0) await sleep(input.delaySeconds * 1_000, { summary: `replies after ${input.delaySeconds} s` });
+  const result = await sendChatbotReply(input);
+  upsertMemo({ outcome: result.outcome, replyId: result.replyId ?? null });
+  return result.outcome;
+}
