@@ -137,7 +137,7 @@ export async function sendFromPhone(
     addressing?: 'pn' | 'lid';
     /** With 'lid': leave `sender_pn` out (the device must know the mapping from elsewhere). */
     hidePhoneNumber?: boolean;
-    /** Further stanza attributes. */
+    /** Further stanza attributes (`t`: when it was sent, unix seconds; now by default). */
     attrs?: Record<string, string>;
   } = {},
 ): Promise<string> {

@@ -257,11 +257,19 @@ test('the reply waits its delay on a durable timer, goes out once even for a mes
   assert.equal(incoming.source, undefined, 'an incoming message has no source');
 });
 
-test('groups and the account’s own messages get no reply', async () => {
+test('groups, the account’s own messages and messages from minutes ago get no reply', async () => {
   await addRule({ match_type: 'exact', trigger_text: 'bilgi', response: 'bilgi verdim', delay: 0 });
   const group = sim.createGroup({ subject: 'Müşteriler', owner: FERDI, participants: [OWNER, GUL] });
   const inGroup = await sim.sendGroupText(FERDI, group.id, 'bilgi');
   const own = await sendFromOwnPhone(sim, sim.user(OWNER), sim.user(GUL), { conversation: 'bilgi' });
+  // Written ten minutes ago, and delivered only now (the instance was offline): too late for a bot's answer.
+  const stale = await sendFromPhone(
+    sim,
+    sim.user(FERDI),
+    sim.user(OWNER),
+    { conversation: 'bilgi' },
+    { attrs: { t: String(Math.floor(Date.now() / 1000) - 600) } },
+  );
   await eventually(
     async () => (await gw.db('messages').where({ instance_id: 'shop', id: own }).first())?.source === 'phone',
     20_000,
@@ -274,6 +282,8 @@ test('groups and the account’s own messages get no reply', async () => {
   await new Promise((r) => setTimeout(r, 500));
   assert.equal((await storedReplies(inGroup)).length, 0, 'no reply in the group');
   assert.equal((await storedReplies(own)).length, 0, 'no reply to our own message');
+  assert.equal((await storedReplies(stale)).length, 0, 'no reply to a message from ten minutes ago');
+  assert.ok(await gw.db('messages').where({ instance_id: 'shop', id: stale }).first(), 'the old message is stored');
   assert.equal(sim.received.filter((m) => m.group === group.id && textOf(m) === 'bilgi verdim').length, 0);
 });
 

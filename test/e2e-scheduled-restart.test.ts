@@ -1,11 +1,13 @@
-// Scheduled messages survive a restart of every process: the worker and the API killed with kill -9
-// and Temporal restarted while their timers run; they still go out on time, once.
+// Scheduled messages, a campaign and a chatbot reply survive a restart of every process: the worker
+// and the API killed with kill -9 and Temporal restarted while their timers run; they still go out
+// on time, once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Simulator } from '../simulator/simulator.js';
+import { sendFromPhone } from '../simulator/messages.js';
 import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../stack/temporal.js';
 import { freePort } from '../stack/ports.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
@@ -20,6 +22,7 @@ let sim: Simulator;
 let gw: Gateway;
 const OWNER = '905553300001';
 const BURAK = '905553300002';
+const CANSU = '905553300003';
 const CAMPAIGN = ['905553300010', '905553300011', '905553300012', '905553300013', '905553300014', '905553300015'];
 
 const startTemporal = () =>
@@ -30,6 +33,7 @@ before(async () => {
   temporal = await startTemporal();
   sim = await Simulator.start();
   sim.addUser(BURAK, 'Burak');
+  sim.addUser(CANSU, 'Cansu');
   for (const phone of CAMPAIGN) sim.addUser(phone, 'Müşteri');
   gw = await startGateway({
     name: 'e2e_scheduled_restart',
@@ -49,7 +53,17 @@ after(async () => {
 const texts = (text: string, to = BURAK) =>
   sim.received.filter((m) => m.to === to && !m.ownCopy && (m.message.conversation ?? m.message.extendedTextMessage?.text) === text);
 
-test('scheduled messages go out on time and a campaign sends everyone once, across a restart of the worker, the API and Temporal', async () => {
+test('scheduled messages go out on time, a campaign sends everyone once and a chatbot reply waits out its delay, across a restart of the worker, the API and Temporal', async () => {
+  const rule = await gw.request('/api/instance/shop/chatbot/rules', {
+    method: 'POST',
+    json: { match_type: 'contains', trigger_text: 'randevu', response: 'Randevunuz için {name} Hanım, hemen dönüyoruz', delay: 20 },
+  });
+  assert.equal(rule.status, 200);
+  const askedAt = Date.now();
+  const asked = await sendFromPhone(sim, sim.user(CANSU), sim.user(OWNER), { conversation: 'Randevu almak istiyorum' });
+  // Stored once its reply's workflow has started.
+  await eventually(async () => gw.db('messages').where({ instance_id: 'shop', id: asked }).first(), 20_000, 'the question stored');
+
   const bulk = await gw.request('/api/instance/shop/bulk', { method: 'POST', json: { recipients: CAMPAIGN.map((id) => ({ id })), body: 'campaign across restarts', delay: 1 } });
   assert.equal(bulk.status, 200);
   const due = [20_000, 23_000, 26_000].map((ms) => Date.now() + ms);
@@ -72,6 +86,8 @@ test('scheduled messages go out on time and a campaign sends everyone once, acro
 
   for (const [i] of due.entries()) await eventually(async () => texts(`after restart ${i}`)[0], 60_000, `message ${i}`);
   for (const phone of CAMPAIGN) await eventually(async () => texts('campaign across restarts', phone)[0], 60_000, `campaign message to ${phone}`);
+  const reply = 'Randevunuz için Cansu Hanım, hemen dönüyoruz';
+  await eventually(async () => texts(reply, CANSU)[0], 60_000, 'the chatbot reply');
   await new Promise((r) => setTimeout(r, 1_000));
   for (const [i, id] of ids.entries()) {
     assert.equal(texts(`after restart ${i}`).length, 1, 'once');
@@ -85,4 +101,7 @@ test('scheduled messages go out on time and a campaign sends everyone once, acro
     assert.ok(shown.lateMs < 1_000, `message ${i} went out ${shown.lateMs} ms late`);
   }
   for (const phone of CAMPAIGN) assert.equal(texts('campaign across restarts', phone).length, 1, `${phone} once`);
+  assert.equal(texts(reply, CANSU).length, 1, 'one chatbot reply');
+  const waited = texts(reply, CANSU)[0]!.receivedAt - askedAt;
+  assert.ok(waited >= 20_000, `the reply came ${waited} ms after the question, before its delay`);
 });
