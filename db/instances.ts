@@ -2,6 +2,8 @@ import { Coalescer, coalescersBy } from '../lib/coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import type { Account, ConnectionStatus } from '../whatsapp/session.js';
 import { recordEvent } from './events.js';
+import { CHATBOT_CHANNEL } from './chatbot.js';
+import { SETTINGS_CHANNEL } from './settings.js';
 
 export interface InstanceRow {
   id: string;
@@ -47,7 +49,12 @@ export async function createInstance(db: Db, id: string, description?: string): 
 
 /** Deletes the instance; every table that holds its data cascades. */
 export async function deleteInstance(db: Db, id: string): Promise<boolean> {
-  return (await db('instances').where({ id }).delete()) > 0;
+  return db.transaction(async (trx) => {
+    const deleted = await trx('instances').where({ id }).delete();
+    // Its rules and settings went with it: workers forget what they cached (a new instance may take the id).
+    if (deleted) await trx.raw('select pg_notify(?, ?), pg_notify(?, ?)', [CHATBOT_CHANNEL, id, SETTINGS_CHANNEL, id]);
+    return deleted > 0;
+  });
 }
 
 export interface ConnectionChange {

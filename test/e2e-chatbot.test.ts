@@ -52,7 +52,6 @@ before(async () => {
   await settings({ chatbotRepliesPerMinute: 60 });
 });
 after(async () => {
-  if (process.env.DUMP) console.log(gw.workers.map((w) => w.output()).join('\n'));
   await gw?.stop();
   await sim?.stop();
 });
