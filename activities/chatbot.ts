@@ -12,7 +12,7 @@ import { CHATBOT_CHANNEL, getRule, listRules, storeReply } from '../db/chatbot.j
 import { getInstance } from '../db/instances.js';
 import { outgoing } from '../db/outgoing.js';
 import { getSettings, SETTINGS_CHANNEL } from '../db/settings.js';
-import { fillResponse, RuleMatcher } from '../lib/chatbotRules.js';
+import { fillResponse, PatternCache, RuleMatcher } from '../lib/chatbotRules.js';
 import { newMessageId } from '../lib/content.js';
 import type { PgListener } from '../lib/pgListener.js';
 import { phoneOf } from '../lib/recipients.js';
@@ -47,39 +47,52 @@ export interface ChatbotDeps {
   startReply: (input: ChatbotReplyInput) => Promise<boolean>;
 }
 
+/** How long the patterns of replaced rules stay compiled: a match under way may still use them. */
+const RELEASE_AFTER_MS = 5_000;
+
 /** The bot as a session worker runs it. */
 export function createChatbot({ db, listener, logger, startReply }: ChatbotDeps) {
   const bots = new Map<string, Promise<Bot>>();
+  /** Per instance: its compiled patterns, kept across rebuilds, and the builds under way. */
+  const compiled = new Map<string, { cache: PatternCache; building: number; keep: ReadonlySet<string>; started: number; kept: number }>();
 
-  const forget = (instanceId: string) => {
-    const bot = bots.get(instanceId);
-    if (!bot) return;
-    bots.delete(instanceId);
-    // A match under way may still hold the old rules; their memory goes a little later.
-    bot.then(
-      (b) => setTimeout(() => b.matcher.close(), 5_000).unref(),
-      () => {},
-    );
-  };
+  const forget = (instanceId: string) => bots.delete(instanceId);
   const unsubscribe = [
     listener.on(CHATBOT_CHANNEL, forget),
     listener.on(SETTINGS_CHANNEL, forget),
     // Changes made while the listener was reconnecting were not heard.
-    listener.onReconnect(() => [...bots.keys()].forEach(forget)),
+    listener.onReconnect(() => bots.clear()),
   ];
+
+  async function load(instanceId: string): Promise<Bot> {
+    let patterns = compiled.get(instanceId);
+    if (!patterns) compiled.set(instanceId, (patterns = { cache: new PatternCache(), building: 0, keep: new Set(), started: 0, kept: 0 }));
+    // Numbered before reading: a later load reads later rules.
+    const generation = ++patterns.started;
+    patterns.building++;
+    try {
+      const [settings, rules] = await Promise.all([getSettings(db, instanceId), listRules(db, instanceId)]);
+      // In slices: the sockets of this worker keep running while new patterns compile.
+      const matcher = await RuleMatcher.build(rules, patterns.cache);
+      if (matcher.skipped.length)
+        logger.warn({ instanceId, rules: matcher.skipped }, 'chatbot rules with patterns RE2 refuses are skipped');
+      // What the newest rules use (an older build that ends later does not decide).
+      if (generation > patterns.kept) [patterns.keep, patterns.kept] = [matcher.patterns, generation];
+      return { enabled: settings.chatbotEnabled, matcher };
+    } finally {
+      patterns.building--;
+      const current = patterns;
+      // Patterns no rule uses any more are freed once no build can be picking them up.
+      setTimeout(() => current.building === 0 && current.cache.retain(current.keep), RELEASE_AFTER_MS).unref();
+    }
+  }
 
   function botOf(instanceId: string): Promise<Bot> {
     let bot = bots.get(instanceId);
     if (!bot) {
-      bot = (async () => {
-        const [settings, rules] = await Promise.all([getSettings(db, instanceId), listRules(db, instanceId)]);
-        const matcher = new RuleMatcher(rules);
-        if (matcher.skipped.length)
-          logger.warn({ instanceId, rules: matcher.skipped }, 'chatbot rules with patterns RE2 refuses are skipped');
-        return { enabled: settings.chatbotEnabled, matcher };
-      })();
-      bots.set(instanceId, bot);
-      bot.catch(() => bots.get(instanceId) === bot && bots.delete(instanceId));
+      const loading = load(instanceId);
+      bots.set(instanceId, (bot = loading));
+      loading.catch(() => bots.get(instanceId) === loading && bots.delete(instanceId));
     }
     return bot;
   }
@@ -116,7 +129,7 @@ export function createChatbot({ db, listener, logger, startReply }: ChatbotDeps)
     },
     close(): void {
       for (const stop of unsubscribe) stop();
-      for (const instanceId of [...bots.keys()]) forget(instanceId);
+      bots.clear();
     },
   };
 }
@@ -165,7 +178,7 @@ export function createChatbotActivities({ db, wakeOutbox }: ChatbotActivityDeps)
         perMinute: settings.chatbotRepliesPerMinute,
       });
       if ('dropped' in stored) return { outcome: stored.dropped };
-      await wakeOutbox(instanceId);
+      if (!stored.drainActive) await wakeOutbox(instanceId);
       return { outcome: 'queued', replyId: stored.queued };
     },
   };

@@ -91,7 +91,8 @@ export interface ReplyRequest {
   perMinute: number;
 }
 
-export type ReplyOutcome = { queued: string } | { dropped: 'takeover' | 'limit' };
+/** Queued: the reply's id, and whether a running drain of the outbox takes it (else the caller wakes the outbox). */
+export type ReplyOutcome = { queued: string; drainActive: boolean } | { dropped: 'takeover' | 'limit' };
 
 /**
  * Stores the bot's reply as a pending outgoing message for the outbox, unless
@@ -108,7 +109,7 @@ export async function storeReply(db: Db, reply: ReplyRequest): Promise<ReplyOutc
   return db.transaction(async (trx) => {
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`chatbot ${message.instanceId} ${message.chatId}`]);
     const earlier = await trx('messages').where({ instance_id: message.instanceId, idempotency_key: key }).first('id');
-    if (earlier) return { queued: earlier.id as string };
+    if (earlier) return { queued: earlier.id as string, drainActive: false };
 
     const sinceSeconds = Math.floor(Math.min(reply.receivedAt, Date.now() - reply.pauseMinutes * 60_000) / 1000);
     const human = await trx('messages').where(where).whereIn('source', ['api', 'phone']).where('timestamp', '>=', sinceSeconds).first('id');
@@ -140,8 +141,13 @@ export async function storeReply(db: Db, reply: ReplyRequest): Promise<ReplyOutc
       .insert({ instance_id: message.instanceId, id: message.chatId, last_message: now })
       .onConflict(['instance_id', 'id'])
       .merge({ last_message: trx.raw('greatest(chats.last_message, excluded.last_message)') });
-    // Heard at commit by a running drain of the outbox (the caller wakes the outbox workflow too).
-    await trx.raw('select pg_notify(?, ?)', [OUTBOX_CHANNEL, message.instanceId]);
-    return { queued: message.id };
+    // Heard at commit by a running drain of the outbox. Its flag is read under a share lock, as for any send
+    // (db/outbox.ts): a drain clearing it waits for this commit, then finds the reply.
+    const { rows } = await trx.raw('select pg_notify(?, ?), (select active_until > now() from outbox_drains where instance_id = ? for share) as active', [
+      OUTBOX_CHANNEL,
+      message.instanceId,
+      message.instanceId,
+    ]);
+    return { queued: message.id, drainActive: rows[0]?.active === true };
   });
 }

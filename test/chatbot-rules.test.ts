@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fillResponse, RuleMatcher, regexProblem, type ChatbotRule, type MatchType } from '../lib/chatbotRules.js';
 import { answerable, MAX_AGE_SECONDS } from '../activities/chatbot.js';
+import { phraseForm } from '../lib/textForm.js';
 import type { IncomingMessage } from '../whatsapp/session.js';
 
 const rule = (id: number, match_type: MatchType, trigger_text: string, priority = 0, enabled = true): ChatbotRule => ({
@@ -69,6 +70,34 @@ test('many regex rules, screened in groups, match exactly as if each were tried'
   assert.equal(matched(withContains, 'k150 lütfen'), 1_000);
   m.close();
   withContains.close();
+});
+
+test('contains rules found in one pass agree with trying each rule in turn', () => {
+  // A small alphabet makes phrases overlap and nest, where a one-pass search can go wrong.
+  let seed = 42;
+  const random = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n);
+  const word = (length: number) => Array.from({ length }, () => 'abcdş'[random(5)]).join('');
+  const rules = Array.from({ length: 60 }, (_, i) =>
+    rule(i + 1, random(5) === 0 ? 'startswith' : random(6) === 0 ? 'exact' : 'contains', word(2 + random(3)), random(50)),
+  );
+  const ordered = [...rules].sort((a, b) => a.priority - b.priority || a.id - b.id);
+  const naive = (text: string) => {
+    const t = phraseForm(text);
+    return ordered.find((r) => {
+      const p = phraseForm(r.trigger_text);
+      return r.match_type === 'exact' ? t === p : r.match_type === 'startswith' ? t.startsWith(p) : t.includes(p);
+    })?.id;
+  };
+  const m = new RuleMatcher(rules);
+  let answered = 0;
+  for (let i = 0; i < 2_000; i++) {
+    const text = word(1 + random(12));
+    const expected = naive(text);
+    if (expected !== undefined) answered++;
+    assert.equal(matched(m, text), expected, text);
+  }
+  assert.ok(answered > 1_000 && answered < 2_000, `${answered} of 2000 texts matched: the check covers both`);
+  m.close();
 });
 
 test('a hostile pattern against 64 KB finishes (RE2 does not backtrack); patterns RE2 cannot run are refused', () => {
