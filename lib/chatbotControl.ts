@@ -15,6 +15,9 @@ export async function startChatbotReply(client: Client, taskQueue: string, input
         taskQueue,
         workflowId: workflowIds.chatbotReply(input.instanceId, input.messageId),
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // Where this process also runs general workers (the default roles), the server hands the workflow's
+        // first task back in the start's answer instead of through the task queue.
+        requestEagerStart: true,
         args: [input],
         typedSearchAttributes: [{ key: INSTANCE_ID, value: input.instanceId }],
         memo: { chatId: input.chatId, messageId: input.messageId, ruleId: input.ruleId, delaySeconds: input.delaySeconds },

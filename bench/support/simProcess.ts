@@ -31,6 +31,9 @@ interface Request {
 if (process.env.WA_BENCH_SIM_CHILD) {
   // libsignal prints whole Signal sessions (keys included) with console.info when it replaces one: not for a terminal.
   console.info = () => {};
+  // And with console.warn, once per new correspondent, that it closes an open session for a new prekey bundle.
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void (String(args[0]).startsWith('Closing open session') || warn(...args));
   const { Simulator } = await import('../../simulator/simulator.js');
   const { sendFromPhone } = await import('../../simulator/messages.js');
   const sim = await Simulator.start();
