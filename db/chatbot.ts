@@ -5,7 +5,7 @@
  * on/off switch is a setting (db/settings.ts, announced on its own channel).
  */
 import type { Knex } from 'knex';
-import type { ChatbotRule, MatchType } from '../lib/chatbotRules.js';
+import type { ChatbotRule } from '../lib/chatbotRules.js';
 import type { Db } from './knex.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
 import type { NewOutgoing } from './outgoing.js';
@@ -28,14 +28,8 @@ export async function getRule(db: Db, instanceId: string, id: number): Promise<C
   return db('chatbot_rules').where({ instance_id: instanceId, id }).first(COLUMNS);
 }
 
-export interface RuleFields {
-  match_type: MatchType;
-  trigger_text: string;
-  response: string;
-  delay: number;
-  enabled: boolean;
-  priority: number;
-}
+/** A rule's fields as stored, without its id. */
+export type RuleFields = Omit<ChatbotRule, 'id'>;
 
 const announce = (trx: Knex.Transaction, instanceId: string) => trx.raw('select pg_notify(?, ?)', [CHATBOT_CHANNEL, instanceId]);
 
