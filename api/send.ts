@@ -162,6 +162,10 @@ export function sendRouter(deps: SendDeps): Router {
           const idempotencyKey = idempotencyKeyOf(req);
           const content = { ...body.content } as StoredContent & { media?: MediaRef };
           if (body.source !== undefined) content.media = await mediaRef(deps, instance.id, body.field!, body.source);
+          // A file stored from this request's data URI goes again if no message of this request keeps it.
+          const storedHere = body.source?.startsWith('data:') && content.media && 'stored' in content.media ? content.media.stored : undefined;
+          const dropStored = () =>
+            storedHere && deps.media.remove(instance.id, storedHere).catch((err) => req.log?.warn({ err }, 'removing unused media failed'));
           const id = newMessageId();
           // Listening before the insert: the drain may send the message before this request reads anything back.
           const expected = deps.waiter.expect(instance.id, id);
@@ -171,7 +175,12 @@ export function sendRouter(deps: SendDeps): Router {
             const inserted = await insertOutgoing(
               deps.db,
               outgoing(instance, { instanceId: instance.id, id, chatId: body.to, content, idempotencyKey, source: 'api' }),
-            );
+            ).catch(async (err) => {
+              await dropStored();
+              throw err;
+            });
+            // The idempotency key was used before: that earlier message is the answer, with its own media.
+            if (!inserted.created) await dropStored();
             row = inserted.row;
             // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
             const draining = inserted.drainActive ?? (await drainActive(deps.db, instance.id));

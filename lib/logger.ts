@@ -3,8 +3,34 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 /** Removes credentials from a URL's query string before it is logged. */
+const SECRET_PARAMS = new Set(['token', 'api_key', 'apikey', 'access_token']);
+
+const decoded = (part: string) => {
+  try {
+    return decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    return part;
+  }
+};
+
+/**
+ * The URL with the values of its secret query parameters replaced, their
+ * names compared as the query parser reads them (`?%74oken=` is `?token=`).
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:token|api_key|apikey)=)[^&#]*/gi, '$1[REDACTED]');
+  const start = url.indexOf('?');
+  if (start < 0) return url;
+  const end = url.indexOf('#', start) < 0 ? url.length : url.indexOf('#', start);
+  const query = url
+    .slice(start + 1, end)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      return SECRET_PARAMS.has(decoded(name).trim().toLowerCase()) ? `${name}=[REDACTED]` : pair;
+    })
+    .join('&');
+  return `${url.slice(0, start + 1)}${query}${url.slice(end)}`;
 }
 
 export function createLogger(level: string, name: string): Logger {

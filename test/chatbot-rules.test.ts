@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { fillResponse, RuleMatcher, regexProblem, type ChatbotRule, type MatchType } from '../lib/chatbotRules.js';
 import { answerable, MAX_AGE_SECONDS } from '../activities/chatbot.js';
 import { phraseForm } from '../lib/textForm.js';
+import { seededRandom } from './support/random.js';
 import type { IncomingMessage } from '../whatsapp/session.js';
 
 const rule = (id: number, match_type: MatchType, trigger_text: string, priority = 0, enabled = true): ChatbotRule => ({
@@ -74,8 +75,7 @@ test('many regex rules, screened in groups, match exactly as if each were tried'
 
 test('contains rules found in one pass agree with trying each rule in turn', () => {
   // A small alphabet makes phrases overlap and nest, where a one-pass search can go wrong.
-  let seed = 42;
-  const random = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n);
+  const random = seededRandom(42);
   const word = (length: number) => Array.from({ length }, () => 'abcdş'[random(5)]).join('');
   const rules = Array.from({ length: 60 }, (_, i) =>
     rule(i + 1, random(5) === 0 ? 'startswith' : random(6) === 0 ? 'exact' : 'contains', word(2 + random(3)), random(50)),

@@ -45,7 +45,12 @@ test('one line per finished request, token redacted; 5xx at error; /health not l
     assert.equal(inside?.reqId, 'trace-7');
     const completed = s.lines.filter((l) => l.msg === 'request completed');
     assert.equal(completed.length, 2, JSON.stringify(s.lines));
-    const [first, second] = completed as Array<{ level: number; req: { id: string; url: string; method: string }; res: { statusCode: number }; responseTime: number }>;
+    const [first, second] = completed as Array<{
+      level: number;
+      req: { id: string; url: string; method: string };
+      res: { statusCode: number };
+      responseTime: number;
+    }>;
     assert.deepEqual(first!.req, { id: 'trace-7', method: 'GET', url: '/ok?token=[REDACTED]&x=1' });
     assert.equal(first!.res.statusCode, 200);
     assert.equal(first!.level, 30);
@@ -53,6 +58,25 @@ test('one line per finished request, token redacted; 5xx at error; /health not l
     assert.equal(second!.res.statusCode, 500);
     assert.equal(second!.level, 50);
     assert.match(second!.req.id, /^[0-9a-f-]{36}$/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a token is redacted however its name is written: percent-encoded, in capitals, as api_key or access_token', async () => {
+  const s = await server('info');
+  try {
+    const urls = ['/ok?%74oken=s1', '/ok?x=1&TOKEN=s2', '/ok?api%5Fkey=s3&access_token=s4', '/ok?to%6Ben=s5&tokens=keep'];
+    for (const url of urls) await (await fetch(`${s.base}${url}`)).text();
+    await new Promise((resolve) => setImmediate(resolve));
+    const logged = s.lines.filter((l) => l.msg === 'request completed').map((l) => (l.req as { url: string }).url);
+    assert.deepEqual(logged, [
+      '/ok?%74oken=[REDACTED]',
+      '/ok?x=1&TOKEN=[REDACTED]',
+      '/ok?api%5Fkey=[REDACTED]&access_token=[REDACTED]',
+      '/ok?to%6Ben=[REDACTED]&tokens=keep',
+    ]);
+    assert.ok(!JSON.stringify(s.lines).match(/s[1-5]\b/), 'no token value anywhere in the log');
   } finally {
     await s.close();
   }

@@ -91,6 +91,10 @@ test('isPrivateAddress: loopback, private, link-local, CGNAT, ULA, unspecified a
     ['224.0.0.1', true],
     ['255.255.255.255', true],
     ['::1', true],
+    // IPv4-compatible IPv6 (::/96), in dotted and hex form: the IPv4 address inside, which some stacks route to.
+    ['::127.0.0.1', true],
+    ['::7f00:1', true],
+    ['::10.0.0.1', true],
     ['::', true],
     ['fc00::1', true],
     ['fd12:3456:789a::1', true],
@@ -245,7 +249,7 @@ test('a chunked body that grows past the cap is cut off and refused', async () =
   const endless = await serve((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/octet-stream' }); // no Content-Length: chunked
     const timer = setInterval(() => {
-      if (res.destroyed || written > 10 * 1024 * 1024) return clearInterval(timer), res.destroy();
+      if (res.destroyed || written > 10 * 1024 * 1024) return (clearInterval(timer), res.destroy());
       res.write(Buffer.alloc(16 * 1024));
       written += 16 * 1024;
     }, 2);

@@ -22,6 +22,15 @@ export function toHttpError(err: unknown): HttpError | undefined {
   if (e?.type === 'entity.parse.failed') return new BadRequest('malformed JSON body', 'MALFORMED_JSON');
   if (e?.type === 'entity.too.large') return new PayloadTooLarge();
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new BadRequest('unsupported body encoding');
+  // The router could not decode a path segment (`%E0%A4%A`).
+  if (err instanceof URIError || /^Failed to decode param/.test(e?.message ?? '')) {
+    return new BadRequest('the path has a malformed percent-escape', 'MALFORMED_PATH');
+  }
+  // What the body parsers refuse with a client error of their own: a body that is not the gzip it claims to be, ...
+  const status = (err as { status?: unknown; expose?: unknown })?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500 && (err as { expose?: unknown }).expose === true) {
+    return new HttpError(status, status === 400 ? 'BAD_REQUEST' : 'CLIENT_ERROR', `the request body could not be read: ${e.message}`);
+  }
   if (
     e?.name === 'KnexTimeoutError' ||
     (typeof e?.code === 'string' && DB_UNAVAILABLE_CODES.has(e.code)) ||
@@ -45,6 +54,34 @@ function isTemporalUnavailable(err: unknown): boolean {
   }
   return false;
 }
+
+/** Text that Postgres cannot store: NUL, or half of a UTF-16 surrogate pair. */
+const unstorable = (text: string) => text.includes('\u0000') || !(text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/** Where in a parsed body (or query) the first unstorable text is, as a field path; undefined if none. */
+function unstorablePath(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return unstorable(value) ? path || 'body' : undefined;
+  if (value === null || typeof value !== 'object' || depth > 32) return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    if (unstorable(key)) return path ? `${path} (a key)` : 'a key';
+    const found = unstorablePath(inner, path ? `${path}.${key}` : key, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses text no message, name or caption can hold (Postgres refuses NUL
+ * and unpaired surrogates in text and JSON): a 400 naming the field, before
+ * anything is stored.
+ */
+export const rejectUnstorableText: RequestHandler = (req, _res, next) => {
+  const inBody = unstorablePath(req.body, '');
+  if (inBody) throw new BadRequest(`${inBody}: text must not contain NUL (\\u0000) or unpaired surrogates`, 'INVALID_TEXT');
+  const inQuery = unstorablePath(req.query, '');
+  if (inQuery) throw new BadRequest(`${inQuery}: text must not contain NUL (\\u0000) or unpaired surrogates`, 'INVALID_TEXT');
+  next();
+};
 
 export const notFoundHandler: RequestHandler = (req) => {
   throw new NotFound(`no route for ${req.method} ${req.path}`, 'ROUTE_NOT_FOUND');

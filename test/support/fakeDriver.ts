@@ -88,11 +88,12 @@ export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: numb
         },
         // Chats, contacts and groups are tested on real Baileys against the simulator.
         async markRead() {},
+        // With acceptSends (the fuzz test, benchmarks), chat and contact actions are accepted too.
         async modifyChat() {
-          throw new Error('the fake driver has no chats');
+          if (!options.acceptSends) throw new Error('the fake driver has no chats');
         },
         async setBlocked() {
-          throw new Error('the fake driver has no contacts');
+          if (!options.acceptSends) throw new Error('the fake driver has no contacts');
         },
         async profilePicture() {
           return null;
