@@ -76,7 +76,8 @@ test('a receiver that never answers is cut off after 10 s, and another instance 
   hanging.answer = () => {}; // never answers
   const fast = await instanceWithReceiver(gw, 'fast');
   const stuck = await record(gw, 'hangs');
-  await eventually(async () => hanging.received.length === 1, 10_000, 'the hanging attempt started');
+  // The first test of the file: the attempt waits for the worker to have started (slow on a busy machine).
+  await eventually(async () => hanging.received.length === 1, 30_000, 'the hanging attempt started');
   const started = Date.now();
   await record(gw, 'fast');
   await eventually(async () => fast.received.length === 1, 5_000, "the other instance's event");
