@@ -14,7 +14,7 @@ import type { MessageStatus } from '../whatsapp/session.js';
 import { newMessageId, type MediaRef, type StoredContent } from '../lib/content.js';
 import { BadRequest, PayloadTooLarge } from '../lib/errors.js';
 import type { MediaStore } from '../lib/mediaStore.js';
-import { wakeOutbox } from '../lib/outboxControl.js';
+import { wakeOutboxSoon } from '../lib/outboxControl.js';
 import { drainActive } from '../db/outbox.js';
 import { isPrivateAddress } from '../lib/safeFetch.js';
 import { taskQueues } from '../lib/temporal.js';
@@ -184,7 +184,12 @@ export function sendRouter(deps: SendDeps): Router {
             row = inserted.row;
             // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
             const draining = inserted.drainActive ?? (await drainActive(deps.db, instance.id));
-            if (row.status === 'pending' && !draining) await wakeOutbox(deps.temporal, queues.general, instance.id);
+            // Not awaited: the message is committed and is answered for with its id, whether Temporal answers
+            // or not; a failed wake is retried (and swept up by the workers: worker/outboxSweep.ts).
+            if (row.status === 'pending' && !draining)
+              wakeOutboxSoon(deps.temporal, queues.general, instance.id, (err) =>
+                req.log?.warn({ err, instanceId: instance.id }, 'waking the outbox failed; retrying'),
+              );
             if (inserted.created && instance.status === 'open') status = await expected.wait(deps.config.SEND_WAIT_MS);
           } finally {
             expected.cancel();

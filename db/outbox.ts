@@ -32,3 +32,25 @@ export async function drainActive(db: Db, instanceId: string): Promise<boolean> 
   const [row] = await preparedQuery<{ active: boolean }>(db, 'drain_active', 'select active_until > now() as active from outbox_drains where instance_id = $1', [instanceId]);
   return row?.active === true;
 }
+
+/**
+ * Connected instances with outgoing messages pending for longer than
+ * `olderThanMs` and no drain running: their outbox was never woken (the wake
+ * failed while Temporal was unreachable and the process that tried it ended).
+ */
+export async function stalledOutboxes(db: Db, olderThanMs: number): Promise<string[]> {
+  const rows = await db('instances as i')
+    .where('i.status', 'open')
+    .whereExists((q) =>
+      q
+        .select(db.raw('1'))
+        .from('messages as m')
+        .whereRaw('m.instance_id = i.id')
+        .where('m.status', 'pending')
+        .where('m.from_me', true)
+        .where('m.created_at', '<', db.raw(`now() - ? * interval '1 millisecond'`, [olderThanMs])),
+    )
+    .whereNotExists((q) => q.select(db.raw('1')).from('outbox_drains as d').whereRaw('d.instance_id = i.id').where('d.active_until', '>', db.fn.now()))
+    .select('i.id');
+  return rows.map((r: { id: string }) => r.id);
+}

@@ -37,3 +37,33 @@ async function signalOutbox(client: Client, taskQueue: string, instanceId: strin
     }),
   );
 }
+
+/** Wakes that failed (Temporal unreachable), retried per client, task queue and instance. */
+const retrying = new WeakMap<Client, Set<string>>();
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+
+/**
+ * Wakes the instance's outbox without making the caller wait or fail: a
+ * message that is committed is accepted, whether Temporal answers or not.
+ * A failed wake is retried in the background, 1 s then doubling up to 30 s,
+ * until Temporal takes it; should this process end first, the general
+ * workers' outbox sweep (worker/outboxSweep.ts) wakes the instance.
+ */
+export function wakeOutboxSoon(client: Client, taskQueue: string, instanceId: string, onError: (err: unknown) => void): void {
+  let keys = retrying.get(client);
+  if (!keys) retrying.set(client, (keys = new Set()));
+  const key = `${taskQueue}\n${instanceId}`;
+  // One wake (and one retry loop) at a time per outbox: the messages stored meanwhile share it.
+  if (keys.has(key)) return;
+  keys.add(key);
+  const attempt = (delayMs: number): Promise<unknown> =>
+    wakeOutbox(client, taskQueue, instanceId).then(
+      () => keys.delete(key),
+      (err) => {
+        if (delayMs === RETRY_FIRST_MS) onError(err);
+        setTimeout(() => void attempt(Math.min(RETRY_MAX_MS, delayMs * 2)), delayMs).unref();
+      },
+    );
+  void attempt(RETRY_FIRST_MS);
+}

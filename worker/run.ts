@@ -34,6 +34,7 @@ import { STATUS_CHANNEL } from '../db/messages.js';
 import { createWebhookSender } from '../activities/webhookSender.js';
 import { wakeWebhooks } from '../lib/webhookControl.js';
 import { WebhookDispatcher } from './webhookDispatcher.js';
+import { startOutboxSweep } from './outboxSweep.js';
 import { raiseThreadPriority } from './priority.js';
 
 export interface WorkerOptions {
@@ -84,6 +85,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   const listener = new PgListener(config.DATABASE_URL, logger);
   let dispatcher: WebhookDispatcher | undefined;
   let closeSender: (() => Promise<void>) | undefined;
+  let stopOutboxSweep: (() => Promise<void>) | undefined;
 
   if (config.WORKER_ROLES.includes('general')) {
     const arrivals = new Arrivals(listener, WEBHOOK_CHANNEL);
@@ -145,6 +147,14 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   }
   await listener.start();
   dispatcher?.start();
+  if (config.WORKER_ROLES.includes('general')) {
+    stopOutboxSweep = startOutboxSweep({
+      db,
+      wake: (id) => wakeOutbox(client, queues.general, id),
+      logger,
+      everyMs: config.OUTBOX_SWEEP_SECONDS * 1_000,
+    });
+  }
   if (config.WORKER_ROLES.includes('sessions')) {
     // This thread runs the sockets; Temporal's threads, started above, keep theirs.
     raiseThreadPriority(config.SESSION_WORKER_NICE, logger);
@@ -199,6 +209,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     await dispatcher?.stop();
+    await stopOutboxSweep?.();
     await closeSender?.();
     await listener.stop();
     await connection.close();

@@ -1,0 +1,100 @@
+// Accepting a send needs Postgres, not Temporal: with Temporal frozen (SIGSTOP), sends answer with
+// their ids at once, a retry with the same Idempotency-Key gets the same message, and everything goes
+// out once when Temporal is back, even if the API that accepted them died meanwhile.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../stack/temporal.js';
+import { freePort } from '../stack/ports.js';
+import { eventually, startGateway, type Gateway } from './support/gateway.js';
+import { scanQr } from './support/fakePhone.js';
+
+// This file freezes Temporal, so it runs its own dev server.
+const dir = mkdtempSync(join(tmpdir(), 'wa-temporal-outage-'));
+let temporal: RunningTemporal;
+let gw: Gateway;
+
+before(async () => {
+  const cli = ensureTemporalCli(process.env.TEMPORAL_CLI || undefined, () => {});
+  temporal = await startTemporalDevServer({
+    cli,
+    port: await freePort(),
+    uiPort: null,
+    dbFile: join(dir, 'temporal.db'),
+    logFile: join(dir, 'temporal.log'),
+  });
+  gw = await startGateway({
+    name: 'temporal_outage',
+    workers: 1,
+    env: {
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: 'default',
+      FAKE_ACCEPT_SENDS: '1',
+      // The drain ends soon after each message: a later send must wake the outbox through Temporal.
+      OUTBOX_IDLE_MS: '300',
+      OUTBOX_SWEEP_SECONDS: '2',
+      SESSION_HEARTBEAT_TIMEOUT_SECONDS: '30',
+      SEND_WAIT_MS: '500',
+    },
+  });
+  await gw.request('/api/instance', { method: 'POST', json: { id: 'shop' } });
+  await gw.request('/api/instance/shop/connect', { method: 'POST' });
+  await eventually(async () => (await gw.db('instances').where({ id: 'shop' }).first())?.qr, 20_000, 'QR');
+  await scanQr(gw.db, 'shop');
+  await eventually(async () => (await gw.db('instances').where({ id: 'shop' }).first())?.status === 'open', 20_000, 'open');
+});
+after(async () => {
+  temporal?.process.kill('SIGCONT');
+  await gw?.stop();
+  await temporal?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const send = (n: number) =>
+  gw.request('/api/instance/shop/messages/chat', {
+    method: 'POST',
+    headers: { 'idempotency-key': `outage-${n}` },
+    json: { to: '905551110000', body: `during the outage ${n}` },
+  });
+
+test('with Temporal frozen, sends answer 202 with their ids, retries get the same ids, and all go out once when it is back, though their API died', async (t) => {
+  const first = await send(0);
+  assert.equal(first.status, 200, 'a send before the outage goes out');
+  // Let the drain end, so that the next sends need a Temporal signal.
+  await new Promise((r) => setTimeout(r, 1_000));
+
+  temporal.process.kill('SIGSTOP');
+  const frozenAt = Date.now();
+  const answers: Array<{ status: number; id: string; ms: number }> = [];
+  for (let n = 1; n <= 20; n++) {
+    const started = Date.now();
+    const res = await send(n);
+    answers.push({ status: res.status, id: ((await res.json()) as { id: string }).id, ms: Date.now() - started });
+  }
+  assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([202]), JSON.stringify(answers));
+  assert.ok(answers.every((a) => /^3EB0/.test(a.id)));
+  // A client that retries (it did not trust the 202) gets the same message back.
+  for (let n = 1; n <= 20; n += 5) assert.equal(((await (await send(n)).json()) as { id: string }).id, answers[n - 1]!.id);
+  const slowest = Math.max(...answers.map((a) => a.ms));
+  t.diagnostic(`answers while Temporal was frozen: slowest ${slowest} ms (SEND_WAIT_MS 500)`);
+  assert.ok(slowest < 5_000, `a send answered after ${slowest} ms`);
+
+  await new Promise((r) => setTimeout(r, Math.max(0, 8_000 - (Date.now() - frozenAt))));
+  // The API that accepted them dies before Temporal is back: the workers' outbox sweep wakes the outbox.
+  gw.api.child.kill('SIGKILL');
+  await gw.api.exited;
+  temporal.process.kill('SIGCONT');
+  const resumedAt = Date.now();
+  await eventually(
+    async () =>
+      (await gw.db('messages').where({ instance_id: 'shop' }).whereLike('idempotency_key', 'outage-%').whereNot({ status: 'sent' }))
+        .length === 0,
+    60_000,
+    'every message sent',
+  );
+  t.diagnostic(`all sent ${Date.now() - resumedAt} ms after Temporal came back`);
+  const rows = await gw.db('messages').where({ instance_id: 'shop' }).whereLike('idempotency_key', 'outage-%');
+  assert.equal(rows.length, 21, 'one message per key');
+});
