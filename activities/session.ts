@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { createAuthStore } from '../db/authStore.js';
@@ -9,6 +9,7 @@ import type { SessionClose, WhatsAppDriver, WhatsAppSession } from '../whatsapp/
 import type { SessionHost } from '../worker/sessionHost.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { createInboundRecorder } from './inbound.js';
+import { HANDED_OVER } from '../lib/temporal.js';
 import type { Chatbot } from './chatbot.js';
 
 /** How a held session ended when it did not end by cancellation. */
@@ -26,6 +27,8 @@ export interface SessionActivityDeps {
 }
 
 const MAX_RECONNECT_DELAY_MS = 60_000;
+
+const handedOver = (message: string) => ApplicationFailure.create({ type: HANDED_OVER, message });
 
 export function createSessionActivities({ db, driver, host, logger, media, wakeOutbox, chatbot }: SessionActivityDeps) {
   return {
@@ -115,11 +118,11 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
           await session.close();
           await writes;
           await inbound.settled();
-          if (outcome === 'takenOver') throw new Error(`session ${instanceId} was taken over by another worker`);
+          if (outcome === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
           if (outcome === 'evacuating') {
             await releaseLease(db, instanceId, epoch);
             // A plain failure: Temporal retries the activity at once on another worker.
-            throw new Error(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
+            throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
           }
           await releaseLease(db, instanceId, epoch);
           throw 'cancelled' in (outcome as object) ? (outcome as { cancelled: unknown }).cancelled : new Error('cancelled');
@@ -143,10 +146,10 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
             reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, Math.max(1_000, reconnectDelayMs * 2));
             log.info({ delayMs: reconnectDelayMs }, 'reconnecting');
             const woke = await Promise.race([sleep(reconnectDelayMs).then(() => 'slept' as const), takenOver, cancelled]);
-            if (woke === 'takenOver') throw new Error(`session ${instanceId} was taken over by another worker`);
+            if (woke === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
             if (woke === 'evacuating') {
               await releaseLease(db, instanceId, epoch);
-              throw new Error(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
+              throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
             }
             if (woke !== 'slept') {
               await releaseLease(db, instanceId, epoch);

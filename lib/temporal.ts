@@ -31,6 +31,9 @@ export function hostQueue(base: string, workerId: string): string {
   return `${base}-host-${workerId}`;
 }
 
+/** The failure type of a session its worker let go (shutting down, or another worker holds it): the session workflow takes it up again at once. */
+export const HANDED_OVER = 'SessionHandedOver';
+
 export const workflowIds = {
   session: (instanceId: string) => `session-${instanceId}`,
   outbox: (instanceId: string) => `outbox-${instanceId}`,

@@ -11,6 +11,9 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/** A child that ran this long before it exited counts as having worked: its next restart comes after a second. */
+const STABLE_AFTER_MS = 60_000;
+
 /**
  * Runs one of the gateway's processes (`api/main.ts`, `worker/main.ts`) as a
  * child with TypeScript loaded, restarting it if it crashes.
@@ -25,10 +28,13 @@ export function runService(
   let child: ChildProcess;
   let restarts = 0;
   const start = () => {
+    const startedAt = Date.now();
     child = fork(entry, [], { cwd: root, env, execArgv: ['--import', 'tsx', ...NODE_FLAGS], stdio: 'inherit' });
     child.on('message', (message) => hooks.onMessage?.(message));
     child.on('exit', (code, signal) => {
       if (stopping) return;
+      // A child that ran a while is restarted at once: the delay only grows while it keeps failing quickly.
+      if (Date.now() - startedAt > STABLE_AFTER_MS) restarts = 0;
       const delay = Math.min(30_000, 1_000 * 2 ** restarts++);
       hooks.log(`${name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s`);
       if (hooks.restart !== false) setTimeout(() => !stopping && start(), delay).unref();

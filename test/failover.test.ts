@@ -31,6 +31,7 @@ test('kill -9 of the worker holding a session: the other worker resumes it from 
   const victim = gw.workers[Number(first.slice(1)) - 1]!;
   const credsBefore = (await gw.db('session_creds').where({ instance_id: 'crash' }).first()).creds;
 
+  const killedAt = Date.now();
   const qrs = await qrsShownDuring(gw, 'crash', async () => {
     victim.child.kill('SIGKILL');
     await victim.exited;
@@ -43,6 +44,8 @@ test('kill -9 of the worker holding a session: the other worker resumes it from 
       'the session open on the other worker',
     );
   });
+  // Informational: the heartbeat timeout (4 s here) and the takeover.
+  process.stdout.write(`# takeover after kill -9 took ${Date.now() - killedAt} ms (heartbeat timeout 4 s)\n`);
   assert.deepEqual(qrs, [], 'no QR may be shown during failover');
   assert.equal((await gw.db('session_creds').where({ instance_id: 'crash' }).first()).creds, credsBefore);
   const me = await (await gw.request('/api/instance/crash/me')).json();
@@ -71,4 +74,34 @@ test('SIGTERM hands a session over to another worker, without a QR', async () =>
   assert.ok(leaving.output().includes('handing sessions over'), 'the worker announced the handover');
   // Informational: how long the instance was not open.
   process.stdout.write(`# handover took ${Date.now() - started} ms\n`);
+});
+
+test('ten SIGTERM hand-overs in a row: the tenth as fast as the first', async (t) => {
+  const id = 'ten';
+  let current = await connectAndPair(id);
+  const times: number[] = [];
+  for (let i = 1; i <= 10; i++) {
+    // A fresh worker to take the place of the one leaving, so that two are always up.
+    const spare = gw.startWorker(`h${i}`);
+    await eventually(async () => spare.output().includes('worker started'), 30_000, `worker h${i} started`);
+    // Running (a process killed by a signal has no exit code either) and the holder.
+    const running = gw.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    const leaving = running.find((w) => w.output().includes(`"workerId":"${current}"`))!;
+    const started = Date.now();
+    await leaving.stop('SIGTERM');
+    const next = await eventually(
+      async () => {
+        const now = await holder(id);
+        return now && now !== current && (await status(id)) === 'open' ? now : undefined;
+      },
+      60_000,
+      `hand-over ${i}`,
+    );
+    times.push(Date.now() - started);
+    t.diagnostic(`hand-over ${i}: ${times.at(-1)} ms (${current} → ${next})`);
+    current = next;
+  }
+  // Temporal's retries of the session's activity counted every hand-over of one session's life: they took
+  // 16 s, then 32 s, doubling. Now they take 0.2 to 1.3 s, and now and then 10 s (not yet understood).
+  for (const [i, ms] of times.entries()) assert.ok(ms < 15_000, `hand-over ${i + 1} took ${ms} ms`);
 });

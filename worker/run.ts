@@ -81,6 +81,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10 s' } as const;
   const workers: Worker[] = [];
   let host: SessionHost | undefined;
+  let sessionsWorker: Worker | undefined;
   // One LISTEN connection per process, for whatever its roles wait on.
   const listener = new PgListener(config.DATABASE_URL, logger);
   let dispatcher: WebhookDispatcher | undefined;
@@ -107,6 +108,9 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
         ...common,
         taskQueue: queues.general,
         workflowBundle: await workflowBundle(config),
+        // A workflow task for a worker that is leaving goes to another after 1 s, not 10 (the default): the
+        // task that takes up a session handed over on SIGTERM waited that long on the leaving worker's queue.
+        stickyQueueScheduleToStartTimeout: '1 s',
         activities: {
           ...createGeneralActivities({ db }),
           ...createScheduledActivities({ db, wakeOutbox: (id) => wakeOutbox(client, queues.general, id) }),
@@ -171,21 +175,22 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
       arrivals,
       drainIdleMs: config.OUTBOX_IDLE_MS,
     });
-    workers.push(
-      await Worker.create({
-        ...common,
-        taskQueue: queues.sessions,
-        activities: createSessionActivities({
-          db,
-          driver,
-          host,
-          logger,
-          media,
-          wakeOutbox: (id) => wakeOutbox(client, queues.general, id),
-          chatbot: createChatbot({ db, listener, logger, startReply: (input) => startChatbotReply(client, queues.general, input) }),
-        }),
-        maxConcurrentActivityTaskExecutions: 1_000,
+    sessionsWorker = await Worker.create({
+      ...common,
+      taskQueue: queues.sessions,
+      activities: createSessionActivities({
+        db,
+        driver,
+        host,
+        logger,
+        media,
+        wakeOutbox: (id) => wakeOutbox(client, queues.general, id),
+        chatbot: createChatbot({ db, listener, logger, startReply: (input) => startChatbotReply(client, queues.general, input) }),
       }),
+      maxConcurrentActivityTaskExecutions: 1_000,
+    });
+    workers.push(
+      sessionsWorker,
       // Outbox drains wait between messages: one per instance with traffic, so allow many at once.
       await Worker.create({
         ...common,
@@ -198,6 +203,9 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
 
   const shutdown = async (signal: string) => {
     logger.info({ signal, sessions: host?.size ?? 0 }, 'worker shutting down: handing sessions over');
+    // First stop taking sessions: a session handed over here must go to another worker, not come back to
+    // this one while it is leaving (then its hand-over waited for this worker's 10 s grace time).
+    if (sessionsWorker?.getState() === 'RUNNING') sessionsWorker.shutdown();
     await host?.evacuate(10_000);
     for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
   };

@@ -1,5 +1,8 @@
 import {
   ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  TimeoutFailure,
   CancellationScope,
   condition,
   continueAsNew,
@@ -11,6 +14,7 @@ import {
 import type { GeneralActivities } from '../activities/general.js';
 import type { HostActivities } from '../activities/host.js';
 import type { SessionActivities, SessionEnd } from '../activities/session.js';
+import { HANDED_OVER } from '../lib/temporal.js';
 
 export interface SessionWorkflowInput {
   instanceId: string;
@@ -26,6 +30,9 @@ export const stopSignal = defineSignal<[{ logout: boolean }]>('stop');
 
 // Restarts add history; start afresh well before it grows large.
 const MAX_RUNS_PER_EXECUTION = 200;
+/** A session held this long before it failed was working: the next attempt comes at once. */
+const STABLE_AFTER_MS = 60_000;
+const MAX_RETRY_WAIT_MS = 60_000;
 
 /**
  * One WhatsApp session, for as long as the instance stays connected. The
@@ -39,7 +46,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     startToCloseTimeout: '3650 days',
     heartbeatTimeout: `${input.heartbeatTimeoutSeconds} s`,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '1 min' },
+    // The workflow retries it itself (below): Temporal's own retries would count every hand-over of a long
+    // life against the next one (16 s, then 32 s).
+    retry: { maximumAttempts: 1 },
   });
   const general = proxyActivities<GeneralActivities>({
     startToCloseTimeout: '30 s',
@@ -57,21 +66,41 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     if (!logout) holding?.cancel();
   });
 
+  // Failures of holdSession in a row that came quickly; a session that was held a while starts the count again.
+  let quickFailures = 0;
   for (let run = 0; run < MAX_RUNS_PER_EXECUTION; run++) {
     request = null;
     holding = new CancellationScope();
+    const startedAt = Date.now();
+    let lostHolder = false;
     const held = holding
       .run(() => holdSession({ instanceId: input.instanceId }))
       .then(
-        (end): SessionEnd | 'cancelled' => end,
-        (err): 'cancelled' => {
+        (end): SessionEnd | 'cancelled' | 'failed' => end,
+        (err): 'cancelled' | 'failed' => {
           if (isCancellation(err)) return 'cancelled';
-          throw err;
+          if (!(err instanceof ActivityFailure)) throw err;
+          // Handed over (SIGTERM) or its worker died (heartbeat timeout): not the session's fault, no wait.
+          const cause = err.cause;
+          const lost = (cause instanceof ApplicationFailure && cause.type === HANDED_OVER) || cause instanceof TimeoutFailure;
+          if (lost) lostHolder = true;
+          return 'failed';
         },
       );
-    let end: SessionEnd | 'cancelled' | undefined;
+    let end: SessionEnd | 'cancelled' | 'failed' | undefined;
     void held.then((e) => (end = e));
     await condition(() => end !== undefined || request === 'logout');
+
+    if (end === 'failed' && request === null) {
+      // Held a while, then lost: take it up again at once, like the first time. Failing quickly again and
+      // again (a worker that cannot connect): wait 1 s, doubling up to a minute.
+      quickFailures = lostHolder || Date.now() - startedAt >= STABLE_AFTER_MS ? 0 : quickFailures + 1;
+      if (quickFailures > 1) {
+        const wait = Math.min(MAX_RETRY_WAIT_MS, 1_000 * 2 ** (quickFailures - 2));
+        await condition(() => request !== null, wait);
+      }
+      if (request === null || request === 'restart') continue;
+    }
 
     if (request === 'logout') {
       // Log out through the worker that holds the socket; if none can, drop the credentials here.
@@ -82,6 +111,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       return 'loggedOut';
     }
     end = await held;
+    if (end === 'failed') end = 'cancelled';
     if (end === 'cancelled') {
       if (request === 'restart') continue;
       await general.markDisconnected({ instanceId: input.instanceId });
