@@ -20,7 +20,7 @@ const TABLES = [
   'scheduled_messages',
   'media',
   'webhook_events',
-  'rate_limit_windows',
+  'rate_limit_buckets',
   'app_settings',
 ];
 

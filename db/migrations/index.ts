@@ -12,6 +12,7 @@ import * as webhookDelivery from './010_webhook_delivery.js';
 import * as scheduledSending from './011_scheduled_sending.js';
 import * as campaigns from './012_campaigns.js';
 import * as chatbot from './013_chatbot.js';
+import * as rateLimitBuckets from './014_rate_limit_buckets.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   '011_scheduled_sending': scheduledSending,
   '012_campaigns': campaigns,
   '013_chatbot': chatbot,
+  '014_rate_limit_buckets': rateLimitBuckets,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
