@@ -59,6 +59,45 @@ const send = (n: number) =>
     json: { to: '905551110000', body: `during the outage ${n}` },
   });
 
+test('a Temporal freeze shorter than the heartbeat timeouts keeps the socket, and a running drain keeps sending', async (t) => {
+  const lease = await gw.db('session_leases').where({ instance_id: 'shop' }).first();
+  const opened = () =>
+    gw.workers[0]!.output()
+      .split('\n')
+      .filter((l) => l.includes('"session open"')).length;
+  const openedBefore = opened();
+  // A message every 100 ms keeps the drain (idle after 300 ms) running across the freeze.
+  const answers: Array<{ status: number; sent: boolean; frozen: boolean }> = [];
+  let frozen = false;
+  const sending = (async () => {
+    for (let n = 0; n < 60; n++) {
+      const res = await gw.request('/api/instance/shop/messages/chat', {
+        method: 'POST',
+        json: { to: '905551110001', body: `steady ${n}` },
+      });
+      answers.push({ status: res.status, sent: ((await res.json()) as { sent: boolean }).sent, frozen });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 1_000));
+  temporal.process.kill('SIGSTOP');
+  frozen = true;
+  await new Promise((r) => setTimeout(r, 5_000));
+  temporal.process.kill('SIGCONT');
+  frozen = false;
+  await sending;
+  const during = answers.filter((a) => a.frozen);
+  t.diagnostic(`${during.length} sends while Temporal was frozen: ${during.filter((a) => a.sent).length} went out at once`);
+  assert.ok(during.length >= 20, `${during.length} sends during the freeze`);
+  assert.ok(
+    during.every((a) => a.status === 200 && a.sent),
+    JSON.stringify(during.filter((a) => !a.sent)),
+  );
+  // The same session: no reconnect, no new lease.
+  assert.equal(opened(), openedBefore, 'the session did not reconnect');
+  assert.equal((await gw.db('session_leases').where({ instance_id: 'shop' }).first()).epoch, lease.epoch);
+});
+
 test('with Temporal frozen, sends answer 202 with their ids, retries get the same ids, and all go out once when it is back, though their API died', async (t) => {
   const first = await send(0);
   assert.equal(first.status, 200, 'a send before the outage goes out');
