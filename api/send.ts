@@ -185,7 +185,7 @@ export function sendRouter(deps: SendDeps): Router {
             // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
             const draining = inserted.drainActive ?? (await drainActive(deps.db, instance.id));
             // Not awaited: the message is committed and is answered for with its id, whether Temporal answers
-            // or not; a failed wake is retried (and swept up by the workers: worker/outboxSweep.ts).
+            // or not; a failed wake is retried (and swept up by the workers: worker/sweeps.ts).
             if (row.status === 'pending' && !draining)
               wakeOutboxSoon(deps.temporal, queues.general, instance.id, (err) =>
                 req.log?.warn({ err, instanceId: instance.id }, 'waking the outbox failed; retrying'),

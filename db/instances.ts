@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { Coalescer, coalescersBy } from '../lib/coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import type { Account, ConnectionStatus } from '../whatsapp/session.js';
@@ -22,7 +23,9 @@ export async function listInstances(db: Db): Promise<InstanceRow[]> {
 const lookups = coalescersBy(
   (db: Db) =>
     new Coalescer(async (ids: string[]) => {
-      const rows = await preparedQuery<InstanceRow>(db, 'get_instances', 'select * from instances where id = any($1::text[])', [[...new Set(ids)]]);
+      const rows = await preparedQuery<InstanceRow>(db, 'get_instances', 'select * from instances where id = any($1::text[])', [
+        [...new Set(ids)],
+      ]);
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((wanted) => byId.get(wanted));
     }),
@@ -88,6 +91,40 @@ export async function recordConnection(db: Db, instanceId: string, change: Conne
       });
     }
   });
+}
+
+/**
+ * Instances recorded `open` whose session no worker holds any more (its
+ * lease is gone, or its holder stopped heartbeating for `staleAfterSeconds`)
+ * are recorded `connecting`, with their `connection_status` event, until a
+ * worker takes the session up again. Returns their ids.
+ */
+export async function markLostSessions(db: Db, staleAfterSeconds: number): Promise<string[]> {
+  const freshLease = (q: Knex.QueryBuilder) =>
+    q
+      .select(db.raw('1'))
+      .from('session_leases as l')
+      .whereRaw('l.instance_id = i.id')
+      .where('l.heartbeat_at', '>=', db.raw(`now() - ? * interval '1 second'`, [staleAfterSeconds]));
+  const lost: string[] = (await db('instances as i').where('i.status', 'open').whereNotExists(freshLease).select('i.id')).map((r) => r.id);
+  const marked: string[] = [];
+  for (const id of lost) {
+    await db.transaction(async (trx) => {
+      // Checked again under the instance's lock: a worker may have taken the session up meanwhile.
+      const current = await trx('instances as i')
+        .where('i.id', id)
+        .where('i.status', 'open')
+        .whereNotExists(freshLease)
+        .forUpdate()
+        .first('i.id');
+      if (!current) return;
+      await trx('instances').where({ id }).update({ status: 'connecting', status_changed_at: trx.fn.now() });
+      const { account } = (await trx('instances').where({ id }).first('account')) ?? {};
+      await recordEvent(trx, id, 'connection_status', { status: 'connecting', account: account ?? null });
+      marked.push(id);
+    });
+  }
+  return marked;
 }
 
 /** The webhook's wording: `connected` where the API says `open`. */

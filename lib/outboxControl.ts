@@ -48,7 +48,7 @@ const RETRY_MAX_MS = 30_000;
  * message that is committed is accepted, whether Temporal answers or not.
  * A failed wake is retried in the background, 1 s then doubling up to 30 s,
  * until Temporal takes it; should this process end first, the general
- * workers' outbox sweep (worker/outboxSweep.ts) wakes the instance.
+ * workers' outbox sweep (worker/sweeps.ts) wakes the instance.
  */
 export function wakeOutboxSoon(client: Client, taskQueue: string, instanceId: string, onError: (err: unknown) => void): void {
   let keys = retrying.get(client);

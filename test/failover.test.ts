@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { scanQr } from './support/fakePhone.js';
-import { qrsShownDuring } from './support/pairing.js';
+import { enableWebhook, qrsShownDuring } from './support/pairing.js';
 
 // Two worker processes; heartbeat timeout 4 s (see startGateway).
 let gw: Gateway;
@@ -28,13 +28,18 @@ async function connectAndPair(id: string) {
 
 test('kill -9 of the worker holding a session: the other worker resumes it from the stored credentials, no QR', async () => {
   const first = await connectAndPair('crash');
+  // A webhook, so that connection_status events are recorded.
+  await enableWebhook(gw, 'crash');
   const victim = gw.workers[Number(first.slice(1)) - 1]!;
   const credsBefore = (await gw.db('session_creds').where({ instance_id: 'crash' }).first()).creds;
+  const seqBefore = (await gw.db('webhook_events').where({ instance_id: 'crash' }).max({ seq: 'seq' }).first())?.seq ?? 0;
 
   const killedAt = Date.now();
   const qrs = await qrsShownDuring(gw, 'crash', async () => {
     victim.child.kill('SIGKILL');
     await victim.exited;
+    // Through the gap the status says the session is being taken over.
+    await eventually(async () => (await status('crash')) === 'connecting', 20_000, 'connecting during the gap');
     await eventually(
       async () => {
         const now = await holder('crash');
@@ -47,6 +52,12 @@ test('kill -9 of the worker holding a session: the other worker resumes it from 
   // Informational: the heartbeat timeout (4 s here) and the takeover.
   process.stdout.write(`# takeover after kill -9 took ${Date.now() - killedAt} ms (heartbeat timeout 4 s)\n`);
   assert.deepEqual(qrs, [], 'no QR may be shown during failover');
+  // And so do the webhook's connection_status events: connecting, then connected again.
+  const events = await gw.db('webhook_events').where({ instance_id: 'crash', event: 'connection_status' }).where('seq', '>', seqBefore).orderBy('seq');
+  assert.deepEqual(
+    events.map((e) => e.data.status),
+    ['connecting', 'connected'],
+  );
   assert.equal((await gw.db('session_creds').where({ instance_id: 'crash' }).first()).creds, credsBefore);
   const me = await (await gw.request('/api/instance/crash/me')).json();
   assert.equal(me.phone, '905550000001');

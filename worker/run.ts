@@ -34,7 +34,7 @@ import { STATUS_CHANNEL } from '../db/messages.js';
 import { createWebhookSender } from '../activities/webhookSender.js';
 import { wakeWebhooks } from '../lib/webhookControl.js';
 import { WebhookDispatcher } from './webhookDispatcher.js';
-import { startOutboxSweep } from './outboxSweep.js';
+import { startSweeps } from './sweeps.js';
 import { raiseThreadPriority } from './priority.js';
 
 export interface WorkerOptions {
@@ -86,7 +86,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   const listener = new PgListener(config.DATABASE_URL, logger);
   let dispatcher: WebhookDispatcher | undefined;
   let closeSender: (() => Promise<void>) | undefined;
-  let stopOutboxSweep: (() => Promise<void>) | undefined;
+  let stopSweeps: (() => Promise<void>) | undefined;
 
   if (config.WORKER_ROLES.includes('general')) {
     const arrivals = new Arrivals(listener, WEBHOOK_CHANNEL);
@@ -152,11 +152,12 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   await listener.start();
   dispatcher?.start();
   if (config.WORKER_ROLES.includes('general')) {
-    stopOutboxSweep = startOutboxSweep({
+    stopSweeps = startSweeps({
       db,
-      wake: (id) => wakeOutbox(client, queues.general, id),
+      wakeOutbox: (id) => wakeOutbox(client, queues.general, id),
       logger,
-      everyMs: config.OUTBOX_SWEEP_SECONDS * 1_000,
+      outboxEveryMs: config.OUTBOX_SWEEP_SECONDS * 1_000,
+      heartbeatTimeoutSeconds: config.SESSION_HEARTBEAT_TIMEOUT_SECONDS,
     });
   }
   if (config.WORKER_ROLES.includes('sessions')) {
@@ -217,7 +218,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     await dispatcher?.stop();
-    await stopOutboxSweep?.();
+    await stopSweeps?.();
     await closeSender?.();
     await listener.stop();
     await connection.close();
