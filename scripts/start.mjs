@@ -1,6 +1,25 @@
-import { ensureDependencies } from './bootstrap.mjs';
+// `npm start`: the stack's supervisor (stack/main.ts) runs in a process group of its own, with every
+// process it starts. Ctrl-C in the terminal then reaches this process only, which passes it on once: the
+// supervisor stops the API and workers first (sessions handed over, keys written), then Temporal, then
+// Postgres. (In the terminal's group, Postgres got the SIGINT at once and died before the workers.)
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ensureDependencies, root } from './bootstrap.mjs';
 
 ensureDependencies();
-const { register } = await import('tsx/esm/api');
-register();
-await import('../stack/main.ts');
+const supervisor = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../stack/main.ts', import.meta.url))], {
+  cwd: root,
+  stdio: 'inherit',
+  detached: true,
+});
+let forwarded = false;
+const forward = (signal) => {
+  if (forwarded) return;
+  forwarded = true;
+  supervisor.kill(signal);
+};
+process.on('SIGINT', () => forward('SIGINT'));
+process.on('SIGTERM', () => forward('SIGTERM'));
+// The terminal went away: stop as for SIGTERM.
+process.on('SIGHUP', () => forward('SIGTERM'));
+supervisor.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -4,7 +4,7 @@
  * TEMPORAL_ADDRESS is set (both keep their data under DATA_DIR), then the
  * worker and the API. Ctrl-C stops everything it started.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfigOrExit } from '../config/index.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './postgres.js';
@@ -23,6 +23,10 @@ const services: Service[] = [];
 let shuttingDown = false;
 
 async function main(): Promise<void> {
+  // Credentials, Signal keys and media live here: for this user only (as root, the embedded Postgres's own
+  // user is then let through to its data, and no further: search permission, not read).
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
     log(`starting embedded Postgres (data in ${join(dataDir, 'postgres')})`);
@@ -68,8 +72,11 @@ async function main(): Promise<void> {
   });
   const port = await listening;
   mkdirSync(dataDir, { recursive: true });
-  // Where this run's services are, for `npm run token` and other local tools.
-  writeFileSync(join(dataDir, 'stack.json'), JSON.stringify({ databaseUrl, temporalAddress, apiPort: port }, null, 2));
+  // Where this run's services are, for `npm run token` and other local tools. It holds the database's
+  // password: for this user only.
+  const stackFile = join(dataDir, 'stack.json');
+  writeFileSync(stackFile, JSON.stringify({ databaseUrl, temporalAddress, apiPort: port }, null, 2), { mode: 0o600 });
+  chmodSync(stackFile, 0o600);
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   log(`API          http://localhost:${port}/api  (health: http://localhost:${port}/health)`);
   if (temporal?.uiUrl) log(`Temporal UI  ${temporal.uiUrl}`);

