@@ -63,6 +63,8 @@ const configSchema = z.object({
   MEDIA_ALLOW_PRIVATE_URLS: withDefault(z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1')),
   /** How long an outbox drain keeps waiting for an instance's next message before it ends (the next one then signals Temporal). */
   OUTBOX_IDLE_MS: withDefault(z.coerce.number().int().min(100).max(600_000).default(5_000)),
+  /** How long a database query may take before it fails (the API answers 503); 0: no bound. */
+  DB_QUERY_TIMEOUT_MS: withDefault(z.coerce.number().int().min(0).max(600_000).default(5_000)),
   /** How often each general worker wakes outboxes whose messages were left pending without a drain. */
   OUTBOX_SWEEP_SECONDS: withDefault(z.coerce.number().min(1).max(3_600).default(30)),
   /** CPU priority (nice value) of a session worker's sockets; raising it needs CAP_SYS_NICE (see worker/priority.ts). */

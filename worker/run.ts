@@ -66,7 +66,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {
     throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set for a worker (npm start sets them)');
   }
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, { queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS });
   await migrate(db);
 
   // Signals are handled below: sessions are handed over before the workers stop.

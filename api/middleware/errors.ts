@@ -2,6 +2,9 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { HttpError, NotFound, PayloadTooLarge, Unavailable, BadRequest } from '../../lib/errors.js';
 
 const DB_UNAVAILABLE_CODES = new Set([
+  // A query past its bound (db/knex.ts): the statement or lock timeout on the server.
+  '57014',
+  '55P03',
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
@@ -34,7 +37,8 @@ export function toHttpError(err: unknown): HttpError | undefined {
   if (
     e?.name === 'KnexTimeoutError' ||
     (typeof e?.code === 'string' && DB_UNAVAILABLE_CODES.has(e.code)) ||
-    /Connection terminated/.test(e?.message ?? '')
+    // pg's own: a lost connection, a query past its bound, a connection that could not be set up in time.
+    /Connection terminated|Query read timeout|^timeout expired$/.test(e?.message ?? '')
   ) {
     return new Unavailable('database unavailable', 'DATABASE_UNAVAILABLE');
   }
