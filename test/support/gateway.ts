@@ -103,7 +103,8 @@ export async function startGateway(options: {
     ...options.env,
   };
   const workerEntry = options.workerEntry ?? 'test/support/fakeWorker.ts';
-  const db = createDb(databaseUrl, { poolMax: 4 });
+  // Unbounded: tests and benchmarks set up large data sets with it (the gateway's own processes are bounded).
+  const db = createDb(databaseUrl, { poolMax: 4, queryTimeoutMs: 0 });
   const apis: Proc[] = [];
   const workers: Proc[] = [];
   const startWorker = (workerId: string, extraEnv: NodeJS.ProcessEnv = {}) => {
