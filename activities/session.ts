@@ -121,7 +121,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
           if (outcome === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
           if (outcome === 'evacuating') {
             await releaseLease(db, instanceId, epoch);
-            // A plain failure: Temporal retries the activity at once on another worker.
+            // Handed over: the session workflow runs the activity again at once, on another worker.
             throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
           }
           await releaseLease(db, instanceId, epoch);

@@ -73,24 +73,29 @@ export interface ConnectionChange {
 export async function recordConnection(db: Db, instanceId: string, change: ConnectionChange): Promise<void> {
   await db.transaction(async (trx) => {
     const current = await trx<InstanceRow>('instances').where({ id: instanceId }).forUpdate().first();
-    if (!current) return; // deleted meanwhile
-    const patch: Record<string, unknown> = {};
-    if (change.qr !== undefined) patch.qr = change.qr;
-    if (change.account !== undefined) patch.account = change.account === null ? null : JSON.stringify(change.account);
-    const statusChanged = current.status !== change.status;
-    if (statusChanged) {
-      patch.status = change.status;
-      patch.status_changed_at = trx.fn.now();
-    }
-    if (Object.keys(patch).length > 0) await trx('instances').where({ id: instanceId }).update(patch);
-    if (statusChanged) {
-      const account = change.account !== undefined ? change.account : current.account;
-      await recordEvent(trx, instanceId, 'connection_status', {
-        status: webhookStatus(change.status),
-        account: account ?? null,
-      });
-    }
+    if (current) await applyConnection(trx, current, change); // else deleted meanwhile
   });
+}
+
+/** Writes a connection change to the (locked) instance row, with its `connection_status` event if the status moved. */
+async function applyConnection(trx: Knex.Transaction, current: InstanceRow, change: ConnectionChange): Promise<void> {
+  const instanceId = current.id;
+  const patch: Record<string, unknown> = {};
+  if (change.qr !== undefined) patch.qr = change.qr;
+  if (change.account !== undefined) patch.account = change.account === null ? null : JSON.stringify(change.account);
+  const statusChanged = current.status !== change.status;
+  if (statusChanged) {
+    patch.status = change.status;
+    patch.status_changed_at = trx.fn.now();
+  }
+  if (Object.keys(patch).length > 0) await trx('instances').where({ id: instanceId }).update(patch);
+  if (statusChanged) {
+    const account = change.account !== undefined ? change.account : current.account;
+    await recordEvent(trx, instanceId, 'connection_status', {
+      status: webhookStatus(change.status),
+      account: account ?? null,
+    });
+  }
 }
 
 /**
@@ -111,16 +116,14 @@ export async function markLostSessions(db: Db, staleAfterSeconds: number): Promi
   for (const id of lost) {
     await db.transaction(async (trx) => {
       // Checked again under the instance's lock: a worker may have taken the session up meanwhile.
-      const current = await trx('instances as i')
+      const current: InstanceRow | undefined = await trx('instances as i')
         .where('i.id', id)
         .where('i.status', 'open')
         .whereNotExists(freshLease)
         .forUpdate()
-        .first('i.id');
+        .first('i.*');
       if (!current) return;
-      await trx('instances').where({ id }).update({ status: 'connecting', status_changed_at: trx.fn.now() });
-      const { account } = (await trx('instances').where({ id }).first('account')) ?? {};
-      await recordEvent(trx, id, 'connection_status', { status: 'connecting', account: account ?? null });
+      await applyConnection(trx, current, { status: 'connecting' });
       marked.push(id);
     });
   }

@@ -77,6 +77,8 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   await ensureSearchAttributes(client, logger);
   const queues = taskQueues(config.TASK_QUEUE);
+  /** Wakes an instance's outbox workflow (for every role that hands messages to it). */
+  const wakeInstanceOutbox = (instanceId: string) => wakeOutbox(client, queues.general, instanceId);
   const workerId = config.WORKER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const common = { connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime: '10 s' } as const;
   const workers: Worker[] = [];
@@ -113,12 +115,12 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
         stickyQueueScheduleToStartTimeout: '1 s',
         activities: {
           ...createGeneralActivities({ db }),
-          ...createScheduledActivities({ db, wakeOutbox: (id) => wakeOutbox(client, queues.general, id) }),
-          ...createChatbotActivities({ db, wakeOutbox: (id) => wakeOutbox(client, queues.general, id) }),
+          ...createScheduledActivities({ db, wakeOutbox: wakeInstanceOutbox }),
+          ...createChatbotActivities({ db, wakeOutbox: wakeInstanceOutbox }),
           ...createCampaignActivities({
             db,
             logger,
-            wakeOutbox: (id) => wakeOutbox(client, queues.general, id),
+            wakeOutbox: wakeInstanceOutbox,
             // "instance\nmessage id\nstatus" (db/messages.ts)
             onStatus: (handler) =>
               listener.on(STATUS_CHANNEL, (payload) => {
@@ -154,7 +156,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   if (config.WORKER_ROLES.includes('general')) {
     stopSweeps = startSweeps({
       db,
-      wakeOutbox: (id) => wakeOutbox(client, queues.general, id),
+      wakeOutbox: wakeInstanceOutbox,
       logger,
       outboxEveryMs: config.OUTBOX_SWEEP_SECONDS * 1_000,
       heartbeatTimeoutSeconds: config.SESSION_HEARTBEAT_TIMEOUT_SECONDS,
@@ -185,7 +187,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
         host,
         logger,
         media,
-        wakeOutbox: (id) => wakeOutbox(client, queues.general, id),
+        wakeOutbox: wakeInstanceOutbox,
         chatbot: createChatbot({ db, listener, logger, startReply: (input) => startChatbotReply(client, queues.general, input) }),
       }),
       maxConcurrentActivityTaskExecutions: 1_000,
