@@ -4,6 +4,8 @@
  * over every process that took part in it.
  */
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { processTree } from './processes.js';
 
 const TICKS_PER_SECOND = 100;
@@ -65,4 +67,32 @@ export function cpuSince(before: CpuReading, after: CpuReading = readCpu()): Map
   // (Main-thread readings leave reaped time out: an exited process's share is simply missing there.)
   for (const [pid, { role, ms, reaped }] of before) if (reaped && !after.has(pid)) add(role, -ms);
   return used;
+}
+
+/** Busy CPU ms of the whole machine (/proc/stat: all but idle and iowait) and of this run (this process and its descendants). */
+export function cpuNow() {
+  const times = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const machine = ((times.reduce((a, b) => a + b, 0) - times[3]! - times[4]!) * 1000) / 100;
+  let run = 0;
+  for (const { ms } of readCpu().values()) run += ms;
+  return { machine, run, at: performance.now() };
+}
+/**
+ * The share of the machine's CPU that processes outside this run used since
+ * `before` (other people's work on the same cores skews the figures, their
+ * p99 most).
+ */
+export function othersSince(before: ReturnType<typeof cpuNow>): string {
+  const after = cpuNow();
+  const share = (after.machine - before.machine - (after.run - before.run)) / ((after.at - before.at) * cpus().length);
+  return `${(Math.max(0, share) * 100).toFixed(0)} %`;
+}
+
+/** CPU used per item since `before`, by process, and the share of the machine's cores this run kept busy over `elapsedMs`. */
+export function cpuPer(before: CpuReading, count: number, elapsedMs: number, what: string): string {
+  const used = [...cpuSince(before)].filter(([, ms]) => ms / count >= 0.05).sort((a, b) => b[1] - a[1]);
+  const total = used.reduce((sum, [, ms]) => sum + ms, 0);
+  const parts = used.map(([role, ms]) => `${role} ${(ms / count).toFixed(1)}`).join(', ');
+  const busy = (total / (elapsedMs * cpus().length)) * 100;
+  return `CPU per ${what} ${(total / count).toFixed(1)} ms (${parts}); this run kept ${busy.toFixed(0)} % of ${cpus().length} cores busy`;
 }

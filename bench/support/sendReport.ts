@@ -4,6 +4,7 @@
  * when send calls were answered; then the sustained rates, each way's best
  * over all the numbers of clients measured.
  */
+import { mean, percentile } from './stats.js';
 
 export interface Run {
   name: string;
@@ -24,17 +25,13 @@ export interface Run {
 export const isBare = (run: Run) => run.name.startsWith('bare');
 export const isGateway = (run: Run) => run.name.startsWith('gateway over HTTP');
 
-export const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
+export { percentile };
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return (sorted[Math.floor((sorted.length - 1) / 2)]! + sorted[Math.ceil((sorted.length - 1) / 2)]!) / 2;
 };
 
-const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
 
 /** Each gateway run against the mean of the bare runs just before and after it. */
 function pairedRatios(runs: Run[]): number[] {
