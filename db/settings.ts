@@ -6,9 +6,18 @@
 import { z } from 'zod';
 import type { Knex } from 'knex';
 import type { Db } from './knex.js';
-import { isTimeZone } from '../lib/chatbotRules.js';
 
 export const SETTINGS_CHANNEL = 'wa_settings';
+
+/** Whether a time zone name is one the runtime knows (`Europe/Istanbul`, `UTC`). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Standard Webhooks secrets: `whsec_` + base64 of 24 to 64 random bytes. */
 export function isWebhookSecret(value: string): boolean {

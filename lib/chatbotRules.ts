@@ -309,13 +309,3 @@ export function fillResponse(response: string, values: { name: string; phone: st
   );
   return response.replaceAll('{name}', values.name).replaceAll('{phone}', values.phone).replaceAll('{time}', time);
 }
-
-/** Whether a time zone name is one the runtime knows (`Europe/Istanbul`, `UTC`). */
-export function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
-}
