@@ -19,7 +19,8 @@ import { detectMimetype } from '../lib/mediaStore.js';
 import { FetchRefused, safeFetch } from '../lib/safeFetch.js';
 import { isGroupJid } from '../lib/recipients.js';
 import { TtlCache } from '../lib/ttlCache.js';
-import type { Media, OutgoingContent, WhatsAppSession } from '../whatsapp/session.js';
+import { LookAhead, Slots } from '../lib/lookAhead.js';
+import type { Media, OutgoingContent, OutgoingMessage, PreparedMessage, WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from '../worker/sessionHost.js';
 
 /** A send that can never succeed: the message is marked failed with this reason. */
@@ -42,6 +43,9 @@ const EXISTS_TTL_MS = 10 * 60_000;
 const HEARTBEAT_EVERY_MS = 1_000;
 const MEDIA_FETCH_ATTEMPTS = 3;
 const MEDIA_RETRY_DELAY_MS = 2_000;
+/** Messages a drain prepares ahead of their turn (their media fetched and uploaded), and how many media files at once (each is held in memory meanwhile). */
+const LOOK_AHEAD = 16;
+const MEDIA_AT_ONCE = 4;
 /**
  * Failed sends of one message, with the connection up throughout, after which
  * it is marked failed. The outbox workflow retries a failed drain with growing
@@ -137,34 +141,48 @@ export function createOutboxActivities(deps: OutboxDeps) {
     return `sending failed ${failures} times: ${err instanceof Error ? err.message : String(err)}`;
   }
 
+  /** What the look-ahead makes of a pending message ahead of its turn: its content, and for media its upload. */
+  async function prepareRow(session: WhatsAppSession, mediaSlots: Slots, row: PendingMessage): Promise<Ready> {
+    const content = row.content as StoredContent;
+    if (!('media' in content)) return { message: { id: row.id, to: row.chat_id, content: await resolveContent(row) } };
+    // A few media files at a time, each held in memory until it is uploaded.
+    return mediaSlots.run(async () => {
+      const message: OutgoingMessage = { id: row.id, to: row.chat_id, content: await resolveContent(row) };
+      return { message, prepared: session.prepare ? await session.prepare(message) : undefined };
+    });
+  }
+
   /**
-   * Sends one batch of pending messages in order, spacing them by the
-   * instance's sendDelay. Their statuses are written while later messages
-   * (of this batch and the next ones) go out. Returns how many rows it took
-   * (0: nothing was pending).
+   * Sends what the look-ahead has ready, in order per recipient, spacing the
+   * sends by the instance's sendDelay, until nothing more is ready (the rest
+   * wait behind a preparation under way). Their statuses are written while
+   * later messages go out. Returns how many it sent or failed.
    */
-  async function sendBatch(
+  async function sendReady(
     session: WhatsAppSession,
     instanceId: string,
-    limit: number,
+    queue: SendQueue,
+    delayMs: number,
     statuses: StatusWriter,
     result: DrainResult,
     heartbeat: () => void,
   ): Promise<number> {
     const ctx = Context.current();
-    const { messages: batch, sendDelayMs: delayMs } = await pickUpPending(db, instanceId, limit, statuses.unwritten());
-    if (batch.length === 0) return 0;
-    await lookUpRecipients(session, instanceId, batch);
-    for (const row of batch) {
+    let done = 0;
+    for (;;) {
       heartbeat();
-      if (ctx.cancellationSignal.aborted) break;
+      if (ctx.cancellationSignal.aborted || !queue.ready()) break;
       const wait = (lastSentAt.get(instanceId) ?? 0) + delayMs - Date.now();
       if (delayMs > 0 && wait > 0) await sleep(wait, undefined, { signal: ctx.cancellationSignal }).catch(() => {});
       if (ctx.cancellationSignal.aborted) break;
+      const next = queue.take();
+      if (!next) break;
+      const { item: row, prepared } = next;
+      done++;
       try {
-        const content = await resolveContent(row);
+        if (!prepared.ok) throw prepared.error;
         await ensureRecipient(session, instanceId, row.chat_id);
-        await session.send({ id: row.id, to: row.chat_id, content });
+        await session.send(prepared.value.message, prepared.value.prepared);
         // The request waiting for it can answer now; its status is recorded once its keys are stored.
         announceSent(db, instanceId, row.id).catch((err) => logger.warn({ err, instanceId }, 'announcing a sent message failed'));
         const sentAt = Date.now();
@@ -179,7 +197,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
         result.failed++;
       }
     }
-    return batch.length;
+    return done;
   }
 
   const hasPending = async (instanceId: string) =>
@@ -222,6 +240,11 @@ export function createOutboxActivities(deps: OutboxDeps) {
       const arrivals = deps.arrivals.watch(instanceId);
       // A message is recorded as sent only once the keys that encrypted it are stored (see SessionKeys).
       const statuses = new StatusWriter(db, instanceId, () => session.persisted());
+      // Pending messages in order, their media fetched and uploaded ahead: a slow one holds back only its recipient's later ones.
+      const mediaSlots = new Slots(MEDIA_AT_ONCE);
+      const queue: SendQueue = new LookAhead((row) => prepareRow(session, mediaSlots, row), LOOK_AHEAD);
+      let delayMs = 0;
+      let more = false;
       let activeUntil = 0;
       const keepActive = async () => {
         if (Date.now() < activeUntil - idleMs) return;
@@ -242,16 +265,36 @@ export function createOutboxActivities(deps: OutboxDeps) {
           await statuses.atMost(2 * batch);
           // Every message committed before the pick-up is in it; any later one NOTIFYs after this.
           arrivals.clear();
-          const taken = await sendBatch(session, instanceId, batch, statuses, result, heartbeat);
-          if (taken > 0) {
+          // The look-ahead holds a batch at most; what it holds (and what is sent but not recorded) is not picked up again.
+          const room = batch - queue.size;
+          let taken = 0;
+          if (room > 0) {
+            const exclude = [...statuses.unwritten(), ...queue.waiting().map((row) => row.seq)];
+            const picked = await pickUpPending(db, instanceId, room, exclude);
+            taken = picked.messages.length;
+            // A full pick-up may have left more behind; after a partial one, only a NOTIFY means more.
+            more = taken >= room;
+            if (taken > 0) {
+              delayMs = picked.sendDelayMs;
+              await lookUpRecipients(session, instanceId, picked.messages);
+              queue.add(picked.messages.map((row) => ({ ...row, key: row.chat_id })));
+            }
+          }
+          const done = await sendReady(session, instanceId, queue, delayMs, statuses, result, heartbeat);
+          if (taken > 0 || done > 0) {
             idleSince = Date.now();
             if (Date.now() - started > maxMs) {
               result.more = true;
               break;
             }
             await keepActive();
-            // A full batch may have left more behind; after a partial one, only a NOTIFY means more.
-            if (taken >= batch) continue;
+          }
+          if (more && queue.size < batch) continue;
+          if (queue.size > 0) {
+            // The rest wait behind a preparation under way (media being fetched or uploaded): the drain is not idle.
+            heartbeat();
+            await Promise.race([arrivals.next(pollMs), queue.settled(), host.evacuating]);
+            continue;
           }
           if (Date.now() - idleSince >= idleMs || Date.now() - started > maxMs) {
             // What was sent is recorded before the last look, which would otherwise find it pending.
@@ -281,6 +324,14 @@ export function createOutboxActivities(deps: OutboxDeps) {
     },
   };
 }
+
+/** A message prepared ahead: its content, and what the session made of it (a media message's upload). */
+interface Ready {
+  message: OutgoingMessage;
+  prepared?: PreparedMessage;
+}
+
+type SendQueue = LookAhead<PendingMessage & { key: string }, Ready>;
 
 export interface DrainInput {
   instanceId: string;

@@ -14,6 +14,8 @@ import { pairInstance } from './support/pairing.js';
 
 const OWNER = '905553000001';
 const BOB = '905553000002';
+const CAROL = '905553000003';
+const SLOW_MS = 3_000;
 let sim: Simulator;
 let gw: Gateway;
 let files: Server;
@@ -35,6 +37,8 @@ before(async () => {
   sim = await Simulator.start();
   const ca = await sim.media.writeCa(join(mkdtempSync(join(tmpdir(), 'sim-ca-')), 'ca.pem'));
   files = createServer((req, res) => {
+    // A slow media host: the file comes after SLOW_MS.
+    if (req.url === '/slow.mp4') return void setTimeout(() => res.writeHead(200, { 'content-type': 'video/mp4' }).end(mp4), SLOW_MS);
     const body = { '/clip.mp4': mp4, '/song.mp3': mp3 }[req.url ?? ''];
     if (!body) return res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
@@ -50,6 +54,7 @@ before(async () => {
   });
   await pairInstance(gw, sim, 'shop', OWNER);
   sim.addUser(BOB, 'Bob');
+  sim.addUser(CAROL, 'Carol');
 });
 after(async () => {
   await gw?.stop();
@@ -169,7 +174,10 @@ test('media can be listed and deleted, and a deleted file is gone', async () => 
 });
 
 test('media that cannot be fetched fails the message with the reason, and later messages still go out', async () => {
-  const res = await gw.request('/api/instance/shop/messages/image', { method: 'POST', json: { to: BOB, image: `${filesUrl}/missing.jpg` } });
+  const res = await gw.request('/api/instance/shop/messages/image', {
+    method: 'POST',
+    json: { to: BOB, image: `${filesUrl}/missing.jpg` },
+  });
   const failed = (await res.json()) as Record<string, any>;
   assert.equal(res.status, 422);
   assert.equal(failed.status, 'failed');
@@ -177,7 +185,43 @@ test('media that cannot be fetched fails the message with the reason, and later 
   const row = await gw.db('messages').where({ instance_id: 'shop', id: failed.id }).first();
   assert.equal(row.status, 'failed');
   assert.match(row.error, /HTTP 404/);
-  assert.equal(sim.received.some((m) => m.id === failed.id), false);
+  assert.equal(
+    sim.received.some((m) => m.id === failed.id),
+    false,
+  );
   const { id } = await send('chat', { body: 'after the failure' });
   await atBob(id);
+});
+
+test('a slow media URL holds back only its recipient: other chats go first, its next message still follows it', async () => {
+  const started = Date.now();
+  // The video's request answers once it is sent (after the slow fetch): not awaited here.
+  const slow = gw.request('/api/instance/shop/messages/video', { method: 'POST', json: { to: BOB, video: `${filesUrl}/slow.mp4` } });
+  await eventually(
+    async () => (await gw.db('messages').where({ instance_id: 'shop', type: 'video', status: 'pending' }).first()) ?? undefined,
+    5_000,
+    'the video accepted',
+  );
+  const after = gw.request('/api/instance/shop/messages/chat', { method: 'POST', json: { to: BOB, body: 'after the video' } });
+  await eventually(
+    async () => (await gw.db('messages').where({ instance_id: 'shop', body: 'after the video' }).first()) ?? undefined,
+    5_000,
+    'the text accepted',
+  );
+  const { id: toCarol } = await send('chat', { to: CAROL, body: 'not held up' });
+  const carolAt = (
+    await eventually(async () => sim.received.find((m) => m.id === toCarol && m.to === CAROL && !m.ownCopy), 20_000, 'Carol')
+  ).receivedAt;
+  const video = (await (await slow).json()) as { id: string };
+  const text = (await (await after).json()) as { id: string };
+  const videoAt = (await atBob(video.id)).receivedAt;
+  const textAt = (await atBob(text.id)).receivedAt;
+  console.log(
+    `# slow media: Carol's text after ${carolAt - started} ms, Bob's video after ${videoAt - started} ms, his next text after ${textAt - started} ms`,
+  );
+  assert.ok(carolAt < videoAt, "Carol's message went out before the slow video");
+  assert.ok(carolAt - started < SLOW_MS, "Carol's message did not wait for the fetch");
+  assert.ok(videoAt <= textAt, 'Bob got his messages in the order they were sent');
+  const bobs = sim.received.filter((m) => m.to === BOB && !m.ownCopy).map((m) => m.id);
+  assert.ok(bobs.indexOf(video.id) < bobs.indexOf(text.id));
 });

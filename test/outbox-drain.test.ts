@@ -13,6 +13,7 @@ import { OUTBOX_CHANNEL } from '../db/outbox.js';
 import { SessionHost } from '../worker/sessionHost.js';
 import { PgListener } from '../lib/pgListener.js';
 import type { MediaStore } from '../lib/mediaStore.js';
+import type { StoredContent } from '../lib/content.js';
 import type { OutgoingMessage, WhatsAppSession } from '../whatsapp/session.js';
 import { createDatabase } from './support/infra.js';
 
@@ -83,7 +84,7 @@ function scriptedSession() {
   };
 }
 
-async function setup(instanceId: string, arrivals: Arrivals) {
+async function setup(instanceId: string, arrivals: Arrivals, media = {} as MediaStore) {
   await createInstance(db, instanceId, 'drain test');
   const scripted = scriptedSession();
   const host = new SessionHost('worker-test', 'queue-test');
@@ -91,7 +92,7 @@ async function setup(instanceId: string, arrivals: Arrivals) {
   const activities = createOutboxActivities({
     db,
     host,
-    media: {} as MediaStore,
+    media,
     logger,
     maxMediaBytes: 1_000_000,
     allowPrivateMediaUrls: false,
@@ -99,9 +100,18 @@ async function setup(instanceId: string, arrivals: Arrivals) {
     drainIdleMs: 300,
   });
   let n = 0;
-  const accept = async () => {
+  const accept = async (chatId = '905550000001@s.whatsapp.net', content: StoredContent = { type: 'text', body: 'x' }) => {
     const id = `3EB0${instanceId.toUpperCase()}${String(n++).padStart(6, '0')}`;
-    await insertOutgoing(db, { instanceId, id, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' }, source: 'api' });
+    await insertOutgoing(db, {
+      instanceId,
+      id,
+      chatId,
+      from: null,
+      type: content.type === 'text' ? 'chat' : content.type,
+      body: 'x',
+      content,
+      source: 'api',
+    });
     return id;
   };
   // Drains that fail on purpose are not worth a log line each.
@@ -174,7 +184,10 @@ test('the next messages go out while the statuses of the previous ones wait for 
   assert.deepEqual(await statusOf(), ['pending', 'pending', 'pending']);
   // Their requests hear that they went out without waiting for the keys.
   await until(() => announced.length === 3, 'three announcements');
-  assert.deepEqual(announced, [first, second, third].map((id) => `${id} sent`));
+  assert.deepEqual(
+    announced,
+    [first, second, third].map((id) => `${id} sent`),
+  );
   storeKeys();
   await s.host.evacuate(0);
   assert.deepEqual(await drained, { sent: 3, failed: 0, more: false, notConnected: false });
@@ -182,7 +195,10 @@ test('the next messages go out while the statuses of the previous ones wait for 
   assert.deepEqual(s.sent, [first, second, third]);
   // Recording the statuses announces nothing again.
   await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.deepEqual(announced, [first, second, third].map((id) => `${id} sent`));
+  assert.deepEqual(
+    announced,
+    [first, second, third].map((id) => `${id} sent`),
+  );
 });
 
 test('sending runs ahead of recording by two batches at most', async () => {
@@ -215,7 +231,12 @@ test('a message whose send keeps failing while the connection is up fails, and t
   assert.deepEqual(s.sent, [next]);
   const rows = await db('messages').where({ instance_id: 'poison' }).orderBy('seq').select('id', 'status', 'error', 'send_failures');
   assert.deepEqual(rows, [
-    { id: poison, status: 'failed', error: `sending failed ${MAX_SEND_FAILURES} times: unsendable content`, send_failures: MAX_SEND_FAILURES },
+    {
+      id: poison,
+      status: 'failed',
+      error: `sending failed ${MAX_SEND_FAILURES} times: unsendable content`,
+      send_failures: MAX_SEND_FAILURES,
+    },
     { id: next, status: 'sent', error: null, send_failures: 0 },
   ]);
 });
@@ -235,4 +256,50 @@ test('a send that fails because the connection went down is not held against the
   s.reconnect();
   assert.deepEqual(await s.drain({ idleMs: 100, pollMs: 50, maxMs: 30_000 }), { sent: 1, failed: 0, more: false, notConnected: false });
   assert.deepEqual(s.sent, [id]);
+});
+
+test("a message whose media is slow to load holds back only its recipient's later messages", async () => {
+  // Stored files load when the test lets them: slow.jpg only once released.
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const reads: string[] = [];
+  const media = {
+    async read(_instance: string, filename: string) {
+      reads.push(filename);
+      if (filename === 'slow.jpg') await released;
+      return { bytes: Buffer.from(filename), mimetype: 'image/jpeg' };
+    },
+  } as unknown as MediaStore;
+  const s = await setup('lookahead', new Arrivals(listener, OUTBOX_CHANNEL), media);
+  const [bob, carol, dave] = ['905550000002', '905550000003', '905550000004'].map((n) => `${n}@s.whatsapp.net`);
+  const image = (file: string): StoredContent => ({ type: 'image', media: { stored: file } });
+  const slow = await s.accept(bob, image('slow.jpg'));
+  const toCarol = await s.accept(carol, image('quick.jpg'));
+  const afterSlow = await s.accept(bob);
+  const toDave = await s.accept(dave);
+  const drained = s.drain({ idleMs: 120_000, pollMs: 60_000, maxMs: 120_000 });
+  await until(() => s.sent.length === 2, 'the messages to other recipients');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Carol's and Dave's messages overtook the slow one; Bob's next one waits for it.
+  assert.deepEqual(s.sent, [toCarol, toDave]);
+  assert.deepEqual(reads.sort(), ['quick.jpg', 'slow.jpg']);
+  const rows = await db('messages').where({ instance_id: 'lookahead' }).whereIn('id', [slow, afterSlow]).pluck('status');
+  assert.deepEqual(rows, ['pending', 'pending']);
+  release();
+  await until(() => s.sent.length === 4, "Bob's messages");
+  assert.deepEqual(s.sent, [toCarol, toDave, slow, afterSlow]);
+  await s.host.evacuate(0);
+  assert.deepEqual(await drained, { sent: 4, failed: 0, more: false, notConnected: false });
+});
+
+test("a media message that cannot be loaded fails in its turn, and its recipient's next message follows it", async () => {
+  const media = { read: async () => undefined } as unknown as MediaStore;
+  const s = await setup('lookahead_gone', new Arrivals(listener, OUTBOX_CHANNEL), media);
+  const bob = '905550000002@s.whatsapp.net';
+  const gone = await s.accept(bob, { type: 'image', media: { stored: 'gone.jpg' } });
+  const next = await s.accept(bob);
+  assert.deepEqual(await s.drain({ idleMs: 100, pollMs: 50, maxMs: 30_000 }), { sent: 1, failed: 1, more: false, notConnected: false });
+  assert.deepEqual(s.sent, [next]);
+  const row = await db('messages').where({ instance_id: 'lookahead_gone', id: gone }).first('status', 'error');
+  assert.deepEqual(row, { status: 'failed', error: 'media file gone.jpg no longer exists' });
 });

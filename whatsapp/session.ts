@@ -139,6 +139,11 @@ export interface SessionEventHandlers {
   groups?(groups: GroupInfo[]): void;
 }
 
+/** What `prepare` made of a message: only the session that made it knows what is inside. */
+export interface PreparedMessage {
+  readonly prepared: unknown;
+}
+
 export interface WhatsAppSession {
   /** Resolves once, when the connection has ended for good (a new session is needed to go on). */
   readonly closed: Promise<SessionClose>;
@@ -154,8 +159,14 @@ export interface WhatsAppSession {
    * continues from it; rejects if storing failed (it is retried).
    */
   persisted(): Promise<void>;
-  /** Sends a message with its pre-chosen id. */
-  send(message: OutgoingMessage): Promise<void>;
+  /**
+   * Does the slow part of sending a media message ahead of its turn (the
+   * encryption and upload of the file), so that `send` with its result only
+   * relays the message. Optional: without it, `send` does all of it.
+   */
+  prepare?(message: OutgoingMessage): Promise<PreparedMessage>;
+  /** Sends a message with its pre-chosen id (prepared ahead by `prepare`, or not). */
+  send(message: OutgoingMessage, prepared?: PreparedMessage): Promise<void>;
   /** Whether a phone number (JID) has WhatsApp, and its canonical JID. */
   exists(jid: string): Promise<{ exists: boolean; jid: string }>;
   /** Which of these phone-number JIDs have WhatsApp, in one query. */

@@ -7,6 +7,8 @@ import {
   jidNormalizedUser,
   Browsers,
   downloadMediaMessage,
+  generateWAMessage,
+  type proto,
   type WAMessage,
   type WASocket,
   type WAVersion,
@@ -206,10 +208,23 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         persisted() {
           return state.keys.persisted();
         },
-        async send(message) {
+        async prepare(message) {
+          // What sendMessage does before it relays: for media, encrypt and upload the file.
+          const full = await generateWAMessage(message.to, toBaileysContent(message), {
+            logger: baileysLogger as never,
+            userJid: state.creds.me?.id ?? '',
+            upload: socket.waUploadToServer,
+            options: fetchOptions as RequestInit,
+            messageId: message.id,
+          });
+          return { prepared: full.message };
+        },
+        async send(message, prepared) {
           sentHere.add(message.id);
           if (sentHere.size > 10_000) sentHere.delete(sentHere.values().next().value!);
-          await socket.sendMessage(message.to, toBaileysContent(message), { messageId: message.id });
+          // A prepared media message needs none of sendMessage's extra attributes (those are for deletes, edits, polls).
+          if (prepared) await socket.relayMessage(message.to, prepared.prepared as proto.IMessage, { messageId: message.id });
+          else await socket.sendMessage(message.to, toBaileysContent(message), { messageId: message.id });
         },
         async exists(jid) {
           const [result] = (await socket.onWhatsApp(jid)) ?? [];
