@@ -74,16 +74,29 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
    */
   function coalesced<T>(write: (items: T[]) => Promise<unknown>) {
     let waiting: T[] = [];
-    return (items: T[]) => {
-      if (items.length === 0) return;
+    let written: Promise<void> = Promise.resolve();
+    /** Resolves once the items are written (with the others of their batch); rejects if that failed. */
+    return (items: T[]): Promise<void> => {
+      if (items.length === 0) return Promise.resolve();
       if (waiting.length === 0) {
-        run(() => {
+        let done!: { resolve: () => void; reject: (err: unknown) => void };
+        written = new Promise<void>((resolve, reject) => (done = { resolve, reject }));
+        // Most callers do not wait: the failure is logged by run.
+        written.catch(() => {});
+        run(async () => {
           const batch = waiting;
           waiting = [];
-          return write(batch);
+          try {
+            await write(batch);
+            done.resolve();
+          } catch (err) {
+            done.reject(err);
+            throw err;
+          }
         });
       }
       waiting.push(...items);
+      return written;
     };
   }
   const merged = <T extends { id: string }>(items: T[]) => {

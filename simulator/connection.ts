@@ -33,6 +33,12 @@ export class SimConnection {
   private closed = false;
   private iqCounter = 0;
   private readonly pendingIqs = new Map<string, (node: BinaryNode) => void>();
+  /**
+   * Receipts sent on this connection that the client has not acknowledged
+   * yet, by id: like WhatsApp, the simulator delivers them again (to the
+   * device's next connection) should this one close first.
+   */
+  readonly unacked = new Map<string, BinaryNode>();
 
   constructor(
     private readonly sim: Simulator,

@@ -15,7 +15,7 @@ import { SimConnection } from './connection.js';
 import { answerIq } from './iq.js';
 import { child, children, iqError, iqResult, unixNow, S_WHATSAPP_NET } from './nodes.js';
 import { SignalDevice } from './signal.js';
-import { handleOutgoingMessage, type ReceivedMessage, type ReceiptPolicy } from './messages.js';
+import { handleOutgoingMessage, sendReceipt, type ReceivedMessage, type ReceiptPolicy } from './messages.js';
 import { decodeQr } from './qr.js';
 import { AppStateServer } from './appState.js';
 import { sendInitialHistory } from './history.js';
@@ -194,6 +194,12 @@ export class Simulator {
 
   forget(conn: SimConnection): void {
     this.connections.delete(conn);
+    // What the client never acknowledged goes to the device again (now on a newer connection, or at its next login).
+    if (conn.companion) {
+      const again = [...conn.unacked.values()].map(({ attrs: { offline: _, ...attrs }, ...node }) => ({ ...node, attrs }));
+      conn.unacked.clear();
+      for (const node of again) void this.deliver(conn.companion, node);
+    }
     for (const ref of conn.registration?.refs ?? []) this.waitingScans.delete(ref);
     if (conn.companion && this.attached.get(key(conn.companion)) === conn) this.attached.delete(key(conn.companion));
   }
@@ -217,7 +223,7 @@ export class Simulator {
   /** Sends a stanza to a linked device now, or when it next logs in. */
   async deliver(companion: Companion, node: BinaryNode): Promise<void> {
     const conn = this.connectionOf(companion);
-    if (conn) return conn.send(node);
+    if (conn) return this.sendTracked(conn, node);
     const queue = this.offline.get(key(companion)) ?? [];
     queue.push({ ...node, attrs: { ...node.attrs, offline: '1' } });
     this.offline.set(key(companion), queue);
@@ -226,13 +232,35 @@ export class Simulator {
   async deliverOffline(conn: SimConnection): Promise<void> {
     const queue = this.offline.get(key(conn.companion!)) ?? [];
     this.offline.delete(key(conn.companion!));
-    for (const node of queue) await conn.send(node);
+    for (const node of queue) await this.sendTracked(conn, node);
     await conn.send({ tag: 'ib', attrs: {}, content: [{ tag: 'offline', attrs: { count: String(queue.length) } }] });
     if (!conn.companion!.historySent) await sendInitialHistory(this, conn.companion!);
   }
 
+  /** Sends a stanza; a receipt is kept until the client acknowledges it. */
+  private async sendTracked(conn: SimConnection, node: BinaryNode): Promise<void> {
+    if (node.tag === 'receipt' && node.attrs.id) conn.unacked.set(node.attrs.id, node);
+    await conn.send(node);
+  }
+
+  /** The phone of `fromPhone` reports messages `ids` (sent by `toPhone`) delivered, read or played, to every device of `toPhone`. */
+  async sendReceipt(fromPhone: string, toPhone: string, ids: string[], type: 'delivered' | 'read' | 'played' = 'delivered'): Promise<void> {
+    this.user(fromPhone);
+    for (const device of this.user(toPhone).companions.values()) {
+      if (!device.removed) await sendReceipt(this, device, pnJid(fromPhone), ids, type);
+    }
+  }
+
+  /** Receipts sent to the devices of `phone` that they have not acknowledged yet. */
+  unackedReceipts(phone: string): BinaryNode[] {
+    return [...this.connections].filter((conn) => conn.companion?.user.phone === phone).flatMap((conn) => [...conn.unacked.values()]);
+  }
+
   async dispatch(conn: SimConnection, node: BinaryNode): Promise<void> {
     switch (node.tag) {
+      case 'ack':
+        if (node.attrs.class === 'receipt' && node.attrs.id) conn.unacked.delete(node.attrs.id);
+        return;
       case 'iq':
         await conn.send(await answerIq(this, conn, node));
         return;

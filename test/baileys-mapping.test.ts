@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toIncoming, toStatusUpdates, statusName } from '../whatsapp/baileys/inbound.js';
 import { toBaileysContent, vcard } from '../whatsapp/baileys/outbound.js';
+import { receiptUpdates } from '../whatsapp/baileys/receipts.js';
 import { toChatInfo, toContactInfo, toGroupInfo } from '../whatsapp/baileys/directory.js';
 
 const OWN = '905550000001:12@s.whatsapp.net';
@@ -51,16 +52,16 @@ test('incoming messages map to the gateway type, body, sender and chat', () => {
       message({ remoteJid: ALI }, { audioMessage: { mimetype: 'audio/ogg; codecs=opus', ptt: true } }),
       { type: 'voice', media: { mimetype: 'audio/ogg; codecs=opus' } },
     ],
-    [
-      'plain audio',
-      message({ remoteJid: ALI }, { audioMessage: { mimetype: 'audio/mpeg' } }),
-      { type: 'audio' },
-    ],
+    ['plain audio', message({ remoteJid: ALI }, { audioMessage: { mimetype: 'audio/mpeg' } }), { type: 'audio' }],
     [
       'a document with caption wrapper',
       message(
         { remoteJid: ALI },
-        { documentWithCaptionMessage: { message: { documentMessage: { mimetype: 'application/pdf', fileName: 'a.pdf', caption: 'fatura' } } } },
+        {
+          documentWithCaptionMessage: {
+            message: { documentMessage: { mimetype: 'application/pdf', fileName: 'a.pdf', caption: 'fatura' } },
+          },
+        },
       ),
       { type: 'document', body: 'fatura', media: { mimetype: 'application/pdf', fileName: 'a.pdf' } },
     ],
@@ -69,9 +70,21 @@ test('incoming messages map to the gateway type, body, sender and chat', () => {
       message({ remoteJid: ALI }, { ephemeralMessage: { message: { conversation: 'kaybolan' } } }),
       { type: 'chat', body: 'kaybolan' },
     ],
-    ['a location', message({ remoteJid: ALI }, { locationMessage: { degreesLatitude: 41, degreesLongitude: 29, name: 'Ofis' } }), { type: 'location', body: 'Ofis' }],
-    ['a contact card', message({ remoteJid: ALI }, { contactMessage: { displayName: 'Veli', vcard: 'BEGIN:VCARD' } }), { type: 'contact', body: 'Veli' }],
-    ['a poll', message({ remoteJid: ALI }, { pollCreationMessageV3: { name: 'Hangisi?', options: [] } }), { type: 'poll', body: 'Hangisi?' }],
+    [
+      'a location',
+      message({ remoteJid: ALI }, { locationMessage: { degreesLatitude: 41, degreesLongitude: 29, name: 'Ofis' } }),
+      { type: 'location', body: 'Ofis' },
+    ],
+    [
+      'a contact card',
+      message({ remoteJid: ALI }, { contactMessage: { displayName: 'Veli', vcard: 'BEGIN:VCARD' } }),
+      { type: 'contact', body: 'Veli' },
+    ],
+    [
+      'a poll',
+      message({ remoteJid: ALI }, { pollCreationMessageV3: { name: 'Hangisi?', options: [] } }),
+      { type: 'poll', body: 'Hangisi?' },
+    ],
     ['a reaction', message({ remoteJid: ALI }, { reactionMessage: { text: '👍', key: { id: 'X' } } }), { type: 'reaction', body: '👍' }],
     ['a protocol message is not a user message', message({ remoteJid: ALI }, { protocolMessage: { type: 0 } }), undefined],
     ['an empty stub is not a user message', message({ remoteJid: ALI }, {}), undefined],
@@ -108,6 +121,48 @@ test('receipts map to statuses; unknown numbers and keys without ids are dropped
   );
 });
 
+test('receipt stanzas map to the updates Baileys emits for them; group, retry and unknown ones to none', () => {
+  const me = { id: '905550000001:3@s.whatsapp.net', lid: '11111@lid' };
+  const bob = '905550000002@s.whatsapp.net';
+  const receipt = (attrs: Record<string, string>, items: string[] = []) => ({
+    tag: 'receipt',
+    attrs: { t: '1700000000', ...attrs },
+    ...(items.length ? { content: [{ tag: 'list', attrs: {}, content: items.map((id) => ({ tag: 'item', attrs: { id } })) }] } : {}),
+  });
+  const cases: Array<[string, ReturnType<typeof receipt>, Array<[string, boolean, number]>]> = [
+    ['delivered (no type)', receipt({ from: bob, id: 'A1' }), [['A1', true, 3]]],
+    [
+      'read, with a list',
+      receipt({ from: bob, id: 'A1', type: 'read' }, ['A2', 'A3']),
+      [
+        ['A1', true, 4],
+        ['A2', true, 4],
+        ['A3', true, 4],
+      ],
+    ],
+    ['played', receipt({ from: bob, id: 'A4', type: 'played' }), [['A4', true, 5]]],
+    // Another device of the account read Bob's message: the chat is the recipient's, not from me.
+    [
+      'read on the phone',
+      receipt({ from: '905550000001@s.whatsapp.net', recipient: bob, id: 'B1', type: 'read-self' }),
+      [['B1', false, 4]],
+    ],
+    ['retry request', receipt({ from: bob, id: 'A1', type: 'retry' }), []],
+    ['inactive', receipt({ from: bob, id: 'A1', type: 'inactive' }), []],
+    ['a group member', receipt({ from: '120363000000000001@g.us', participant: bob, id: 'G1' }), []],
+    ['status broadcast', receipt({ from: 'status@broadcast', participant: bob, id: 'S1' }), []],
+  ];
+  for (const [name, node, expected] of cases) {
+    const updates = receiptUpdates(node as never, me);
+    assert.deepEqual(
+      updates.map((u) => [u.key.id, u.key.fromMe, u.update.status]),
+      expected,
+      name,
+    );
+    for (const u of updates) assert.equal(u.key.remoteJid, bob, name);
+  }
+});
+
 test('chats, contacts and groups map to the stored shapes, by phone number where WhatsApp gives it', () => {
   assert.deepEqual(toChatInfo({ id: ALI, name: 'Ali', unreadCount: 2, archived: true, conversationTimestamp: 1_790_000_000 } as never), {
     id: ALI,
@@ -120,7 +175,12 @@ test('chats, contacts and groups map to the stored shapes, by phone number where
   assert.deepEqual(toChatInfo({ id: ALI, unreadCount: -1 } as never), { id: ALI, unreadCount: 0 });
   assert.deepEqual(toChatInfo({ id: ALI_LID, pnJid: ALI } as never), { id: ALI });
 
-  assert.deepEqual(toContactInfo({ id: ALI, name: 'Ali Bey', notify: 'Ali', lid: ALI_LID } as never), { id: ALI, lid: ALI_LID, name: 'Ali Bey', notify: 'Ali' });
+  assert.deepEqual(toContactInfo({ id: ALI, name: 'Ali Bey', notify: 'Ali', lid: ALI_LID } as never), {
+    id: ALI,
+    lid: ALI_LID,
+    name: 'Ali Bey',
+    notify: 'Ali',
+  });
   assert.deepEqual(toContactInfo({ id: ALI_LID, phoneNumber: ALI, notify: 'Ali' } as never), { id: ALI, lid: ALI_LID, notify: 'Ali' });
 
   assert.deepEqual(
@@ -157,7 +217,11 @@ test('outgoing content maps to the Baileys message of each send type', () => {
   const cases: Array<[string, unknown, unknown]> = [
     ['text', { type: 'text', body: 'selam' }, { text: 'selam' }],
     ['image', { type: 'image', media, caption: 'c' }, { image: media.bytes, mimetype: 'image/png', caption: 'c' }],
-    ['document', { type: 'document', media, filename: 'f.pdf' }, { document: media.bytes, mimetype: 'image/png', fileName: 'f.pdf', caption: undefined }],
+    [
+      'document',
+      { type: 'document', media, filename: 'f.pdf' },
+      { document: media.bytes, mimetype: 'image/png', fileName: 'f.pdf', caption: undefined },
+    ],
     ['audio is a music player', { type: 'audio', media }, { audio: media.bytes, mimetype: 'image/png', ptt: false }],
     ['voice is push-to-talk', { type: 'voice', media }, { audio: media.bytes, mimetype: 'image/png', ptt: true }],
     ['sticker', { type: 'sticker', media }, { sticker: media.bytes, mimetype: 'image/png' }],
@@ -166,16 +230,32 @@ test('outgoing content maps to the Baileys message of each send type', () => {
       { type: 'location', lat: 41.1, lng: 29.2, name: 'Ofis' },
       { location: { degreesLatitude: 41.1, degreesLongitude: 29.2, name: 'Ofis', address: undefined } },
     ],
-    ['poll', { type: 'poll', name: 'Q', values: ['a', 'b'], selectableCount: 1 }, { poll: { name: 'Q', values: ['a', 'b'], selectableCount: 1 } }],
-    ['reaction', { type: 'reaction', messageId: 'M', emoji: '❤️', fromMe: false }, { react: { text: '❤️', key: { remoteJid: ALI, id: 'M', fromMe: false } } }],
+    [
+      'poll',
+      { type: 'poll', name: 'Q', values: ['a', 'b'], selectableCount: 1 },
+      { poll: { name: 'Q', values: ['a', 'b'], selectableCount: 1 } },
+    ],
+    [
+      'reaction',
+      { type: 'reaction', messageId: 'M', emoji: '❤️', fromMe: false },
+      { react: { text: '❤️', key: { remoteJid: ALI, id: 'M', fromMe: false } } },
+    ],
     ['delete', { type: 'delete', messageId: 'M', fromMe: true }, { delete: { remoteJid: ALI, id: 'M', fromMe: true } }],
   ];
-  for (const [name, content, expected] of cases) assert.deepEqual(toBaileysContent({ id: 'ID', to: ALI, content } as never), expected, name);
+  for (const [name, content, expected] of cases)
+    assert.deepEqual(toBaileysContent({ id: 'ID', to: ALI, content } as never), expected, name);
 
-  const card = toBaileysContent({ id: 'ID', to: ALI, content: { type: 'contact', name: 'Veli; Bey', phone: '+90 555 000 0009' } }) as never as {
+  const card = toBaileysContent({
+    id: 'ID',
+    to: ALI,
+    content: { type: 'contact', name: 'Veli; Bey', phone: '+90 555 000 0009' },
+  }) as never as {
     contacts: { displayName: string; contacts: Array<{ vcard: string }> };
   };
   assert.equal(card.contacts.displayName, 'Veli; Bey');
   assert.equal(card.contacts.contacts[0]!.vcard, vcard('Veli; Bey', '+90 555 000 0009'));
-  assert.equal(vcard('Veli; Bey', '+90 555 000 0009'), 'BEGIN:VCARD\nVERSION:3.0\nFN:Veli\\; Bey\nTEL;type=CELL;type=VOICE;waid=905550000009:+905550000009\nEND:VCARD');
+  assert.equal(
+    vcard('Veli; Bey', '+90 555 000 0009'),
+    'BEGIN:VCARD\nVERSION:3.0\nFN:Veli\\; Bey\nTEL;type=CELL;type=VOICE;waid=905550000009:+905550000009\nEND:VCARD',
+  );
 });

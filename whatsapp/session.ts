@@ -129,8 +129,12 @@ export interface SessionEventHandlers {
   open(account: Account): void;
   /** Messages that arrived (or were sent from another device of the account). */
   messages?(messages: IncomingMessage[]): void;
-  /** Delivery and read receipts for messages. */
-  statuses?(updates: StatusUpdate[]): void;
+  /**
+   * Delivery and read receipts for messages. A receipt is acknowledged to
+   * WhatsApp (which otherwise delivers it again) once the promise returned
+   * resolves: resolve it when the updates are stored, reject if storing failed.
+   */
+  statuses?(updates: StatusUpdate[]): void | Promise<void>;
   /** Chats learnt from history sync or changed on another device. */
   chats?(chats: ChatInfo[]): void;
   /** Contacts learnt from history sync or address-book changes. */

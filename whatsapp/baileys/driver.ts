@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { Agent as UndiciAgent } from 'undici';
@@ -26,6 +27,7 @@ import type {
 import { loadAuthState } from './authState.js';
 import { toBaileysContent } from './outbound.js';
 import { cheapBaileysTimerStacks } from './stackTraces.js';
+import { recordReceiptsFirst } from './receipts.js';
 import { statusName, toIncoming, toStatusUpdates } from './inbound.js';
 import { toChatInfo, toContactInfo, toGroupInfo, toLiveChatInfo } from './directory.js';
 
@@ -103,6 +105,17 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
           );
         },
       );
+      // Receipts are stored before Baileys acknowledges them to WhatsApp (see recordReceiptsFirst).
+      const notRecordedYet = recordReceiptsFirst({
+        ws: socket.ws as unknown as EventEmitter,
+        me: () => state.creds.me ?? undefined,
+        record: async (updates) => {
+          const statuses = toStatusUpdates(updates);
+          if (statuses.length) await handlers.statuses?.(statuses);
+        },
+        isOpen: () => socket.ws.isOpen,
+        onRetry: (err) => logger.warn({ err }, 'storing a receipt failed; it is acknowledged to WhatsApp once stored'),
+      });
       socket.ev.on('creds.update', (update) => {
         state.saved.save().catch((err) => logger.error({ err }, 'the session credentials could not be stored'));
         // The push name arrives after login (history sync); tell the gateway.
@@ -143,7 +156,7 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
       socket.ev.on('contacts.update', (contacts) => handlers.contacts?.(contacts.map(toContactInfo)));
       socket.ev.on('groups.upsert', (groups) => handlers.groups?.(groups.map(toGroupInfo)));
       socket.ev.on('messages.update', (updates) => {
-        const statuses = toStatusUpdates(updates);
+        const statuses = toStatusUpdates(notRecordedYet(updates));
         if (statuses.length) handlers.statuses?.(statuses);
       });
       socket.ev.on('connection.update', (update) => {
