@@ -1,7 +1,7 @@
 import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../config/index.js';
 import type { sessionWorkflow } from '../workflows/session.js';
-import { INSTANCE_ID, taskQueues, workflowIds } from './temporal.js';
+import { INSTANCE_ID, SESSION_WORKFLOW_TASK_TIMEOUT, taskQueues, workflowIds } from './temporal.js';
 
 /**
  * Starting and steering session workflows from outside (the API, start-up).
@@ -26,6 +26,7 @@ export class SessionControl {
     return {
       taskQueue: queues.general,
       workflowId: workflowIds.session(instanceId),
+      workflowTaskTimeout: SESSION_WORKFLOW_TASK_TIMEOUT,
       args: [
         { instanceId, sessionQueue: queues.sessions, heartbeatTimeoutSeconds: this.config.SESSION_HEARTBEAT_TIMEOUT_SECONDS },
       ] as Parameters<typeof sessionWorkflow>,

@@ -31,6 +31,15 @@ export function hostQueue(base: string, workerId: string): string {
   return `${base}-host-${workerId}`;
 }
 
+/**
+ * How long a session workflow's task may stay with one worker. A worker that
+ * shuts down can be handed a task just as it stops polling, and the task then
+ * waits out this timeout before another worker gets it: at Temporal's default
+ * (10 s) about one hand-over in fifty took 10 s. Its tasks are short (the
+ * workflow's history stays small: it continues as new).
+ */
+export const SESSION_WORKFLOW_TASK_TIMEOUT = '3 s';
+
 /** The failure type of a session its worker let go (shutting down, or another worker holds it): the session workflow takes it up again at once. */
 export const HANDED_OVER = 'SessionHandedOver';
 

@@ -84,6 +84,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   const workers: Worker[] = [];
   let host: SessionHost | undefined;
   let sessionsWorker: Worker | undefined;
+  let workflowsWorker: Worker | undefined;
   // One LISTEN connection per process, for whatever its roles wait on.
   const listener = new PgListener(config.DATABASE_URL, logger);
   let dispatcher: WebhookDispatcher | undefined;
@@ -105,30 +106,39 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
       retentionMs: config.WEBHOOK_RETENTION_DAYS * 86_400_000,
       sweepEveryMs: config.WEBHOOK_SWEEP_SECONDS * 1_000,
     });
+    const generalActivities = {
+      ...createGeneralActivities({ db }),
+      ...createScheduledActivities({ db, wakeOutbox: wakeInstanceOutbox }),
+      ...createChatbotActivities({ db, wakeOutbox: wakeInstanceOutbox }),
+      ...createCampaignActivities({
+        db,
+        logger,
+        wakeOutbox: wakeInstanceOutbox,
+        // "instance\nmessage id\nstatus" (db/messages.ts)
+        onStatus: (handler) =>
+          listener.on(STATUS_CHANNEL, (payload) => {
+            const [instanceId, id, status] = payload.split('\n');
+            handler(instanceId!, id!, status!);
+          }),
+      }),
+    };
+    // The workflows run apart from the general activities, so that a leaving worker stops taking workflow
+    // tasks before it hands its sessions over (see shutdown below). They keep the activities they run locally.
+    workflowsWorker = await Worker.create({
+      ...common,
+      taskQueue: queues.general,
+      workflowBundle: await workflowBundle(config),
+      // A workflow task for a worker that is leaving goes to another after 1 s, not 10 (the default).
+      stickyQueueScheduleToStartTimeout: '1 s',
+      activities: generalActivities,
+      enableNonLocalActivities: false,
+    });
     workers.push(
+      workflowsWorker,
       await Worker.create({
         ...common,
         taskQueue: queues.general,
-        workflowBundle: await workflowBundle(config),
-        // A workflow task for a worker that is leaving goes to another after 1 s, not 10 (the default): the
-        // task that takes up a session handed over on SIGTERM waited that long on the leaving worker's queue.
-        stickyQueueScheduleToStartTimeout: '1 s',
-        activities: {
-          ...createGeneralActivities({ db }),
-          ...createScheduledActivities({ db, wakeOutbox: wakeInstanceOutbox }),
-          ...createChatbotActivities({ db, wakeOutbox: wakeInstanceOutbox }),
-          ...createCampaignActivities({
-            db,
-            logger,
-            wakeOutbox: wakeInstanceOutbox,
-            // "instance\nmessage id\nstatus" (db/messages.ts)
-            onStatus: (handler) =>
-              listener.on(STATUS_CHANNEL, (payload) => {
-                const [instanceId, id, status] = payload.split('\n');
-                handler(instanceId!, id!, status!);
-              }),
-          }),
-        },
+        activities: generalActivities,
         // Campaigns run long activities (rounds of ten minutes): allow many at once.
         maxConcurrentActivityTaskExecutions: 1_000,
       }),
@@ -204,9 +214,18 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
     );
   }
 
+  const runs = new Map<Worker, Promise<void>>();
   const shutdown = async (signal: string) => {
     logger.info({ signal, sessions: host?.size ?? 0 }, 'worker shutting down: handing sessions over');
-    // First stop taking sessions: a session handed over here must go to another worker, not come back to
+    // First the workflows: the task that takes up a session handed over here must run on another worker.
+    // This one, leaving, took it and dropped it, and it waited out the task timeout (10 s, later 3 s).
+    if (workflowsWorker && host?.size) {
+      workflowsWorker.shutdown();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([runs.get(workflowsWorker)?.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, 3_000)))]);
+      clearTimeout(timer);
+    }
+    // Then stop taking sessions: a session handed over here must go to another worker, not come back to
     // this one while it is leaving (then its hand-over waited for this worker's 10 s grace time).
     if (sessionsWorker?.getState() === 'RUNNING') sessionsWorker.shutdown();
     await host?.evacuate(10_000);
@@ -217,7 +236,8 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
 
   logger.info({ workerId, roles: config.WORKER_ROLES, queues }, 'worker started');
   try {
-    await Promise.all(workers.map((w) => w.run()));
+    for (const worker of workers) runs.set(worker, worker.run());
+    await Promise.all(runs.values());
   } finally {
     await dispatcher?.stop();
     await stopSweeps?.();

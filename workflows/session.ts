@@ -5,7 +5,7 @@ import {
   TimeoutFailure,
   CancellationScope,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   defineSignal,
   isCancellation,
   proxyActivities,
@@ -14,7 +14,7 @@ import {
 import type { GeneralActivities } from '../activities/general.js';
 import type { HostActivities } from '../activities/host.js';
 import type { SessionActivities, SessionEnd } from '../activities/session.js';
-import { HANDED_OVER } from '../lib/temporal.js';
+import { HANDED_OVER, SESSION_WORKFLOW_TASK_TIMEOUT } from '../lib/temporal.js';
 
 export interface SessionWorkflowInput {
   instanceId: string;
@@ -119,7 +119,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     }
     return end;
   }
-  return continueAsNew<typeof sessionWorkflow>(input);
+  return makeContinueAsNewFunc<typeof sessionWorkflow>({ workflowTaskTimeout: SESSION_WORKFLOW_TASK_TIMEOUT })(input);
 }
 
 /** Asks the worker holding the socket to log out; false when no live holder answers. */
