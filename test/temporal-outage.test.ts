@@ -32,6 +32,7 @@ before(async () => {
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: 'default',
       FAKE_ACCEPT_SENDS: '1',
+      FAKE_LOG_SENDS: '1',
       // The drain ends soon after each message: a later send must wake the outbox through Temporal.
       OUTBOX_IDLE_MS: '300',
       OUTBOX_SWEEP_SECONDS: '2',
@@ -59,7 +60,7 @@ const send = (n: number) =>
     json: { to: '905551110000', body: `during the outage ${n}` },
   });
 
-test('a Temporal freeze shorter than the heartbeat timeouts keeps the socket, and a running drain keeps sending', async (t) => {
+test('a 20 s Temporal freeze, shorter than the session heartbeat timeout, keeps the socket, and the drain keeps sending', async (t) => {
   const lease = await gw.db('session_leases').where({ instance_id: 'shop' }).first();
   const opened = () =>
     gw.workers[0]!.output()
@@ -67,32 +68,60 @@ test('a Temporal freeze shorter than the heartbeat timeouts keeps the socket, an
       .filter((l) => l.includes('"session open"')).length;
   const openedBefore = opened();
   // A message every 100 ms keeps the drain (idle after 300 ms) running across the freeze.
-  const answers: Array<{ status: number; sent: boolean; frozen: boolean }> = [];
+  const answers: Array<{ id: string; status: number; sent: boolean; frozen: boolean }> = [];
   let frozen = false;
+  let stop = false;
   const sending = (async () => {
-    for (let n = 0; n < 60; n++) {
+    for (let n = 0; !stop; n++) {
+      const wasFrozen = frozen;
       const res = await gw.request('/api/instance/shop/messages/chat', {
         method: 'POST',
         json: { to: '905551110001', body: `steady ${n}` },
       });
-      answers.push({ status: res.status, sent: ((await res.json()) as { sent: boolean }).sent, frozen });
+      const body = (await res.json()) as { id: string; sent: boolean };
+      answers.push({ id: body.id, status: res.status, sent: body.sent, frozen: wasFrozen && frozen });
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
   await new Promise((r) => setTimeout(r, 1_000));
   temporal.process.kill('SIGSTOP');
   frozen = true;
-  await new Promise((r) => setTimeout(r, 5_000));
+  await new Promise((r) => setTimeout(r, 20_000));
   temporal.process.kill('SIGCONT');
   frozen = false;
+  // Past the drain's heartbeat timeout (10 s): once Temporal is back it retries the drain; sends go on meanwhile.
+  await new Promise((r) => setTimeout(r, 5_000));
+  stop = true;
   await sending;
   const during = answers.filter((a) => a.frozen);
-  t.diagnostic(`${during.length} sends while Temporal was frozen: ${during.filter((a) => a.sent).length} went out at once`);
-  assert.ok(during.length >= 20, `${during.length} sends during the freeze`);
+  const rows = await gw
+    .db('messages')
+    .where({ instance_id: 'shop' })
+    .whereIn(
+      'id',
+      answers.map((a) => a.id),
+    )
+    .orderBy('seq')
+    .select('status', 'sent_at');
+  const sentAt = rows.map((r) => Number(r.sent_at));
+  const gaps = sentAt.slice(1).map((at, i) => at - sentAt[i]!);
+  const sends = gw.workers[0]!.output()
+    .split('\n')
+    .filter((l) => l.includes('"fake send"'));
+  const once = new Set(answers.map((a) => a.id).filter((id) => sends.some((l) => l.includes(id))));
+  const twice = answers.filter((a) => sends.filter((l) => l.includes(a.id)).length > 1).length;
+  t.diagnostic(
+    `20 s freeze: ${during.length} sends while frozen, ${during.filter((a) => a.sent).length} went out at once; ` +
+      `longest gap between two sends ${Math.max(...gaps)} ms (a message every ~100 ms); ${twice} sent twice`,
+  );
+  assert.ok(during.length >= 50, `${during.length} sends during the freeze`);
   assert.ok(
     during.every((a) => a.status === 200 && a.sent),
     JSON.stringify(during.filter((a) => !a.sent)),
   );
+  assert.ok(rows.every((r) => r.status === 'sent'));
+  assert.equal(once.size, answers.length, 'every message went out');
+  assert.equal(twice, 0, 'no message went out twice');
   // The same session: no reconnect, no new lease.
   assert.equal(opened(), openedBefore, 'the session did not reconnect');
   assert.equal((await gw.db('session_leases').where({ instance_id: 'shop' }).first()).epoch, lease.epoch);

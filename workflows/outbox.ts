@@ -1,6 +1,16 @@
-import { condition, continueAsNew, defineSignal, proxyActivities, proxyLocalActivities, setHandler, sleep } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  continueAsNew,
+  defineSignal,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
 import type { GeneralActivities } from '../activities/general.js';
-import type { OutboxActivities } from '../activities/outbox.js';
+import type { DrainResult, OutboxActivities } from '../activities/outbox.js';
 
 export interface OutboxInput {
   instanceId: string;
@@ -22,7 +32,11 @@ const IDLE_ROUNDS_BEFORE_EXIT = 10;
 export async function outboxWorkflow({ instanceId }: OutboxInput): Promise<void> {
   const { locateSession } = proxyLocalActivities<GeneralActivities>({ startToCloseTimeout: '10 s' });
   let woken = true;
-  setHandler(wakeSignal, () => void (woken = true));
+  let wakes = 0;
+  setHandler(wakeSignal, () => {
+    woken = true;
+    wakes++;
+  });
 
   let idleRounds = 0;
   let failedDrains = 0;
@@ -38,11 +52,19 @@ export async function outboxWorkflow({ instanceId }: OutboxInput): Promise<void>
       // A dead holder never starts the task: give up fast and locate the session again.
       scheduleToStartTimeout: '5 s',
       startToCloseTimeout: '1 hour',
-      heartbeatTimeout: '10 s',
+      // Longer than a session's (20 s by default): a Temporal outage that the session outlives, the drain
+      // outlives too (the worker gives a drain up when it could not heartbeat for this long). A drain on a
+      // killed worker is given up when the session opens elsewhere (drainUnlessMoved), not after this.
+      heartbeatTimeout: '60 s',
       retry: { maximumAttempts: 1 },
     });
     try {
-      const result = await host.drainOutbox({ instanceId, batch: BATCH });
+      const result = await drainUnlessMoved(host, lease.epoch);
+      if (!result) {
+        // Another worker holds the session now: a drain there takes the messages, at once.
+        woken = true;
+        continue;
+      }
       failedDrains = 0;
       if (result.more) woken = true;
       if (result.sent + result.failed > 0) idleRounds = 0;
@@ -55,4 +77,43 @@ export async function outboxWorkflow({ instanceId }: OutboxInput): Promise<void>
     }
   }
   return continueAsNew<typeof outboxWorkflow>({ instanceId });
+
+  /**
+   * Runs a drain on the session's holder. A wake while it runs (the session
+   * opened, or a sweep found messages waiting) may mean that the holder died
+   * and another worker took the session over: then the drain is given up
+   * (undefined) rather than waited for until its heartbeat timeout.
+   */
+  async function drainUnlessMoved(host: OutboxActivities, epoch: number): Promise<DrainResult | undefined> {
+    const drainScope = new CancellationScope();
+    const drain = drainScope.run(() => host.drainOutbox({ instanceId, batch: BATCH }));
+    if (!patched('outbox-drain-unless-moved')) return drain;
+    const outcome = drain.then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+    // A wake stays pending (woken) for the round after this drain: only the holder is looked up now.
+    let seen = wakes;
+    for (;;) {
+      const watch = new CancellationScope();
+      const wakeWhileDraining = watch
+        .run(() => condition(() => wakes > seen))
+        .then(
+          () => true,
+          () => false,
+        );
+      const first = await Promise.race([outcome, wakeWhileDraining]);
+      watch.cancel();
+      if (typeof first === 'object') {
+        if ('error' in first) throw first.error;
+        return first.result;
+      }
+      seen = wakes;
+      const now = await locateSession({ instanceId });
+      if (now && now.epoch === epoch) continue;
+      drainScope.cancel();
+      await outcome;
+      return undefined;
+    }
+  }
 }

@@ -21,13 +21,13 @@ export function parseFakeCreds(text: string | null): FakeCreds | null {
   return creds.fake ? creds : null;
 }
 
-export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: number; pollMs?: number; acceptSends?: boolean } = {}): WhatsAppDriver {
+export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: number; pollMs?: number; acceptSends?: boolean; logSends?: boolean } = {}): WhatsAppDriver {
   const qrRefs = options.qrRefs ?? 6;
   const qrIntervalMs = options.qrIntervalMs ?? 1_000;
   const pollMs = options.pollMs ?? 100;
 
   return {
-    async connect({ instanceId, auth, handlers }) {
+    async connect({ instanceId, auth, handlers, logger }) {
       let resolveClosed!: (close: SessionClose) => void;
       const closed = new Promise<SessionClose>((resolve) => (resolveClosed = resolve));
       let ended = false;
@@ -74,8 +74,10 @@ export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: numb
         async persisted() {},
         // Messaging is tested on real Baileys against the simulator, not with this double; benchmarks of the
         // layers above the session interface may have sends accepted at once (acceptSends).
-        async send() {
+        async send(message) {
           if (!options.acceptSends) throw new Error('the fake driver does not send messages');
+          // Tests count sends (a message sent twice) from the worker's log.
+          if (options.logSends) logger.info({ id: message.id }, 'fake send');
         },
         async exists(jid) {
           return { exists: true, jid };

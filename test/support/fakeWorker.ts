@@ -10,6 +10,7 @@ const driver = createFakeDriver({
   qrRefs: Number(process.env.FAKE_QR_REFS ?? 6),
   qrIntervalMs: Number(process.env.FAKE_QR_INTERVAL_MS ?? 1_000),
   acceptSends: process.env.FAKE_ACCEPT_SENDS === '1',
+  logSends: process.env.FAKE_LOG_SENDS === '1',
 });
 runWorker({ config, driver, logger }).catch((err) => {
   logger.fatal({ err }, 'worker failed');
