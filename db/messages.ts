@@ -178,7 +178,10 @@ async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]
        update messages m
           set status = v.new_status, error = v.error, updated_at = now(),
               sent_at = case when v.old_status = 'pending' and v.new_status <> 'failed'
-                         then coalesce(to_timestamp(v.sent_ms / 1000), now()) else m.sent_at end
+                         then coalesce(to_timestamp(v.sent_ms / 1000), now()) else m.sent_at end,
+              -- A message accepted before the instance first connected gets its sender once it goes out.
+              from_jid = case when m.from_jid is null and m.from_me and v.new_status <> 'failed'
+                         then (select (i.account->>'phone') || '@s.whatsapp.net' from instances i where i.id = $4) else m.from_jid end
          from moves v
         where m.instance_id = $4 and m.id = v.id
        returning v.*
