@@ -12,8 +12,9 @@ import {
   type StatusChange,
 } from '../db/messages.js';
 import { markDraining, markIdle } from '../db/outbox.js';
+import { forgetUnknownChat } from '../db/directory.js';
 import type { Arrivals } from '../worker/arrivals.js';
-import type { StoredContent, MediaRef } from '../lib/content.js';
+import { mediaKindProblem, type StoredContent, type MediaRef } from '../lib/content.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { detectMimetype } from '../lib/mediaStore.js';
 import { FetchRefused, safeFetch } from '../lib/safeFetch.js';
@@ -60,7 +61,15 @@ export function createOutboxActivities(deps: OutboxDeps) {
   // When each instance last sent, so sendDelay also spaces sends of separate batches.
   const lastSentAt = new Map<string, number>();
 
-  async function resolveMedia(instanceId: string, ref: MediaRef): Promise<Media> {
+  async function resolveMedia(instanceId: string, type: string, ref: MediaRef): Promise<Media> {
+    const media = await loadMedia(instanceId, ref);
+    // A URL's bytes are first seen here; a stored file was checked when the send was accepted.
+    const problem = mediaKindProblem(type, media.mimetype);
+    if (problem) throw new PermanentSendError(`media ${'url' in ref ? ref.url : ref.stored}: ${problem}`);
+    return media;
+  }
+
+  async function loadMedia(instanceId: string, ref: MediaRef): Promise<Media> {
     if ('stored' in ref) {
       const file = await deps.media.read(instanceId, ref.stored);
       if (!file) throw new PermanentSendError(`media file ${ref.stored} no longer exists`);
@@ -89,7 +98,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
       case 'document':
       case 'audio':
       case 'voice':
-        return { ...content, media: await resolveMedia(row.instance_id, content.media) } as OutgoingContent;
+        return { ...content, media: await resolveMedia(row.instance_id, content.type, content.media) } as OutgoingContent;
       case 'reaction':
       case 'delete': {
         const target = await getMessage(db, row.instance_id, content.messageId);
@@ -117,7 +126,11 @@ export function createOutboxActivities(deps: OutboxDeps) {
   async function ensureRecipient(session: WhatsAppSession, instanceId: string, jid: string): Promise<void> {
     if (isGroupJid(jid)) return;
     const exists = await existsCache.get(`${instanceId}|${jid}`, async () => (await session.exists(jid)).exists);
-    if (!exists) throw new PermanentSendError(`${jid.split('@')[0]} is not on WhatsApp`);
+    if (!exists) {
+      // The send stored a chat for it; a number WhatsApp does not know has none.
+      await forgetUnknownChat(db, instanceId, jid);
+      throw new PermanentSendError(`${jid.split('@')[0]} is not on WhatsApp`);
+    }
   }
 
   /**

@@ -7,7 +7,7 @@ import { SessionControl } from '../lib/sessions.js';
 import { requireToken } from './middleware/auth.js';
 import { requestLog } from './middleware/requestLog.js';
 import { rateLimit } from './middleware/rateLimit.js';
-import { errorHandler, notFoundHandler, rejectUnstorableText } from './middleware/errors.js';
+import { errorHandler, notFoundHandler, rejectUnstorableText, requireJsonBody } from './middleware/errors.js';
 import { healthRouter } from './health.js';
 import { instanceCollectionRouter, instanceRouter, loadInstance } from './instances.js';
 import { sendRouter } from './send.js';
@@ -52,6 +52,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   const api = express.Router();
   api.use(requireToken(apiToken));
   api.use(rateLimit(db, config.RATE_LIMIT_PER_MINUTE));
+  api.use(requireJsonBody);
   api.use(express.json({ limit: '70mb' }));
   api.use(rejectUnstorableText);
   api.use('/instance', instanceCollectionRouter(deps));

@@ -133,7 +133,7 @@ export function bulkRouter(deps: BulkDeps): Router {
         messageType: body.messageType,
         body: body.messageType === 'text' ? body.body : (body.caption ?? body.body),
         filename: body.filename,
-        media: body.mediaUrl ? await mediaRef(deps, instanceId, 'mediaUrl', body.mediaUrl) : undefined,
+        media: body.mediaUrl ? await mediaRef(deps, instanceId, 'mediaUrl', body.mediaUrl, body.messageType) : undefined,
       };
       const job = await createCampaign(db, {
         instanceId,

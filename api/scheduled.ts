@@ -109,7 +109,7 @@ export function scheduledRouter(deps: ScheduledDeps): Router {
         messageType: body.messageType,
         body: body.body,
         filename: body.filename,
-        media: body.mediaUrl ? await mediaRef(deps, instanceId, 'mediaUrl', body.mediaUrl) : undefined,
+        media: body.mediaUrl ? await mediaRef(deps, instanceId, 'mediaUrl', body.mediaUrl, body.messageType) : undefined,
       };
       const row = await createScheduled(db, {
         instanceId,

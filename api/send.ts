@@ -11,8 +11,10 @@ import type { Db } from '../db/knex.js';
 import { getMessage } from '../db/messages.js';
 import { insertOutgoing, outgoing, type StoredOutgoing } from '../db/outgoing.js';
 import type { MessageStatus } from '../whatsapp/session.js';
-import { newMessageId, type MediaRef, type StoredContent } from '../lib/content.js';
-import { BadRequest, PayloadTooLarge } from '../lib/errors.js';
+import { mediaKindProblem, newMessageId, type MediaRef, type StoredContent } from '../lib/content.js';
+import { BadRequest, NotFound, PayloadTooLarge } from '../lib/errors.js';
+import { isGroupJid } from '../lib/recipients.js';
+import type { InstanceRow } from '../db/instances.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { wakeOutboxSoon } from '../lib/outboxControl.js';
 import { drainActive } from '../db/outbox.js';
@@ -107,7 +109,23 @@ export async function mediaRef(
   instanceId: string,
   field: string,
   value: string,
+  /** The message type it is for: a stored file whose bytes are not of that kind is refused. */
+  type?: string,
 ): Promise<MediaRef> {
+  const ref = await toMediaRef(deps, instanceId, field, value);
+  if (type && 'stored' in ref) {
+    const file = await deps.media.read(instanceId, ref.stored);
+    const problem = file && mediaKindProblem(type, file.mimetype);
+    if (problem) {
+      // A file stored from this request's data URI goes again; an uploaded one stays.
+      if (value.startsWith('data:')) await deps.media.remove(instanceId, ref.stored).catch(() => {});
+      throw new BadRequest(`${field}: ${problem}`, 'MEDIA_KIND');
+    }
+  }
+  return ref;
+}
+
+async function toMediaRef(deps: Pick<SendDeps, 'config' | 'media'>, instanceId: string, field: string, value: string): Promise<MediaRef> {
   const dataUri = value.match(DATA_URI);
   if (dataUri) {
     const [, mimetype, , base64, payload] = dataUri;
@@ -160,10 +178,14 @@ export function sendRouter(deps: SendDeps): Router {
         async ({ body }, req, res) => {
           const instance = instanceOf(res);
           const idempotencyKey = idempotencyKeyOf(req);
+          if (body.content.type === 'reaction' || body.content.type === 'delete') {
+            await checkTarget(deps.db, instance, body.to, body.content as { type: 'reaction' | 'delete'; messageId: string });
+          }
           const content = { ...body.content } as StoredContent & { media?: MediaRef };
-          if (body.source !== undefined) content.media = await mediaRef(deps, instance.id, body.field!, body.source);
+          if (body.source !== undefined) content.media = await mediaRef(deps, instance.id, body.field!, body.source, content.type);
           // A file stored from this request's data URI goes again if no message of this request keeps it.
-          const storedHere = body.source?.startsWith('data:') && content.media && 'stored' in content.media ? content.media.stored : undefined;
+          const storedHere =
+            body.source?.startsWith('data:') && content.media && 'stored' in content.media ? content.media.stored : undefined;
           const dropStored = () =>
             storedHere && deps.media.remove(instance.id, storedHere).catch((err) => req.log?.warn({ err }, 'removing unused media failed'));
           const id = newMessageId();
@@ -210,6 +232,34 @@ export function sendRouter(deps: SendDeps): Router {
     );
   }
   return router;
+}
+
+/**
+ * A reaction or a delete names a message of the instance in that chat; a
+ * delete for everyone, one that WhatsApp lets the account delete: its own, or
+ * in a group the account administers a member's. Otherwise the send would be
+ * answered as done while WhatsApp ignores it.
+ */
+async function checkTarget(db: Db, instance: InstanceRow, to: string, content: { type: 'reaction' | 'delete'; messageId: string }) {
+  const id = content.messageId;
+  const target = await getMessage(db, instance.id, id);
+  if (!target) throw new NotFound(`msgId: no message ${id} in this instance`, 'MESSAGE_NOT_FOUND');
+  // A chat known only by its LID may be named by phone number in the request.
+  if (target.chat_id !== to && !target.chat_id.endsWith('@lid'))
+    throw new BadRequest(`msgId: message ${id} is in chat ${target.chat_id}, not ${to}`);
+  if (target.status === 'failed') throw new BadRequest(`msgId: message ${id} was never sent`);
+  if (content.type === 'reaction' || target.from_me) return;
+  if (!isGroupJid(to)) {
+    throw new BadRequest(
+      `msgId: message ${id} is the contact's: WhatsApp deletes only your own messages for everyone (and members' ones in a group you administer)`,
+    );
+  }
+  const group = await db('groups').where({ instance_id: instance.id, id: to }).first('participants');
+  const participants = (typeof group?.participants === 'string' ? JSON.parse(group.participants) : group?.participants) as
+    Array<{ id: string; admin: string | null }> | undefined;
+  const me = participants?.find((p) => p.id.split(/[@:]/)[0] === instance.account?.phone);
+  // Without the account among the members it knows of, the gateway cannot tell: WhatsApp decides.
+  if (me && !me.admin) throw new BadRequest(`msgId: message ${id} is another member's: only the group's admins can delete it for everyone`);
 }
 
 function idempotencyKeyOf(req: Request): string | undefined {

@@ -57,3 +57,19 @@ export async function upsertGroups(db: Db, instanceId: string, groups: GroupInfo
     await db('chats').insert({ instance_id: instanceId, id: group.id, name: group.name }).onConflict(['instance_id', 'id']).merge({ name: group.name });
   }
 }
+
+/**
+ * Removes the chat a send stored for a number that is not on WhatsApp,
+ * unless some message of it went out or came in after all.
+ */
+export async function forgetUnknownChat(db: Db, instanceId: string, chatId: string): Promise<void> {
+  await db('chats')
+    .where({ instance_id: instanceId, id: chatId })
+    .whereNotExists(
+      db('messages')
+        .where({ instance_id: instanceId, chat_id: chatId })
+        .whereNotIn('status', ['pending', 'failed'])
+        .select(db.raw('1')),
+    )
+    .delete();
+}

@@ -69,3 +69,23 @@ export function contentFor(template: MessageTemplate, recipient: { name?: string
       return { type: 'document', media: template.media!, filename: template.filename ?? 'document', ...(text ? { caption: text } : {}) };
   }
 }
+
+const KINDS: Record<string, { pattern: RegExp; name: string }> = {
+  image: { pattern: /^image\//, name: 'an image' },
+  video: { pattern: /^video\//, name: 'a video' },
+  // An Ogg file is audio (Opus, Vorbis) more often than not.
+  audio: { pattern: /^(audio\/|application\/ogg$)/, name: 'audio' },
+  voice: { pattern: /^(audio\/|application\/ogg$)/, name: 'audio' },
+  sticker: { pattern: /^image\/webp$/, name: 'a WebP image' },
+};
+
+/**
+ * Why media of `mimetype` (as its bytes say) cannot go as a message of
+ * `type` (image, video, audio, voice, sticker; a document takes anything),
+ * or undefined when it can.
+ */
+export function mediaKindProblem(type: string, mimetype: string): string | undefined {
+  const kind = KINDS[type];
+  if (!kind || kind.pattern.test(mimetype)) return undefined;
+  return `the file is ${mimetype}, not ${kind.name}`;
+}

@@ -108,6 +108,41 @@ test('a number that is not on WhatsApp fails with the reason stored', async () =
   assert.match(body.error, /not on WhatsApp/);
   const row = await gw.db('messages').where({ instance_id: 'shop', id: body.id }).first();
   assert.equal(row.status, 'failed');
+  // The send stored a chat for it; a number WhatsApp does not know leaves none behind.
+  assert.equal(await gw.db('chats').where({ instance_id: 'shop', id: '905559999999@s.whatsapp.net' }).first(), undefined);
+  const chats = (await (await gw.request('/api/instance/shop/chats')).json()) as Array<{ id: string }>;
+  assert.ok(!chats.some((c) => c.id.startsWith('905559999999')), JSON.stringify(chats));
+});
+
+test('a message accepted before the instance was first paired goes out once it is, with the account as its sender', async () => {
+  const LATE = '905552000009';
+  sim.addUser(LATE, 'Late');
+  await gw.request('/api/instance', { method: 'POST', json: { id: 'late' } });
+  const res = await gw.request('/api/instance/late/messages/chat', { method: 'POST', json: { to: ALICE, body: 'queued before pairing' } });
+  assert.equal(res.status, 202);
+  const { id } = (await res.json()) as { id: string };
+  assert.equal((await gw.db('messages').where({ instance_id: 'late', id }).first()).from_jid, null);
+  await gw.request('/api/instance/late/connect', { method: 'POST' });
+  const qr = await eventually(
+    async () => ((await (await gw.request('/api/instance/late/qr')).json()) as { qrCode: string | null }).qrCode,
+    30_000,
+    'QR',
+  );
+  await sim.scanQr(LATE, qr);
+  await receivedBy(ALICE, id);
+  const row = await eventually(
+    async () => {
+      const r = await gw.db('messages').where({ instance_id: 'late', id }).first();
+      return r.status !== 'pending' ? r : undefined;
+    },
+    20_000,
+    'its status recorded',
+  );
+  assert.equal(row.from_jid, `${LATE}@s.whatsapp.net`);
+  const history = (await (await gw.request(`/api/instance/late/messages?chatId=${ALICE}`)).json()) as {
+    messages: Array<{ id: string; from: string }>;
+  };
+  assert.equal(history.messages.find((m) => m.id === id)?.from, `${LATE}@s.whatsapp.net`);
 });
 
 test('the same Idempotency-Key sends one message and answers with the same id', async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { PNG } from 'pngjs';
 import { Simulator } from '../simulator/simulator.js';
+import { sendFromPhone } from '../simulator/messages.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { pairInstance } from './support/pairing.js';
 
@@ -29,7 +30,9 @@ const png = (() => {
 })();
 const mp4 = Buffer.concat([Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex'), randomBytes(512)]);
 const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(300), Buffer.from('\n%%EOF\n')]);
-const mp3 = Buffer.concat([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1'), randomBytes(400)]);
+// An ID3 tag, then MPEG audio frames (what content sniffing looks for after the tag).
+const mp3Frame = Buffer.concat([Buffer.from([0xff, 0xfb, 0x90, 0x64]), randomBytes(413)]);
+const mp3 = Buffer.concat([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1'), mp3Frame, mp3Frame]);
 const ogg = Buffer.concat([Buffer.from('OggS\x00\x02', 'latin1'), randomBytes(26), Buffer.from('OpusHead'), randomBytes(200)]);
 const webp = Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WEBPVP8 ', 'latin1'), randomBytes(40)]);
 
@@ -39,6 +42,8 @@ before(async () => {
   files = createServer((req, res) => {
     // A slow media host: the file comes after SLOW_MS.
     if (req.url === '/slow.mp4') return void setTimeout(() => res.writeHead(200, { 'content-type': 'video/mp4' }).end(mp4), SLOW_MS);
+    if (req.url === '/page.html')
+      return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>not a picture</body></html>');
     const body = { '/clip.mp4': mp4, '/song.mp3': mp3 }[req.url ?? ''];
     if (!body) return res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
@@ -224,4 +229,37 @@ test('a slow media URL holds back only its recipient: other chats go first, its 
   assert.ok(videoAt <= textAt, 'Bob got his messages in the order they were sent');
   const bobs = sim.received.filter((m) => m.to === BOB && !m.ownCopy).map((m) => m.id);
   assert.ok(bobs.indexOf(video.id) < bobs.indexOf(text.id));
+});
+
+test("a URL whose file is not of the endpoint's kind fails the message with the reason; nothing reaches the phone", async () => {
+  const res = await gw.request('/api/instance/shop/messages/image', { method: 'POST', json: { to: BOB, image: `${filesUrl}/page.html` } });
+  const failed = (await res.json()) as Record<string, any>;
+  assert.equal(res.status, 422, JSON.stringify(failed));
+  assert.match(failed.error, /page\.html: the file is text\/html, not an image$/);
+  assert.equal(
+    sim.received.some((m) => m.id === failed.id),
+    false,
+  );
+});
+
+test("a contact's message cannot be deleted for everyone: 400 saying why, and nothing is sent", async () => {
+  const incoming = await sendFromPhone(sim, sim.user(BOB), sim.user(OWNER), { conversation: 'please delete me' });
+  await eventually(
+    async () => (await gw.db('messages').where({ instance_id: 'shop', id: incoming }).first()) ?? undefined,
+    20_000,
+    'the message stored',
+  );
+  const before = sim.received.length;
+  const res = await gw.request('/api/instance/shop/messages/delete', { method: 'POST', json: { to: BOB, msgId: incoming } });
+  const body = (await res.json()) as { error: string };
+  assert.equal(res.status, 400, JSON.stringify(body));
+  assert.match(body.error, /is the contact's/);
+  // A reaction to it is fine.
+  const reaction = await gw.request('/api/instance/shop/messages/reaction', {
+    method: 'POST',
+    json: { to: BOB, msgId: incoming, emoji: '👍' },
+  });
+  assert.equal(reaction.status, 200);
+  await eventually(async () => sim.received.length > before || undefined, 20_000, 'the reaction at Bob');
+  assert.equal(sim.received.filter((m) => m.to === BOB).at(-1)?.message.reactionMessage?.text, '👍');
 });

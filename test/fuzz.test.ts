@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
+import { PNG } from 'pngjs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
@@ -254,18 +255,32 @@ interface Attempt {
 }
 
 const TO = '905551112233';
-const IMAGE = 'data:image/png;base64,iVBORw0KGgo=';
+// Small files of each kind (content sniffing checks a send's media is of the endpoint's kind).
+const dataUri = (mime: string, bytes: Buffer) => `data:${mime};base64,${bytes.toString('base64')}`;
+const IMAGE = dataUri('image/png', PNG.sync.write(new PNG({ width: 1, height: 1 })));
+const VIDEO = dataUri(
+  'video/mp4',
+  Buffer.concat([Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex'), Buffer.alloc(64)]),
+);
+const AUDIO = dataUri(
+  'audio/mpeg',
+  Buffer.concat([
+    Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1'),
+    ...[0, 1].map(() => Buffer.concat([Buffer.from([0xff, 0xfb, 0x90, 0x64]), Buffer.alloc(413)])),
+  ]),
+);
+const STICKER = dataUri('image/webp', Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WEBPVP8 ', 'latin1'), Buffer.alloc(40)]));
 const later = () => new Date(Date.now() + 3_600_000).toISOString();
 /** A valid body per route: the fuzz mutates these, so that its values get past the fields it leaves alone. */
 const VALID: Partial<Record<string, () => Record<string, unknown>>> = {
   'POST /api/instance': () => ({ id: `fzx${random(1_000)}` }),
   'POST /api/instance/{i}/messages/chat': () => ({ to: TO, body: 'merhaba' }),
   'POST /api/instance/{i}/messages/image': () => ({ to: TO, image: IMAGE, caption: 'resim' }),
-  'POST /api/instance/{i}/messages/video': () => ({ to: TO, video: IMAGE, caption: 'video' }),
+  'POST /api/instance/{i}/messages/video': () => ({ to: TO, video: VIDEO, caption: 'video' }),
   'POST /api/instance/{i}/messages/document': () => ({ to: TO, document: IMAGE, filename: 'a.pdf', caption: 'belge' }),
-  'POST /api/instance/{i}/messages/audio': () => ({ to: TO, audio: IMAGE }),
-  'POST /api/instance/{i}/messages/voice': () => ({ to: TO, audio: IMAGE }),
-  'POST /api/instance/{i}/messages/sticker': () => ({ to: TO, sticker: IMAGE }),
+  'POST /api/instance/{i}/messages/audio': () => ({ to: TO, audio: AUDIO }),
+  'POST /api/instance/{i}/messages/voice': () => ({ to: TO, audio: AUDIO }),
+  'POST /api/instance/{i}/messages/sticker': () => ({ to: TO, sticker: STICKER }),
   'POST /api/instance/{i}/messages/location': () => ({ to: TO, lat: 41.01, lng: 28.97, name: 'Galata', address: 'İstanbul' }),
   'POST /api/instance/{i}/messages/contact': () => ({ to: TO, contact_name: 'Ayşe', contact_phone: '905551112234' }),
   'POST /api/instance/{i}/messages/poll': () => ({ to: TO, name: 'Hangisi?', values: ['çay', 'kahve'], selectableCount: 1 }),
@@ -419,7 +434,7 @@ test('media stored for a send that stores no message is removed: a retry with th
     gw.request('/api/instance/fz/messages/image', {
       method: 'POST',
       headers: { 'idempotency-key': 'fuzz-image-1' },
-      json: { to: '905551112233', image: 'data:image/png;base64,iVBORw0KGgo=' },
+      json: { to: '905551112233', image: IMAGE },
     });
   const [first, again] = [await send(), await send()];
   assert.ok([200, 202].includes(first.status) && [200, 202].includes(again.status), `${first.status} ${again.status}`);

@@ -2,7 +2,7 @@
 // The instance stays disconnected: an accepted send is recorded and answered 202 pending.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -13,6 +13,11 @@ const dataDir = mkdtempSync(join(tmpdir(), 'send-validation-'));
 const MAX_MEDIA_BYTES = 64 * 1024;
 before(async () => {
   gw = await startGateway({ name: 'send_validation', workers: 0, env: { DATA_DIR: dataDir, MAX_MEDIA_BYTES: String(MAX_MEDIA_BYTES) } });
+  // Reactions and deletes name a message of the chat: one of ours, stored (pending) like any send.
+  const res = await gw.request('/api/instance/default/messages/chat', { method: 'POST', json: { to: TO, body: 'the target' } });
+  const target = ((await res.json()) as { id: string }).id;
+  endpoints.reaction!.body.msgId = target;
+  endpoints.delete!.body.msgId = target;
 });
 after(async () => {
   await gw?.stop();
@@ -37,13 +42,21 @@ const endpoints: Record<string, { body: Record<string, unknown>; required: strin
   reaction: { body: { to: TO, msgId: '3EB0AAAAAAAAAAAAAAAAAA', emoji: '👍' }, required: ['to', 'msgId', 'emoji'] },
   delete: { body: { to: TO, msgId: '3EB0AAAAAAAAAAAAAAAAAA' }, required: ['to', 'msgId'] },
 };
-const MEDIA_FIELDS: Record<string, string> = { image: 'image', video: 'video', document: 'document', audio: 'audio', voice: 'audio', sticker: 'sticker' };
+const MEDIA_FIELDS: Record<string, string> = {
+  image: 'image',
+  video: 'video',
+  document: 'document',
+  audio: 'audio',
+  voice: 'audio',
+  sticker: 'sticker',
+};
 
 async function send(type: string, body: unknown, instance = 'default') {
   const res = await gw.request(`/api/instance/${instance}/messages/${type}`, { method: 'POST', json: body });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
-const storedCount = async () => Number((await gw.db('messages').where({ instance_id: 'default' }).count<{ count: string }[]>('* as count'))[0]!.count);
+const storedCount = async () =>
+  Number((await gw.db('messages').where({ instance_id: 'default' }).count<{ count: string }[]>('* as count'))[0]!.count);
 
 /** Sends that must be refused with 400 naming `field`; none of them may be stored. */
 async function assertRejected(type: string, body: unknown, field: RegExp | string, what = JSON.stringify(body)) {
@@ -134,7 +147,17 @@ test('a field of the wrong type is a 400 naming the field, not "required"', asyn
 
 test('a recipient that is neither a phone number nor a JID is a 400, on every endpoint', async () => {
   const before = await storedCount();
-  for (const to of ['abc', '12', '905@x.com', '', '+', '905551234567@x.com', '905551234567@broadcast', 'abc@g.us', '90555123456789012345678@s.whatsapp.net']) {
+  for (const to of [
+    'abc',
+    '12',
+    '905@x.com',
+    '',
+    '+',
+    '905551234567@x.com',
+    '905551234567@broadcast',
+    'abc@g.us',
+    '90555123456789012345678@s.whatsapp.net',
+  ]) {
     for (const [type, { body }] of Object.entries(endpoints)) {
       const error = await assertRejected(type, { ...body, to }, 'to', `to=${JSON.stringify(to)}`);
       assert.match(error, /phone number/);
@@ -160,6 +183,107 @@ test('phone numbers with or without +, user JIDs (@s.whatsapp.net, @c.us) and gr
   // The other endpoints take the same forms.
   await assertPending('poll', { ...endpoints.poll!.body, to: '120363123456789012@g.us' });
   await assertPending('reaction', { ...endpoints.reaction!.body, to: '905551234567@c.us' });
+});
+
+test('a reaction or a delete must name a message of the instance in that chat, and a delete one WhatsApp lets the account delete', async () => {
+  const before = await storedCount();
+  const target = endpoints.delete!.body.msgId as string;
+  for (const type of ['reaction', 'delete']) {
+    const unknown = await send(type, { ...endpoints[type]!.body, msgId: '3EB0FFFFFFFFFFFFFFFFFF' });
+    assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
+    assert.equal(unknown.body.code, 'MESSAGE_NOT_FOUND');
+    assert.match(unknown.body.error, /^msgId: no message 3EB0FFFFFFFFFFFFFFFFFF/);
+    const elsewhere = await send(type, { ...endpoints[type]!.body, to: '905550001111' });
+    assert.equal(elsewhere.status, 400);
+    assert.match(
+      elsewhere.body.error,
+      new RegExp(`^msgId: message ${target} is in chat ${TO}@s.whatsapp.net, not 905550001111@s.whatsapp.net`),
+    );
+  }
+  // A contact's message, and a group member's while the account is not an admin: WhatsApp would ignore the delete.
+  const now = Math.floor(Date.now() / 1000);
+  const theirs = (id: string, chat: string) => ({
+    instance_id: 'default',
+    id,
+    chat_id: chat,
+    from_me: false,
+    type: 'chat',
+    body: 'x',
+    status: 'received',
+    timestamp: now,
+  });
+  await gw.db('messages').insert([theirs('CONTACTS1', `${TO}@s.whatsapp.net`), theirs('MEMBERS1', '120363000000000077@g.us')]);
+  const contacts = await send('delete', { to: TO, msgId: 'CONTACTS1' });
+  assert.equal(contacts.status, 400);
+  assert.match(contacts.body.error, /^msgId: message CONTACTS1 is the contact's/);
+  await gw
+    .db('instances')
+    .where({ id: 'default' })
+    .update({ account: JSON.stringify({ id: '905550000009:1@s.whatsapp.net', name: 'Me', phone: '905550000009' }) });
+  const group = (admin: string | null) => ({
+    instance_id: 'default',
+    id: '120363000000000077@g.us',
+    name: 'G',
+    participants: JSON.stringify([
+      { id: '905550000009@s.whatsapp.net', admin },
+      { id: `${TO}@s.whatsapp.net`, admin: 'superadmin' },
+    ]),
+  });
+  await gw.db('groups').insert(group(null));
+  const member = await send('delete', { to: '120363000000000077@g.us', msgId: 'MEMBERS1' });
+  assert.equal(member.status, 400);
+  assert.match(member.body.error, /only the group's admins/);
+  // The same delete as an admin goes (pending here: the instance is not connected); a reaction to anyone's message too.
+  await gw
+    .db('groups')
+    .where({ instance_id: 'default', id: '120363000000000077@g.us' })
+    .update({ participants: group('admin').participants });
+  await assertPending('delete', { to: '120363000000000077@g.us', msgId: 'MEMBERS1' });
+  await assertPending('reaction', { to: TO, msgId: 'CONTACTS1', emoji: '❤️' });
+  await gw.db('instances').where({ id: 'default' }).update({ account: null });
+  assert.equal(await storedCount(), before + 2 + 2, 'only the two accepted sends were recorded (and the two inserted)');
+});
+
+test("media whose bytes are not of the endpoint's kind is a 400, and the file is not kept", async () => {
+  const files = () => (existsSync(join(dataDir, 'media', 'default')) ? readdirSync(join(dataDir, 'media', 'default')).length : 0);
+  const kept = files();
+  const text = `data:image/jpeg;base64,${Buffer.from('this is not a picture at all').toString('base64')}`;
+  for (const [type, field] of [
+    ['image', 'image'],
+    ['video', 'video'],
+    ['audio', 'audio'],
+    ['voice', 'audio'],
+    ['sticker', 'sticker'],
+  ]) {
+    const { status, body } = await send(type!, { to: TO, [field!]: text });
+    assert.equal(status, 400, `${type}: ${JSON.stringify(body)}`);
+    assert.equal(body.code, 'MEDIA_KIND');
+    assert.match(body.error, new RegExp(`^${field}: the file is application/octet-stream, not `));
+  }
+  // A PNG is an image, not a sticker (WebP) nor a video; as a document anything goes.
+  assert.match((await send('sticker', { to: TO, sticker: PNG_DATA_URI })).body.error, /^sticker: the file is image\/png, not a WebP image/);
+  assert.match((await send('video', { to: TO, video: PNG_DATA_URI })).body.error, /^video: the file is image\/png, not a video/);
+  assert.equal(files(), kept, 'no refused file was kept');
+  await assertPending('document', { to: TO, document: text, filename: 'note.txt' });
+  await assertPending('image', { to: TO, image: PNG_DATA_URI });
+});
+
+test('a body that is not sent as JSON is a 400 saying so, not "to is required"', async () => {
+  for (const [type, payload] of [
+    ['text/plain', JSON.stringify({ to: TO, body: 'hi' })],
+    ['application/x-www-form-urlencoded', `to=${TO}&body=hi`],
+    [undefined, JSON.stringify({ to: TO, body: 'hi' })],
+  ] as const) {
+    const res = await fetch(`${gw.baseUrl}/api/instance/default/messages/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.token}`, ...(type ? { 'content-type': type } : {}) },
+      body: type ? payload : new Blob([payload]),
+    });
+    const body = (await res.json()) as { error: string; code: string };
+    assert.equal(res.status, 400, `${type}: ${JSON.stringify(body)}`);
+    assert.equal(body.code, 'NOT_JSON');
+    assert.match(body.error, type ? new RegExp(`it came as ${type.replace('+', '\\+')}`) : /without a Content-Type/);
+  }
 });
 
 test('a poll needs 2 to 12 distinct options and a selectableCount of 0 or 1', async () => {
@@ -236,7 +360,14 @@ test('media URLs on loopback, private or link-local addresses are refused at the
 
 test('media sources other than http(s) URLs, data URIs and uploads are refused', async () => {
   for (const [type, field] of Object.entries(MEDIA_FIELDS)) {
-    for (const value of ['ftp://example.com/cat.png', 'file:///etc/passwd', 'javascript:alert(1)', 'gopher://example.com/', 'cat.png', '/etc/passwd']) {
+    for (const value of [
+      'ftp://example.com/cat.png',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'gopher://example.com/',
+      'cat.png',
+      '/etc/passwd',
+    ]) {
       const error = await assertRejected(type, { to: TO, [field]: value }, field, value);
       assert.match(error, /http\(s\) URL/, `${type} ${value}`);
     }

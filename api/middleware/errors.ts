@@ -87,6 +87,21 @@ export const rejectUnstorableText: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/**
+ * A body that would not be read as JSON (another or no Content-Type) is
+ * refused with the reason, instead of reaching the route as an empty body
+ * ("to is required" for a `to` that was sent). Multipart uploads pass.
+ */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (!hasBody || req.is(['application/json', '+json', 'multipart/form-data'])) return next();
+  const type = req.headers['content-type'];
+  throw new BadRequest(
+    `the body was not read: send it as JSON with Content-Type: application/json (it came ${type ? `as ${type.split(';')[0]}` : 'without a Content-Type'})`,
+    'NOT_JSON',
+  );
+};
+
 export const notFoundHandler: RequestHandler = (req) => {
   throw new NotFound(`no route for ${req.method} ${req.path}`, 'ROUTE_NOT_FOUND');
 };
