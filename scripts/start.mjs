@@ -1,4 +1,4 @@
-// `npm start`: the stack's supervisor (stack/main.ts) runs in a process group of its own, with every
+// `npm start` (and `npm run demo`): the stack's supervisor (stack/main.ts) runs in a process group of its own, with every
 // process it starts. Ctrl-C in the terminal then reaches this process only, which passes it on once: the
 // supervisor stops the API and workers first (sessions handed over, keys written), then Temporal, then
 // Postgres. (In the terminal's group, Postgres got the SIGINT at once and died before the workers.)
@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { ensureDependencies, root } from './bootstrap.mjs';
 
 ensureDependencies();
-const supervisor = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../stack/main.ts', import.meta.url))], {
+// `npm run demo` passes stack/demo.ts (the same stack, pointed at the simulator).
+const entry = process.argv[2] ?? '../stack/main.ts';
+const supervisor = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(entry, import.meta.url))], {
   cwd: root,
   stdio: 'inherit',
   detached: true,

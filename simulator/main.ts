@@ -8,18 +8,18 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { Simulator } from './simulator.js';
 import { mountControlApi } from './control.js';
+import { WA_VERSION } from './version.js';
 
 // libsignal prints whole Signal sessions (keys included) with console.info when it replaces one: not for a terminal.
 console.info = () => {};
-
-// The WhatsApp Web version the simulator is tested with (test/support/bareBaileys.ts).
-const WA_VERSION = '2.3000.1023223821';
 
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 const envSchema = z.object({
   SIM_PORT: z.preprocess(unsetIfEmpty, z.coerce.number().int().min(0).max(65535).default(7780)),
   SIM_HOST: z.preprocess(unsetIfEmpty, z.string().min(1).default('127.0.0.1')),
   DATA_DIR: z.preprocess(unsetIfEmpty, z.string().min(1).default('./data')),
+  // The gateway's port and data, for the hints printed below.
+  PORT: z.preprocess(unsetIfEmpty, z.coerce.number().int().min(0).max(65535).default(3000)),
 });
 
 function loadEnv(): z.infer<typeof envSchema> {
@@ -46,12 +46,12 @@ async function main(): Promise<void> {
       `[simulator] control API ${control}`,
       '',
       'Point the gateway at it:',
-      `  WA_WS_URL=${sim.url} WA_VERSION=${WA_VERSION} WA_CA_FILE=${caFile} npm start`,
+      `  WA_WS_URL=${sim.url} WA_VERSION=${WA_VERSION} WA_CA_FILE=${caFile} DATA_DIR=${env.DATA_DIR} PORT=${env.PORT} npm start`,
       '',
       "Then scan the default instance's QR with a simulated phone and talk to it:",
-      `  TOKEN=$(npm run -s token)`,
-      `  curl -X POST -H "Authorization: Bearer $TOKEN" localhost:3000/api/instance/default/connect`,
-      `  QR=$(curl -s -H "Authorization: Bearer $TOKEN" localhost:3000/api/instance/default/qr | node -pe 'JSON.parse(require("fs").readFileSync(0)).qrCode')`,
+      `  TOKEN=$(DATA_DIR=${env.DATA_DIR} npm run -s token)`,
+      `  curl -X POST -H "Authorization: Bearer $TOKEN" localhost:${env.PORT}/api/instance/default/connect`,
+      `  QR=$(curl -s -H "Authorization: Bearer $TOKEN" localhost:${env.PORT}/api/instance/default/qr | node -pe 'JSON.parse(require("fs").readFileSync(0)).qrCode')`,
       `  curl -X POST ${json} ${control}/scan -d "{\\"phone\\":\\"905550000001\\",\\"qr\\":\\"$QR\\"}"`,
       `  curl -X POST ${json} ${control}/users -d '{"phone":"905550000002","name":"Ayşe"}'`,
       `  curl -X POST ${json} ${control}/messages -d '{"from":"905550000002","to":"905550000001","body":"Merhaba"}'`,

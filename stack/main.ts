@@ -22,7 +22,13 @@ let temporal: RunningTemporal | undefined;
 const services: Service[] = [];
 let shuttingDown = false;
 
-async function main(): Promise<void> {
+/** Where the started stack answers (stack/demo.ts drives it). */
+export interface ReadyStack {
+  apiPort: number;
+  databaseUrl: string;
+}
+
+async function main(): Promise<ReadyStack> {
   // Credentials, Signal keys and media live here: for this user only (as root, the embedded Postgres's own
   // user is then let through to its data, and no further: search permission, not read).
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -80,7 +86,8 @@ async function main(): Promise<void> {
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   log(`API          http://localhost:${port}/api  (health: http://localhost:${port}/health)`);
   if (temporal?.uiUrl) log(`Temporal UI  ${temporal.uiUrl}`);
-  if (!config.API_TOKEN) log('API token: printed above on first start; `npm run token` prints it again');
+  if (!config.API_TOKEN) log('API token: `npm run token` prints it');
+  return { apiPort: port, databaseUrl };
 }
 
 async function shutdown(signal: string, code = 0): Promise<void> {
@@ -103,7 +110,9 @@ process.removeAllListeners('SIGINT');
 process.removeAllListeners('SIGTERM');
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
-main().catch((err) => {
+/** Resolves once the API answers; a stack that failed to start exits. */
+export const ready: Promise<ReadyStack> = main().catch((err) => {
   process.stderr.write(`[stack] failed to start: ${(err as Error).message}\n`);
   void shutdown('error', 1);
+  return new Promise<never>(() => {});
 });

@@ -1,0 +1,154 @@
+/**
+ * `npm run demo`: the whole gateway against the WhatsApp Web simulator, with
+ * no phone and no internet. In this one process: the simulator (its control
+ * API on SIM_PORT), then the stack of `npm start` pointed at it (Postgres,
+ * Temporal, worker and API as its children). A simulated phone pairs the
+ * `default` instance through the QR the API shows, two contacts answer what
+ * they get, and the curl lines to try it are printed with the real port and
+ * token. Ctrl-C stops everything (scripts/demo.mjs passes it on once).
+ *
+ * Its data is kept apart from `npm start`'s (DATA_DIR defaults to
+ * ./data-demo): the simulated account's credentials are no use to WhatsApp,
+ * nor the real ones to the simulator.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import pg from 'pg';
+import { Simulator } from '../simulator/simulator.js';
+import { mountControlApi } from '../simulator/control.js';
+import { sendFromPhone } from '../simulator/messages.js';
+import { WA_VERSION } from '../simulator/version.js';
+
+// libsignal prints whole Signal sessions (keys included) with console.info when it replaces one: not for a terminal.
+console.info = () => {};
+
+const SHOP = { phone: '905550000001', name: 'Demo Shop' };
+const CONTACTS = [
+  { phone: '905550000002', name: 'Ayşe' },
+  { phone: '905550000003', name: 'Mehmet' },
+];
+
+const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
+const env = z
+  .object({
+    SIM_PORT: z.preprocess(unsetIfEmpty, z.coerce.number().int().min(0).max(65535).default(7780)),
+    DATA_DIR: z.preprocess(unsetIfEmpty, z.string().min(1).default('./data-demo')),
+  })
+  .safeParse(process.env);
+if (!env.success) {
+  const issue = env.error.issues[0]!;
+  process.stderr.write(`configuration error: invalid ${issue.path.join('.')}: ${issue.message}\n`);
+  process.exit(1);
+}
+const log = (line: string) => process.stdout.write(`[demo] ${line}\n`);
+const dataDir = resolve(env.data.DATA_DIR);
+
+mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+const sim = await Simulator.start({ port: env.data.SIM_PORT, host: '127.0.0.1' });
+const caFile = await sim.media.writeCa(resolve(dataDir, 'simulator-ca.pem'));
+mountControlApi(sim, { caFile });
+log(`WhatsApp Web simulator on ${sim.url} (control API http://127.0.0.1:${sim.port}/control)`);
+
+// The stack reads its configuration when it is loaded: the gateway talks to the simulator, and may fetch
+// media from this machine (a demo's files are local).
+Object.assign(process.env, {
+  DATA_DIR: dataDir,
+  WA_WS_URL: sim.url,
+  WA_VERSION,
+  WA_CA_FILE: caFile,
+  MEDIA_ALLOW_PRIVATE_URLS: process.env.MEDIA_ALLOW_PRIVATE_URLS || 'true',
+});
+const { ready } = await import('./main.js');
+const stack = await ready;
+const base = `http://localhost:${stack.apiPort}`;
+
+const token = process.env.API_TOKEN || (await storedToken(stack.databaseUrl));
+const api = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return (await res.json()) as Record<string, any>;
+};
+
+sim.addUser(SHOP.phone, SHOP.name);
+for (const contact of CONTACTS) {
+  sim.addUser(contact.phone, contact.name);
+  sim.saveContact(SHOP.phone, contact.phone, contact.name);
+}
+
+// A contact answers each message the shop sends it, a second later.
+sim.onMessage((message) => {
+  const contact = CONTACTS.find((c) => c.phone === message.to);
+  if (!contact || message.ownCopy || message.from !== SHOP.phone) return;
+  const text = message.message.conversation ?? message.message.extendedTextMessage?.text;
+  const reply = text ? `Teşekkürler, mesajınızı aldım: "${text.slice(0, 80)}"` : 'Teşekkürler, aldım!';
+  setTimeout(() => {
+    sendFromPhone(sim, sim.user(contact.phone), sim.user(SHOP.phone), { conversation: reply }).catch((err: Error) =>
+      log(`${contact.name} could not answer: ${err.message}`),
+    );
+  }, 1_000);
+});
+
+try {
+  await pair();
+} catch (err) {
+  // The stack stops everything it started (its SIGTERM handler), then exits.
+  log(`the demo could not start: ${(err as Error).message}`);
+  process.kill(process.pid, 'SIGTERM');
+  await new Promise(() => {});
+}
+log(`the default instance is paired with the simulated phone +${SHOP.phone} (${SHOP.name})`);
+const to = CONTACTS[0]!.phone;
+const auth = `-H "Authorization: Bearer ${token}"`;
+process.stdout.write(
+  [
+    '',
+    'Try it (another terminal):',
+    `  curl -X POST ${auth} -H 'content-type: application/json' ${base}/api/instance/default/messages/chat -d '{"to":"${to}","body":"Merhaba Ayşe"}'`,
+    `  curl ${auth} '${base}/api/instance/default/messages?limit=5'    # ${CONTACTS[0]!.name}'s reply comes in a second later`,
+    `  curl ${auth} ${base}/api/instance/default/contacts`,
+    `  curl ${auth} ${base}/api/instance/default/chats`,
+    '',
+    `Make a contact write first (the simulator's control API):`,
+    `  curl -X POST -H 'content-type: application/json' http://127.0.0.1:${sim.port}/control/messages -d '{"from":"${CONTACTS[1]!.phone}","to":"${SHOP.phone}","body":"Fiyat nedir?"}'`,
+    '',
+    'The API token again:',
+    `  DATA_DIR=${env.data.DATA_DIR} npm run -s token`,
+    'Ctrl-C stops the demo.',
+    '',
+  ].join('\n'),
+);
+
+/** Connects the default instance and scans each QR it shows, until it is open (a restart of the demo pairs again). */
+async function pair(): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  let scanned: string | undefined;
+  while (Date.now() < deadline) {
+    const { accountStatus } = await api('GET', '/api/instance/default/status');
+    const status = accountStatus?.status as string | undefined;
+    if (status === 'open') return;
+    if (status === 'disconnected') await api('POST', '/api/instance/default/connect');
+    const { qrCode } = await api('GET', '/api/instance/default/qr');
+    if (typeof qrCode === 'string' && qrCode !== scanned) {
+      scanned = qrCode;
+      await sim.scanQr(SHOP.phone, qrCode).catch((err: Error) => log(`scanning the QR failed: ${err.message}`));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the default instance did not pair with the simulated phone within 2 minutes');
+}
+
+async function storedToken(databaseUrl: string): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ value: string }>(`select value from app_settings where key = 'api_token'`);
+    if (!rows[0]) throw new Error('no API token stored');
+    return rows[0].value;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,109 @@
+// `npm run demo` as a newcomer runs it: it starts, pairs the default instance with a simulated phone,
+// the curl lines it prints work as printed (a message goes out, the contact's reply comes in), `npm run
+// token` beside it prints the token, and Ctrl-C stops every process it started.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../stack/ports.js';
+
+const dataDir = join(mkdtempSync(join(tmpdir(), 'wa-demo-')), 'data');
+let demo: ChildProcess;
+let output = '';
+const ports = { api: 0, sim: 0, postgres: 0, temporal: 0, ui: 0 };
+const env = () => ({
+  ...process.env,
+  DATA_DIR: dataDir,
+  PORT: String(ports.api),
+  SIM_PORT: String(ports.sim),
+  EMBEDDED_PG_PORT: String(ports.postgres),
+  TEMPORAL_DEV_PORT: String(ports.temporal),
+  TEMPORAL_UI_PORT: String(ports.ui),
+  API_TOKEN: '',
+  DATABASE_URL: '',
+  TEMPORAL_ADDRESS: '',
+  LOG_LEVEL: 'warn',
+});
+
+before(async () => {
+  for (const name of Object.keys(ports) as Array<keyof typeof ports>) ports[name] = await freePort();
+  // As `npm run demo` runs it, in a process group of its own as in a terminal (Ctrl-C reaches the group).
+  demo = spawn(process.execPath, ['scripts/start.mjs', '../stack/demo.ts'], {
+    env: env(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  demo.stdout!.on('data', (chunk) => (output += chunk));
+  demo.stderr!.on('data', (chunk) => (output += chunk));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => output.includes('Ctrl-C stops the demo.') && (clearInterval(timer), resolve()), 100);
+    demo.once('exit', (code) => (clearInterval(timer), reject(new Error(`npm run demo exited (${code}):\n${output.slice(-4_000)}`))));
+  });
+});
+after(() => {
+  if (demo.exitCode === null && demo.signalCode === null) process.kill(-demo.pid!, 'SIGKILL');
+  rmSync(join(dataDir, '..'), { recursive: true, force: true });
+});
+
+const printed = (pattern: RegExp) => {
+  const line = output.split('\n').find((l) => pattern.test(l));
+  assert.ok(line, `a printed line matching ${pattern}:\n${output}`);
+  return line.trim().replace(/\s+#.*$/, '');
+};
+const run = (command: string) => execSync(command, { encoding: 'utf8', shell: '/bin/sh', timeout: 30_000 });
+const eventually = async <T>(check: () => T | undefined, what: string, ms = 20_000): Promise<T> => {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+};
+
+test("the printed curl lines send a message and show the contact's reply; a contact writing first comes in too", async () => {
+  assert.match(output, /the default instance is paired with the simulated phone \+905550000001/);
+  const sent = JSON.parse(run(printed(/curl -X POST .*\/messages\/chat/))) as { sent: boolean; id: string };
+  assert.equal(sent.sent, true, JSON.stringify(sent));
+  const history = printed(/curl .*\/messages\?limit=5/);
+  const reply = await eventually(() => {
+    const { messages } = JSON.parse(run(history)) as { messages: Array<{ fromMe: boolean; body: string; status: string }> };
+    return messages.find((m) => !m.fromMe && m.body.includes('Merhaba Ayşe'));
+  }, "Ayşe's reply");
+  assert.equal(reply.status, 'received');
+  assert.match(run(printed(/curl .*\/contacts$/)), /"name":"Ayşe"/);
+  run(printed(/curl -X POST .*\/control\/messages/));
+  await eventually(() => {
+    const { messages } = JSON.parse(run(history)) as { messages: Array<{ body: string }> };
+    return messages.some((m) => m.body === 'Fiyat nedir?') || undefined;
+  }, "Mehmet's message");
+});
+
+test('`npm run token` beside it, as the demo says to call it, prints the token the curl lines use', () => {
+  const token = printed(/Authorization: Bearer/).match(/Bearer ([^"]+)"/)![1];
+  const line = printed(/npm run -s token/);
+  const result = spawnSync('/bin/sh', ['-c', line], { encoding: 'utf8', env: env(), timeout: 60_000 });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), token);
+});
+
+test('Ctrl-C stops every process the demo started', async (t) => {
+  const started = Date.now();
+  process.kill(-demo.pid!, 'SIGINT');
+  const code = await new Promise<number | null>((resolve) => demo.once('exit', (c) => resolve(c)));
+  t.diagnostic(`stopped in ${Date.now() - started} ms`);
+  assert.equal(code, 0, output.slice(-2_000));
+  assert.match(output, /\[stack\] stopped \(API and worker/);
+  const listening = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+  for (const [name, port] of Object.entries(ports)) assert.equal(await listening(port), false, `${name} (port ${port}) still answers`);
+  // Nothing of its process group is left.
+  assert.throws(() => process.kill(-demo.pid!, 0), /ESRCH/);
+});
