@@ -1,0 +1,44 @@
+// The README and docs/ as a newcomer reads them: links that stay inside the repository, npm commands
+// that exist, and configuration variables the gateway reads. (The commands themselves run in
+// stack.test.ts, demo.test.ts and the rest.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const docs = ['README.md', ...readdirSync(join(root, 'docs')).map((f) => `docs/${f}`)].filter((f) => f.endsWith('.md'));
+const read = (file: string) => readFileSync(join(root, file), 'utf8');
+
+test('every link in the README and docs/ is a web address or a file of the repository', () => {
+  for (const file of docs) {
+    for (const [, target] of read(file).matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^https?:\/\//.test(target!)) continue;
+      const path = resolve(root, dirname(file), target!.split('#')[0]!);
+      assert.ok(!relative(root, path).startsWith('..'), `${file}: ${target} leads out of the repository`);
+      assert.ok(existsSync(path), `${file}: ${target} does not exist`);
+    }
+  }
+});
+
+test('every npm command the README and docs/ name is a script of package.json', () => {
+  const scripts = Object.keys((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts);
+  let named = 0;
+  for (const file of docs) {
+    for (const [, name] of read(file).matchAll(/npm run(?: -s)? ([\w:-]+)/g)) {
+      named++;
+      assert.ok(scripts.includes(name!), `${file}: npm run ${name} is not a script`);
+    }
+    for (const [, name] of read(file).matchAll(/\bnpm (start|test)\b/g)) assert.ok(scripts.includes(name!), `${file}: npm ${name}`);
+  }
+  assert.ok(named >= 5, `${named} npm run commands found`);
+});
+
+test("every variable of the README's configuration table is one the gateway reads", () => {
+  const readme = read('README.md');
+  const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));
+  const variables = [...section.matchAll(/^\| `([A-Z][A-Z0-9_]+)`/gm)].map((m) => m[1]!);
+  assert.ok(variables.length >= 20, `${variables.length} variables in the table`);
+  const sources = ['config/index.ts', 'simulator/main.ts', 'stack/demo.ts'].map(read).join('\n');
+  for (const name of variables) assert.match(sources, new RegExp(`\\b${name}\\b`), `${name} is documented but not read`);
+});
