@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { applyStatuses, recordIncoming } from '../db/messages.js';
 import type { MediaStore } from '../lib/mediaStore.js';
-import { upsertChats, upsertContacts, upsertGroups } from '../db/directory.js';
+import { forgetGroup, upsertChats, upsertContacts, upsertGroups } from '../db/directory.js';
 import { optOutByKeyword } from '../db/optouts.js';
 import type { Chatbot } from './chatbot.js';
 import type { ChatInfo, ContactInfo, GroupInfo, IncomingMessage, StatusUpdate, WhatsAppSession } from '../whatsapp/session.js';
@@ -115,6 +115,20 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
     chats: coalesced<ChatInfo>((chats) => upsertChats(deps.db, instanceId, merged(chats))),
     contacts: coalesced<ContactInfo>((contacts) => upsertContacts(deps.db, instanceId, merged(contacts))),
     groups: (groups: GroupInfo[]) => run(() => upsertGroups(deps.db, instanceId, groups)),
+    groupsChanged: (groupIds: string[]) =>
+      run(async () => {
+        for (const id of new Set(groupIds)) {
+          const group = await session()
+            ?.groupMetadata(id)
+            .catch((err: Error) => {
+              // Not (or no longer) a member: WhatsApp refuses the metadata.
+              if (/forbidden|not-authorized|item-not-found|403|404/i.test(err.message)) return null;
+              throw err;
+            });
+          if (group) await upsertGroups(deps.db, instanceId, [group]);
+          else if (group === null) await forgetGroup(deps.db, instanceId, id);
+        }
+      }),
     /** The groups the account is in, fetched now (after a login). */
     refreshGroups: () => run(async () => upsertGroups(deps.db, instanceId, (await session()?.participatingGroups()) ?? [])),
     settled: () => queue,

@@ -102,6 +102,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
             chats: inbound.chats,
             contacts: inbound.contacts,
             groups: inbound.groups,
+            groupsChanged: inbound.groupsChanged,
           },
         });
         current = session;

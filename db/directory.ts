@@ -73,3 +73,8 @@ export async function forgetUnknownChat(db: Db, instanceId: string, chatId: stri
     )
     .delete();
 }
+
+/** A group the account is no longer in: it leaves the group list (its chat and messages stay). */
+export async function forgetGroup(db: Db, instanceId: string, groupId: string): Promise<void> {
+  await db('groups').where({ instance_id: instanceId, id: groupId }).delete();
+}

@@ -5,7 +5,7 @@
  * through its methods (or the HTTP control API in control.ts).
  */
 import { createServer, type Server } from 'node:http';
-import { createHmac, randomInt } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { Curve, proto, type BinaryNode } from '@whiskeysockets/baileys';
@@ -19,7 +19,7 @@ import { handleOutgoingMessage, sendReceipt, type ReceivedMessage, type ReceiptP
 import { decodeQr } from './qr.js';
 import { AppStateServer } from './appState.js';
 import { sendInitialHistory } from './history.js';
-import { GroupRegistry, answerGroupIq, type CreateGroupOptions, type SimGroup } from './groups.js';
+import { GroupRegistry, answerGroupIq, memberJids, type CreateGroupOptions, type SimGroup } from './groups.js';
 import { handleOutgoingGroupMessage, sendGroupMessage } from './groupMessages.js';
 import { MediaHost } from './media.js';
 import { sendMedia, type OutgoingMedia } from './mediaMessages.js';
@@ -167,6 +167,41 @@ export class Simulator {
   /** A new group (`120363…@g.us`); the owner is a member and superadmin. */
   createGroup(options: CreateGroupOptions): SimGroup {
     return this.groupRegistry.create(options);
+  }
+
+  /**
+   * `byPhone` (the owner by default) adds `phone` to a group: like WhatsApp,
+   * every member's linked devices get the `w:gp2` notification, the new
+   * member's too (so its account learns it joined).
+   */
+  async addToGroup(gid: string, phone: string, byPhone?: string): Promise<void> {
+    const group = this.group(gid);
+    const user = this.directory.find(phone) ?? this.addUser(phone);
+    if (!group.participants.includes(user)) group.participants.push(user);
+    const actor = memberJids(group, byPhone ? this.user(byPhone) : group.owner);
+    const added = memberJids(group, user);
+    const lidMode = group.addressingMode === 'lid';
+    const notification: BinaryNode = {
+      tag: 'notification',
+      attrs: {
+        from: group.id,
+        type: 'w:gp2',
+        id: randomBytes(8).toString('hex').toUpperCase(),
+        participant: actor.jid,
+        t: unixNow(),
+        ...(lidMode ? { participant_pn: actor.alt } : {}),
+      },
+      content: [
+        {
+          tag: 'add',
+          attrs: {},
+          content: [{ tag: 'participant', attrs: { jid: added.jid, ...(lidMode ? { phone_number: added.alt } : { lid: added.alt }) } }],
+        },
+      ],
+    };
+    for (const member of group.participants) {
+      for (const device of member.companions.values()) if (!device.removed) await this.deliver(device, notification);
+    }
   }
 
   group(gid: string): SimGroup {

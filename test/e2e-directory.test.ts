@@ -22,7 +22,12 @@ before(async () => {
   // Dave is in the owner's address book under another name; Eve is only a fellow group member.
   sim.saveContact(OWNER, DAVE, 'Dave Muhasebe');
   groupId = sim.createGroup({ subject: 'Ekip', description: 'İş grubu', owner: OWNER, participants: [DAVE, EVE], admins: [DAVE] }).id;
-  gw = await startGateway({ name: 'e2e_directory', workers: 1, workerEntry: 'worker/main.ts', env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' } });
+  gw = await startGateway({
+    name: 'e2e_directory',
+    workers: 1,
+    workerEntry: 'worker/main.ts',
+    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
+  });
   await pairInstance(gw, sim, 'shop', OWNER, 'Dükkan');
 });
 after(async () => {
@@ -39,21 +44,38 @@ const post = async (path: string, json: unknown) => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
-test('contacts come from the phone\'s history sync: saved names and push names', async () => {
+test("contacts come from the phone's history sync: saved names and push names", async () => {
   // The bootstrap (saved names) and the push names are two history chunks; Baileys may store them in either order.
   await eventually(
     async () => {
-      const [dave, eve] = await Promise.all([DAVE, EVE].map((p) => gw.db('contacts').where({ instance_id: 'shop', id: jid(p) }).first()));
+      const [dave, eve] = await Promise.all(
+        [DAVE, EVE].map((p) =>
+          gw
+            .db('contacts')
+            .where({ instance_id: 'shop', id: jid(p) })
+            .first(),
+        ),
+      );
       return dave?.name && dave.notify && eve?.notify;
     },
     20_000,
     'both history chunks stored',
   );
   const { body: contacts } = await get('/contacts');
-  assert.deepEqual(contacts.find((c: { id: string }) => c.id === jid(DAVE)), { id: jid(DAVE), name: 'Dave Muhasebe', notify: 'Dave' });
+  assert.deepEqual(
+    contacts.find((c: { id: string }) => c.id === jid(DAVE)),
+    { id: jid(DAVE), name: 'Dave Muhasebe', notify: 'Dave' },
+  );
   // Not in the address book: the push name stands in for the name.
-  assert.deepEqual(contacts.find((c: { id: string }) => c.id === jid(EVE)), { id: jid(EVE), name: 'Eve', notify: 'Eve' });
-  assert.equal(contacts.some((c: { id: string }) => c.id === jid(OWNER)), false, 'the account itself is not a contact');
+  assert.deepEqual(
+    contacts.find((c: { id: string }) => c.id === jid(EVE)),
+    { id: jid(EVE), name: 'Eve', notify: 'Eve' },
+  );
+  assert.equal(
+    contacts.some((c: { id: string }) => c.id === jid(OWNER)),
+    false,
+    'the account itself is not a contact',
+  );
   assert.ok((await get('/contacts/ids')).body.includes(jid(EVE)));
   assert.deepEqual((await get(`/contacts/contact?chatId=${DAVE}`)).body, { id: jid(DAVE), name: 'Dave Muhasebe', notify: 'Dave' });
   assert.equal((await get('/contacts/contact?chatId=905550009999')).status, 404);
@@ -71,7 +93,7 @@ test('check, profile picture, block and unblock ask WhatsApp live', async () => 
   assert.equal(sim.isBlocked(OWNER, jid(DAVE)), false);
 });
 
-test('groups are listed from WhatsApp, and one group\'s details are fetched live', async () => {
+test("groups are listed from WhatsApp, and one group's details are fetched live", async () => {
   const groups = await eventually(async () => ((await get('/groups')).body as any[]).find((g) => g.id === groupId), 20_000, 'groups');
   assert.equal(groups.name, 'Ekip');
   assert.equal(groups.participants, 3);
@@ -91,15 +113,50 @@ test('groups are listed from WhatsApp, and one group\'s details are fetched live
   assert.equal((await get(`/groups/group?groupId=${DAVE}`)).status, 400);
 });
 
-test('a group send reaches every participant, and a participant\'s message arrives with its sender', async () => {
+test('a group the account is added to while connected is listed at once, without asking for it', async () => {
+  const later = sim.createGroup({ subject: 'Sonradan', owner: DAVE, participants: [EVE] });
+  assert.equal(
+    (await get('/groups')).body.some((g: { id: string }) => g.id === later.id),
+    false,
+  );
+  await sim.addToGroup(later.id, OWNER, DAVE);
+  const listed = await eventually(
+    async () => (await get('/groups')).body.find((g: { id: string }) => g.id === later.id),
+    20_000,
+    'the new group in /groups',
+  );
+  assert.equal(listed.name, 'Sonradan');
+  assert.equal(listed.participants, 3);
+  // A member added later updates the count too.
+  await sim.addToGroup(later.id, '905555000009', DAVE);
+  await eventually(
+    async () => (await get('/groups')).body.find((g: { id: string }) => g.id === later.id)?.participants === 4 || undefined,
+    20_000,
+    'four members',
+  );
+});
+
+test("a group send reaches every participant, and a participant's message arrives with its sender", async () => {
   const sent = await post('/messages/chat', { to: groupId, body: 'Toplantı 10:00' });
   assert.equal(sent.status, 200);
-  await eventually(async () => [DAVE, EVE].every((p) => sim.received.some((m) => m.id === sent.body.id && m.to === p && m.group === groupId)), 20_000, 'both participants');
+  await eventually(
+    async () => [DAVE, EVE].every((p) => sim.received.some((m) => m.id === sent.body.id && m.to === p && m.group === groupId)),
+    20_000,
+    'both participants',
+  );
   const text = (m: (typeof sim.received)[number]) => m.message.conversation ?? m.message.extendedTextMessage?.text;
-  assert.deepEqual([DAVE, EVE].map((p) => text(sim.received.find((m) => m.id === sent.body.id && m.to === p)!)), ['Toplantı 10:00', 'Toplantı 10:00']);
+  assert.deepEqual(
+    [DAVE, EVE].map((p) => text(sim.received.find((m) => m.id === sent.body.id && m.to === p)!)),
+    ['Toplantı 10:00', 'Toplantı 10:00'],
+  );
 
   const id = await sim.sendGroupText(EVE, groupId, 'Tamam');
-  const event = await eventually(async () => (await gw.db('webhook_events').where({ instance_id: 'shop', event: 'message_received' }).whereRaw("data->>'id' = ?", [id]))[0], 20_000, 'group message');
+  const event = await eventually(
+    async () =>
+      (await gw.db('webhook_events').where({ instance_id: 'shop', event: 'message_received' }).whereRaw("data->>'id' = ?", [id]))[0],
+    20_000,
+    'group message',
+  );
   assert.equal(event.data.chatId, groupId);
   assert.equal(event.data.from, jid(EVE));
   assert.equal(event.data.body, 'Tamam');
@@ -107,7 +164,11 @@ test('a group send reaches every participant, and a participant\'s message arriv
 
 test('chats track incoming messages; read, archive, unarchive and delete reach WhatsApp', async () => {
   await sendFromPhone(sim, sim.user(DAVE), sim.user(OWNER), { conversation: 'selam' });
-  const chat = await eventually(async () => ((await get('/chats')).body as any[]).find((c) => c.id === jid(DAVE) && c.unreadCount > 0), 20_000, 'chat with unread');
+  const chat = await eventually(
+    async () => ((await get('/chats')).body as any[]).find((c) => c.id === jid(DAVE) && c.unreadCount > 0),
+    20_000,
+    'chat with unread',
+  );
   assert.equal(chat.name, 'Dave Muhasebe');
   assert.equal(typeof chat.lastMessage, 'number');
   assert.equal(chat.archived, false);
@@ -118,15 +179,24 @@ test('chats track incoming messages; read, archive, unarchive and delete reach W
   assert.deepEqual((await post('/chats/archive', { chatId: DAVE })).body, { success: true });
   assert.equal(((await get('/chats')).body as any[]).find((c) => c.id === jid(DAVE)).archived, true);
   const mutations = () => sim.appState.mutations(sim.user(OWNER));
-  assert.ok(mutations().some((m) => m.index[0] === 'archive' && m.index[1] === jid(DAVE) && m.value?.archiveChatAction?.archived === true), JSON.stringify(mutations().map((m) => m.index)));
+  assert.ok(
+    mutations().some((m) => m.index[0] === 'archive' && m.index[1] === jid(DAVE) && m.value?.archiveChatAction?.archived === true),
+    JSON.stringify(mutations().map((m) => m.index)),
+  );
 
   await post('/chats/unarchive', { chatId: DAVE });
   assert.equal(((await get('/chats')).body as any[]).find((c) => c.id === jid(DAVE)).archived, false);
   assert.ok(mutations().some((m) => m.index[0] === 'archive' && m.value?.archiveChatAction?.archived === false));
 
   assert.deepEqual((await post('/chats/delete', { chatId: DAVE })).body, { success: true });
-  assert.ok(mutations().some((m) => m.index[0] === 'deleteChat' && m.index[1] === jid(DAVE)), JSON.stringify(mutations().map((m) => m.index)));
-  assert.equal(((await get('/chats')).body as any[]).some((c) => c.id === jid(DAVE)), false);
+  assert.ok(
+    mutations().some((m) => m.index[0] === 'deleteChat' && m.index[1] === jid(DAVE)),
+    JSON.stringify(mutations().map((m) => m.index)),
+  );
+  assert.equal(
+    ((await get('/chats')).body as any[]).some((c) => c.id === jid(DAVE)),
+    false,
+  );
   assert.equal((await get(`/chats/messages?chatId=${DAVE}`)).body.messages.length, 0);
   assert.ok((await get('/chats/ids')).body.includes(groupId));
 });

@@ -141,6 +141,8 @@ export interface SessionEventHandlers {
   contacts?(contacts: ContactInfo[]): void;
   /** Groups the account is in changed (metadata or membership). */
   groups?(groups: GroupInfo[]): void;
+  /** These groups changed (members added or removed, subject...), without their new metadata: look them up. */
+  groupsChanged?(groupIds: string[]): void;
 }
 
 /** What `prepare` made of a message: only the session that made it knows what is inside. */

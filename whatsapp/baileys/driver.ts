@@ -155,6 +155,9 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
       socket.ev.on('contacts.upsert', (contacts) => handlers.contacts?.(contacts.map(toContactInfo)));
       socket.ev.on('contacts.update', (contacts) => handlers.contacts?.(contacts.map(toContactInfo)));
       socket.ev.on('groups.upsert', (groups) => handlers.groups?.(groups.map(toGroupInfo)));
+      // The account joined or left a group, or its members or subject changed: the gateway looks it up.
+      socket.ev.on('group-participants.update', ({ id }) => handlers.groupsChanged?.([id]));
+      socket.ev.on('groups.update', (updates) => handlers.groupsChanged?.(updates.flatMap((u) => (u.id ? [u.id] : []))));
       socket.ev.on('messages.update', (updates) => {
         const statuses = toStatusUpdates(notRecordedYet(updates));
         if (statuses.length) handlers.statuses?.(statuses);
