@@ -2,7 +2,7 @@
 // password, files 0600, DATA_DIR 0700), and Ctrl-C stopping everything in order, quickly.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -80,6 +80,31 @@ test('the database password is generated and the files that hold secrets are for
   };
   assert.equal(await login('postgres'), '28P01', 'the old fixed password is refused');
   assert.equal(await login(password), 'in');
+});
+
+test("the Quick start's commands work as the README writes them (on this stack's port)", () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('\n## ', readme.indexOf('## Quick start') + 5));
+  // The block of curl lines after `npm start`'s output.
+  const block = [...quickStart.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('TOKEN=$(npm run -s token)'));
+  assert.ok(block, 'a block of commands with the token');
+  const dir = mkdtempSync(join(tmpdir(), 'wa-quickstart-'));
+  // In the repository, as a user runs them; the QR file goes to a scratch directory.
+  const commands = block.replaceAll('localhost:3000', `localhost:${ports.api}`).replaceAll('-o qr.png', `-o ${join(dir, 'qr.png')}`);
+  const script = `set -e\n${commands.replace(/\s+#.*$/gm, '')}`;
+  const run = spawnSync('/bin/sh', ['-c', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      API_TOKEN: 'stack-test-token-0123456789',
+    },
+  });
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(run.status, 0, `${script}\n${run.stdout}\n${run.stderr}`);
+  assert.match(run.stdout, /"instances":\[[^\]]*"default"/);
+  assert.match(run.stdout, /"success":true/);
 });
 
 test('Ctrl-C stops the API and worker first, then Temporal, then Postgres, in a few seconds, and says so', async (t) => {
