@@ -4,7 +4,8 @@ import type { Config } from '../config/index.js';
 import type { Db } from '../db/knex.js';
 import type { Logger } from '../lib/logger.js';
 import { SessionControl } from '../lib/sessions.js';
-import { requireToken } from './middleware/auth.js';
+import { adminOnly, instanceAccess, requireToken } from './middleware/auth.js';
+import { tokensRouter } from './tokens.js';
 import { requestLog } from './middleware/requestLog.js';
 import { rateLimit } from './middleware/rateLimit.js';
 import { errorHandler, notFoundHandler, rejectUnstorableText, requireJsonBody } from './middleware/errors.js';
@@ -50,11 +51,12 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   const sessions = new SessionControl(temporal, config);
   const deps = { db, sessions, heartbeatTimeoutSeconds: config.SESSION_HEARTBEAT_TIMEOUT_SECONDS, dataDir: config.DATA_DIR };
   const api = express.Router();
-  api.use(requireToken(apiToken));
+  api.use(requireToken(apiToken, db));
   api.use(rateLimit(db, config.RATE_LIMIT_PER_MINUTE));
   api.use(requireJsonBody);
   api.use(express.json({ limit: '70mb' }));
   api.use(rejectUnstorableText);
+  api.use('/tokens', adminOnly, tokensRouter({ db }));
   api.use('/instance', instanceCollectionRouter(deps));
   const instance = express.Router({ mergeParams: true });
   instance.use('/messages', sendRouter({ config, db, temporal, media, waiter }), historyRouter({ db }));
@@ -72,7 +74,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.use('/contacts', contactsRouter(live));
   instance.use('/groups', groupsRouter(live));
   instance.use('/', instanceRouter(deps));
-  api.use('/instance/:instanceId', loadInstance(db), instance);
+  api.use('/instance/:instanceId', instanceAccess, loadInstance(db), instance);
   app.use('/api', api);
   app.use('/media', publicMediaRouter({ media }));
 

@@ -12,6 +12,7 @@ import type { SessionControl } from '../lib/sessions.js';
 import type { ConnectionStatus } from '../whatsapp/session.js';
 import { removeInstanceMedia } from '../lib/mediaStore.js';
 import { instanceIdSchema, route } from './route.js';
+import { accessOf, adminOnly } from './middleware/auth.js';
 
 export interface InstanceDeps {
   db: Db;
@@ -45,8 +46,10 @@ export function instanceCollectionRouter({ db, heartbeatTimeoutSeconds }: Instan
   const router = Router();
   router.get(
     '/',
-    route({}, async () => {
-      const instances = await listInstances(db);
+    route({}, async (_input, _req, res) => {
+      // An instance token sees its own instance only.
+      const access = accessOf(res);
+      const instances = (await listInstances(db)).filter((i) => access.admin || i.id === access.instanceId);
       const statuses: Record<string, { accountStatus: { status: ConnectionStatus } }> = {};
       for (const instance of instances) {
         statuses[instance.id] = { accountStatus: { status: await effectiveStatus(db, instance, heartbeatTimeoutSeconds) } };
@@ -56,6 +59,7 @@ export function instanceCollectionRouter({ db, heartbeatTimeoutSeconds }: Instan
   );
   router.post(
     '/',
+    adminOnly,
     route({ body: createBody }, async ({ body }) => {
       const id = body.id ?? `inst_${randomBytes(4).toString('hex')}`;
       if (!(await createInstance(db, id, body.description))) throw new Conflict(`instance ${id} already exists`, 'INSTANCE_EXISTS');

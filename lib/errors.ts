@@ -23,6 +23,11 @@ export class Unauthorized extends HttpError {
     super(401, 'UNAUTHORIZED', message);
   }
 }
+export class Forbidden extends HttpError {
+  constructor(message: string, code = 'FORBIDDEN') {
+    super(403, code, message);
+  }
+}
 export class NotFound extends HttpError {
   constructor(message: string, code = 'NOT_FOUND') {
     super(404, code, message);

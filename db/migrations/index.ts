@@ -13,6 +13,7 @@ import * as scheduledSending from './011_scheduled_sending.js';
 import * as campaigns from './012_campaigns.js';
 import * as chatbot from './013_chatbot.js';
 import * as rateLimitBuckets from './014_rate_limit_buckets.js';
+import * as apiTokens from './015_api_tokens.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   '012_campaigns': campaigns,
   '013_chatbot': chatbot,
   '014_rate_limit_buckets': rateLimitBuckets,
+  '015_api_tokens': apiTokens,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
