@@ -21,6 +21,7 @@ import { FetchRefused, safeFetch } from '../lib/safeFetch.js';
 import { isGroupJid } from '../lib/recipients.js';
 import { TtlCache } from '../lib/ttlCache.js';
 import { LookAhead, Slots } from '../lib/lookAhead.js';
+import { messagesSent, sendLatency } from '../lib/metrics.js';
 import type { Media, OutgoingContent, OutgoingMessage, PreparedMessage, WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from '../worker/sessionHost.js';
 
@@ -200,12 +201,15 @@ export function createOutboxActivities(deps: OutboxDeps) {
         announceSent(db, instanceId, row.id).catch((err) => logger.warn({ err, instanceId }, 'announcing a sent message failed'));
         const sentAt = Date.now();
         lastSentAt.set(instanceId, sentAt);
+        messagesSent.inc({ outcome: 'sent' });
+        if (row.created_at) sendLatency.observe(Math.max(0, sentAt - new Date(row.created_at).getTime()) / 1000);
         statuses.add(row.seq, { id: row.id, status: 'sent', sentAt });
         result.sent++;
       } catch (err) {
         const reason = err instanceof PermanentSendError ? err.message : await givenUp(session, row, err);
         if (reason === undefined) throw err;
         logger.info({ instanceId, id: row.id, reason }, 'message failed');
+        messagesSent.inc({ outcome: 'failed' });
         statuses.add(row.seq, { id: row.id, status: 'failed', error: reason });
         result.failed++;
       }

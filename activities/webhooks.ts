@@ -31,6 +31,7 @@ import {
 import { jitteredBackoffMs } from '../lib/webhookSchedule.js';
 import type { Arrivals } from '../worker/arrivals.js';
 import type { AttemptResult, Envelope, WebhookSender } from './webhookSender.js';
+import { webhookAttempts, webhookLag } from '../lib/metrics.js';
 
 export interface WebhookDeps {
   db: Db;
@@ -147,6 +148,8 @@ export function createWebhookActivities(deps: WebhookDeps) {
       };
 
       const onResult = (event: PendingEvent, result: AttemptResult) => {
+        webhookAttempts.inc({ outcome: result.outcome === 'delivered' ? 'delivered' : result.outcome === 'retry' ? 'retry' : 'failed' });
+        if (result.outcome === 'delivered') webhookLag.observe(Math.max(0, Date.now() - event.createdAt) / 1000);
         const record = { id: event.id, at: result.at, statusCode: result.statusCode, durationMs: result.durationMs, error: result.error };
         // A receiver that answers, even with a refusal of this one event, is up.
         if (result.outcome === 'delivered' || result.outcome === 'rejected') {

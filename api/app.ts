@@ -10,6 +10,7 @@ import { requestLog } from './middleware/requestLog.js';
 import { rateLimit } from './middleware/rateLimit.js';
 import { errorHandler, notFoundHandler, rejectUnstorableText, requireJsonBody } from './middleware/errors.js';
 import { healthRouter } from './health.js';
+import { countRequests, metricsRoute } from './metrics.js';
 import { instanceCollectionRouter, instanceRouter, loadInstance } from './instances.js';
 import { sendRouter } from './send.js';
 import { chatMessagesRoute, historyRouter } from './messages.js';
@@ -46,7 +47,10 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
 
   app.use(requestLog(logger, { ignore: (path) => path === '/health' }));
 
+  app.use(countRequests);
   app.use('/health', healthRouter({ db, temporal }));
+  app.use('/ready', healthRouter({ db, temporal }));
+  app.get('/metrics', metricsRoute(config.METRICS_TOKEN ?? apiToken));
 
   const sessions = new SessionControl(temporal, config);
   const deps = { db, sessions, heartbeatTimeoutSeconds: config.SESSION_HEARTBEAT_TIMEOUT_SECONDS, dataDir: config.DATA_DIR };

@@ -6,6 +6,7 @@ import { createInstance } from '../db/instances.js';
 import { createLogger } from '../lib/logger.js';
 import { createTemporalClient, ensureSearchAttributes } from '../lib/temporalClient.js';
 import { createApp } from './app.js';
+import { watchPool, watchStoredState } from '../lib/metrics.js';
 import { SendWaiter } from './sendWaiter.js';
 import { createLocalMediaStore } from '../lib/mediaStore.js';
 
@@ -17,6 +18,8 @@ async function main(): Promise<void> {
     throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set for the API (npm start sets them)');
   }
   const db = createDb(config.DATABASE_URL, { queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS });
+  watchPool(db, 'api');
+  watchStoredState(db);
   await migrate(db);
   await createInstance(db, DEFAULT_INSTANCE_ID, 'Default instance');
 

@@ -20,6 +20,7 @@ import { wakeOutboxSoon } from '../lib/outboxControl.js';
 import { drainActive } from '../db/outbox.js';
 import { isPrivateAddress } from '../lib/safeFetch.js';
 import { taskQueues } from '../lib/temporal.js';
+import { sendsAccepted } from '../lib/metrics.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { jid } from './schemas.js';
@@ -219,6 +220,7 @@ export function sendRouter(deps: SendDeps): Router {
           // Not heard (not waited for, timed out, or an earlier request's message): as stored now.
           status ??= (await getMessage(deps.db, instance.id, row.id))?.status ?? row.status;
           const went = status && status !== 'pending' && status !== 'failed';
+          sendsAccepted.inc({ type: name, outcome: status === 'failed' ? 'failed' : went ? 'sent' : 'pending' });
           if (status === 'failed') {
             const failed = await getMessage(deps.db, instance.id, row.id);
             res.status(422);

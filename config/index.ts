@@ -28,6 +28,9 @@ const configSchema = z.object({
   DATA_DIR: withDefault(z.string().min(1).default('./data')),
   PUBLIC_URL: optionalString.pipe(z.string().url().optional()),
   RATE_LIMIT_PER_MINUTE: withDefault(z.coerce.number().int().min(0).default(200)),
+  // Prometheus: the token /metrics asks for (the admin token when unset), and the port of a worker's.
+  METRICS_TOKEN: optionalString,
+  WORKER_METRICS_PORT: withDefault(z.coerce.number().int().min(0).max(65535).default(9464)),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   WORKER_ROLES: withDefault(
     z
@@ -58,9 +61,20 @@ const configSchema = z.object({
   WA_CA_FILE: optionalString,
 
   /** Largest media file accepted (uploads, URL fetches, data URIs). */
-  MAX_MEDIA_BYTES: withDefault(z.coerce.number().int().min(1).default(64 * 1024 * 1024)),
+  MAX_MEDIA_BYTES: withDefault(
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(64 * 1024 * 1024),
+  ),
   /** Allow media URLs on private, loopback and link-local addresses (off: SSRF protection). */
-  MEDIA_ALLOW_PRIVATE_URLS: withDefault(z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1')),
+  MEDIA_ALLOW_PRIVATE_URLS: withDefault(
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
+  ),
   /** How long an outbox drain keeps waiting for an instance's next message before it ends (the next one then signals Temporal). */
   OUTBOX_IDLE_MS: withDefault(z.coerce.number().int().min(100).max(600_000).default(5_000)),
   /** How long a database query may take before it fails (the API answers 503); 0: no bound. */
@@ -75,7 +89,13 @@ const configSchema = z.object({
   /** `deny`: webhook receivers on private, loopback and link-local addresses are refused (checked on the connected address). */
   WEBHOOK_PRIVATE_URLS: withDefault(z.enum(['allow', 'deny']).default('allow')),
   /** How long an event's delivery is retried before it fails. */
-  WEBHOOK_RETRY_HOURS: withDefault(z.coerce.number().min(0.0005).max(24 * 30).default(24)),
+  WEBHOOK_RETRY_HOURS: withDefault(
+    z.coerce
+      .number()
+      .min(0.0005)
+      .max(24 * 30)
+      .default(24),
+  ),
   /** The first pause of the retry schedule (doubling up to an hour; lib/webhookSchedule.ts). */
   WEBHOOK_BACKOFF_BASE_MS: withDefault(z.coerce.number().int().min(10).max(600_000).default(5_000)),
   /** How long delivered and failed events stay in the delivery log. */

@@ -15,3 +15,8 @@ export async function ensureApiToken(db: Db): Promise<{ token: string; created: 
 }
 
 export const DEFAULT_INSTANCE_ID = 'default';
+
+/** The generated API token, if the API has stored one. */
+export async function storedApiToken(db: Db): Promise<string | undefined> {
+  return (await db('app_settings').where({ key: 'api_token' }).first('value'))?.value as string | undefined;
+}

@@ -44,7 +44,7 @@ export async function getMessage(db: Db | Knex.Transaction, instanceId: string, 
 }
 
 /** What the outbox needs of a pending message to send it. */
-export type PendingMessage = Pick<MessageRow, 'seq' | 'id' | 'instance_id' | 'chat_id' | 'content'>;
+export type PendingMessage = Pick<MessageRow, 'seq' | 'id' | 'instance_id' | 'chat_id' | 'content'> & Partial<Pick<MessageRow, 'created_at'>>;
 
 export interface PickedUp {
   messages: PendingMessage[];
@@ -64,7 +64,7 @@ export async function pickUpPending(db: Db, instanceId: string, limit: number, e
   const rows = await preparedQuery<PendingMessage & { send_delay_ms: number | null }>(
     db,
     'pick_up_pending',
-    `select seq, id, instance_id, chat_id, content,
+    `select seq, id, instance_id, chat_id, content, created_at,
             (select send_delay_ms from instance_settings where instance_id = $1) as send_delay_ms
        from messages
       where instance_id = $1 and status = 'pending' and from_me and not (seq = any($3::bigint[]))

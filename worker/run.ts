@@ -36,6 +36,9 @@ import { wakeWebhooks } from '../lib/webhookControl.js';
 import { WebhookDispatcher } from './webhookDispatcher.js';
 import { startSweeps } from './sweeps.js';
 import { raiseThreadPriority } from './priority.js';
+import type { AddressInfo } from 'node:net';
+import { serveMetrics, watchPool } from '../lib/metrics.js';
+import { storedApiToken } from '../db/appSettings.js';
 
 export interface WorkerOptions {
   config: Config;
@@ -68,6 +71,18 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   }
   const db = createDb(config.DATABASE_URL, { queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS });
   await migrate(db);
+  watchPool(db, 'worker');
+  // The worker's metrics, for the METRICS_TOKEN (else the admin token: configured, or the one the API stored).
+  const metricsServer = await serveMetrics(
+    config.WORKER_METRICS_PORT,
+    async () => config.METRICS_TOKEN ?? config.API_TOKEN ?? (await storedApiToken(db)),
+    (err) =>
+      logger.warn(
+        { err: err.message, port: config.WORKER_METRICS_PORT },
+        'the worker metrics port is not available; no metrics from this worker',
+      ),
+  );
+  const metricsPort = (metricsServer?.address() as AddressInfo | null)?.port;
 
   // Signals are handled below: sessions are handed over before the workers stop.
   Runtime.install({ logger: temporalLogger(logger), shutdownSignals: [] });
@@ -234,7 +249,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
-  logger.info({ workerId, roles: config.WORKER_ROLES, queues }, 'worker started');
+  logger.info({ workerId, roles: config.WORKER_ROLES, queues, metricsPort }, 'worker started');
   try {
     for (const worker of workers) runs.set(worker, worker.run());
     await Promise.all(runs.values());
@@ -243,6 +258,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
     await stopSweeps?.();
     await closeSender?.();
     await listener.stop();
+    metricsServer?.close();
     await connection.close();
     await db.destroy();
     logger.info('worker stopped');

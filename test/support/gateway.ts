@@ -96,6 +96,8 @@ export async function startGateway(options: {
     TASK_QUEUE: `t-${options.name}-${randomBytes(3).toString('hex')}`,
     API_TOKEN: token,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+    // Many workers run at once here: none serves metrics unless a test asks for it.
+    WORKER_METRICS_PORT: '0',
     SESSION_HEARTBEAT_TIMEOUT_SECONDS: '4',
     // Tests poll the API; the rate limit has its own test.
     RATE_LIMIT_PER_MINUTE: '0',
