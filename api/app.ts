@@ -45,10 +45,10 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
 
-  app.use(requestLog(logger, { ignore: (path) => path === '/health' }));
+  app.use(requestLog(logger, { ignore: (path) => path === '/health' || path === '/ready' }));
 
   app.use(countRequests);
-  app.use('/health', healthRouter({ db, temporal }));
+  app.use('/health', healthRouter({ db, temporal }, { liveness: true }));
   app.use('/ready', healthRouter({ db, temporal }));
   app.get('/metrics', metricsRoute(config.METRICS_TOKEN ?? apiToken));
 

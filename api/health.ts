@@ -15,8 +15,13 @@ async function probe(check: () => Promise<unknown>, timeoutMs: number): Promise<
   }
 }
 
-/** `GET /health` (no auth): 200 when Postgres and Temporal answer, else 503 saying which does not. */
-export function healthRouter({ db, temporal }: { db: Db; temporal: Client }): Router {
+/**
+ * `GET /ready` (no auth): 200 when Postgres and Temporal answer, else 503
+ * saying which does not. `GET /health` is liveness: 200 while the process
+ * serves, with the same report (so a restart is not asked for because
+ * Postgres is down).
+ */
+export function healthRouter({ db, temporal }: { db: Db; temporal: Client }, { liveness = false } = {}): Router {
   const router = Router();
   router.get('/', async (_req, res) => {
     const [database, temporalCheck] = await Promise.all([
@@ -24,7 +29,7 @@ export function healthRouter({ db, temporal }: { db: Db; temporal: Client }): Ro
       probe(() => temporal.connection.withDeadline(Date.now() + 3_000, () => temporal.workflowService.getSystemInfo({})), 3_500),
     ]);
     const ok = database.ok && temporalCheck.ok;
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database, temporal: temporalCheck });
+    res.status(ok || liveness ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database, temporal: temporalCheck });
   });
   return router;
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 const withDefault = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema);
 
-const configSchema = z.object({
+export const configSchema = z.object({
   PORT: withDefault(z.coerce.number().int().min(0).max(65535).default(3000)),
   API_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   DATABASE_URL: optionalString.pipe(z.string().url('must be a postgres:// URL').optional()),

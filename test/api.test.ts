@@ -114,11 +114,15 @@ test('with Postgres and Temporal unreachable, requests get a 503 error quickly i
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
-    const health = await fetch(`${base}/health`);
-    assert.equal(health.status, 503);
-    const body = (await health.json()) as { database: { ok: boolean }; temporal: { ok: boolean } };
+    // Not ready, but alive: /ready is a 503, /health (liveness) a 200, both saying what is down.
+    const ready = await fetch(`${base}/ready`);
+    assert.equal(ready.status, 503);
+    const body = (await ready.json()) as { status: string; database: { ok: boolean }; temporal: { ok: boolean } };
     assert.equal(body.database.ok, false);
     assert.equal(body.temporal.ok, false);
+    const health = await fetch(`${base}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(((await health.json()) as { status: string }).status, 'unavailable');
 
     const res = await fetch(`${base}/api/instance`, {
       headers: { 'x-api-key': 'a-token-for-this-test-only' },
