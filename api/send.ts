@@ -15,7 +15,7 @@ import { mediaKindProblem, newMessageId, type MediaRef, type StoredContent } fro
 import { BadRequest, NotFound, PayloadTooLarge } from '../lib/errors.js';
 import { isGroupJid } from '../lib/recipients.js';
 import type { InstanceRow } from '../db/instances.js';
-import type { MediaStore } from '../lib/mediaStore.js';
+import { detectMimetype, type MediaStore } from '../lib/mediaStore.js';
 import { wakeOutboxSoon } from '../lib/outboxControl.js';
 import { drainActive } from '../db/outbox.js';
 import { isPrivateAddress } from '../lib/safeFetch.js';
@@ -104,29 +104,23 @@ const endpoints = {
 
 const DATA_URI = /^data:([\w.+-]+\/[\w.+-]+)?((?:;[\w-]+=[\w.-]+)*)(;base64)?,(.*)$/s;
 
-/** A media source as given (URL, data URI, uploaded file URL) as a reference the worker can resolve. */
+/**
+ * A media source as given (URL, data URI, uploaded file URL) as a reference
+ * the worker can resolve. With the message `type` it is for, a data URI or an
+ * uploaded file whose bytes are not of that kind is refused (a URL's bytes are
+ * first seen by the worker, which refuses them the same way).
+ */
 export async function mediaRef(
   deps: Pick<SendDeps, 'config' | 'media'>,
   instanceId: string,
   field: string,
   value: string,
-  /** The message type it is for: a stored file whose bytes are not of that kind is refused. */
   type?: string,
 ): Promise<MediaRef> {
-  const ref = await toMediaRef(deps, instanceId, field, value);
-  if (type && 'stored' in ref) {
-    const file = await deps.media.read(instanceId, ref.stored);
-    const problem = file && mediaKindProblem(type, file.mimetype);
-    if (problem) {
-      // A file stored from this request's data URI goes again; an uploaded one stays.
-      if (value.startsWith('data:')) await deps.media.remove(instanceId, ref.stored).catch(() => {});
-      throw new BadRequest(`${field}: ${problem}`, 'MEDIA_KIND');
-    }
-  }
-  return ref;
-}
-
-async function toMediaRef(deps: Pick<SendDeps, 'config' | 'media'>, instanceId: string, field: string, value: string): Promise<MediaRef> {
+  const refuseKind = (mimetype: string) => {
+    const problem = type && mediaKindProblem(type, mimetype);
+    if (problem) throw new BadRequest(`${field}: ${problem}`, 'MEDIA_KIND');
+  };
   const dataUri = value.match(DATA_URI);
   if (dataUri) {
     const [, mimetype, , base64, payload] = dataUri;
@@ -137,6 +131,8 @@ async function toMediaRef(deps: Pick<SendDeps, 'config' | 'media'>, instanceId: 
     if (bytes.length === 0) throw new BadRequest(`${field}: the data URI is empty`);
     if (bytes.length > deps.config.MAX_MEDIA_BYTES)
       throw new PayloadTooLarge(`${field} is larger than ${deps.config.MAX_MEDIA_BYTES} bytes`);
+    // Checked before it is stored: a refused file is never written.
+    refuseKind(await detectMimetype(bytes, mimetype));
     const stored = await deps.media.save(instanceId, bytes, { mimetype });
     return { stored: stored.filename };
   }
@@ -151,10 +147,10 @@ async function toMediaRef(deps: Pick<SendDeps, 'config' | 'media'>, instanceId: 
   const ownMedia = `${deps.config.PUBLIC_URL}/media/`;
   if (value.startsWith(ownMedia)) {
     const [owner, filename] = value.slice(ownMedia.length).split('/').map(decodeURIComponent);
-    if (owner !== instanceId || !filename || !(await deps.media.read(instanceId, filename))) {
-      throw new BadRequest(`${field}: no uploaded file of this instance at that url`);
-    }
-    return { stored: filename };
+    const file = owner === instanceId && filename ? await deps.media.read(instanceId, filename) : undefined;
+    if (!file) throw new BadRequest(`${field}: no uploaded file of this instance at that url`);
+    refuseKind(file.mimetype);
+    return { stored: filename! };
   }
   // `localhost.` (a fully qualified name) is still localhost.
   const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
@@ -257,8 +253,7 @@ async function checkTarget(db: Db, instance: InstanceRow, to: string, content: {
     );
   }
   const group = await db('groups').where({ instance_id: instance.id, id: to }).first('participants');
-  const participants = (typeof group?.participants === 'string' ? JSON.parse(group.participants) : group?.participants) as
-    Array<{ id: string; admin: string | null }> | undefined;
+  const participants = group?.participants as Array<{ id: string; admin: string | null }> | undefined;
   const me = participants?.find((p) => p.id.split(/[@:]/)[0] === instance.account?.phone);
   // Without the account among the members it knows of, the gateway cannot tell: WhatsApp decides.
   if (me && !me.admin) throw new BadRequest(`msgId: message ${id} is another member's: only the group's admins can delete it for everyone`);
