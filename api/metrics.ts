@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
-import { httpDuration, httpRequests, metricsAllowed, registry } from '../lib/metrics.js';
+import { httpDuration, httpRequests, registry } from '../lib/metrics.js';
+import { presentedToken, sameToken } from '../lib/presentedToken.js';
 import { Unauthorized } from '../lib/errors.js';
 
 /**
@@ -19,10 +20,10 @@ export const countRequests: RequestHandler = (req, res, next) => {
   next();
 };
 
-/** `GET /metrics`: Prometheus text, for the METRICS_TOKEN (or the admin token) only. */
+/** `GET /metrics`: Prometheus text, for the METRICS_TOKEN (or the admin token) only, as Bearer or X-Api-Key. */
 export function metricsRoute(token: string): RequestHandler {
   return async (req, res) => {
-    if (!metricsAllowed(req.headers, token)) throw new Unauthorized('missing or invalid metrics token');
+    if (!sameToken(presentedToken(req.headers), token)) throw new Unauthorized('missing or invalid metrics token');
     res.type(registry.contentType).send(await registry.metrics());
   };
 }

@@ -5,10 +5,10 @@
  * (outbox depth, session states, campaigns, schedules) are read from Postgres
  * when scraped, by the API only, so several workers do not report them twice.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/knex.js';
+import { presentedToken, sameToken } from './presentedToken.js';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'wa_' });
@@ -109,14 +109,6 @@ export function watchStoredState(db: Db): void {
   byStatus('wa_scheduled_messages', 'Scheduled messages by status', 'scheduled_messages');
 }
 
-/** Whether a request may read the metrics: the METRICS_TOKEN, else the admin token, as Bearer or X-Api-Key. */
-export function metricsAllowed(headers: { authorization?: string; 'x-api-key'?: string | string[] }, token: string): boolean {
-  const presented =
-    headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim() ?? (typeof headers['x-api-key'] === 'string' ? headers['x-api-key'] : '');
-  const digest = (v: string) => createHash('sha256').update(v).digest();
-  return !!presented && timingSafeEqual(digest(presented), digest(token));
-}
-
 /** A worker's metrics on their own port (0: none). */
 export function serveMetrics(
   port: number,
@@ -127,7 +119,7 @@ export function serveMetrics(
   const server = createServer(async (req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
     const expected = await token().catch(() => undefined);
-    if (!expected || !metricsAllowed(req.headers, expected))
+    if (!expected || !sameToken(presentedToken(req.headers), expected))
       return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"missing or invalid metrics token"}');
     registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),

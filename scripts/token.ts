@@ -3,6 +3,7 @@ import { loadConfigOrExit } from '../config/index.js';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createDb } from '../db/knex.js';
+import { storedApiToken } from '../db/appSettings.js';
 
 const config = loadConfigOrExit();
 const stackFile = join(config.DATA_DIR, 'stack.json');
@@ -25,20 +26,17 @@ if (config.API_TOKEN) {
   process.exit(1);
 } else {
   const db = createDb(databaseUrl);
-  const row = await db('app_settings')
-    .where({ key: 'api_token' })
-    .first('value')
-    .catch(async (err: Error) => {
-      await db.destroy();
-      process.stderr.write(
-        `the database at ${new URL(databaseUrl).host} (from ${config.DATABASE_URL ? 'DATABASE_URL' : resolve(stackFile)}) did not answer: ${err.message}; is the stack running?\n`,
-      );
-      process.exit(1);
-    });
+  const token = await storedApiToken(db).catch(async (err: Error) => {
+    await db.destroy();
+    process.stderr.write(
+      `the database at ${new URL(databaseUrl).host} (from ${config.DATABASE_URL ? 'DATABASE_URL' : resolve(stackFile)}) did not answer: ${err.message}; is the stack running?\n`,
+    );
+    process.exit(1);
+  });
   await db.destroy();
-  if (!row) {
+  if (!token) {
     process.stderr.write('no token generated yet: start the API once\n');
     process.exit(1);
   }
-  process.stdout.write(`${row.value}\n`);
+  process.stdout.write(`${token}\n`);
 }

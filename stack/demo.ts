@@ -14,7 +14,8 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import pg from 'pg';
+import { createDb } from '../db/knex.js';
+import { storedApiToken } from '../db/appSettings.js';
 import { Simulator } from '../simulator/simulator.js';
 import { mountControlApi } from '../simulator/control.js';
 import { sendFromPhone } from '../simulator/messages.js';
@@ -63,7 +64,7 @@ const { ready } = await import('./main.js');
 const stack = await ready;
 const base = `http://localhost:${stack.apiPort}`;
 
-const token = process.env.API_TOKEN || (await storedToken(stack.databaseUrl));
+const token = process.env.API_TOKEN || (await tokenIn(stack.databaseUrl));
 const api = async (method: string, path: string, body?: unknown) => {
   const res = await fetch(`${base}${path}`, {
     method,
@@ -122,6 +123,18 @@ process.stdout.write(
   ].join('\n'),
 );
 
+/** The API token the stack generated and stored. */
+async function tokenIn(databaseUrl: string): Promise<string> {
+  const db = createDb(databaseUrl, { poolMax: 1 });
+  try {
+    const token = await storedApiToken(db);
+    if (!token) throw new Error('no API token stored');
+    return token;
+  } finally {
+    await db.destroy();
+  }
+}
+
 /** Connects the default instance and scans each QR it shows, until it is open (a restart of the demo pairs again). */
 async function pair(): Promise<void> {
   const deadline = Date.now() + 120_000;
@@ -139,16 +152,4 @@ async function pair(): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error('the default instance did not pair with the simulated phone within 2 minutes');
-}
-
-async function storedToken(databaseUrl: string): Promise<string> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ value: string }>(`select value from app_settings where key = 'api_token'`);
-    if (!rows[0]) throw new Error('no API token stored');
-    return rows[0].value;
-  } finally {
-    await client.end();
-  }
 }

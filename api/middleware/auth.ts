@@ -1,22 +1,16 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { Db } from '../../db/knex.js';
 import { findToken, type Scope } from '../../db/tokens.js';
 import { Forbidden, Unauthorized } from '../../lib/errors.js';
-
-const digest = (value: string) => createHash('sha256').update(value).digest();
+import { presentedToken as tokenFrom, tokenDigest } from '../../lib/presentedToken.js';
 
 /** Who a request speaks for: the admin token, or an instance's token with its scopes. */
 export type Access = { admin: true } | { admin: false; tokenId: string; instanceId: string; scopes: Scope[] };
 export const accessOf = (res: { locals: Record<string, unknown> }) => res.locals.access as Access;
 
 /** The presented token, from `Authorization: Bearer`, `X-Api-Key` or `?token=`. */
-export function presentedToken(req: Parameters<RequestHandler>[0]): string | undefined {
-  const authorization = req.get('authorization');
-  const bearer = authorization?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
-  const query = typeof req.query.token === 'string' ? req.query.token : undefined;
-  return bearer || req.get('x-api-key')?.trim() || query || undefined;
-}
+export const presentedToken = (req: Request) => tokenFrom(req.headers, req.query.token);
 
 /**
  * Accepts the admin token (compared by digest in constant time) or a live
@@ -24,11 +18,11 @@ export function presentedToken(req: Parameters<RequestHandler>[0]): string | und
  * is refused at once by every API process).
  */
 export function requireToken(apiToken: string, db: Db): RequestHandler {
-  const expected = digest(apiToken);
+  const expected = tokenDigest(apiToken);
   return async (req, res, next) => {
     const token = presentedToken(req);
     if (!token) throw new Unauthorized();
-    const presented = digest(token);
+    const presented = tokenDigest(token);
     // The rate limit's bucket: per token.
     res.locals.tokenDigest = presented.toString('hex').slice(0, 32);
     if (timingSafeEqual(presented, expected)) {
