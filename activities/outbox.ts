@@ -2,18 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
-import {
-  announceSent,
-  getMessage,
-  pickUpPending,
-  recordSendFailure,
-  setStatuses,
-  type PendingMessage,
-  type StatusChange,
-} from '../db/messages.js';
+import { announceSent, getMessage, pickUpPending, recordSendFailure, type PendingMessage } from '../db/messages.js';
 import { markDraining, markIdle } from '../db/outbox.js';
 import { forgetUnknownChat } from '../db/directory.js';
 import type { Arrivals } from '../worker/arrivals.js';
+import { StatusWriter } from './statusWriter.js';
 import { mediaKindProblem, type StoredContent, type MediaRef } from '../lib/content.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { detectMimetype } from '../lib/mediaStore.js';
@@ -369,52 +362,6 @@ export interface DrainResult {
   more: boolean;
   /** The socket is not (or no longer) on this worker. */
   notConnected: boolean;
-}
-
-/**
- * Records a drain's status changes without holding up the next send
- * (setStatuses batches them with the instance's other status writes), and
- * knows which messages (by seq) are sent but not yet recorded, so that the
- * next pick-up leaves them out. `barrier` runs before each write.
- */
-class StatusWriter {
-  private readonly writing = new Map<string, Promise<void>>();
-  private failure: unknown;
-
-  constructor(
-    private readonly db: Db,
-    private readonly instanceId: string,
-    private readonly barrier: () => Promise<void>,
-  ) {}
-
-  add(seq: string, change: StatusChange): void {
-    if (this.failure) throw this.failure;
-    const write = this.barrier()
-      .then(() => setStatuses(this.db, this.instanceId, [change]))
-      .then(
-        // A message whose write failed stays out of this drain's pick-ups: the failure ends the drain.
-        () => void this.writing.delete(seq),
-        (err) => void (this.failure ??= err),
-      );
-    this.writing.set(seq, write);
-  }
-
-  /** The messages sent whose status is not written yet. */
-  unwritten(): string[] {
-    return [...this.writing.keys()];
-  }
-
-  /** Waits while more than `max` messages are unrecorded (slow key or status writes); throws if a write failed. */
-  async atMost(max: number): Promise<void> {
-    while (this.writing.size > max && !this.failure) await Promise.race(this.writing.values());
-    if (this.failure) throw this.failure;
-  }
-
-  /** Waits until everything added is written; throws if a write failed. */
-  async flush(): Promise<void> {
-    await Promise.all(this.writing.values());
-    if (this.failure) throw this.failure;
-  }
 }
 
 export type OutboxActivities = ReturnType<typeof createOutboxActivities>;

@@ -7,7 +7,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { BinaryNode } from '@whiskeysockets/baileys';
 import { lidJid, pnJid, type SimUser } from './directory.js';
-import { child, iqError, iqResult } from './nodes.js';
+import { child, iqError, iqResult, unixNow } from './nodes.js';
 
 /**
  * How a group names its members on the wire. 'pn': by phone number, with the
@@ -142,6 +142,31 @@ export function groupNode(group: SimGroup): BinaryNode {
       addressing_mode: group.addressingMode,
     },
     content,
+  };
+}
+
+/** The `w:gp2` notification that `actor` added `added` to the group, as every member's devices get it. */
+export function groupAddNotification(group: SimGroup, actor: SimUser, added: SimUser): BinaryNode {
+  const lidMode = group.addressingMode === 'lid';
+  const by = memberJids(group, actor);
+  const member = memberJids(group, added);
+  return {
+    tag: 'notification',
+    attrs: {
+      from: group.id,
+      type: 'w:gp2',
+      id: randomBytes(8).toString('hex').toUpperCase(),
+      participant: by.jid,
+      t: unixNow(),
+      ...(lidMode ? { participant_pn: by.alt } : {}),
+    },
+    content: [
+      {
+        tag: 'add',
+        attrs: {},
+        content: [{ tag: 'participant', attrs: { jid: member.jid, ...(lidMode ? { phone_number: member.alt } : { lid: member.alt }) } }],
+      },
+    ],
   };
 }
 

@@ -1,3 +1,4 @@
+import { createHmac, randomInt } from 'node:crypto';
 import { Curve, proto } from '@whiskeysockets/baileys';
 
 export interface KeyPair {
@@ -37,4 +38,20 @@ export function makeServerIdentity(): { serverStatic: KeyPair; certificate: Buff
     }).finish(),
   );
   return { serverStatic, certificate, rootPublic: root.public };
+}
+
+/**
+ * What the phone hands a device it pairs: the device's identity signed by
+ * the account key, in an HMAC container keyed by the device's ADV secret.
+ */
+export function signedDeviceIdentity(accountKey: KeyPair, deviceId: number, identityKey: Buffer, advSecret: Buffer): Buffer {
+  const details = Buffer.from(
+    proto.ADVDeviceIdentity.encode({ rawId: randomInt(1, 2 ** 31), timestamp: Math.floor(Date.now() / 1000), keyIndex: deviceId }).finish(),
+  );
+  const accountSignature = Buffer.from(Curve.sign(accountKey.private, Buffer.concat([Buffer.from([6, 0]), details, identityKey])));
+  const signed = Buffer.from(
+    proto.ADVSignedDeviceIdentity.encode({ details, accountSignatureKey: accountKey.public, accountSignature }).finish(),
+  );
+  const hmac = createHmac('sha256', advSecret).update(signed).digest();
+  return Buffer.from(proto.ADVSignedDeviceIdentityHMAC.encode({ details: signed, hmac }).finish());
 }

@@ -5,11 +5,10 @@
  * through its methods (or the HTTP control API in control.ts).
  */
 import { createServer, type Server } from 'node:http';
-import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { Curve, proto, type BinaryNode } from '@whiskeysockets/baileys';
-import { makeServerIdentity } from './keys.js';
+import { proto, type BinaryNode } from '@whiskeysockets/baileys';
+import { makeServerIdentity, signedDeviceIdentity } from './keys.js';
 import { Directory, lidJid, pnJid, type Companion, type SimUser } from './directory.js';
 import { SimConnection } from './connection.js';
 import { answerIq } from './iq.js';
@@ -19,7 +18,7 @@ import { handleOutgoingMessage, sendReceipt, type ReceivedMessage, type ReceiptP
 import { decodeQr } from './qr.js';
 import { AppStateServer } from './appState.js';
 import { sendInitialHistory } from './history.js';
-import { GroupRegistry, answerGroupIq, memberJids, type CreateGroupOptions, type SimGroup } from './groups.js';
+import { GroupRegistry, answerGroupIq, groupAddNotification, type CreateGroupOptions, type SimGroup } from './groups.js';
 import { handleOutgoingGroupMessage, sendGroupMessage } from './groupMessages.js';
 import { MediaHost } from './media.js';
 import { sendMedia, type OutgoingMedia } from './mediaMessages.js';
@@ -178,27 +177,7 @@ export class Simulator {
     const group = this.group(gid);
     const user = this.directory.find(phone) ?? this.addUser(phone);
     if (!group.participants.includes(user)) group.participants.push(user);
-    const actor = memberJids(group, byPhone ? this.user(byPhone) : group.owner);
-    const added = memberJids(group, user);
-    const lidMode = group.addressingMode === 'lid';
-    const notification: BinaryNode = {
-      tag: 'notification',
-      attrs: {
-        from: group.id,
-        type: 'w:gp2',
-        id: randomBytes(8).toString('hex').toUpperCase(),
-        participant: actor.jid,
-        t: unixNow(),
-        ...(lidMode ? { participant_pn: actor.alt } : {}),
-      },
-      content: [
-        {
-          tag: 'add',
-          attrs: {},
-          content: [{ tag: 'participant', attrs: { jid: added.jid, ...(lidMode ? { phone_number: added.alt } : { lid: added.alt }) } }],
-        },
-      ],
-    };
+    const notification = groupAddNotification(group, byPhone ? this.user(byPhone) : group.owner, user);
     for (const member of group.participants) {
       for (const device of member.companions.values()) if (!device.removed) await this.deliver(device, notification);
     }
@@ -343,21 +322,7 @@ export class Simulator {
     });
     for (const r of registration.refs) this.waitingScans.delete(r);
 
-    const details = Buffer.from(
-      proto.ADVDeviceIdentity.encode({
-        rawId: randomInt(1, 2 ** 31),
-        timestamp: Math.floor(Date.now() / 1000),
-        keyIndex: companion.deviceId,
-      }).finish(),
-    );
-    const accountSignature = Buffer.from(
-      Curve.sign(user.accountKey.private, Buffer.concat([Buffer.from([6, 0]), details, registration.identityKey])),
-    );
-    const signed = Buffer.from(
-      proto.ADVSignedDeviceIdentity.encode({ details, accountSignatureKey: user.accountKey.public, accountSignature }).finish(),
-    );
-    const hmac = createHmac('sha256', advSecret).update(signed).digest();
-    const container = Buffer.from(proto.ADVSignedDeviceIdentityHMAC.encode({ details: signed, hmac }).finish());
+    const container = signedDeviceIdentity(user.accountKey, companion.deviceId, registration.identityKey, advSecret);
     const answer = await conn.query({
       tag: 'iq',
       attrs: { from: S_WHATSAPP_NET, type: 'set', t: unixNow() },
