@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { proto, type BinaryNode } from '@whiskeysockets/baileys';
 // Baileys' own syncd decoder; the package has no exports map, so the deep import works.
-import { decodeSyncdPatch, newLTHashState } from '@whiskeysockets/baileys/lib/Utils/chat-utils.js';
+import { decodeSyncdPatch, encodeSyncdPatch, newLTHashState } from '@whiskeysockets/baileys/lib/Utils/chat-utils.js';
 import { bytes, child, children, iqResult } from './nodes.js';
 import type { SimUser } from './directory.js';
 
@@ -24,6 +24,10 @@ interface Account {
   key: { keyId: Buffer; keyData: Buffer };
   versions: Map<string, number>;
   mutations: AppStateMutation[];
+  /** Patches the phone made, per collection, for devices to fetch: each at its version. */
+  phonePatches: Map<string, { version: number; bytes: Buffer }[]>;
+  /** The LTHash state of the phone's own patches, per collection. */
+  states: Map<string, ReturnType<typeof newLTHashState>>;
 }
 
 export class AppStateServer {
@@ -32,7 +36,13 @@ export class AppStateServer {
   private account(user: SimUser): Account {
     let account = this.accounts.get(user.phone);
     if (!account) {
-      account = { key: { keyId: randomBytes(6), keyData: randomBytes(32) }, versions: new Map(), mutations: [] };
+      account = {
+        key: { keyId: randomBytes(6), keyData: randomBytes(32) },
+        versions: new Map(),
+        mutations: [],
+        phonePatches: new Map(),
+        states: new Map(),
+      };
       this.accounts.set(user.phone, account);
     }
     return account;
@@ -55,7 +65,56 @@ export class AppStateServer {
     return this.account(user).mutations;
   }
 
-  /** Answers `w:sync:app:state`: records pushed patches, reports every collection at its current version. */
+  /**
+   * The phone changes the account's app state (e.g. saves a contact): the change becomes the collection's next
+   * patch, encrypted with the shared key, which a device fetches after a `server_sync` notification (see
+   * `serverSyncNotification`). Returns the collection's new version.
+   */
+  async phoneChange(
+    user: SimUser,
+    collection: string,
+    index: string[],
+    value: proto.ISyncActionValue,
+    operation: 'set' | 'remove' = 'set',
+  ): Promise<number> {
+    const account = this.account(user);
+    const keyId = account.key.keyId.toString('base64');
+    const state = { ...(account.states.get(collection) ?? newLTHashState()), version: account.versions.get(collection) ?? 0 };
+    const { patch, state: next } = await encodeSyncdPatch(
+      {
+        type: collection as never,
+        index,
+        syncAction: value,
+        apiVersion: 2,
+        operation: operation === 'set' ? proto.SyncdMutation.SyncdOperation.SET : proto.SyncdMutation.SyncdOperation.REMOVE,
+      },
+      keyId,
+      state,
+      (async (id: string) => (id === keyId ? { keyData: account.key.keyData } : undefined)) as never,
+    );
+    account.states.set(collection, next);
+    account.versions.set(collection, next.version);
+    const bytes = Buffer.from(proto.SyncdPatch.encode({ ...patch, version: { version: next.version } }).finish());
+    const patches = account.phonePatches.get(collection) ?? [];
+    patches.push({ version: next.version, bytes });
+    account.phonePatches.set(collection, patches);
+    account.mutations.push({ collection, index, value, operation });
+    return next.version;
+  }
+
+  /** Tells a device that `collection` changed on the server; it then asks for the patches it lacks. */
+  static serverSyncNotification(collection: string, version: number): BinaryNode {
+    return {
+      tag: 'notification',
+      attrs: { from: 's.whatsapp.net', type: 'server_sync', id: randomBytes(8).toString('hex').toUpperCase(), t: String(Math.floor(Date.now() / 1000)) },
+      content: [{ tag: 'collection', attrs: { name: collection, version: String(version) } }],
+    };
+  }
+
+  /**
+   * Answers `w:sync:app:state`: records pushed patches, hands out the phone's patches newer than the version the
+   * device has, and reports every collection at its current version.
+   */
   async answer(user: SimUser | undefined, iq: BinaryNode): Promise<BinaryNode> {
     const account = user ? this.account(user) : undefined;
     const collections: BinaryNode[] = [];
@@ -68,7 +127,12 @@ export class AppStateServer {
         await this.record(account, name, patch);
       }
       const version = account?.versions.get(name) ?? Number(collection.attrs.version ?? 0);
-      collections.push({ tag: 'collection', attrs: { name, version: String(version) } });
+      const known = Number(collection.attrs.version ?? 0);
+      const newer = (account?.phonePatches.get(name) ?? []).filter((p) => p.version > known);
+      const patches: BinaryNode[] = newer.length
+        ? [{ tag: 'patches', attrs: {}, content: newer.map((p) => ({ tag: 'patch', attrs: {}, content: p.bytes })) }]
+        : [];
+      collections.push({ tag: 'collection', attrs: { name, version: String(version) }, content: patches });
     }
     return iqResult(iq, [{ tag: 'sync', attrs: {}, content: collections }]);
   }

@@ -1,7 +1,7 @@
 /**
  * The simulator's HTTP control API: JSON routes under `/control/...` that let
  * a demo, a script or a test in another process do what the simulated phones
- * do (add users, scan a QR, send texts and receipts, create groups, remove a
+ * do (add users, save contacts, scan a QR, send texts and receipts, create groups, remove a
  * linked device) and inject faults. It shares the simulator's HTTP server with
  * the websocket endpoint, so one port serves both.
  */
@@ -32,6 +32,7 @@ const phone = z.string().regex(/^\d{6,15}$/, 'must be a phone number in digits, 
 const schemas = {
   user: z.object({ phone, name: z.string().min(1).optional(), pictureUrl: z.string().url().optional() }),
   scan: z.object({ phone, qr: z.string().min(1) }),
+  contact: z.object({ owner: phone, phone, name: z.string().min(1).max(256) }),
   message: z.object({ from: phone, to: phone.optional(), group: z.string().min(1).optional(), body: z.string().min(1) }),
   received: z.object({ to: phone.optional(), since: z.coerce.number().int().min(0).optional() }),
   receipts: z.object({
@@ -111,6 +112,15 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
       if (existing && input.name) user.name = input.name;
       if (input.pictureUrl) user.pictureUrl = input.pictureUrl;
       return { status: existing ? 200 : 201, body: describeUser(user) };
+    },
+
+    // The owner's phone saves a contact; its linked devices learn the name at once (an app-state patch).
+    'POST /control/contacts': async (body) => {
+      const input = parse(schemas.contact, body);
+      known(input.owner);
+      known(input.phone);
+      await sim.saveContact(input.owner, input.phone, input.name);
+      return { body: { success: true } };
     },
 
     'POST /control/scan': async (body) => {

@@ -119,9 +119,23 @@ export class Simulator {
     return this.directory.addUser({ phone, name });
   }
 
-  /** `owner`'s phone saves `contact` in its address book as `name` (a linked device learns it in the history sync). */
-  saveContact(owner: string, contact: string, name: string): void {
-    this.user(owner).addressBook.set(this.user(contact).phone, name);
+  /**
+   * `owner`'s phone saves `contact` in its address book as `name`. A device linked later learns it in the history
+   * sync; devices already linked get it as the phone does: an app-state patch (`contactAction`) and a `server_sync`
+   * notification, after which they fetch the patch.
+   */
+  async saveContact(owner: string, contact: string, name: string): Promise<void> {
+    const user = this.user(owner);
+    const saved = this.user(contact);
+    user.addressBook.set(saved.phone, name);
+    const collection = 'critical_unblock_low';
+    const version = await this.appState.phoneChange(user, collection, ['contact', `${saved.phone}@s.whatsapp.net`], {
+      timestamp: Date.now(),
+      contactAction: { fullName: name, firstName: name.split(' ')[0], lidJid: lidJid(saved.lid) },
+    });
+    for (const device of user.companions.values()) {
+      if (!device.removed && device.historySent) await this.deliver(device, AppStateServer.serverSyncNotification(collection, version));
+    }
   }
 
   user(phoneOrLid: string): SimUser {

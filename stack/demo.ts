@@ -77,7 +77,7 @@ const api = async (method: string, path: string, body?: unknown) => {
 sim.addUser(SHOP.phone, SHOP.name);
 for (const contact of CONTACTS) {
   sim.addUser(contact.phone, contact.name);
-  sim.saveContact(SHOP.phone, contact.phone, contact.name);
+  await sim.saveContact(SHOP.phone, contact.phone, contact.name);
 }
 
 // A contact answers each message the shop sends it, a second later.

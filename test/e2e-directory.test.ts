@@ -20,7 +20,7 @@ before(async () => {
   sim.addUser(DAVE, 'Dave').pictureUrl = 'https://pps.whatsapp.net/v/t61.24694-24/dave.jpg?oh=1';
   sim.addUser(EVE, 'Eve');
   // Dave is in the owner's address book under another name; Eve is only a fellow group member.
-  sim.saveContact(OWNER, DAVE, 'Dave Muhasebe');
+  await sim.saveContact(OWNER, DAVE, 'Dave Muhasebe');
   groupId = sim.createGroup({ subject: 'Ekip', description: 'İş grubu', owner: OWNER, participants: [DAVE, EVE], admins: [DAVE] }).id;
   gw = await startGateway({
     name: 'e2e_directory',
@@ -134,6 +134,34 @@ test('a group the account is added to while connected is listed at once, without
     20_000,
     'four members',
   );
+});
+
+test('a contact saved on the phone while connected gets its name at once, before writing', async () => {
+  const FRANK = '905555000004';
+  sim.addUser(FRANK, 'Frank');
+  assert.equal((await get(`/contacts/contact?chatId=${FRANK}`)).status, 404);
+  // As WhatsApp does it: an app-state patch (contactAction) the linked device fetches after a server_sync notification.
+  await sim.saveContact(OWNER, FRANK, 'Frank Kargo');
+  await sim.saveContact(OWNER, EVE, 'Eve Tasarım');
+  const frank = await eventually(
+    async () => {
+      const res = await get(`/contacts/contact?chatId=${FRANK}`);
+      return res.status === 200 ? res.body : undefined;
+    },
+    20_000,
+    'Frank in the contacts',
+  );
+  assert.deepEqual(frank, { id: jid(FRANK), name: 'Frank Kargo', notify: null });
+  // Eve had only her push name; the saved name now comes first, the push name stays.
+  const eve = await eventually(
+    async () =>
+      (await get(`/contacts/contact?chatId=${EVE}`)).body.name === 'Eve Tasarım'
+        ? (await get(`/contacts/contact?chatId=${EVE}`)).body
+        : undefined,
+    20_000,
+    "Eve's saved name",
+  );
+  assert.deepEqual(eve, { id: jid(EVE), name: 'Eve Tasarım', notify: 'Eve' });
 });
 
 test("a group send reaches every participant, and a participant's message arrives with its sender", async () => {

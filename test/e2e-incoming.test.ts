@@ -36,7 +36,7 @@ before(async () => {
   sim.addUser(DENIZ, 'Deniz');
   sim.addUser(EMRE, 'Emre');
   // In the address book: the history sync tells the gateway Emre's LID ↔ phone number mapping.
-  sim.saveContact(OWNER, EMRE, 'Emre Usta');
+  await sim.saveContact(OWNER, EMRE, 'Emre Usta');
   gw = await startGateway({
     name: 'e2e_incoming',
     workers: 1,
