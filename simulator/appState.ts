@@ -55,7 +55,12 @@ export class AppStateServer {
       protocolMessage: {
         type: proto.Message.ProtocolMessage.Type.APP_STATE_SYNC_KEY_SHARE,
         appStateSyncKeyShare: {
-          keys: [{ keyId: { keyId: key.keyId }, keyData: { keyData: key.keyData, fingerprint: { rawId: 1, currentIndex: 0, deviceIndexes: [0] }, timestamp: Date.now() } }],
+          keys: [
+            {
+              keyId: { keyId: key.keyId },
+              keyData: { keyData: key.keyData, fingerprint: { rawId: 1, currentIndex: 0, deviceIndexes: [0] }, timestamp: Date.now() },
+            },
+          ],
         },
       },
     };
@@ -106,7 +111,12 @@ export class AppStateServer {
   static serverSyncNotification(collection: string, version: number): BinaryNode {
     return {
       tag: 'notification',
-      attrs: { from: 's.whatsapp.net', type: 'server_sync', id: randomBytes(8).toString('hex').toUpperCase(), t: String(Math.floor(Date.now() / 1000)) },
+      attrs: {
+        from: 's.whatsapp.net',
+        type: 'server_sync',
+        id: randomBytes(8).toString('hex').toUpperCase(),
+        t: String(Math.floor(Date.now() / 1000)),
+      },
       content: [{ tag: 'collection', attrs: { name: collection, version: String(version) } }],
     };
   }
@@ -139,7 +149,9 @@ export class AppStateServer {
 
   private async record(account: Account, collection: string, patch: proto.ISyncdPatch): Promise<void> {
     const getKey = async (id: string) =>
-      id === account.key.keyId.toString('base64') ? proto.Message.AppStateSyncKeyData.fromObject({ keyData: account.key.keyData }) : undefined;
+      id === account.key.keyId.toString('base64')
+        ? proto.Message.AppStateSyncKeyData.fromObject({ keyData: account.key.keyData })
+        : undefined;
     await decodeSyncdPatch(
       patch as proto.SyncdPatch,
       collection as never,

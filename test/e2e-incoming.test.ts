@@ -52,7 +52,8 @@ after(async () => {
 
 const receivedEvent = (id: string) =>
   eventually(
-    async () => (await gw.db('webhook_events').where({ instance_id: 'shop', event: 'message_received' }).whereRaw("data->>'id' = ?", [id]))[0],
+    async () =>
+      (await gw.db('webhook_events').where({ instance_id: 'shop', event: 'message_received' }).whereRaw("data->>'id' = ?", [id]))[0],
     20_000,
     `message_received ${id}`,
   );
@@ -108,13 +109,35 @@ test('a sender addressed by LID is stored and reported by phone number', async (
   const row = await gw.db('messages').where({ instance_id: 'shop', id }).first();
   assert.equal(row.chat_id, jid(DENIZ));
   assert.equal(row.from_jid, jid(DENIZ));
-  assert.ok(await gw.db('chats').where({ instance_id: 'shop', id: jid(DENIZ) }).first(), 'the chat is kept under the phone number');
+  assert.ok(
+    await gw
+      .db('chats')
+      .where({ instance_id: 'shop', id: jid(DENIZ) })
+      .first(),
+    'the chat is kept under the phone number',
+  );
   assert.equal(await gw.db('chats').where({ instance_id: 'shop' }).where('id', 'like', '%@lid').first(), undefined);
 });
 
 test('a sender addressed by LID alone is resolved from the mappings the history sync taught', async () => {
-  await eventually(async () => (await gw.db('contacts').where({ instance_id: 'shop', id: jid(EMRE) }).first())?.notify, 20_000, 'history sync');
-  const id = await sendFromPhone(sim, sim.user(EMRE), sim.user(OWNER), { conversation: 'numarasız' }, { addressing: 'lid', hidePhoneNumber: true });
+  await eventually(
+    async () =>
+      (
+        await gw
+          .db('contacts')
+          .where({ instance_id: 'shop', id: jid(EMRE) })
+          .first()
+      )?.notify,
+    20_000,
+    'history sync',
+  );
+  const id = await sendFromPhone(
+    sim,
+    sim.user(EMRE),
+    sim.user(OWNER),
+    { conversation: 'numarasız' },
+    { addressing: 'lid', hidePhoneNumber: true },
+  );
   const event = await receivedEvent(id);
   assert.equal(event.data.from, jid(EMRE));
   assert.equal(event.data.chatId, jid(EMRE));
