@@ -10,6 +10,7 @@ import { requestLog } from './middleware/requestLog.js';
 import { rateLimit } from './middleware/rateLimit.js';
 import { errorHandler, notFoundHandler, rejectUnstorableText, requireJsonBody } from './middleware/errors.js';
 import { healthRouter } from './health.js';
+import { apiDocsRouter } from './apiDocs.js';
 import { countRequests, metricsRoute } from './metrics.js';
 import { instanceCollectionRouter, instanceRouter, loadInstance } from './instances.js';
 import { sendRouter } from './send.js';
@@ -51,6 +52,9 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   app.use('/health', healthRouter({ db, temporal }, { liveness: true }));
   app.use('/ready', healthRouter({ db, temporal }));
   app.get('/metrics', metricsRoute(config.METRICS_TOKEN ?? apiToken));
+
+  // The API's docs hold no data: readable without a token.
+  app.use('/api', apiDocsRouter(app));
 
   const sessions = new SessionControl(temporal, config);
   const deps = { db, sessions, heartbeatTimeoutSeconds: config.SESSION_HEARTBEAT_TIMEOUT_SECONDS, dataDir: config.DATA_DIR };

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { BadRequest } from '../lib/errors.js';
+import { attachMeta } from './openapi.js';
 
 type Schema = z.ZodType;
 type Infer<S> = S extends Schema ? z.infer<S> : undefined;
@@ -14,7 +15,8 @@ export interface RouteSchemas<P, Q, B> {
 /**
  * Every endpoint goes through here: params, query and body are parsed with
  * their zod schemas (400 naming the first bad field), then the handler runs
- * with typed input. A returned value is sent as JSON.
+ * with typed input. A returned value is sent as JSON. The same schemas make
+ * the route's parameters and body in the OpenAPI document (api/openapi.ts).
  */
 export function route<
   P extends Schema | undefined = undefined,
@@ -24,7 +26,7 @@ export function route<
   schemas: RouteSchemas<P, Q, B>,
   handle: (input: { params: Infer<P>; query: Infer<Q>; body: Infer<B> }, req: Request, res: Response) => Promise<unknown>,
 ): RequestHandler {
-  return async (req, res) => {
+  const handler: RequestHandler = async (req, res) => {
     const input = {
       params: parse(schemas.params, req.params, 'path'),
       query: parse(schemas.query, req.query, 'query'),
@@ -33,6 +35,7 @@ export function route<
     const result = await handle(input, req, res);
     if (result !== undefined && !res.headersSent) res.json(result);
   };
+  return attachMeta(handler, schemas as { params?: Schema; query?: Schema; body?: Schema });
 }
 
 function parse(schema: Schema | undefined, value: unknown, where: string): unknown {
@@ -49,5 +52,4 @@ function describeIssue(issue: z.core.$ZodIssue, where: string): string {
   return `${name}: ${issue.message}`;
 }
 
-/** Instance ids: letters, digits, `_` and `-`, at most 64 characters. */
-export const instanceIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "_" or "-"');
+export { instanceIdSchema } from './schemas.js';

@@ -6,6 +6,11 @@ import { isGroupJid, toJid } from '../lib/recipients.js';
 export const jid = () =>
   z
     .string()
+    .meta({
+      description:
+        'A phone number in international form (905551234567 or +905551234567), a user JID (…@s.whatsapp.net, …@c.us) or a group JID (…@g.us)',
+      examples: ['905551234567'],
+    })
     .transform(
       (value, ctx) =>
         toJid(value) ??
@@ -43,3 +48,6 @@ export const isoTime = (example = '2026-12-24T09:00:00+03:00') =>
       error: (issue) => (issue.input === undefined ? undefined : `must be an ISO 8601 time with a zone, e.g. ${example}`),
     })
     .transform((v) => new Date(v));
+
+/** Instance ids: letters, digits, `_` and `-`, at most 64 characters. */
+export const instanceIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "_" or "-"');

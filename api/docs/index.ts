@@ -1,0 +1,8 @@
+/** Every route's docs (api/openapi.ts makes the document from these and the app's routes). */
+import type { RouteDocs } from '../openapi.js';
+import { automationDocs } from './automation.js';
+import { instanceDocs } from './instances.js';
+import { messagingDocs } from './messaging.js';
+import { operationDocs } from './operations.js';
+
+export const routeDocs: RouteDocs = { ...operationDocs, ...instanceDocs, ...messagingDocs, ...automationDocs };

@@ -1,0 +1,328 @@
+/** Docs of sending, history, chats, contacts, groups and media. */
+import type { ResponseDoc, RouteDoc, RouteDocs } from '../openapi.js';
+import { I } from './instances.js';
+
+const TO = '905551234567';
+const CHAT = '905551234567@s.whatsapp.net';
+const GROUP = '120363025246125486@g.us';
+const MESSAGE_ID = '3EB0C2F1A7D54B2E9F10';
+const FILE = '1764669600000-9f2c4b7e1a3d5c6b8e0f1a2b3c4d5e6f.jpg';
+
+const success = { description: 'OK', example: { success: true } };
+const notConnected: ResponseDoc = {
+  description: 'The instance is not connected to WhatsApp',
+  example: { error: 'instance shop is not connected to WhatsApp', code: 'NOT_CONNECTED' },
+};
+const whatsappError: ResponseDoc = {
+  description: 'WhatsApp refused the request',
+  example: { error: 'WhatsApp did not accept the request: not-authorized', code: 'WHATSAPP_ERROR' },
+};
+
+/** What every send answers: on the socket, queued, or impossible. */
+const sendResponses = (sent: Record<string, unknown> = { sent: true, id: MESSAGE_ID }): Record<number, ResponseDoc> => ({
+  200: { description: 'Sent: the message is on the socket; `id` is its WhatsApp message id', example: sent },
+  202: {
+    description: 'Queued (not connected, or held back by sendDelay): it goes out once, when it can, with this id',
+    example: { ...Object.fromEntries(Object.keys(sent).map((k) => [k, k === 'id' ? MESSAGE_ID : false])), status: 'pending' },
+  },
+  413: {
+    description: 'A data URI larger than MAX_MEDIA_BYTES',
+    example: { error: 'image is larger than 67108864 bytes', code: 'PAYLOAD_TOO_LARGE' },
+  },
+  422: {
+    description: "Accepted but impossible: the number is not on WhatsApp, the media cannot be fetched or is not of the endpoint's kind",
+    example: { error: '905551234567 is not on WhatsApp', code: 'SEND_FAILED', sent: false, id: MESSAGE_ID, status: 'failed' },
+  },
+});
+
+const MEDIA_SOURCE = 'an http(s) URL, a base64 data URI, or the `url` of a file uploaded to `.../media/upload`';
+
+const send = (summary: string, example: Record<string, unknown>, description?: string, responses = sendResponses()): RouteDoc => ({
+  summary,
+  description: [description, 'Send an `Idempotency-Key` header to make a retry safe: the same key answers with the first message.']
+    .filter(Boolean)
+    .join(' '),
+  tag: 'Sending',
+  example,
+  headers: {
+    'Idempotency-Key': { description: 'Makes a retry safe: a key used before answers with its first message', example: 'order-1042' },
+  },
+  responses,
+});
+
+const messageExample = {
+  id: MESSAGE_ID,
+  chatId: CHAT,
+  from: '905559876543@s.whatsapp.net',
+  to: CHAT,
+  fromMe: true,
+  type: 'chat',
+  body: 'Merhaba',
+  status: 'delivered',
+  timestamp: 1764669600,
+  source: 'api',
+};
+const messagePage = { description: 'OK', example: { messages: [messageExample], total: 1, page: 1, limit: 100 } };
+
+export const messagingDocs: RouteDocs = {
+  [`POST ${I}/messages/chat`]: send('Send a text', { to: TO, body: 'Merhaba! Siparişiniz yola çıktı.' }),
+  [`POST ${I}/messages/image`]: send(
+    'Send an image',
+    { to: TO, image: 'https://example.com/photo.jpg', caption: 'Yeni ürünlerimiz' },
+    `\`image\`: ${MEDIA_SOURCE}.`,
+  ),
+  [`POST ${I}/messages/video`]: send(
+    'Send a video',
+    { to: TO, video: 'https://example.com/clip.mp4', caption: 'Tanıtım' },
+    `\`video\`: ${MEDIA_SOURCE}.`,
+  ),
+  [`POST ${I}/messages/document`]: send(
+    'Send a document',
+    { to: TO, document: 'https://example.com/invoice.pdf', filename: 'fatura.pdf', caption: 'Faturanız' },
+    `\`document\`: ${MEDIA_SOURCE}; any kind of file. \`filename\` defaults to "document".`,
+  ),
+  [`POST ${I}/messages/audio`]: send(
+    'Send audio (a music player)',
+    { to: TO, audio: 'https://example.com/song.mp3' },
+    `\`audio\`: ${MEDIA_SOURCE}.`,
+  ),
+  [`POST ${I}/messages/voice`]: send(
+    'Send a voice note (push to talk)',
+    { to: TO, audio: 'https://example.com/note.ogg' },
+    `\`audio\`: ${MEDIA_SOURCE}; OGG Opus plays best.`,
+  ),
+  [`POST ${I}/messages/sticker`]: send(
+    'Send a sticker',
+    { to: TO, sticker: 'https://example.com/sticker.webp' },
+    `\`sticker\`: ${MEDIA_SOURCE}; WebP.`,
+  ),
+  [`POST ${I}/messages/location`]: send('Send a location', {
+    to: TO,
+    lat: 41.0082,
+    lng: 28.9784,
+    name: 'Mağaza',
+    address: 'İstiklal Cd. 1, İstanbul',
+  }),
+  [`POST ${I}/messages/contact`]: send(
+    'Send a contact card (vCard)',
+    { to: TO, contact_name: 'Destek Hattı', contact_phone: '+905551112233' },
+    '`contact_name` defaults to "Contact".',
+  ),
+  [`POST ${I}/messages/poll`]: send(
+    'Send a poll',
+    { to: TO, name: 'Hangi gün uygun?', values: ['Pazartesi', 'Salı', 'Çarşamba'], selectableCount: 1 },
+    '`values`: 2 to 12 distinct options; `selectableCount` 0 (several answers, the default) or 1 (one).',
+  ),
+  [`POST ${I}/messages/reaction`]: send(
+    'React to a message',
+    { to: TO, msgId: MESSAGE_ID, emoji: '👍' },
+    '`to` is the chat of the message `msgId`; an empty `emoji` removes the reaction.',
+    {
+      ...sendResponses(),
+      404: {
+        description: 'No such message',
+        example: { error: `msgId: no message ${MESSAGE_ID} in this instance`, code: 'MESSAGE_NOT_FOUND' },
+      },
+    },
+  ),
+  [`POST ${I}/messages/delete`]: send(
+    'Delete a message for everyone',
+    { to: TO, msgId: MESSAGE_ID },
+    "Your own message, or a member's in a group you administer; anything else is a 400 saying why.",
+    {
+      ...sendResponses({ deleted: true, id: MESSAGE_ID }),
+      404: {
+        description: 'No such message',
+        example: { error: `msgId: no message ${MESSAGE_ID} in this instance`, code: 'MESSAGE_NOT_FOUND' },
+      },
+    },
+  ),
+
+  [`GET ${I}/messages`]: {
+    summary: 'Message history, newest first',
+    description: 'Statuses: pending → sent → delivered → read → played, or failed; incoming messages are `received`.',
+    tag: 'History',
+    parameters: { limit: 100, page: 1, status: 'delivered', chatId: TO },
+    responses: { 200: messagePage },
+  },
+  [`GET ${I}/messages/statistics`]: {
+    summary: 'Message counts by status',
+    description: 'Counts follow the lifecycle: a read message also counts as sent and delivered.',
+    tag: 'History',
+    responses: {
+      200: {
+        description: 'OK',
+        example: { total: 1250, sent: 480, received: 720, pending: 5, delivered: 460, read: 300, played: 0, failed: 10 },
+      },
+    },
+  },
+  [`POST ${I}/messages/clear`]: { summary: 'Delete the stored message history', tag: 'History', responses: { 200: success } },
+  [`DELETE ${I}/messages/clear`]: { summary: 'Delete the stored message history', tag: 'History', responses: { 200: success } },
+  [`GET ${I}/chats/messages`]: {
+    summary: "One chat's messages, newest first",
+    tag: 'History',
+    parameters: { chatId: TO, limit: 50 },
+    required: ['chatId'],
+    responses: { 200: { ...messagePage, example: { ...messagePage.example, limit: 50 } } },
+  },
+
+  [`GET ${I}/chats`]: {
+    summary: 'Chats, most recent first',
+    responses: {
+      200: { description: 'OK', example: [{ id: CHAT, name: 'Ahmet', unreadCount: 3, lastMessage: 1764669600, archived: false }] },
+    },
+  },
+  [`GET ${I}/chats/ids`]: { summary: 'Chat ids, most recent first', responses: { 200: { description: 'OK', example: [CHAT, GROUP] } } },
+  ...Object.fromEntries(
+    (
+      [
+        ['read', 'Mark a chat read'],
+        ['archive', 'Archive a chat'],
+        ['unarchive', 'Unarchive a chat'],
+        ['delete', 'Delete a chat'],
+      ] as const
+    ).map(([action, summary]) => [
+      `POST ${I}/chats/${action}`,
+      {
+        summary,
+        description: 'On every device of the account.',
+        example: { chatId: TO },
+        responses: { 200: success, 409: notConnected, 502: whatsappError },
+      } satisfies RouteDoc,
+    ]),
+  ),
+
+  [`GET ${I}/contacts`]: {
+    summary: 'Contacts',
+    description: '`name` is the saved name, else the push name; `notify` the push name.',
+    responses: { 200: { description: 'OK', example: [{ id: CHAT, name: 'Ahmet Yılmaz', notify: 'Ahmet' }] } },
+  },
+  [`GET ${I}/contacts/ids`]: { summary: 'Contact ids', responses: { 200: { description: 'OK', example: [CHAT] } } },
+  [`GET ${I}/contacts/contact`]: {
+    summary: 'One contact',
+    parameters: { chatId: TO },
+    responses: {
+      200: { description: 'OK', example: { id: CHAT, name: 'Ahmet Yılmaz', notify: 'Ahmet' } },
+      404: { description: 'No such contact', example: { error: `no contact ${CHAT}`, code: 'CONTACT_NOT_FOUND' } },
+    },
+  },
+  [`GET ${I}/contacts/check`]: {
+    summary: 'Whether a number is on WhatsApp',
+    parameters: { chatId: TO },
+    responses: { 200: { description: 'OK', example: { exists: true, jid: CHAT } }, 409: notConnected, 502: whatsappError },
+  },
+  [`GET ${I}/contacts/image`]: {
+    summary: 'Profile picture URL',
+    description: '`url` is null when the contact has none or hides it.',
+    parameters: { chatId: TO },
+    responses: {
+      200: { description: 'OK', example: { url: 'https://pps.whatsapp.net/v/t61.24694-24/...' } },
+      409: notConnected,
+      502: whatsappError,
+    },
+  },
+  ...Object.fromEntries(
+    (['block', 'unblock'] as const).map((action) => [
+      `POST ${I}/contacts/${action}`,
+      {
+        summary: action === 'block' ? 'Block a contact' : 'Unblock a contact',
+        example: { chatId: TO },
+        responses: { 200: success, 409: notConnected, 502: whatsappError },
+      } satisfies RouteDoc,
+    ]),
+  ),
+
+  [`GET ${I}/groups`]: {
+    summary: "The account's groups",
+    description: 'Kept current from WhatsApp: groups joined, changed or left while connected.',
+    responses: {
+      200: { description: 'OK', example: [{ id: GROUP, name: 'Ekip', participants: 12, creation: 1700000000, desc: 'Mağaza ekibi' }] },
+    },
+  },
+  [`GET ${I}/groups/ids`]: { summary: 'Group ids', responses: { 200: { description: 'OK', example: [GROUP] } } },
+  [`GET ${I}/groups/group`]: {
+    summary: 'One group with its participants',
+    description: 'Asked of WhatsApp (cached 30 s).',
+    parameters: { groupId: GROUP },
+    responses: {
+      200: {
+        description: 'OK',
+        example: {
+          id: GROUP,
+          name: 'Ekip',
+          description: 'Mağaza ekibi',
+          participants: [
+            { id: '905559876543@s.whatsapp.net', admin: 'superadmin' },
+            { id: CHAT, admin: null },
+          ],
+          owner: '905559876543@s.whatsapp.net',
+        },
+      },
+      409: notConnected,
+      502: whatsappError,
+    },
+  },
+
+  [`POST ${I}/media/upload`]: {
+    summary: 'Upload a file',
+    description: 'Its `url` can be given as the media of a send. At most MAX_MEDIA_BYTES (64 MB).',
+    requestBody: {
+      contentType: 'multipart/form-data',
+      schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } },
+    },
+    responses: {
+      200: {
+        description: 'Stored',
+        example: {
+          success: true,
+          file: {
+            filename: FILE,
+            originalname: 'photo.jpg',
+            mimetype: 'image/jpeg',
+            size: 245000,
+            url: `https://gateway.example.com/media/shop/${FILE}`,
+          },
+        },
+      },
+      413: {
+        description: 'Larger than MAX_MEDIA_BYTES',
+        example: { error: 'file is larger than 67108864 bytes', code: 'PAYLOAD_TOO_LARGE' },
+      },
+    },
+  },
+  [`GET ${I}/media/list`]: {
+    summary: "The instance's files, newest first",
+    responses: {
+      200: {
+        description: 'OK',
+        example: [
+          { filename: FILE, size: 245000, url: `https://gateway.example.com/media/shop/${FILE}`, created: '2026-12-02T10:00:00.000Z' },
+        ],
+      },
+    },
+  },
+  ...Object.fromEntries(
+    (['DELETE', 'POST'] as const).map((method) => [
+      `${method} ${I}/media/delete`,
+      {
+        summary: 'Delete a file',
+        description: method === 'DELETE' ? '`filename` in the query (or the body).' : '`filename` in the body (or the query).',
+        ...(method === 'DELETE' ? { parameters: { filename: FILE } } : { example: { filename: FILE } }),
+        responses: {
+          200: { description: 'Deleted', example: { success: true, deleted: FILE } },
+          404: { description: 'No such file', example: { error: `no file ${FILE}`, code: 'MEDIA_NOT_FOUND' } },
+        },
+      } satisfies RouteDoc,
+    ]),
+  ),
+  'GET /media/:instanceId/:filename': {
+    summary: 'A stored file',
+    description: 'Public: the names are unguessable, as WhatsApp media links are.',
+    public: true,
+    parameters: { instanceId: 'shop', filename: FILE },
+    responses: {
+      200: { description: 'The file, with its mimetype', contentType: 'application/octet-stream' },
+      404: { description: 'No such file', example: { error: 'no such file', code: 'MEDIA_NOT_FOUND' } },
+    },
+  },
+};
