@@ -57,7 +57,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   app.use('/api', apiDocsRouter(app));
 
   const sessions = new SessionControl(temporal, config);
-  const deps = { db, sessions, heartbeatTimeoutSeconds: config.SESSION_HEARTBEAT_TIMEOUT_SECONDS, dataDir: config.DATA_DIR };
+  const deps = { db, sessions, heartbeatTimeoutSeconds: config.SESSION_HEARTBEAT_TIMEOUT_SECONDS, media };
   const api = express.Router();
   api.use(requireToken(apiToken, db));
   api.use(rateLimit(db, config.RATE_LIMIT_PER_MINUTE));

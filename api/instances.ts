@@ -10,7 +10,7 @@ import { recordConnection } from '../db/instances.js';
 import { BadRequest, Conflict, NotFound } from '../lib/errors.js';
 import type { SessionControl } from '../lib/sessions.js';
 import type { ConnectionStatus } from '../whatsapp/session.js';
-import { removeInstanceMedia } from '../lib/mediaStore.js';
+import type { MediaStore } from '../lib/mediaStore.js';
 import { instanceIdSchema, route } from './route.js';
 import { accessOf, adminOnly } from './middleware/auth.js';
 
@@ -18,7 +18,7 @@ export interface InstanceDeps {
   db: Db;
   sessions: SessionControl;
   heartbeatTimeoutSeconds: number;
-  dataDir: string;
+  media: MediaStore;
 }
 
 /** The instance of an instance-scoped request (loaded by loadInstance). */
@@ -70,7 +70,7 @@ export function instanceCollectionRouter({ db, heartbeatTimeoutSeconds }: Instan
 }
 
 /** `/api/instance/:instanceId/...`: one instance's lifecycle. */
-export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds, dataDir }: InstanceDeps): Router {
+export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds, media }: InstanceDeps): Router {
   const router = Router({ mergeParams: true });
 
   router.delete(
@@ -81,7 +81,7 @@ export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds, dataDir 
       if (await sessions.stop(id, { logout: true })) await sessions.awaitEnd(id, 10_000);
       await sessions.cancelInstanceWorkflows(id);
       await deleteInstance(db, id);
-      await removeInstanceMedia(dataDir, id);
+      await media.removeAll(id);
       return { success: true };
     }),
   );

@@ -8,7 +8,7 @@ import { createTemporalClient, ensureSearchAttributes } from '../lib/temporalCli
 import { createApp } from './app.js';
 import { watchPool, watchStoredState } from '../lib/metrics.js';
 import { SendWaiter } from './sendWaiter.js';
-import { createLocalMediaStore } from '../lib/mediaStore.js';
+import { createMediaStore } from '../lib/mediaStore.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.LOG_LEVEL, 'api');
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   void registerSearchAttributes();
   const waiter = new SendWaiter(config.DATABASE_URL, logger);
   await waiter.start();
-  const media = createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL });
+  const media = await createMediaStore(config, db);
   const app = createApp({ config, db, temporal, logger, apiToken, media, waiter });
   const server: Server = app.listen(config.PORT, () => {
     const address = server.address();

@@ -75,6 +75,25 @@ export const configSchema = z.object({
       .default('false')
       .transform((v) => v === 'true' || v === '1'),
   ),
+  /** Where media files are kept: `local` (DATA_DIR/media) or `s3` (an S3-compatible bucket, reachable from every machine). */
+  MEDIA_STORE: withDefault(z.enum(['local', 's3']).default('local')),
+  /** The bucket of MEDIA_STORE=s3 (required then). */
+  S3_BUCKET: optionalString,
+  /** An S3-compatible endpoint (MinIO, Cloudflare R2, ...); unset: AWS S3. */
+  S3_ENDPOINT: optionalString.pipe(z.string().url().optional()),
+  S3_REGION: withDefault(z.string().min(1).default('us-east-1')),
+  /** Credentials; unset: the AWS SDK's default chain (environment, profile, instance role). */
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  /** Path-style URLs (endpoint/bucket/key), as MinIO and most self-hosted servers want. */
+  S3_FORCE_PATH_STYLE: withDefault(
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
+  ),
+  /** A key prefix inside the bucket (e.g. `wa-gateway/`), so that the bucket can be shared. */
+  S3_PREFIX: withDefault(z.string().max(512).default('')),
   /** How long an outbox drain keeps waiting for an instance's next message before it ends (the next one then signals Temporal). */
   OUTBOX_IDLE_MS: withDefault(z.coerce.number().int().min(100).max(600_000).default(5_000)),
   /** How long a database query may take before it fails (the API answers 503); 0: no bound. */
@@ -128,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid ${name}: ${issue.message}`);
   }
   const config = parsed.data;
+  if (config.MEDIA_STORE === 's3' && !config.S3_BUCKET) throw new ConfigError('invalid S3_BUCKET: required when MEDIA_STORE=s3');
   return { ...config, PUBLIC_URL: (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '') };
 }
 

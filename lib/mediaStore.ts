@@ -1,13 +1,14 @@
 /**
- * Media files of each instance. Storage sits behind this interface (local disk
- * under DATA_DIR now; an S3-compatible store can implement the same). Names
- * are generated and unguessable; every path is checked to stay inside the
- * instance's own folder.
+ * Media files of each instance: their rows in the `media` table, their bytes
+ * on local disk under DATA_DIR or in an S3-compatible bucket (lib/s3Blobs.ts,
+ * for API and workers on several machines). Names are generated and
+ * unguessable; a name is only ever used inside its own instance's folder.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileTypeFromBuffer } from 'file-type';
+import type { Config } from '../config/index.js';
 import type { Db } from '../db/knex.js';
 
 export interface StoredMedia {
@@ -25,6 +26,8 @@ export interface MediaStore {
   read(instanceId: string, filename: string): Promise<{ bytes: Buffer; mimetype: string } | undefined>;
   list(instanceId: string): Promise<StoredMedia[]>;
   remove(instanceId: string, filename: string): Promise<boolean>;
+  /** Every file of an instance (its rows go with the instance). */
+  removeAll(instanceId: string): Promise<void>;
   /** Public URL of a stored file. */
   url(instanceId: string, filename: string): string;
 }
@@ -37,7 +40,67 @@ export async function detectMimetype(bytes: Buffer, claimed?: string): Promise<s
   return 'application/octet-stream';
 }
 
-export function createLocalMediaStore({ db, dataDir, publicUrl }: { db: Db; dataDir: string; publicUrl: string }): MediaStore {
+/** Where the bytes are: one folder (or key prefix) per instance, files by their generated names. */
+export interface Blobs {
+  put(instanceId: string, filename: string, bytes: Buffer, mimetype: string): Promise<void>;
+  /** undefined when there is no such file. */
+  get(instanceId: string, filename: string): Promise<Buffer | undefined>;
+  delete(instanceId: string, filename: string): Promise<void>;
+  deleteAll(instanceId: string): Promise<void>;
+}
+
+/** The media store on `blobs`: names, mimetypes and rows are the same whatever holds the bytes. */
+export function mediaStoreOn(blobs: Blobs, { db, publicUrl }: { db: Db; publicUrl: string }): MediaStore {
+  return {
+    async save(instanceId, bytes, meta) {
+      const sniffed = await fileTypeFromBuffer(bytes);
+      const mimetype = await detectMimetype(bytes, meta.mimetype);
+      const ext =
+        sniffed?.ext ??
+        (extname(meta.originalName ?? '')
+          .slice(1)
+          .toLowerCase()
+          .replace(/[^a-z0-9]/g, '')
+          .slice(0, 8) ||
+          'bin');
+      const filename = `${Date.now()}-${randomBytes(16).toString('hex')}.${ext}`;
+      await blobs.put(instanceId, filename, bytes, mimetype);
+      const [row] = await db('media')
+        .insert({ instance_id: instanceId, filename, original_name: meta.originalName ?? null, mimetype, size: bytes.length })
+        .returning(['filename', 'original_name', 'mimetype', 'size', 'created_at']);
+      return { filename, originalname: row.original_name, mimetype, size: bytes.length, created: row.created_at };
+    },
+    async read(instanceId, filename) {
+      if (!FILENAME_PATTERN.test(filename)) return undefined;
+      const row = await db('media').where({ instance_id: instanceId, filename }).first();
+      const bytes = row && (await blobs.get(instanceId, filename));
+      return bytes ? { bytes, mimetype: row.mimetype } : undefined;
+    },
+    async list(instanceId) {
+      const rows = await db('media').where({ instance_id: instanceId }).orderBy('created_at', 'desc');
+      return rows.map((r) => ({
+        filename: r.filename,
+        originalname: r.original_name,
+        mimetype: r.mimetype,
+        size: Number(r.size),
+        created: r.created_at,
+      }));
+    },
+    async remove(instanceId, filename) {
+      if (!FILENAME_PATTERN.test(filename)) return false;
+      const deleted = await db('media').where({ instance_id: instanceId, filename }).delete();
+      await blobs.delete(instanceId, filename);
+      return deleted > 0;
+    },
+    removeAll: (instanceId) => blobs.deleteAll(instanceId),
+    url(instanceId, filename) {
+      return `${publicUrl}/media/${encodeURIComponent(instanceId)}/${encodeURIComponent(filename)}`;
+    },
+  };
+}
+
+/** Files under `dataDir/media/<instance>/`; every path is checked to stay inside the instance's own folder. */
+export function localBlobs(dataDir: string): Blobs {
   const root = resolve(dataDir, 'media');
   const folder = (instanceId: string) => {
     const dir = resolve(root, instanceId);
@@ -45,50 +108,34 @@ export function createLocalMediaStore({ db, dataDir, publicUrl }: { db: Db; data
     return dir;
   };
   const pathOf = (instanceId: string, filename: string) => {
-    if (!FILENAME_PATTERN.test(filename)) return undefined;
     const path = resolve(folder(instanceId), filename);
-    return path.startsWith(folder(instanceId) + sep) ? path : undefined;
+    if (!FILENAME_PATTERN.test(filename) || !path.startsWith(folder(instanceId) + sep)) throw new Error('invalid media file name');
+    return path;
   };
-
   return {
-    async save(instanceId, bytes, meta) {
-      const mimetype = await detectMimetype(bytes, meta.mimetype);
-      const sniffedExt = (await fileTypeFromBuffer(bytes))?.ext;
-      const ext = sniffedExt ?? (extname(meta.originalName ?? '').slice(1).toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8) || 'bin');
-      const filename = `${Date.now()}-${randomBytes(16).toString('hex')}.${ext}`;
+    async put(instanceId, filename, bytes) {
       await mkdir(folder(instanceId), { recursive: true });
-      await writeFile(join(folder(instanceId), filename), bytes, { flag: 'wx' });
-      const [row] = await db('media')
-        .insert({ instance_id: instanceId, filename, original_name: meta.originalName ?? null, mimetype, size: bytes.length })
-        .returning(['filename', 'original_name', 'mimetype', 'size', 'created_at']);
-      return { filename, originalname: row.original_name, mimetype, size: bytes.length, created: row.created_at };
+      await writeFile(pathOf(instanceId, filename), bytes, { flag: 'wx' });
     },
-    async read(instanceId, filename) {
-      const path = pathOf(instanceId, filename);
-      const row = path && (await db('media').where({ instance_id: instanceId, filename }).first());
-      if (!path || !row) return undefined;
-      return { bytes: await readFile(path), mimetype: row.mimetype };
+    async get(instanceId, filename) {
+      try {
+        return await readFile(pathOf(instanceId, filename));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
     },
-    async list(instanceId) {
-      const rows = await db('media').where({ instance_id: instanceId }).orderBy('created_at', 'desc');
-      return rows.map((r) => ({ filename: r.filename, originalname: r.original_name, mimetype: r.mimetype, size: Number(r.size), created: r.created_at }));
-    },
-    async remove(instanceId, filename) {
-      const path = pathOf(instanceId, filename);
-      if (!path) return false;
-      const deleted = await db('media').where({ instance_id: instanceId, filename }).delete();
-      await rm(path, { force: true });
-      return deleted > 0;
-    },
-    url(instanceId, filename) {
-      return `${publicUrl}/media/${encodeURIComponent(instanceId)}/${encodeURIComponent(filename)}`;
-    },
+    delete: (instanceId, filename) => rm(pathOf(instanceId, filename), { force: true }),
+    deleteAll: (instanceId) => rm(folder(instanceId), { recursive: true, force: true }),
   };
 }
 
-/** Removes every stored file of an instance (its rows go with the instance). */
-export async function removeInstanceMedia(dataDir: string, instanceId: string): Promise<void> {
-  const root = resolve(dataDir, 'media');
-  const dir = resolve(root, instanceId);
-  if (dir.startsWith(root + sep)) await rm(dir, { recursive: true, force: true });
+export const createLocalMediaStore = ({ db, dataDir, publicUrl }: { db: Db; dataDir: string; publicUrl: string }): MediaStore =>
+  mediaStoreOn(localBlobs(dataDir), { db, publicUrl });
+
+/** The store MEDIA_STORE names. The S3 client is loaded only for `s3`. */
+export async function createMediaStore(config: Config, db: Db): Promise<MediaStore> {
+  if (config.MEDIA_STORE === 'local') return createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL });
+  const { s3Blobs } = await import('./s3Blobs.js');
+  return mediaStoreOn(s3Blobs(config), { db, publicUrl: config.PUBLIC_URL });
 }

@@ -17,7 +17,7 @@ import { createGeneralActivities } from '../activities/general.js';
 import { createSessionActivities } from '../activities/session.js';
 import { createHostActivities } from '../activities/host.js';
 import { createOutboxActivities } from '../activities/outbox.js';
-import { createLocalMediaStore } from '../lib/mediaStore.js';
+import { createMediaStore } from '../lib/mediaStore.js';
 import { wakeOutbox } from '../lib/outboxControl.js';
 import { SessionHost } from './sessionHost.js';
 import { Arrivals } from './arrivals.js';
@@ -192,7 +192,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
     raiseThreadPriority(config.SESSION_WORKER_NICE, logger);
     host = new SessionHost(workerId, hostQueue(config.TASK_QUEUE, workerId));
     const arrivals = new Arrivals(listener, OUTBOX_CHANNEL);
-    const media = createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL });
+    const media = await createMediaStore(config, db);
     const outbox = createOutboxActivities({
       db,
       host,

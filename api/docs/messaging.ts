@@ -13,6 +13,10 @@ const notConnected: ResponseDoc = {
   description: 'The instance is not connected to WhatsApp',
   example: { error: 'instance shop is not connected to WhatsApp', code: 'NOT_CONNECTED' },
 };
+const storageDown: ResponseDoc = {
+  description: 'Postgres, or the media bucket (MEDIA_STORE=s3), does not answer',
+  example: { error: 'media storage unavailable: ECONNREFUSED', code: 'MEDIA_STORAGE_UNAVAILABLE' },
+};
 const whatsappError: ResponseDoc = {
   description: 'WhatsApp refused the request',
   example: { error: 'WhatsApp did not accept the request: not-authorized', code: 'WHATSAPP_ERROR' },
@@ -288,6 +292,7 @@ export const messagingDocs: RouteDocs = {
         description: 'Larger than MAX_MEDIA_BYTES',
         example: { error: 'file is larger than 67108864 bytes', code: 'PAYLOAD_TOO_LARGE' },
       },
+      503: storageDown,
     },
   },
   [`GET ${I}/media/list`]: {
@@ -311,6 +316,7 @@ export const messagingDocs: RouteDocs = {
         responses: {
           200: { description: 'Deleted', example: { success: true, deleted: FILE } },
           404: { description: 'No such file', example: { error: `no file ${FILE}`, code: 'MEDIA_NOT_FOUND' } },
+          503: storageDown,
         },
       } satisfies RouteDoc,
     ]),
@@ -323,6 +329,7 @@ export const messagingDocs: RouteDocs = {
     responses: {
       200: { description: 'The file, with its mimetype', contentType: 'application/octet-stream' },
       404: { description: 'No such file', example: { error: 'no such file', code: 'MEDIA_NOT_FOUND' } },
+      503: storageDown,
     },
   },
 };
