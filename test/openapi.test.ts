@@ -7,15 +7,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { chromium } from 'playwright-core';
-import { createApp } from '../api/app.js';
 import { routeDocs } from '../api/docs/index.js';
 import { documentationGaps } from '../api/openapi.js';
-import { SendWaiter } from '../api/sendWaiter.js';
-import { loadConfig } from '../config/index.js';
-import { createDb } from '../db/knex.js';
-import { createLogger } from '../lib/logger.js';
-import { createLocalMediaStore } from '../lib/mediaStore.js';
-import { createTemporalClient } from '../lib/temporalClient.js';
+import { unstartedApp } from '../api/unstartedApp.js';
 import { scanQr } from './support/fakePhone.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 
@@ -42,22 +36,11 @@ after(async () => {
 
 test('every route the app serves is documented, and every documented route is served', async () => {
   // The app as the API builds it, not started: its routers are walked for what it serves.
-  const config = loadConfig({ ...process.env, DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused', TEMPORAL_ADDRESS: '127.0.0.1:1' });
-  const db = createDb(config.DATABASE_URL!);
-  const logger = createLogger('silent', 'api');
-  const app = createApp({
-    config,
-    db,
-    temporal: createTemporalClient(config.TEMPORAL_ADDRESS!, 'default'),
-    logger,
-    apiToken: 'unused',
-    media: createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL }),
-    waiter: new SendWaiter(config.DATABASE_URL!, logger),
-  });
+  const { app, close } = unstartedApp();
   try {
     assert.deepEqual(documentationGaps(app, routeDocs), { undocumented: [], unserved: [] });
   } finally {
-    await db.destroy();
+    await close();
   }
   const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods));
   assert.ok(operations.length >= 80, `${operations.length} operations`);
