@@ -1,15 +1,24 @@
 // Runs before dependencies exist: installs them (npm ci) when they are missing
-// or older than package-lock.json. No imports beyond Node's own.
+// or older than package-lock.json, and says how to run an entry point. No imports beyond Node's own.
 import { existsSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * With NODE_ENV=production, `npm start` and `npm run api|worker|token` run the JavaScript that
+ * `npm run build` wrote to dist/, with plain node; otherwise the TypeScript sources, with tsx.
+ */
+export const production = process.env.NODE_ENV === 'production';
+
 export function ensureDependencies() {
   const installed = `${root}/node_modules/.package-lock.json`;
   const lock = `${root}/package-lock.json`;
-  const stale = !existsSync(installed) || !existsSync(`${root}/node_modules/tsx`) || statSync(lock).mtimeMs > statSync(installed).mtimeMs;
+  // tsx is a development dependency: production runs without it.
+  const missing = !existsSync(installed) || (!production && !existsSync(`${root}/node_modules/tsx`));
+  const stale = missing || statSync(lock).mtimeMs > statSync(installed).mtimeMs;
   if (!stale) return;
   process.stdout.write('[stack] installing npm dependencies (npm ci, one time)...\n');
   const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
@@ -17,4 +26,21 @@ export function ensureDependencies() {
     process.stderr.write(`[stack] npm ci failed (exit ${result.status})\n`);
     process.exit(result.status ?? 1);
   }
+}
+
+/**
+ * The Node arguments that run `entry`, a TypeScript entry point named from the root (`api/main.ts`): its
+ * compiled file in production, else the source with tsx. The build leaves out what only development
+ * runs (the simulator, the demo, the benchmarks): those run from the sources in both.
+ */
+export function entryArgs(entry) {
+  if (production) {
+    if (!existsSync(join(root, 'dist'))) {
+      process.stderr.write('[stack] NODE_ENV=production runs the build in dist/, which is missing: run `npm run build` first\n');
+      process.exit(1);
+    }
+    const compiled = join(root, 'dist', entry.replace(/\.ts$/, '.js'));
+    if (existsSync(compiled)) return [compiled];
+  }
+  return ['--import', 'tsx', join(root, entry)];
 }

@@ -2,14 +2,14 @@
 // process it starts. Ctrl-C in the terminal then reaches this process only, which passes it on once: the
 // supervisor stops the API and workers first (sessions handed over, keys written), then Temporal, then
 // Postgres. (In the terminal's group, Postgres got the SIGINT at once and died before the workers.)
+// With NODE_ENV=production it runs the build (dist/stack/main.js) with plain node (scripts/bootstrap.mjs).
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { ensureDependencies, root } from './bootstrap.mjs';
+import { ensureDependencies, entryArgs, root } from './bootstrap.mjs';
 
 ensureDependencies();
 // `npm run demo` passes stack/demo.ts (the same stack, pointed at the simulator).
-const entry = process.argv[2] ?? '../stack/main.ts';
-const supervisor = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(entry, import.meta.url))], {
+const entry = process.argv[2] ?? 'stack/main.ts';
+const supervisor = spawn(process.execPath, entryArgs(entry), {
   cwd: root,
   stdio: 'inherit',
   detached: true,

@@ -11,6 +11,7 @@ import { startEmbeddedPostgres, type RunningPostgres } from './postgres.js';
 import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from './temporal.js';
 import { isPortFree } from './ports.js';
 import { runService, type Service } from './services.js';
+import { entryPoint } from '../lib/entryPoints.js';
 
 const config = loadConfigOrExit();
 const log = (line: string) => process.stdout.write(`[stack] ${line}\n`);
@@ -64,10 +65,10 @@ async function main(): Promise<ReadyStack> {
   }
 
   const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, DATA_DIR: dataDir };
-  services.push(runService('worker', 'worker/main.ts', env, { log }));
+  services.push(runService('worker', entryPoint('worker/main'), env, { log }));
   const listening = new Promise<number>((resolveListening) => {
     services.push(
-      runService('api', 'api/main.ts', env, {
+      runService('api', entryPoint('api/main'), env, {
         log,
         onMessage: (message) => {
           const m = message as { type?: string; port?: number };

@@ -1,9 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { stopProcess } from './temporal.js';
 import { NODE_FLAGS } from '../lib/nodeFlags.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
+import { LOADER_FLAGS } from '../lib/entryPoints.js';
 
 export interface Service {
   name: string;
@@ -15,8 +13,8 @@ export interface Service {
 const STABLE_AFTER_MS = 60_000;
 
 /**
- * Runs one of the gateway's processes (`api/main.ts`, `worker/main.ts`) as a
- * child with TypeScript loaded, restarting it if it crashes.
+ * Runs one of the gateway's processes (`entryPoint('api/main')`, lib/entryPoints.ts) as a child, in
+ * the working directory of this one, restarting it if it crashes.
  */
 export function runService(
   name: string,
@@ -29,7 +27,7 @@ export function runService(
   let restarts = 0;
   const start = () => {
     const startedAt = Date.now();
-    child = fork(entry, [], { cwd: root, env, execArgv: ['--import', 'tsx', ...NODE_FLAGS], stdio: 'inherit' });
+    child = fork(entry, [], { env, execArgv: [...LOADER_FLAGS, ...NODE_FLAGS], stdio: 'inherit' });
     child.on('message', (message) => hooks.onMessage?.(message));
     child.on('exit', (code, signal) => {
       if (stopping) return;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { configSchema } from '../config/index.js';
+import { NODE_FLAGS } from '../lib/nodeFlags.js';
 
 interface Service {
   image?: string;
@@ -22,6 +23,16 @@ const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true 
   volumes: Record<string, unknown>;
 };
 const { services } = compose;
+const dockerfile = readFileSync('Dockerfile', 'utf8');
+
+/** A file the image runs: under dist/, the output of a source that `npm run build` compiles (tsconfig.build.json). */
+function inImage(file: string): boolean {
+  if (!file.startsWith('dist/')) return existsSync(file);
+  const source = file.slice('dist/'.length).replace(/\.js$/, '.ts');
+  const build = JSON.parse(readFileSync('tsconfig.build.json', 'utf8')) as { include: string[]; exclude?: string[] };
+  const within = (paths: string[] = []) => paths.some((path) => source === path || source.startsWith(`${path}/`));
+  return existsSync(source) && within(build.include) && !within(build.exclude);
+}
 
 test('the services of a deployment are all there, and every image is pinned to a version', () => {
   assert.deepEqual(Object.keys(services).sort(), ['api', 'postgres', 'temporal', 'temporal-ui', 'worker']);
@@ -31,12 +42,12 @@ test('the services of a deployment are all there, and every image is pinned to a
   }
 });
 
-test('the API and the workers run files that exist, with only variables the gateway reads', () => {
+test('the API and the workers run files of the image, with only variables the gateway reads', () => {
   const known = new Set(Object.keys(configSchema.shape));
   for (const name of ['api', 'worker']) {
     const service = services[name]!;
     const entry = service.command?.at(-1);
-    assert.ok(entry && existsSync(entry), `${name}: ${entry} does not exist`);
+    assert.ok(entry && inImage(entry), `${name}: ${entry} is not in the image`);
     const env = Object.keys(service.environment ?? {});
     assert.ok(env.includes('DATABASE_URL') && env.includes('TEMPORAL_ADDRESS'), `${name}: DATABASE_URL and TEMPORAL_ADDRESS`);
     for (const variable of env) assert.ok(known.has(variable), `${name}: ${variable} is not a variable of config/index.ts`);
@@ -47,8 +58,28 @@ test('the API and the workers run files that exist, with only variables the gate
       `${name}: a volume at ${dataDir}`,
     );
   }
-  const cmd = readFileSync('Dockerfile', 'utf8').match(/^CMD (\[.*\])$/m)?.[1];
-  assert.ok(cmd && existsSync((JSON.parse(cmd) as string[]).at(-1)!), 'the Dockerfile CMD runs a file that exists');
+  const cmd = dockerfile.match(/^CMD (\[.*\])$/m)?.[1];
+  assert.ok(cmd && inImage((JSON.parse(cmd) as string[]).at(-1)!), 'the Dockerfile CMD runs a file of the image');
+});
+
+test('the image runs the build with plain node: compiled in a stage of its own, no TypeScript loader or dev dependencies', () => {
+  const [build, runtime] = dockerfile.split(/^FROM /m).slice(1);
+  assert.ok(build && runtime, 'a build stage and the image');
+  assert.match(build, /^RUN npm ci\b(?!.*--omit)/m, 'the build stage installs the dev dependencies');
+  assert.match(build, /^RUN npm run build$/m);
+  assert.match(runtime, /^RUN npm ci --omit=dev\b/m);
+  assert.match(runtime, /^COPY --from=\w+ \/app\/dist \.\/dist$/m);
+  assert.match(runtime, /^ENV NODE_ENV=production$/m);
+  const commands = {
+    CMD: JSON.parse(runtime.match(/^CMD (\[.*\])$/m)![1]!) as string[],
+    api: services.api!.command!,
+    worker: services.worker!.command!,
+  };
+  for (const [name, command] of Object.entries(commands)) {
+    // The gateway's Node flags (lib/nodeFlags.ts), and nothing that loads TypeScript.
+    assert.deepEqual(command.slice(0, -1), ['node', ...NODE_FLAGS], `${name}: ${command.join(' ')}`);
+    assert.match(command.at(-1)!, /^dist\/.*\.js$/, `${name}: ${command.join(' ')}`);
+  }
 });
 
 test('healthchecks gate the start order: Postgres, then Temporal, then the API and workers; the API is checked for readiness', () => {

@@ -31,7 +31,7 @@ const env = () => ({
 before(async () => {
   for (const name of Object.keys(ports) as Array<keyof typeof ports>) ports[name] = await freePort();
   // As `npm run demo` runs it, in a process group of its own as in a terminal (Ctrl-C reaches the group).
-  demo = spawn(process.execPath, ['scripts/start.mjs', '../stack/demo.ts'], {
+  demo = spawn(process.execPath, ['scripts/start.mjs', 'stack/demo.ts'], {
     env: env(),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -1,19 +1,20 @@
 /**
- * Bundles the workflow code into one file: `node --import tsx worker/bundleWorkflows.ts OUT.js`.
- * Workers bundle in a short-lived child process (or use WORKFLOW_BUNDLE, built
- * into the Docker image) so webpack's memory never stays in a worker.
+ * Bundles the workflow code into one file: `node --import tsx worker/bundleWorkflows.ts OUT.js`, or
+ * `node dist/worker/bundleWorkflows.js OUT.js` (`npm run build`, which bundles the compiled workflows).
+ * Workers from the sources bundle in a short-lived child process (or use WORKFLOW_BUNDLE) so webpack's
+ * memory never stays in a worker; compiled workers use the build's bundle.
  */
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { entryPoint } from '../lib/entryPoints.js';
 
 const out = process.argv[2];
 if (!out) {
-  process.stderr.write('usage: bundleWorkflows.ts OUT.js\n');
+  process.stderr.write('usage: bundleWorkflows OUT.js\n');
   process.exit(2);
 }
 const { code } = await bundleWorkflowCode({
-  workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
+  workflowsPath: entryPoint('workflows/index'),
   logger: {
     log() {},
     trace() {},

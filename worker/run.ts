@@ -39,6 +39,7 @@ import { raiseThreadPriority } from './priority.js';
 import type { AddressInfo } from 'node:net';
 import { serveMetrics, watchPool } from '../lib/metrics.js';
 import { storedApiToken } from '../db/appSettings.js';
+import { compiled, entryPoint, LOADER_FLAGS } from '../lib/entryPoints.js';
 
 export interface WorkerOptions {
   config: Config;
@@ -46,14 +47,18 @@ export interface WorkerOptions {
   logger: Logger;
 }
 
-const bundler = fileURLToPath(new URL('./bundleWorkflows.ts', import.meta.url));
+/** `npm run build` writes the workflow bundle beside the compiled tree (dist/workflows.bundle.js). */
+const builtBundle = compiled ? fileURLToPath(new URL('../workflows.bundle.js', import.meta.url)) : undefined;
 
-/** The workflow bundle: WORKFLOW_BUNDLE if set, else built now in a child process. */
+/** The workflow bundle: WORKFLOW_BUNDLE if set, else the build's, else (from the sources) built now in a child process. */
 async function workflowBundle(config: Config): Promise<{ code: string }> {
-  if (config.WORKFLOW_BUNDLE) return { code: await readFile(config.WORKFLOW_BUNDLE, 'utf8') };
+  const file = config.WORKFLOW_BUNDLE ?? builtBundle;
+  if (file) return { code: await readFile(file, 'utf8') };
   const out = join(tmpdir(), `wa-gateway-workflows-${process.pid}-${randomBytes(4).toString('hex')}.js`);
   try {
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', bundler, out], { maxBuffer: 16 * 1024 * 1024 });
+    await promisify(execFile)(process.execPath, [...LOADER_FLAGS, entryPoint('worker/bundleWorkflows'), out], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return { code: await readFile(out, 'utf8') };
   } finally {
     await rm(out, { force: true });
