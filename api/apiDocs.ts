@@ -6,13 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from '../lib/entryPoints.js';
 import express, { Router, type Express } from 'express';
 import { routeDocs } from './docs/index.js';
 import { openApiDocument } from './openapi.js';
 
 const require = createRequire(import.meta.url);
 const swaggerUiDir: string = require('swagger-ui-dist').getAbsoluteFSPath();
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
 
 // Relative URLs: the page works behind a proxy that mounts the gateway under a prefix.
 const PAGE = `<!DOCTYPE html>

@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 /** Whether this process runs the compiled tree (dist/) rather than the sources. */
 export const compiled = import.meta.url.endsWith('.js');
 
+/** The repository's root (package.json, node_modules), from the sources or from dist/. */
+export const packageRoot = fileURLToPath(new URL(compiled ? '../../' : '../', import.meta.url));
+
 /** The Node flags that load a module of this tree: tsx for the sources, none for dist/. */
 export const LOADER_FLAGS: readonly string[] = compiled ? [] : ['--import', 'tsx'];
 

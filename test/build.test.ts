@@ -77,6 +77,7 @@ test('npm run build writes the runtime and its workflow bundle to dist/, without
     'api/main.js',
     'worker/main.js',
     'scripts/token.js',
+    'scripts/openapi.js',
     'db/migrations/index.js',
     'workflows.bundle.js',
   ])
@@ -114,6 +115,11 @@ test('the compiled stack serves the API: health, readiness, instances, pairing a
   assert.deepEqual(await api('POST', '/api/instance', { id: 'shop' }), { status: 200, body: { success: true, instanceId: 'shop' } });
   const list = await api('GET', '/api/instance');
   assert.deepEqual([...list.body.instances].sort(), ['default', 'shop']);
+  // The API docs, with the package's version and the docs page's assets, from the compiled tree too.
+  const document = (await (await fetch(`${base}/api/openapi.json`)).json()) as { info: { version: string }; paths: object };
+  assert.equal(document.info.version, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+  assert.ok(Object.keys(document.paths).length > 50);
+  assert.equal((await fetch(`${base}/api/docs/swagger-ui-bundle.js`)).status, 200);
 
   // The session and outbox workflows run from dist/workflows.bundle.js, Baileys in the compiled worker.
   sim.addUser(OWNER, 'Shop');
