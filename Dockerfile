@@ -16,6 +16,8 @@ RUN npm ci --omit=dev --no-audit --no-fund
 # The launchers, for `npm run token` (and `npm start`) in a container; they run dist/ (NODE_ENV).
 COPY scripts/*.mjs ./scripts/
 COPY --from=build /app/dist ./dist
+# The dashboard's files, served by the API at /.
+COPY --from=build /app/web/dist ./web/dist
 # A compiled worker loads this bundle by default; said here for whoever reads the image's environment.
 ENV WORKFLOW_BUNDLE=/app/dist/workflows.bundle.js
 # Named volumes mounted here inherit this ownership.

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { packageRoot } from '../lib/entryPoints.js';
 import express, { Router, type Express } from 'express';
 import { routeDocs } from './docs/index.js';
+import { packageVersion } from './info.js';
 import { openApiDocument } from './openapi.js';
 
 const require = createRequire(import.meta.url);
 const swaggerUiDir: string = require('swagger-ui-dist').getAbsoluteFSPath();
-const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
 
 // Relative URLs: the page works behind a proxy that mounts the gateway under a prefix.
 const PAGE = `<!DOCTYPE html>
@@ -47,7 +47,7 @@ const INIT = `window.ui = SwaggerUIBundle({
 const ASSETS = /^\/(swagger-ui\.css|swagger-ui-bundle\.js|favicon-32x32\.png)$/;
 
 /** The gateway's OpenAPI document: `app`'s routes with their docs. */
-export const gatewayDocument = (app: Express) => openApiDocument(app, { version, docs: routeDocs });
+export const gatewayDocument = (app: Express) => openApiDocument(app, { version: packageVersion, docs: routeDocs });
 
 /** Mounted at `/api`, before the token check. `app` is walked on the first request, when every route is in place. */
 export function apiDocsRouter(app: Express): Router {

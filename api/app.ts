@@ -11,6 +11,8 @@ import { rateLimit } from './middleware/rateLimit.js';
 import { errorHandler, notFoundHandler, rejectUnstorableText, requireJsonBody } from './middleware/errors.js';
 import { healthRouter } from './health.js';
 import { apiDocsRouter } from './apiDocs.js';
+import { dashboardRouter } from './dashboard.js';
+import { infoRouter } from './info.js';
 import { countRequests, metricsRoute } from './metrics.js';
 import { instanceCollectionRouter, instanceRouter, loadInstance } from './instances.js';
 import { sendRouter } from './send.js';
@@ -65,6 +67,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   api.use(express.json({ limit: '70mb' }));
   api.use(rejectUnstorableText);
   api.use('/tokens', adminOnly, tokensRouter({ db }));
+  api.use('/info', infoRouter(config));
   api.use('/instance', instanceCollectionRouter(deps));
   const instance = express.Router({ mergeParams: true });
   instance.use('/messages', sendRouter({ config, db, temporal, media, waiter }), historyRouter({ db }));
@@ -85,6 +88,8 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   api.use('/instance/:instanceId', instanceAccess, loadInstance(db), instance);
   app.use('/api', api);
   app.use('/media', publicMediaRouter({ media }));
+  // The dashboard: a client of the API above, served as files.
+  app.use(dashboardRouter());
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -19,6 +19,8 @@ export const configSchema = z.object({
       .optional(),
   ),
   TEMPORAL_NAMESPACE: withDefault(z.string().min(1).default('default')),
+  /** Where operators open the Temporal UI (the dashboard links campaigns, schedules and webhook deliveries there); npm start sets it when it runs the dev server. */
+  TEMPORAL_UI_URL: optionalString.pipe(z.string().url().optional()),
   TASK_QUEUE: withDefault(
     z
       .string()

@@ -1,6 +1,6 @@
 // Runs before dependencies exist: installs them (npm ci) when they are missing
 // or older than package-lock.json, and says how to run an entry point. No imports beyond Node's own.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,4 +43,32 @@ export function entryArgs(entry) {
     if (existsSync(compiled)) return [compiled];
   }
   return ['--import', 'tsx', join(root, entry)];
+}
+
+/** The newest modification time of a file under `path`. */
+const newest = (path) =>
+  statSync(path).isDirectory() ? Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name)))) : statSync(path).mtimeMs;
+
+/**
+ * The dashboard's files (web/dist/, which the API serves at `/`), built with Vite when missing or older
+ * than its sources. In production they come with `npm run build` (Vite is a development dependency).
+ */
+export function ensureDashboard() {
+  const built = join(root, 'web', 'dist', 'index.html');
+  if (production) {
+    if (!existsSync(built)) process.stderr.write('[stack] the dashboard is not built (web/dist/): `npm run build` builds it\n');
+    return;
+  }
+  const sources = ['src', 'index.html', 'vite.config.ts'].map((name) => newest(join(root, 'web', name)));
+  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources)) return;
+  process.stdout.write('[stack] building the dashboard (web/dist/)...\n');
+  const result = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
+  if (result.status !== 0) process.stderr.write('[stack] building the dashboard failed: the API serves without it\n');
 }

@@ -1,7 +1,7 @@
 // `npm run build`: the JavaScript of the gateway's runtime in dist/ (tsc with tsconfig.build.json:
 // api, config, db, lib, activities, workflows, worker, whatsapp, stack and `npm run token`; not the
 // simulator, tests or benchmarks), and the workflow bundle its workers load, dist/workflows.bundle.js
-// (worker/bundleWorkflows.ts, run compiled on the compiled workflows). Needs the dev dependencies
+// (worker/bundleWorkflows.ts, run compiled on the compiled workflows), and the dashboard, web/dist/ (Vite). Needs the dev dependencies
 // (TypeScript); what it writes runs with the production ones. Nothing else is read from beside the
 // sources at run time (the migrations are modules), so there is nothing to copy.
 import { rmSync } from 'node:fs';
@@ -25,3 +25,9 @@ const run = (what, args) => {
 rmSync(dist, { recursive: true, force: true });
 run('compiled into dist/', [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
 run('bundled the workflows into dist/workflows.bundle.js', [join(dist, 'worker/bundleWorkflows.js'), join(dist, 'workflows.bundle.js')]);
+run('built the dashboard into web/dist/', [
+  createRequire(import.meta.url).resolve('vite/bin/vite.js'),
+  'build',
+  '--config',
+  'web/vite.config.ts',
+]);

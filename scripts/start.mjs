@@ -4,9 +4,10 @@
 // Postgres. (In the terminal's group, Postgres got the SIGINT at once and died before the workers.)
 // With NODE_ENV=production it runs the build (dist/stack/main.js) with plain node (scripts/bootstrap.mjs).
 import { spawn } from 'node:child_process';
-import { ensureDependencies, entryArgs, root } from './bootstrap.mjs';
+import { ensureDashboard, ensureDependencies, entryArgs, root } from './bootstrap.mjs';
 
 ensureDependencies();
+ensureDashboard();
 // `npm run demo` passes stack/demo.ts (the same stack, pointed at the simulator).
 const entry = process.argv[2] ?? 'stack/main.ts';
 const supervisor = spawn(process.execPath, entryArgs(entry), {

@@ -64,7 +64,14 @@ async function main(): Promise<ReadyStack> {
     temporalAddress = temporal.address;
   }
 
-  const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, DATA_DIR: dataDir };
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    DATA_DIR: dataDir,
+    // The dashboard links to the dev server's UI.
+    ...(temporal?.uiUrl && !process.env.TEMPORAL_UI_URL ? { TEMPORAL_UI_URL: temporal.uiUrl } : {}),
+  };
   services.push(runService('worker', entryPoint('worker/main'), env, { log }));
   const listening = new Promise<number>((resolveListening) => {
     services.push(
@@ -85,7 +92,8 @@ async function main(): Promise<ReadyStack> {
   writeFileSync(stackFile, JSON.stringify({ databaseUrl, temporalAddress, apiPort: port }, null, 2), { mode: 0o600 });
   chmodSync(stackFile, 0o600);
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  log(`API          http://localhost:${port}/api  (health: http://localhost:${port}/health)`);
+  log(`Dashboard    http://localhost:${port}/`);
+  log(`API          http://localhost:${port}/api  (docs: http://localhost:${port}/api/docs, health: http://localhost:${port}/health)`);
   if (temporal?.uiUrl) log(`Temporal UI  ${temporal.uiUrl}`);
   if (!config.API_TOKEN) log('API token: `npm run token` prints it');
   return { apiPort: port, databaseUrl };

@@ -51,6 +51,15 @@ export const operationDocs: RouteDocs = {
     public: true,
     responses: { 200: { description: 'The page', contentType: 'text/html' }, 301: 'To `/api/docs/`' },
   },
+  'GET /api/info': {
+    summary: 'About this gateway',
+    description:
+      'Its version, and the Temporal UI where campaigns, schedules and webhook deliveries run as workflows (TEMPORAL_UI_URL; null when not set).',
+    tag: 'Operations',
+    responses: {
+      200: { description: 'OK', example: { version: '0.1.0', temporalUiUrl: 'http://localhost:8233', temporalNamespace: 'default' } },
+    },
+  },
   'POST /api/tokens': {
     summary: 'Make a token for one instance',
     description:

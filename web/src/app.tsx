@@ -1,0 +1,72 @@
+/** The shell: sign-in until there is a token, then the pages by the address's #fragment. */
+import { useEffect } from 'preact/hooks';
+import { signal } from '@preact/signals';
+import { signOut, token } from './api.js';
+import { language, setLanguage, t, type Language } from './i18n.js';
+import { SignIn } from './pages/SignIn.js';
+import { Instances } from './pages/Instances.js';
+import { Settings } from './pages/Settings.js';
+import { Instance } from './pages/Instance.js';
+
+const route = signal(location.hash || '#/instances');
+addEventListener('hashchange', () => (route.value = location.hash || '#/instances'));
+
+const PAGES = [
+  { hash: '#/instances', label: () => t('nav.instances'), page: Instances },
+  { hash: '#/settings', label: () => t('nav.settings'), page: Settings },
+];
+
+function LanguageSwitch() {
+  return (
+    <label class="language">
+      <span>{t('nav.language')}</span>
+      <select value={language.value} onChange={(e) => setLanguage((e.target as HTMLSelectElement).value as Language)}>
+        <option value="tr">Türkçe</option>
+        <option value="en">English</option>
+      </select>
+    </label>
+  );
+}
+
+export function App() {
+  const current = PAGES.find((p) => route.value.startsWith(p.hash)) ?? PAGES[0]!;
+  useEffect(() => {
+    document.documentElement.lang = language.value;
+    document.title = `${token.value ? `${current.label()} · ` : ''}${t('app.title')}`;
+  });
+  if (!token.value) {
+    return (
+      <>
+        <header>
+          <strong class="brand">{t('app.title')}</strong>
+          <LanguageSwitch />
+        </header>
+        <main>
+          <SignIn />
+        </main>
+      </>
+    );
+  }
+  // `#/instances/{id}` (and a section after it) is one instance's page.
+  const detail = route.value.match(/^#\/instances\/([^/]+)/);
+  const page = detail ? <Instance id={decodeURIComponent(detail[1]!)} /> : <current.page />;
+  return (
+    <>
+      <header>
+        <strong class="brand">{t('app.title')}</strong>
+        <nav aria-label={t('app.title')}>
+          {PAGES.map((p) => (
+            <a href={p.hash} aria-current={p === current ? 'page' : undefined}>
+              {p.label()}
+            </a>
+          ))}
+        </nav>
+        <LanguageSwitch />
+        <button type="button" class="secondary" onClick={() => signOut()}>
+          {t('nav.signOut')}
+        </button>
+      </header>
+      <main>{page}</main>
+    </>
+  );
+}

@@ -1,0 +1,70 @@
+/** Ayarlar: the token in use (masked, copyable), how to call the API with it, and links to the docs and the Temporal UI. */
+import { useState } from 'preact/hooks';
+import { token } from '../api.js';
+import { useInfo } from '../hooks.js';
+import { t } from '../i18n.js';
+
+const mask = (value: string) => (value.length <= 8 ? '•'.repeat(value.length) : `${value.slice(0, 4)}${'•'.repeat(12)}${value.slice(-4)}`);
+
+export function Settings() {
+  const value = token.value ?? '';
+  const [shown, setShown] = useState(false);
+  const [copied, setCopied] = useState(false);
+  const info = useInfo();
+  const copy = async () => {
+    await navigator.clipboard.writeText(value);
+    setCopied(true);
+  };
+  const base = new URL('./api', location.href).href;
+  const shownToken = shown ? value : 'TOKEN';
+  return (
+    <>
+      <h1>{t('settings.title')}</h1>
+      <section class="card" aria-labelledby="token-title">
+        <h2 id="token-title">{t('settings.token')}</h2>
+        <div class="row">
+          <code class="token" data-testid="token">
+            {shown ? value : mask(value)}
+          </code>
+          <button type="button" class="secondary" aria-pressed={shown} onClick={() => setShown(!shown)}>
+            {shown ? t('settings.hide') : t('settings.show')}
+          </button>
+          <button type="button" onClick={copy}>
+            {t('settings.copy')}
+          </button>
+          {copied && <span role="status">{t('settings.copied')}</span>}
+        </div>
+        <p>{t('settings.howTo')}</p>
+        <pre>
+          {[
+            `curl -H "Authorization: Bearer ${shownToken}" ${base}/instance`,
+            `curl -H "X-Api-Key: ${shownToken}" ${base}/instance`,
+            `curl "${base}/instance?token=${shownToken}"`,
+          ].join('\n')}
+        </pre>
+      </section>
+      <section class="card" aria-labelledby="links-title">
+        <h2 id="links-title">{t('settings.links')}</h2>
+        <ul>
+          <li>
+            <a href="./api/docs/">{t('settings.apiDocs')}</a>
+          </li>
+          <li>
+            {info?.temporalUiUrl ? (
+              <a
+                href={`${info.temporalUiUrl}/namespaces/${encodeURIComponent(info.temporalNamespace)}/workflows`}
+                target="_blank"
+                rel="noreferrer"
+              >
+                {t('settings.temporalUi')}
+              </a>
+            ) : (
+              t('settings.noTemporalUi')
+            )}
+          </li>
+        </ul>
+        {info && <p class="hint">v{info.version}</p>}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,209 @@
+import { useState } from 'preact/hooks';
+import { api } from '../../api.js';
+import { useAction, useInfo, usePolling, workflowUrl } from '../../hooks.js';
+import { t, type Key } from '../../i18n.js';
+import { Alert, Field } from '../../ui.js';
+
+interface Counts {
+  pending: number;
+  sent: number;
+  failed: number;
+  cancelled: number;
+  skipped: number;
+}
+interface Job {
+  id: number;
+  status: 'scheduled' | 'running' | 'paused' | 'completed' | 'cancelled';
+  body: string | null;
+  total: number;
+  counts: Counts;
+  createdAt: string;
+}
+interface Recipient {
+  position: number;
+  id: string;
+  name: string | null;
+  status: string;
+  messageStatus: string | null;
+  error: string | null;
+}
+
+const done = (c: Counts) => c.sent + c.failed + c.cancelled + c.skipped;
+
+function Recipients({ instance, job }: { instance: string; job: number }) {
+  const [rows, setRows] = useState<Recipient[] | null>(null);
+  usePolling(
+    async () => setRows((await api<{ recipients: Recipient[] }>('GET', `/instance/${instance}/bulk/${job}?limit=100`)).recipients),
+    3_000,
+    [instance, job],
+  );
+  if (!rows) return <p>{t('common.loading')}</p>;
+  return (
+    <div class="table">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t('campaigns.recipient')}</th>
+            <th scope="col">{t('campaigns.status')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr>
+              <td>
+                {r.name ? `${r.name} ` : ''}
+                {r.id}
+              </td>
+              <td>
+                {r.status}
+                {r.messageStatus && r.messageStatus !== r.status ? ` (${r.messageStatus})` : ''}
+                {r.error ? `: ${r.error}` : ''}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function NewCampaign({ instance, onCreated }: { instance: string; onCreated: () => void }) {
+  const [recipients, setRecipients] = useState('');
+  const [body, setBody] = useState('');
+  const [delay, setDelay] = useState('3');
+  const { busy, error, run } = useAction();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const list = recipients
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .map((line) => {
+        const [id, ...name] = line.split(',');
+        return { id: id!.trim(), ...(name.length ? { name: name.join(',').trim() } : {}) };
+      });
+    if (await run(() => api('POST', `/instance/${instance}/bulk`, { recipients: list, body, delay: Number(delay) }))) {
+      setRecipients('');
+      setBody('');
+      onCreated();
+    }
+  };
+  return (
+    <form onSubmit={submit} aria-labelledby="campaign-form-title">
+      <h3 id="campaign-form-title">{t('campaigns.new')}</h3>
+      <div class="fields">
+        <Field id="campaign-recipients" label={t('campaigns.recipients')} hint={t('campaigns.recipientsHint')}>
+          <textarea
+            id="campaign-recipients"
+            required
+            rows={3}
+            value={recipients}
+            onInput={(e) => setRecipients((e.target as HTMLTextAreaElement).value)}
+          />
+        </Field>
+        <Field id="campaign-body" label={t('campaigns.body')} hint={t('campaigns.bodyHint')}>
+          <textarea id="campaign-body" required rows={3} value={body} onInput={(e) => setBody((e.target as HTMLTextAreaElement).value)} />
+        </Field>
+        <Field id="campaign-delay" label={t('campaigns.delay')}>
+          <input
+            id="campaign-delay"
+            type="number"
+            min={0}
+            max={3600}
+            value={delay}
+            onInput={(e) => setDelay((e.target as HTMLInputElement).value)}
+          />
+        </Field>
+      </div>
+      <Alert error={error} />
+      <button type="submit" disabled={busy}>
+        {t('campaigns.start')}
+      </button>
+    </form>
+  );
+}
+
+/** Campaigns with their progress, live; each can be paused, resumed or cancelled and opened in the Temporal UI. */
+export function Campaigns({ instance }: { instance: string }) {
+  const [jobs, setJobs] = useState<Job[] | null>(null);
+  const [open, setOpen] = useState<number | null>(null);
+  const [version, setVersion] = useState(0);
+  const info = useInfo();
+  const { busy, error, run } = useAction();
+  usePolling(async () => setJobs((await api<{ jobs: Job[] }>('GET', `/instance/${instance}/bulk?limit=20`)).jobs), 2_000, [
+    instance,
+    version,
+  ]);
+  const act = (job: number, action: string) =>
+    run(() => api('POST', `/instance/${instance}/bulk/${job}/${action}`)).then(() => setVersion((v) => v + 1));
+  return (
+    <>
+      <Alert error={error} />
+      {jobs && jobs.length === 0 && <p>{t('campaigns.empty')}</p>}
+      <ul class="jobs">
+        {jobs?.map((job) => {
+          const percent = job.total ? Math.round((done(job.counts) / job.total) * 100) : 100;
+          const link = workflowUrl(info, `bulk-${instance}-${job.id}`);
+          return (
+            <li class="job" data-job={job.id}>
+              <div class="row">
+                <strong>#{job.id}</strong>
+                <span class="badge">{t(`campaigns.state.${job.status}` as Key)}</span>
+                <span class="hint">{job.body?.slice(0, 60)}</span>
+              </div>
+              <label class="progress">
+                <span>{t('campaigns.progress', { percent, done: done(job.counts), total: job.total })}</span>
+                <progress max={job.total} value={done(job.counts)} />
+              </label>
+              <p class="hint">
+                {t('campaigns.counts', {
+                  sent: job.counts.sent,
+                  failed: job.counts.failed,
+                  skipped: job.counts.skipped,
+                  cancelled: job.counts.cancelled,
+                })}
+              </p>
+              <div class="actions">
+                {(job.status === 'running' || job.status === 'scheduled') && (
+                  <button type="button" class="secondary" disabled={busy} onClick={() => act(job.id, 'pause')}>
+                    {t('campaigns.pause')}
+                  </button>
+                )}
+                {job.status === 'paused' && (
+                  <button type="button" class="secondary" disabled={busy} onClick={() => act(job.id, 'resume')}>
+                    {t('campaigns.resume')}
+                  </button>
+                )}
+                {job.status !== 'completed' && job.status !== 'cancelled' && (
+                  <button
+                    type="button"
+                    class="danger"
+                    disabled={busy}
+                    onClick={() => confirm(t('campaigns.confirmCancel', { id: job.id })) && act(job.id, 'cancel')}
+                  >
+                    {t('common.cancel')}
+                  </button>
+                )}
+                <button
+                  type="button"
+                  class="secondary"
+                  aria-expanded={open === job.id}
+                  onClick={() => setOpen(open === job.id ? null : job.id)}
+                >
+                  {t('campaigns.recipientsButton')}
+                </button>
+                {link && (
+                  <a href={link} target="_blank" rel="noreferrer">
+                    {t('common.temporal')}
+                  </a>
+                )}
+              </div>
+              {open === job.id && <Recipients instance={instance} job={job.id} />}
+            </li>
+          );
+        })}
+      </ul>
+      <NewCampaign instance={instance} onCreated={() => setVersion((v) => v + 1)} />
+    </>
+  );
+}

@@ -1,0 +1,171 @@
+import { useState } from 'preact/hooks';
+import { api } from '../../api.js';
+import { useAction, usePolling } from '../../hooks.js';
+import { t } from '../../i18n.js';
+import { Alert, Field } from '../../ui.js';
+
+interface Rule {
+  id: number;
+  match_type: 'exact' | 'contains' | 'startswith' | 'regex';
+  trigger_text: string;
+  response: string;
+  delay: number;
+  enabled: 0 | 1;
+  priority: number;
+}
+const EMPTY = { match_type: 'contains', trigger_text: '', response: '', delay: '1' };
+const MATCH_TYPES = ['exact', 'contains', 'startswith', 'regex'] as const;
+
+/** Keyword rules in the order they are tried: add, edit, delete, move up or down, switch each and the bot. */
+export function Chatbot({ instance }: { instance: string }) {
+  const [rules, setRules] = useState<Rule[] | null>(null);
+  const [enabled, setEnabled] = useState(false);
+  const [form, setForm] = useState<Record<string, string>>(EMPTY);
+  const [editing, setEditing] = useState<number | null>(null);
+  const [version, setVersion] = useState(0);
+  const { busy, error, run } = useAction();
+  const base = `/instance/${instance}/chatbot`;
+  usePolling(
+    async () => {
+      const answer = await api<{ rules: Rule[]; enabled: boolean }>('GET', `${base}/rules`);
+      setRules(answer.rules);
+      setEnabled(answer.enabled);
+    },
+    10_000,
+    [instance, version],
+  );
+  const reload = () => setVersion((v) => v + 1);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const body = { ...(editing ? { id: editing } : {}), ...form, delay: Number(form.delay) };
+    if (await run(() => api('POST', `${base}/rules`, body))) {
+      setForm(EMPTY);
+      setEditing(null);
+      reload();
+    }
+  };
+  /** Swaps a rule with its neighbour: priorities are renumbered in steps of 10 so that the order is the one shown. */
+  const move = (index: number, by: -1 | 1) =>
+    run(async () => {
+      const order = [...rules!];
+      [order[index], order[index + by]] = [order[index + by]!, order[index]!];
+      for (const [i, rule] of order.entries())
+        if (rule.priority !== i * 10) await api('POST', `${base}/rules`, { id: rule.id, priority: i * 10 });
+      reload();
+    });
+  const field = (name: string) => (e: Event) => setForm({ ...form, [name]: (e.target as HTMLInputElement).value });
+  return (
+    <>
+      <div class="row">
+        <span>{enabled ? t('chatbot.on') : t('chatbot.off')}</span>
+        <button
+          type="button"
+          class="secondary"
+          disabled={busy}
+          onClick={() => run(() => api('POST', `${base}/toggle`, { enabled: !enabled })).then(reload)}
+        >
+          {enabled ? t('chatbot.turnOff') : t('chatbot.turnOn')}
+        </button>
+      </div>
+      {rules && rules.length === 0 && <p>{t('chatbot.empty')}</p>}
+      {rules && rules.length > 0 && (
+        <ol class="rules">
+          {rules.map((rule, i) => (
+            <li data-rule={rule.id} class={rule.enabled ? '' : 'disabled'}>
+              <div>
+                <strong>{t(`chatbot.match.${rule.match_type}`)}</strong> “{rule.trigger_text}” → {rule.response}{' '}
+                <span class="hint">{t('chatbot.after', { delay: rule.delay })}</span>
+              </div>
+              <div class="actions">
+                <button
+                  type="button"
+                  class="secondary"
+                  aria-label={t('chatbot.moveUp', { trigger: rule.trigger_text })}
+                  disabled={busy || i === 0}
+                  onClick={() => move(i, -1)}
+                >
+                  ↑
+                </button>
+                <button
+                  type="button"
+                  class="secondary"
+                  aria-label={t('chatbot.moveDown', { trigger: rule.trigger_text })}
+                  disabled={busy || i === rules.length - 1}
+                  onClick={() => move(i, 1)}
+                >
+                  ↓
+                </button>
+                <button
+                  type="button"
+                  class="secondary"
+                  disabled={busy}
+                  onClick={() => run(() => api('POST', `${base}/rules`, { id: rule.id, enabled: !rule.enabled })).then(reload)}
+                >
+                  {rule.enabled ? t('chatbot.disable') : t('chatbot.enable')}
+                </button>
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={() => {
+                    setEditing(rule.id);
+                    setForm({
+                      match_type: rule.match_type,
+                      trigger_text: rule.trigger_text,
+                      response: rule.response,
+                      delay: String(rule.delay),
+                    });
+                  }}
+                >
+                  {t('common.edit')}
+                </button>
+                <button
+                  type="button"
+                  class="danger"
+                  disabled={busy}
+                  onClick={() =>
+                    confirm(t('chatbot.confirmDelete', { trigger: rule.trigger_text })) &&
+                    run(() => api('DELETE', `${base}/rules/${rule.id}`)).then(reload)
+                  }
+                >
+                  {t('common.delete')}
+                </button>
+              </div>
+            </li>
+          ))}
+        </ol>
+      )}
+      <form onSubmit={save} aria-labelledby="rule-form-title">
+        <h3 id="rule-form-title">{editing ? t('chatbot.editRule') : t('chatbot.addRule')}</h3>
+        <div class="fields">
+          <Field id="rule-match" label={t('chatbot.matchType')}>
+            <select id="rule-match" value={form.match_type} onChange={field('match_type')}>
+              {MATCH_TYPES.map((m) => (
+                <option value={m}>{t(`chatbot.match.${m}`)}</option>
+              ))}
+            </select>
+          </Field>
+          <Field id="rule-trigger" label={t('chatbot.trigger')}>
+            <input id="rule-trigger" required value={form.trigger_text} onInput={field('trigger_text')} />
+          </Field>
+          <Field id="rule-response" label={t('chatbot.response')} hint={t('chatbot.placeholders')}>
+            <textarea id="rule-response" required rows={2} value={form.response} onInput={field('response')} />
+          </Field>
+          <Field id="rule-delay" label={t('chatbot.delay')}>
+            <input id="rule-delay" type="number" min={0} max={3600} value={form.delay} onInput={field('delay')} />
+          </Field>
+        </div>
+        <Alert error={error} />
+        <div class="actions">
+          <button type="submit" disabled={busy}>
+            {editing ? t('common.save') : t('chatbot.add')}
+          </button>
+          {editing && (
+            <button type="button" class="secondary" onClick={() => (setEditing(null), setForm(EMPTY))}>
+              {t('common.cancel')}
+            </button>
+          )}
+        </div>
+      </form>
+    </>
+  );
+}

@@ -1,0 +1,67 @@
+import { useState } from 'preact/hooks';
+import { api } from '../../api.js';
+import { useAction, usePolling } from '../../hooks.js';
+import { language, t } from '../../i18n.js';
+import { Alert, Field } from '../../ui.js';
+
+interface Chat {
+  id: string;
+  name: string | null;
+}
+interface Message {
+  id: string;
+  fromMe: boolean;
+  body: string;
+  type: string;
+  status: string;
+  timestamp: number;
+}
+
+/** The last messages of one chat, picked from the instance's chats. */
+export function Messages({ instance }: { instance: string }) {
+  const [chats, setChats] = useState<Chat[] | null>(null);
+  const [chat, setChat] = useState('');
+  const [messages, setMessages] = useState<Message[] | null>(null);
+  const { error, run } = useAction();
+  usePolling(async () => setChats(await api<Chat[]>('GET', `/instance/${instance}/chats`)), 10_000, [instance]);
+  usePolling(
+    async () => {
+      if (chat)
+        await run(async () =>
+          setMessages(
+            (await api<{ messages: Message[] }>('GET', `/instance/${instance}/chats/messages?chatId=${encodeURIComponent(chat)}&limit=20`))
+              .messages,
+          ),
+        );
+    },
+    3_000,
+    [instance, chat],
+  );
+  const time = (s: number) => new Date(s * 1000).toLocaleString(language.value === 'tr' ? 'tr-TR' : 'en-GB');
+  return (
+    <>
+      <Field id="messages-chat" label={t('messages.chat')}>
+        <select id="messages-chat" value={chat} onChange={(e) => setChat((e.target as HTMLSelectElement).value)}>
+          <option value="">{chats?.length ? t('messages.pick') : t('messages.noChats')}</option>
+          {chats?.map((c) => (
+            <option value={c.id}>{c.name ? `${c.name} (${c.id.split('@')[0]})` : c.id.split('@')[0]}</option>
+          ))}
+        </select>
+      </Field>
+      <Alert error={error} />
+      {chat && messages && messages.length === 0 && <p>{t('messages.empty')}</p>}
+      {chat && messages && (
+        <ol class="messages" aria-live="polite">
+          {[...messages].reverse().map((m) => (
+            <li class={m.fromMe ? 'mine' : 'theirs'}>
+              <span class="hint">
+                {time(m.timestamp)} · {m.fromMe ? t('messages.sent', { status: m.status }) : t('messages.received')}
+              </span>
+              <div>{m.body || `[${m.type}]`}</div>
+            </li>
+          ))}
+        </ol>
+      )}
+    </>
+  );
+}
