@@ -10,12 +10,15 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Simulator } from '../simulator/simulator.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
+import { startReceiver, type Receiver } from './support/receiver.js';
 import { dictionaries } from '../web/src/words.js';
 
 const root = resolve(import.meta.dirname, '..');
 const SHOTS = join(root, 'test-results', 'screenshots');
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const OWNER = '905557000001';
+const AYSE = '905557000002';
+const MEHMET = '905557000003';
 
 let sim: Simulator;
 let gw: Gateway;
@@ -91,7 +94,7 @@ test('a wrong token is refused in plain words; the right one, typed and sent wit
         ),
       );
     }
-    assert.deepEqual(order, ['select', 'input#token', 'button']);
+    assert.deepEqual(order, ['select#language', 'input#token', 'button']);
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.type('not-the-token');
     await page.keyboard.press('Enter');
@@ -180,16 +183,19 @@ test('in Turkish, from the browser’s language or switched to, with the referen
     const english = Object.entries(dictionaries.en)
       .filter(([key, text]) => text !== dictionaries.tr[key as keyof typeof dictionaries.tr] && text.length > 3 && !text.includes('{'))
       .map(([, text]) => text);
-    for (const hash of ['#/instances', '#/settings']) {
+    for (const hash of ['#/instances', '#/settings', '#/instances/shop']) {
       await page.goto(`${gw.baseUrl}/${hash}`);
       await page.locator('h1').waitFor();
       const body = await page.locator('body').innerText();
-      const left = english.filter((text) => body.includes(text));
+      // As whole words ("Chat" is in the Turkish "Chatbot" too).
+      const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const left = english.filter((text) => new RegExp(`(^|[^\\p{L}])${escape(text)}($|[^\\p{L}])`, 'u').test(body));
       assert.deepEqual(left, [], `${hash} in Turkish`);
-      await shoot(page, `${hash.slice(2)}-tr`);
+      await shoot(page, `${hash.slice(2).replace('/', '-')}-tr`);
     }
-    await page.getByLabel('Dil').selectOption('en');
-    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    await page.getByLabel('Dil', { exact: true }).selectOption('en');
+    await page.getByRole('heading', { name: 'Recent messages', level: 2 }).waitFor();
+    await page.locator('header nav').getByRole('link', { name: 'Settings' }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
     assert.deepEqual(problems, []);
   } finally {
@@ -235,5 +241,115 @@ test('deleting asks first; a revoked token signs the user out saying why', async
     await other.page.getByLabel(/API token/).waitFor();
   } finally {
     await other.close();
+  }
+});
+
+test("an instance's page: settings, a test message, a chatbot rule, a campaign to 100 %, a scheduled message, a chat's messages, a webhook delivery retried", async () => {
+  const receiver: Receiver = await startReceiver();
+  sim.addUser(AYSE, 'Ayşe');
+  sim.addUser(MEHMET, 'Mehmet');
+  const { page, problems, close } = await open('en');
+  try {
+    await signIn(page);
+    await page.locator('[data-instance="shop"]').getByRole('link', { name: 'shop' }).click();
+    await page.getByRole('heading', { name: 'Instance shop', level: 1 }).waitFor();
+    await assertLabelled(page);
+
+    // Settings: the webhook, which refuses (400) at first: its events fail for good.
+    receiver.answer = 400;
+    const settings = page.locator('#settings');
+    await settings.getByLabel('Webhook URL', { exact: true }).fill(`${receiver.url}/hook`);
+    await settings.getByLabel('Webhook on', { exact: true }).check();
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await settings.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    const stored = (await (await gw.request('/api/instance/shop/settings')).json()) as Record<string, string>;
+    assert.equal(stored.webhookUrl, `${receiver.url}/hook`);
+    assert.equal(stored.webhookEnabled, 'true');
+
+    // A test message reaches the phone.
+    const send = page.locator('#send');
+    await send.getByLabel('To', { exact: true }).fill(AYSE);
+    await send.getByLabel('Message', { exact: true }).fill('Merhaba from the dashboard');
+    await send.getByRole('button', { name: 'Send' }).click();
+    await send
+      .getByRole('status')
+      .filter({ hasText: /^Sent \(/ })
+      .waitFor({ timeout: 20_000 });
+    await eventually(
+      async () => sim.received.find((m) => m.to === AYSE && /Merhaba from the dashboard/.test(JSON.stringify(m.message))),
+      20_000,
+      'at Ayşe',
+    );
+
+    // A chatbot rule, the bot switched on.
+    const bot = page.locator('#chatbot');
+    await bot.getByLabel('When the message', { exact: true }).selectOption('contains');
+    await bot.getByLabel('Text', { exact: true }).fill('fiyat');
+    await bot.getByLabel('Reply', { exact: true }).fill('Merhaba {name}, fiyatlar...');
+    await bot.getByRole('button', { name: 'Add the rule' }).click();
+    await bot.locator('[data-rule]').filter({ hasText: 'fiyat' }).waitFor();
+    if (await bot.getByRole('button', { name: 'Turn on' }).count()) await bot.getByRole('button', { name: 'Turn on' }).click();
+    await bot.getByText('The chatbot is on.').waitFor();
+    const rules = (await (await gw.request('/api/instance/shop/chatbot/rules')).json()) as {
+      rules: { trigger_text: string }[];
+      enabled: boolean;
+    };
+    assert.deepEqual(
+      rules.rules.map((r) => r.trigger_text),
+      ['fiyat'],
+    );
+    assert.equal(rules.enabled, true);
+
+    // A small campaign, watched to 100 %.
+    const campaigns = page.locator('#campaigns');
+    await campaigns.getByLabel('Recipients', { exact: true }).fill(`${AYSE}, Ayşe\n${MEHMET}, Mehmet`);
+    await campaigns.getByLabel('Message', { exact: true }).fill('Merhaba {name}, indirim başladı!');
+    await campaigns.getByLabel('Seconds between sends', { exact: true }).fill('0');
+    await campaigns.getByRole('button', { name: 'Start the campaign' }).click();
+    const job = campaigns.locator('[data-job]').first();
+    await job.getByText('100 % (2 of 2)').waitFor({ timeout: 30_000 });
+    await job.getByText('completed').waitFor({ timeout: 10_000 });
+    assert.equal(await job.locator('progress').getAttribute('value'), '2');
+    assert.match((await job.getByRole('link', { name: 'Open in the Temporal UI' }).getAttribute('href'))!, /\/workflows\/bulk-shop-1$/);
+    await job.getByRole('button', { name: 'Recipients' }).click();
+    await job.locator('tbody tr').nth(1).waitFor();
+    assert.match(await job.locator('tbody').innerText(), /Mehmet 905557000003\s+sent/);
+
+    // A scheduled message, then cancelled.
+    const scheduled = page.locator('#scheduled');
+    await scheduled.getByLabel('To', { exact: true }).fill(MEHMET);
+    await scheduled.getByLabel('Message', { exact: true }).fill('Randevunuz yarın');
+    await scheduled
+      .getByLabel('Send at', { exact: true })
+      .fill(new Date(Date.now() + 86_400_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16));
+    await scheduled.getByRole('button', { name: 'Schedule' }).click();
+    const row = scheduled.locator('[data-scheduled]').first();
+    await row.getByText('pending').waitFor();
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    await row.getByText('cancelled').waitFor();
+
+    // The chat's messages: the test message and the campaign's.
+    const messages = page.locator('#messages');
+    await messages.getByLabel('Chat', { exact: true }).selectOption(`${AYSE}@s.whatsapp.net`);
+    await messages.getByText('Merhaba from the dashboard').waitFor();
+    await messages.getByText('Merhaba Ayşe, indirim başladı!').waitFor();
+
+    // The deliveries the receiver refused are failed; retried once it accepts, one is delivered.
+    const deliveries = page.locator('#webhooks');
+    const failed = deliveries.locator('[data-delivery]').filter({ hasText: 'failed' }).first();
+    await failed.waitFor({ timeout: 20_000 });
+    const id = (await failed.getAttribute('data-delivery'))!;
+    receiver.answer = 200;
+    await failed.getByRole('button', { name: 'Retry' }).click();
+    await deliveries.getByRole('status').filter({ hasText: 'Sent again.' }).waitFor();
+    await deliveries.locator(`[data-delivery="${id}"]`).getByText('delivered').waitFor({ timeout: 20_000 });
+    await deliveries.locator(`[data-delivery="${id}"]`).getByRole('button', { name: 'Attempts' }).click();
+    await deliveries.locator(`[data-delivery="${id}"] .attempts li`).nth(1).waitFor();
+    assert.match(await deliveries.locator(`[data-delivery="${id}"] .attempts`).innerText(), /400[\s\S]*200/);
+    await shoot(page, 'instance');
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+    await receiver.stop();
   }
 });

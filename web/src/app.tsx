@@ -18,13 +18,13 @@ const PAGES = [
 
 function LanguageSwitch() {
   return (
-    <label class="language">
-      <span>{t('nav.language')}</span>
-      <select value={language.value} onChange={(e) => setLanguage((e.target as HTMLSelectElement).value as Language)}>
+    <div class="language">
+      <label for="language">{t('nav.language')}</label>
+      <select id="language" value={language.value} onChange={(e) => setLanguage((e.target as HTMLSelectElement).value as Language)}>
         <option value="tr">Türkçe</option>
         <option value="en">English</option>
       </select>
-    </label>
+    </div>
   );
 }
 

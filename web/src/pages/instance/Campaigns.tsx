@@ -52,7 +52,7 @@ function Recipients({ instance, job }: { instance: string; job: number }) {
             <tr>
               <td>
                 {r.name ? `${r.name} ` : ''}
-                {r.id}
+                {r.id.split('@')[0]}
               </td>
               <td>
                 {r.status}
