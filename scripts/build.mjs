@@ -25,8 +25,9 @@ const run = (what, args) => {
 rmSync(dist, { recursive: true, force: true });
 run('compiled into dist/', [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
 run('bundled the workflows into dist/workflows.bundle.js', [join(dist, 'worker/bundleWorkflows.js'), join(dist, 'workflows.bundle.js')]);
+// Vite's package exports no path to its bin: the file, from node_modules.
 run('built the dashboard into web/dist/', [
-  createRequire(import.meta.url).resolve('vite/bin/vite.js'),
+  join(root, 'node_modules', 'vite', 'bin', 'vite.js'),
   'build',
   '--config',
   'web/vite.config.ts',
