@@ -22,9 +22,14 @@ type S3Config = Pick<
   'S3_BUCKET' | 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_FORCE_PATH_STYLE' | 'S3_PREFIX'
 >;
 
-/** A connection that does not open in 3 s, or a request silent for 10 s, fails (and is tried once more). */
+/**
+ * A connection that does not open in 3 s, or a socket silent for 5 s, fails (and is tried once more).
+ * Silence, not the request's whole duration: a 64 MB upload may take longer. (The SDK's
+ * `requestTimeout` only logs a warning and keeps waiting unless told to throw; a socket
+ * timeout of 6 s or more starts counting 3 s late.)
+ */
 const CONNECT_TIMEOUT_MS = 3_000;
-const REQUEST_TIMEOUT_MS = 10_000;
+const SILENCE_TIMEOUT_MS = 5_000;
 
 // The SDK warns on every start that its releases from 2027 need Node 22; the installed one runs on Node 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -54,7 +59,7 @@ export function s3Blobs(config: S3Config): Blobs {
       ? { credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } }
       : {}),
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: SILENCE_TIMEOUT_MS },
   });
   const folder = (instanceId: string) => `${config.S3_PREFIX}${instanceId}/`;
   const key = (instanceId: string, filename: string) => `${folder(instanceId)}${filename}`;

@@ -3,7 +3,9 @@
 // instance's files going with it, and a bucket that stops answering giving 503s, not hangs.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -125,6 +127,28 @@ test('a bucket that does not answer makes the store fail with 503 "media storage
     return true;
   });
   assert.ok(Date.now() - started < 10_000);
+});
+
+test('a bucket that accepts the connection and then says nothing fails with 503 after 5 s of silence, not never', async () => {
+  const connections: Socket[] = [];
+  const silent = createServer((socket) => connections.push(socket));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  try {
+    const media = await createMediaStore(configOf({ ...s3.env, S3_ENDPOINT: endpoint }), db);
+    const started = Date.now();
+    await assert.rejects(media.save('a', PNG, {}), (err: { status?: number; message?: string }) => {
+      assert.equal(err.status, 503);
+      assert.match(err.message!, /^media storage unavailable: /);
+      return true;
+    });
+    // Two attempts of 5 s each.
+    assert.ok(Date.now() - started < 15_000, `${Date.now() - started} ms`);
+  } finally {
+    for (const socket of connections) socket.destroy();
+    silent.close();
+  }
 });
 
 describe('the API on S3', () => {
