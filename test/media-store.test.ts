@@ -129,6 +129,19 @@ test('a bucket that does not answer makes the store fail with 503 "media storage
   assert.ok(Date.now() - started < 10_000);
 });
 
+test('a bucket that refuses the credentials is a 503 too, for reads as well: a refused file is not a missing one', async () => {
+  const stored = await (await createMediaStore(configOf(s3.env), db)).save('a', PNG, {});
+  // s3rver checks the access key, not V4 signatures.
+  const refused = await createMediaStore(configOf({ ...s3.env, S3_ACCESS_KEY_ID: 'NOT-A-KEY' }), db);
+  const unavailable = (err: { status?: number; message?: string }) => {
+    assert.equal(err.status, 503);
+    assert.match(err.message!, /^media storage unavailable: \w+ \(HTTP 403\)$/);
+    return true;
+  };
+  await assert.rejects(refused.save('a', PNG, {}), unavailable);
+  await assert.rejects(refused.read('a', stored.filename), unavailable);
+});
+
 test('a bucket that accepts the connection and then says nothing fails with 503 after 5 s of silence, not never', async () => {
   const connections: Socket[] = [];
   const silent = createServer((socket) => connections.push(socket));
