@@ -256,5 +256,14 @@ describe('the API on S3', () => {
     assert.equal(download.status, 503);
     assert.ok(Date.now() - started < 15_000, `${Date.now() - started} ms`);
     assert.equal((await gw.request('/api/instance/shop2/status')).status, 200);
+
+    // Deleting the instance needs its files gone: a 503 leaves it in place, to delete once the bucket is back.
+    const refusedDelete = await gw.request('/api/instance/shop2', { method: 'DELETE' });
+    assert.equal(refusedDelete.status, 503);
+    assert.match(((await refusedDelete.json()) as { error: string }).error, /^media storage unavailable: /);
+    assert.equal((await gw.request('/api/instance/shop2/status')).status, 200);
+    bucket = await startS3(bucket.bucket, Number(new URL(bucket.endpoint).port));
+    assert.equal((await gw.request('/api/instance/shop2', { method: 'DELETE' })).status, 200);
+    assert.equal((await gw.request('/api/instance/shop2/status')).status, 404);
   });
 });
