@@ -15,12 +15,10 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Config } from '../config/index.js';
 import { HttpError } from './errors.js';
-import type { Blobs } from './mediaStore.js';
+import type { Db } from '../db/knex.js';
+import { mediaStoreOn, type Blobs, type MediaStore } from './mediaStore.js';
 
-type S3Config = Pick<
-  Config,
-  'S3_BUCKET' | 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_FORCE_PATH_STYLE' | 'S3_PREFIX'
->;
+type S3Config = Pick<Config, 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_FORCE_PATH_STYLE'>;
 
 /**
  * A connection that does not open in 3 s, or a socket silent for 5 s, fails (and is tried once more).
@@ -49,9 +47,9 @@ function describe(err: unknown): string {
 const isMissing = (err: unknown) =>
   err instanceof S3ServiceException && (err.name === 'NoSuchKey' || (err.$metadata.httpStatusCode === 404 && err.name !== 'NoSuchBucket'));
 
-export function s3Blobs(config: S3Config): Blobs {
-  const bucket = config.S3_BUCKET!;
-  const client = new S3Client({
+/** A client for the configured bucket, with timeouts that turn a bucket that does not answer into an error. */
+export function createS3Client(config: S3Config): S3Client {
+  return new S3Client({
     region: config.S3_REGION,
     ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
@@ -61,7 +59,25 @@ export function s3Blobs(config: S3Config): Blobs {
     maxAttempts: 2,
     requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: SILENCE_TIMEOUT_MS },
   });
-  const folder = (instanceId: string) => `${config.S3_PREFIX}${instanceId}/`;
+}
+
+/** The media store with its bytes in `bucket`, objects `<prefix><instance>/<filename>`. */
+export const createS3MediaStore = ({
+  db,
+  client,
+  bucket,
+  prefix = '',
+  publicUrl,
+}: {
+  db: Db;
+  client: S3Client;
+  bucket: string;
+  prefix?: string;
+  publicUrl: string;
+}): MediaStore => mediaStoreOn(s3Blobs(client, bucket, prefix), { db, publicUrl });
+
+function s3Blobs(client: S3Client, bucket: string, prefix: string): Blobs {
+  const folder = (instanceId: string) => `${prefix}${instanceId}/`;
   const key = (instanceId: string, filename: string) => `${folder(instanceId)}${filename}`;
   const call = async <T>(request: () => Promise<T>): Promise<T> => {
     try {
