@@ -80,8 +80,9 @@ export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds, media }:
       // Log the device out of WhatsApp if a session runs, then drop every trace of the instance.
       if (await sessions.stop(id, { logout: true })) await sessions.awaitEnd(id, 10_000);
       await sessions.cancelInstanceWorkflows(id);
-      await deleteInstance(db, id);
+      // Files before rows: a bucket that does not answer leaves the instance there to delete again, not orphaned objects.
       await media.removeAll(id);
+      await deleteInstance(db, id);
       return { success: true };
     }),
   );

@@ -136,6 +136,12 @@ export const createLocalMediaStore = ({ db, dataDir, publicUrl }: { db: Db; data
 /** The store MEDIA_STORE names. The S3 client is loaded only for `s3`. */
 export async function createMediaStore(config: Config, db: Db): Promise<MediaStore> {
   if (config.MEDIA_STORE === 'local') return createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL });
-  const { s3Blobs } = await import('./s3Blobs.js');
-  return mediaStoreOn(s3Blobs(config), { db, publicUrl: config.PUBLIC_URL });
+  const { createS3Client, createS3MediaStore } = await import('./s3Blobs.js');
+  return createS3MediaStore({
+    db,
+    client: createS3Client(config),
+    bucket: config.S3_BUCKET!,
+    prefix: config.S3_PREFIX,
+    publicUrl: config.PUBLIC_URL,
+  });
 }

@@ -15,16 +15,19 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Config } from '../config/index.js';
 import { HttpError } from './errors.js';
-import type { Blobs } from './mediaStore.js';
+import type { Db } from '../db/knex.js';
+import { mediaStoreOn, type Blobs, type MediaStore } from './mediaStore.js';
 
-type S3Config = Pick<
-  Config,
-  'S3_BUCKET' | 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_FORCE_PATH_STYLE' | 'S3_PREFIX'
->;
+type S3Config = Pick<Config, 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_FORCE_PATH_STYLE'>;
 
-/** A connection that does not open in 3 s, or a request silent for 10 s, fails (and is tried once more). */
+/**
+ * A connection that does not open in 3 s, or a socket silent for 5 s, fails (and is tried once more).
+ * Silence, not the request's whole duration: a 64 MB upload may take longer. (The SDK's
+ * `requestTimeout` only logs a warning and keeps waiting unless told to throw; a socket
+ * timeout of 6 s or more starts counting 3 s late.)
+ */
 const CONNECT_TIMEOUT_MS = 3_000;
-const REQUEST_TIMEOUT_MS = 10_000;
+const SILENCE_TIMEOUT_MS = 5_000;
 
 // The SDK warns on every start that its releases from 2027 need Node 22; the installed one runs on Node 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -44,9 +47,9 @@ function describe(err: unknown): string {
 const isMissing = (err: unknown) =>
   err instanceof S3ServiceException && (err.name === 'NoSuchKey' || (err.$metadata.httpStatusCode === 404 && err.name !== 'NoSuchBucket'));
 
-export function s3Blobs(config: S3Config): Blobs {
-  const bucket = config.S3_BUCKET!;
-  const client = new S3Client({
+/** A client for the configured bucket, with timeouts that turn a bucket that does not answer into an error. */
+export function createS3Client(config: S3Config): S3Client {
+  return new S3Client({
     region: config.S3_REGION,
     ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
@@ -54,9 +57,27 @@ export function s3Blobs(config: S3Config): Blobs {
       ? { credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } }
       : {}),
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: SILENCE_TIMEOUT_MS },
   });
-  const folder = (instanceId: string) => `${config.S3_PREFIX}${instanceId}/`;
+}
+
+/** The media store with its bytes in `bucket`, objects `<prefix><instance>/<filename>`. */
+export const createS3MediaStore = ({
+  db,
+  client,
+  bucket,
+  prefix = '',
+  publicUrl,
+}: {
+  db: Db;
+  client: S3Client;
+  bucket: string;
+  prefix?: string;
+  publicUrl: string;
+}): MediaStore => mediaStoreOn(s3Blobs(client, bucket, prefix), { db, publicUrl });
+
+function s3Blobs(client: S3Client, bucket: string, prefix: string): Blobs {
+  const folder = (instanceId: string) => `${prefix}${instanceId}/`;
   const key = (instanceId: string, filename: string) => `${folder(instanceId)}${filename}`;
   const call = async <T>(request: () => Promise<T>): Promise<T> => {
     try {

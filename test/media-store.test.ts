@@ -3,7 +3,9 @@
 // instance's files going with it, and a bucket that stops answering giving 503s, not hangs.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -127,6 +129,41 @@ test('a bucket that does not answer makes the store fail with 503 "media storage
   assert.ok(Date.now() - started < 10_000);
 });
 
+test('a bucket that refuses the credentials is a 503 too, for reads as well: a refused file is not a missing one', async () => {
+  const stored = await (await createMediaStore(configOf(s3.env), db)).save('a', PNG, {});
+  // s3rver checks the access key, not V4 signatures.
+  const refused = await createMediaStore(configOf({ ...s3.env, S3_ACCESS_KEY_ID: 'NOT-A-KEY' }), db);
+  const unavailable = (err: { status?: number; message?: string }) => {
+    assert.equal(err.status, 503);
+    assert.match(err.message!, /^media storage unavailable: \w+ \(HTTP 403\)$/);
+    return true;
+  };
+  await assert.rejects(refused.save('a', PNG, {}), unavailable);
+  await assert.rejects(refused.read('a', stored.filename), unavailable);
+});
+
+test('a bucket that accepts the connection and then says nothing fails with 503 after 5 s of silence, not never', async () => {
+  const connections: Socket[] = [];
+  const silent = createServer((socket) => connections.push(socket));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  try {
+    const media = await createMediaStore(configOf({ ...s3.env, S3_ENDPOINT: endpoint }), db);
+    const started = Date.now();
+    await assert.rejects(media.save('a', PNG, {}), (err: { status?: number; message?: string }) => {
+      assert.equal(err.status, 503);
+      assert.match(err.message!, /^media storage unavailable: /);
+      return true;
+    });
+    // Two attempts of 5 s each.
+    assert.ok(Date.now() - started < 15_000, `${Date.now() - started} ms`);
+  } finally {
+    for (const socket of connections) socket.destroy();
+    silent.close();
+  }
+});
+
 describe('the API on S3', () => {
   let gw: Gateway;
   let bucket: S3Server;
@@ -219,5 +256,14 @@ describe('the API on S3', () => {
     assert.equal(download.status, 503);
     assert.ok(Date.now() - started < 15_000, `${Date.now() - started} ms`);
     assert.equal((await gw.request('/api/instance/shop2/status')).status, 200);
+
+    // Deleting the instance needs its files gone: a 503 leaves it in place, to delete once the bucket is back.
+    const refusedDelete = await gw.request('/api/instance/shop2', { method: 'DELETE' });
+    assert.equal(refusedDelete.status, 503);
+    assert.match(((await refusedDelete.json()) as { error: string }).error, /^media storage unavailable: /);
+    assert.equal((await gw.request('/api/instance/shop2/status')).status, 200);
+    bucket = await startS3(bucket.bucket, Number(new URL(bucket.endpoint).port));
+    assert.equal((await gw.request('/api/instance/shop2', { method: 'DELETE' })).status, 200);
+    assert.equal((await gw.request('/api/instance/shop2/status')).status, 404);
   });
 });
