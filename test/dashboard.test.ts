@@ -290,13 +290,31 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     await bot.locator('[data-rule]').filter({ hasText: 'fiyat' }).waitFor();
     if (await bot.getByRole('button', { name: 'Turn on' }).count()) await bot.getByRole('button', { name: 'Turn on' }).click();
     await bot.getByText('The chatbot is on.').waitFor();
+    // A second rule, moved above the first, the first edited and switched off.
+    await bot.getByLabel('When the message', { exact: true }).selectOption('exact');
+    await bot.getByLabel('Text', { exact: true }).fill('adres');
+    await bot.getByLabel('Reply', { exact: true }).fill('İstiklal Cd. 1');
+    await bot.getByRole('button', { name: 'Add the rule' }).click();
+    await bot.locator('[data-rule]').filter({ hasText: 'adres' }).waitFor();
+    await bot.getByRole('button', { name: 'Move “adres” up' }).click();
+    await eventually(async () => (await bot.locator('[data-rule]').first().innerText()).includes('adres'), 10_000, 'adres first');
+    const fiyat = bot.locator('[data-rule]').filter({ hasText: 'fiyat' });
+    await fiyat.getByRole('button', { name: 'Edit' }).click();
+    await bot.getByLabel('Reply', { exact: true }).fill('Fiyat listemiz: ...');
+    await bot.getByRole('button', { name: 'Save' }).click();
+    await bot.locator('[data-rule]').filter({ hasText: 'Fiyat listemiz' }).waitFor();
+    await fiyat.getByRole('button', { name: 'Disable' }).click();
+    await fiyat.getByRole('button', { name: 'Enable' }).waitFor();
     const rules = (await (await gw.request('/api/instance/shop/chatbot/rules')).json()) as {
-      rules: { trigger_text: string }[];
+      rules: { trigger_text: string; response: string; enabled: number }[];
       enabled: boolean;
     };
     assert.deepEqual(
-      rules.rules.map((r) => r.trigger_text),
-      ['fiyat'],
+      rules.rules.map((r) => [r.trigger_text, r.response, r.enabled]),
+      [
+        ['adres', 'İstiklal Cd. 1', 1],
+        ['fiyat', 'Fiyat listemiz: ...', 0],
+      ],
     );
     assert.equal(rules.enabled, true);
 
@@ -314,6 +332,24 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     await job.getByRole('button', { name: 'Recipients' }).click();
     await job.locator('tbody tr').nth(1).waitFor();
     assert.match(await job.locator('tbody').innerText(), /Mehmet 905557000003\s+sent/);
+
+    // A slower one is paused, resumed and cancelled from the page.
+    await campaigns.getByLabel('Recipients', { exact: true }).fill(`${AYSE}\n${MEHMET}`);
+    await campaigns.getByLabel('Message', { exact: true }).fill('Yavaş kampanya');
+    await campaigns.getByLabel('Seconds between sends', { exact: true }).fill('600');
+    await campaigns.getByRole('button', { name: 'Start the campaign' }).click();
+    const slow = campaigns.locator('[data-job="2"]');
+    await slow.getByText('running').waitFor({ timeout: 20_000 });
+    await slow.getByRole('button', { name: 'Pause' }).click();
+    await slow.getByText('paused').waitFor();
+    await slow.getByRole('button', { name: 'Resume' }).click();
+    await slow.getByText('running').waitFor();
+    page.once('dialog', (d) => d.accept());
+    await slow.getByRole('button', { name: 'Cancel' }).click();
+    await slow.getByText('cancelled', { exact: true }).waitFor();
+    const cancelled = (await (await gw.request('/api/instance/shop/bulk/2')).json()) as { status: string; counts: { sent: number } };
+    assert.equal(cancelled.status, 'cancelled');
+    assert.ok(cancelled.counts.sent <= 1);
 
     // A scheduled message, then cancelled.
     const scheduled = page.locator('#scheduled');
