@@ -24,6 +24,7 @@ import {
   skipOptedOut,
   type CampaignRow,
   type Counts,
+  lastSentAt,
 } from '../db/campaigns.js';
 import { getInstance } from '../db/instances.js';
 import { insertOutgoing, outgoing } from '../db/outgoing.js';
@@ -153,6 +154,10 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
             // Listed before they are stored: the drain may announce one before handOver returns.
             for (const r of before) outstanding.add(r.message_id);
             if (before.length > 0) await handOver(job, before);
+            // A round that starts after a pause, a worker's restart or the previous round keeps the gap after
+            // the last message that went out (it started at 0: a resumed campaign sent its next one at once).
+            const last = await lastSentAt(db, jobId);
+            if (last && (job.delay_seconds > 0 || (job.delay_max_seconds ?? 0) > 0)) nextAt = last.getTime() + delayMs(job);
           }
           const delayed = job.delay_seconds > 0 || (job.delay_max_seconds ?? 0) > 0;
           if (outstanding.size > (delayed ? 0 : BATCH / 2)) {

@@ -92,6 +92,12 @@ export async function getCampaign(db: Db | Knex.Transaction, instanceId: string,
 }
 
 /** Recipients per status, for each of these jobs. */
+/** When the job's last message went out (null before the first): a new round keeps the gap after it. */
+export async function lastSentAt(db: Db, jobId: number): Promise<Date | null> {
+  const row = await db('bulk_recipients').where({ job_id: jobId, status: 'sent' }).max<{ at: Date | null }>('updated_at as at').first();
+  return row?.at ? new Date(row.at) : null;
+}
+
 export async function countsOf(db: Db, jobIds: number[]): Promise<Map<number, Counts>> {
   const rows = await db('bulk_recipients')
     .whereIn('job_id', jobIds)

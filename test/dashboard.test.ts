@@ -340,6 +340,7 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     await campaigns.getByRole('button', { name: 'Start the campaign' }).click();
     const slow = campaigns.locator('[data-job="2"]');
     await slow.getByText('running').waitFor({ timeout: 20_000 });
+    await slow.getByText('50 % (1 of 2)').waitFor({ timeout: 20_000 });
     await slow.getByRole('button', { name: 'Pause' }).click();
     await slow.getByText('paused').waitFor();
     await slow.getByRole('button', { name: 'Resume' }).click();
@@ -347,9 +348,13 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     page.once('dialog', (d) => d.accept());
     await slow.getByRole('button', { name: 'Cancel' }).click();
     await slow.getByText('cancelled', { exact: true }).waitFor();
-    const cancelled = (await (await gw.request('/api/instance/shop/bulk/2')).json()) as { status: string; counts: { sent: number } };
+    const cancelled = (await (await gw.request('/api/instance/shop/bulk/2')).json()) as {
+      status: string;
+      counts: { sent: number; cancelled: number };
+    };
     assert.equal(cancelled.status, 'cancelled');
-    assert.ok(cancelled.counts.sent <= 1);
+    // Resumed, it still kept the 600 s gap after the first message: the second was never sent.
+    assert.deepEqual([cancelled.counts.sent, cancelled.counts.cancelled], [1, 1], JSON.stringify(cancelled.counts));
 
     // A scheduled message, then cancelled.
     const scheduled = page.locator('#scheduled');
