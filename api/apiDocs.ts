@@ -4,10 +4,7 @@
  * Both are readable without a token: they hold no data. The page's
  * "Authorize" button takes the token for trying requests.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { packageRoot } from '../lib/entryPoints.js';
 import express, { Router, type Express } from 'express';
 import { routeDocs } from './docs/index.js';
 import { packageVersion } from './info.js';

@@ -4,7 +4,6 @@
  * public REST API like any other, so it needs nothing else from the server.
  * Files, not API routes: middleware, outside the OpenAPI document.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { Router } from 'express';
 import { packageRoot } from '../lib/entryPoints.js';
@@ -28,11 +27,13 @@ export function dashboardRouter(): Router {
   });
   router.use((req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-    if (req.path !== '/' && !req.path.startsWith('/assets/')) return next();
-    if (req.path === '/' && !existsSync(join(DIR, 'index.html'))) {
-      return res.status(503).type('text').send('The dashboard is not built: run `npm run build:web` (npm start builds it).\n');
-    }
-    files(req, res, next);
+    if (req.path === '/' || req.path.startsWith('/assets/')) return files(req, res, next);
+    next();
+  });
+  // Reached for `/` only when web/dist/ has no index.html.
+  router.use((req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || req.path !== '/') return next();
+    res.status(503).type('text').send('The dashboard is not built: run `npm run build:web` (npm start builds it).\n');
   });
   return router;
 }

@@ -37,14 +37,15 @@ after(async () => {
 });
 
 const configOf = (env: Record<string, string>) => loadConfig({ DATA_DIR: dataDir, PUBLIC_URL: 'https://gw.example.com', ...env });
-const objectKeys = async (prefix = '') => {
+/** The keys under `prefix` in a server's bucket, as S3 lists them. */
+const objectKeys = async (prefix = '', server = s3) => {
   const client = new S3Client({
     region: 'us-east-1',
-    endpoint: s3.endpoint,
+    endpoint: server.endpoint,
     forcePathStyle: true,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
-  const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
+  const listed = await client.send(new ListObjectsV2Command({ Bucket: server.bucket, Prefix: prefix }));
   client.destroy();
   return (listed.Contents ?? []).map((o) => o.Key!).sort();
 };
@@ -230,15 +231,7 @@ describe('the API on S3', () => {
     assert.equal((await fetch(`${gw.baseUrl}/media/shop/${second.body.file.filename}`)).status, 404);
 
     assert.equal((await gw.request('/api/instance/shop', { method: 'DELETE' })).status, 200);
-    const client = new S3Client({
-      region: 'us-east-1',
-      endpoint: bucket.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    });
-    const left = await client.send(new ListObjectsV2Command({ Bucket: bucket.bucket, Prefix: 'shop/' }));
-    client.destroy();
-    assert.deepEqual(left.Contents ?? [], []);
+    assert.deepEqual(await objectKeys('shop/', bucket), []);
   });
 
   test('with the bucket gone, uploads and downloads answer 503 saying so, and the API keeps serving', async () => {
