@@ -169,6 +169,100 @@ test('the settings page shows the token masked, how to call the API, and links t
   }
 });
 
+/**
+ * Tabs through the whole page: every visible control (link, button, field) must take the focus by
+ * the keyboard and show it (`:focus-visible` with an outline), and Tab must go on past each of them
+ * (no trap). Returns the controls never reached, then those focused without a visible outline.
+ */
+async function tabThrough(page: Page): Promise<{ missed: string[]; unmarked: string[] }> {
+  const controls = await page.evaluate(() => {
+    const all = [...document.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, [tabindex]')].filter(
+      (el) => el.tabIndex >= 0 && !(el as HTMLButtonElement).disabled && el.getClientRects().length > 0,
+    );
+    all.forEach((el, i) => el.setAttribute('data-kb', String(i)));
+    (document.activeElement as HTMLElement | null)?.blur();
+    return all.map((el) => el.outerHTML.slice(0, 120));
+  });
+  const reached = new Set<string>();
+  const unmarked: string[] = [];
+  for (let i = 0; i < controls.length * 2 + 4 && reached.size < controls.length; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || el === document.body) return null;
+      const style = getComputedStyle(el);
+      return {
+        kb: el.getAttribute('data-kb'),
+        visible: el.matches(':focus-visible, :focus-within') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0,
+        html: el.outerHTML.slice(0, 120),
+      };
+    });
+    if (!focused?.kb) continue;
+    reached.add(focused.kb);
+    if (!focused.visible) unmarked.push(focused.html);
+  }
+  return { missed: controls.filter((_, i) => !reached.has(String(i))), unmarked };
+}
+
+/** Presses Tab until the focus is on `selector` (at most 60 times). */
+async function tabTo(page: Page, selector: string) {
+  for (let i = 0; i < 60; i++) {
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+    await page.keyboard.press('Tab');
+  }
+  assert.fail(`Tab never reached ${selector}`);
+}
+
+test('every page is usable by keyboard: each control takes the focus and shows it, and forms, links and buttons work with Enter', async () => {
+  const { page, problems, close } = await open('en');
+  try {
+    await signIn(page);
+    await page.locator('[data-instance="default"]').waitFor();
+    assert.deepEqual(await tabThrough(page), { missed: [], unmarked: [] }, 'Instances');
+
+    // An instance created with the keyboard alone, then opened by its link.
+    await tabTo(page, '#new-id');
+    await page.keyboard.type('keys');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('Made with the keyboard');
+    await page.keyboard.press('Enter');
+    await page.getByRole('status').filter({ hasText: 'Instance keys created.' }).waitFor();
+    await page.locator('[data-instance="keys"]').waitFor();
+    await tabTo(page, 'a[href="#/instances/keys"]');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Instance keys', level: 1 }).waitFor();
+    await page.locator('#chatbot form, #chatbot button').first().waitFor();
+    assert.deepEqual(await tabThrough(page), { missed: [], unmarked: [] }, "An instance's page");
+
+    // A section link moves to its section.
+    await tabTo(page, 'nav.sections a[href$="/webhooks"]');
+    await page.keyboard.press('Enter');
+    await eventually(
+      async () => page.evaluate(() => document.getElementById('webhooks')!.getBoundingClientRect().top < innerHeight),
+      5_000,
+      'the webhook section scrolled into view',
+    );
+
+    await tabTo(page, 'a[href="#/settings"]');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    assert.deepEqual(await tabThrough(page), { missed: [], unmarked: [] }, 'Settings');
+    await tabTo(page, 'button[aria-pressed]');
+    await page.keyboard.press('Space');
+    await eventually(async () => (await page.getByTestId('token').innerText()) === gw.token, 5_000, 'Space shows the token');
+
+    // Signing out by keyboard brings the focus back to a page that can be signed in to again.
+    await tabTo(page, 'header button');
+    await page.keyboard.press('Enter');
+    await page.getByLabel(/API token/).waitFor();
+    assert.deepEqual(await tabThrough(page), { missed: [], unmarked: [] }, 'Sign in');
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+  assert.equal((await gw.request('/api/instance/keys', { method: 'DELETE' })).status, 200);
+});
+
 test('in Turkish, from the browser’s language or switched to, with the reference’s page names and no English left', async () => {
   const { page, problems, close } = await open('tr');
   try {
