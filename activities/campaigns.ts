@@ -28,7 +28,9 @@ import {
 } from '../db/campaigns.js';
 import { getInstance } from '../db/instances.js';
 import { insertOutgoing, outgoing } from '../db/outgoing.js';
-import { contentFor, newMessageId } from '../lib/content.js';
+import { isRestricted, liftExpired } from '../db/restrictions.js';
+import { bodyOf, contentFor, newMessageId, type StoredContent } from '../lib/content.js';
+import { typingMsFor } from '../lib/typing.js';
 import { phoneOf } from '../lib/recipients.js';
 
 export interface CampaignDeps {
@@ -66,19 +68,21 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
   ) {
     const instance = await getInstance(db, job.instance_id);
     const stored = await Promise.all(
-      recipients.map((r) =>
-        insertOutgoing(
+      recipients.map((r) => {
+        const content = contentFor(job.template, { name: r.name, phone: phoneOf(r.recipient) });
+        return insertOutgoing(
           db,
           outgoing(instance, {
             instanceId: job.instance_id,
             id: r.message_id,
             chatId: r.recipient,
-            content: contentFor(job.template, { name: r.name, phone: phoneOf(r.recipient) }),
+            content,
             idempotencyKey: idempotencyKeyOf(job.id, r.position),
             source: 'bulk',
+            typingMs: typingOf(job, content),
           }),
-        ),
-      ),
+        );
+      }),
     );
     if (stored.some((s) => s.created && !s.drainActive)) await wakeOutbox(job.instance_id);
   }
@@ -180,6 +184,13 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
             await sleep(LOOK_MS);
             continue;
           }
+          if (await isRestricted(db, instanceId)) {
+            // WhatsApp restricts the account (capped, timelocked): paused until it lifts (db/restrictions.ts resumes it).
+            await moveCampaign(db, instanceId, jobId, ['running'], 'paused', 'restriction');
+            // Lifted meanwhile, before the pause could be seen by the lifting: not left paused.
+            await liftExpired(db, instanceId);
+            continue;
+          }
           const next = await nextRecipients(db, jobId, delayed ? 1 : BATCH - outstanding.size);
           if (next.length === 0) {
             if (outstanding.size > 0) {
@@ -222,6 +233,12 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
       }
     },
   };
+}
+
+/** The typing shown before a recipient's message: the job's fixed time, or one that follows the text's length. */
+function typingOf(job: CampaignRow, content: StoredContent): number | undefined {
+  if (job.typing_auto) return typingMsFor(bodyOf(content));
+  return job.typing_ms ?? undefined;
 }
 
 /** A gap between two sends: `delay`, or drawn at random between `delay` and `delayMax`. */

@@ -3,7 +3,16 @@ import type { WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from '../worker/sessionHost.js';
 
 /** The session methods the API may call live, through the worker holding the socket. */
-export const SESSION_CALLS = ['exists', 'markRead', 'modifyChat', 'setBlocked', 'profilePicture', 'groupMetadata', 'participatingGroups'] as const;
+export const SESSION_CALLS = [
+  'exists',
+  'markRead',
+  'modifyChat',
+  'setBlocked',
+  'profilePicture',
+  'groupMetadata',
+  'participatingGroups',
+  'sendPresence',
+] as const;
 export type SessionCall = (typeof SESSION_CALLS)[number];
 export type SessionCallArgs<C extends SessionCall> = Parameters<WhatsAppSession[C]>;
 export type SessionCallResult<C extends SessionCall> = Awaited<ReturnType<WhatsAppSession[C]>>;

@@ -15,6 +15,7 @@ import { isGroupJid } from '../lib/recipients.js';
 import { TtlCache } from '../lib/ttlCache.js';
 import { LookAhead, Slots } from '../lib/lookAhead.js';
 import { messagesSent, sendLatency } from '../lib/metrics.js';
+import { MAX_TYPING_MS } from '../lib/typing.js';
 import type { Media, OutgoingContent, OutgoingMessage, PreparedMessage, WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from '../worker/sessionHost.js';
 
@@ -179,16 +180,20 @@ export function createOutboxActivities(deps: OutboxDeps) {
     for (;;) {
       heartbeat();
       if (ctx.cancellationSignal.aborted || !queue.ready()) break;
-      const wait = (lastSentAt.get(instanceId) ?? 0) + delayMs - Date.now();
-      if (delayMs > 0 && wait > 0) await sleep(wait, undefined, { signal: ctx.cancellationSignal }).catch(() => {});
-      if (ctx.cancellationSignal.aborted) break;
       const next = queue.take();
       if (!next) break;
       const { item: row, prepared } = next;
+      const typingMs = prepared.ok ? Math.min(MAX_TYPING_MS, Math.max(0, row.typing_ms ?? 0)) : 0;
+      // The typing is spent within the send delay: the recipient sees it in the gap, which grows only when it is longer.
+      const wait = (lastSentAt.get(instanceId) ?? 0) + delayMs - typingMs - Date.now();
+      if (delayMs > 0 && wait > 0) await sleep(wait, undefined, { signal: ctx.cancellationSignal }).catch(() => {});
+      // Left pending (taken by this drain only): the next drain sends it, typing again.
+      if (ctx.cancellationSignal.aborted) break;
       done++;
       try {
         if (!prepared.ok) throw prepared.error;
         await ensureRecipient(session, instanceId, row.chat_id);
+        if (typingMs > 0 && !(await typeFirst(session, instanceId, prepared.value.message, typingMs))) break;
         await session.send(prepared.value.message, prepared.value.prepared);
         // The request waiting for it can answer now; its status is recorded once its keys are stored.
         announceSent(db, instanceId, row.id).catch((err) => logger.warn({ err, instanceId }, 'announcing a sent message failed'));
@@ -208,6 +213,24 @@ export function createOutboxActivities(deps: OutboxDeps) {
       }
     }
     return done;
+  }
+
+  /**
+   * Shows the recipient "composing" ("recording" before a voice note) for
+   * `ms`, then "paused". False when the drain is cancelled or the worker
+   * leaves meanwhile: the message stays pending for the next drain. A
+   * presence WhatsApp does not take costs nothing but the look: the message
+   * still goes.
+   */
+  async function typeFirst(session: WhatsAppSession, instanceId: string, message: OutgoingMessage, ms: number): Promise<boolean> {
+    const signal = Context.current().cancellationSignal;
+    const show = (state: 'composing' | 'recording' | 'paused') =>
+      session.sendPresence(state, message.to).catch((err) => logger.debug({ err, instanceId, state }, 'sending a presence failed'));
+    await show(message.content.type === 'voice' ? 'recording' : 'composing');
+    const typed = await Promise.race([sleep(ms, true, { signal }).catch(() => false), host.evacuating.then(() => false)]);
+    if (!typed) return false;
+    await show('paused');
+    return true;
   }
 
   const hasPending = async (instanceId: string) =>

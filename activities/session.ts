@@ -11,6 +11,7 @@ import type { MediaStore } from '../lib/mediaStore.js';
 import { createInboundRecorder } from './inbound.js';
 import { HANDED_OVER } from '../lib/temporal.js';
 import type { Chatbot } from './chatbot.js';
+import { createRestrictionWatch } from './restrictions.js';
 
 /** How a held session ended when it did not end by cancellation. */
 export type SessionEnd = 'loggedOut' | 'qrTimeout' | 'replaced';
@@ -24,13 +25,15 @@ export interface SessionActivityDeps {
   /** Wakes the instance's outbox: called when the session opens. */
   wakeOutbox: (instanceId: string) => Promise<void>;
   chatbot?: Chatbot;
+  /** Tells a campaign's workflow its job changed (resumed when a restriction is lifted). */
+  campaignChanged?: (instanceId: string, jobId: number) => Promise<void>;
 }
 
 const MAX_RECONNECT_DELAY_MS = 60_000;
 
 const handedOver = (message: string) => ApplicationFailure.create({ type: HANDED_OVER, message });
 
-export function createSessionActivities({ db, driver, host, logger, media, wakeOutbox, chatbot }: SessionActivityDeps) {
+export function createSessionActivities({ db, driver, host, logger, media, wakeOutbox, chatbot, campaignChanged }: SessionActivityDeps) {
   return {
     /**
      * Holds an instance's WhatsApp socket until it is logged out, its QR
@@ -80,6 +83,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
     let reconnectDelayMs = 0;
     let current: WhatsAppSession | undefined;
     const inbound = createInboundRecorder({ db, media, logger: log, chatbot }, instanceId, () => current);
+    const restrictions = createRestrictionWatch({ db, logger: log, campaignChanged }, instanceId);
     try {
       for (;;) {
         await record({ status: 'connecting' });
@@ -96,6 +100,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
               // Messages may have queued while the instance was not connected.
               wakeOutbox(instanceId).catch((err) => log.warn({ err }, 'waking the outbox failed'));
               inbound.refreshGroups();
+              restrictions.check();
             },
             messages: inbound.messages,
             statuses: inbound.statuses,
@@ -103,6 +108,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
             contacts: inbound.contacts,
             groups: inbound.groups,
             groupsChanged: inbound.groupsChanged,
+            restriction: restrictions.record,
           },
         });
         current = session;
@@ -161,6 +167,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
       }
     } finally {
       clearInterval(heartbeat);
+      restrictions.close();
     }
   }
 }

@@ -22,6 +22,7 @@ import { settingsRouter } from './settings.js';
 import { chatsRouter } from './chats.js';
 import { contactsRouter } from './contacts.js';
 import { groupsRouter } from './groups.js';
+import { presenceRouter } from './presence.js';
 import { webhooksRouter } from './webhooks.js';
 import { scheduledRouter } from './scheduled.js';
 import { bulkRouter } from './bulk.js';
@@ -84,6 +85,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.use('/chats', chatsRouter(live));
   instance.use('/contacts', contactsRouter(live));
   instance.use('/groups', groupsRouter(live));
+  instance.use('/presence', presenceRouter(live));
   instance.use('/', instanceRouter(deps));
   api.use('/instance/:instanceId', instanceAccess, loadInstance(db), instance);
   app.use('/api', api);

@@ -13,6 +13,7 @@ import {
   createCampaign,
   deleteCampaign,
   getCampaign,
+  keepPaused,
   listCampaigns,
   listRecipients,
   moveCampaign,
@@ -31,6 +32,7 @@ import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { isoTime, jid, requireContent, templateFields } from './schemas.js';
 import { mediaRef } from './send.js';
+import { MAX_TYPING_MS } from '../lib/typing.js';
 
 export interface BulkDeps {
   config: Config;
@@ -60,6 +62,14 @@ const createBody = z
     caption: z.string().max(4_096).optional(),
     delay: seconds('delay').default(3),
     delayMax: seconds('delayMax').optional(),
+    // Typing before each message (lib/typing.ts): true follows the message's length, typingMs is fixed.
+    typing: z.boolean({ error: 'typing must be true or false' }).optional(),
+    typingMs: z
+      .number({ error: 'typingMs must be a number of milliseconds' })
+      .int('typingMs must be a whole number of milliseconds')
+      .min(0, `typingMs must be between 0 and ${MAX_TYPING_MS} ms`)
+      .max(MAX_TYPING_MS, `typingMs must be between 0 and ${MAX_TYPING_MS} ms`)
+      .optional(),
     startAt: isoTime()
       .refine((d) => d.getTime() <= Date.now() + 366 * 86_400_000, 'must be at most a year ahead')
       .optional(),
@@ -68,6 +78,10 @@ const createBody = z
   .refine((b) => b.delayMax === undefined || b.delayMax >= b.delay, {
     message: 'delayMax must not be less than delay',
     path: ['delayMax'],
+  })
+  .refine((b) => !(b.typing === true && b.typingMs !== undefined), {
+    message: 'give either typing (true: from the message length) or typingMs, not both',
+    path: ['typingMs'],
   });
 
 const pageQuery = (limit: number) => ({
@@ -91,6 +105,8 @@ function shown(job: CampaignRow, counts: Counts) {
     filename: job.filename,
     delay: job.delay_seconds,
     delayMax: job.delay_max_seconds ?? job.delay_seconds,
+    typing: job.typing_auto ? 'auto' : (job.typing_ms ?? 0),
+    ...(job.status === 'paused' ? { pausedBy: job.paused_by ?? 'user' } : {}),
     total: job.total,
     counts,
     startAt: iso(job.start_at),
@@ -144,6 +160,7 @@ export function bulkRouter(deps: BulkDeps): Router {
         filename: body.filename,
         delaySeconds: body.delay,
         delayMaxSeconds: body.delayMax,
+        typing: body.typing ? 'auto' : body.typingMs ? { ms: body.typingMs } : undefined,
         template,
         startAt: body.startAt,
         recipients: body.recipients.map((r) => ({ jid: r.id, name: r.name })),
@@ -206,6 +223,8 @@ export function bulkRouter(deps: BulkDeps): Router {
     route({ params: jobParams }, async ({ params }, _req, res) => {
       const { id: instanceId } = instanceOf(res);
       const job = await found(instanceId, params.jobId);
+      // Paused by the gateway for a restriction: now the user's pause, which lifting the restriction leaves alone.
+      if (await keepPaused(db, instanceId, job.id)) return { success: true };
       if (!(await moveCampaign(db, instanceId, job.id, ['scheduled', 'running'], 'paused')))
         throw new Conflict(`bulk job ${job.id} is ${job.status}: only a scheduled or running job can be paused`, 'JOB_NOT_RUNNING');
       await tell(instanceId, job.id);

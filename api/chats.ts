@@ -6,6 +6,7 @@ import { callSession, type SessionCallDeps } from '../lib/sessionCalls.js';
 import { isGroupJid } from '../lib/recipients.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
+import { BadRequest, NotFound } from '../lib/errors.js';
 import { jid } from './schemas.js';
 
 export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCallDeps): Router {
@@ -42,25 +43,31 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
   );
   router.post(
     '/read',
-    route({ body: z.object({ chatId: jid() }) }, async ({ body }, _req, res) => {
-      const instanceId = instanceOf(res).id;
-      const unread = await db('messages')
-        .where({ instance_id: instanceId, chat_id: body.chatId, from_me: false })
-        .orderBy('seq', 'desc')
-        .limit(50)
-        .select('id', 'from_jid');
-      if (unread.length)
-        await callSession(
-          temporal,
-          taskQueue,
-          instanceId,
-          'markRead',
-          body.chatId,
-          unread.map((m) => ({ id: m.id, ...(isGroupJid(body.chatId) ? { participant: m.from_jid } : {}) })),
-        );
-      await db('chats').where({ instance_id: instanceId, id: body.chatId }).update({ unread_count: 0 });
-      return { success: true };
-    }),
+    route(
+      { body: z.object({ chatId: jid(), messageIds: z.array(z.string().min(1).max(128)).min(1).max(1_000).optional() }) },
+      async ({ body }, _req, res) => {
+        const instanceId = instanceOf(res).id;
+        // The contact's messages: given ones, or the chat's latest 50.
+        const unread = body.messageIds
+          ? await incomingOfChat(instanceId, body.chatId, body.messageIds)
+          : await db('messages')
+              .where({ instance_id: instanceId, chat_id: body.chatId, from_me: false })
+              .orderBy('seq', 'desc')
+              .limit(50)
+              .select('id', 'from_jid');
+        if (unread.length)
+          await callSession(
+            temporal,
+            taskQueue,
+            instanceId,
+            'markRead',
+            body.chatId,
+            unread.map((m) => ({ id: m.id, ...(isGroupJid(body.chatId) ? { participant: m.from_jid } : {}) })),
+          );
+        if (!body.messageIds) await db('chats').where({ instance_id: instanceId, id: body.chatId }).update({ unread_count: 0 });
+        return { success: true };
+      },
+    ),
   );
   for (const action of ['archive', 'unarchive', 'delete'] as const) {
     router.post(
@@ -94,6 +101,24 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
         return { success: true };
       }),
     );
+  }
+
+  /** These messages of the chat, which must be the contact's (read receipts are for messages received). */
+  async function incomingOfChat(
+    instanceId: string,
+    chatId: string,
+    ids: string[],
+  ): Promise<Array<{ id: string; from_jid: string | null }>> {
+    const rows: Array<{ id: string; from_jid: string | null; from_me: boolean }> = await db('messages')
+      .where({ instance_id: instanceId, chat_id: chatId })
+      .whereIn('id', ids)
+      .select('id', 'from_jid', 'from_me');
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const missing = ids.filter((id) => !byId.has(id));
+    if (missing.length) throw new NotFound(`messageIds: no message ${missing[0]} in chat ${chatId}`, 'MESSAGE_NOT_FOUND');
+    const own = rows.find((r) => r.from_me);
+    if (own) throw new BadRequest(`messageIds: message ${own.id} is your own; only received messages are marked read`);
+    return [...new Set(ids)].map((id) => byId.get(id)!);
   }
 
   return router;

@@ -12,6 +12,7 @@ import type { SessionControl } from '../lib/sessions.js';
 import type { ConnectionStatus } from '../whatsapp/session.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { instanceIdSchema, route } from './route.js';
+import { restrictionsOf } from '../db/restrictions.js';
 import { accessOf, adminOnly } from './middleware/auth.js';
 
 export interface InstanceDeps {
@@ -91,6 +92,8 @@ export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds, media }:
     '/status',
     route({}, async (_input, _req, res) => ({
       accountStatus: { status: await effectiveStatus(db, instanceOf(res), heartbeatTimeoutSeconds) },
+      // WhatsApp's limits on the account's sending (null: never reported).
+      restrictions: await restrictionsOf(db, instanceOf(res).id),
     })),
   );
 

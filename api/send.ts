@@ -21,6 +21,7 @@ import { drainActive } from '../db/outbox.js';
 import { isPrivateAddress } from '../lib/safeFetch.js';
 import { taskQueues } from '../lib/temporal.js';
 import { sendsAccepted } from '../lib/metrics.js';
+import { MAX_TYPING_MS } from '../lib/typing.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { jid } from './schemas.js';
@@ -38,62 +39,102 @@ export interface SendDeps {
 // and prefixes the rest with the field, so `body: 5` is not reported as missing.
 const text = (field: string, max = 65_536) => z.string().min(1, `${field} must not be empty`).max(max);
 const optionalText = (max = 4_096) => z.string().max(max).optional();
+/** How long the recipient sees "composing" ("recording" before a voice note) before the message goes (lib/typing.ts). */
+const typing = () =>
+  z
+    .number({ error: 'typingMs must be a number of milliseconds' })
+    .int('typingMs must be a whole number of milliseconds')
+    .min(0, `typingMs must be between 0 and ${MAX_TYPING_MS} ms`)
+    .max(MAX_TYPING_MS, `typingMs must be between 0 and ${MAX_TYPING_MS} ms`)
+    .optional();
 const source = (field: string) => z.string().min(1, `${field} must not be empty`);
 
 /** Per endpoint: the body schema and how a valid body becomes stored content (media sources still as strings). */
 const endpoints = {
-  chat: z.object({ to: jid(), body: text('body') }).transform((b) => ({ to: b.to, content: { type: 'text', body: b.body } })),
-  image: z
-    .object({ to: jid(), image: source('image'), caption: optionalText() })
-    .transform((b) => ({ to: b.to, source: b.image, field: 'image', content: { type: 'image', caption: b.caption } })),
-  video: z
-    .object({ to: jid(), video: source('video'), caption: optionalText() })
-    .transform((b) => ({ to: b.to, source: b.video, field: 'video', content: { type: 'video', caption: b.caption } })),
+  chat: z
+    .object({ to: jid(), typingMs: typing(), body: text('body') })
+    .transform((b) => ({ to: b.to, typingMs: b.typingMs, content: { type: 'text', body: b.body } })),
+  image: z.object({ to: jid(), typingMs: typing(), image: source('image'), caption: optionalText() }).transform((b) => ({
+    to: b.to,
+    typingMs: b.typingMs,
+    source: b.image,
+    field: 'image',
+    content: { type: 'image', caption: b.caption },
+  })),
+  video: z.object({ to: jid(), typingMs: typing(), video: source('video'), caption: optionalText() }).transform((b) => ({
+    to: b.to,
+    typingMs: b.typingMs,
+    source: b.video,
+    field: 'video',
+    content: { type: 'video', caption: b.caption },
+  })),
   document: z
-    .object({ to: jid(), document: source('document'), filename: z.string().min(1).max(255).optional(), caption: optionalText() })
+    .object({
+      to: jid(),
+      typingMs: typing(),
+      document: source('document'),
+      filename: z.string().min(1).max(255).optional(),
+      caption: optionalText(),
+    })
     .transform((b) => ({
       to: b.to,
+      typingMs: b.typingMs,
       source: b.document,
       field: 'document',
       content: { type: 'document', filename: b.filename ?? 'document', caption: b.caption },
     })),
   audio: z
-    .object({ to: jid(), audio: source('audio') })
-    .transform((b) => ({ to: b.to, source: b.audio, field: 'audio', content: { type: 'audio' } })),
+    .object({ to: jid(), typingMs: typing(), audio: source('audio') })
+    .transform((b) => ({ to: b.to, typingMs: b.typingMs, source: b.audio, field: 'audio', content: { type: 'audio' } })),
   voice: z
-    .object({ to: jid(), audio: source('audio') })
-    .transform((b) => ({ to: b.to, source: b.audio, field: 'audio', content: { type: 'voice' } })),
+    .object({ to: jid(), typingMs: typing(), audio: source('audio') })
+    .transform((b) => ({ to: b.to, typingMs: b.typingMs, source: b.audio, field: 'audio', content: { type: 'voice' } })),
   sticker: z
-    .object({ to: jid(), sticker: source('sticker') })
-    .transform((b) => ({ to: b.to, source: b.sticker, field: 'sticker', content: { type: 'sticker' } })),
+    .object({ to: jid(), typingMs: typing(), sticker: source('sticker') })
+    .transform((b) => ({ to: b.to, typingMs: b.typingMs, source: b.sticker, field: 'sticker', content: { type: 'sticker' } })),
   location: z
     .object({
       to: jid(),
+      typingMs: typing(),
       lat: z.number().min(-90).max(90),
       lng: z.number().min(-180).max(180),
       name: optionalText(),
       address: optionalText(),
     })
-    .transform((b) => ({ to: b.to, content: { type: 'location', lat: b.lat, lng: b.lng, name: b.name, address: b.address } })),
+    .transform((b) => ({
+      to: b.to,
+      typingMs: b.typingMs,
+      content: { type: 'location', lat: b.lat, lng: b.lng, name: b.name, address: b.address },
+    })),
   contact: z
     .object({
       to: jid(),
+      typingMs: typing(),
       contact_name: z.string().min(1).max(256).optional(),
       contact_phone: z
         .string()
         .regex(/^\+?[\d\s()-]{5,20}$/, 'must be a phone number')
         .optional(),
     })
-    .transform((b) => ({ to: b.to, content: { type: 'contact', name: b.contact_name ?? 'Contact', phone: b.contact_phone } })),
+    .transform((b) => ({
+      to: b.to,
+      typingMs: b.typingMs,
+      content: { type: 'contact', name: b.contact_name ?? 'Contact', phone: b.contact_phone },
+    })),
   poll: z
     .object({
       to: jid(),
+      typingMs: typing(),
       name: text('name', 255),
       values: z.array(z.string().min(1).max(100)).min(2, 'values needs 2 to 12 options').max(12, 'values needs 2 to 12 options'),
       selectableCount: z.union([z.literal(0), z.literal(1)], { error: 'selectableCount must be 0 (multiple) or 1 (single)' }).optional(),
     })
     .refine((b) => new Set(b.values).size === b.values.length, { message: 'values must be distinct', path: ['values'] })
-    .transform((b) => ({ to: b.to, content: { type: 'poll', name: b.name, values: b.values, selectableCount: b.selectableCount ?? 0 } })),
+    .transform((b) => ({
+      to: b.to,
+      typingMs: b.typingMs,
+      content: { type: 'poll', name: b.name, values: b.values, selectableCount: b.selectableCount ?? 0 },
+    })),
   reaction: z
     .object({ to: jid(), msgId: text('msgId', 128), emoji: z.string().max(32) })
     .transform((b) => ({ to: b.to, content: { type: 'reaction', messageId: b.msgId, emoji: b.emoji } })),
@@ -171,7 +212,7 @@ export function sendRouter(deps: SendDeps): Router {
     router.post(
       `/${name}`,
       route(
-        { body: schema as z.ZodType<{ to: string; source?: string; field?: string; content: Record<string, unknown> }> },
+        { body: schema as z.ZodType<{ to: string; typingMs?: number; source?: string; field?: string; content: Record<string, unknown> }> },
         async ({ body }, req, res) => {
           const instance = instanceOf(res);
           const idempotencyKey = idempotencyKeyOf(req);
@@ -193,7 +234,15 @@ export function sendRouter(deps: SendDeps): Router {
           try {
             const inserted = await insertOutgoing(
               deps.db,
-              outgoing(instance, { instanceId: instance.id, id, chatId: body.to, content, idempotencyKey, source: 'api' }),
+              outgoing(instance, {
+                instanceId: instance.id,
+                id,
+                chatId: body.to,
+                content,
+                idempotencyKey,
+                source: 'api',
+                typingMs: body.typingMs,
+              }),
             ).catch(async (err) => {
               await dropStored();
               throw err;

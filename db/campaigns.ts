@@ -10,6 +10,8 @@ import { recordEvent } from './events.js';
 import type { MessageTemplate } from '../lib/content.js';
 
 export type CampaignStatus = 'scheduled' | 'running' | 'paused' | 'completed' | 'cancelled';
+/** Who paused a paused job, when not a user: the gateway, while WhatsApp restricts the account. */
+export type PausedBy = 'restriction';
 export type RecipientStatus = 'pending' | 'sent' | 'failed' | 'cancelled' | 'skipped';
 export const RECIPIENT_STATUSES: RecipientStatus[] = ['pending', 'sent', 'failed', 'cancelled', 'skipped'];
 
@@ -23,6 +25,11 @@ export interface CampaignRow {
   filename: string | null;
   delay_seconds: number;
   delay_max_seconds: number | null;
+  /** Typing shown before each message: a fixed time, or (typing_auto) one that follows its length (lib/typing.ts). */
+  typing_ms: number | null;
+  typing_auto: boolean;
+  /** 'restriction' when the gateway paused it while WhatsApp restricted the account; null otherwise. */
+  paused_by: PausedBy | null;
   template: MessageTemplate;
   status: CampaignStatus;
   total: number;
@@ -45,6 +52,7 @@ export interface NewCampaign {
   filename?: string;
   delaySeconds: number;
   delayMaxSeconds?: number;
+  typing?: { ms: number } | 'auto';
   template: MessageTemplate;
   startAt?: Date;
   recipients: Array<{ jid: string; name?: string }>;
@@ -65,6 +73,8 @@ export async function createCampaign(db: Db, campaign: NewCampaign): Promise<Cam
         filename: campaign.filename ?? null,
         delay_seconds: campaign.delaySeconds,
         delay_max_seconds: campaign.delayMaxSeconds ?? null,
+        typing_ms: campaign.typing && campaign.typing !== 'auto' ? campaign.typing.ms : null,
+        typing_auto: campaign.typing === 'auto',
         template: JSON.stringify(campaign.template) as unknown as MessageTemplate,
         status: campaign.startAt && campaign.startAt.getTime() > Date.now() ? 'scheduled' : 'running',
         total: campaign.recipients.length,
@@ -157,15 +167,19 @@ export async function listRecipients(
   return { rows: rows as RecipientRow[], total: Number(counted[0]?.count ?? 0) };
 }
 
-/** Moves the job from one of `from` to `to`; the job as it is now, or undefined when it was in none of them. */
+/**
+ * Moves the job from one of `from` to `to`; the job as it is now, or undefined when it was in none of them.
+ * `pausedBy`: the gateway pauses it (a user's move, the default, clears that).
+ */
 export async function moveCampaign(
-  db: Db,
+  db: Db | Knex.Transaction,
   instanceId: string,
   jobId: number,
   from: CampaignStatus[],
   to: CampaignStatus,
+  pausedBy: PausedBy | null = null,
 ): Promise<CampaignRow | undefined> {
-  const patch: Record<string, unknown> = { status: to };
+  const patch: Record<string, unknown> = { status: to, paused_by: to === 'paused' ? pausedBy : null };
   if (to === 'running') patch.started_at = db.raw('coalesce(started_at, now())');
   const [row] = await db<CampaignRow>('bulk_jobs')
     .where({ instance_id: instanceId, id: jobId })
@@ -254,6 +268,36 @@ export async function claimRecipients(
     [claims.map((c) => c.position), claims.map((c) => c.messageId), jobId],
   );
   return new Map(rows.rows.map((r: { position: number; message_id: string }) => [r.position, r.message_id]));
+}
+
+/** A user pauses a job the gateway paused (a restriction): lifting the restriction no longer resumes it. */
+export async function keepPaused(db: Db, instanceId: string, jobId: number): Promise<boolean> {
+  const changed = await db('bulk_jobs')
+    .where({ instance_id: instanceId, id: jobId, status: 'paused', paused_by: 'restriction' })
+    .update({ paused_by: null });
+  return changed > 0;
+}
+
+/** The instance's running jobs, paused by the gateway (WhatsApp restricted the account); their ids. */
+export async function pauseForRestriction(trx: Db | Knex.Transaction, instanceId: string): Promise<number[]> {
+  const rows = await trx('bulk_jobs')
+    .where({ instance_id: instanceId, status: 'running' })
+    .update({ status: 'paused', paused_by: 'restriction' })
+    .returning('id');
+  return rows.map((r: { id: number }) => r.id);
+}
+
+/** The jobs the gateway paused for a restriction run again (or wait for their start time); their ids. */
+export async function resumeAfterRestriction(trx: Db | Knex.Transaction, instanceId: string): Promise<number[]> {
+  const rows = await trx('bulk_jobs')
+    .where({ instance_id: instanceId, status: 'paused', paused_by: 'restriction' })
+    .update({
+      status: trx.raw(`case when start_at > now() then 'scheduled' else 'running' end`),
+      started_at: trx.raw(`case when start_at > now() then started_at else coalesce(started_at, now()) end`),
+      paused_by: null,
+    })
+    .returning('id');
+  return rows.map((r: { id: number }) => r.id);
 }
 
 /** Marks the job completed with a `bulk_completed` webhook event; false when it was not running (paused or cancelled meanwhile). */

@@ -33,6 +33,8 @@ export interface MessageRow {
   /** For a bot reply: its rule, and the incoming message it answers. */
   rule_id: number | null;
   reply_to: string | null;
+  /** Typing shown before it is sent (migration 018). */
+  typing_ms: number | null;
   created_at: Date;
 }
 
@@ -44,7 +46,8 @@ export async function getMessage(db: Db | Knex.Transaction, instanceId: string, 
 }
 
 /** What the outbox needs of a pending message to send it. */
-export type PendingMessage = Pick<MessageRow, 'seq' | 'id' | 'instance_id' | 'chat_id' | 'content'> & Partial<Pick<MessageRow, 'created_at'>>;
+export type PendingMessage = Pick<MessageRow, 'seq' | 'id' | 'instance_id' | 'chat_id' | 'content'> &
+  Partial<Pick<MessageRow, 'created_at' | 'typing_ms'>>;
 
 export interface PickedUp {
   messages: PendingMessage[];
@@ -64,7 +67,7 @@ export async function pickUpPending(db: Db, instanceId: string, limit: number, e
   const rows = await preparedQuery<PendingMessage & { send_delay_ms: number | null }>(
     db,
     'pick_up_pending',
-    `select seq, id, instance_id, chat_id, content, created_at,
+    `select seq, id, instance_id, chat_id, content, created_at, typing_ms,
             (select send_delay_ms from instance_settings where instance_id = $1) as send_delay_ms
        from messages
       where instance_id = $1 and status = 'pending' and from_me and not (seq = any($3::bigint[]))
@@ -107,11 +110,12 @@ const announcers = coalescersBy(
   (db: Db, instanceId) =>
     new Coalescer(
       async (ids: string[]) => {
-        await preparedQuery(db, 'announce_sent', `select pg_notify($1, $2 || chr(10) || id || chr(10) || 'sent') from unnest($3::text[]) as id`, [
-          STATUS_CHANNEL,
-          instanceId,
-          ids,
-        ]);
+        await preparedQuery(
+          db,
+          'announce_sent',
+          `select pg_notify($1, $2 || chr(10) || id || chr(10) || 'sent') from unnest($3::text[]) as id`,
+          [STATUS_CHANNEL, instanceId, ids],
+        );
         return ids.map(() => undefined);
       },
       { parallel: 1, maxBatch: 1_000 },
@@ -221,7 +225,11 @@ async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]
 
 /** Applies receipts; unknown ids (messages from before the gateway) are ignored. */
 export async function applyStatuses(db: Db, instanceId: string, updates: StatusUpdate[]): Promise<number> {
-  return setStatuses(db, instanceId, updates.map(({ id, status }) => ({ id, status })));
+  return setStatuses(
+    db,
+    instanceId,
+    updates.map(({ id, status }) => ({ id, status })),
+  );
 }
 
 /**
@@ -229,7 +237,12 @@ export async function applyStatuses(db: Db, instanceId: string, updates: StatusU
  * with a `message_received` event, and keeps chats and contacts current.
  * Returns the messages that were new.
  */
-export async function recordIncoming(db: Db, instanceId: string, messages: IncomingMessage[], media: Map<string, Record<string, unknown>> = new Map()): Promise<IncomingMessage[]> {
+export async function recordIncoming(
+  db: Db,
+  instanceId: string,
+  messages: IncomingMessage[],
+  media: Map<string, Record<string, unknown>> = new Map(),
+): Promise<IncomingMessage[]> {
   const fresh: IncomingMessage[] = [];
   for (const message of messages) {
     await db.transaction(async (trx) => {

@@ -24,6 +24,8 @@ export interface NewOutgoing {
   idempotencyKey?: string;
   /** Where it comes from (`messages.source`): a person's send through the API, a campaign, a schedule, the bot. */
   source: OutgoingSource;
+  /** Typing shown to the recipient before it is sent (lib/typing.ts). */
+  typingMs?: number;
 }
 
 export type OutgoingSource = 'api' | 'bulk' | 'scheduled' | 'chatbot';
@@ -36,7 +38,15 @@ export type OutgoingSource = 'api' | 'bulk' | 'scheduled' | 'chatbot';
  */
 export function outgoing(
   instance: Pick<InstanceRow, 'id' | 'account'> | undefined,
-  message: { instanceId: string; id: string; chatId: string; content: StoredContent; idempotencyKey?: string; source: OutgoingSource },
+  message: {
+    instanceId: string;
+    id: string;
+    chatId: string;
+    content: StoredContent;
+    idempotencyKey?: string;
+    source: OutgoingSource;
+    typingMs?: number;
+  },
 ): NewOutgoing {
   return {
     instanceId: message.instanceId,
@@ -48,6 +58,7 @@ export function outgoing(
     content: message.content as unknown as Record<string, unknown>,
     idempotencyKey: message.idempotencyKey,
     source: message.source,
+    ...(message.typingMs ? { typingMs: message.typingMs } : {}),
   };
 }
 
@@ -79,11 +90,11 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
     db,
     'insert_outgoing',
     `with input as (
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $11::text[])
-              with ordinality as t(instance_id, id, chat_id, from_jid, type, body, content, idempotency_key, source, ord)
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $11::text[], $12::int[])
+              with ordinality as t(instance_id, id, chat_id, from_jid, type, body, content, idempotency_key, source, typing_ms, ord)
      ), m as (
-       insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, content, status, idempotency_key, timestamp, source)
-       select instance_id, id, chat_id, from_jid, chat_id, true, type, body, content, 'pending', idempotency_key, $9, source from input order by ord
+       insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, content, status, idempotency_key, timestamp, source, typing_ms)
+       select instance_id, id, chat_id, from_jid, chat_id, true, type, body, content, 'pending', idempotency_key, $9, source, typing_ms from input order by ord
        on conflict (instance_id, idempotency_key) where idempotency_key is not null do nothing
        returning seq, instance_id, id, chat_id, status, timestamp
      ), chat as (
@@ -113,6 +124,7 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
       now,
       OUTBOX_CHANNEL,
       messages.map((m) => m.source),
+      messages.map((m) => m.typingMs ?? null),
     ],
   );
   const byOrd = new Map(rows.map(({ notified: _, ord, drain_active, ...row }) => [Number(ord), { row, drainActive: drain_active }]));

@@ -61,6 +61,20 @@ const schemas = {
     .partial()
     .strict(),
   onePhone: z.object({ phone: phone.optional() }),
+  seen: z.object({ to: phone.optional(), from: phone.optional(), since: z.coerce.number().int().min(0).optional() }),
+  restriction: z
+    .object({
+      phone,
+      kind: z.enum(['messageCapping', 'reachoutTimelock']),
+      active: z.boolean(),
+      // ms since the epoch, or an ISO time
+      until: z.union([z.number().int().min(0), z.iso.datetime({ offset: true }).transform((v) => Date.parse(v))]).optional(),
+      enforcementType: z.string().min(1).max(64).optional(),
+      cappingStatus: z.enum(['NONE', 'FIRST_WARNING', 'SECOND_WARNING', 'CAPPED']).optional(),
+      totalQuota: z.number().int().min(0).optional(),
+      usedQuota: z.number().int().min(0).optional(),
+    })
+    .strict(),
 };
 
 /** Adds the `/control` routes to `sim.httpServer`; other paths answer 404. */
@@ -152,6 +166,38 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
         (m) => (!input.to || m.to === input.to) && (input.since === undefined || m.receivedAt > input.since),
       );
       return { body: messages.map(describeReceived) };
+    },
+
+    // Typing, recording and online statuses phones saw from linked devices' accounts (`to` null: account-wide).
+    'GET /control/presence': (_body, query) => {
+      const input = parse(schemas.seen, Object.fromEntries(query));
+      return {
+        body: sim.presences.filter(
+          (p) =>
+            (!input.to || p.to === input.to || p.to === null) &&
+            (!input.from || p.from === input.from) &&
+            (input.since === undefined || p.at > input.since),
+        ),
+      };
+    },
+
+    // Receipts phones got from linked devices about the messages they sent (a read, a delivery...).
+    'GET /control/receipts': (_body, query) => {
+      const input = parse(schemas.seen, Object.fromEntries(query));
+      return {
+        body: sim.deviceReceipts.filter(
+          (r) =>
+            (!input.to || r.to === input.to) && (!input.from || r.from === input.from) && (input.since === undefined || r.at > input.since),
+        ),
+      };
+    },
+
+    // WhatsApp restricts (or stops restricting) an account's sending: its linked devices are told.
+    'POST /control/restriction': async (body) => {
+      const { phone: owner, ...restriction } = parse(schemas.restriction, body);
+      known(owner);
+      await sim.setRestriction(owner, restriction);
+      return { body: { success: true, phone: owner, ...restriction } };
     },
 
     'POST /control/receipts': async (body) => {

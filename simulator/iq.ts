@@ -7,6 +7,7 @@ import { bytes, child, children, decodeBigEndian, iqError, iqResult } from './no
 import type { SimConnection } from './connection.js';
 import type { Simulator } from './simulator.js';
 import { answerKeyBundles, answerProfilePicture, answerUsync } from './lookups.js';
+import { answerRestrictionQuery } from './restrictions.js';
 
 export type IqHandler = (sim: Simulator, conn: SimConnection, iq: BinaryNode) => Promise<BinaryNode | undefined> | BinaryNode | undefined;
 
@@ -72,6 +73,8 @@ export const iqHandlers: Record<string, IqHandler[]> = {
   usync: [(sim, _conn, iq) => answerUsync(sim, iq)],
   'w:profile:picture': [(sim, _conn, iq) => answerProfilePicture(sim, iq)],
   'w:g2': [(sim, conn, iq) => sim.groups(conn, iq)],
+  // GraphQL queries; the account's restrictions (see restrictions.ts).
+  'w:mex': [(sim, conn, iq) => answerRestrictionQuery(conn.companion?.user, sim.restrictions, iq)],
   'w:m': [(sim, _conn, iq) => (child(iq, 'media_conn') ? sim.mediaConn(iq) : undefined)],
   status: [(_sim, _conn, iq) => iqResult(iq)],
   'urn:xmpp:whatsapp:dirty': [(_sim, _conn, iq) => iqResult(iq)],

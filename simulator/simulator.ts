@@ -22,6 +22,8 @@ import { GroupRegistry, answerGroupIq, groupAddNotification, type CreateGroupOpt
 import { handleOutgoingGroupMessage, sendGroupMessage } from './groupMessages.js';
 import { MediaHost } from './media.js';
 import { sendMedia, type OutgoingMedia } from './mediaMessages.js';
+import { recordDeviceReceipt, recordPresence, type SeenPresence, type SeenReceipt } from './presence.js';
+import { restrictionNotification, type SimRestriction } from './restrictions.js';
 
 export interface SimulatorOptions {
   port?: number;
@@ -53,6 +55,12 @@ export class Simulator {
   readonly received: ReceivedMessage[] = [];
   /** App state (archive, delete chat...): the keys shared with devices and what they changed. */
   readonly appState = new AppStateServer();
+  /** Typing, recording and online statuses that phones saw from linked devices' accounts, in order. */
+  readonly presences: SeenPresence[] = [];
+  /** Receipts (delivered, read...) that phones got from linked devices about the messages they sent, in order. */
+  readonly deviceReceipts: SeenReceipt[] = [];
+  /** The restrictions WhatsApp put on accounts, by `phone|kind`. */
+  readonly restrictions = new Map<string, SimRestriction>();
   /** Deliveries a phone dropped because it already had that message id. */
   duplicateDeliveries = 0;
   private readonly seen = new Set<string>();
@@ -173,6 +181,17 @@ export class Simulator {
     this.seen.add(key);
     this.received.push(message);
     for (const listener of this.listeners) listener(message);
+  }
+
+  /**
+   * WhatsApp sets or lifts a restriction on `phone`'s account: its linked
+   * devices get the `mex` notification (now, or when they next log in), and
+   * later queries about it are answered with it.
+   */
+  async setRestriction(phone: string, restriction: SimRestriction): Promise<void> {
+    const user = this.user(phone);
+    this.restrictions.set(`${user.phone}|${restriction.kind}`, restriction);
+    for (const device of user.companions.values()) if (!device.removed) await this.deliver(device, restrictionNotification(restriction));
   }
 
   // ---- groups -----------------------------------------------------------
@@ -299,8 +318,14 @@ export class Simulator {
       case 'receipt':
       case 'notification':
         // What the client acknowledges or reports; nothing to answer beyond an ack.
-        if (node.tag === 'receipt')
+        if (node.tag === 'receipt') {
+          recordDeviceReceipt(this, conn, node);
           await conn.send({ tag: 'ack', attrs: { class: 'receipt', id: node.attrs.id!, from: node.attrs.to ?? S_WHATSAPP_NET } });
+        }
+        return;
+      case 'presence':
+      case 'chatstate':
+        recordPresence(this, conn, node);
         return;
       default:
         // presence, chatstate, ack, ib...: accepted silently.

@@ -122,6 +122,36 @@ export interface LastMessage {
   timestamp: number;
 }
 
+/** What a chat or the account shows: typing, recording a voice note, stopped; online, offline (account-wide). */
+export type PresenceState = 'composing' | 'recording' | 'paused' | 'available' | 'unavailable';
+
+/**
+ * A limit WhatsApp put on the account, or its lifting. `messageCapping`: new
+ * chats started in a cycle are counted against a quota (warnings first, then
+ * capped); `reachoutTimelock`: the account may not reach out to new contacts
+ * until `until`.
+ */
+export type AccountRestriction =
+  | {
+      kind: 'messageCapping';
+      /** True when capped (warnings do not stop sending). */
+      active: boolean;
+      /** NONE, FIRST_WARNING, SECOND_WARNING or CAPPED. */
+      status: string;
+      totalQuota?: number;
+      usedQuota?: number;
+      /** When the quota's cycle ends (ms since the epoch). */
+      until?: number;
+    }
+  | {
+      kind: 'reachoutTimelock';
+      active: boolean;
+      /** When it ends (ms since the epoch), when WhatsApp says. */
+      until?: number;
+      /** WhatsApp's reason, e.g. BIZ_QUALITY; DEFAULT when none. */
+      enforcementType?: string;
+    };
+
 export interface SessionEventHandlers {
   /** A QR code text to show for pairing; replaced by each new one. */
   qr(qr: string): void;
@@ -143,6 +173,8 @@ export interface SessionEventHandlers {
   groups?(groups: GroupInfo[]): void;
   /** These groups changed (members added or removed, subject...), without their new metadata: look them up. */
   groupsChanged?(groupIds: string[]): void;
+  /** WhatsApp restricted the account's sending (or lifted a restriction). */
+  restriction?(restriction: AccountRestriction): void;
 }
 
 /** What `prepare` made of a message: only the session that made it knows what is inside. */
@@ -181,6 +213,11 @@ export interface WhatsAppSession {
   downloadMedia(message: IncomingMessage): Promise<Buffer>;
   /** Sends read receipts for messages of a chat. */
   markRead(chatId: string, messages: Array<{ id: string; participant?: string }>): Promise<void>;
+  /**
+   * Shows a presence: `composing`, `recording` or `paused` in the chat `to`;
+   * `available` or `unavailable` for the whole account (`to` is not used).
+   */
+  sendPresence(state: PresenceState, to?: string): Promise<void>;
   /** Archives, unarchives or deletes a chat on every device of the account. */
   modifyChat(chatId: string, action: 'archive' | 'unarchive' | 'delete', lastMessage: LastMessage | undefined): Promise<void>;
   setBlocked(jid: string, blocked: boolean): Promise<void>;

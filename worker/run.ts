@@ -30,6 +30,7 @@ import { createScheduledActivities } from '../activities/scheduled.js';
 import { createCampaignActivities } from '../activities/campaigns.js';
 import { createChatbot, createChatbotActivities } from '../activities/chatbot.js';
 import { startChatbotReply } from '../lib/chatbotControl.js';
+import { campaignChanged } from '../lib/campaignControl.js';
 import { STATUS_CHANNEL } from '../db/messages.js';
 import { createWebhookSender } from '../activities/webhookSender.js';
 import { wakeWebhooks } from '../lib/webhookControl.js';
@@ -218,6 +219,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
         logger,
         media,
         wakeOutbox: wakeInstanceOutbox,
+        campaignChanged: (instanceId, jobId) => campaignChanged(client, instanceId, jobId),
         chatbot: createChatbot({ db, listener, logger, startReply: (input) => startChatbotReply(client, queues.general, input) }),
       }),
       maxConcurrentActivityTaskExecutions: 1_000,

@@ -61,6 +61,7 @@ const campaign = {
   filename: null,
   delay: 3,
   delayMax: 8,
+  typing: 'auto',
   total: 2,
   counts: { pending: 1, sent: 1, failed: 0, cancelled: 0, skipped: 0 },
   startAt: null,
@@ -160,7 +161,7 @@ export const automationDocs: RouteDocs = {
   [`POST ${I}/bulk`]: {
     summary: 'Start a campaign',
     description:
-      'The same message to up to 100,000 recipients, one at a time with `delay` (to `delayMax`, at random) seconds between sends; `{name}` and `{phone}` are filled in; opted-out numbers are skipped. `startAt` starts it later. Durable: no recipient gets it twice, none is skipped.',
+      'The same message to up to 100,000 recipients, one at a time with `delay` (to `delayMax`, at random) seconds between sends; `{name}` and `{phone}` are filled in; opted-out numbers are skipped. `startAt` starts it later. Durable: no recipient gets it twice, none is skipped. `typing: true` shows each recipient "composing" before the message for 50 ms a character (at least 1 s, at most 8 s); `typingMs` (0-20000) for a fixed time instead. While WhatsApp restricts the account (message capping, reach-out timelock) the campaign is paused by itself and resumes when the restriction is lifted.',
     example: {
       recipients: [
         { id: '905551234567', name: 'Ali' },
@@ -169,6 +170,7 @@ export const automationDocs: RouteDocs = {
       body: 'Merhaba {name}, indirim başladı!',
       delay: 3,
       delayMax: 8,
+      typing: true,
     },
     tag: 'Campaigns',
     responses: { 200: { description: 'Created', example: { success: true, jobId: 1 } } },

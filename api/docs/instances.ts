@@ -32,9 +32,33 @@ export const instanceDocs: RouteDocs = {
     responses: { 200: success },
   },
   [`GET ${I}/status`]: {
-    summary: 'Connection status',
-    description: '`open`, `connecting` or `disconnected`.',
-    responses: { 200: { description: 'OK', example: { accountStatus: { status: 'open' } } } },
+    summary: "Connection status, and WhatsApp's restrictions on the account",
+    description:
+      '`accountStatus.status`: `open`, `connecting` or `disconnected`. `restrictions`: what WhatsApp last said of the account\'s limits, null for a kind it never reported. `messageCapping` counts new chats in a cycle (`status` NONE, FIRST_WARNING, SECOND_WARNING or CAPPED; `active` when CAPPED, until the cycle ends); `reachoutTimelock` forbids reaching new contacts `until` a time. While either is active the instance\'s running campaigns are paused (`pausedBy: "restriction"`) and resume when it is lifted; each change is an `account_restriction` webhook event.',
+    responses: {
+      200: {
+        description: 'OK',
+        example: {
+          accountStatus: { status: 'open' },
+          restrictions: {
+            messageCapping: {
+              active: true,
+              until: '2026-12-08T00:00:00.000Z',
+              status: 'CAPPED',
+              totalQuota: 250,
+              usedQuota: 250,
+              updatedAt: '2026-12-02T09:00:00.000Z',
+            },
+            reachoutTimelock: {
+              active: false,
+              until: null,
+              enforcementType: 'DEFAULT',
+              updatedAt: '2026-12-01T15:30:00.000Z',
+            },
+          },
+        },
+      },
+    },
   },
   [`GET ${I}/qr`]: {
     summary: 'The pairing QR as a PNG data URI',

@@ -39,11 +39,22 @@ const sendResponses = (sent: Record<string, unknown> = { sent: true, id: MESSAGE
   },
 });
 
+/** Sends that are not messages a person types: no typingMs. */
+const TYPING_EXCLUDED = ['react', 'delete'];
+
 const MEDIA_SOURCE = 'an http(s) URL, a base64 data URI, or the `url` of a file uploaded to `.../media/upload`';
 
 const send = (summary: string, example: Record<string, unknown>, description?: string, responses = sendResponses()): RouteDoc => ({
   summary,
-  description: [description, 'Send an `Idempotency-Key` header to make a retry safe: the same key answers with the first message.']
+  description: [
+    description,
+    'Send an `Idempotency-Key` header to make a retry safe: the same key answers with the first message.',
+    ...(TYPING_EXCLUDED.some((type) => summary.toLowerCase().includes(type))
+      ? []
+      : [
+          '`typingMs` (0-20000) shows the recipient "composing" ("recording" before a voice note) that long first, then "paused", then sends, in the outbox\'s order; it is spent within the instance\'s sendDelay, and a typing longer than SEND_WAIT_MS answers 202.',
+        ]),
+  ]
     .filter(Boolean)
     .join(' '),
   tag: 'Sending',
@@ -69,7 +80,7 @@ const messageExample = {
 const messagePage = { description: 'OK', example: { messages: [messageExample], total: 1, page: 1, limit: 100 } };
 
 export const messagingDocs: RouteDocs = {
-  [`POST ${I}/messages/chat`]: send('Send a text', { to: TO, body: 'Merhaba! Siparişiniz yola çıktı.' }),
+  [`POST ${I}/messages/chat`]: send('Send a text', { to: TO, body: 'Merhaba! Siparişiniz yola çıktı.', typingMs: 1500 }),
   [`POST ${I}/messages/image`]: send(
     'Send an image',
     { to: TO, image: 'https://example.com/photo.jpg', caption: 'Yeni ürünlerimiz' },
@@ -180,7 +191,6 @@ export const messagingDocs: RouteDocs = {
   ...Object.fromEntries(
     (
       [
-        ['read', 'Mark a chat read'],
         ['archive', 'Archive a chat'],
         ['unarchive', 'Unarchive a chat'],
         ['delete', 'Delete a chat'],
@@ -196,6 +206,41 @@ export const messagingDocs: RouteDocs = {
     ]),
   ),
 
+  [`POST ${I}/chats/read`]: {
+    summary: 'Mark messages read',
+    description:
+      "Sends read receipts (blue ticks) for the contact's messages: `messageIds`, or the chat's latest 50 (then the chat's unread count is reset). On every device of the account.",
+    example: { chatId: TO },
+    responses: {
+      200: success,
+      400: {
+        description: 'One of messageIds is your own message',
+        example: { error: `messageIds: message ${MESSAGE_ID} is your own; only received messages are marked read` },
+      },
+      404: {
+        description: 'One of messageIds is not a message of that chat',
+        example: { error: `messageIds: no message ${MESSAGE_ID} in chat ${CHAT}`, code: 'MESSAGE_NOT_FOUND' },
+      },
+      409: notConnected,
+      502: whatsappError,
+    },
+  },
+  [`POST ${I}/presence`]: {
+    summary: 'Show typing, recording or online status',
+    description:
+      "`composing` (typing), `recording` (a voice note) and `paused` are shown in the chat `to`; `available` and `unavailable` are the account's online status, for every chat (`to` is not needed). A send can show typing by itself first: its `typingMs` option.",
+    tag: 'Chats',
+    example: { to: TO, state: 'composing' },
+    responses: {
+      200: { description: 'Sent to WhatsApp', example: { success: true, state: 'composing', to: CHAT } },
+      400: {
+        description: 'An unknown state, or a chat state without `to`',
+        example: { error: 'to is required: composing is shown in one chat' },
+      },
+      409: notConnected,
+      502: whatsappError,
+    },
+  },
   [`GET ${I}/contacts`]: {
     summary: 'Contacts',
     description: '`name` is the saved name, else the push name; `notify` the push name.',

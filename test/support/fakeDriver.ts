@@ -21,7 +21,9 @@ export function parseFakeCreds(text: string | null): FakeCreds | null {
   return creds.fake ? creds : null;
 }
 
-export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: number; pollMs?: number; acceptSends?: boolean; logSends?: boolean } = {}): WhatsAppDriver {
+export function createFakeDriver(
+  options: { qrRefs?: number; qrIntervalMs?: number; pollMs?: number; acceptSends?: boolean; logSends?: boolean } = {},
+): WhatsAppDriver {
   const qrRefs = options.qrRefs ?? 6;
   const qrIntervalMs = options.qrIntervalMs ?? 1_000;
   const pollMs = options.pollMs ?? 100;
@@ -90,6 +92,8 @@ export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: numb
         },
         // Chats, contacts and groups are tested on real Baileys against the simulator.
         async markRead() {},
+        // Presence is tested on real Baileys against the simulator (test/e2e-presence.test.ts).
+        async sendPresence() {},
         // With acceptSends (the fuzz test, benchmarks), chat and contact actions are accepted too.
         async modifyChat() {
           if (!options.acceptSends) throw new Error('the fake driver has no chats');

@@ -30,6 +30,7 @@ import { cheapBaileysTimerStacks } from './stackTraces.js';
 import { recordReceiptsFirst } from './receipts.js';
 import { statusName, toIncoming, toStatusUpdates } from './inbound.js';
 import { toChatInfo, toContactInfo, toGroupInfo, toLiveChatInfo } from './directory.js';
+import { fromMessageCapping, fromReachoutTimelock } from './restrictions.js';
 
 export interface BaileysDriverOptions {
   /** WhatsApp Web websocket URL (a simulator's in tests and demos). */
@@ -162,7 +163,10 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         const statuses = toStatusUpdates(notRecordedYet(updates));
         if (statuses.length) handlers.statuses?.(statuses);
       });
+      // WhatsApp's limits on the account: a `mex` notification, or Baileys' query after a send was refused (463).
+      socket.ev.on('message-capping.update', (info) => handlers.restriction?.(fromMessageCapping(info)));
       socket.ev.on('connection.update', (update) => {
+        if (update.reachoutTimeLock) handlers.restriction?.(fromReachoutTimelock(update.reachoutTimeLock));
         if (update.qr) handlers.qr(update.qr);
         if (update.connection === 'open') {
           isOpen = true;
@@ -256,6 +260,16 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
           await socket.readMessages(
             messages.map((m) => ({ remoteJid: chatId, id: m.id, fromMe: false, ...(m.participant ? { participant: m.participant } : {}) })),
           );
+        },
+        async sendPresence(presence, to) {
+          if (presence === 'available' || presence === 'unavailable') {
+            // Baileys drops an account-wide presence while the push name is unknown; WhatsApp takes one without it.
+            if (state.creds.me?.name) await socket.sendPresenceUpdate(presence);
+            else await socket.sendNode({ tag: 'presence', attrs: { type: presence } });
+            return;
+          }
+          if (!to) throw new Error(`a ${presence} presence needs a chat`);
+          await socket.sendPresenceUpdate(presence, to);
         },
         async modifyChat(chatId, action, last) {
           const lastMessages = last
