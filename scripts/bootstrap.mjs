@@ -1,6 +1,6 @@
 // Runs before dependencies exist: installs them (npm ci) when they are missing
 // or older than package-lock.json, and says how to run an entry point. No imports beyond Node's own.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,13 +62,28 @@ export function ensureDashboard() {
   const sources = ['src', 'index.html', 'vite.config.ts'].map((name) => newest(join(root, 'web', name)));
   if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources)) return;
   process.stdout.write('[stack] building the dashboard (web/dist/)...\n');
+  if (!buildDashboard()) process.stderr.write('[stack] building the dashboard failed: the API serves without it\n');
+}
+
+/**
+ * Builds the dashboard with Vite beside web/dist/ and then puts it in place, so that an API serving
+ * web/dist/ meanwhile (another test, a running gateway) never finds it half written. True when built.
+ */
+export function buildDashboard() {
+  const web = join(root, 'web');
+  const fresh = `dist.build-${process.pid}`;
   const result = spawnSync(
     process.execPath,
-    [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts'],
-    {
-      cwd: root,
-      stdio: 'inherit',
-    },
+    [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts', '--outDir', fresh],
+    { cwd: root, stdio: 'inherit' },
   );
-  if (result.status !== 0) process.stderr.write('[stack] building the dashboard failed: the API serves without it\n');
+  if (result.status !== 0) {
+    rmSync(join(web, fresh), { recursive: true, force: true });
+    return false;
+  }
+  const old = join(web, `dist.old-${process.pid}`);
+  if (existsSync(join(web, 'dist'))) renameSync(join(web, 'dist'), old);
+  renameSync(join(web, fresh), join(web, 'dist'));
+  rmSync(old, { recursive: true, force: true });
+  return true;
 }
