@@ -76,6 +76,9 @@ test('scopes: a read-only token reads, and gets 403 naming the scope for a send 
     202,
   );
   assert.equal((await as(sender, '/api/instance/alpha/settings', { method: 'POST', json: { sendDelay: 0 } })).status, 403);
+  // Showing "typing…" goes with sending.
+  const presence = await as(sender, '/api/instance/alpha/presence', { method: 'POST', json: { state: 'available' } });
+  assert.notEqual(presence.status, 403, JSON.stringify(presence.body));
   assert.equal((await as(sender, '/api/instance/alpha/settings')).status, 403);
 });
 
