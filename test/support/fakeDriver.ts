@@ -21,7 +21,9 @@ export function parseFakeCreds(text: string | null): FakeCreds | null {
   return creds.fake ? creds : null;
 }
 
-export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: number; pollMs?: number; acceptSends?: boolean; logSends?: boolean } = {}): WhatsAppDriver {
+export function createFakeDriver(
+  options: { qrRefs?: number; qrIntervalMs?: number; pollMs?: number; acceptSends?: boolean; logSends?: boolean } = {},
+): WhatsAppDriver {
   const qrRefs = options.qrRefs ?? 6;
   const qrIntervalMs = options.qrIntervalMs ?? 1_000;
   const pollMs = options.pollMs ?? 100;
@@ -106,6 +108,10 @@ export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: numb
         async participatingGroups() {
           return [];
         },
+        async requestPairingCode() {
+          throw new Error('the fake driver pairs by itself');
+        },
+        async rejectCall() {},
       };
     },
   };
