@@ -9,6 +9,7 @@ import type { SessionClose, WhatsAppDriver, WhatsAppSession } from '../whatsapp/
 import type { SessionHost } from '../worker/sessionHost.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { createInboundRecorder } from './inbound.js';
+import { createCallHandler } from './calls.js';
 import { HANDED_OVER } from '../lib/temporal.js';
 import type { Chatbot } from './chatbot.js';
 
@@ -80,6 +81,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
     let reconnectDelayMs = 0;
     let current: WhatsAppSession | undefined;
     const inbound = createInboundRecorder({ db, media, logger: log, chatbot }, instanceId, () => current);
+    const calls = createCallHandler({ db, logger: log, wakeOutbox }, instanceId, () => current);
     try {
       for (;;) {
         await record({ status: 'connecting' });
@@ -103,6 +105,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
             contacts: inbound.contacts,
             groups: inbound.groups,
             groupsChanged: inbound.groupsChanged,
+            calls: calls.handle,
           },
         });
         current = session;
@@ -119,6 +122,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
           await session.close();
           await writes;
           await inbound.settled();
+          await calls.settled();
           if (outcome === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
           if (outcome === 'evacuating') {
             await releaseLease(db, instanceId, epoch);

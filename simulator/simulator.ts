@@ -17,6 +17,7 @@ import { SignalDevice } from './signal.js';
 import { handleOutgoingMessage, sendReceipt, type ReceivedMessage, type ReceiptPolicy } from './messages.js';
 import { decodeQr } from './qr.js';
 import { PairingCodes } from './pairingCode.js';
+import { CallRegistry, type SimCall } from './calls.js';
 import { AppStateServer } from './appState.js';
 import { sendInitialHistory } from './history.js';
 import { GroupRegistry, answerGroupIq, groupAddNotification, type CreateGroupOptions, type SimGroup } from './groups.js';
@@ -56,6 +57,8 @@ export class Simulator {
   readonly appState = new AppStateServer();
   /** Devices waiting for a pairing code to be typed on a phone (pairingCode.ts). */
   readonly pairingCodes = new PairingCodes();
+  /** Calls between simulated phones and accounts (calls.ts). */
+  readonly callRegistry = new CallRegistry(this);
   /** Deliveries a phone dropped because it already had that message id. */
   duplicateDeliveries = 0;
   private readonly seen = new Set<string>();
@@ -176,6 +179,20 @@ export class Simulator {
     this.seen.add(key);
     this.received.push(message);
     for (const listener of this.listeners) listener(message);
+  }
+
+  // ---- calls ------------------------------------------------------------
+
+  /** The phone of `fromPhone` calls `toPhone`'s account: its linked devices ring. */
+  call(fromPhone: string, toPhone: string, options: { video?: boolean } = {}): Promise<SimCall> {
+    return this.callRegistry.offer(this.user(fromPhone), this.user(toPhone), options.video ?? false);
+  }
+
+  /** A call by id (what `call` returned). */
+  callById(id: string): SimCall {
+    const call = this.callRegistry.calls.get(id);
+    if (!call) throw new Error(`no simulated call ${id}`);
+    return call;
   }
 
   // ---- groups -----------------------------------------------------------
@@ -299,6 +316,9 @@ export class Simulator {
       case 'message':
         if (node.attrs.to?.endsWith('@g.us')) await handleOutgoingGroupMessage(this, conn, node);
         else await handleOutgoingMessage(this, conn, node);
+        return;
+      case 'call':
+        await this.callRegistry.fromDevice(conn, node);
         return;
       case 'receipt':
       case 'notification':
