@@ -109,6 +109,27 @@ test('a wrong code typed on the phone fails there and leaves the instance unpair
   await eventually(async () => (await status('wrongcode')) === 'open', 30_000, 'open after the right code');
 });
 
+test('a code asked for and never typed does not outlive the connection: after a restart the instance registers again', async () => {
+  const PHONE = '905551230703';
+  sim.addUser(PHONE, 'Yeniden');
+  await connecting('restarted');
+  await codeFor('restarted', PHONE);
+  const qrBefore = (await gw.db('instances').where({ id: 'restarted' }).first()).qr;
+  assert.equal((await gw.request('/api/instance/restarted/restart', { method: 'POST' })).status, 200);
+  // A new registration shows new QR codes (a login as the never-linked number would be refused and log it out).
+  await eventually(
+    async () => {
+      const row = await gw.db('instances').where({ id: 'restarted' }).first();
+      return row.qr && row.qr !== qrBefore;
+    },
+    30_000,
+    'a new QR',
+  );
+  assert.equal(await status('restarted'), 'connecting');
+  await sim.enterPairingCode(PHONE, await codeFor('restarted', PHONE));
+  await eventually(async () => (await status('restarted')) === 'open', 30_000, 'open after a code asked for anew');
+});
+
 test('an instance that is open, or not connecting, gets 409 and no code', async () => {
   const open = await askCode('bycode', OWNER);
   assert.equal(open.status, 409);

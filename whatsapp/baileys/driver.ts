@@ -192,6 +192,13 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         }
         if (update.connection === 'close') {
           isOpen = false;
+          // A pairing code was asked for but never entered: Baileys put the number in `me`, which would make the
+          // next connection log in as a device WhatsApp never linked (refused as logged out). Register afresh.
+          if (state.creds.me && !state.creds.account) {
+            state.creds.me = undefined;
+            state.creds.pairingCode = undefined;
+            state.saved.save().catch((err) => logger.error({ err }, 'the session credentials could not be stored'));
+          }
           const error = update.lastDisconnect?.error as { message?: string; output?: { statusCode?: number } } | undefined;
           const close: SessionClose = closingOnPurpose
             ? { reason: 'closed' }
