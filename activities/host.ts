@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { WhatsAppSession } from '../whatsapp/session.js';
+import { PairingRefused, type WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from '../worker/sessionHost.js';
 
 /** The session methods the API may call live, through the worker holding the socket. */
@@ -39,6 +39,22 @@ export function createHostActivities(host: SessionHost) {
         throw ApplicationFailure.nonRetryable(`instance ${instanceId} is not connected`, 'NotConnected');
       }
       return (session[call] as (...a: unknown[]) => Promise<unknown>)(...args);
+    },
+
+    /**
+     * A pairing code for `phone` from the socket waiting to be paired (not open: the code replaces the QR scan).
+     * "Paired already" and "not registering" are non-retryable failures the API turns into 409 and 503.
+     */
+    async requestPairingCode({ instanceId, phone }: { instanceId: string; phone: string }): Promise<string> {
+      const session = host.get(instanceId);
+      if (!session) throw ApplicationFailure.nonRetryable(`instance ${instanceId} is not connecting`, 'NotConnected');
+      try {
+        return await session.requestPairingCode(phone);
+      } catch (err) {
+        if (err instanceof PairingRefused)
+          throw ApplicationFailure.nonRetryable(err.message, err.reason === 'alreadyPaired' ? 'AlreadyPaired' : 'NotConnected');
+        throw err;
+      }
     },
   };
 }

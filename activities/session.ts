@@ -9,6 +9,7 @@ import type { SessionClose, WhatsAppDriver, WhatsAppSession } from '../whatsapp/
 import type { SessionHost } from '../worker/sessionHost.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { createInboundRecorder } from './inbound.js';
+import { createCallHandler } from './calls.js';
 import { HANDED_OVER } from '../lib/temporal.js';
 import type { Chatbot } from './chatbot.js';
 import { createRestrictionWatch } from './restrictions.js';
@@ -84,6 +85,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
     let current: WhatsAppSession | undefined;
     const inbound = createInboundRecorder({ db, media, logger: log, chatbot }, instanceId, () => current);
     const restrictions = createRestrictionWatch({ db, logger: log, campaignChanged }, instanceId);
+    const calls = createCallHandler({ db, logger: log, wakeOutbox }, instanceId, () => current);
     try {
       for (;;) {
         await record({ status: 'connecting' });
@@ -109,6 +111,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
             groups: inbound.groups,
             groupsChanged: inbound.groupsChanged,
             restriction: restrictions.record,
+            calls: calls.handle,
           },
         });
         current = session;
@@ -125,6 +128,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
           await session.close();
           await writes;
           await inbound.settled();
+          await calls.settled();
           if (outcome === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
           if (outcome === 'evacuating') {
             await releaseLease(db, instanceId, epoch);

@@ -28,6 +28,8 @@ import { scheduledRouter } from './scheduled.js';
 import { bulkRouter } from './bulk.js';
 import { optOutsRouter } from './optouts.js';
 import { chatbotRouter } from './chatbot.js';
+import { pairingCodeRouter } from './pairing.js';
+import { callsRouter } from './calls.js';
 import { taskQueues } from '../lib/temporal.js';
 import type { SendWaiter } from './sendWaiter.js';
 import type { MediaStore } from '../lib/mediaStore.js';
@@ -86,6 +88,8 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.use('/contacts', contactsRouter(live));
   instance.use('/groups', groupsRouter(live));
   instance.use('/presence', presenceRouter(live));
+  instance.use('/pairing-code', pairingCodeRouter(live));
+  instance.use('/calls', callsRouter({ db }));
   instance.use('/', instanceRouter(deps));
   api.use('/instance/:instanceId', instanceAccess, loadInstance(db), instance);
   app.use('/api', api);

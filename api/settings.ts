@@ -34,6 +34,8 @@ export function settingsRouter({ db, temporal, queues, logger }: SettingsDeps): 
         chatbotPauseMinutes: String(settings.chatbotPauseMinutes),
         chatbotRepliesPerMinute: String(settings.chatbotRepliesPerMinute),
         timezone: settings.timezone,
+        rejectCalls: String(settings.rejectCalls),
+        rejectCallsMessage: settings.rejectCallsMessage ?? '',
       };
     }),
   );

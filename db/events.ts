@@ -9,7 +9,8 @@ export type GatewayEvent =
   | 'scheduled_sent'
   | 'scheduled_failed'
   | 'bulk_completed'
-  | 'account_restriction';
+  | 'account_restriction'
+  | 'call';
 
 /**
  * Whether the instance `instanceId` (an SQL expression) has a webhook to

@@ -22,13 +22,13 @@ export interface NewOutgoing {
   body: string | null;
   content: Record<string, unknown>;
   idempotencyKey?: string;
-  /** Where it comes from (`messages.source`): a person's send through the API, a campaign, a schedule, the bot. */
+  /** Where it comes from (`messages.source`): a person's send through the API, a campaign, a schedule, the bot, a declined call's reply. */
   source: OutgoingSource;
   /** Typing shown to the recipient before it is sent (lib/typing.ts). */
   typingMs?: number;
 }
 
-export type OutgoingSource = 'api' | 'bulk' | 'scheduled' | 'chatbot';
+export type OutgoingSource = 'api' | 'bulk' | 'scheduled' | 'chatbot' | 'call';
 
 /**
  * An outgoing message of the instance with this content: its type and body

@@ -33,6 +33,7 @@ export const maskSecret = (secret: string | null) => (secret ? `whsec_…${secre
 const MAX_SEND_DELAY_MS = 3_600_000;
 const MAX_PAUSE_MINUTES = 7 * 24 * 60;
 const MAX_REPLIES_PER_MINUTE = 60;
+const MAX_CALL_REPLY_LENGTH = 4_096;
 export const DEFAULT_OPT_OUT_KEYWORDS = ['STOP', 'DUR', 'İPTAL'];
 
 /** The settings of an instance as the gateway uses them, with their defaults. */
@@ -50,6 +51,10 @@ export const instanceSettingsSchema = z.object({
   chatbotRepliesPerMinute: z.number().int().min(1).max(MAX_REPLIES_PER_MINUTE).default(5),
   /** The instance's time zone (IANA name), for `{time}` in replies. */
   timezone: z.string().default('Europe/Istanbul'),
+  /** Incoming calls are declined at once (recorded, and their webhook event says so). */
+  rejectCalls: z.boolean().default(false),
+  /** With rejectCalls: a text sent to the caller (through the outbox) after declining. */
+  rejectCallsMessage: z.string().nullable().default(null),
 });
 export type InstanceSettings = z.infer<typeof instanceSettingsSchema>;
 export const DEFAULT_SETTINGS: InstanceSettings = instanceSettingsSchema.parse({});
@@ -90,11 +95,18 @@ export const settingsPatchSchema = z
       .min(0)
       .max(MAX_PAUSE_MINUTES, `must be at most ${MAX_PAUSE_MINUTES} (a week)`)
       .optional(),
-    chatbotRepliesPerMinute: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1).max(MAX_REPLIES_PER_MINUTE).optional(),
-    timezone: z
-      .string()
-      .max(64)
-      .refine(isTimeZone, 'must be an IANA time zone such as Europe/Istanbul or UTC')
+    chatbotRepliesPerMinute: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1)
+      .max(MAX_REPLIES_PER_MINUTE)
+      .optional(),
+    timezone: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Istanbul or UTC').optional(),
+    rejectCalls: booleanLike.optional(),
+    rejectCallsMessage: z
+      .string({ error: 'must be a text (or "" for none)' })
+      .max(MAX_CALL_REPLY_LENGTH, `must be at most ${MAX_CALL_REPLY_LENGTH} characters`)
+      .transform((v) => removable(v.trim()))
       .optional(),
   })
   .transform(({ sendDelay, ...rest }): Partial<InstanceSettings> => {
@@ -112,6 +124,8 @@ const COLUMNS: Record<keyof InstanceSettings, string> = {
   chatbotPauseMinutes: 'chatbot_pause_minutes',
   chatbotRepliesPerMinute: 'chatbot_replies_per_minute',
   timezone: 'timezone',
+  rejectCalls: 'reject_calls',
+  rejectCallsMessage: 'reject_calls_message',
 };
 
 function fromRow(row: Record<string, unknown> | undefined): InstanceSettings {

@@ -1,7 +1,7 @@
 /**
  * The simulator's HTTP control API: JSON routes under `/control/...` that let
  * a demo, a script or a test in another process do what the simulated phones
- * do (add users, save contacts, scan a QR, send texts and receipts, create groups, remove a
+ * do (add users, save contacts, scan a QR or type a pairing code, send texts and receipts, call, create groups, remove a
  * linked device) and inject faults. It shares the simulator's HTTP server with
  * the websocket endpoint, so one port serves both.
  */
@@ -13,6 +13,8 @@ import { BadRequest, Conflict, HttpError, NotFound, PayloadTooLarge } from '../l
 import { pnJid, type Companion, type SimUser } from './directory.js';
 import { sendFromPhone, sendReceipt, type ReceivedMessage } from './messages.js';
 import type { Simulator } from './simulator.js';
+import { PairingCodeError } from './pairingCode.js';
+import { describeCall } from './calls.js';
 
 export interface ControlOptions {
   /** Where the media host's CA certificate was written, to report in `GET /control`. */
@@ -32,6 +34,7 @@ const phone = z.string().regex(/^\d{6,15}$/, 'must be a phone number in digits, 
 const schemas = {
   user: z.object({ phone, name: z.string().min(1).optional(), pictureUrl: z.string().url().optional() }),
   scan: z.object({ phone, qr: z.string().min(1) }),
+  pairCode: z.object({ phone, code: z.string().regex(/^[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}$/, 'must be the 8 characters the device shows') }),
   contact: z.object({ owner: phone, phone, name: z.string().min(1).max(256) }),
   message: z.object({ from: phone, to: phone.optional(), group: z.string().min(1).optional(), body: z.string().min(1) }),
   received: z.object({ to: phone.optional(), since: z.coerce.number().int().min(0).optional() }),
@@ -50,6 +53,8 @@ const schemas = {
     description: z.string().optional(),
     addressingMode: z.enum(['pn', 'lid']).optional(),
   }),
+  call: z.object({ from: phone, to: phone, video: z.boolean().optional() }),
+  callId: z.object({ id: z.string().min(1) }),
   logout: z.object({ phone, deviceId: z.number().int().min(1).optional() }),
   faults: z
     .object({
@@ -98,6 +103,11 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
     if (!devices.length) throw new Conflict(`${user.phone} has no linked device`);
     return devices;
   };
+  const knownCall = (id: string) => {
+    const call = sim.callRegistry.calls.get(id);
+    if (!call) throw new NotFound(`no simulated call ${id}`);
+    return call;
+  };
   const online = (users: SimUser[]) => users.flatMap(linked).filter((c) => sim.connectionOf(c)).length;
 
   return {
@@ -141,6 +151,18 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
       const input = parse(schemas.scan, body);
       const companion = await sim.scanQr(input.phone, input.qr).catch((err: Error) => {
         throw new BadRequest(`invalid QR: ${err.message}`);
+      });
+      return { body: { success: true, deviceId: companion.deviceId, jid: pnJid(input.phone, companion.deviceId) } };
+    },
+
+    // The user types the code a device shows on the phone of `phone`: a wrong code fails, the device stays unpaired.
+    'POST /control/pair-code': async (body) => {
+      const input = parse(schemas.pairCode, body);
+      const companion = await sim.enterPairingCode(input.phone, input.code).catch((err: Error) => {
+        if (!(err instanceof PairingCodeError)) throw err;
+        if (err.kind === 'wrongCode') throw new BadRequest(err.message);
+        if (err.kind === 'noDevice') throw new Conflict(err.message);
+        throw new HttpError(504, 'NO_ANSWER', err.message);
       });
       return { body: { success: true, deviceId: companion.deviceId, jid: pnJid(input.phone, companion.deviceId) } };
     },
@@ -225,6 +247,28 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
           admins: [...group.admins].map((u) => u.phone),
         },
       };
+    },
+
+    // The phone of `from` calls the account of `to`: its linked devices ring (a <call><offer>).
+    'POST /control/call': async (body) => {
+      const input = parse(schemas.call, body);
+      known(input.from);
+      linkedOrConflict(known(input.to));
+      return { status: 201, body: describeCall(await sim.call(input.from, input.to, { video: input.video })) };
+    },
+
+    'GET /control/calls': () => ({ body: [...sim.callRegistry.calls.values()].map(describeCall) }),
+
+    // The caller hangs up (the devices see it missed), or the account's phone answers (accepted elsewhere).
+    'POST /control/call/end': async (body) => {
+      const call = knownCall(parse(schemas.callId, body).id);
+      await sim.callRegistry.hangUp(call);
+      return { body: describeCall(call) };
+    },
+    'POST /control/call/answer': async (body) => {
+      const call = knownCall(parse(schemas.callId, body).id);
+      await sim.callRegistry.answer(call);
+      return { body: describeCall(call) };
     },
 
     'POST /control/logout': async (body) => {

@@ -68,7 +68,8 @@ export const iqHandlers: Record<string, IqHandler[]> = {
       if (conn.companion) sim.unlink(conn.companion);
       return iqResult(iq);
     },
-    (_sim, _conn, iq) => iqError(iq, 501, 'pairing codes are not simulated'),
+    // Pairing by phone-number code: see pairingCode.ts.
+    (sim, conn, iq) => sim.pairingCodes.answer(conn, iq),
   ],
   usync: [(sim, _conn, iq) => answerUsync(sim, iq)],
   'w:profile:picture': [(sim, _conn, iq) => answerProfilePicture(sim, iq)],

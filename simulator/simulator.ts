@@ -16,6 +16,8 @@ import { child, children, iqError, iqResult, unixNow, S_WHATSAPP_NET } from './n
 import { SignalDevice } from './signal.js';
 import { handleOutgoingMessage, sendReceipt, type ReceivedMessage, type ReceiptPolicy } from './messages.js';
 import { decodeQr } from './qr.js';
+import { PairingCodes } from './pairingCode.js';
+import { CallRegistry, type SimCall } from './calls.js';
 import { AppStateServer } from './appState.js';
 import { sendInitialHistory } from './history.js';
 import { GroupRegistry, answerGroupIq, groupAddNotification, type CreateGroupOptions, type SimGroup } from './groups.js';
@@ -61,6 +63,10 @@ export class Simulator {
   readonly deviceReceipts: SeenReceipt[] = [];
   /** The restrictions WhatsApp put on accounts, by `phone|kind`. */
   readonly restrictions = new Map<string, SimRestriction>();
+  /** Devices waiting for a pairing code to be typed on a phone (pairingCode.ts). */
+  readonly pairingCodes = new PairingCodes();
+  /** Calls between simulated phones and accounts (calls.ts). */
+  readonly callRegistry = new CallRegistry(this);
   /** Deliveries a phone dropped because it already had that message id. */
   duplicateDeliveries = 0;
   private readonly seen = new Set<string>();
@@ -194,6 +200,20 @@ export class Simulator {
     for (const device of user.companions.values()) if (!device.removed) await this.deliver(device, restrictionNotification(restriction));
   }
 
+  // ---- calls ------------------------------------------------------------
+
+  /** The phone of `fromPhone` calls `toPhone`'s account: its linked devices ring. */
+  call(fromPhone: string, toPhone: string, options: { video?: boolean } = {}): Promise<SimCall> {
+    return this.callRegistry.offer(this.user(fromPhone), this.user(toPhone), options.video ?? false);
+  }
+
+  /** A call by id (what `call` returned). */
+  callById(id: string): SimCall {
+    const call = this.callRegistry.calls.get(id);
+    if (!call) throw new Error(`no simulated call ${id}`);
+    return call;
+  }
+
   // ---- groups -----------------------------------------------------------
 
   /** A new group (`120363…@g.us`); the owner is a member and superadmin. */
@@ -248,6 +268,7 @@ export class Simulator {
       for (const node of again) void this.deliver(conn.companion, node);
     }
     for (const ref of conn.registration?.refs ?? []) this.waitingScans.delete(ref);
+    this.pairingCodes.forget(conn);
     if (conn.companion && this.attached.get(key(conn.companion)) === conn) this.attached.delete(key(conn.companion));
   }
 
@@ -315,6 +336,9 @@ export class Simulator {
         if (node.attrs.to?.endsWith('@g.us')) await handleOutgoingGroupMessage(this, conn, node);
         else await handleOutgoingMessage(this, conn, node);
         return;
+      case 'call':
+        await this.callRegistry.fromDevice(conn, node);
+        return;
       case 'receipt':
       case 'notification':
         // What the client acknowledges or reports; nothing to answer beyond an ack.
@@ -350,16 +374,34 @@ export class Simulator {
       throw new Error('QR code does not match the connection that showed it');
     }
     const user = this.directory.find(phone) ?? this.addUser(phone);
-    const advSecret = Buffer.from(advB64!, 'base64');
+    return this.linkDevice(conn, user, Buffer.from(advB64!, 'base64'), platform ?? 'web');
+  }
+
+  /**
+   * The user types the pairing code a device shows (asked for `phone`'s number) on the phone of `phone`: the
+   * phone checks it with the device and links it as a QR scan does. A wrong code rejects (PairingCodeError
+   * `wrongCode`) and leaves the device unpaired, still waiting for the right code.
+   */
+  async enterPairingCode(phone: string, code: string): Promise<Companion> {
+    const user = this.directory.find(phone) ?? this.addUser(phone);
+    const { conn, advSecret } = await this.pairingCodes.enter(user, code);
+    if (!conn.isOpen || !conn.registration) throw new Error('the device went away before it was linked');
+    return this.linkDevice(conn, user, advSecret, conn.registration.platform);
+  }
+
+  /** Links the device registering on `conn` to `user`'s account (pair-success), then asks it to log in. */
+  private async linkDevice(conn: SimConnection, user: SimUser, advSecret: Buffer, platform: string): Promise<Companion> {
+    const registration = conn.registration!;
     const companion = this.directory.linkCompanion(user, {
       noiseKey: registration.noiseKey,
       identityKey: registration.identityKey,
       registrationId: registration.registrationId,
       signedPreKey: registration.signedPreKey,
       advSecret,
-      platform: platform ?? 'web',
+      platform,
     });
     for (const r of registration.refs) this.waitingScans.delete(r);
+    this.pairingCodes.forget(conn);
 
     const container = signedDeviceIdentity(user.accountKey, companion.deviceId, registration.identityKey, advSecret);
     const answer = await conn.query({

@@ -5,6 +5,7 @@ import { toIncoming, toStatusUpdates, statusName } from '../whatsapp/baileys/inb
 import { toBaileysContent, vcard } from '../whatsapp/baileys/outbound.js';
 import { receiptUpdates } from '../whatsapp/baileys/receipts.js';
 import { toChatInfo, toContactInfo, toGroupInfo } from '../whatsapp/baileys/directory.js';
+import { toIncomingCall } from '../whatsapp/baileys/calls.js';
 
 const OWN = '905550000001:12@s.whatsapp.net';
 const ALI = '905550000002@s.whatsapp.net';
@@ -258,4 +259,46 @@ test('outgoing content maps to the Baileys message of each send type', () => {
     vcard('Veli; Bey', '+90 555 000 0009'),
     'BEGIN:VCARD\nVERSION:3.0\nFN:Veli\\; Bey\nTEL;type=CELL;type=VOICE;waid=905550000009:+905550000009\nEND:VCARD',
   );
+});
+
+test('call events map to IncomingCall: the caller by phone number where WhatsApp gives one, the steps the gateway does not follow dropped', () => {
+  const event = (extra: Record<string, unknown>) =>
+    ({
+      chatId: ALI_LID,
+      from: ALI_LID,
+      id: 'CALL1',
+      date: new Date(1_790_000_000_000),
+      offline: false,
+      status: 'offer',
+      ...extra,
+    }) as never;
+  const cases: Array<[string, unknown, Record<string, unknown> | undefined]> = [
+    [
+      'a voice offer with caller_pn',
+      event({ callerPn: ALI, isVideo: false }),
+      { id: 'CALL1', from: ALI, creator: ALI_LID, status: 'offer', video: false, group: false, timestamp: 1_790_000_000, offline: false },
+    ],
+    [
+      'a video offer by phone number only',
+      event({ from: `${ALI.split('@')[0]}:3@s.whatsapp.net`, isVideo: true }),
+      { from: ALI, video: true },
+    ],
+    ['a LID caller without its number stays a LID', event({}), { from: ALI_LID, creator: ALI_LID }],
+    ['a group call', event({ isGroup: true, groupJid: GROUP }), { group: true }],
+    ['an offer seen offline', event({ offline: true }), { offline: true }],
+    ['declined', event({ status: 'reject' }), { status: 'reject' }],
+    ['answered elsewhere', event({ status: 'accept' }), { status: 'accept' }],
+    ['hung up', event({ status: 'terminate' }), { status: 'terminate' }],
+    ['rang out', event({ status: 'timeout' }), { status: 'timeout' }],
+    ['ringing', event({ status: 'ringing' }), undefined],
+    ['transport', event({ status: 'transport' }), undefined],
+    ['relay latency', event({ status: 'relaylatency', latencyMs: 40 }), undefined],
+    ['no call id', event({ id: '' }), undefined],
+  ];
+  for (const [name, input, expected] of cases) {
+    const mapped = toIncomingCall(input as never);
+    if (expected === undefined) assert.equal(mapped, undefined, name);
+    else
+      for (const [key, value] of Object.entries(expected)) assert.deepEqual(mapped?.[key as keyof typeof mapped], value, `${name}: ${key}`);
+  }
 });

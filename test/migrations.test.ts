@@ -22,6 +22,7 @@ const TABLES = [
   'webhook_events',
   'rate_limit_buckets',
   'app_settings',
+  'calls',
 ];
 
 test('migrations started by several processes at once apply exactly once', async () => {

@@ -151,6 +151,24 @@ export type AccountRestriction =
       /** WhatsApp's reason, e.g. BIZ_QUALITY; DEFAULT when none. */
       enforcementType?: string;
     };
+/** What a call did, as WhatsApp tells the account's devices: offered, or ended in one of these ways. */
+export type CallStatus = 'offer' | 'reject' | 'accept' | 'timeout' | 'terminate';
+
+export interface IncomingCall {
+  /** WhatsApp's call id. */
+  id: string;
+  /** The caller, as a phone-number JID where WhatsApp tells one (else its LID). */
+  from: string;
+  /** The caller as WhatsApp names the call's creator (what `rejectCall` needs). */
+  creator: string;
+  status: CallStatus;
+  /** Known from the offer (later updates of the same call repeat it). */
+  video: boolean;
+  group: boolean;
+  timestamp: number;
+  /** True when the call came while the device was offline (it is over by now). */
+  offline: boolean;
+}
 
 export interface SessionEventHandlers {
   /** A QR code text to show for pairing; replaced by each new one. */
@@ -175,6 +193,8 @@ export interface SessionEventHandlers {
   groupsChanged?(groupIds: string[]): void;
   /** WhatsApp restricted the account's sending (or lifted a restriction). */
   restriction?(restriction: AccountRestriction): void;
+  /** Incoming calls: an offer, then how the call ended (rejected, answered on another device, hung up). */
+  calls?(calls: IncomingCall[]): void;
 }
 
 /** What `prepare` made of a message: only the session that made it knows what is inside. */
@@ -225,6 +245,24 @@ export interface WhatsAppSession {
   profilePicture(jid: string): Promise<string | null>;
   groupMetadata(groupId: string): Promise<GroupInfo>;
   participatingGroups(): Promise<GroupInfo[]>;
+  /**
+   * Asks WhatsApp for a pairing code for `phone` (digits, with country code), to type on that phone instead of
+   * scanning the QR. Only while the device is not paired yet: rejects with PairingRefused otherwise.
+   */
+  requestPairingCode(phone: string): Promise<string>;
+  /** Declines an incoming call (`IncomingCall.id`, `IncomingCall.creator`): the caller's phone stops ringing. */
+  rejectCall(callId: string, creator: string): Promise<void>;
+}
+
+/** Why a pairing code cannot be had now: the device is paired already, or not (yet) registering. */
+export class PairingRefused extends Error {
+  constructor(
+    readonly reason: 'alreadyPaired' | 'notRegistering',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PairingRefused';
+  }
 }
 
 /**

@@ -21,3 +21,18 @@ export async function sessionCallWorkflow({ instanceId, call, args }: SessionCal
   });
   return host.sessionCall({ instanceId, call, args });
 }
+
+/** Asks the worker holding the instance's (not yet paired) socket for a pairing code. */
+export async function pairingCodeWorkflow({ instanceId, phone }: { instanceId: string; phone: string }): Promise<string> {
+  const { locateSession } = proxyLocalActivities<GeneralActivities>({ startToCloseTimeout: '10 s' });
+  const lease = await locateSession({ instanceId });
+  if (!lease) throw ApplicationFailure.nonRetryable(`instance ${instanceId} is not connecting`, 'NotConnected');
+  const host = proxyActivities<HostActivities>({
+    taskQueue: lease.taskQueue,
+    scheduleToStartTimeout: '5 s',
+    startToCloseTimeout: '30 s',
+    // Each attempt would make a new code: one only.
+    retry: { maximumAttempts: 1 },
+  });
+  return host.requestPairingCode({ instanceId, phone });
+}

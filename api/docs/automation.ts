@@ -28,11 +28,13 @@ const settingsExample = {
   chatbotPauseMinutes: 30,
   chatbotRepliesPerMinute: 5,
   timezone: 'Europe/Istanbul',
+  rejectCalls: false,
+  rejectCallsMessage: 'We cannot take calls here; please write to us.',
 };
 const updateSettings = {
   summary: 'Change settings',
   description:
-    'Any of the fields. `webhookUrl` or `webhookSecret` `""` removes it; a secret is `whsec_` + base64 of 24 to 64 random bytes; `sendDelay` is ms between the instance\'s outgoing messages; `timezone` an IANA name. A changed webhook is tried at once.',
+    'Any of the fields. `webhookUrl` or `webhookSecret` `""` removes it; a secret is `whsec_` + base64 of 24 to 64 random bytes; `sendDelay` is ms between the instance\'s outgoing messages; `timezone` an IANA name; `rejectCalls` declines incoming calls by themselves, and `rejectCallsMessage` (`""` for none) is then sent to the caller. A changed webhook is tried at once.',
   example: settingsExample,
   responses: { 200: success },
 };

@@ -70,6 +70,23 @@ export const instanceDocs: RouteDocs = {
     description: 'Usable in `<img>`. When there is no QR (connected, or none yet), a JSON body as from `/qr`.',
     responses: { 200: { description: 'The PNG, or JSON when there is no QR', contentType: 'image/png' } },
   },
+  [`POST ${I}/pairing-code`]: {
+    summary: 'A code to pair by phone number instead of scanning the QR',
+    description:
+      'While the instance is connecting and not paired (after `/connect`, once a QR is shown), WhatsApp gives an 8-character code for the number. On that phone: Linked devices → Link a device → Link with phone number instead, then type the code. The instance then opens as after a QR scan. Each call makes a new code.',
+    example: { phone: '905551234567' },
+    responses: {
+      200: { description: 'The code to type on the phone', example: { code: 'ABCD1234' } },
+      409: {
+        description: 'Paired already, or not connecting (start it with `/connect`)',
+        example: { error: 'instance shop is paired already (log it out first to pair another number)', code: 'ALREADY_PAIRED' },
+      },
+      503: {
+        description: 'The connection is starting and not yet waiting for a pairing: try again in a few seconds',
+        example: { error: 'instance shop is not waiting for a pairing yet; try again in a few seconds', code: 'NOT_CONNECTING' },
+      },
+    },
+  },
   [`GET ${I}/me`]: {
     summary: 'The linked WhatsApp account',
     responses: {

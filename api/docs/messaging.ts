@@ -281,6 +281,29 @@ export const messagingDocs: RouteDocs = {
     ]),
   ),
 
+  [`GET ${I}/calls`]: {
+    summary: 'Recent incoming calls',
+    description:
+      'Newest first. `status`: `offered` (ringing, or not answered here), `rejected` (declined: by `rejectCalls` or on another device), `missed` (the caller hung up), `accepted-elsewhere` (answered on another device). Each change is also a `call` webhook event. Page back with `before` = the last `timestamp`.',
+    parameters: { limit: 50 },
+    responses: {
+      200: {
+        description: 'OK',
+        example: {
+          calls: [
+            {
+              id: 'A1B2C3D4E5F60718293A4B5C6D7E8F90',
+              from: '905551234567@s.whatsapp.net',
+              video: false,
+              group: false,
+              status: 'rejected',
+              timestamp: 1764669600,
+            },
+          ],
+        },
+      },
+    },
+  },
   [`GET ${I}/groups`]: {
     summary: "The account's groups",
     description: 'Kept current from WhatsApp: groups joined, changed or left while connected.',

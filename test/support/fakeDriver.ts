@@ -110,6 +110,10 @@ export function createFakeDriver(
         async participatingGroups() {
           return [];
         },
+        async requestPairingCode() {
+          throw new Error('the fake driver pairs by itself');
+        },
+        async rejectCall() {},
       };
     },
   };

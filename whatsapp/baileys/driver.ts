@@ -4,6 +4,7 @@ import { Agent } from 'node:https';
 import { Agent as UndiciAgent } from 'undici';
 import {
   makeWASocket,
+  isLidUser,
   DisconnectReason,
   jidNormalizedUser,
   Browsers,
@@ -23,7 +24,10 @@ import type {
   StatusUpdate,
   WhatsAppDriver,
   WhatsAppSession,
+  IncomingCall,
 } from '../session.js';
+import { PairingRefused } from '../session.js';
+import { toIncomingCall } from './calls.js';
 import { loadAuthState } from './authState.js';
 import { toBaileysContent } from './outbound.js';
 import { cheapBaileysTimerStacks } from './stackTraces.js';
@@ -82,6 +86,9 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
       let closingOnPurpose = false;
       let isOpen = false;
       const openWaiters = new Set<() => void>();
+      /** A QR was shown: the device is registering, and may ask for a pairing code instead. */
+      let registering = false;
+      const registeringWaiters = new Set<() => void>();
       let announced: Account | undefined;
       const announce = () => {
         const me = state.creds.me;
@@ -159,6 +166,14 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
       // The account joined or left a group, or its members or subject changed: the gateway looks it up.
       socket.ev.on('group-participants.update', ({ id }) => handlers.groupsChanged?.([id]));
       socket.ev.on('groups.update', (updates) => handlers.groupsChanged?.(updates.flatMap((u) => (u.id ? [u.id] : []))));
+      socket.ev.on('call', (events) => {
+        const calls = events.flatMap((event) => toIncomingCall(event) ?? []);
+        if (!calls.length) return;
+        // In order with the messages: a caller known only by LID gets its phone number where the session knows it.
+        reported = reported
+          .then(async () => handlers.calls?.(await callersWithPhoneNumbers(socket, calls)))
+          .catch((err) => logger.error({ err }, 'reporting incoming calls failed'));
+      });
       socket.ev.on('messages.update', (updates) => {
         const statuses = toStatusUpdates(notRecordedYet(updates));
         if (statuses.length) handlers.statuses?.(statuses);
@@ -167,7 +182,12 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
       socket.ev.on('message-capping.update', (info) => handlers.restriction?.(fromMessageCapping(info)));
       socket.ev.on('connection.update', (update) => {
         if (update.reachoutTimeLock) handlers.restriction?.(fromReachoutTimelock(update.reachoutTimeLock));
-        if (update.qr) handlers.qr(update.qr);
+        if (update.qr) {
+          handlers.qr(update.qr);
+          registering = true;
+          for (const wake of registeringWaiters) wake();
+          registeringWaiters.clear();
+        }
         if (update.connection === 'open') {
           isOpen = true;
           for (const wake of openWaiters) wake();
@@ -176,6 +196,13 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         }
         if (update.connection === 'close') {
           isOpen = false;
+          // A pairing code was asked for but never entered: Baileys put the number in `me`, which would make the
+          // next connection log in as a device WhatsApp never linked (refused as logged out). Register afresh.
+          if (state.creds.me && !state.creds.account) {
+            state.creds.me = undefined;
+            state.creds.pairingCode = undefined;
+            state.saved.save().catch((err) => logger.error({ err }, 'the session credentials could not be stored'));
+          }
           const error = update.lastDisconnect?.error as { message?: string; output?: { statusCode?: number } } | undefined;
           const close: SessionClose = closingOnPurpose
             ? { reason: 'closed' }
@@ -297,6 +324,28 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         async participatingGroups() {
           return Object.values(await socket.groupFetchAllParticipating()).map(toGroupInfo);
         },
+        async requestPairingCode(phone) {
+          if (isOpen || state.creds.account) throw new PairingRefused('alreadyPaired', 'the device is paired already');
+          if (!registering) {
+            // Connecting: WhatsApp is about to show the first QR (a code can be asked for from then on).
+            await new Promise<void>((resolve, reject) => {
+              const timer = setTimeout(() => {
+                registeringWaiters.delete(wake);
+                reject(new PairingRefused('notRegistering', 'the connection is not waiting for a pairing (no QR was shown)'));
+              }, 10_000);
+              const wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+              registeringWaiters.add(wake);
+            });
+          }
+          if (isOpen || state.creds.account) throw new PairingRefused('alreadyPaired', 'the device is paired already');
+          return socket.requestPairingCode(phone);
+        },
+        async rejectCall(callId, creator) {
+          await socket.rejectCall(callId, creator);
+        },
         async downloadMedia(message) {
           return downloadMediaMessage(
             message.raw as WAMessage,
@@ -344,4 +393,13 @@ async function withPhoneNumbers(socket: WASocket, messages: IncomingMessage[]): 
   const pnOf = new Map(found.map(({ lid, pn }) => [lid, jidNormalizedUser(pn)]));
   const resolve = (jid: string) => pnOf.get(jid) ?? jid;
   return messages.map((m) => ({ ...m, chatId: resolve(m.chatId), from: resolve(m.from), to: resolve(m.to) }));
+}
+
+/** Callers named by LID alone get their phone number from the LID mappings the session has learnt, where it knows one. */
+async function callersWithPhoneNumbers(socket: WASocket, calls: IncomingCall[]): Promise<IncomingCall[]> {
+  const lids = [...new Set(calls.map((c) => c.from).filter((jid) => isLidUser(jid)))];
+  if (lids.length === 0) return calls;
+  const found = (await socket.signalRepository.lidMapping.getPNsForLIDs(lids).catch(() => null)) ?? [];
+  const pnOf = new Map(found.map(({ lid, pn }) => [lid, jidNormalizedUser(pn)]));
+  return calls.map((c) => ({ ...c, from: pnOf.get(c.from) ?? c.from }));
 }

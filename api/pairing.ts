@@ -1,0 +1,31 @@
+/** Pairing by phone-number code (`.../pairing-code`): for servers where scanning the QR is awkward. */
+import { Router } from 'express';
+import { z } from 'zod';
+import { Conflict } from '../lib/errors.js';
+import { requestPairingCode, type SessionCallDeps } from '../lib/sessionCalls.js';
+import { instanceOf } from './instances.js';
+import { route } from './route.js';
+
+const pairingCodeBody = z.object({
+  phone: z
+    .string()
+    .transform((v) => v.replace(/[\s()+-]/g, ''))
+    .pipe(z.string().regex(/^[1-9]\d{6,14}$/, 'must be the phone number to pair, in international form without a leading 0 (905551234567)'))
+    .meta({ description: 'The WhatsApp number of the phone the code is typed on, with country code', example: '905551234567' }),
+});
+
+export function pairingCodeRouter({ temporal, taskQueue }: SessionCallDeps): Router {
+  const router = Router({ mergeParams: true });
+  router.post(
+    '/',
+    route({ body: pairingCodeBody }, async ({ body }, _req, res) => {
+      const instance = instanceOf(res);
+      if (instance.account || instance.status === 'open')
+        throw new Conflict(`instance ${instance.id} is paired already (log it out first to pair another number)`, 'ALREADY_PAIRED');
+      if (instance.status === 'disconnected')
+        throw new Conflict(`instance ${instance.id} is not connecting: start it with POST .../connect first`, 'NOT_CONNECTING');
+      return { code: await requestPairingCode(temporal, taskQueue, instance.id, body.phone) };
+    }),
+  );
+  return router;
+}
