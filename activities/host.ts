@@ -1,9 +1,25 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { WhatsAppSession } from '../whatsapp/session.js';
+import { WhatsAppRefusal, type WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from '../worker/sessionHost.js';
 
 /** The session methods the API may call live, through the worker holding the socket. */
-export const SESSION_CALLS = ['exists', 'markRead', 'modifyChat', 'setBlocked', 'profilePicture', 'groupMetadata', 'participatingGroups'] as const;
+export const SESSION_CALLS = [
+  'exists',
+  'markRead',
+  'modifyChat',
+  'setBlocked',
+  'profilePicture',
+  'groupMetadata',
+  'participatingGroups',
+  'createGroup',
+  'updateGroupParticipants',
+  'setGroupSubject',
+  'setGroupDescription',
+  'groupInviteCode',
+  'revokeGroupInvite',
+  'joinGroup',
+  'leaveGroup',
+] as const;
 export type SessionCall = (typeof SESSION_CALLS)[number];
 export type SessionCallArgs<C extends SessionCall> = Parameters<WhatsAppSession[C]>;
 export type SessionCallResult<C extends SessionCall> = Awaited<ReturnType<WhatsAppSession[C]>>;
@@ -29,7 +45,13 @@ export function createHostActivities(host: SessionHost) {
       } catch {
         throw ApplicationFailure.nonRetryable(`instance ${instanceId} is not connected`, 'NotConnected');
       }
-      return (session[call] as (...a: unknown[]) => Promise<unknown>)(...args);
+      try {
+        return await (session[call] as (...a: unknown[]) => Promise<unknown>)(...args);
+      } catch (err) {
+        // WhatsApp's answer, not a failure to reach it: asking again would get the same (or, for a create, a second group).
+        if (err instanceof WhatsAppRefusal) throw ApplicationFailure.nonRetryable(err.message, 'WhatsAppRefusal', err.status);
+        throw err;
+      }
     },
   };
 }

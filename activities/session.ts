@@ -103,6 +103,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
             contacts: inbound.contacts,
             groups: inbound.groups,
             groupsChanged: inbound.groupsChanged,
+            groupParticipants: inbound.groupParticipants,
           },
         });
         current = session;

@@ -8,7 +8,8 @@ export type GatewayEvent =
   | 'webhook_test'
   | 'scheduled_sent'
   | 'scheduled_failed'
-  | 'bulk_completed';
+  | 'bulk_completed'
+  | 'group_participants';
 
 /**
  * Whether the instance `instanceId` (an SQL expression) has a webhook to

@@ -100,6 +100,42 @@ export interface GroupInfo {
   participants: Array<{ id: string; admin: 'admin' | 'superadmin' | null }>;
 }
 
+export type GroupParticipantAction = 'add' | 'remove' | 'promote' | 'demote';
+
+/**
+ * What WhatsApp made of one participant of a group change: `status` 200
+ * done; otherwise its code (403 refused, e.g. by their privacy settings; 404
+ * not on WhatsApp, or not a member; 409 already a member...).
+ */
+export interface ParticipantResult {
+  id: string;
+  status: number;
+}
+
+/** Members changed in a group the account is in, by the account itself or by someone else. */
+export interface GroupParticipantsChange {
+  groupId: string;
+  action: GroupParticipantAction;
+  /** Phone-number JIDs where WhatsApp tells them. */
+  participants: string[];
+  /** Who made the change (a member leaving is its own author), when WhatsApp says. */
+  author: string | null;
+}
+
+/**
+ * WhatsApp refused a request as a whole (an iq error): 401 not a member, 403
+ * not an admin, 404 no such group, 406/410 an invite code revoked or unknown...
+ */
+export class WhatsAppRefusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WhatsAppRefusal';
+  }
+}
+
 export interface ChatInfo {
   id: string;
   name?: string | null;
@@ -143,6 +179,8 @@ export interface SessionEventHandlers {
   groups?(groups: GroupInfo[]): void;
   /** These groups changed (members added or removed, subject...), without their new metadata: look them up. */
   groupsChanged?(groupIds: string[]): void;
+  /** Members were added, removed, promoted or demoted in a group (reported after `groupsChanged` for it). */
+  groupParticipants?(change: GroupParticipantsChange): void;
 }
 
 /** What `prepare` made of a message: only the session that made it knows what is inside. */
@@ -188,6 +226,19 @@ export interface WhatsAppSession {
   profilePicture(jid: string): Promise<string | null>;
   groupMetadata(groupId: string): Promise<GroupInfo>;
   participatingGroups(): Promise<GroupInfo[]>;
+  /** Creates a group with the account as its owner; a result per participant asked for. */
+  createGroup(subject: string, participants: string[]): Promise<{ group: GroupInfo; participants: ParticipantResult[] }>;
+  updateGroupParticipants(groupId: string, action: GroupParticipantAction, participants: string[]): Promise<ParticipantResult[]>;
+  setGroupSubject(groupId: string, subject: string): Promise<void>;
+  /** `null` removes the description. */
+  setGroupDescription(groupId: string, description: string | null): Promise<void>;
+  /** The code of the group's invite link (`https://chat.whatsapp.com/<code>`). */
+  groupInviteCode(groupId: string): Promise<string>;
+  /** Replaces the invite link; the old code stops working. Returns the new code. */
+  revokeGroupInvite(groupId: string): Promise<string>;
+  /** Joins a group by its invite code; returns the group's id. */
+  joinGroup(code: string): Promise<string>;
+  leaveGroup(groupId: string): Promise<void>;
 }
 
 /**

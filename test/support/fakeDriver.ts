@@ -21,7 +21,9 @@ export function parseFakeCreds(text: string | null): FakeCreds | null {
   return creds.fake ? creds : null;
 }
 
-export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: number; pollMs?: number; acceptSends?: boolean; logSends?: boolean } = {}): WhatsAppDriver {
+export function createFakeDriver(
+  options: { qrRefs?: number; qrIntervalMs?: number; pollMs?: number; acceptSends?: boolean; logSends?: boolean } = {},
+): WhatsAppDriver {
   const qrRefs = options.qrRefs ?? 6;
   const qrIntervalMs = options.qrIntervalMs ?? 1_000;
   const pollMs = options.pollMs ?? 100;
@@ -105,6 +107,31 @@ export function createFakeDriver(options: { qrRefs?: number; qrIntervalMs?: numb
         },
         async participatingGroups() {
           return [];
+        },
+        // Group administration too is tested on real Baileys against the simulator.
+        async createGroup(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async updateGroupParticipants(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async setGroupSubject(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async setGroupDescription(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async groupInviteCode(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async revokeGroupInvite(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async joinGroup(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async leaveGroup(): Promise<never> {
+          throw new Error('the fake driver has no groups');
         },
       };
     },
