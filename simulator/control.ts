@@ -1,7 +1,8 @@
 /**
  * The simulator's HTTP control API: JSON routes under `/control/...` that let
  * a demo, a script or a test in another process do what the simulated phones
- * do (add users, save contacts, scan a QR, send texts and receipts, create groups, remove a
+ * do (add users, save contacts, scan a QR, send texts and receipts, create groups and
+ * administer them: members, subject, description, invite links, joining, leaving; remove a
  * linked device) and inject faults. It shares the simulator's HTTP server with
  * the websocket endpoint, so one port serves both.
  */
