@@ -33,7 +33,12 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 const phone = z.string().regex(/^\d{6,15}$/, 'must be a phone number in digits, with country code');
 const schemas = {
-  user: z.object({ phone, name: z.string().min(1).optional(), pictureUrl: z.string().url().optional() }),
+  user: z.object({
+    phone,
+    name: z.string().min(1).optional(),
+    pictureUrl: z.string().url().optional(),
+    groupAddPrivacy: z.enum(['all', 'contacts', 'none']).optional(),
+  }),
   scan: z.object({ phone, qr: z.string().min(1) }),
   contact: z.object({ owner: phone, phone, name: z.string().min(1).max(256) }),
   message: z.object({ from: phone, to: phone.optional(), group: z.string().min(1).optional(), body: z.string().min(1) }),
@@ -136,6 +141,7 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
       const user = existing ?? sim.addUser(input.phone, input.name);
       if (existing && input.name) user.name = input.name;
       if (input.pictureUrl) user.pictureUrl = input.pictureUrl;
+      if (input.groupAddPrivacy) user.groupAddPrivacy = input.groupAddPrivacy;
       return { status: existing ? 200 : 201, body: describeUser(user) };
     },
 

@@ -36,7 +36,20 @@ export interface ParticipantOutcome {
   /** As the request named it. */
   jid: string;
   status: number;
+  /** With a 403 (their privacy settings): the invite WhatsApp offers to send them instead. */
+  addRequest?: { code: string; expiration: string };
 }
+
+/** Whether `user`'s privacy settings let `actor` add them to a group. */
+const mayAdd = (actor: SimUser, user: SimUser) =>
+  (user.groupAddPrivacy ?? 'all') === 'all' || (user.groupAddPrivacy === 'contacts' && user.addressBook.has(actor.phone));
+
+/** The 403 of a participant whose privacy settings refuse the add, with the invite offered instead. */
+const refusedByPrivacy = (jid: string): ParticipantOutcome => ({
+  jid,
+  status: 403,
+  addRequest: { code: newInviteCode(), expiration: String(Math.floor(Date.now() / 1000) + 3 * 24 * 3600) },
+});
 
 /** A group change as a member's phone saw it (the notification it got). */
 export interface GroupNotice {
@@ -71,6 +84,7 @@ export class GroupAdmin {
       const user = this.userOf(jid);
       if (!user) return { jid, status: 404 };
       if (user === actor || members.includes(user)) return { jid, status: 409 };
+      if (!mayAdd(actor, user)) return refusedByPrivacy(jid);
       members.push(user);
       return { jid, status: 200 };
     });
@@ -88,9 +102,10 @@ export class GroupAdmin {
   async changeMembers(group: SimGroup, actor: SimUser, action: MemberAction, jids: string[]): Promise<ParticipantOutcome[]> {
     this.mustBeAdmin(group, actor);
     const changed: SimUser[] = [];
-    const outcomes = jids.map((jid) => {
+    const outcomes = jids.map((jid): ParticipantOutcome => {
       const user = this.userOf(jid);
       const member = !!user && group.participants.includes(user);
+      if (action === 'add' && user && !member && !mayAdd(actor, user)) return refusedByPrivacy(jid);
       const status = (() => {
         if (!user) return 404;
         if (changed.includes(user)) return 409;
@@ -258,6 +273,13 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 /** Invite codes are 22 letters and digits (`https://chat.whatsapp.com/<code>`). */
 const newInviteCode = () => Array.from({ length: 22 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
 
+/** A participant's result as WhatsApp answers it: an `error` code unless done, and the invite offered after a 403. */
+const outcomeNode = (o: ParticipantOutcome): BinaryNode => ({
+  tag: 'participant',
+  attrs: { jid: o.jid, ...(o.status === 200 ? {} : { error: String(o.status) }) },
+  ...(o.addRequest ? { content: [{ tag: 'add_request', attrs: o.addRequest }] } : {}),
+});
+
 /**
  * The `w:g2` sets (and the invite-code get) a linked device sends; undefined
  * for the queries groups.ts answers (metadata, participating groups).
@@ -279,9 +301,7 @@ export async function answerGroupAdminIq(admin: GroupAdmin, asker: SimUser | und
           const { group, outcomes } = await admin.create(asker, request.attrs.subject ?? '', jids);
           // The created group, with the participants that could not be added named beside the members, with their error.
           const answer = groupNode(group);
-          const refused = outcomes
-            .filter((o) => o.status !== 200)
-            .map((o) => ({ tag: 'participant', attrs: { jid: o.jid, error: String(o.status) } }));
+          const refused = outcomes.filter((o) => o.status !== 200).map(outcomeNode);
           return iqResult(iq, [{ ...answer, content: [...children(answer), ...refused] }]);
         }
         case 'leave': {
@@ -309,10 +329,7 @@ export async function answerGroupAdminIq(admin: GroupAdmin, asker: SimUser | und
         {
           tag: request.tag,
           attrs: {},
-          content: outcomes.map((o) => ({
-            tag: 'participant',
-            attrs: { jid: o.jid, ...(o.status === 200 ? {} : { error: String(o.status) }) },
-          })),
+          content: outcomes.map(outcomeNode),
         },
       ]);
     }

@@ -13,6 +13,7 @@ const ALI = '905561000002';
 const BURAK = '905561000003';
 const DENIZ = '905561000004';
 const EVE = '905561000005';
+const FATMA = '905561000006';
 const NOBODY = '905561009999';
 const jid = (phone: string) => `${phone}@s.whatsapp.net`;
 
@@ -29,6 +30,8 @@ before(async () => {
   sim.addUser(BURAK, 'Burak');
   sim.addUser(DENIZ, 'Deniz');
   sim.addUser(EVE, 'Eve');
+  // Her privacy settings let nobody add her to groups.
+  sim.addUser(FATMA, 'Fatma').groupAddPrivacy = 'none';
   receiver = await startReceiver();
   gw = await startGateway({
     name: 'e2e_group_admin',
@@ -160,11 +163,12 @@ test('promote, demote, remove and add: results per participant, GET .../group cu
   assert.equal((await participantsEvent(groupId, 'remove', [BURAK])).author, jid(OWNER));
   assert.equal(sim.group(groupId).participants.includes(sim.user(BURAK)), false);
 
-  const added = await post('/groups/participants', { groupId, action: 'add', participants: [BURAK, ALI, NOBODY] });
+  const added = await post('/groups/participants', { groupId, action: 'add', participants: [BURAK, ALI, NOBODY, FATMA] });
   assert.deepEqual(added.body.participants, [
     { id: jid(BURAK), status: 200 },
     { id: jid(ALI), status: 409, error: 'already a member' },
     { id: jid(NOBODY), status: 404, error: 'not on WhatsApp' },
+    { id: jid(FATMA), status: 403, error: 'their privacy settings do not let the account add them (send them the invite link)' },
   ]);
   assert.equal((await participantsEvent(groupId, 'add', [BURAK])).author, jid(OWNER));
   // The stored directory follows (GET .../groups reads it).

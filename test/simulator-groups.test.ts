@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { WAMessage } from '@whiskeysockets/baileys';
+import type { BinaryNode, WAMessage } from '@whiskeysockets/baileys';
 import { Simulator } from '../simulator/simulator.js';
 import type { ReceivedMessage } from '../simulator/messages.js';
 import { BareClient, waitFor } from './support/bareBaileys.js';
@@ -299,6 +299,18 @@ test("Baileys' groupCreate and groupParticipantsUpdate get WhatsApp's result per
     [pn('905556660004')],
   );
   assert.equal(addUpdate.author, pn('905556660001'));
+
+  // Privacy settings that let only contacts add them: 403, with the invite WhatsApp offers instead; a contact may.
+  const selective = sim.addUser('905556660005', 'Seçici');
+  selective.groupAddPrivacy = 'contacts';
+  const refused = await client.socket!.groupParticipantsUpdate(created.id, [pn('905556660005')], 'add');
+  assert.equal(refused[0]!.status, '403');
+  const answer = refused[0]!.content as BinaryNode;
+  const offered = Array.isArray(answer.content) ? answer.content.find((c) => c.tag === 'add_request') : undefined;
+  assert.match(offered?.attrs.code ?? '', /^[A-Za-z0-9]{22}$/);
+  assert.equal(group.participants.includes(selective), false);
+  selective.addressBook.set('905556660001', 'Satış sorumlusu');
+  assert.equal((await client.socket!.groupParticipantsUpdate(created.id, [pn('905556660005')], 'add'))[0]!.status, '200');
 
   // promote, demote, remove: 404 for someone not in the group.
   const promoted = await client.socket!.groupParticipantsUpdate(created.id, [pn('905556660002'), pn('905556667777')], 'promote');
