@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { PairingRefused, type WhatsAppSession } from '../whatsapp/session.js';
+import { PairingRefused, WhatsAppRefusal, type WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from '../worker/sessionHost.js';
 
 /** The session methods the API may call live, through the worker holding the socket. */
@@ -12,6 +12,14 @@ export const SESSION_CALLS = [
   'groupMetadata',
   'participatingGroups',
   'sendPresence',
+  'createGroup',
+  'updateGroupParticipants',
+  'setGroupSubject',
+  'setGroupDescription',
+  'groupInviteCode',
+  'revokeGroupInvite',
+  'joinGroup',
+  'leaveGroup',
 ] as const;
 export type SessionCall = (typeof SESSION_CALLS)[number];
 export type SessionCallArgs<C extends SessionCall> = Parameters<WhatsAppSession[C]>;
@@ -38,7 +46,13 @@ export function createHostActivities(host: SessionHost) {
       } catch {
         throw ApplicationFailure.nonRetryable(`instance ${instanceId} is not connected`, 'NotConnected');
       }
-      return (session[call] as (...a: unknown[]) => Promise<unknown>)(...args);
+      try {
+        return await (session[call] as (...a: unknown[]) => Promise<unknown>)(...args);
+      } catch (err) {
+        // WhatsApp's answer, not a failure to reach it: asking again would get the same (or, for a create, a second group).
+        if (err instanceof WhatsAppRefusal) throw ApplicationFailure.nonRetryable(err.message, 'WhatsAppRefusal', err.status);
+        throw err;
+      }
     },
 
     /**

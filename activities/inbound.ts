@@ -4,8 +4,17 @@ import { applyStatuses, recordIncoming } from '../db/messages.js';
 import type { MediaStore } from '../lib/mediaStore.js';
 import { forgetGroup, upsertChats, upsertContacts, upsertGroups } from '../db/directory.js';
 import { optOutByKeyword } from '../db/optouts.js';
+import { recordEvent } from '../db/events.js';
 import type { Chatbot } from './chatbot.js';
-import type { ChatInfo, ContactInfo, GroupInfo, IncomingMessage, StatusUpdate, WhatsAppSession } from '../whatsapp/session.js';
+import type {
+  ChatInfo,
+  ContactInfo,
+  GroupInfo,
+  GroupParticipantsChange,
+  IncomingMessage,
+  StatusUpdate,
+  WhatsAppSession,
+} from '../whatsapp/session.js';
 
 export interface InboundDeps {
   db: Db;
@@ -129,6 +138,9 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
           else if (group === null) await forgetGroup(deps.db, instanceId, id);
         }
       }),
+    /** A `group_participants` event, after the group's new metadata (queued before it) is stored. */
+    groupParticipants: (change: GroupParticipantsChange) =>
+      run(() => recordEvent(deps.db, instanceId, 'group_participants', { ...change })),
     /** The groups the account is in, fetched now (after a login). */
     refreshGroups: () => run(async () => upsertGroups(deps.db, instanceId, (await session()?.participatingGroups()) ?? [])),
     settled: () => queue,

@@ -112,6 +112,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
             groupsChanged: inbound.groupsChanged,
             restriction: restrictions.record,
             calls: calls.handle,
+            groupParticipants: inbound.groupParticipants,
           },
         });
         current = session;

@@ -26,7 +26,10 @@ export async function upsertChats(db: Db, instanceId: string, chats: ChatInfo[])
     }
     await insert.merge(
       Object.fromEntries(
-        columns.map((c) => [c, c === 'last_message' ? db.raw('greatest(chats.last_message, excluded.last_message)') : db.raw('excluded.??', [c])]),
+        columns.map((c) => [
+          c,
+          c === 'last_message' ? db.raw('greatest(chats.last_message, excluded.last_message)') : db.raw('excluded.??', [c]),
+        ]),
       ),
     );
   }
@@ -38,7 +41,10 @@ export async function upsertContacts(db: Db, instanceId: string, contacts: Conta
     if (contact.name !== undefined) patch.name = contact.name;
     if (contact.notify !== undefined) patch.notify = contact.notify;
     if (contact.lid) patch.lid = contact.lid;
-    await db('contacts').insert({ instance_id: instanceId, id: contact.id, ...patch }).onConflict(['instance_id', 'id']).merge(patch);
+    await db('contacts')
+      .insert({ instance_id: instanceId, id: contact.id, ...patch })
+      .onConflict(['instance_id', 'id'])
+      .merge(patch);
   }
 }
 
@@ -52,9 +58,15 @@ export async function upsertGroups(db: Db, instanceId: string, groups: GroupInfo
       participants: JSON.stringify(group.participants),
       updated_at: db.fn.now(),
     };
-    await db('groups').insert({ instance_id: instanceId, id: group.id, ...row }).onConflict(['instance_id', 'id']).merge(row);
+    await db('groups')
+      .insert({ instance_id: instanceId, id: group.id, ...row })
+      .onConflict(['instance_id', 'id'])
+      .merge(row);
     // A group is also a chat.
-    await db('chats').insert({ instance_id: instanceId, id: group.id, name: group.name }).onConflict(['instance_id', 'id']).merge({ name: group.name });
+    await db('chats')
+      .insert({ instance_id: instanceId, id: group.id, name: group.name })
+      .onConflict(['instance_id', 'id'])
+      .merge({ name: group.name });
   }
 }
 
@@ -66,10 +78,7 @@ export async function forgetUnknownChat(db: Db, instanceId: string, chatId: stri
   await db('chats')
     .where({ instance_id: instanceId, id: chatId })
     .whereNotExists(
-      db('messages')
-        .where({ instance_id: instanceId, chat_id: chatId })
-        .whereNotIn('status', ['pending', 'failed'])
-        .select(db.raw('1')),
+      db('messages').where({ instance_id: instanceId, chat_id: chatId }).whereNotIn('status', ['pending', 'failed']).select(db.raw('1')),
     )
     .delete();
 }
@@ -77,4 +86,10 @@ export async function forgetUnknownChat(db: Db, instanceId: string, chatId: stri
 /** A group the account is no longer in: it leaves the group list (its chat and messages stay). */
 export async function forgetGroup(db: Db, instanceId: string, groupId: string): Promise<void> {
   await db('groups').where({ instance_id: instanceId, id: groupId }).delete();
+}
+
+/** When the group's stored row last changed (ms), or null when none is stored. */
+export async function groupUpdatedAt(db: Db, instanceId: string, groupId: string): Promise<number | null> {
+  const row = await db('groups').where({ instance_id: instanceId, id: groupId }).first('updated_at');
+  return row ? new Date(row.updated_at).getTime() : null;
 }

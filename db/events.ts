@@ -10,7 +10,8 @@ export type GatewayEvent =
   | 'scheduled_failed'
   | 'bulk_completed'
   | 'account_restriction'
-  | 'call';
+  | 'call'
+  | 'group_participants';
 
 /**
  * Whether the instance `instanceId` (an SQL expression) has a webhook to

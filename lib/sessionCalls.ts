@@ -5,6 +5,16 @@ import type { pairingCodeWorkflow, sessionCallWorkflow } from '../workflows/sess
 import { Conflict, HttpError, Unavailable } from './errors.js';
 import { INSTANCE_ID } from './temporal.js';
 
+/** WhatsApp refused the call as a whole, with this code (401 not a member, 403 not an admin, 404 not found...). */
+export class WhatsAppRefused extends HttpError {
+  constructor(
+    readonly whatsappStatus: number,
+    message: string,
+  ) {
+    super(502, 'WHATSAPP_ERROR', `WhatsApp did not accept the request: ${message}`);
+  }
+}
+
 /** What a router needs to make live session calls. */
 export interface SessionCallDeps {
   temporal: Client;
@@ -32,10 +42,13 @@ export async function callSession<C extends SessionCall>(
     )) as SessionCallResult<C>;
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
-      const cause = err.cause as { type?: string; message?: string; cause?: { type?: string; message?: string } } | undefined;
+      type Failure = { type?: string; message?: string; details?: unknown[] };
+      const cause = err.cause as (Failure & { cause?: Failure }) | undefined;
       const failure = cause?.cause ?? cause;
       if (cause?.type === 'NotConnected' || failure?.type === 'NotConnected')
         throw new Conflict(`instance ${instanceId} is not connected to WhatsApp`, 'NOT_CONNECTED');
+      if (failure?.type === 'WhatsAppRefusal' && typeof failure.details?.[0] === 'number')
+        throw new WhatsAppRefused(failure.details[0], failure.message ?? 'refused');
       throw new HttpError(502, 'WHATSAPP_ERROR', `WhatsApp did not accept the request: ${failure?.message ?? err.message}`);
     }
     throw err;

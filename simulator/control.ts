@@ -1,7 +1,8 @@
 /**
  * The simulator's HTTP control API: JSON routes under `/control/...` that let
  * a demo, a script or a test in another process do what the simulated phones
- * do (add users, save contacts, scan a QR or type a pairing code, send texts and receipts, call, create groups, remove a
+ * do (add users, save contacts, scan a QR or type a pairing code, send texts and receipts, call, create groups and
+ * administer them: members, subject, description, invite links, joining, leaving; remove a
  * linked device) and inject faults. It shares the simulator's HTTP server with
  * the websocket endpoint, so one port serves both.
  */
@@ -15,6 +16,8 @@ import { sendFromPhone, sendReceipt, type ReceivedMessage } from './messages.js'
 import type { Simulator } from './simulator.js';
 import { PairingCodeError } from './pairingCode.js';
 import { describeCall } from './calls.js';
+import { GroupRefusal, MEMBER_ACTIONS, type GroupAdmin } from './groupAdmin.js';
+import { roleOf, type SimGroup } from './groups.js';
 
 export interface ControlOptions {
   /** Where the media host's CA certificate was written, to report in `GET /control`. */
@@ -32,7 +35,12 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 const phone = z.string().regex(/^\d{6,15}$/, 'must be a phone number in digits, with country code');
 const schemas = {
-  user: z.object({ phone, name: z.string().min(1).optional(), pictureUrl: z.string().url().optional() }),
+  user: z.object({
+    phone,
+    name: z.string().min(1).optional(),
+    pictureUrl: z.string().url().optional(),
+    groupAddPrivacy: z.enum(['all', 'contacts', 'none']).optional(),
+  }),
   scan: z.object({ phone, qr: z.string().min(1) }),
   pairCode: z.object({ phone, code: z.string().regex(/^[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}$/, 'must be the 8 characters the device shows') }),
   contact: z.object({ owner: phone, phone, name: z.string().min(1).max(256) }),
@@ -55,6 +63,19 @@ const schemas = {
   }),
   call: z.object({ from: phone, to: phone, video: z.boolean().optional() }),
   callId: z.object({ id: z.string().min(1) }),
+  groupId: z.object({ id: z.string().min(1) }),
+  groupMembers: z.object({
+    group: z.string().min(1),
+    by: phone,
+    action: z.enum(MEMBER_ACTIONS as [string, ...string[]]),
+    participants: z.array(phone).min(1),
+  }),
+  groupSubject: z.object({ group: z.string().min(1), by: phone, subject: z.string().min(1) }),
+  groupDescription: z.object({ group: z.string().min(1), by: phone, description: z.string().nullable() }),
+  groupInvite: z.object({ group: z.string().min(1), by: phone }),
+  groupJoin: z.object({ phone, code: z.string().min(1) }),
+  groupLeave: z.object({ group: z.string().min(1), phone }),
+  groupNotices: z.object({ group: z.string().min(1).optional(), to: phone.optional() }),
   logout: z.object({ phone, deviceId: z.number().int().min(1).optional() }),
   faults: z
     .object({
@@ -108,6 +129,15 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
     if (!call) throw new NotFound(`no simulated call ${id}`);
     return call;
   };
+  // A phone's group action, refused as WhatsApp refuses it (403 not an admin, 404 no such group...).
+  const asPhone = async <T>(act: (admin: GroupAdmin) => T | Promise<T>): Promise<T> => {
+    try {
+      return await act(sim.groupAdmin);
+    } catch (err) {
+      if (err instanceof GroupRefusal) throw new HttpError(err.code, 'GROUP_REFUSED', `WhatsApp refused: ${err.text}`);
+      throw err;
+    }
+  };
   const online = (users: SimUser[]) => users.flatMap(linked).filter((c) => sim.connectionOf(c)).length;
 
   return {
@@ -135,6 +165,7 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
       const user = existing ?? sim.addUser(input.phone, input.name);
       if (existing && input.name) user.name = input.name;
       if (input.pictureUrl) user.pictureUrl = input.pictureUrl;
+      if (input.groupAddPrivacy) user.groupAddPrivacy = input.groupAddPrivacy;
       return { status: existing ? 200 : 201, body: describeUser(user) };
     },
 
@@ -271,6 +302,72 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
       return { body: describeCall(call) };
     },
 
+    // One group as the phones see it (`?id=`), or every group.
+    'GET /control/groups': (_body, query) => {
+      if (!query.has('id')) return { body: sim.groupRegistry.all().map(describeGroup) };
+      const { id } = parse(schemas.groupId, Object.fromEntries(query));
+      return { body: describeGroup(groupOr404(sim, id)) };
+    },
+
+    // A member's phone adds, removes, promotes or demotes: a result per participant, notifications to the members.
+    'POST /control/groups/participants': async (body) => {
+      const input = parse(schemas.groupMembers, body);
+      const group = groupOr404(sim, input.group);
+      const by = known(input.by);
+      const outcomes = await asPhone((admin) =>
+        admin.changeMembers(
+          group,
+          by,
+          input.action as (typeof MEMBER_ACTIONS)[number],
+          input.participants.map((p) => pnJid(p)),
+        ),
+      );
+      return { body: { participants: outcomes.map((o) => ({ phone: o.jid.split('@')[0], status: o.status })) } };
+    },
+
+    'PUT /control/groups/subject': async (body) => {
+      const input = parse(schemas.groupSubject, body);
+      const group = groupOr404(sim, input.group);
+      await asPhone((admin) => admin.setSubject(group, known(input.by), input.subject));
+      return { body: describeGroup(group) };
+    },
+
+    'PUT /control/groups/description': async (body) => {
+      const input = parse(schemas.groupDescription, body);
+      const group = groupOr404(sim, input.group);
+      await asPhone((admin) => admin.setDescription(group, known(input.by), input.description || null));
+      return { body: describeGroup(group) };
+    },
+
+    // An admin's phone opens "Invite via link".
+    'GET /control/groups/invite': async (_body, query) => {
+      const input = parse(schemas.groupInvite, Object.fromEntries(query));
+      const group = groupOr404(sim, input.group);
+      const code = await asPhone((admin) => admin.inviteCode(group, known(input.by)));
+      return { body: { code, link: `https://chat.whatsapp.com/${code}` } };
+    },
+
+    'POST /control/groups/join': async (body) => {
+      const input = parse(schemas.groupJoin, body);
+      const user = known(input.phone);
+      const group = await asPhone((admin) => admin.join(user, input.code.replace(/^https:\/\/chat\.whatsapp\.com\//, '')));
+      return { body: describeGroup(group) };
+    },
+
+    'POST /control/groups/leave': async (body) => {
+      const input = parse(schemas.groupLeave, body);
+      const group = groupOr404(sim, input.group);
+      await asPhone((admin) => admin.leave(known(input.phone), group));
+      return { body: { success: true } };
+    },
+
+    // The group notifications the phones got (who changed what), in order.
+    'GET /control/group-notices': (_body, query) => {
+      const input = parse(schemas.groupNotices, Object.fromEntries(query));
+      const group = input.group ? groupOr404(sim, input.group).id : undefined;
+      return { body: sim.groupAdmin.notices.filter((n) => (!group || n.group === group) && (!input.to || n.to === input.to)) };
+    },
+
     'POST /control/logout': async (body) => {
       const input = parse(schemas.logout, body);
       const devices = linkedOrConflict(known(input.phone)).filter((c) => input.deviceId === undefined || c.deviceId === input.deviceId);
@@ -340,6 +437,20 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const issue = result.error.issues[0]!;
   throw new BadRequest(`${issue.path.join('.') || 'body'}: ${issue.message}`);
 }
+
+function groupOr404(sim: Simulator, gid: string): SimGroup {
+  const group = sim.groupRegistry.get(gid);
+  if (!group) throw new NotFound(`no simulated group ${gid}`);
+  return group;
+}
+
+const describeGroup = (group: SimGroup) => ({
+  id: group.id,
+  subject: group.subject,
+  description: group.description ?? null,
+  owner: group.owner.phone,
+  participants: group.participants.map((u) => ({ phone: u.phone, role: roleOf(group, u) ?? null })),
+});
 
 const describeUser = (user: SimUser) => ({ phone: user.phone, lid: user.lid, name: user.name });
 

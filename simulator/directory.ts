@@ -43,6 +43,8 @@ export interface SimUser {
   pictureUrl?: string;
   /** The phone's address book: contacts' phone numbers and the names saved for them. */
   addressBook: Map<string, string>;
+  /** Who may add this user to groups (privacy setting "Groups"); others get 403 and must send an invite. Default: everyone. */
+  groupAddPrivacy?: 'all' | 'contacts' | 'none';
 }
 
 export const pnJid = (phone: string, device?: number) => (device ? `${phone}:${device}@s.whatsapp.net` : `${phone}@s.whatsapp.net`);

@@ -29,6 +29,8 @@ export interface SimGroup {
   addressingMode: AddressingMode;
   /** Unix seconds. */
   creation: number;
+  /** The current invite link's code (`https://chat.whatsapp.com/<code>`), once an admin asked for one. */
+  inviteCode?: string;
 }
 
 export interface CreateGroupOptions {
@@ -76,6 +78,10 @@ export class GroupRegistry {
   /** By `120363…@g.us` or the bare id. */
   get(gid: string): SimGroup | undefined {
     return this.groups.get(gid.includes('@') ? gid : `${gid}@g.us`);
+  }
+
+  all(): SimGroup[] {
+    return [...this.groups.values()];
   }
 
   /** The groups `user` is a member of. */
@@ -145,11 +151,15 @@ export function groupNode(group: SimGroup): BinaryNode {
   };
 }
 
-/** The `w:gp2` notification that `actor` added `added` to the group, as every member's devices get it. */
-export function groupAddNotification(group: SimGroup, actor: SimUser, added: SimUser): BinaryNode {
-  const lidMode = group.addressingMode === 'lid';
+/** A member as a `<participant>` of a notification: its id and the other one (see AddressingMode). */
+export function participantNode(group: SimGroup, user: SimUser): BinaryNode {
+  const { jid, alt } = memberJids(group, user);
+  return { tag: 'participant', attrs: { jid, ...(group.addressingMode === 'lid' ? { phone_number: alt } : { lid: alt }) } };
+}
+
+/** A `w:gp2` notification: `actor` changed the group (`change` says how), as every member's devices get it. */
+export function groupNotification(group: SimGroup, actor: SimUser, change: BinaryNode): BinaryNode {
   const by = memberJids(group, actor);
-  const member = memberJids(group, added);
   return {
     tag: 'notification',
     attrs: {
@@ -158,22 +168,21 @@ export function groupAddNotification(group: SimGroup, actor: SimUser, added: Sim
       id: randomBytes(8).toString('hex').toUpperCase(),
       participant: by.jid,
       t: unixNow(),
-      ...(lidMode ? { participant_pn: by.alt } : {}),
+      ...(group.addressingMode === 'lid' ? { participant_pn: by.alt } : {}),
     },
-    content: [
-      {
-        tag: 'add',
-        attrs: {},
-        content: [{ tag: 'participant', attrs: { jid: member.jid, ...(lidMode ? { phone_number: member.alt } : { lid: member.alt }) } }],
-      },
-    ],
+    content: [change],
   };
+}
+
+/** The `w:gp2` notification that `actor` added `added` to the group, as every member's devices get it. */
+export function groupAddNotification(group: SimGroup, actor: SimUser, added: SimUser): BinaryNode {
+  return groupNotification(group, actor, { tag: 'add', attrs: {}, content: [participantNode(group, added)] });
 }
 
 /**
  * `w:g2` queries: metadata of one group (`to` = the group) and the groups the
  * asking account participates in (`to` = `@g.us`). Group changes (create,
- * add, leave...) are not simulated yet.
+ * add, leave, subject, invite links...) are answered in groupAdmin.ts.
  */
 export function answerGroupIq(registry: GroupRegistry, asker: SimUser | undefined, iq: BinaryNode): BinaryNode {
   if (iq.attrs.type === 'get' && child(iq, 'participating')) {

@@ -22,6 +22,7 @@ import { AppStateServer } from './appState.js';
 import { sendInitialHistory } from './history.js';
 import { GroupRegistry, answerGroupIq, groupAddNotification, type CreateGroupOptions, type SimGroup } from './groups.js';
 import { handleOutgoingGroupMessage, sendGroupMessage } from './groupMessages.js';
+import { GroupAdmin, answerGroupAdminIq } from './groupAdmin.js';
 import { MediaHost } from './media.js';
 import { sendMedia, type OutgoingMedia } from './mediaMessages.js';
 import { recordDeviceReceipt, recordPresence, type SeenPresence, type SeenReceipt } from './presence.js';
@@ -52,6 +53,8 @@ export class Simulator {
   readonly directory = new Directory();
   /** Groups; members are simulated users (unknown numbers are added). */
   readonly groupRegistry = new GroupRegistry((phone) => this.directory.addUser({ phone }));
+  /** Group changes (create, members, subject, invites, leave) and the notifications members' phones got. */
+  readonly groupAdmin = new GroupAdmin(this);
   readonly faults: Faults = { refuse: false, delayMs: 0, failLogins: 0, ackError: 0 };
   /** Every message a simulated phone received, in order. */
   readonly received: ReceivedMessage[] = [];
@@ -484,8 +487,9 @@ export class Simulator {
     return !!user && (this.blocked.get(phone)?.has(user.phone) ?? false);
   }
 
-  groups(conn: SimConnection, iq: BinaryNode): BinaryNode {
-    return answerGroupIq(this.groupRegistry, conn.companion?.user, iq);
+  async groups(conn: SimConnection, iq: BinaryNode): Promise<BinaryNode> {
+    const asker = conn.companion?.user;
+    return (await answerGroupAdminIq(this.groupAdmin, asker, iq)) ?? answerGroupIq(this.groupRegistry, asker, iq);
   }
 
   /** Where to upload: Baileys POSTs to `https://<hostname>/mms/<type>/<hash>?auth=<auth>`. */

@@ -6,6 +6,9 @@ import { toBaileysContent, vcard } from '../whatsapp/baileys/outbound.js';
 import { receiptUpdates } from '../whatsapp/baileys/receipts.js';
 import { toChatInfo, toContactInfo, toGroupInfo } from '../whatsapp/baileys/directory.js';
 import { toIncomingCall } from '../whatsapp/baileys/calls.js';
+import { createdGroup, createdGroupId, refusalsTyped, toParticipantResults, toParticipantsChange } from '../whatsapp/baileys/groups.js';
+import { WhatsAppRefusal } from '../whatsapp/session.js';
+import type { BinaryNode } from '@whiskeysockets/baileys';
 
 const OWN = '905550000001:12@s.whatsapp.net';
 const ALI = '905550000002@s.whatsapp.net';
@@ -301,4 +304,100 @@ test('call events map to IncomingCall: the caller by phone number where WhatsApp
     else
       for (const [key, value] of Object.entries(expected)) assert.deepEqual(mapped?.[key as keyof typeof mapped], value, `${name}: ${key}`);
   }
+});
+
+test("group administration: WhatsApp's per-participant codes, participant changes by phone number, refusals typed", async () => {
+  const NOBODY = '905559999999@s.whatsapp.net';
+  const metadata = {
+    id: GROUP,
+    subject: 'Ekip',
+    owner: '905550000001@s.whatsapp.net',
+    creation: 1_790_000_000,
+    participants: [
+      { id: '905550000001@s.whatsapp.net', admin: 'superadmin' },
+      { id: ALI, admin: null },
+      // Baileys keeps a refused participant as a member (it drops the `error` attribute).
+      { id: NOBODY, admin: null },
+    ],
+  } as never;
+  const answer: BinaryNode = {
+    tag: 'iq',
+    attrs: { type: 'result' },
+    content: [
+      {
+        tag: 'group',
+        attrs: { id: '120363000000000001' },
+        content: [
+          { tag: 'participant', attrs: { jid: '905550000001@s.whatsapp.net', type: 'superadmin' } },
+          { tag: 'participant', attrs: { jid: ALI } },
+          { tag: 'participant', attrs: { jid: NOBODY, error: '404' } },
+        ],
+      },
+    ],
+  };
+  assert.equal(createdGroupId(answer), GROUP);
+  const created = createdGroup(metadata, [ALI, NOBODY], answer);
+  assert.deepEqual(created.participants, [
+    { id: ALI, status: 200 },
+    { id: NOBODY, status: 404 },
+  ]);
+  assert.deepEqual(
+    created.group.participants.map((p) => p.id),
+    ['905550000001@s.whatsapp.net', ALI],
+  );
+  // Without the answer at hand: members as listed, anyone else unexplained (500).
+  assert.deepEqual(createdGroup(metadata, [ALI, '905558888888@s.whatsapp.net'], undefined).participants, [
+    { id: ALI, status: 200 },
+    { id: '905558888888@s.whatsapp.net', status: 500 },
+  ]);
+
+  assert.deepEqual(
+    toParticipantResults(
+      [
+        { status: '200', jid: ALI },
+        { status: '409', jid: '905550000003@s.whatsapp.net' },
+      ],
+      [ALI, '905550000003@s.whatsapp.net'],
+    ),
+    [
+      { id: ALI, status: 200 },
+      { id: '905550000003@s.whatsapp.net', status: 409 },
+    ],
+  );
+
+  const cases: Array<[string, unknown, unknown]> = [
+    [
+      'a LID-addressed add names members and author by phone number',
+      {
+        id: GROUP,
+        action: 'add',
+        author: ALI_LID,
+        authorPn: ALI,
+        participants: [{ id: '222233334444@lid', phoneNumber: '905550000004@s.whatsapp.net' }],
+      },
+      { groupId: GROUP, action: 'add', participants: ['905550000004@s.whatsapp.net'], author: ALI },
+    ],
+    [
+      'a promote in a PN group',
+      { id: GROUP, action: 'promote', author: ALI, participants: [{ id: '905550000004@s.whatsapp.net', lid: '222233334444@lid' }] },
+      { groupId: GROUP, action: 'promote', participants: ['905550000004@s.whatsapp.net'], author: ALI },
+    ],
+    [
+      'no author given',
+      { id: GROUP, action: 'remove', author: '', participants: [{ id: ALI }] },
+      { groupId: GROUP, action: 'remove', participants: [ALI], author: null },
+    ],
+    ['a number change is no membership change', { id: GROUP, action: 'modify', author: ALI, participants: [{ id: ALI }] }, undefined],
+  ];
+  for (const [name, update, expected] of cases) assert.deepEqual(toParticipantsChange(update as never), expected, name);
+
+  await assert.rejects(
+    refusalsTyped(() => Promise.reject(Object.assign(new Error('forbidden'), { data: 403 }))),
+    (err) => err instanceof WhatsAppRefusal && err.status === 403 && err.message === 'forbidden',
+  );
+  // Other failures (a timeout, a closed socket) stay as they are.
+  await assert.rejects(
+    refusalsTyped(() => Promise.reject(Object.assign(new Error('Timed Out'), { data: { stack: '' } }))),
+    (err) => !(err instanceof WhatsAppRefusal),
+  );
 });

@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { WAMessage } from '@whiskeysockets/baileys';
+import type { BinaryNode, WAMessage } from '@whiskeysockets/baileys';
 import { Simulator } from '../simulator/simulator.js';
 import type { ReceivedMessage } from '../simulator/messages.js';
 import { BareClient, waitFor } from './support/bareBaileys.js';
@@ -230,4 +230,192 @@ test("a member's other linked device gets what its sibling sends to the group an
   }
   await laptop.stop();
   await desktop.stop();
+});
+
+/** Resolves with the first `group-participants.update` Baileys emits for which `filter` holds. */
+function participantsUpdate(
+  client: BareClient,
+  filter: (u: { id: string; action: string; author?: string; participants: Array<{ id: string }> }) => boolean,
+): Promise<{ id: string; action: string; author?: string; participants: Array<{ id: string }> }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no matching group-participants.update')), 10_000);
+    const listener = (update: { id: string; action: string; author?: string; participants: Array<{ id: string }> }) => {
+      if (!filter(update)) return;
+      clearTimeout(timer);
+      client.socket!.ev.off('group-participants.update', listener as never);
+      resolve(update);
+    };
+    client.socket!.ev.on('group-participants.update', listener as never);
+  });
+}
+
+const pn = (phone: string) => `${phone}@s.whatsapp.net`;
+
+test("Baileys' groupCreate and groupParticipantsUpdate get WhatsApp's result per participant; members' phones are told", async () => {
+  const client = await pairedClient('905556660001');
+  sim.addUser('905556660002', 'Ayşe');
+  sim.addUser('905556660003', 'Kemal');
+  const upserted = new Promise<Array<{ id: string; subject: string }>>((resolve) => client.socket!.ev.on('groups.upsert', resolve));
+
+  // A number that is not on WhatsApp is named beside the members, with its error (Baileys lists it as a participant).
+  const created = await client.socket!.groupCreate('Satış', [pn('905556660002'), pn('905556660003'), pn('905556669999')]);
+  const group = sim.group(created.id);
+  assert.equal(created.subject, 'Satış');
+  assert.deepEqual(
+    group.participants.map((u) => u.phone),
+    ['905556660001', '905556660002', '905556660003'],
+  );
+  assert.equal(created.participants.find((p) => p.id === pn('905556660001'))?.admin, 'superadmin');
+  assert.ok(
+    created.participants.some((p) => p.id === pn('905556669999')),
+    'Baileys drops the error attribute of a refused participant',
+  );
+  // The creating account's devices get the group too (w:gp2 <create>), as do the members' phones.
+  assert.equal((await upserted)[0]!.id, created.id);
+  assert.deepEqual(
+    sim.groupAdmin.notices.filter((n) => n.group === created.id && n.change === 'create').map((n) => n.to),
+    ['905556660001', '905556660002', '905556660003'],
+  );
+
+  // add: 200 added, 409 already a member, 404 not on WhatsApp.
+  sim.addUser('905556660004', 'Nur');
+  const told = participantsUpdate(client, (u) => u.id === created.id && u.action === 'add');
+  const added = await client.socket!.groupParticipantsUpdate(
+    created.id,
+    [pn('905556660004'), pn('905556660002'), pn('905556668888')],
+    'add',
+  );
+  assert.deepEqual(
+    added.map((r) => [r.jid, r.status]),
+    [
+      [pn('905556660004'), '200'],
+      [pn('905556660002'), '409'],
+      [pn('905556668888'), '404'],
+    ],
+  );
+  const addUpdate = await told;
+  assert.deepEqual(
+    addUpdate.participants.map((p) => p.id),
+    [pn('905556660004')],
+  );
+  assert.equal(addUpdate.author, pn('905556660001'));
+
+  // Privacy settings that let only contacts add them: 403, with the invite WhatsApp offers instead; a contact may.
+  const selective = sim.addUser('905556660005', 'Seçici');
+  selective.groupAddPrivacy = 'contacts';
+  const refused = await client.socket!.groupParticipantsUpdate(created.id, [pn('905556660005')], 'add');
+  assert.equal(refused[0]!.status, '403');
+  const answer = refused[0]!.content as BinaryNode;
+  const offered = Array.isArray(answer.content) ? answer.content.find((c) => c.tag === 'add_request') : undefined;
+  assert.match(offered?.attrs.code ?? '', /^[A-Za-z0-9]{22}$/);
+  assert.equal(group.participants.includes(selective), false);
+  selective.addressBook.set('905556660001', 'Satış sorumlusu');
+  assert.equal((await client.socket!.groupParticipantsUpdate(created.id, [pn('905556660005')], 'add'))[0]!.status, '200');
+
+  // promote, demote, remove: 404 for someone not in the group.
+  const promoted = await client.socket!.groupParticipantsUpdate(created.id, [pn('905556660002'), pn('905556667777')], 'promote');
+  assert.deepEqual(
+    promoted.map((r) => r.status),
+    ['200', '404'],
+  );
+  assert.equal((await client.socket!.groupMetadata(created.id)).participants.find((p) => p.id === pn('905556660002'))?.admin, 'admin');
+  assert.deepEqual(
+    (await client.socket!.groupParticipantsUpdate(created.id, [pn('905556660002')], 'demote')).map((r) => r.status),
+    ['200'],
+  );
+  const removedTold = participantsUpdate(client, (u) => u.id === created.id && u.action === 'remove');
+  assert.deepEqual(
+    (await client.socket!.groupParticipantsUpdate(created.id, [pn('905556660003')], 'remove')).map((r) => r.status),
+    ['200'],
+  );
+  assert.deepEqual(
+    (await removedTold).participants.map((p) => p.id),
+    [pn('905556660003')],
+  );
+  assert.equal(group.participants.includes(sim.user('905556660003')), false);
+  // The removed member's phone was told too.
+  assert.ok(sim.groupAdmin.notices.some((n) => n.group === created.id && n.change === 'remove' && n.to === '905556660003'));
+  await client.stop();
+});
+
+test('subject, description, invite links, joining by invite and leaving, with Baileys; a non-admin is refused', async () => {
+  const client = await pairedClient('905557770001');
+  sim.addUser('905557770002', 'Deniz');
+  const created = await client.socket!.groupCreate('Eski ad', [pn('905557770002')]);
+  const group = sim.group(created.id);
+
+  const subjectTold = new Promise<void>((resolve) =>
+    client.socket!.ev.on('groups.update', (u) => u.some((g) => g.id === created.id && g.subject === 'Yeni ad') && resolve()),
+  );
+  await client.socket!.groupUpdateSubject(created.id, 'Yeni ad');
+  await client.socket!.groupUpdateDescription(created.id, 'Açıklama');
+  assert.equal(group.subject, 'Yeni ad');
+  assert.equal(group.description, 'Açıklama');
+  const metadata = await client.socket!.groupMetadata(created.id);
+  assert.equal(metadata.subject, 'Yeni ad');
+  assert.equal(metadata.desc, 'Açıklama');
+  // A second description change carries the id of the first (`prev`), which the server checks.
+  await client.socket!.groupUpdateDescription(created.id, 'İkinci');
+  assert.equal(group.description, 'İkinci');
+  // The account's own device is told of the change, as the members' phones are.
+  await subjectTold;
+  assert.ok(sim.groupAdmin.notices.some((n) => n.to === '905557770002' && n.change === 'description' && n.description === 'İkinci'));
+
+  // Invite links: the code, then a new one; the old code no longer lets anyone in.
+  const code = await client.socket!.groupInviteCode(created.id);
+  assert.match(code!, /^[A-Za-z0-9]{22}$/);
+  assert.equal(await client.socket!.groupInviteCode(created.id), code);
+  const fresh = await client.socket!.groupRevokeInvite(created.id);
+  assert.notEqual(fresh, code);
+  const joiner = sim.addUser('905557770003', 'Ece');
+  await assert.rejects(sim.groupAdmin.join(joiner, code!), /406 not-acceptable/);
+  await sim.groupAdmin.join(joiner, fresh!);
+  assert.ok(group.participants.includes(joiner));
+
+  // A phone's group, joined by the account through its invite code.
+  const theirs = sim.createGroup({ subject: 'Davet', owner: '905557770002', participants: ['905557770003'] });
+  const theirCode = sim.groupAdmin.inviteCode(theirs, sim.user('905557770002'));
+  const joinedTold = participantsUpdate(client, (u) => u.id === theirs.id && u.action === 'add');
+  assert.equal(await client.socket!.groupAcceptInvite(theirCode), theirs.id);
+  assert.equal((await joinedTold).author, pn('905557770001'));
+  await assert.rejects(client.socket!.groupAcceptInvite('AAAAAAAAAAAAAAAAAAAAAA'), (err: { data?: unknown }) => err.data === 404);
+
+  // Not an admin there: adding, promoting and the invite code are refused (403); the subject may be changed.
+  await assert.rejects(
+    client.socket!.groupParticipantsUpdate(theirs.id, [pn('905557770004')], 'add'),
+    (err: { data?: unknown }) => err.data === 403,
+  );
+  await assert.rejects(client.socket!.groupInviteCode(theirs.id), (err: { data?: unknown }) => err.data === 403);
+  // Unknown groups: 404.
+  await assert.rejects(client.socket!.groupUpdateSubject('120363000000000001@g.us', 'x'), (err: { data?: unknown }) => err.data === 404);
+
+  // Leaving: the others and the account's own devices are told; the group is then closed to it (401).
+  const leftTold = participantsUpdate(client, (u) => u.id === theirs.id && u.action === 'remove');
+  await client.socket!.groupLeave(theirs.id);
+  assert.equal((await leftTold).participants[0]!.id, pn('905557770001'));
+  assert.equal(theirs.participants.includes(sim.user('905557770001')), false);
+  await assert.rejects(client.socket!.groupMetadata(theirs.id), (err: { data?: unknown }) => err.data === 401);
+  assert.ok(sim.groupAdmin.notices.some((n) => n.group === theirs.id && n.to === '905557770002' && n.change === 'remove'));
+  await client.stop();
+});
+
+test("a member's phone changing the group reaches Baileys with the phone as author", async () => {
+  const client = await pairedClient('905558880001');
+  const group = sim.createGroup({ subject: 'Telefondan', owner: '905558880002', participants: ['905558880001'] });
+  sim.addUser('905558880003', 'Oya');
+  const told = participantsUpdate(client, (u) => u.id === group.id && u.action === 'add');
+  const outcomes = await sim.groupAdmin.changeMembers(group, sim.user('905558880002'), 'add', [pn('905558880003')]);
+  assert.deepEqual(
+    outcomes.map((o) => o.status),
+    [200],
+  );
+  const update = await told;
+  assert.equal(update.author, pn('905558880002'));
+  assert.deepEqual(
+    update.participants.map((p) => p.id),
+    [pn('905558880003')],
+  );
+  // A non-admin's phone is refused as WhatsApp refuses it.
+  await assert.rejects(sim.groupAdmin.changeMembers(group, sim.user('905558880003'), 'remove', [pn('905558880001')]), /403 forbidden/);
+  await client.stop();
 });

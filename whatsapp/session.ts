@@ -100,6 +100,42 @@ export interface GroupInfo {
   participants: Array<{ id: string; admin: 'admin' | 'superadmin' | null }>;
 }
 
+export type GroupParticipantAction = 'add' | 'remove' | 'promote' | 'demote';
+
+/**
+ * What WhatsApp made of one participant of a group change: `status` 200
+ * done; otherwise its code (403 refused, e.g. by their privacy settings; 404
+ * not on WhatsApp, or not a member; 409 already a member...).
+ */
+export interface ParticipantResult {
+  id: string;
+  status: number;
+}
+
+/** Members changed in a group the account is in, by the account itself or by someone else. */
+export interface GroupParticipantsChange {
+  groupId: string;
+  action: GroupParticipantAction;
+  /** Phone-number JIDs where WhatsApp tells them. */
+  participants: string[];
+  /** Who made the change (a member leaving is its own author), when WhatsApp says. */
+  author: string | null;
+}
+
+/**
+ * WhatsApp refused a request as a whole (an iq error): 401 not a member, 403
+ * not an admin, 404 no such group, 406/410 an invite code revoked or unknown...
+ */
+export class WhatsAppRefusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WhatsAppRefusal';
+  }
+}
+
 export interface ChatInfo {
   id: string;
   name?: string | null;
@@ -195,6 +231,8 @@ export interface SessionEventHandlers {
   restriction?(restriction: AccountRestriction): void;
   /** Incoming calls: an offer, then how the call ended (rejected, answered on another device, hung up). */
   calls?(calls: IncomingCall[]): void;
+  /** Members were added, removed, promoted or demoted in a group (reported after `groupsChanged` for it). */
+  groupParticipants?(change: GroupParticipantsChange): void;
 }
 
 /** What `prepare` made of a message: only the session that made it knows what is inside. */
@@ -245,6 +283,19 @@ export interface WhatsAppSession {
   profilePicture(jid: string): Promise<string | null>;
   groupMetadata(groupId: string): Promise<GroupInfo>;
   participatingGroups(): Promise<GroupInfo[]>;
+  /** Creates a group with the account as its owner; a result per participant asked for. */
+  createGroup(subject: string, participants: string[]): Promise<{ group: GroupInfo; participants: ParticipantResult[] }>;
+  updateGroupParticipants(groupId: string, action: GroupParticipantAction, participants: string[]): Promise<ParticipantResult[]>;
+  setGroupSubject(groupId: string, subject: string): Promise<void>;
+  /** `null` removes the description. */
+  setGroupDescription(groupId: string, description: string | null): Promise<void>;
+  /** The code of the group's invite link (`https://chat.whatsapp.com/<code>`). */
+  groupInviteCode(groupId: string): Promise<string>;
+  /** Replaces the invite link; the old code stops working. Returns the new code. */
+  revokeGroupInvite(groupId: string): Promise<string>;
+  /** Joins a group by its invite code; returns the group's id. */
+  joinGroup(code: string): Promise<string>;
+  leaveGroup(groupId: string): Promise<void>;
   /**
    * Asks WhatsApp for a pairing code for `phone` (digits, with country code), to type on that phone instead of
    * scanning the QR. Only while the device is not paired yet: rejects with PairingRefused otherwise.

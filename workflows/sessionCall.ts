@@ -8,6 +8,12 @@ export interface SessionCallInput {
   args: unknown[];
 }
 
+/**
+ * Calls whose second attempt could do the thing twice (a create that timed out may have
+ * created the group; a second one would be another group): tried once, a failure reported.
+ */
+const ONCE_ONLY: readonly SessionCall[] = ['createGroup', 'revokeGroupInvite'];
+
 /** One live call on an instance's WhatsApp session (a query or an action), run where the socket is. */
 export async function sessionCallWorkflow({ instanceId, call, args }: SessionCallInput): Promise<unknown> {
   const { locateSession } = proxyLocalActivities<GeneralActivities>({ startToCloseTimeout: '10 s' });
@@ -17,7 +23,7 @@ export async function sessionCallWorkflow({ instanceId, call, args }: SessionCal
     taskQueue: lease.taskQueue,
     scheduleToStartTimeout: '5 s',
     startToCloseTimeout: '30 s',
-    retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['NotConnected', 'BadCall'] },
+    retry: { maximumAttempts: ONCE_ONLY.includes(call) ? 1 : 2, nonRetryableErrorTypes: ['NotConnected', 'BadCall'] },
   });
   return host.sessionCall({ instanceId, call, args });
 }

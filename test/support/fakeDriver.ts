@@ -114,6 +114,31 @@ export function createFakeDriver(
           throw new Error('the fake driver pairs by itself');
         },
         async rejectCall() {},
+        // Group administration too is tested on real Baileys against the simulator.
+        async createGroup(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async updateGroupParticipants(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async setGroupSubject(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async setGroupDescription(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async groupInviteCode(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async revokeGroupInvite(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async joinGroup(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
+        async leaveGroup(): Promise<never> {
+          throw new Error('the fake driver has no groups');
+        },
       };
     },
   };

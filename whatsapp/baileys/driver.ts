@@ -10,6 +10,7 @@ import {
   Browsers,
   downloadMediaMessage,
   generateWAMessage,
+  type BinaryNode,
   type proto,
   type WAMessage,
   type WASocket,
@@ -35,6 +36,7 @@ import { recordReceiptsFirst } from './receipts.js';
 import { statusName, toIncoming, toStatusUpdates } from './inbound.js';
 import { toChatInfo, toContactInfo, toGroupInfo, toLiveChatInfo } from './directory.js';
 import { fromMessageCapping, fromReachoutTimelock } from './restrictions.js';
+import { createdGroup, createdGroupId, isCreateAnswer, refusalsTyped, toParticipantResults, toParticipantsChange } from './groups.js';
 
 export interface BaileysDriverOptions {
   /** WhatsApp Web websocket URL (a simulator's in tests and demos). */
@@ -164,7 +166,11 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
       socket.ev.on('contacts.update', (contacts) => handlers.contacts?.(contacts.map(toContactInfo)));
       socket.ev.on('groups.upsert', (groups) => handlers.groups?.(groups.map(toGroupInfo)));
       // The account joined or left a group, or its members or subject changed: the gateway looks it up.
-      socket.ev.on('group-participants.update', ({ id }) => handlers.groupsChanged?.([id]));
+      socket.ev.on('group-participants.update', (update) => {
+        handlers.groupsChanged?.([update.id]);
+        const change = toParticipantsChange(update);
+        if (change) handlers.groupParticipants?.(change);
+      });
       socket.ev.on('groups.update', (updates) => handlers.groupsChanged?.(updates.flatMap((u) => (u.id ? [u.id] : []))));
       socket.ev.on('call', (events) => {
         const calls = events.flatMap((event) => toIncomingCall(event) ?? []);
@@ -318,8 +324,8 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
             throw err;
           }
         },
-        async groupMetadata(groupId) {
-          return toGroupInfo(await socket.groupMetadata(groupId));
+        groupMetadata(groupId) {
+          return refusalsTyped(async () => toGroupInfo(await socket.groupMetadata(groupId)));
         },
         async participatingGroups() {
           return Object.values(await socket.groupFetchAllParticipating()).map(toGroupInfo);
@@ -346,6 +352,50 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         async rejectCall(callId, creator) {
           await socket.rejectCall(callId, creator);
         },
+        createGroup(subject, participants) {
+          return refusalsTyped(async () => {
+            // The per-participant codes are in WhatsApp's answer only (see createdGroup): keep it as it passes.
+            const answers: BinaryNode[] = [];
+            const keep = (frame: BinaryNode | Uint8Array) => {
+              if (!(frame instanceof Uint8Array) && isCreateAnswer(frame)) answers.push(frame);
+            };
+            const ws = socket.ws as unknown as EventEmitter;
+            ws.on('frame', keep);
+            try {
+              const metadata = await socket.groupCreate(subject, participants);
+              return createdGroup(
+                metadata,
+                participants,
+                answers.find((a) => createdGroupId(a) === metadata.id),
+              );
+            } finally {
+              ws.off('frame', keep);
+            }
+          });
+        },
+        updateGroupParticipants(groupId, action, participants) {
+          return refusalsTyped(async () =>
+            toParticipantResults(await socket.groupParticipantsUpdate(groupId, participants, action), participants),
+          );
+        },
+        setGroupSubject(groupId, subject) {
+          return refusalsTyped(() => socket.groupUpdateSubject(groupId, subject));
+        },
+        setGroupDescription(groupId, description) {
+          return refusalsTyped(() => socket.groupUpdateDescription(groupId, description ?? undefined));
+        },
+        groupInviteCode(groupId) {
+          return refusalsTyped(async () => required(await socket.groupInviteCode(groupId), 'invite code'));
+        },
+        revokeGroupInvite(groupId) {
+          return refusalsTyped(async () => required(await socket.groupRevokeInvite(groupId), 'invite code'));
+        },
+        joinGroup(code) {
+          return refusalsTyped(async () => jidNormalizedUser(required(await socket.groupAcceptInvite(code), 'group id')));
+        },
+        leaveGroup(groupId) {
+          return refusalsTyped(() => socket.groupLeave(groupId));
+        },
         async downloadMedia(message) {
           return downloadMediaMessage(
             message.raw as WAMessage,
@@ -360,6 +410,12 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
 }
 
 const SESSION_FLUSH_TIMEOUT_MS = 15_000;
+
+/** WhatsApp's answer without what it should hold. */
+function required<T>(value: T | undefined | null, what: string): T {
+  if (value === undefined || value === null || value === '') throw new Error(`WhatsApp answered without the ${what}`);
+  return value;
+}
 
 export function closeReason(statusCode: number | undefined, message?: string): CloseReason {
   switch (statusCode) {
