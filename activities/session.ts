@@ -11,6 +11,7 @@ import type { MediaStore } from '../lib/mediaStore.js';
 import { createInboundRecorder } from './inbound.js';
 import { HANDED_OVER } from '../lib/temporal.js';
 import type { Chatbot } from './chatbot.js';
+import { getSettings, maskProxyUrl } from '../db/settings.js';
 
 /** How a held session ended when it did not end by cancellation. */
 export type SessionEnd = 'loggedOut' | 'qrTimeout' | 'replaced';
@@ -24,13 +25,15 @@ export interface SessionActivityDeps {
   /** Wakes the instance's outbox: called when the session opens. */
   wakeOutbox: (instanceId: string) => Promise<void>;
   chatbot?: Chatbot;
+  /** Subscribes to settings changes (SETTINGS_CHANNEL NOTIFYs, by instance id); returns the unsubscribe function. */
+  onSettingsChange?: (handler: (instanceId: string) => void) => () => void;
 }
 
 const MAX_RECONNECT_DELAY_MS = 60_000;
 
 const handedOver = (message: string) => ApplicationFailure.create({ type: HANDED_OVER, message });
 
-export function createSessionActivities({ db, driver, host, logger, media, wakeOutbox, chatbot }: SessionActivityDeps) {
+export function createSessionActivities({ db, driver, host, logger, media, wakeOutbox, chatbot, onSettingsChange }: SessionActivityDeps) {
   return {
     /**
      * Holds an instance's WhatsApp socket until it is logged out, its QR
@@ -77,15 +80,33 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
       (err: unknown) => ({ cancelled: err }),
     );
 
+    // The proxy in use; a settings change that alters it reconnects the session through the new one.
+    let proxyUrl: string | null = null;
+    let onProxyChanged: () => void = () => {};
+    let proxyChanged!: Promise<'proxyChanged'>;
+    const armProxyWatch = () => (proxyChanged = new Promise((resolve) => (onProxyChanged = () => resolve('proxyChanged'))));
+    armProxyWatch();
+    const stopWatchingSettings = onSettingsChange?.((changed) => {
+      if (changed !== instanceId) return;
+      getSettings(db, instanceId).then(
+        (settings) => settings.proxyUrl !== proxyUrl && onProxyChanged(),
+        (err) => log.warn({ err }, 'reading the settings after a change failed'),
+      );
+    });
+
     let reconnectDelayMs = 0;
     let current: WhatsAppSession | undefined;
     const inbound = createInboundRecorder({ db, media, logger: log, chatbot }, instanceId, () => current);
     try {
       for (;;) {
         await record({ status: 'connecting' });
+        armProxyWatch();
+        proxyUrl = (await getSettings(db, instanceId)).proxyUrl;
+        if (proxyUrl) log.info({ proxy: maskProxyUrl(proxyUrl) }, 'connecting through a proxy');
         const session = await driver.connect({
           instanceId,
           auth,
+          proxyUrl,
           logger: log,
           handlers: {
             qr: (qr) => void record({ status: 'connecting', qr }),
@@ -107,12 +128,16 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
         });
         current = session;
         host.attach(instanceId, session);
-        const outcome: SessionClose | 'takenOver' | 'evacuating' | { cancelled: unknown } | 'cancelled' = await Promise.race([
-          session.closed,
-          takenOver,
-          cancelled,
-        ]);
+        const outcome: SessionClose | 'takenOver' | 'evacuating' | 'proxyChanged' | { cancelled: unknown } | 'cancelled' =
+          await Promise.race([session.closed, takenOver, cancelled, proxyChanged]);
         host.detach(instanceId, session);
+
+        if (outcome === 'proxyChanged') {
+          log.info('the proxy setting changed; reconnecting');
+          await session.close();
+          reconnectDelayMs = 0;
+          continue;
+        }
 
         if (outcome === 'takenOver' || outcome === 'evacuating' || outcome === 'cancelled' || 'cancelled' in outcome) {
           // Hand the session over: close the socket, keep the credentials.
@@ -146,7 +171,12 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
           default: {
             reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, Math.max(1_000, reconnectDelayMs * 2));
             log.info({ delayMs: reconnectDelayMs }, 'reconnecting');
-            const woke = await Promise.race([sleep(reconnectDelayMs).then(() => 'slept' as const), takenOver, cancelled]);
+            // A changed proxy (a fixed password, say) is tried at once.
+            const woke = await Promise.race([sleep(reconnectDelayMs).then(() => 'slept' as const), takenOver, cancelled, proxyChanged]);
+            if (woke === 'proxyChanged') {
+              reconnectDelayMs = 0;
+              continue;
+            }
             if (woke === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
             if (woke === 'evacuating') {
               await releaseLease(db, instanceId, epoch);
@@ -161,6 +191,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
       }
     } finally {
       clearInterval(heartbeat);
+      stopWatchingSettings?.();
     }
   }
 }

@@ -219,6 +219,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
         media,
         wakeOutbox: wakeInstanceOutbox,
         chatbot: createChatbot({ db, listener, logger, startReply: (input) => startChatbotReply(client, queues.general, input) }),
+        onSettingsChange: (handler) => listener.on(SETTINGS_CHANNEL, handler),
       }),
       maxConcurrentActivityTaskExecutions: 1_000,
     });
