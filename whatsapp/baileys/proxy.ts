@@ -24,7 +24,7 @@ export function createSessionProxy(proxyUrl: string, ca: Buffer | undefined): Se
   const url = new URL(proxyUrl);
   const tls = ca ? { ca } : {};
   if (url.protocol === 'http:' || url.protocol === 'https:') {
-    const agent = new HttpsProxyAgent(url, { ...tls, keepAlive: true });
+    const agent = new TrustingHttpsProxyAgent(url, { ...tls, keepAlive: true });
     // undici takes the credentials from the URL (Proxy-Authorization: Basic).
     const dispatcher = new ProxyAgent({ uri: url.href, requestTls: tls, proxyTls: tls });
     return { agent, dispatcher, close: () => closeBoth(agent, dispatcher) };
@@ -35,6 +35,23 @@ export function createSessionProxy(proxyUrl: string, ca: Buffer | undefined): Se
     return { agent, dispatcher, close: () => closeBoth(agent, dispatcher) };
   }
   throw new Error(`unsupported proxy scheme ${url.protocol}`);
+}
+
+/**
+ * HttpsProxyAgent drops the agent's own TLS options (it resets `this.options`), so the CA would not reach
+ * the TLS connection to the target: give it to each connection.
+ */
+class TrustingHttpsProxyAgent extends HttpsProxyAgent<string> {
+  constructor(
+    url: URL,
+    private readonly tls: { ca?: Buffer; keepAlive: boolean },
+  ) {
+    super(url, tls);
+  }
+
+  override connect(req: Parameters<HttpsProxyAgent<string>['connect']>[0], opts: Parameters<HttpsProxyAgent<string>['connect']>[1]) {
+    return super.connect(req, { ...opts, ...(this.tls.ca ? { ca: this.tls.ca } : {}) });
+  }
 }
 
 function closeBoth(agent: HttpAgent, dispatcher: Dispatcher) {
