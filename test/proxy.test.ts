@@ -118,6 +118,14 @@ test('bad proxy URLs are refused with 400 and a clear error; nothing is stored',
   const res = await gw.request('/api/instance/shop/settings', { method: 'PUT', json: { proxyUrl: 42 } });
   assert.equal(res.status, 400);
   assert.equal(await shownProxy(), '');
+
+  // Accepted, and shown with the user but never the password (escapes kept as given).
+  await setProxy('socks5h://us%40er:p%3Ass@proxy.example.com:1080');
+  assert.equal(await shownProxy(), 'socks5h://us%40er:****@proxy.example.com:1080');
+  await setProxy('https://proxy.example.com:8443');
+  assert.equal(await shownProxy(), 'https://proxy.example.com:8443');
+  await setProxy('');
+  assert.equal(await shownProxy(), '');
 });
 
 test('through an HTTP proxy with credentials: the session pairs, sends a text and an image, and downloads an incoming image', async () => {
@@ -139,7 +147,7 @@ test('through an HTTP proxy with credentials: the session pairs, sends a text an
   assert.ok(http.tunnelsTo(sim.media.hostname) >= 1, 'the upload went through the HTTP proxy');
   const uploads = http.tunnelsTo(sim.media.hostname);
   await receiveImage(png(120));
-  assert.ok(http.tunnelsTo(sim.media.hostname) > uploads || uploads >= 1, 'the download went through the HTTP proxy');
+  assert.ok(http.tunnelsTo(sim.media.hostname) > uploads, 'the download went through the HTTP proxy (a tunnel of its own)');
   assert.ok(http.bytes.up > 1_000 && http.bytes.down > 1_000, `bytes passed through the proxy: ${JSON.stringify(http.bytes)}`);
   assert.ok(sim.media.clientPorts.length > from.media, 'the media host was reached');
   assert.deepEqual(direct(from), [], 'no connection to WhatsApp went around the proxy');
@@ -173,6 +181,20 @@ test('fixing the SOCKS5 password reconnects at once through it, and media goes t
   assert.ok(socks.tunnelsTo(sim.media.hostname) >= 1, 'the media host was reached through the SOCKS5 proxy');
   assert.equal(http.tunnelsTo(simTarget()), httpTunnels, 'the old proxy is no longer used');
   assert.deepEqual(direct(from), []);
+});
+
+test('an HTTP proxy refusing the credentials (407): not opened, the log says so, nothing goes direct', async () => {
+  const from = mark();
+  const refused = http.refused;
+  await setProxy(http.url.replace(`:${HTTP_CREDENTIALS.password}@`, ':nope@'));
+  await eventually(async () => http.refused > refused && (await status()) === 'connecting', 30_000, 'the proxy refusing');
+  await eventually(
+    async () => /the proxy refused the connection \(HTTP 407\)/.test(gw.workers[0]!.output()),
+    10_000,
+    'the reason in the log',
+  );
+  assert.equal(await status(), 'connecting');
+  assert.deepEqual(direct(from), [], 'nothing went direct meanwhile');
 });
 
 test('"" removes the proxy: the session reconnects directly', async () => {
