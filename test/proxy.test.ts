@@ -128,7 +128,7 @@ test('bad proxy URLs are refused with 400 and a clear error; nothing is stored',
   assert.equal(await shownProxy(), '');
 });
 
-test('through an HTTP proxy with credentials: the session pairs, sends a text and an image, and downloads an incoming image', async () => {
+test('through an HTTP proxy with credentials: the session pairs, sends a text and an image, and downloads an incoming image', async (t) => {
   await setProxy(http.url);
   assert.equal(await shownProxy(), `http://web:****@127.0.0.1:${http.port}`, 'the password is never shown');
   const from = mark();
@@ -152,6 +152,7 @@ test('through an HTTP proxy with credentials: the session pairs, sends a text an
   assert.ok(sim.media.clientPorts.length > from.media, 'the media host was reached');
   assert.deepEqual(direct(from), [], 'no connection to WhatsApp went around the proxy');
   assert.equal(http.refused, 0);
+  t.diagnostic(`HTTP proxy: tunnels ${JSON.stringify(Object.fromEntries(http.tunnels))}, bytes ${JSON.stringify(http.bytes)}`);
 });
 
 test('SOCKS5 with a wrong password: the session does not open, the log says why, and nothing goes direct', async () => {
@@ -170,7 +171,7 @@ test('SOCKS5 with a wrong password: the session does not open, the log says why,
   assert.deepEqual(direct(from), [], 'nothing went direct meanwhile');
 });
 
-test('fixing the SOCKS5 password reconnects at once through it, and media goes through it too', async () => {
+test('fixing the SOCKS5 password reconnects at once through it, and media goes through it too', async (t) => {
   const from = mark();
   const httpTunnels = http.tunnelsTo(simTarget());
   await setProxy(socks.url);
@@ -181,6 +182,7 @@ test('fixing the SOCKS5 password reconnects at once through it, and media goes t
   assert.ok(socks.tunnelsTo(sim.media.hostname) >= 1, 'the media host was reached through the SOCKS5 proxy');
   assert.equal(http.tunnelsTo(simTarget()), httpTunnels, 'the old proxy is no longer used');
   assert.deepEqual(direct(from), []);
+  t.diagnostic(`SOCKS5 proxy: tunnels ${JSON.stringify(Object.fromEntries(socks.tunnels))}, bytes ${JSON.stringify(socks.bytes)}`);
 });
 
 test('an HTTP proxy refusing the credentials (407): not opened, the log says so, nothing goes direct', async () => {
