@@ -121,7 +121,8 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  * localhost), signed by it. RSA keys come from node:crypto (fast, native);
  * node-forge builds and signs the X.509 certificates in JavaScript.
  */
-function makeCertificates(host: string): { caPem: string; certPem: string; keyPem: string } {
+/** A certificate authority and a certificate it signed for `host` (also used by tests for TLS servers of their own). */
+export function makeCertificates(host: string): { caPem: string; certPem: string; keyPem: string } {
   const { pki, md } = forge;
   const rsa = () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

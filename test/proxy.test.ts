@@ -8,7 +8,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import { writeFileSync } from 'node:fs';
 import { Simulator } from '../simulator/simulator.js';
+import { makeCertificates } from '../simulator/media.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { enableWebhook } from './support/pairing.js';
 import { startHttpProxy, startSocksProxy, type TestProxy } from './support/proxies.js';
@@ -21,6 +23,8 @@ let sim: Simulator;
 let gw: Gateway;
 let http: TestProxy;
 let socks: TestProxy;
+/** An https:// proxy: TLS to the proxy itself, with a CA of its own that the gateway trusts (WA_CA_FILE). */
+let tlsProxy: TestProxy;
 
 const png = (shade: number) => {
   const image = new PNG({ width: 8, height: 8 });
@@ -30,7 +34,10 @@ const png = (shade: number) => {
 
 before(async () => {
   sim = await Simulator.start();
-  const ca = await sim.media.writeCa(join(mkdtempSync(join(tmpdir(), 'sim-ca-')), 'ca.pem'));
+  const proxyTls = makeCertificates('127.0.0.1');
+  const ca = join(mkdtempSync(join(tmpdir(), 'sim-ca-')), 'ca.pem');
+  writeFileSync(ca, `${sim.media.caPem.trim()}\n${proxyTls.caPem.trim()}\n`);
+  tlsProxy = await startHttpProxy(undefined, { key: proxyTls.keyPem, cert: proxyTls.certPem });
   sim.addUser(OWNER, 'Owner');
   sim.addUser(BOB, 'Bob');
   http = await startHttpProxy(HTTP_CREDENTIALS);
@@ -49,6 +56,7 @@ after(async () => {
   await sim?.stop();
   await http?.stop();
   await socks?.stop();
+  await tlsProxy?.stop();
 });
 
 const simTarget = () => `127.0.0.1:${sim.port}`;
@@ -61,7 +69,7 @@ const status = async () =>
   ((await (await gw.request('/api/instance/shop/status')).json()) as { accountStatus: { status: string } }).accountStatus.status;
 /** Source ports of connections to the simulator (websocket and media host) that no proxy made. */
 const direct = (from: { ws: number; media: number }) => {
-  const proxied = new Set([...http.outboundPorts, ...socks.outboundPorts]);
+  const proxied = new Set([...http.outboundPorts, ...socks.outboundPorts, ...tlsProxy.outboundPorts]);
   return [...sim.clientPorts.slice(from.ws), ...sim.media.clientPorts.slice(from.media)].filter((port) => !proxied.has(port));
 };
 const mark = () => ({ ws: sim.clientPorts.length, media: sim.media.clientPorts.length });
@@ -207,4 +215,16 @@ test('"" removes the proxy: the session reconnects directly', async () => {
   await eventually(async () => direct(from).length >= 1 && (await status()) === 'open', 30_000, 'a direct connection');
   await sendText('doğrudan');
   assert.equal(socks.tunnelsTo(simTarget()), socksTunnels, 'the SOCKS5 proxy is no longer used');
+});
+
+test('an https:// proxy (TLS to the proxy, its CA trusted): the session reconnects through it and media goes through it', async () => {
+  const from = mark();
+  await setProxy(tlsProxy.url);
+  assert.equal(await shownProxy(), `https://127.0.0.1:${tlsProxy.port}`);
+  await eventually(async () => tlsProxy.tunnelsTo(simTarget()) >= 1 && (await status()) === 'open', 30_000, 'open through the https proxy');
+  await sendText('tls proxy');
+  await sendImage(png(15));
+  await receiveImage(png(77));
+  assert.ok(tlsProxy.tunnelsTo(sim.media.hostname) >= 2, 'upload and download went through the https proxy');
+  assert.deepEqual(direct(from), []);
 });

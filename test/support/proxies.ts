@@ -4,6 +4,7 @@
  * open (by target host:port) and the bytes passing through them.
  */
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 
 export interface TestProxy {
   url: string;
@@ -85,12 +86,15 @@ function makeProxy(server: Server, scheme: string, credentials: Credentials | un
   };
 }
 
-/** An HTTP proxy that only tunnels (CONNECT host:port), with Basic Proxy-Authorization when `credentials`. */
-export async function startHttpProxy(credentials?: Credentials): Promise<TestProxy> {
+/**
+ * An HTTP proxy that only tunnels (CONNECT host:port), with Basic Proxy-Authorization when `credentials`;
+ * an https:// one (TLS between client and proxy) when given a key and certificate.
+ */
+export async function startHttpProxy(credentials?: Credentials, tls?: { key: string; cert: string }): Promise<TestProxy> {
   const sockets = new Set<Socket>();
-  const server = createServer();
-  const made = makeProxy(server, 'http', credentials, sockets);
-  server.on('connection', (client) => {
+  const server = tls ? createTlsServer(tls) : createServer();
+  const made = makeProxy(server, tls ? 'https' : 'http', credentials, sockets);
+  server.on(tls ? 'secureConnection' : 'connection', (client: Socket) => {
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
