@@ -113,7 +113,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
             open: (account) => {
               reconnectDelayMs = 0;
               log.info({ account: account.id }, 'session open');
-              void record({ status: 'open', qr: null, account });
+              void record({ status: 'open', qr: null, account, lastError: null });
               // Messages may have queued while the instance was not connected.
               wakeOutbox(instanceId).catch((err) => log.warn({ err }, 'waking the outbox failed'));
               inbound.refreshGroups();
@@ -169,6 +169,8 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
           case 'restartRequired':
             continue;
           default: {
+            // Shown by GET .../status until the session opens: a refusing proxy, an unreachable server...
+            void record({ status: 'connecting', lastError: outcome.message ?? outcome.reason });
             reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, Math.max(1_000, reconnectDelayMs * 2));
             log.info({ delayMs: reconnectDelayMs }, 'reconnecting');
             // A changed proxy (a fixed password, say) is tried at once.

@@ -89,9 +89,12 @@ export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds, media }:
 
   router.get(
     '/status',
-    route({}, async (_input, _req, res) => ({
-      accountStatus: { status: await effectiveStatus(db, instanceOf(res), heartbeatTimeoutSeconds) },
-    })),
+    route({}, async (_input, _req, res) => {
+      const instance = instanceOf(res);
+      const status = await effectiveStatus(db, instance, heartbeatTimeoutSeconds);
+      // Why a session that is not open failed to connect last (a proxy refusing the credentials, say).
+      return { accountStatus: { status, ...(status !== 'open' && instance.last_error ? { lastError: instance.last_error } : {}) } };
+    }),
   );
 
   router.get(

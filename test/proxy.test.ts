@@ -65,8 +65,10 @@ const setProxy = async (proxyUrl: string) => {
   assert.equal(res.status, 200, await res.text());
 };
 const shownProxy = async () => ((await (await gw.request('/api/instance/shop/settings')).json()) as { proxyUrl: string }).proxyUrl;
-const status = async () =>
-  ((await (await gw.request('/api/instance/shop/status')).json()) as { accountStatus: { status: string } }).accountStatus.status;
+const accountStatus = async () =>
+  ((await (await gw.request('/api/instance/shop/status')).json()) as { accountStatus: { status: string; lastError?: string } })
+    .accountStatus;
+const status = async () => (await accountStatus()).status;
 /** Source ports of connections to the simulator (websocket and media host) that no proxy made. */
 const direct = (from: { ws: number; media: number }) => {
   const proxied = new Set([...http.outboundPorts, ...socks.outboundPorts, ...tlsProxy.outboundPorts]);
@@ -172,6 +174,7 @@ test('SOCKS5 with a wrong password: the session does not open, the log says why,
   await eventually(async () => (await status()) === 'connecting', 20_000, 'the status leaving open');
   await eventually(async () => socks.refused >= 2, 30_000, 'a retry (with backoff)');
   assert.equal(await status(), 'connecting', 'the session is not open');
+  assert.match((await accountStatus()).lastError ?? '', /Socks5 Authentication failed/, 'GET .../status says why');
   const log = gw.workers[0]!.output();
   assert.match(log, /the proxy setting changed; reconnecting/);
   assert.match(log, /connection closed[^\n]*Socks5 Authentication failed|Socks5 Authentication failed[^\n]*connection closed/);
@@ -184,6 +187,7 @@ test('fixing the SOCKS5 password reconnects at once through it, and media goes t
   const httpTunnels = http.tunnelsTo(simTarget());
   await setProxy(socks.url);
   await eventually(async () => socks.tunnelsTo(simTarget()) >= 1 && (await status()) === 'open', 30_000, 'open through SOCKS5');
+  assert.equal((await accountStatus()).lastError, undefined, 'no error shown once open');
   await sendText('socks üzerinden');
   await sendImage(png(200));
   await receiveImage(png(230));
@@ -204,6 +208,11 @@ test('an HTTP proxy refusing the credentials (407): not opened, the log says so,
     'the reason in the log',
   );
   assert.equal(await status(), 'connecting');
+  await eventually(
+    async () => /the proxy refused the connection \(HTTP 407\)/.test((await accountStatus()).lastError ?? ''),
+    10_000,
+    'lastError',
+  );
   assert.deepEqual(direct(from), [], 'nothing went direct meanwhile');
 });
 

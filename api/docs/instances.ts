@@ -33,7 +33,8 @@ export const instanceDocs: RouteDocs = {
   },
   [`GET ${I}/status`]: {
     summary: 'Connection status',
-    description: '`open`, `connecting` or `disconnected`.',
+    description:
+      '`open`, `connecting` or `disconnected`. While not open, `lastError` tells why the last attempt to connect failed (for example `the proxy refused the connection (HTTP 407)`), when one did.',
     responses: { 200: { description: 'OK', example: { accountStatus: { status: 'open' } } } },
   },
   [`GET ${I}/qr`]: {
