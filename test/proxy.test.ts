@@ -216,6 +216,17 @@ test('an HTTP proxy refusing the credentials (407): not opened, the log says so,
   assert.deepEqual(direct(from), [], 'nothing went direct meanwhile');
 });
 
+test('a proxy that does not answer: the session stays closed and GET .../status says why', async () => {
+  const from = mark();
+  const closed = await startHttpProxy();
+  const url = closed.url;
+  await closed.stop();
+  await setProxy(url);
+  await eventually(async () => /ECONNREFUSED/.test((await accountStatus()).lastError ?? ''), 20_000, 'ECONNREFUSED in lastError');
+  assert.equal(await status(), 'connecting');
+  assert.deepEqual(direct(from), [], 'nothing went direct meanwhile');
+});
+
 test('"" removes the proxy: the session reconnects directly', async () => {
   const from = mark();
   const socksTunnels = socks.tunnelsTo(simTarget());
