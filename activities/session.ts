@@ -13,6 +13,7 @@ import { createCallHandler } from './calls.js';
 import { HANDED_OVER } from '../lib/temporal.js';
 import type { Chatbot } from './chatbot.js';
 import { createRestrictionWatch } from './restrictions.js';
+import { getSettings, maskProxyUrl } from '../db/settings.js';
 
 /** How a held session ended when it did not end by cancellation. */
 export type SessionEnd = 'loggedOut' | 'qrTimeout' | 'replaced';
@@ -28,13 +29,25 @@ export interface SessionActivityDeps {
   chatbot?: Chatbot;
   /** Tells a campaign's workflow its job changed (resumed when a restriction is lifted). */
   campaignChanged?: (instanceId: string, jobId: number) => Promise<void>;
+  /** Subscribes to settings changes (SETTINGS_CHANNEL NOTIFYs, by instance id); returns the unsubscribe function. */
+  onSettingsChange?: (handler: (instanceId: string) => void) => () => void;
 }
 
 const MAX_RECONNECT_DELAY_MS = 60_000;
 
 const handedOver = (message: string) => ApplicationFailure.create({ type: HANDED_OVER, message });
 
-export function createSessionActivities({ db, driver, host, logger, media, wakeOutbox, chatbot, campaignChanged }: SessionActivityDeps) {
+export function createSessionActivities({
+  db,
+  driver,
+  host,
+  logger,
+  media,
+  wakeOutbox,
+  chatbot,
+  campaignChanged,
+  onSettingsChange,
+}: SessionActivityDeps) {
   return {
     /**
      * Holds an instance's WhatsApp socket until it is logged out, its QR
@@ -81,6 +94,20 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
       (err: unknown) => ({ cancelled: err }),
     );
 
+    // The proxy in use; a settings change that alters it reconnects the session through the new one.
+    let proxyUrl: string | null = null;
+    let onProxyChanged: () => void = () => {};
+    let proxyChanged!: Promise<'proxyChanged'>;
+    const armProxyWatch = () => (proxyChanged = new Promise((resolve) => (onProxyChanged = () => resolve('proxyChanged'))));
+    armProxyWatch();
+    const stopWatchingSettings = onSettingsChange?.((changed) => {
+      if (changed !== instanceId) return;
+      getSettings(db, instanceId).then(
+        (settings) => settings.proxyUrl !== proxyUrl && onProxyChanged(),
+        (err) => log.warn({ err }, 'reading the settings after a change failed'),
+      );
+    });
+
     let reconnectDelayMs = 0;
     let current: WhatsAppSession | undefined;
     const inbound = createInboundRecorder({ db, media, logger: log, chatbot }, instanceId, () => current);
@@ -89,16 +116,20 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
     try {
       for (;;) {
         await record({ status: 'connecting' });
+        armProxyWatch();
+        proxyUrl = (await getSettings(db, instanceId)).proxyUrl;
+        if (proxyUrl) log.info({ proxy: maskProxyUrl(proxyUrl) }, 'connecting through a proxy');
         const session = await driver.connect({
           instanceId,
           auth,
+          proxyUrl,
           logger: log,
           handlers: {
             qr: (qr) => void record({ status: 'connecting', qr }),
             open: (account) => {
               reconnectDelayMs = 0;
               log.info({ account: account.id }, 'session open');
-              void record({ status: 'open', qr: null, account });
+              void record({ status: 'open', qr: null, account, lastError: null });
               // Messages may have queued while the instance was not connected.
               wakeOutbox(instanceId).catch((err) => log.warn({ err }, 'waking the outbox failed'));
               inbound.refreshGroups();
@@ -117,12 +148,16 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
         });
         current = session;
         host.attach(instanceId, session);
-        const outcome: SessionClose | 'takenOver' | 'evacuating' | { cancelled: unknown } | 'cancelled' = await Promise.race([
-          session.closed,
-          takenOver,
-          cancelled,
-        ]);
+        const outcome: SessionClose | 'takenOver' | 'evacuating' | 'proxyChanged' | { cancelled: unknown } | 'cancelled' =
+          await Promise.race([session.closed, takenOver, cancelled, proxyChanged]);
         host.detach(instanceId, session);
+
+        if (outcome === 'proxyChanged') {
+          log.info('the proxy setting changed; reconnecting');
+          await session.close();
+          reconnectDelayMs = 0;
+          continue;
+        }
 
         if (outcome === 'takenOver' || outcome === 'evacuating' || outcome === 'cancelled' || 'cancelled' in outcome) {
           // Hand the session over: close the socket, keep the credentials.
@@ -155,9 +190,16 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
           case 'restartRequired':
             continue;
           default: {
+            // Shown by GET .../status until the session opens: a refusing proxy, an unreachable server...
+            void record({ status: 'connecting', lastError: outcome.message ?? outcome.reason });
             reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, Math.max(1_000, reconnectDelayMs * 2));
             log.info({ delayMs: reconnectDelayMs }, 'reconnecting');
-            const woke = await Promise.race([sleep(reconnectDelayMs).then(() => 'slept' as const), takenOver, cancelled]);
+            // A changed proxy (a fixed password, say) is tried at once.
+            const woke = await Promise.race([sleep(reconnectDelayMs).then(() => 'slept' as const), takenOver, cancelled, proxyChanged]);
+            if (woke === 'proxyChanged') {
+              reconnectDelayMs = 0;
+              continue;
+            }
             if (woke === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
             if (woke === 'evacuating') {
               await releaseLease(db, instanceId, epoch);
@@ -173,6 +215,7 @@ export function createSessionActivities({ db, driver, host, logger, media, wakeO
     } finally {
       clearInterval(heartbeat);
       restrictions.close();
+      stopWatchingSettings?.();
     }
   }
 }

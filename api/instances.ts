@@ -90,11 +90,16 @@ export function instanceRouter({ db, sessions, heartbeatTimeoutSeconds, media }:
 
   router.get(
     '/status',
-    route({}, async (_input, _req, res) => ({
-      accountStatus: { status: await effectiveStatus(db, instanceOf(res), heartbeatTimeoutSeconds) },
-      // WhatsApp's limits on the account's sending (null: never reported).
-      restrictions: await restrictionsOf(db, instanceOf(res).id),
-    })),
+    route({}, async (_input, _req, res) => {
+      const instance = instanceOf(res);
+      const status = await effectiveStatus(db, instance, heartbeatTimeoutSeconds);
+      return {
+        // Why a session that is not open failed to connect last (a proxy refusing the credentials, say).
+        accountStatus: { status, ...(status !== 'open' && instance.last_error ? { lastError: instance.last_error } : {}) },
+        // WhatsApp's limits on the account's sending (null: never reported).
+        restrictions: await restrictionsOf(db, instance.id),
+      };
+    }),
   );
 
   router.get(

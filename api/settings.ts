@@ -1,9 +1,9 @@
-/** `GET/POST/PUT .../settings`: webhook URL, switch and secret, and the delay between an instance's sends. */
+/** `GET/POST/PUT .../settings`: webhook URL, switch and secret, the delay between an instance's sends, the proxy... */
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/knex.js';
 import type { Logger } from '../lib/logger.js';
-import { getSettings, maskSecret, settingsPatchSchema, updateSettings } from '../db/settings.js';
+import { getSettings, maskProxyUrl, maskSecret, settingsPatchSchema, updateSettings } from '../db/settings.js';
 import { wakeWebhooks } from '../lib/webhookControl.js';
 import type { TaskQueues } from '../lib/temporal.js';
 import { instanceOf } from './instances.js';
@@ -36,6 +36,8 @@ export function settingsRouter({ db, temporal, queues, logger }: SettingsDeps): 
         timezone: settings.timezone,
         rejectCalls: String(settings.rejectCalls),
         rejectCallsMessage: settings.rejectCallsMessage ?? '',
+        // The password never shown: `socks5://user:****@host:1080`.
+        proxyUrl: maskProxyUrl(settings.proxyUrl),
       };
     }),
   );

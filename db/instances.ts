@@ -14,6 +14,8 @@ export interface InstanceRow {
   account: Account | null;
   status_changed_at: Date;
   created_at: Date;
+  /** Why the session last failed to connect; cleared when it opens. */
+  last_error?: string | null;
 }
 
 export async function listInstances(db: Db): Promise<InstanceRow[]> {
@@ -64,6 +66,8 @@ export interface ConnectionChange {
   status: ConnectionStatus;
   qr?: string | null;
   account?: Account | null;
+  /** Why the connection failed (null: it opened). */
+  lastError?: string | null;
 }
 
 /**
@@ -83,6 +87,8 @@ async function applyConnection(trx: Knex.Transaction, current: InstanceRow, chan
   const patch: Record<string, unknown> = {};
   if (change.qr !== undefined) patch.qr = change.qr;
   if (change.account !== undefined) patch.account = change.account === null ? null : JSON.stringify(change.account);
+  if (change.lastError !== undefined && change.lastError !== (current.last_error ?? null))
+    patch.last_error = change.lastError?.slice(0, 500) ?? null;
   const statusChanged = current.status !== change.status;
   if (statusChanged) {
     patch.status = change.status;

@@ -30,6 +30,37 @@ export function isWebhookSecret(value: string): boolean {
 /** How `GET .../settings` shows a secret: never in full. */
 export const maskSecret = (secret: string | null) => (secret ? `whsec_…${secret.slice(-4)}` : '');
 
+/** The schemes a proxy URL may have (socks5h: the proxy resolves host names). */
+export const PROXY_SCHEMES = ['http:', 'https:', 'socks5:', 'socks5h:'];
+
+/** Why a proxy URL is not one the gateway can use, or undefined when it is. */
+export function proxyUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be a URL such as http://host:3128 or socks5://user:password@host:1080 (or "" to remove it)';
+  }
+  if (!PROXY_SCHEMES.includes(url.protocol)) return `must start with http://, https://, socks5:// or socks5h:// (not ${url.protocol}//)`;
+  if (!url.hostname) return 'must name the proxy host';
+  if ((url.pathname && url.pathname !== '/') || url.search || url.hash)
+    return 'must be the proxy address only (no path, query or fragment)';
+  if (url.password && !url.username) return 'has a password without a user name';
+  return undefined;
+}
+
+/** How `GET .../settings` shows a proxy URL: the password never (`socks5://user:****@host:1080`). */
+export function maskProxyUrl(value: string | null): string {
+  if (!value) return '';
+  try {
+    const url = new URL(value);
+    const user = url.username ? `${url.username}${url.password ? ':****' : ''}@` : '';
+    return `${url.protocol}//${user}${url.host}`;
+  } catch {
+    return '';
+  }
+}
+
 const MAX_SEND_DELAY_MS = 3_600_000;
 const MAX_PAUSE_MINUTES = 7 * 24 * 60;
 const MAX_REPLIES_PER_MINUTE = 60;
@@ -55,6 +86,8 @@ export const instanceSettingsSchema = z.object({
   rejectCalls: z.boolean().default(false),
   /** With rejectCalls: a text sent to the caller (through the outbox) after declining. */
   rejectCallsMessage: z.string().nullable().default(null),
+  /** The proxy the session's WhatsApp connections (websocket, media uploads and downloads) go through. */
+  proxyUrl: z.string().nullable().default(null),
 });
 export type InstanceSettings = z.infer<typeof instanceSettingsSchema>;
 export const DEFAULT_SETTINGS: InstanceSettings = instanceSettingsSchema.parse({});
@@ -108,6 +141,16 @@ export const settingsPatchSchema = z
       .max(MAX_CALL_REPLY_LENGTH, `must be at most ${MAX_CALL_REPLY_LENGTH} characters`)
       .transform((v) => removable(v.trim()))
       .optional(),
+    proxyUrl: z
+      .string({ error: 'must be a proxy URL (or "" to remove it)' })
+      .max(2_048)
+      .trim()
+      .superRefine((v, ctx) => {
+        const problem = v === '' ? undefined : proxyUrlProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .transform(removable)
+      .optional(),
   })
   .transform(({ sendDelay, ...rest }): Partial<InstanceSettings> => {
     const patch: Partial<InstanceSettings> = { ...rest, ...(sendDelay !== undefined ? { sendDelayMs: sendDelay } : {}) };
@@ -126,6 +169,7 @@ const COLUMNS: Record<keyof InstanceSettings, string> = {
   timezone: 'timezone',
   rejectCalls: 'reject_calls',
   rejectCallsMessage: 'reject_calls_message',
+  proxyUrl: 'proxy_url',
 };
 
 function fromRow(row: Record<string, unknown> | undefined): InstanceSettings {

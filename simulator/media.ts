@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:https';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import forge from 'node-forge';
 
 export class MediaHost {
@@ -21,6 +21,8 @@ export class MediaHost {
   hostname = '';
   /** `https://127.0.0.1:PORT` */
   origin = '';
+  /** The source port of every TCP connection made to this host (tests tell a proxy's from a direct one). */
+  readonly clientPorts: number[] = [];
 
   private constructor(
     /** PEM of the certificate authority that signed this host's certificate. */
@@ -35,6 +37,7 @@ export class MediaHost {
         res.writeHead(500).end(String(err));
       });
     });
+    media.server.on('connection', (socket) => media.clientPorts.push((socket as Socket).remotePort ?? 0));
     await new Promise<void>((resolve) => media.server.listen(0, host, resolve));
     media.hostname = `${host}:${(media.server.address() as AddressInfo).port}`;
     media.origin = `https://${media.hostname}`;
@@ -118,7 +121,8 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  * localhost), signed by it. RSA keys come from node:crypto (fast, native);
  * node-forge builds and signs the X.509 certificates in JavaScript.
  */
-function makeCertificates(host: string): { caPem: string; certPem: string; keyPem: string } {
+/** A certificate authority and a certificate it signed for `host` (also used by tests for TLS servers of their own). */
+export function makeCertificates(host: string): { caPem: string; certPem: string; keyPem: string } {
   const { pki, md } = forge;
   const rsa = () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

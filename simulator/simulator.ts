@@ -87,6 +87,8 @@ export class Simulator {
   media!: MediaHost;
   url = '';
   port = 0;
+  /** The source port of every TCP connection made to the websocket server (tests tell a proxy's from a direct one). */
+  readonly clientPorts: number[] = [];
 
   private constructor(private readonly options: SimulatorOptions) {
     this.receiptPolicy = options.receiptPolicy ?? 'delivered';
@@ -96,6 +98,7 @@ export class Simulator {
     const sim = new Simulator(options);
     sim.server = createServer();
     sim.wss = new WebSocketServer({ noServer: true });
+    sim.server.on('connection', (socket) => sim.clientPorts.push(socket.remotePort ?? 0));
     sim.server.on('upgrade', (request, socket, head) => {
       if (sim.faults.refuse || !request.url?.startsWith('/ws/chat')) {
         socket.end('HTTP/1.1 503 Service Unavailable\r\n\r\n');

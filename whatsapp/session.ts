@@ -338,6 +338,8 @@ export interface ConnectOptions {
   auth: AuthStore;
   handlers: SessionEventHandlers;
   logger: Logger;
+  /** A proxy for the session's WhatsApp connections (websocket, media uploads and downloads): http://, https://, socks5://. */
+  proxyUrl?: string | null;
 }
 
 export interface WhatsAppDriver {

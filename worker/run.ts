@@ -221,6 +221,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
         wakeOutbox: wakeInstanceOutbox,
         campaignChanged: (instanceId, jobId) => campaignChanged(client, instanceId, jobId),
         chatbot: createChatbot({ db, listener, logger, startReply: (input) => startChatbotReply(client, queues.general, input) }),
+        onSettingsChange: (handler) => listener.on(SETTINGS_CHANNEL, handler),
       }),
       maxConcurrentActivityTaskExecutions: 1_000,
     });

@@ -34,7 +34,7 @@ export const instanceDocs: RouteDocs = {
   [`GET ${I}/status`]: {
     summary: "Connection status, and WhatsApp's restrictions on the account",
     description:
-      '`accountStatus.status`: `open`, `connecting` or `disconnected`. `restrictions`: what WhatsApp last said of the account\'s limits, null for a kind it never reported. `messageCapping` counts new chats in a cycle (`status` NONE, FIRST_WARNING, SECOND_WARNING or CAPPED; `active` when CAPPED, until the cycle ends); `reachoutTimelock` forbids reaching new contacts `until` a time. While either is active the instance\'s running campaigns are paused (`pausedBy: "restriction"`) and resume when it is lifted; each change is an `account_restriction` webhook event.',
+      '`accountStatus.status`: `open`, `connecting` or `disconnected`; while not open, `accountStatus.lastError` tells why the last attempt to connect failed (for example `the proxy refused the connection (HTTP 407)`), when one did. `restrictions`: what WhatsApp last said of the account\'s limits, null for a kind it never reported. `messageCapping` counts new chats in a cycle (`status` NONE, FIRST_WARNING, SECOND_WARNING or CAPPED; `active` when CAPPED, until the cycle ends); `reachoutTimelock` forbids reaching new contacts `until` a time. While either is active the instance\'s running campaigns are paused (`pausedBy: "restriction"`) and resume when it is lifted; each change is an `account_restriction` webhook event.',
     responses: {
       200: {
         description: 'OK',

@@ -14,6 +14,7 @@ import * as campaigns from './012_campaigns.js';
 import * as chatbot from './013_chatbot.js';
 import * as rateLimitBuckets from './014_rate_limit_buckets.js';
 import * as apiTokens from './015_api_tokens.js';
+import * as proxy from './016_proxy.js';
 import * as calls from './017_calls.js';
 import * as presenceRestrictions from './018_presence_restrictions.js';
 
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   '013_chatbot': chatbot,
   '014_rate_limit_buckets': rateLimitBuckets,
   '015_api_tokens': apiTokens,
+  '016_proxy': proxy,
   '017_calls': calls,
   '018_presence_restrictions': presenceRestrictions,
 };

@@ -37,6 +37,7 @@ import { statusName, toIncoming, toStatusUpdates } from './inbound.js';
 import { toChatInfo, toContactInfo, toGroupInfo, toLiveChatInfo } from './directory.js';
 import { fromMessageCapping, fromReachoutTimelock } from './restrictions.js';
 import { createdGroup, createdGroupId, isCreateAnswer, refusalsTyped, toParticipantResults, toParticipantsChange } from './groups.js';
+import { createSessionProxy } from './proxy.js';
 
 export interface BaileysDriverOptions {
   /** WhatsApp Web websocket URL (a simulator's in tests and demos). */
@@ -56,11 +57,14 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
   // `fetchAgent` for media uploads (node:https), and an undici dispatcher for
   // downloads (global fetch; also passed to downloadMediaMessage below).
   const agent = ca ? new Agent({ ca, keepAlive: true }) : undefined;
-  const fetchOptions = ca ? { dispatcher: new UndiciAgent({ connect: { ca } }) } : {};
+  const directFetchOptions = ca ? { dispatcher: new UndiciAgent({ connect: { ca } }) } : {};
   const wss = options.wsUrl.startsWith('wss:');
 
   return {
-    async connect({ auth, handlers, logger }: ConnectOptions): Promise<WhatsAppSession> {
+    async connect({ auth, handlers, logger, proxyUrl }: ConnectOptions): Promise<WhatsAppSession> {
+      // Through a proxy, all three go through it: its agent serves ws:// and wss:// alike.
+      const proxy = proxyUrl ? createSessionProxy(proxyUrl, ca) : undefined;
+      const fetchOptions = proxy ? { dispatcher: proxy.dispatcher } : directFetchOptions;
       const state = await loadAuthState(auth, (err) => logger.warn({ err }, 'storing the session credentials failed; retrying'));
       const baileysLogger = logger.child(
         { module: 'baileys' },
@@ -71,7 +75,11 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         auth: { creds: state.creds, keys: state.keys },
         waWebSocketUrl: options.wsUrl,
         ...(version ? { version } : {}),
-        ...(agent ? { ...(wss ? { agent } : {}), fetchAgent: agent, options: fetchOptions as RequestInit } : {}),
+        ...(proxy
+          ? { agent: proxy.agent as Agent, fetchAgent: proxy.agent as Agent, options: fetchOptions as RequestInit }
+          : agent
+            ? { ...(wss ? { agent } : {}), fetchAgent: agent, options: fetchOptions as RequestInit }
+            : {}),
         browser: Browsers.ubuntu('Chrome'),
         logger: baileysLogger as never,
         markOnlineOnConnect: false,
@@ -108,8 +116,10 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         (request: { destroy(): void }, response: { statusCode?: number }) => {
           request.destroy();
           const status = response.statusCode ?? 500;
+          // A proxy that refuses the tunnel answers the upgrade itself (407: wrong or missing credentials).
+          const who = proxy && (status === 407 || status === 502 || status === 403) ? 'the proxy' : 'WhatsApp';
           socket.end(
-            Object.assign(new Error(`WhatsApp refused the connection (HTTP ${status})`), {
+            Object.assign(new Error(`${who} refused the connection (HTTP ${status})`), {
               output: { statusCode: status >= 500 ? 503 : status },
             }) as never,
           );
@@ -229,6 +239,7 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
             .catch((err) =>
               logger.error({ err }, 'storing the session credentials failed; the next connection resumes from the last stored ones'),
             );
+          proxy?.close();
           void Promise.all([keysDone, credsDone]).then(() => resolveClosed(close));
         }
       });

@@ -15,7 +15,9 @@ export function SettingsForm({ instance }: { instance: string }) {
   const load = () => run(async () => setStored(await api<Settings>('GET', `/instance/${instance}/settings`)));
   useEffect(() => void load(), [instance]);
   if (!stored) return <Alert error={error} fallback={t('common.loading')} />;
-  const value = (name: string) => edited[name] ?? (name === 'webhookSecret' ? '' : (stored[name] ?? ''));
+  // The secret and the proxy (its password) are write-only: shown masked beside an empty field.
+  const writeOnly = (name: string) => name === 'webhookSecret' || name === 'proxyUrl';
+  const value = (name: string) => edited[name] ?? (writeOnly(name) ? '' : (stored[name] ?? ''));
   const set = (name: string) => (e: Event) => {
     const input = e.target as HTMLInputElement;
     setSaved(false);
@@ -65,6 +67,19 @@ export function SettingsForm({ instance }: { instance: string }) {
             value={value('webhookSecret')}
             placeholder="whsec_…"
             onInput={set('webhookSecret')}
+          />
+        </Field>
+        <Field
+          id="s-proxyUrl"
+          label={t('settings.proxyUrl')}
+          hint={stored.proxyUrl ? t('settings.proxySet', { masked: stored.proxyUrl }) : t('settings.proxyHint')}
+        >
+          <input
+            id="s-proxyUrl"
+            autocomplete="off"
+            value={value('proxyUrl')}
+            placeholder="socks5://user:password@host:1080"
+            onInput={set('proxyUrl')}
           />
         </Field>
         <Field id="s-sendDelay" label={t('settings.sendDelay')}>
