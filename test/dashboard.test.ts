@@ -142,6 +142,39 @@ test('an instance made on the page pairs through the QR it shows and is seen con
   }
 });
 
+test('an instance pairs by phone number: the page asks for a code, the phone types it, the instance opens', async () => {
+  const PHONE = '905557000009';
+  sim.addUser(PHONE, 'Code Owner');
+  assert.equal((await gw.request('/api/instance', { method: 'POST', json: { id: 'bycode' } })).status, 200);
+  const { page, problems, close } = await open('en');
+  try {
+    await signIn(page);
+    const card = page.locator('[data-instance="bycode"]');
+    await card.getByRole('button', { name: 'Connect' }).click();
+    await card.locator('.qr img').waitFor({ timeout: 30_000 });
+    // A number that is not one: the API's words, next to the form.
+    await card.getByLabel('Or link with a phone number').fill('12');
+    await card.getByRole('button', { name: 'Get a code' }).click();
+    await card.getByRole('alert').filter({ hasText: /phone/ }).waitFor();
+    await card.getByLabel('Or link with a phone number').fill(PHONE);
+    await card.getByRole('button', { name: 'Get a code' }).click();
+    const code = await card.getByTestId('pairing-code').innerText();
+    assert.match(code, /^[A-Z0-9]{8}$/);
+    await assertLabelled(page);
+    await shoot(page, 'instances-pairing-code');
+    await sim.enterPairingCode(PHONE, code);
+    await card.getByText(`Connected as Code Owner (${PHONE})`).waitFor({ timeout: 30_000 });
+    assert.equal(await card.getByLabel('Or link with a phone number').count(), 0, 'the form is gone once paired');
+    assert.deepEqual(
+      problems.filter((p) => !/pairing-code.*400|status of 400/.test(p)),
+      [],
+    );
+  } finally {
+    await close();
+  }
+  assert.equal((await gw.request('/api/instance/bycode', { method: 'DELETE' })).status, 200);
+});
+
 test('the settings page shows the token masked, how to call the API, and links to the API docs and the Temporal UI', async () => {
   const { page, problems, close } = await open('en');
   try {
@@ -354,11 +387,24 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     const settings = page.locator('#settings');
     await settings.getByLabel('Webhook URL', { exact: true }).fill(`${receiver.url}/hook`);
     await settings.getByLabel('Webhook on', { exact: true }).check();
+    await settings.getByLabel('Decline incoming calls', { exact: true }).check();
+    await settings.getByLabel('Text sent to a declined caller', { exact: true }).fill('Please write to us.');
     await settings.getByRole('button', { name: 'Save' }).click();
     await settings.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
     const stored = (await (await gw.request('/api/instance/shop/settings')).json()) as Record<string, string>;
     assert.equal(stored.webhookUrl, `${receiver.url}/hook`);
     assert.equal(stored.webhookEnabled, 'true');
+    assert.equal(stored.rejectCalls, 'true');
+    assert.equal(stored.rejectCallsMessage, 'Please write to us.');
+    // Switched off again (the rest of this test does not call), and the page shows what is stored.
+    await settings.getByLabel('Decline incoming calls', { exact: true }).uncheck();
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await eventually(
+      async () => ((await (await gw.request('/api/instance/shop/settings')).json()) as Record<string, string>).rejectCalls === 'false',
+      5_000,
+      'rejectCalls off',
+    );
+    assert.equal(await settings.getByLabel('Text sent to a declined caller', { exact: true }).inputValue(), 'Please write to us.');
 
     // A test message reaches the phone.
     const send = page.locator('#send');

@@ -2,7 +2,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, type Account, type InstanceList, type Status } from '../api.js';
 import { t, type Key } from '../i18n.js';
-import { usePolling } from '../hooks.js';
+import { useAction, usePolling } from '../hooks.js';
+import { Alert, Field } from '../ui.js';
 
 function StatusBadge({ status }: { status: Status }) {
   return <span class={`badge ${status}`}>{t(`status.${status}` as Key)}</span>;
@@ -26,13 +27,56 @@ function Pairing({ id, status }: { id: string; status: Status }) {
   if (status === 'open' && account)
     return <p class="account">{t('instances.account', { name: account.name ?? '—', phone: account.phone })}</p>;
   if (status !== 'connecting') return null;
-  return qr ? (
-    <figure class="qr">
-      <img src={qr} width={264} height={264} alt={t('instances.scan')} />
-      <figcaption>{t('instances.scan')}</figcaption>
-    </figure>
-  ) : (
-    <p class="hint">{t('instances.waitingQr')}</p>
+  return (
+    <>
+      {qr ? (
+        <figure class="qr">
+          <img src={qr} width={264} height={264} alt={t('instances.scan')} />
+          <figcaption>{t('instances.scan')}</figcaption>
+        </figure>
+      ) : (
+        <p class="hint">{t('instances.waitingQr')}</p>
+      )}
+      <PairingCode id={id} />
+    </>
+  );
+}
+
+/** Pairing by phone number instead of the QR: the code WhatsApp gives, to type on that phone. */
+function PairingCode({ id }: { id: string }) {
+  const [phone, setPhone] = useState('');
+  const [code, setCode] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setCode(null);
+    await run(async () => setCode((await api<{ code: string }>('POST', `/instance/${id}/pairing-code`, { phone: phone.trim() })).code));
+  };
+  const field = `pair-phone-${id}`;
+  return (
+    <form class="pairing-code" onSubmit={submit}>
+      <Field id={field} label={t('instances.pairPhone')} hint={t('instances.pairPhoneHint')}>
+        <input
+          id={field}
+          inputMode="numeric"
+          autocomplete="tel"
+          value={phone}
+          onInput={(e) => setPhone((e.target as HTMLInputElement).value)}
+        />
+      </Field>
+      <button type="submit" class="secondary" disabled={busy || !phone.trim()}>
+        {t('instances.pairGetCode')}
+      </button>
+      <Alert error={error} />
+      {code && (
+        <p role="status" class="notice">
+          {t('instances.pairCode')}{' '}
+          <strong class="pair-code" data-testid="pairing-code">
+            {code}
+          </strong>
+        </p>
+      )}
+    </form>
   );
 }
 

@@ -30,7 +30,7 @@ export function SettingsForm({ instance }: { instance: string }) {
       if (name === 'webhookSecret' && v === '') continue;
       body[name] = ['sendDelay', 'chatbotPauseMinutes', 'chatbotRepliesPerMinute'].includes(name)
         ? Number(v)
-        : name === 'webhookEnabled'
+        : name === 'webhookEnabled' || name === 'rejectCalls'
           ? v === 'true'
           : v;
     }
@@ -81,6 +81,12 @@ export function SettingsForm({ instance }: { instance: string }) {
             placeholder="socks5://user:password@host:1080"
             onInput={set('proxyUrl')}
           />
+        </Field>
+        <Field id="s-rejectCalls" label={t('settings.rejectCalls')} inline>
+          <input id="s-rejectCalls" type="checkbox" checked={value('rejectCalls') === 'true'} onChange={set('rejectCalls')} />
+        </Field>
+        <Field id="s-rejectCallsMessage" label={t('settings.rejectCallsMessage')} hint={t('settings.rejectCallsMessageHint')}>
+          <input id="s-rejectCallsMessage" value={value('rejectCallsMessage')} onInput={set('rejectCallsMessage')} />
         </Field>
         <Field id="s-sendDelay" label={t('settings.sendDelay')}>
           <input id="s-sendDelay" type="number" min={0} max={3600000} value={value('sendDelay')} onInput={set('sendDelay')} />
