@@ -8,6 +8,9 @@
  */
 import type { Account, SessionClose, WhatsAppDriver } from '../../whatsapp/session.js';
 
+const noGroups = async (): Promise<never> => {
+  throw new Error('the fake driver has no groups');
+};
 export interface FakeCreds {
   fake: true;
   me: Account;
@@ -115,30 +118,14 @@ export function createFakeDriver(
         },
         async rejectCall() {},
         // Group administration too is tested on real Baileys against the simulator.
-        async createGroup(): Promise<never> {
-          throw new Error('the fake driver has no groups');
-        },
-        async updateGroupParticipants(): Promise<never> {
-          throw new Error('the fake driver has no groups');
-        },
-        async setGroupSubject(): Promise<never> {
-          throw new Error('the fake driver has no groups');
-        },
-        async setGroupDescription(): Promise<never> {
-          throw new Error('the fake driver has no groups');
-        },
-        async groupInviteCode(): Promise<never> {
-          throw new Error('the fake driver has no groups');
-        },
-        async revokeGroupInvite(): Promise<never> {
-          throw new Error('the fake driver has no groups');
-        },
-        async joinGroup(): Promise<never> {
-          throw new Error('the fake driver has no groups');
-        },
-        async leaveGroup(): Promise<never> {
-          throw new Error('the fake driver has no groups');
-        },
+        createGroup: noGroups,
+        updateGroupParticipants: noGroups,
+        setGroupSubject: noGroups,
+        setGroupDescription: noGroups,
+        groupInviteCode: noGroups,
+        revokeGroupInvite: noGroups,
+        joinGroup: noGroups,
+        leaveGroup: noGroups,
       };
     },
   };
