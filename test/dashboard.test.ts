@@ -11,6 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { Simulator } from '../simulator/simulator.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
+import { freePort } from '../stack/ports.js';
 import { dictionaries } from '../web/src/words.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -173,6 +174,38 @@ test('an instance pairs by phone number: the page asks for a code, the phone typ
     await close();
   }
   assert.equal((await gw.request('/api/instance/bycode', { method: 'DELETE' })).status, 200);
+});
+
+test('a card says why its instance does not connect (a proxy that refuses), and when WhatsApp caps the account', async () => {
+  const closed = await freePort();
+  assert.equal((await gw.request('/api/instance', { method: 'POST', json: { id: 'proxied' } })).status, 200);
+  const proxied = await gw.request('/api/instance/proxied/settings', { method: 'POST', json: { proxyUrl: `http://127.0.0.1:${closed}` } });
+  assert.equal(proxied.status, 200);
+  assert.equal((await gw.request('/api/instance/proxied/connect', { method: 'POST' })).status, 200);
+  const { page, problems, close } = await open('en');
+  try {
+    await signIn(page);
+    await page
+      .locator('[data-instance="proxied"]')
+      .getByTestId('health')
+      .filter({ hasText: /^The last attempt to connect failed: .*ECONNREFUSED/ })
+      .waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('[data-instance="shop"]').getByTestId('health').count(), 0, 'nothing to say of a healthy instance');
+    const until = Date.now() + 86_400_000;
+    await sim.setRestriction(OWNER, { kind: 'messageCapping', active: true, until });
+    await page
+      .locator('[data-instance="shop"]')
+      .getByTestId('health')
+      .filter({ hasText: `WhatsApp has capped the new chats this account may start, until ${new Date(until).toLocaleString('en-US')}` })
+      .waitFor({ timeout: 15_000 });
+    await shoot(page, 'instances-health');
+    await sim.setRestriction(OWNER, { kind: 'messageCapping', active: false });
+    await eventually(async () => (await page.locator('[data-instance="shop"]').getByTestId('health').count()) === 0, 15_000, 'lifted');
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+  assert.equal((await gw.request('/api/instance/proxied', { method: 'DELETE' })).status, 200);
 });
 
 test('the settings page shows the token masked, how to call the API, and links to the API docs and the Temporal UI', async () => {

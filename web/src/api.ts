@@ -85,6 +85,11 @@ export interface InstanceList {
   instances: string[];
   statuses: Record<string, { accountStatus: { status: Status } }>;
 }
+/** What `GET .../status` adds beyond the status: why connecting failed, and WhatsApp's limits on the account. */
+export interface StatusDetails {
+  accountStatus: { status: Status; lastError?: string };
+  restrictions?: Record<'messageCapping' | 'reachoutTimelock', { active: boolean; until: string | null } | null>;
+}
 export interface Account {
   id: string;
   name: string | null;
