@@ -73,6 +73,25 @@ export async function endCall(db: Db, instanceId: string, id: string, status: Ex
   });
 }
 
+/**
+ * Calls still ringing `afterSeconds` after WhatsApp offered them (their end never reached the gateway: the
+ * socket dropped, or the worker holding it died meanwhile) become missed, each with its `call` event; returns
+ * how many. WhatsApp stops ringing after about a minute.
+ */
+export async function missUnendedCalls(db: Db, afterSeconds: number): Promise<number> {
+  return db.transaction(async (trx) => {
+    const rows = (await trx('calls')
+      .where('status', 'offered')
+      .where('timestamp', '<', Math.floor(Date.now() / 1000) - afterSeconds)
+      .update({ status: 'missed', updated_at: trx.fn.now() })
+      .returning(['instance_id', 'id', 'from_jid', 'video', 'is_group', 'status', 'timestamp'])) as Array<
+      CallRow & { instance_id: string }
+    >;
+    for (const row of rows) await recordEvent(trx, row.instance_id, 'call', { ...toRecord(row) });
+    return rows.length;
+  });
+}
+
 /** The instance's most recent calls, newest first; `before` (unix seconds) pages back. */
 export async function listCalls(db: Db, instanceId: string, options: { limit: number; before?: number }): Promise<CallRecord[]> {
   const rows = await db('calls')

@@ -22,7 +22,8 @@ before(async () => {
     name: 'e2e_calls',
     workers: 1,
     workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
+    // The general worker's sweeps (among them the one that ends calls whose end never came) every 2 s.
+    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821', OUTBOX_SWEEP_SECONDS: '2' },
   });
   await gw.request('/api/instance', { method: 'POST', json: { id: 'desk' } });
   const res = await gw.request('/api/instance/desk/settings', { method: 'POST', json: { webhookUrl: receiver.url, webhookEnabled: true } });
@@ -77,6 +78,29 @@ test('with rejectCalls off, a call is recorded and sent as a `call` event, and k
   assert.deepEqual(
     callEvents(call.id).map((e) => e.status),
     ['offered', 'missed'],
+  );
+});
+
+test('a call whose end never reaches the gateway is missed two minutes after it rang; a ringing one is left alone', async () => {
+  const lost = await sim.call(CALLER, OWNER);
+  const ringing = await sim.call(CALLER, OWNER);
+  await eventually(async () => (await listed(lost.id)) && (await listed(ringing.id)), 20_000, 'both recorded');
+  // As if the first had rung three minutes ago and its end had been lost with the socket.
+  await gw
+    .db('calls')
+    .where({ instance_id: 'desk', id: lost.id })
+    .update({ timestamp: Math.floor(Date.now() / 1000) - 180 });
+  await eventually(async () => (await listed(lost.id)).status === 'missed', 20_000, 'the lost call missed');
+  await eventually(async () => callEvents(lost.id).some((e) => e.status === 'missed'), 20_000, 'its missed event');
+  await new Promise((r) => setTimeout(r, 4_000));
+  assert.equal((await listed(ringing.id)).status, 'offered', 'a call ringing now is not touched');
+  await sim.callRegistry.hangUp(ringing);
+  await sim.callRegistry.hangUp(lost);
+  await eventually(async () => (await listed(ringing.id)).status === 'missed', 20_000, 'hung up');
+  assert.deepEqual(
+    callEvents(lost.id).map((e) => e.status),
+    ['offered', 'missed'],
+    'its real end, when it comes, changes nothing',
   );
 });
 

@@ -9,11 +9,15 @@
  *   `connecting` (with its `connection_status` event) an instance shown
  *   `open` whose session no worker holds any more (db/instances.ts:
  *   markLostSessions), through a failover's gap.
+ * - calls: every OUTBOX_SWEEP_SECONDS, a call still ringing two minutes after
+ *   its offer, whose end never reached the gateway, becomes missed (db/calls.ts:
+ *   missUnendedCalls).
  */
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { stalledOutboxes } from '../db/outbox.js';
 import { markLostSessions } from '../db/instances.js';
+import { missUnendedCalls } from '../db/calls.js';
 
 export interface SweepDeps {
   db: Db;
@@ -25,6 +29,8 @@ export interface SweepDeps {
 
 /** A message pending this long without a drain is taken as stranded (a drain takes new ones within milliseconds). */
 const STALLED_AFTER_MS = 10_000;
+/** WhatsApp rings for about a minute: a call still offered after two has ended unseen. */
+const UNENDED_CALL_SECONDS = 120;
 
 /** Runs `task` every `everyMs`, one run at a time; returns the function that stops it and waits for a run under way. */
 function every(everyMs: number, task: () => Promise<void>, onError: (err: unknown) => void): () => Promise<void> {
@@ -61,6 +67,14 @@ export function startSweeps({ db, wakeOutbox, logger, outboxEveryMs, heartbeatTi
         if (lost.length) logger.info({ instances: lost }, 'sessions no worker holds: shown connecting until one takes them up');
       },
       (err) => logger.warn({ err }, 'the session sweep failed'),
+    ),
+    every(
+      outboxEveryMs,
+      async () => {
+        const missed = await missUnendedCalls(db, UNENDED_CALL_SECONDS);
+        if (missed) logger.info({ calls: missed }, 'calls whose end never came are missed');
+      },
+      (err) => logger.warn({ err }, 'the call sweep failed'),
     ),
   ];
   return async () => {

@@ -18,6 +18,8 @@ export async function up(knex: Knex): Promise<void> {
   });
   await knex.raw(`alter table calls add constraint calls_status check (status in ('offered', 'rejected', 'missed', 'accepted-elsewhere'))`);
   await knex.raw('create index calls_recent on calls (instance_id, timestamp desc)');
+  // The sweep that ends calls whose end never came (db/calls.ts missUnendedCalls) reads the ringing ones only.
+  await knex.raw(`create index calls_ringing on calls (timestamp) where status = 'offered'`);
   await knex.schema.alterTable('instance_settings', (t) => {
     t.boolean('reject_calls').notNullable().defaultTo(false);
     t.text('reject_calls_message');
