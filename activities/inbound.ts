@@ -11,6 +11,7 @@ import type {
   ContactInfo,
   GroupInfo,
   GroupParticipantsChange,
+  GroupUpdate,
   IncomingMessage,
   StatusUpdate,
   WhatsAppSession,
@@ -141,6 +142,8 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
     /** A `group_participants` event, after the group's new metadata (queued before it) is stored. */
     groupParticipants: (change: GroupParticipantsChange) =>
       run(() => recordEvent(deps.db, instanceId, 'group_participants', { ...change })),
+    /** A `group_update` event, after the group's new metadata (queued before it) is stored. */
+    groupUpdate: (update: GroupUpdate) => run(() => recordEvent(deps.db, instanceId, 'group_update', { ...update })),
     /** The groups the account is in, fetched now (after a login). */
     refreshGroups: () => run(async () => upsertGroups(deps.db, instanceId, (await session()?.participatingGroups()) ?? [])),
     settled: () => queue,

@@ -144,6 +144,7 @@ export function createSessionActivities({
             restriction: restrictions.record,
             calls: calls.handle,
             groupParticipants: inbound.groupParticipants,
+            groupUpdate: inbound.groupUpdate,
           },
         });
         current = session;

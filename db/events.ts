@@ -11,7 +11,8 @@ export type GatewayEvent =
   | 'bulk_completed'
   | 'account_restriction'
   | 'call'
-  | 'group_participants';
+  | 'group_participants'
+  | 'group_update';
 
 /**
  * Whether the instance `instanceId` (an SQL expression) has a webhook to

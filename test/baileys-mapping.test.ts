@@ -6,7 +6,14 @@ import { toBaileysContent, vcard } from '../whatsapp/baileys/outbound.js';
 import { receiptUpdates } from '../whatsapp/baileys/receipts.js';
 import { toChatInfo, toContactInfo, toGroupInfo } from '../whatsapp/baileys/directory.js';
 import { toIncomingCall } from '../whatsapp/baileys/calls.js';
-import { createdGroup, createdGroupId, refusalsTyped, toParticipantResults, toParticipantsChange } from '../whatsapp/baileys/groups.js';
+import {
+  createdGroup,
+  createdGroupId,
+  refusalsTyped,
+  toGroupUpdate,
+  toParticipantResults,
+  toParticipantsChange,
+} from '../whatsapp/baileys/groups.js';
 import { WhatsAppRefusal } from '../whatsapp/session.js';
 import type { BinaryNode } from '@whiskeysockets/baileys';
 
@@ -400,4 +407,24 @@ test("group administration: WhatsApp's per-participant codes, participant change
     refusalsTyped(() => Promise.reject(Object.assign(new Error('Timed Out'), { data: { stack: '' } }))),
     (err) => !(err instanceof WhatsAppRefusal),
   );
+});
+
+test('group updates: what a member changed (subject, description, who may send or edit) with its author; metadata refreshes and other changes dropped', () => {
+  const LID_AUTHOR = '123456789012345@lid';
+  const cases: Array<[string, unknown, unknown]> = [
+    ['a subject', { id: GROUP, subject: 'Ekip', author: ALI }, { groupId: GROUP, subject: 'Ekip', author: ALI }],
+    ['a description', { id: GROUP, desc: 'Plan', author: ALI }, { groupId: GROUP, description: 'Plan', author: ALI }],
+    ['a description removed', { id: GROUP, desc: undefined, author: ALI }, { groupId: GROUP, description: null, author: ALI }],
+    ['only admins send', { id: GROUP, announce: true, author: ALI }, { groupId: GROUP, announce: true, author: ALI }],
+    ['anyone edits', { id: GROUP, restrict: false }, { groupId: GROUP, restrict: false, author: null }],
+    [
+      'an author by LID with its number',
+      { id: GROUP, subject: 'X', author: LID_AUTHOR, authorPn: ALI },
+      { groupId: GROUP, subject: 'X', author: ALI },
+    ],
+    ['a whole metadata refresh', { id: GROUP, subject: 'Ekip', participants: [] }, undefined],
+    ['an invite link change', { id: GROUP, inviteCode: 'abc', author: ALI }, undefined],
+    ['no id', { subject: 'Ekip' }, undefined],
+  ];
+  for (const [name, input, expected] of cases) assert.deepEqual(toGroupUpdate(input as never), expected, name);
 });

@@ -84,6 +84,13 @@ const phone = async (method: string, path: string, json?: unknown) => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
+/** The group_update events of this group so far (what changed, and who changed it). */
+const updateEvents = (group: string) =>
+  receiver
+    .byEvent('group_update')
+    .map((r) => r.json.data as Record<string, unknown>)
+    .filter((d) => d.groupId === group);
+
 /** The group_participants event for this group and action whose participants are `who`. */
 const participantsEvent = (group: string, action: string, who: string[]) =>
   eventually(
@@ -197,6 +204,13 @@ test('subject and description changes are seen by the phones and in GET .../grou
   assert.equal((await post('/groups/description', { groupId, description: '' })).status, 200);
   assert.equal(sim.group(groupId).description, undefined);
   assert.equal((await get(`/groups/group?groupId=${groupId}`)).body.description, '');
+  // Each change is a group_update event naming what changed and who changed it.
+  await eventually(async () => updateEvents(groupId).length >= 3, 20_000, 'three group_update events');
+  assert.deepEqual(updateEvents(groupId), [
+    { groupId, subject: 'Proje 2026', author: jid(OWNER) },
+    { groupId, description: 'Haftalık plan', author: jid(OWNER) },
+    { groupId, description: null, author: jid(OWNER) },
+  ]);
 });
 
 test('invite links: get and revoke; the old code no longer lets anyone in, the new one does (a webhook event names the joiner)', async () => {
@@ -298,6 +312,10 @@ test("a change made from a phone reaches the webhook with the phone as author, a
     async () => (await get(`/groups/group?groupId=${aliGroup}`)).body.name === 'Yeni başlık',
     10_000,
     'subject from the phone',
+  );
+  assert.deepEqual(
+    await eventually(async () => updateEvents(aliGroup).find((d) => d.subject === 'Yeni başlık'), 20_000, 'the group_update event'),
+    { groupId: aliGroup, subject: 'Yeni başlık', author: jid(ALI) },
   );
   assert.equal(
     (await post('/groups/participants', { groupId: aliGroup, action: 'add', participants: [DENIZ] })).body.participants[0].status,

@@ -122,6 +122,20 @@ export interface GroupParticipantsChange {
   author: string | null;
 }
 
+/** A group's subject, description or settings changed (only what changed is present). */
+export interface GroupUpdate {
+  groupId: string;
+  subject?: string;
+  /** `null`: the description was removed. */
+  description?: string | null;
+  /** Only admins may send messages. */
+  announce?: boolean;
+  /** Only admins may change the group's subject, description and picture. */
+  restrict?: boolean;
+  /** Who made the change, when WhatsApp says. */
+  author: string | null;
+}
+
 /**
  * WhatsApp refused a request as a whole (an iq error): 401 not a member, 403
  * not an admin, 404 no such group, 406/410 an invite code revoked or unknown...
@@ -233,6 +247,8 @@ export interface SessionEventHandlers {
   calls?(calls: IncomingCall[]): void;
   /** Members were added, removed, promoted or demoted in a group (reported after `groupsChanged` for it). */
   groupParticipants?(change: GroupParticipantsChange): void;
+  /** A group's subject, description or settings changed (reported after `groupsChanged` for it). */
+  groupUpdate?(update: GroupUpdate): void;
 }
 
 /** What `prepare` made of a message: only the session that made it knows what is inside. */

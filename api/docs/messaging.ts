@@ -414,7 +414,7 @@ export const messagingDocs: RouteDocs = {
         `${method} ${I}/groups/subject`,
         {
           summary: "Change a group's subject",
-          description: 'Seen by every member at once.',
+          description: 'Seen by every member at once; a `group_update` webhook event follows, as it does for changes others make.',
           example: { groupId: GROUP, subject: 'Mağaza ekibi' },
           responses: { 200: success, 403: notMember, 404: noGroup, 409: notConnected, 502: whatsappError },
         } satisfies RouteDoc,
@@ -423,7 +423,7 @@ export const messagingDocs: RouteDocs = {
         `${method} ${I}/groups/description`,
         {
           summary: "Change a group's description",
-          description: 'An empty `description` removes it.',
+          description: 'An empty `description` removes it. A `group_update` webhook event follows.',
           example: { groupId: GROUP, description: 'Vardiya ve duyurular' },
           responses: { 200: success, 403: notMember, 404: noGroup, 409: notConnected, 502: whatsappError },
         } satisfies RouteDoc,

@@ -36,7 +36,15 @@ import { recordReceiptsFirst } from './receipts.js';
 import { statusName, toIncoming, toStatusUpdates } from './inbound.js';
 import { toChatInfo, toContactInfo, toGroupInfo, toLiveChatInfo } from './directory.js';
 import { fromMessageCapping, fromReachoutTimelock } from './restrictions.js';
-import { createdGroup, createdGroupId, isCreateAnswer, refusalsTyped, toParticipantResults, toParticipantsChange } from './groups.js';
+import {
+  createdGroup,
+  createdGroupId,
+  isCreateAnswer,
+  refusalsTyped,
+  toGroupUpdate,
+  toParticipantResults,
+  toParticipantsChange,
+} from './groups.js';
 import { createSessionProxy } from './proxy.js';
 
 export interface BaileysDriverOptions {
@@ -181,7 +189,13 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         const change = toParticipantsChange(update);
         if (change) handlers.groupParticipants?.(change);
       });
-      socket.ev.on('groups.update', (updates) => handlers.groupsChanged?.(updates.flatMap((u) => (u.id ? [u.id] : []))));
+      socket.ev.on('groups.update', (updates) => {
+        handlers.groupsChanged?.(updates.flatMap((u) => (u.id ? [u.id] : [])));
+        for (const update of updates) {
+          const changed = toGroupUpdate(update);
+          if (changed) handlers.groupUpdate?.(changed);
+        }
+      });
       socket.ev.on('call', (events) => {
         const calls = events.flatMap((event) => toIncomingCall(event) ?? []);
         if (!calls.length) return;

@@ -6,7 +6,7 @@ import {
   type BinaryNode,
   type GroupMetadata,
 } from '@whiskeysockets/baileys';
-import { WhatsAppRefusal, type GroupInfo, type GroupParticipantsChange, type ParticipantResult } from '../session.js';
+import { WhatsAppRefusal, type GroupInfo, type GroupParticipantsChange, type GroupUpdate, type ParticipantResult } from '../session.js';
 import { toGroupInfo } from './directory.js';
 
 /** Group administration results in the gateway's shapes. Pure; table-tested. */
@@ -84,4 +84,21 @@ export function toParticipantsChange(update: BaileysEventMap['group-participants
     ),
     author: update.author ? pnOf(update.author, update.authorPn) : null,
   };
+}
+
+/**
+ * A `groups.update` Baileys emits for a change WhatsApp notified (subject, description, who may send or edit),
+ * as a GroupUpdate; undefined for the others (a refresh of the whole metadata, an invite link or join-mode change).
+ */
+export function toGroupUpdate(update: BaileysEventMap['groups.update'][number]): GroupUpdate | undefined {
+  if (!update.id || update.participants) return undefined;
+  const { authorPn } = update as { authorPn?: string };
+  const changes: Omit<GroupUpdate, 'groupId' | 'author'> = {
+    ...(update.subject !== undefined ? { subject: update.subject } : {}),
+    ...('desc' in update ? { description: update.desc || null } : {}),
+    ...(update.announce !== undefined ? { announce: update.announce } : {}),
+    ...(update.restrict !== undefined ? { restrict: update.restrict } : {}),
+  };
+  if (Object.keys(changes).length === 0) return undefined;
+  return { groupId: update.id, ...changes, author: update.author ? pnOf(update.author, authorPn) : null };
 }
