@@ -16,6 +16,7 @@ export const SESSION_CALLS = [
   'updateGroupParticipants',
   'setGroupSubject',
   'setGroupDescription',
+  'setGroupSettings',
   'groupInviteCode',
   'revokeGroupInvite',
   'joinGroup',

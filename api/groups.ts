@@ -92,6 +92,8 @@ const present = (group: GroupInfo) => ({
   description: group.description ?? '',
   participants: group.participants,
   owner: group.owner,
+  announce: group.announce ?? false,
+  restrict: group.restrict ?? false,
 });
 
 export function groupsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCallDeps): Router {
@@ -221,10 +223,37 @@ export function groupsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCa
       return { success: true };
     },
   );
+  const setSettings = route(
+    {
+      body: z
+        .object({
+          groupId: groupJid(),
+          announce: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'Only admins may send messages' }),
+          restrict: z
+            .boolean({ error: 'must be true or false' })
+            .optional()
+            .meta({ description: 'Only admins may change the subject, the description and the picture' }),
+        })
+        .refine((b) => b.announce !== undefined || b.restrict !== undefined, {
+          message: 'announce or restrict is required',
+          path: ['announce'],
+        }),
+    },
+    async ({ body }, _req, res) => {
+      const instanceId = instanceOf(res).id;
+      const { announce, restrict } = body;
+      await onGroup(body.groupId, () =>
+        callSession(temporal, taskQueue, instanceId, 'setGroupSettings', body.groupId, { announce, restrict }),
+      );
+      const group = await refresh(instanceId, body.groupId);
+      return { success: true, announce: group?.announce ?? false, restrict: group?.restrict ?? false };
+    },
+  );
   // Changes of a group's settings: PUT, and POST like the other actions.
   for (const [path, handler] of [
     ['/subject', setSubject],
     ['/description', setDescription],
+    ['/settings', setSettings],
   ] as Array<[string, RequestHandler]>) {
     router.put(path, handler);
     router.post(path, handler);

@@ -71,6 +71,9 @@ const schemas = {
     participants: z.array(phone).min(1),
   }),
   groupSubject: z.object({ group: z.string().min(1), by: phone, subject: z.string().min(1) }),
+  groupSettings: z
+    .object({ group: z.string().min(1), by: phone, announce: z.boolean().optional(), restrict: z.boolean().optional() })
+    .refine((b) => b.announce !== undefined || b.restrict !== undefined, 'announce or restrict is required'),
   groupDescription: z.object({ group: z.string().min(1), by: phone, description: z.string().nullable() }),
   groupInvite: z.object({ group: z.string().min(1), by: phone }),
   groupJoin: z.object({ phone, code: z.string().min(1) }),
@@ -332,6 +335,17 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
       return { body: describeGroup(group) };
     },
 
+    // An admin's phone switches who may send (announce) or edit the group (restrict).
+    'PUT /control/groups/settings': async (body) => {
+      const input = parse(schemas.groupSettings, body);
+      const group = groupOr404(sim, input.group);
+      const by = known(input.by);
+      if (input.announce !== undefined)
+        await asPhone((admin) => admin.setSetting(group, by, input.announce ? 'announcement' : 'not_announcement'));
+      if (input.restrict !== undefined) await asPhone((admin) => admin.setSetting(group, by, input.restrict ? 'locked' : 'unlocked'));
+      return { body: describeGroup(group) };
+    },
+
     'PUT /control/groups/description': async (body) => {
       const input = parse(schemas.groupDescription, body);
       const group = groupOr404(sim, input.group);
@@ -448,6 +462,8 @@ const describeGroup = (group: SimGroup) => ({
   id: group.id,
   subject: group.subject,
   description: group.description ?? null,
+  announce: !!group.announce,
+  restrict: !!group.restrict,
   owner: group.owner.phone,
   participants: group.participants.map((u) => ({ phone: u.phone, role: roleOf(group, u) ?? null })),
 });

@@ -56,7 +56,7 @@ export interface GroupNotice {
   /** The phone that got it. */
   to: string;
   group: string;
-  change: 'create' | MemberAction | 'subject' | 'description';
+  change: 'create' | MemberAction | 'subject' | 'description' | GroupSetting;
   /** Who made the change (phone). */
   by: string;
   /** Whom it concerns (phones), for member changes. */
@@ -65,6 +65,10 @@ export interface GroupNotice {
   description?: string | null;
   at: number;
 }
+
+/** The settings an admin switches, as WhatsApp names them in the iq and the notification. */
+export const GROUP_SETTINGS = ['announcement', 'not_announcement', 'locked', 'unlocked'] as const;
+export type GroupSetting = (typeof GROUP_SETTINGS)[number];
 
 const SUBJECT_MAX = 100;
 const DESCRIPTION_MAX = 2048;
@@ -146,9 +150,17 @@ export class GroupAdmin {
     return outcomes;
   }
 
-  /** Any member may change the subject and the description (WhatsApp's default for a group). */
+  /** Admins switch who may send (announcement) and who may edit the group (locked); the members are told. */
+  async setSetting(group: SimGroup, actor: SimUser, setting: GroupSetting): Promise<void> {
+    this.mustBeAdmin(group, actor);
+    if (setting === 'announcement' || setting === 'not_announcement') group.announce = setting === 'announcement';
+    else group.restrict = setting === 'locked';
+    await this.announce(group, actor, { tag: setting, attrs: {} }, { change: setting });
+  }
+
+  /** Any member may change the subject and the description (WhatsApp's default), only admins once the group is locked. */
   async setSubject(group: SimGroup, actor: SimUser, subject: string): Promise<void> {
-    this.mustBeMember(group, actor);
+    this.mayEdit(group, actor);
     if (!subject.trim() || subject.length > SUBJECT_MAX) throw new GroupRefusal(400, 'bad-request');
     group.subject = subject;
     const by = participantNode(group, actor).attrs.jid!;
@@ -171,7 +183,7 @@ export class GroupAdmin {
     description: string | null,
     options: { id?: string; prev?: string } = {},
   ): Promise<void> {
-    this.mustBeMember(group, actor);
+    this.mayEdit(group, actor);
     if (options.prev !== undefined && options.prev !== group.descriptionId) throw new GroupRefusal(409, 'conflict');
     if (description !== null && description.length > DESCRIPTION_MAX) throw new GroupRefusal(400, 'bad-request');
     const id = options.id ?? randomBytes(8).toString('hex').toUpperCase();
@@ -236,6 +248,11 @@ export class GroupAdmin {
 
   private mustBeMember(group: SimGroup, actor: SimUser): void {
     if (!group.participants.includes(actor)) throw new GroupRefusal(401, 'not-authorized');
+  }
+
+  private mayEdit(group: SimGroup, actor: SimUser): void {
+    if (group.restrict) this.mustBeAdmin(group, actor);
+    else this.mustBeMember(group, actor);
   }
 
   private mustBeAdmin(group: SimGroup, actor: SimUser): void {
@@ -346,6 +363,12 @@ export async function answerGroupAdminIq(admin: GroupAdmin, asker: SimUser | und
       }
       case 'invite':
         return iqResult(iq, [{ tag: 'invite', attrs: { code: admin.revokeInvite(group, asker) } }]);
+      case 'announcement':
+      case 'not_announcement':
+      case 'locked':
+      case 'unlocked':
+        await admin.setSetting(group, asker, request.tag);
+        return iqResult(iq);
       default:
         return undefined;
     }

@@ -31,6 +31,10 @@ export interface SimGroup {
   creation: number;
   /** The current invite link's code (`https://chat.whatsapp.com/<code>`), once an admin asked for one. */
   inviteCode?: string;
+  /** Only admins may send messages. */
+  announce?: boolean;
+  /** Only admins may change the subject, the description and the picture. */
+  restrict?: boolean;
 }
 
 export interface CreateGroupOptions {
@@ -125,6 +129,8 @@ export function groupNode(group: SimGroup): BinaryNode {
       content: [{ tag: 'body', attrs: {}, content: Buffer.from(group.description) }],
     });
   }
+  if (group.announce) content.push({ tag: 'announcement', attrs: {} });
+  if (group.restrict) content.push({ tag: 'locked', attrs: {} });
   for (const user of group.participants) {
     const { jid, alt } = memberJids(group, user);
     const role = roleOf(group, user);

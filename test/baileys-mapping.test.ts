@@ -207,6 +207,7 @@ test('chats, contacts and groups map to the stored shapes, by phone number where
         { id: '905550000003@s.whatsapp.net', admin: null },
         { id: '905550000004@s.whatsapp.net', admin: 'admin' },
       ],
+      announce: true,
     } as never),
     {
       id: GROUP,
@@ -219,6 +220,8 @@ test('chats, contacts and groups map to the stored shapes, by phone number where
         { id: '905550000003@s.whatsapp.net', admin: null },
         { id: '905550000004@s.whatsapp.net', admin: 'admin' },
       ],
+      announce: true,
+      restrict: false,
     },
   );
 });

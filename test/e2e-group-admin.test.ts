@@ -213,6 +213,37 @@ test('subject and description changes are seen by the phones and in GET .../grou
   ]);
 });
 
+test('group settings: only admins send or edit; the phones and GET .../groups/group see it, a group_update event for each; a member is refused while locked', async () => {
+  const set = await put('/groups/settings', { groupId, announce: true, restrict: true });
+  assert.deepEqual(set.body, { success: true, announce: true, restrict: true });
+  const seen = (await phone('GET', `/control/groups?id=${groupId}`)).body;
+  assert.deepEqual([seen.announce, seen.restrict], [true, true]);
+  const detail = (await get(`/groups/group?groupId=${groupId}`)).body;
+  assert.deepEqual([detail.announce, detail.restrict], [true, true]);
+  await eventually(
+    async () => updateEvents(groupId).some((d) => d.announce === true) && updateEvents(groupId).some((d) => d.restrict === true),
+    20_000,
+    'the group_update events',
+  );
+  assert.deepEqual(
+    updateEvents(groupId).filter((d) => 'announce' in d || 'restrict' in d),
+    [
+      { groupId, announce: true, author: jid(OWNER) },
+      { groupId, restrict: true, author: jid(OWNER) },
+    ],
+  );
+  // Locked: a plain member's phone may not change the subject; unlocked, it may, and the gateway hears of it.
+  assert.equal((await phone('PUT', '/control/groups/subject', { group: groupId, by: ALI, subject: 'Ali yazdı' })).status, 403);
+  assert.deepEqual((await post('/groups/settings', { groupId, restrict: false })).body, { success: true, announce: true, restrict: false });
+  assert.equal((await phone('PUT', '/control/groups/subject', { group: groupId, by: ALI, subject: 'Ali yazdı' })).status, 200);
+  await eventually(async () => updateEvents(groupId).find((d) => d.subject === 'Ali yazdı' && d.author === jid(ALI)), 20_000, 'by Ali');
+  assert.equal((await put('/groups/settings', { groupId, announce: false })).body.announce, false);
+  // Bad input names the field; nothing is sent.
+  assert.equal((await put('/groups/settings', { groupId })).status, 400);
+  assert.match((await put('/groups/settings', { groupId, announce: 'yes' })).body.error, /announce/);
+  assert.equal((await put('/groups/settings', { groupId: 'nope', announce: true })).status, 400);
+});
+
 test('invite links: get and revoke; the old code no longer lets anyone in, the new one does (a webhook event names the joiner)', async () => {
   const invite = (await get(`/groups/invite?groupId=${groupId}`)).body;
   assert.match(invite.code, /^[A-Za-z0-9]{22}$/);

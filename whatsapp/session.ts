@@ -98,6 +98,10 @@ export interface GroupInfo {
   owner: string | null;
   creation: number | null;
   participants: Array<{ id: string; admin: 'admin' | 'superadmin' | null }>;
+  /** Only admins may send messages. */
+  announce?: boolean;
+  /** Only admins may change the subject, the description and the picture. */
+  restrict?: boolean;
 }
 
 export type GroupParticipantAction = 'add' | 'remove' | 'promote' | 'demote';
@@ -305,6 +309,8 @@ export interface WhatsAppSession {
   setGroupSubject(groupId: string, subject: string): Promise<void>;
   /** `null` removes the description. */
   setGroupDescription(groupId: string, description: string | null): Promise<void>;
+  /** Who may send (`announce`: admins only) and who may edit the group (`restrict`: admins only). */
+  setGroupSettings(groupId: string, settings: { announce?: boolean; restrict?: boolean }): Promise<void>;
   /** The code of the group's invite link (`https://chat.whatsapp.com/<code>`). */
   groupInviteCode(groupId: string): Promise<string>;
   /** Replaces the invite link; the old code stops working. Returns the new code. */

@@ -328,7 +328,7 @@ export const messagingDocs: RouteDocs = {
   [`GET ${I}/groups/ids`]: { summary: 'Group ids', responses: { 200: { description: 'OK', example: [GROUP] } } },
   [`GET ${I}/groups/group`]: {
     summary: 'One group with its participants',
-    description: 'Asked of WhatsApp (cached 30 s).',
+    description: 'Asked of WhatsApp (cached 30 s). `announce`: only admins may send; `restrict`: only admins may edit the group.',
     parameters: { groupId: GROUP },
     responses: {
       200: {
@@ -342,6 +342,8 @@ export const messagingDocs: RouteDocs = {
             { id: CHAT, admin: null },
           ],
           owner: '905559876543@s.whatsapp.net',
+          announce: false,
+          restrict: false,
         },
       },
       403: notMember,
@@ -417,6 +419,23 @@ export const messagingDocs: RouteDocs = {
           description: 'Seen by every member at once; a `group_update` webhook event follows, as it does for changes others make.',
           example: { groupId: GROUP, subject: 'Mağaza ekibi' },
           responses: { 200: success, 403: notMember, 404: noGroup, 409: notConnected, 502: whatsappError },
+        } satisfies RouteDoc,
+      ],
+      [
+        `${method} ${I}/groups/settings`,
+        {
+          summary: 'Who may send, and who may edit the group',
+          description:
+            'Admins only. `announce`: only admins may send messages; `restrict`: only admins may change the subject, the description and the picture. ' +
+            'Either or both; the answer has both as they now are. A `group_update` webhook event follows.',
+          example: { groupId: GROUP, announce: true, restrict: true },
+          responses: {
+            200: { description: 'OK', example: { success: true, announce: true, restrict: true } },
+            403: notMember,
+            404: noGroup,
+            409: notConnected,
+            502: whatsappError,
+          },
         } satisfies RouteDoc,
       ],
       [

@@ -122,6 +122,7 @@ export function createFakeDriver(
         updateGroupParticipants: noGroups,
         setGroupSubject: noGroups,
         setGroupDescription: noGroups,
+        setGroupSettings: noGroups,
         groupInviteCode: noGroups,
         revokeGroupInvite: noGroups,
         joinGroup: noGroups,

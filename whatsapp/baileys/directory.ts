@@ -50,5 +50,7 @@ export function toGroupInfo(group: GroupMetadata): GroupInfo {
       id: pnOf(p.id, (p as { phoneNumber?: string }).phoneNumber),
       admin: p.admin === 'admin' || p.admin === 'superadmin' ? p.admin : null,
     })),
+    announce: !!group.announce,
+    restrict: !!group.restrict,
   };
 }

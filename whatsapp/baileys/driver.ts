@@ -409,6 +409,12 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         setGroupDescription(groupId, description) {
           return refusalsTyped(() => socket.groupUpdateDescription(groupId, description ?? undefined));
         },
+        setGroupSettings(groupId, { announce, restrict }) {
+          return refusalsTyped(async () => {
+            if (announce !== undefined) await socket.groupSettingUpdate(groupId, announce ? 'announcement' : 'not_announcement');
+            if (restrict !== undefined) await socket.groupSettingUpdate(groupId, restrict ? 'locked' : 'unlocked');
+          });
+        },
         groupInviteCode(groupId) {
           return refusalsTyped(async () => required(await socket.groupInviteCode(groupId), 'invite code'));
         },
