@@ -21,8 +21,11 @@ export const SESSION_CALLS = [
   'revokeGroupInvite',
   'joinGroup',
   'leaveGroup',
+  'requestPairingCode',
 ] as const;
 export type SessionCall = (typeof SESSION_CALLS)[number];
+/** Calls made on a socket waiting to be paired: they do not wait for it to open. */
+const BEFORE_OPEN: readonly SessionCall[] = ['requestPairingCode'];
 export type SessionCallArgs<C extends SessionCall> = Parameters<WhatsAppSession[C]>;
 export type SessionCallResult<C extends SessionCall> = Awaited<ReturnType<WhatsAppSession[C]>>;
 
@@ -42,32 +45,21 @@ export function createHostActivities(host: SessionHost) {
       if (!SESSION_CALLS.includes(call)) throw ApplicationFailure.nonRetryable(`unknown session call ${call}`, 'BadCall');
       const session = host.get(instanceId);
       if (!session) throw ApplicationFailure.nonRetryable(`instance ${instanceId} is not connected`, 'NotConnected');
-      try {
-        await session.waitOpen(5_000);
-      } catch {
-        throw ApplicationFailure.nonRetryable(`instance ${instanceId} is not connected`, 'NotConnected');
+      if (!BEFORE_OPEN.includes(call)) {
+        try {
+          await session.waitOpen(5_000);
+        } catch {
+          throw ApplicationFailure.nonRetryable(`instance ${instanceId} is not connected`, 'NotConnected');
+        }
       }
       try {
         return await (session[call] as (...a: unknown[]) => Promise<unknown>)(...args);
       } catch (err) {
         // WhatsApp's answer, not a failure to reach it: asking again would get the same (or, for a create, a second group).
         if (err instanceof WhatsAppRefusal) throw ApplicationFailure.nonRetryable(err.message, 'WhatsAppRefusal', err.status);
-        throw err;
-      }
-    },
-
-    /**
-     * A pairing code for `phone` from the socket waiting to be paired (not open: the code replaces the QR scan).
-     * "Paired already" and "not registering" are non-retryable failures the API turns into 409 and 503.
-     */
-    async requestPairingCode({ instanceId, phone }: { instanceId: string; phone: string }): Promise<string> {
-      const session = host.get(instanceId);
-      if (!session) throw ApplicationFailure.nonRetryable(`instance ${instanceId} is not connecting`, 'NotConnected');
-      try {
-        return await session.requestPairingCode(phone);
-      } catch (err) {
+        // No pairing code: the device is paired already, or its socket is not (yet) registering.
         if (err instanceof PairingRefused)
-          throw ApplicationFailure.nonRetryable(err.message, err.reason === 'alreadyPaired' ? 'AlreadyPaired' : 'NotConnected');
+          throw ApplicationFailure.nonRetryable(err.message, err.reason === 'alreadyPaired' ? 'AlreadyPaired' : 'NotRegistering');
         throw err;
       }
     },

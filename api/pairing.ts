@@ -1,8 +1,8 @@
 /** Pairing by phone-number code (`.../pairing-code`): for servers where scanning the QR is awkward. */
 import { Router } from 'express';
 import { z } from 'zod';
-import { Conflict } from '../lib/errors.js';
-import { requestPairingCode, type SessionCallDeps } from '../lib/sessionCalls.js';
+import { Conflict, HttpError, Unavailable } from '../lib/errors.js';
+import { callSession, type SessionCallDeps } from '../lib/sessionCalls.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 
@@ -24,7 +24,14 @@ export function pairingCodeRouter({ temporal, taskQueue }: SessionCallDeps): Rou
         throw new Conflict(`instance ${instance.id} is paired already (log it out first to pair another number)`, 'ALREADY_PAIRED');
       if (instance.status === 'disconnected')
         throw new Conflict(`instance ${instance.id} is not connecting: start it with POST .../connect first`, 'NOT_CONNECTING');
-      return { code: await requestPairingCode(temporal, taskQueue, instance.id, body.phone) };
+      try {
+        return { code: await callSession(temporal, taskQueue, instance.id, 'requestPairingCode', body.phone) };
+      } catch (err) {
+        // Connecting, but no worker holds the socket yet (the session is starting): worth another try soon.
+        if (err instanceof HttpError && err.code === 'NOT_CONNECTED')
+          throw new Unavailable(`instance ${instance.id} is not waiting for a pairing yet; try again in a few seconds`, 'NOT_CONNECTING');
+        throw err;
+      }
     }),
   );
   return router;

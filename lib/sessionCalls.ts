@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { SessionCall, SessionCallArgs, SessionCallResult } from '../activities/host.js';
-import type { pairingCodeWorkflow, sessionCallWorkflow } from '../workflows/sessionCall.js';
+import type { sessionCallWorkflow } from '../workflows/sessionCall.js';
 import { Conflict, HttpError, Unavailable } from './errors.js';
 import { INSTANCE_ID } from './temporal.js';
 
@@ -47,38 +47,12 @@ export async function callSession<C extends SessionCall>(
       const failure = cause?.cause ?? cause;
       if (cause?.type === 'NotConnected' || failure?.type === 'NotConnected')
         throw new Conflict(`instance ${instanceId} is not connected to WhatsApp`, 'NOT_CONNECTED');
+      if (failure?.type === 'AlreadyPaired') throw new Conflict(`instance ${instanceId} is paired already`, 'ALREADY_PAIRED');
+      if (failure?.type === 'NotRegistering')
+        throw new Unavailable(`instance ${instanceId} is not waiting for a pairing yet; try again in a few seconds`, 'NOT_CONNECTING');
       if (failure?.type === 'WhatsAppRefusal' && typeof failure.details?.[0] === 'number')
         throw new WhatsAppRefused(failure.details[0], failure.message ?? 'refused');
       throw new HttpError(502, 'WHATSAPP_ERROR', `WhatsApp did not accept the request: ${failure?.message ?? err.message}`);
-    }
-    throw err;
-  }
-}
-
-/**
- * A pairing code for `phone` from the instance's socket, which must be connecting and not paired yet: 409 when
- * it is paired already, 503 when no socket waits for a pairing (the session is starting, or not running).
- */
-export async function requestPairingCode(client: Client, taskQueue: string, instanceId: string, phone: string): Promise<string> {
-  try {
-    return await client.connection.withDeadline(Date.now() + 40_000, () =>
-      client.workflow.execute<typeof pairingCodeWorkflow>('pairingCodeWorkflow', {
-        taskQueue,
-        workflowId: `pairing-code-${instanceId}-${randomBytes(6).toString('hex')}`,
-        args: [{ instanceId, phone }],
-        workflowExecutionTimeout: '45 s',
-        typedSearchAttributes: [{ key: INSTANCE_ID, value: instanceId }],
-      }),
-    );
-  } catch (err) {
-    if (err instanceof WorkflowFailedError) {
-      const cause = err.cause as { type?: string; message?: string; cause?: { type?: string; message?: string } } | undefined;
-      const failure = cause?.cause ?? cause;
-      const type = failure?.type ?? cause?.type;
-      if (type === 'AlreadyPaired') throw new Conflict(`instance ${instanceId} is paired already`, 'ALREADY_PAIRED');
-      if (type === 'NotConnected')
-        throw new Unavailable(`instance ${instanceId} is not waiting for a pairing yet; try again in a few seconds`, 'NOT_CONNECTING');
-      throw new HttpError(502, 'WHATSAPP_ERROR', `WhatsApp did not give a pairing code: ${failure?.message ?? err.message}`);
     }
     throw err;
   }

@@ -10,9 +10,10 @@ export interface SessionCallInput {
 
 /**
  * Calls whose second attempt could do the thing twice (a create that timed out may have
- * created the group; a second one would be another group): tried once, a failure reported.
+ * created the group; a second one would be another group; each pairing code request makes
+ * a new code): tried once, a failure reported.
  */
-const ONCE_ONLY: readonly SessionCall[] = ['createGroup', 'revokeGroupInvite'];
+const ONCE_ONLY: readonly SessionCall[] = ['createGroup', 'revokeGroupInvite', 'requestPairingCode'];
 
 /** One live call on an instance's WhatsApp session (a query or an action), run where the socket is. */
 export async function sessionCallWorkflow({ instanceId, call, args }: SessionCallInput): Promise<unknown> {
@@ -26,19 +27,4 @@ export async function sessionCallWorkflow({ instanceId, call, args }: SessionCal
     retry: { maximumAttempts: ONCE_ONLY.includes(call) ? 1 : 2, nonRetryableErrorTypes: ['NotConnected', 'BadCall'] },
   });
   return host.sessionCall({ instanceId, call, args });
-}
-
-/** Asks the worker holding the instance's (not yet paired) socket for a pairing code. */
-export async function pairingCodeWorkflow({ instanceId, phone }: { instanceId: string; phone: string }): Promise<string> {
-  const { locateSession } = proxyLocalActivities<GeneralActivities>({ startToCloseTimeout: '10 s' });
-  const lease = await locateSession({ instanceId });
-  if (!lease) throw ApplicationFailure.nonRetryable(`instance ${instanceId} is not connecting`, 'NotConnected');
-  const host = proxyActivities<HostActivities>({
-    taskQueue: lease.taskQueue,
-    scheduleToStartTimeout: '5 s',
-    startToCloseTimeout: '30 s',
-    // Each attempt would make a new code: one only.
-    retry: { maximumAttempts: 1 },
-  });
-  return host.requestPairingCode({ instanceId, phone });
 }
