@@ -16,6 +16,7 @@ import type {
   StatusUpdate,
   WhatsAppSession,
 } from '../whatsapp/session.js';
+import { WhatsAppRefusal } from '../whatsapp/session.js';
 
 export interface InboundDeps {
   db: Db;
@@ -130,9 +131,9 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
         for (const id of new Set(groupIds)) {
           const group = await session()
             ?.groupMetadata(id)
-            .catch((err: Error) => {
+            .catch((err: unknown) => {
               // Not (or no longer) a member: WhatsApp refuses the metadata.
-              if (/forbidden|not-authorized|item-not-found|403|404/i.test(err.message)) return null;
+              if (err instanceof WhatsAppRefusal && [401, 403, 404].includes(err.status)) return null;
               throw err;
             });
           if (group) await upsertGroups(deps.db, instanceId, [group]);
