@@ -101,13 +101,13 @@ export async function getCampaign(db: Db | Knex.Transaction, instanceId: string,
   return db<CampaignRow>('bulk_jobs').where({ instance_id: instanceId, id: jobId }).first();
 }
 
-/** Recipients per status, for each of these jobs. */
 /** When the job's last message went out (null before the first): a new round keeps the gap after it. */
 export async function lastSentAt(db: Db, jobId: number): Promise<Date | null> {
   const row = await db('bulk_recipients').where({ job_id: jobId, status: 'sent' }).max<{ at: Date | null }>('updated_at as at').first();
   return row?.at ? new Date(row.at) : null;
 }
 
+/** Recipients per status, for each of these jobs. */
 export async function countsOf(db: Db, jobIds: number[]): Promise<Map<number, Counts>> {
   const rows = await db('bulk_recipients')
     .whereIn('job_id', jobIds)
