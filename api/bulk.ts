@@ -30,9 +30,8 @@ import type { MediaStore } from '../lib/mediaStore.js';
 import type { TaskQueues } from '../lib/temporal.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
-import { isoTime, jid, requireContent, templateFields } from './schemas.js';
+import { isoTime, jid, requireContent, templateFields, typingMs } from './schemas.js';
 import { mediaRef } from './send.js';
-import { MAX_TYPING_MS } from '../lib/typing.js';
 
 export interface BulkDeps {
   config: Config;
@@ -64,12 +63,7 @@ const createBody = z
     delayMax: seconds('delayMax').optional(),
     // Typing before each message (lib/typing.ts): true follows the message's length, typingMs is fixed.
     typing: z.boolean({ error: 'typing must be true or false' }).optional(),
-    typingMs: z
-      .number({ error: 'typingMs must be a number of milliseconds' })
-      .int('typingMs must be a whole number of milliseconds')
-      .min(0, `typingMs must be between 0 and ${MAX_TYPING_MS} ms`)
-      .max(MAX_TYPING_MS, `typingMs must be between 0 and ${MAX_TYPING_MS} ms`)
-      .optional(),
+    typingMs: typingMs(),
     startAt: isoTime()
       .refine((d) => d.getTime() <= Date.now() + 366 * 86_400_000, 'must be at most a year ahead')
       .optional(),

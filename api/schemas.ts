@@ -1,6 +1,7 @@
 /** Field schemas shared by the routers (route() names the field in every error). */
 import { z } from 'zod';
 import { isGroupJid, toJid } from '../lib/recipients.js';
+import { MAX_TYPING_MS } from '../lib/typing.js';
 
 /** A recipient or chat as the contract accepts it (phone number, user JID, group JID), normalised to its JID. */
 export const jid = () =>
@@ -51,3 +52,12 @@ export const isoTime = (example = '2026-12-24T09:00:00+03:00') =>
 
 /** Instance ids: letters, digits, `_` and `-`, at most 64 characters. */
 export const instanceIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "_" or "-"');
+
+/** How long the recipient sees "composing" ("recording" before a voice note) before a message goes (lib/typing.ts). */
+export const typingMs = () =>
+  z
+    .number({ error: 'typingMs must be a number of milliseconds' })
+    .int('typingMs must be a whole number of milliseconds')
+    .min(0, `typingMs must be between 0 and ${MAX_TYPING_MS} ms`)
+    .max(MAX_TYPING_MS, `typingMs must be between 0 and ${MAX_TYPING_MS} ms`)
+    .optional();

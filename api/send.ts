@@ -21,10 +21,9 @@ import { drainActive } from '../db/outbox.js';
 import { isPrivateAddress } from '../lib/safeFetch.js';
 import { taskQueues } from '../lib/temporal.js';
 import { sendsAccepted } from '../lib/metrics.js';
-import { MAX_TYPING_MS } from '../lib/typing.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
-import { jid } from './schemas.js';
+import { jid, typingMs } from './schemas.js';
 import type { SendWaiter } from './sendWaiter.js';
 
 export interface SendDeps {
@@ -39,29 +38,21 @@ export interface SendDeps {
 // and prefixes the rest with the field, so `body: 5` is not reported as missing.
 const text = (field: string, max = 65_536) => z.string().min(1, `${field} must not be empty`).max(max);
 const optionalText = (max = 4_096) => z.string().max(max).optional();
-/** How long the recipient sees "composing" ("recording" before a voice note) before the message goes (lib/typing.ts). */
-const typing = () =>
-  z
-    .number({ error: 'typingMs must be a number of milliseconds' })
-    .int('typingMs must be a whole number of milliseconds')
-    .min(0, `typingMs must be between 0 and ${MAX_TYPING_MS} ms`)
-    .max(MAX_TYPING_MS, `typingMs must be between 0 and ${MAX_TYPING_MS} ms`)
-    .optional();
 const source = (field: string) => z.string().min(1, `${field} must not be empty`);
 
 /** Per endpoint: the body schema and how a valid body becomes stored content (media sources still as strings). */
 const endpoints = {
   chat: z
-    .object({ to: jid(), typingMs: typing(), body: text('body') })
+    .object({ to: jid(), typingMs: typingMs(), body: text('body') })
     .transform((b) => ({ to: b.to, typingMs: b.typingMs, content: { type: 'text', body: b.body } })),
-  image: z.object({ to: jid(), typingMs: typing(), image: source('image'), caption: optionalText() }).transform((b) => ({
+  image: z.object({ to: jid(), typingMs: typingMs(), image: source('image'), caption: optionalText() }).transform((b) => ({
     to: b.to,
     typingMs: b.typingMs,
     source: b.image,
     field: 'image',
     content: { type: 'image', caption: b.caption },
   })),
-  video: z.object({ to: jid(), typingMs: typing(), video: source('video'), caption: optionalText() }).transform((b) => ({
+  video: z.object({ to: jid(), typingMs: typingMs(), video: source('video'), caption: optionalText() }).transform((b) => ({
     to: b.to,
     typingMs: b.typingMs,
     source: b.video,
@@ -71,7 +62,7 @@ const endpoints = {
   document: z
     .object({
       to: jid(),
-      typingMs: typing(),
+      typingMs: typingMs(),
       document: source('document'),
       filename: z.string().min(1).max(255).optional(),
       caption: optionalText(),
@@ -84,18 +75,18 @@ const endpoints = {
       content: { type: 'document', filename: b.filename ?? 'document', caption: b.caption },
     })),
   audio: z
-    .object({ to: jid(), typingMs: typing(), audio: source('audio') })
+    .object({ to: jid(), typingMs: typingMs(), audio: source('audio') })
     .transform((b) => ({ to: b.to, typingMs: b.typingMs, source: b.audio, field: 'audio', content: { type: 'audio' } })),
   voice: z
-    .object({ to: jid(), typingMs: typing(), audio: source('audio') })
+    .object({ to: jid(), typingMs: typingMs(), audio: source('audio') })
     .transform((b) => ({ to: b.to, typingMs: b.typingMs, source: b.audio, field: 'audio', content: { type: 'voice' } })),
   sticker: z
-    .object({ to: jid(), typingMs: typing(), sticker: source('sticker') })
+    .object({ to: jid(), typingMs: typingMs(), sticker: source('sticker') })
     .transform((b) => ({ to: b.to, typingMs: b.typingMs, source: b.sticker, field: 'sticker', content: { type: 'sticker' } })),
   location: z
     .object({
       to: jid(),
-      typingMs: typing(),
+      typingMs: typingMs(),
       lat: z.number().min(-90).max(90),
       lng: z.number().min(-180).max(180),
       name: optionalText(),
@@ -109,7 +100,7 @@ const endpoints = {
   contact: z
     .object({
       to: jid(),
-      typingMs: typing(),
+      typingMs: typingMs(),
       contact_name: z.string().min(1).max(256).optional(),
       contact_phone: z
         .string()
@@ -124,7 +115,7 @@ const endpoints = {
   poll: z
     .object({
       to: jid(),
-      typingMs: typing(),
+      typingMs: typingMs(),
       name: text('name', 255),
       values: z.array(z.string().min(1).max(100)).min(2, 'values needs 2 to 12 options').max(12, 'values needs 2 to 12 options'),
       selectableCount: z.union([z.literal(0), z.literal(1)], { error: 'selectableCount must be 0 (multiple) or 1 (single)' }).optional(),

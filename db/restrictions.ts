@@ -55,7 +55,7 @@ export async function recordRestriction(db: Db, instanceId: string, restriction:
       .onConflict(['instance_id', 'kind'])
       .merge()
       .returning('*');
-    const restricted = await restrictedIn(trx, instanceId);
+    const restricted = await isRestricted(trx, instanceId);
     const paused = restricted ? await pauseForRestriction(trx, instanceId) : [];
     const resumed = restricted ? [] : await resumeAfterRestriction(trx, instanceId);
     await recordEvent(trx, instanceId, 'account_restriction', {
@@ -74,14 +74,11 @@ export async function recordRestriction(db: Db, instanceId: string, restriction:
  * account any more (a restriction's end passed without word from WhatsApp).
  */
 export async function liftExpired(db: Db, instanceId: string): Promise<number[]> {
-  return db.transaction(async (trx) => ((await restrictedIn(trx, instanceId)) ? [] : resumeAfterRestriction(trx, instanceId)));
+  return db.transaction(async (trx) => ((await isRestricted(trx, instanceId)) ? [] : resumeAfterRestriction(trx, instanceId)));
 }
 
-export async function isRestricted(db: Db, instanceId: string): Promise<boolean> {
-  return restrictedIn(db, instanceId);
-}
-
-async function restrictedIn(db: Db | Knex.Transaction, instanceId: string): Promise<boolean> {
+/** Whether a restriction in force (active, not past its end) limits the account now. */
+export async function isRestricted(db: Db | Knex.Transaction, instanceId: string): Promise<boolean> {
   const row = await db('instance_restrictions').where({ instance_id: instanceId }).where(inForce(db)).first('kind');
   return !!row;
 }
