@@ -11,7 +11,7 @@ import { endCall, recordCall, type CallState } from '../db/calls.js';
 import { getInstance } from '../db/instances.js';
 import { insertOutgoing, outgoing } from '../db/outgoing.js';
 import { getSettings } from '../db/settings.js';
-import { newMessageId } from '../lib/content.js';
+import { newMessageId } from '../domain/content.js';
 import type { CallStatus, IncomingCall, WhatsAppSession } from '../whatsapp/session.js';
 
 export interface CallDeps {

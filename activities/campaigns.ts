@@ -29,9 +29,9 @@ import {
 import { getInstance } from '../db/instances.js';
 import { insertOutgoing, outgoing } from '../db/outgoing.js';
 import { isRestricted, liftExpired } from '../db/restrictions.js';
-import { bodyOf, contentFor, newMessageId, type StoredContent } from '../lib/content.js';
-import { typingMsFor } from '../lib/typing.js';
-import { phoneOf } from '../lib/recipients.js';
+import { bodyOf, contentFor, newMessageId, type StoredContent } from '../domain/content.js';
+import { typingMsFor } from '../domain/typing.js';
+import { phoneOf } from '../domain/recipients.js';
 
 export interface CampaignDeps {
   db: Db;

@@ -12,14 +12,29 @@ import { CHATBOT_CHANNEL, getRule, listRules, storeReply } from '../db/chatbot.j
 import { getInstance } from '../db/instances.js';
 import { outgoing } from '../db/outgoing.js';
 import { getSettings, SETTINGS_CHANNEL } from '../db/settings.js';
-import { fillResponse, PatternCache, RuleMatcher } from '../lib/chatbotRules.js';
-import { newMessageId } from '../lib/content.js';
-import type { PgListener } from '../lib/pgListener.js';
-import { phoneOf } from '../lib/recipients.js';
+import { fillResponse, PatternCache, RuleMatcher } from '../domain/chatbotRules.js';
+import { newMessageId } from '../domain/content.js';
+import type { PgListener } from '../db/pgListener.js';
+import { phoneOf } from '../domain/recipients.js';
 import type { IncomingMessage } from '../whatsapp/session.js';
-import type { ChatbotReplyInput } from '../workflows/chatbot.js';
 
 /** A message older than this when it reaches the gateway (it waited while the instance was offline) gets no reply. */
+/** What the reply workflow (workflows/chatbot.ts) is started with and hands to sendChatbotReply. */
+export interface ChatbotReplyInput {
+  instanceId: string;
+  chatId: string;
+  /** The incoming message answered (the workflow's id derives from it: one reply per message). */
+  messageId: string;
+  /** The rule that matched it. */
+  ruleId: number;
+  /** Seconds to wait before replying (the rule's `delay`). */
+  delaySeconds: number;
+  /** When the message came in (ms since the epoch). */
+  receivedAt: number;
+  /** The sender's push name, if WhatsApp gave one. */
+  pushName?: string;
+}
+
 export const MAX_AGE_SECONDS = 5 * 60;
 
 /** Message types whose text (a caption, for media) the rules look at. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { applyStatuses, recordIncoming } from '../db/messages.js';
-import type { MediaStore } from '../lib/mediaStore.js';
+import type { MediaStore } from '../media/store.js';
 import { forgetGroup, upsertChats, upsertContacts, upsertGroups } from '../db/directory.js';
 import { optOutByKeyword } from '../db/optouts.js';
 import { recordEvent } from '../db/events.js';

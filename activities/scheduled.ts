@@ -3,7 +3,7 @@ import type { Db } from '../db/knex.js';
 import { getInstance } from '../db/instances.js';
 import { insertOutgoing, outgoing } from '../db/outgoing.js';
 import { claimScheduled, getScheduled, idempotencyKeyOf } from '../db/scheduled.js';
-import { newMessageId } from '../lib/content.js';
+import { newMessageId } from '../domain/content.js';
 
 export interface ScheduledDeps {
   db: Db;

@@ -5,9 +5,9 @@
  * followed. The answer is classified for the retry policy.
  */
 import { Agent, buildConnector, request } from 'undici';
-import { isPrivateAddress } from '../lib/safeFetch.js';
-import { parseRetryAfter } from '../lib/webhookSchedule.js';
-import { webhookHeaders } from '../lib/webhookSignature.js';
+import { isPrivateAddress } from '../media/safeFetch.js';
+import { parseRetryAfter } from '../domain/webhookSchedule.js';
+import { webhookHeaders } from '../domain/webhookSignature.js';
 
 export const ATTEMPT_TIMEOUT_MS = 10_000;
 /** How much of a receiver's answer is read (for the delivery log); the rest is never downloaded. */

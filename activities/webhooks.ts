@@ -28,7 +28,7 @@ import {
   type AttemptRecord,
   type PendingEvent,
 } from '../db/webhooks.js';
-import { jitteredBackoffMs } from '../lib/webhookSchedule.js';
+import { jitteredBackoffMs } from '../domain/webhookSchedule.js';
 import type { Arrivals } from '../worker/arrivals.js';
 import type { AttemptResult, Envelope, WebhookSender } from './webhookSender.js';
 import { webhookAttempts, webhookLag } from '../lib/metrics.js';
@@ -43,7 +43,7 @@ export interface WebhookDeps {
   sender: WebhookSender;
   /** How long an event is retried before it fails (WEBHOOK_RETRY_HOURS). */
   retryWindowMs: number;
-  /** The first pause of the backoff schedule (lib/webhookSchedule.ts). */
+  /** The first pause of the backoff schedule (domain/webhookSchedule.ts). */
   backoffBaseMs: number;
   /** Lanes delivered at once per instance. */
   concurrency: number;

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/knex.js';
 import type { Logger } from '../lib/logger.js';
-import { SessionControl } from '../lib/sessions.js';
+import { SessionControl } from '../temporal/sessions.js';
 import { adminOnly, instanceAccess, requireToken } from './middleware/auth.js';
 import { tokensRouter } from './tokens.js';
 import { requestLog } from './middleware/requestLog.js';
@@ -30,9 +30,9 @@ import { optOutsRouter } from './optouts.js';
 import { chatbotRouter } from './chatbot.js';
 import { pairingCodeRouter } from './pairing.js';
 import { callsRouter } from './calls.js';
-import { taskQueues } from '../lib/temporal.js';
+import { taskQueues } from '../workflows/names.js';
 import type { SendWaiter } from './sendWaiter.js';
-import type { MediaStore } from '../lib/mediaStore.js';
+import type { MediaStore } from '../media/store.js';
 
 export interface AppDeps {
   config: Config;

@@ -22,12 +22,12 @@ import {
   type Counts,
   type RecipientRow,
 } from '../db/campaigns.js';
-import { campaignChanged, startCampaign } from '../lib/campaignControl.js';
-import type { MessageTemplate } from '../lib/content.js';
+import { campaignChanged, startCampaign } from '../temporal/starts.js';
+import type { MessageTemplate } from '../domain/content.js';
 import { Conflict, NotFound } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { MediaStore } from '../lib/mediaStore.js';
-import type { TaskQueues } from '../lib/temporal.js';
+import type { MediaStore } from '../media/store.js';
+import type { TaskQueues } from '../workflows/names.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { isoTime, jid, requireContent, templateFields, typingMs } from './schemas.js';
@@ -61,7 +61,7 @@ const createBody = z
     caption: z.string().max(4_096).optional(),
     delay: seconds('delay').default(3),
     delayMax: seconds('delayMax').optional(),
-    // Typing before each message (lib/typing.ts): true follows the message's length, typingMs is fixed.
+    // Typing before each message (domain/typing.ts): true follows the message's length, typingMs is fixed.
     typing: z.boolean({ error: 'typing must be true or false' }).optional(),
     typingMs: typingMs(),
     startAt: isoTime()

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Db } from '../db/knex.js';
 import { createRule, deleteRule, getRule, listRules, MAX_RULES, updateRule, type RuleFields } from '../db/chatbot.js';
 import { getSettings, updateSettings } from '../db/settings.js';
-import { MATCH_TYPES, MAX_PATTERN_LENGTH, regexProblem, type ChatbotRule } from '../lib/chatbotRules.js';
+import { MATCH_TYPES, MAX_PATTERN_LENGTH, regexProblem, type ChatbotRule } from '../domain/chatbotRules.js';
 import { BadRequest, Conflict, NotFound } from '../lib/errors.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';

@@ -2,8 +2,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
-import { callSession, type SessionCallDeps } from '../lib/sessionCalls.js';
-import { isGroupJid } from '../lib/recipients.js';
+import { callSession, type SessionCallDeps } from '../temporal/sessionCalls.js';
+import { isGroupJid } from '../domain/recipients.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { BadRequest, NotFound } from '../lib/errors.js';

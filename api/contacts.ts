@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
 import { NotFound } from '../lib/errors.js';
-import { callSession, type SessionCallDeps } from '../lib/sessionCalls.js';
+import { callSession, type SessionCallDeps } from '../temporal/sessionCalls.js';
 import { TtlCache } from '../lib/ttlCache.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';

@@ -9,7 +9,7 @@ import type { Db } from '../db/knex.js';
 import { z } from 'zod';
 import { forgetGroup, groupUpdatedAt, upsertGroups } from '../db/directory.js';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../lib/errors.js';
-import { callSession, WhatsAppRefused, type SessionCallDeps } from '../lib/sessionCalls.js';
+import { callSession, WhatsAppRefused, type SessionCallDeps } from '../temporal/sessionCalls.js';
 import { TtlCache } from '../lib/ttlCache.js';
 import type { GroupInfo, GroupParticipantAction, ParticipantResult } from '../whatsapp/session.js';
 import { instanceOf } from './instances.js';

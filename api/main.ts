@@ -4,11 +4,11 @@ import { createDb, migrate } from '../db/knex.js';
 import { DEFAULT_INSTANCE_ID, ensureApiToken } from '../db/appSettings.js';
 import { createInstance } from '../db/instances.js';
 import { createLogger } from '../lib/logger.js';
-import { createTemporalClient, ensureSearchAttributes } from '../lib/temporalClient.js';
+import { createTemporalClient, ensureSearchAttributes } from '../temporal/client.js';
 import { createApp } from './app.js';
-import { watchPool, watchStoredState } from '../lib/metrics.js';
+import { watchPool, watchStoredState } from '../db/stats.js';
 import { SendWaiter } from './sendWaiter.js';
-import { createMediaStore } from '../lib/mediaStore.js';
+import { createMediaStore } from '../media/store.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.LOG_LEVEL, 'api');

@@ -3,7 +3,7 @@ import { Router, type RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
 import { BadRequest, NotFound, PayloadTooLarge } from '../lib/errors.js';
-import { FILENAME_PATTERN, type MediaStore } from '../lib/mediaStore.js';
+import { FILENAME_PATTERN, type MediaStore } from '../media/store.js';
 import { instanceIdSchema, route } from './route.js';
 import { instanceOf } from './instances.js';
 

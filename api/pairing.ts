@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { Conflict, HttpError, Unavailable } from '../lib/errors.js';
-import { callSession, type SessionCallDeps } from '../lib/sessionCalls.js';
+import { callSession, type SessionCallDeps } from '../temporal/sessionCalls.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 

@@ -6,7 +6,7 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import { callSession, type SessionCallDeps } from '../lib/sessionCalls.js';
+import { callSession, type SessionCallDeps } from '../temporal/sessionCalls.js';
 import { BadRequest } from '../lib/errors.js';
 import type { PresenceState } from '../whatsapp/session.js';
 import { instanceOf } from './instances.js';

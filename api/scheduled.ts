@@ -17,13 +17,13 @@ import {
   type ChangeRefused,
   type ScheduledRow,
 } from '../db/scheduled.js';
-import { contentFor, type MessageTemplate } from '../lib/content.js';
+import { contentFor, type MessageTemplate } from '../domain/content.js';
 import { Conflict, NotFound } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { MediaStore } from '../lib/mediaStore.js';
-import { phoneOf } from '../lib/recipients.js';
-import { signalScheduled, startScheduled } from '../lib/scheduledControl.js';
-import type { TaskQueues } from '../lib/temporal.js';
+import type { MediaStore } from '../media/store.js';
+import { phoneOf } from '../domain/recipients.js';
+import { signalScheduled, startScheduled } from '../temporal/starts.js';
+import type { TaskQueues } from '../workflows/names.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { isoTime, jid, requireContent, templateFields } from './schemas.js';

@@ -1,7 +1,7 @@
 /** Field schemas shared by the routers (route() names the field in every error). */
 import { z } from 'zod';
-import { isGroupJid, toJid } from '../lib/recipients.js';
-import { MAX_TYPING_MS } from '../lib/typing.js';
+import { isGroupJid, toJid } from '../domain/recipients.js';
+import { MAX_TYPING_MS } from '../domain/typing.js';
 
 /** A recipient or chat as the contract accepts it (phone number, user JID, group JID), normalised to its JID. */
 export const jid = () =>
@@ -22,7 +22,7 @@ export const userJid = () => jid().refine((value) => !isGroupJid(value), 'must b
 
 export const groupJid = () => jid().refine(isGroupJid, 'must be a group JID (…@g.us)');
 
-/** What campaigns and scheduled messages send (lib/content.ts: MessageTemplate), as their requests give it. */
+/** What campaigns and scheduled messages send (domain/content.ts: MessageTemplate), as their requests give it. */
 export const templateFields = {
   messageType: z.enum(['text', 'image', 'document'], { error: 'must be text, image or document' }).default('text'),
   body: z.string().min(1, 'body must not be empty').max(65_536).optional(),
@@ -53,7 +53,7 @@ export const isoTime = (example = '2026-12-24T09:00:00+03:00') =>
 /** Instance ids: letters, digits, `_` and `-`, at most 64 characters. */
 export const instanceIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "_" or "-"');
 
-/** How long the recipient sees "composing" ("recording" before a voice note) before a message goes (lib/typing.ts). */
+/** How long the recipient sees "composing" ("recording" before a voice note) before a message goes (domain/typing.ts). */
 export const typingMs = () =>
   z
     .number({ error: 'typingMs must be a number of milliseconds' })

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { STATUS_CHANNEL } from '../db/messages.js';
-import { PgListener } from '../lib/pgListener.js';
+import { PgListener } from '../db/pgListener.js';
 import type { MessageStatus } from '../whatsapp/session.js';
 
 export class SendWaiter {

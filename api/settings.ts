@@ -4,8 +4,8 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../db/knex.js';
 import type { Logger } from '../lib/logger.js';
 import { getSettings, maskProxyUrl, maskSecret, settingsPatchSchema, updateSettings } from '../db/settings.js';
-import { wakeWebhooks } from '../lib/webhookControl.js';
-import type { TaskQueues } from '../lib/temporal.js';
+import { wakeWebhooks } from '../temporal/starts.js';
+import type { TaskQueues } from '../workflows/names.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 

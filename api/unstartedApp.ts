@@ -7,8 +7,8 @@ import type { Express } from 'express';
 import { loadConfig } from '../config/index.js';
 import { createDb } from '../db/knex.js';
 import { createLogger } from '../lib/logger.js';
-import { createLocalMediaStore } from '../lib/mediaStore.js';
-import { createTemporalClient } from '../lib/temporalClient.js';
+import { createLocalMediaStore } from '../media/store.js';
+import { createTemporalClient } from '../temporal/client.js';
 import { createApp } from './app.js';
 import { SendWaiter } from './sendWaiter.js';
 

@@ -10,8 +10,8 @@ import { getSettings } from '../db/settings.js';
 import { getDelivery, listDeliveries, recordTestEvent, requeueDelivery, type DeliveryRow } from '../db/webhooks.js';
 import { Conflict, NotFound } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { TaskQueues } from '../lib/temporal.js';
-import { wakeWebhooks } from '../lib/webhookControl.js';
+import type { TaskQueues } from '../workflows/names.js';
+import { wakeWebhooks } from '../temporal/starts.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 

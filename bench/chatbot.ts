@@ -6,7 +6,7 @@
  *
  * Parts 1 and 2 live in bench/support/chatbotMatching.ts.
  *
- * 1. matching: the cost of `RuleMatcher.match` (lib/chatbotRules.ts) for one
+ * 1. matching: the cost of `RuleMatcher.match` (domain/chatbotRules.ts) for one
  *    incoming text, folding included, with 1, 100 and 1,000 rules, for a
  *    realistic mix of rule types (RULE_MIX below) and for regex rules only,
  *    each with a text that matches no rule (every rule is tried; regex rules
@@ -44,7 +44,7 @@
 import { performance } from 'node:perf_hooks';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time.js';
-import { RuleMatcher, type ChatbotRule } from '../lib/chatbotRules.js';
+import { RuleMatcher, type ChatbotRule } from '../domain/chatbotRules.js';
 import { eventually, startGateway, type Gateway } from '../test/support/gateway.js';
 import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
@@ -53,7 +53,7 @@ import type { SimProcess } from './support/simProcess.js';
 import { cpuNow, cpuPer, othersSince, readCpu } from './support/cpu.js';
 import { hostile, matching, mixedRules, sinkIsNegative } from './support/chatbotMatching.js';
 import { mean, percentile, progress, ratio } from './support/stats.js';
-import { workflowIds } from '../lib/temporal.js';
+import { workflowIds } from '../workflows/names.js';
 
 const MATCH_ONLY = process.argv[2] === 'match';
 const SEQUENTIAL = MATCH_ONLY ? 0 : Number(process.argv[2] ?? 200);

@@ -15,7 +15,7 @@
  * Then, at each level, one of the sessions sends a burst of texts through the
  * API: the session worker's CPU per message shows whether a send costs more
  * in a worker that holds more sessions (it did, before every AsyncLocalStorage
- * in the worker shared one; see lib/sharedAsyncLocalStorage.ts).
+ * in the worker shared one; see worker/sharedAsyncLocalStorage.ts).
  */
 import { readFileSync } from 'node:fs';
 import { startGateway, type Gateway } from '../test/support/gateway.js';

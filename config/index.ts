@@ -117,7 +117,7 @@ export const configSchema = z.object({
       .max(24 * 30)
       .default(24),
   ),
-  /** The first pause of the retry schedule (doubling up to an hour; lib/webhookSchedule.ts). */
+  /** The first pause of the retry schedule (doubling up to an hour; domain/webhookSchedule.ts). */
   WEBHOOK_BACKOFF_BASE_MS: withDefault(z.coerce.number().int().min(10).max(600_000).default(5_000)),
   /** How long delivered and failed events stay in the delivery log. */
   WEBHOOK_RETENTION_DAYS: withDefault(z.coerce.number().min(0.0001).max(3_650).default(7)),

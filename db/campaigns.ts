@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import type { Db } from './knex.js';
 import { recordEvent } from './events.js';
-import type { MessageTemplate } from '../lib/content.js';
+import type { MessageTemplate } from '../domain/content.js';
 
 export type CampaignStatus = 'scheduled' | 'running' | 'paused' | 'completed' | 'cancelled';
 /** Who paused a paused job, when not a user: the gateway, while WhatsApp restricts the account. */
@@ -25,7 +25,7 @@ export interface CampaignRow {
   filename: string | null;
   delay_seconds: number;
   delay_max_seconds: number | null;
-  /** Typing shown before each message: a fixed time, or (typing_auto) one that follows its length (lib/typing.ts). */
+  /** Typing shown before each message: a fixed time, or (typing_auto) one that follows its length (domain/typing.ts). */
   typing_ms: number | null;
   typing_auto: boolean;
   /** 'restriction' when the gateway paused it while WhatsApp restricted the account; null otherwise. */

@@ -5,7 +5,7 @@
  * on/off switch is a setting (db/settings.ts, announced on its own channel).
  */
 import type { Knex } from 'knex';
-import type { ChatbotRule } from '../lib/chatbotRules.js';
+import type { ChatbotRule } from '../domain/chatbotRules.js';
 import type { Db } from './knex.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
 import type { NewOutgoing } from './outgoing.js';

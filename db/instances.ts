@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { Coalescer, coalescersBy } from '../lib/coalescer.js';
+import { Coalescer, coalescersBy } from './coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import type { Account, ConnectionStatus } from '../whatsapp/session.js';
 import { recordEvent } from './events.js';

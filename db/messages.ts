@@ -4,7 +4,7 @@
  * transaction, and NOTIFYs API processes waiting on a send.
  */
 import type { Knex } from 'knex';
-import { Coalescer, coalescersBy } from '../lib/coalescer.js';
+import { Coalescer, coalescersBy } from './coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import { recordEvent, webhookOn } from './events.js';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../whatsapp/session.js';

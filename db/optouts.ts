@@ -1,7 +1,7 @@
 /** The numbers that asked an instance not to be sent campaigns (campaigns skip them; single sends are not affected). */
 import type { Db } from './knex.js';
 import { getSettings } from './settings.js';
-import { keywordForm } from '../lib/textForm.js';
+import { keywordForm } from '../domain/textForm.js';
 import type { IncomingMessage } from '../whatsapp/session.js';
 
 export interface OptOutRow {

@@ -1,17 +1,17 @@
 /**
  * Accepting outgoing messages. Concurrent requests are stored together:
  * while one statement runs, the messages arriving meanwhile wait and go in
- * the next (lib/coalescer.ts), so a busy API pays one round trip and one
+ * the next (db/coalescer.ts), so a busy API pays one round trip and one
  * commit per batch instead of per message. A batch stores its messages in
  * the order they arrived; concurrent requests have no order among them
  * anyway, and a client's requests made one after another keep theirs.
  */
-import { Coalescer, coalescersBy } from '../lib/coalescer.js';
+import { Coalescer, coalescersBy } from './coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import type { MessageRow } from './messages.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
 import type { InstanceRow } from './instances.js';
-import { bodyOf, messageType, type StoredContent } from '../lib/content.js';
+import { bodyOf, messageType, type StoredContent } from '../domain/content.js';
 
 export interface NewOutgoing {
   instanceId: string;
@@ -24,7 +24,7 @@ export interface NewOutgoing {
   idempotencyKey?: string;
   /** Where it comes from (`messages.source`): a person's send through the API, a campaign, a schedule, the bot, a declined call's reply. */
   source: OutgoingSource;
-  /** Typing shown to the recipient before it is sent (lib/typing.ts). */
+  /** Typing shown to the recipient before it is sent (domain/typing.ts). */
   typingMs?: number;
 }
 

@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import type { Db } from './knex.js';
-import type { StoredContent } from '../lib/content.js';
+import type { StoredContent } from '../domain/content.js';
 
 export type ScheduledStatus = 'pending' | 'sent' | 'failed' | 'cancelled';
 

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, createWriteStream } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../lib/temporal.js';
+import { SEARCH_ATTRIBUTES } from '../workflows/names.js';
 import { freePort } from './ports.js';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';

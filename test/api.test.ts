@@ -7,10 +7,10 @@ import { createApp } from '../api/app.js';
 import { loadConfig } from '../config/index.js';
 import { createDb } from '../db/knex.js';
 import { createLogger } from '../lib/logger.js';
-import { createTemporalClient } from '../lib/temporalClient.js';
+import { createTemporalClient } from '../temporal/client.js';
 import { freePort } from '../stack/ports.js';
 import { SendWaiter } from '../api/sendWaiter.js';
-import { createLocalMediaStore } from '../lib/mediaStore.js';
+import { createLocalMediaStore } from '../media/store.js';
 
 let gw: Gateway;
 before(async () => {

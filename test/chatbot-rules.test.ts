@@ -1,10 +1,10 @@
-// Which rule answers a text, and which messages the bot looks at: the matcher (lib/chatbotRules.ts)
+// Which rule answers a text, and which messages the bot looks at: the matcher (domain/chatbotRules.ts)
 // and activities/chatbot.ts's answerable(), without a gateway.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fillResponse, RuleMatcher, regexProblem, type ChatbotRule, type MatchType } from '../lib/chatbotRules.js';
+import { fillResponse, RuleMatcher, regexProblem, type ChatbotRule, type MatchType } from '../domain/chatbotRules.js';
 import { answerable, MAX_AGE_SECONDS } from '../activities/chatbot.js';
-import { phraseForm } from '../lib/textForm.js';
+import { phraseForm } from '../domain/textForm.js';
 import { seededRandom } from './support/random.js';
 import type { IncomingMessage } from '../whatsapp/session.js';
 

@@ -1,7 +1,7 @@
 // Group commit: concurrent submissions share a batch; a failing batch is retried item by item.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Coalescer } from '../lib/coalescer.js';
+import { Coalescer } from '../db/coalescer.js';
 
 test('a lone item runs at once; items arriving while batches run go together, in order', async () => {
   const batches: number[][] = [];

@@ -1,7 +1,7 @@
 // The send look-ahead's rules on their own: a bounded window, order per key, failures handed out in turn.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LookAhead, Slots } from '../lib/lookAhead.js';
+import { LookAhead, Slots } from '../activities/lookAhead.js';
 
 /** Preparations that end when the test says so. */
 function controlled() {

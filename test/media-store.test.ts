@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createDb, migrate, type Db } from '../db/knex.js';
 import { loadConfig, ConfigError } from '../config/index.js';
-import { createMediaStore, FILENAME_PATTERN, type MediaStore } from '../lib/mediaStore.js';
+import { createMediaStore, FILENAME_PATTERN, type MediaStore } from '../media/store.js';
 import { createDatabase } from './support/infra.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { scanQr } from './support/fakePhone.js';

@@ -11,9 +11,9 @@ import { createOutboxActivities, MAX_SEND_FAILURES, type DrainInput } from '../a
 import { Arrivals } from '../worker/arrivals.js';
 import { OUTBOX_CHANNEL } from '../db/outbox.js';
 import { SessionHost } from '../worker/sessionHost.js';
-import { PgListener } from '../lib/pgListener.js';
-import type { MediaStore } from '../lib/mediaStore.js';
-import type { StoredContent } from '../lib/content.js';
+import { PgListener } from '../db/pgListener.js';
+import type { MediaStore } from '../media/store.js';
+import type { StoredContent } from '../domain/content.js';
 import type { OutgoingMessage, WhatsAppSession } from '../whatsapp/session.js';
 import { createDatabase } from './support/infra.js';
 

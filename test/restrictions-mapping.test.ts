@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReachoutTimelockEnforcementType, type NewChatMessageCapInfo, type ReachoutTimelockState } from '@whiskeysockets/baileys';
 import { fromMessageCapping, fromReachoutTimelock } from '../whatsapp/baileys/restrictions.js';
-import { typingMsFor } from '../lib/typing.js';
+import { typingMsFor } from '../domain/typing.js';
 
 test('message capping: only CAPPED restricts; quotas and the cycle end are kept', () => {
   const cases: Array<[NewChatMessageCapInfo, object]> = [

@@ -1,11 +1,11 @@
-// lib/safeFetch.ts against local HTTP servers: what it refuses to reach, and how it bounds what it downloads.
+// media/safeFetch.ts against local HTTP servers: what it refuses to reach, and how it bounds what it downloads.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import type { LookupAddress } from 'node:dns';
-import { FetchRefused, isPrivateAddress, safeFetch, type FetchOptions, type Lookup } from '../lib/safeFetch.js';
+import { FetchRefused, isPrivateAddress, safeFetch, type FetchOptions, type Lookup } from '../media/safeFetch.js';
 
 /** A local server that counts the requests it got; `handle` answers them. */
 interface Server {

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { AsyncLocalStorage as NativeAsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
-import { SharedAsyncLocalStorage, installSharedAsyncLocalStorage } from '../lib/sharedAsyncLocalStorage.js';
+import { SharedAsyncLocalStorage, installSharedAsyncLocalStorage } from '../worker/sharedAsyncLocalStorage.js';
 
 /** Properties the promise hooks gave a promise made here: one per enabled real AsyncLocalStorage. */
 const hookProperties = () => Object.getOwnPropertySymbols(Promise.resolve()).length;

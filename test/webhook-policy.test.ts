@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { classify } from '../activities/webhookSender.js';
 import { isWebhookSecret, maskSecret, settingsPatchSchema } from '../db/settings.js';
-import { backoffMs, jitteredBackoffMs, parseRetryAfter } from '../lib/webhookSchedule.js';
-import { webhookHeaders } from '../lib/webhookSignature.js';
+import { backoffMs, jitteredBackoffMs, parseRetryAfter } from '../domain/webhookSchedule.js';
+import { webhookHeaders } from '../domain/webhookSignature.js';
 
 test('what an answer means: 2xx delivered, 410 gone, other 4xx but 408 and 429 rejected, the rest retried', () => {
   const table: Array<[number, string]> = [

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { recordEvent, type GatewayEvent } from '../db/events.js';
-import { backoffMs } from '../lib/webhookSchedule.js';
+import { backoffMs } from '../domain/webhookSchedule.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 

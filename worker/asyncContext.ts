@@ -2,8 +2,8 @@
  * Imported first by worker/main.ts, before Temporal's activity context and
  * Baileys make their AsyncLocalStorage instances: with one per socket, every
  * await in a worker holding many sessions would get slower with each session
- * and each reconnection (see lib/sharedAsyncLocalStorage.ts).
+ * and each reconnection (see worker/sharedAsyncLocalStorage.ts).
  */
-import { installSharedAsyncLocalStorage } from '../lib/sharedAsyncLocalStorage.js';
+import { installSharedAsyncLocalStorage } from './sharedAsyncLocalStorage.js';
 
 installSharedAsyncLocalStorage();

@@ -1,20 +1,5 @@
 import { proxyLocalActivities, sleep, upsertMemo } from '@temporalio/workflow';
-import type { ChatbotActivities } from '../activities/chatbot.js';
-
-export interface ChatbotReplyInput {
-  instanceId: string;
-  chatId: string;
-  /** The incoming message answered (the workflow's id derives from it: one reply per message). */
-  messageId: string;
-  /** The rule that matched it. */
-  ruleId: number;
-  /** Seconds to wait before replying (the rule's `delay`). */
-  delaySeconds: number;
-  /** When the message came in (ms since the epoch). */
-  receivedAt: number;
-  /** The sender's push name, if WhatsApp gave one. */
-  pushName?: string;
-}
+import type { ChatbotActivities, ChatbotReplyInput } from '../activities/chatbot.js';
 
 /**
  * The bot's reply to one incoming message: a durable timer for the rule's

@@ -14,7 +14,8 @@ import {
 import type { GeneralActivities } from '../activities/general.js';
 import type { HostActivities } from '../activities/host.js';
 import type { SessionActivities, SessionEnd } from '../activities/session.js';
-import { HANDED_OVER, SESSION_WORKFLOW_TASK_TIMEOUT } from '../lib/temporal.js';
+import { HANDED_OVER } from '../domain/session.js';
+import { SESSION_WORKFLOW_TASK_TIMEOUT } from './names.js';
 
 export interface SessionWorkflowInput {
   instanceId: string;

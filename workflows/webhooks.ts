@@ -9,7 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DeliveryResult, WebhookActivities } from '../activities/webhooks.js';
-import { WEBHOOK_STATE } from '../lib/temporal.js';
+import { WEBHOOK_STATE } from './names.js';
 
 export interface WebhooksInput {
   instanceId: string;

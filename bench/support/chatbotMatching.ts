@@ -4,7 +4,7 @@
  * beside a native RegExp. In-process; no Postgres, Temporal or gateway.
  */
 import { performance } from 'node:perf_hooks';
-import { RuleMatcher, type ChatbotRule, type MatchType } from '../../lib/chatbotRules.js';
+import { RuleMatcher, type ChatbotRule, type MatchType } from '../../domain/chatbotRules.js';
 import { cpuNow, othersSince } from './cpu.js';
 import { mean, median, percentile, progress, ratio } from './stats.js';
 

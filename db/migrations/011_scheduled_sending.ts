@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('scheduled_messages', (t) => {
     t.timestamp('sent_at', { useTz: true });
-    // What goes out, as the outbox stores it (lib/content.ts), built when the message is scheduled.
+    // What goes out, as the outbox stores it (domain/content.ts), built when the message is scheduled.
     t.jsonb('content');
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });

@@ -12,7 +12,7 @@ export async function up(knex: Knex): Promise<void> {
     t.double('delay_max_seconds');
     t.text('caption');
     t.text('filename');
-    // The message as the outbox stores it, `{name}` and `{phone}` still in it (lib/content.ts: MessageTemplate).
+    // The message as the outbox stores it, `{name}` and `{phone}` still in it (domain/content.ts: MessageTemplate).
     t.jsonb('template');
     t.timestamp('start_at', { useTz: true });
     t.timestamp('started_at', { useTz: true });

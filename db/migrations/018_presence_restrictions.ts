@@ -9,7 +9,7 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('typing_ms');
   });
   await knex.schema.alterTable('bulk_jobs', (t) => {
-    // Fixed typing time per message, or (typing_auto) one that follows each message's length (lib/typing.ts).
+    // Fixed typing time per message, or (typing_auto) one that follows each message's length (domain/typing.ts).
     t.integer('typing_ms');
     t.boolean('typing_auto').notNullable().defaultTo(false);
     // 'restriction' when the gateway paused it because WhatsApp restricted the account; null for a user's pause.

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
-import { ensureSearchAttributes } from '../../lib/temporalClient.js';
+import { ensureSearchAttributes } from '../../temporal/client.js';
 import { createDb, type Db } from '../../db/knex.js';
 import { createDatabase, infra } from './infra.js';
 import { NODE_FLAGS } from '../../lib/nodeFlags.js';

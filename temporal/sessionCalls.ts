@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { SessionCall, SessionCallArgs, SessionCallResult } from '../activities/host.js';
 import type { sessionCallWorkflow } from '../workflows/sessionCall.js';
-import { Conflict, HttpError, Unavailable } from './errors.js';
-import { INSTANCE_ID } from './temporal.js';
+import { Conflict, HttpError, Unavailable } from '../lib/errors.js';
+import { INSTANCE_ID } from '../workflows/names.js';
+import { withinDeadline } from './client.js';
 
 /** WhatsApp refused the call as a whole, with this code (401 not a member, 403 not an admin, 404 not found...). */
 export class WhatsAppRefused extends HttpError {
@@ -31,14 +32,18 @@ export async function callSession<C extends SessionCall>(
   ...args: SessionCallArgs<C>
 ): Promise<SessionCallResult<C>> {
   try {
-    return (await client.connection.withDeadline(Date.now() + 40_000, () =>
-      client.workflow.execute<typeof sessionCallWorkflow>('sessionCallWorkflow', {
-        taskQueue,
-        workflowId: `call-${instanceId}-${call}-${randomBytes(6).toString('hex')}`,
-        args: [{ instanceId, call, args }],
-        workflowExecutionTimeout: '45 s',
-        typedSearchAttributes: [{ key: INSTANCE_ID, value: instanceId }],
-      }),
+    return (await withinDeadline(
+      client,
+      () =>
+        client.workflow.execute<typeof sessionCallWorkflow>('sessionCallWorkflow', {
+          taskQueue,
+          workflowId: `call-${instanceId}-${call}-${randomBytes(6).toString('hex')}`,
+          args: [{ instanceId, call, args }],
+          workflowExecutionTimeout: '45 s',
+          typedSearchAttributes: [{ key: INSTANCE_ID, value: instanceId }],
+        }),
+      // A session call waits for the socket's answer: longer than a start.
+      40_000,
     )) as SessionCallResult<C>;
   } catch (err) {
     if (err instanceof WorkflowFailedError) {

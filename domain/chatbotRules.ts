@@ -1,7 +1,7 @@
 /**
  * Chatbot rules: which rule answers an incoming text. Rules are tried in
  * `priority` order (lower first, ties by id) and the first match wins.
- * Comparison ignores case, accents and the Turkish i (lib/textForm.ts).
+ * Comparison ignores case, accents and the Turkish i (domain/textForm.ts).
  *
  * Regular expressions run on RE2 (re2-wasm): linear in the text whatever the
  * pattern, so `(a+)+$` against 64 KB takes about a millisecond instead of

@@ -14,9 +14,9 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { Config } from '../config/index.js';
-import { HttpError } from './errors.js';
+import { HttpError } from '../lib/errors.js';
 import type { Db } from '../db/knex.js';
-import { mediaStoreOn, type Blobs, type MediaStore } from './mediaStore.js';
+import { mediaStoreOn, type Blobs, type MediaStore } from './store.js';
 
 type S3Config = Pick<Config, 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_FORCE_PATH_STYLE'>;
 

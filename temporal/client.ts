@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { SEARCH_ATTRIBUTES } from './temporal.js';
+import { SEARCH_ATTRIBUTES } from '../workflows/names.js';
 
 /**
  * One Temporal client per process. The connection is lazy, so a process
@@ -11,6 +11,13 @@ export function createTemporalClient(address: string, namespace: string): Client
   const connection = Connection.lazy({ address, connectTimeout: 5_000 });
   return new Client({ connection, namespace });
 }
+
+/** How long a start, signal or query may wait for Temporal before it fails (a dead Temporal is an error, not a hang). */
+export const DEADLINE_MS = 5_000;
+
+/** Runs `call` on `client` within a deadline (DEADLINE_MS unless given). */
+export const withinDeadline = <T>(client: Client, call: () => Promise<T>, ms = DEADLINE_MS): Promise<T> =>
+  client.connection.withDeadline(Date.now() + ms, call);
 
 const PROTO_TYPES: Record<string, number> = {
   [SearchAttributeType.KEYWORD]: 2,

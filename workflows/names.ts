@@ -1,16 +1,20 @@
 /**
- * Names shared by the API, the workflows and the workers: task queues,
- * workflow ids and search attributes. Pure values only: the workflow bundle
- * imports this file.
+ * The names of the gateway's workflows, shared with the processes that start
+ * them (temporal/, worker/, stack/): task queues, workflow ids and search
+ * attributes. Pure values only: the workflow bundle imports this file, so it
+ * imports nothing but types.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** A search attribute's key (what `defineSearchAttributeKey` makes, written out so this file needs only types). */
+const searchAttribute = <T extends SearchAttributeType>(name: string, type: T): ReturnType<typeof defineSearchAttributeKey<T>> => ({ name, type });
 
 /** Search attribute on every workflow of an instance, for the Temporal UI and for cleanup on delete. */
-export const INSTANCE_ID = defineSearchAttributeKey('InstanceId', SearchAttributeType.KEYWORD);
+export const INSTANCE_ID = searchAttribute('InstanceId', 'KEYWORD');
 /** What an instance's webhook delivery is doing: `delivering`, `failing` (probing on the backoff schedule), `waiting`, `paused`. */
-export const WEBHOOK_STATE = defineSearchAttributeKey('WebhookState', SearchAttributeType.KEYWORD);
+export const WEBHOOK_STATE = searchAttribute('WebhookState', 'KEYWORD');
 /** The job of a bulk campaign's workflow. */
-export const BULK_JOB_ID = defineSearchAttributeKey('BulkJobId', SearchAttributeType.INT);
+export const BULK_JOB_ID = searchAttribute('BulkJobId', 'INT');
 export const SEARCH_ATTRIBUTES = [INSTANCE_ID, WEBHOOK_STATE, BULK_JOB_ID];
 
 export interface TaskQueues {
@@ -39,9 +43,6 @@ export function hostQueue(base: string, workerId: string): string {
  * workflow's history stays small: it continues as new).
  */
 export const SESSION_WORKFLOW_TASK_TIMEOUT = '3 s';
-
-/** The failure type of a session its worker let go (shutting down, or another worker holds it): the session workflow takes it up again at once. */
-export const HANDED_OVER = 'SessionHandedOver';
 
 export const workflowIds = {
   session: (instanceId: string) => `session-${instanceId}`,

@@ -1,7 +1,8 @@
 import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../config/index.js';
+import { withinDeadline } from './client.js';
 import type { sessionWorkflow } from '../workflows/session.js';
-import { INSTANCE_ID, SESSION_WORKFLOW_TASK_TIMEOUT, taskQueues, workflowIds } from './temporal.js';
+import { INSTANCE_ID, SESSION_WORKFLOW_TASK_TIMEOUT, taskQueues, workflowIds } from '../workflows/names.js';
 
 /**
  * Starting and steering session workflows from outside (the API, start-up).
@@ -13,8 +14,8 @@ export class SessionControl {
     private readonly config: Config,
   ) {}
 
-  private deadline<T>(fn: () => Promise<T>, ms = 5_000): Promise<T> {
-    return this.client.connection.withDeadline(Date.now() + ms, fn);
+  private deadline<T>(fn: () => Promise<T>, ms?: number): Promise<T> {
+    return withinDeadline(this.client, fn, ms);
   }
 
   private handle(instanceId: string): WorkflowHandle<typeof sessionWorkflow> {
@@ -52,7 +53,12 @@ export class SessionControl {
    */
   async connect(instanceId: string, { disconnected = false } = {}): Promise<void> {
     if (disconnected && (await this.isRunning(instanceId))) {
-      await Promise.race([this.handle(instanceId).result().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      await Promise.race([
+        this.handle(instanceId)
+          .result()
+          .catch(() => {}),
+        new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
+      ]);
     }
     await this.deadline(() =>
       this.client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {

@@ -1,6 +1,6 @@
 /**
  * Media files of each instance: their rows in the `media` table, their bytes
- * on local disk under DATA_DIR or in an S3-compatible bucket (lib/s3Blobs.ts,
+ * on local disk under DATA_DIR or in an S3-compatible bucket (media/s3.ts,
  * for API and workers on several machines). Names are generated and
  * unguessable; a name is only ever used inside its own instance's folder.
  */
@@ -136,7 +136,7 @@ export const createLocalMediaStore = ({ db, dataDir, publicUrl }: { db: Db; data
 /** The store MEDIA_STORE names. The S3 client is loaded only for `s3`. */
 export async function createMediaStore(config: Config, db: Db): Promise<MediaStore> {
   if (config.MEDIA_STORE === 'local') return createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL });
-  const { createS3Client, createS3MediaStore } = await import('./s3Blobs.js');
+  const { createS3Client, createS3MediaStore } = await import('./s3.js');
   return createS3MediaStore({
     db,
     client: createS3Client(config),

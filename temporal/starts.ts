@@ -1,0 +1,174 @@
+/**
+ * Starting and signalling the gateway's workflows from outside them (the API,
+ * the workers' activities and sweeps): one function per start or signal, each
+ * within the client's deadline, so a dead Temporal yields an error, not a hang.
+ */
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { ChatbotReplyInput } from '../activities/chatbot.js';
+import type { campaignWorkflow } from '../workflows/campaign.js';
+import type { chatbotReplyWorkflow } from '../workflows/chatbot.js';
+import { BULK_JOB_ID, INSTANCE_ID, workflowIds, type TaskQueues } from '../workflows/names.js';
+import type { outboxWorkflow } from '../workflows/outbox.js';
+import type { scheduledMessageWorkflow } from '../workflows/scheduled.js';
+import type { webhooksWorkflow } from '../workflows/webhooks.js';
+import { withinDeadline } from './client.js';
+
+/** Starts the workflow that runs campaign `jobId`. */
+export async function startCampaign(client: Client, taskQueue: string, instanceId: string, jobId: number, startAt?: Date): Promise<void> {
+  await withinDeadline(client, () =>
+    client.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
+      taskQueue,
+      workflowId: workflowIds.campaign(instanceId, jobId),
+      args: [{ instanceId, jobId, startAt: startAt?.getTime() }],
+      typedSearchAttributes: [
+        { key: INSTANCE_ID, value: instanceId },
+        { key: BULK_JOB_ID, value: jobId },
+      ],
+      memo: { state: startAt && startAt.getTime() > Date.now() ? 'scheduled' : 'running' },
+    }),
+  );
+}
+
+/** Tells the campaign's workflow that its job was paused, resumed or cancelled. */
+export async function campaignChanged(client: Client, instanceId: string, jobId: number): Promise<void> {
+  await withinDeadline(client, () => client.workflow.getHandle(workflowIds.campaign(instanceId, jobId)).signal('changed'));
+}
+
+/** Starts the workflow that sends scheduled message `id` at `at`. */
+export async function startScheduled(client: Client, taskQueue: string, instanceId: string, id: number, at: Date): Promise<void> {
+  await withinDeadline(client, () =>
+    client.workflow.start<typeof scheduledMessageWorkflow>('scheduledMessageWorkflow', {
+      taskQueue,
+      workflowId: workflowIds.scheduled(instanceId, id),
+      args: [{ instanceId, id, at: at.getTime() }],
+      typedSearchAttributes: [{ key: INSTANCE_ID, value: instanceId }],
+      memo: { scheduledAt: at.toISOString() },
+    }),
+  );
+}
+
+/** Tells the workflow of a scheduled message that it was cancelled or given a new time. */
+export async function signalScheduled(
+  client: Client,
+  instanceId: string,
+  id: number,
+  change: { cancel: true } | { at: Date },
+): Promise<void> {
+  const handle = client.workflow.getHandle(workflowIds.scheduled(instanceId, id));
+  await withinDeadline(client, () =>
+    'cancel' in change ? handle.signal('cancel') : handle.signal('reschedule', { at: change.at.getTime() }),
+  );
+}
+
+/**
+ * Starts the bot's reply to an incoming message. Its workflow id names the
+ * message and may never be used again: a message WhatsApp delivers twice (or
+ * that is seen again after a crash) gets no second reply. Returns false when
+ * that reply was started before.
+ */
+export async function startChatbotReply(client: Client, taskQueue: string, input: ChatbotReplyInput): Promise<boolean> {
+  try {
+    await withinDeadline(client, () =>
+      client.workflow.start<typeof chatbotReplyWorkflow>('chatbotReplyWorkflow', {
+        taskQueue,
+        workflowId: workflowIds.chatbotReply(input.instanceId, input.messageId),
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // Where this process also runs general workers (the default roles), the server hands the workflow's
+        // first task back in the start's answer instead of through the task queue.
+        requestEagerStart: true,
+        args: [input],
+        typedSearchAttributes: [{ key: INSTANCE_ID, value: input.instanceId }],
+        memo: { chatId: input.chatId, messageId: input.messageId, ruleId: input.ruleId, delaySeconds: input.delaySeconds },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Wakes the instance's webhook delivery, starting its workflow if it is not
+ * running. `now`: make an attempt at once, even while the receiver is failing
+ * (a retry or a test asked for, or changed settings).
+ */
+export async function wakeWebhooks(client: Client, queues: TaskQueues, instanceId: string, options: { now?: boolean } = {}): Promise<void> {
+  await withinDeadline(client, () =>
+    client.workflow.signalWithStart<typeof webhooksWorkflow, [{ now?: boolean; at?: number }?]>('webhooksWorkflow', {
+      taskQueue: queues.general,
+      workflowId: workflowIds.webhooks(instanceId),
+      args: [{ instanceId, deliveryQueue: queues.webhooks }],
+      signal: 'wake',
+      // When it was asked: a receiver failing only after that has been asked again already.
+      signalArgs: [options.now ? { now: true, at: Date.now() } : {}],
+      typedSearchAttributes: [{ key: INSTANCE_ID, value: instanceId }],
+    }),
+  );
+}
+
+/** Wakes under way, per client, task queue and instance. */
+const underWay = new WeakMap<Client, Map<string, Promise<void>>>();
+
+/**
+ * Wakes the instance's outbox workflow, starting it if it is not running.
+ * Callers that come while a wake of the same outbox is under way share it:
+ * a message committed before that wake is answered is picked up by the drain
+ * it starts (which hears every later insert's NOTIFY from its start), and a
+ * storm of signals would only hold the workflow back (each one arriving
+ * while it decides makes Temporal run that decision again: 200 scheduled
+ * messages due at once held the drain back 3.7 s).
+ */
+export function wakeOutbox(client: Client, taskQueue: string, instanceId: string): Promise<void> {
+  let byKey = underWay.get(client);
+  if (!byKey) underWay.set(client, (byKey = new Map()));
+  const key = `${taskQueue}\n${instanceId}`;
+  const running = byKey.get(key);
+  if (running) return running;
+  const wake = signalOutbox(client, taskQueue, instanceId).finally(() => byKey.delete(key));
+  byKey.set(key, wake);
+  return wake;
+}
+
+async function signalOutbox(client: Client, taskQueue: string, instanceId: string): Promise<void> {
+  await withinDeadline(client, () =>
+    client.workflow.signalWithStart<typeof outboxWorkflow, []>('outboxWorkflow', {
+      taskQueue,
+      workflowId: workflowIds.outbox(instanceId),
+      args: [{ instanceId }],
+      signal: 'wake',
+      signalArgs: [],
+      typedSearchAttributes: [{ key: INSTANCE_ID, value: instanceId }],
+    }),
+  );
+}
+
+/** Wakes that failed (Temporal unreachable), retried per client, task queue and instance. */
+const retrying = new WeakMap<Client, Set<string>>();
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+
+/**
+ * Wakes the instance's outbox without making the caller wait or fail: a
+ * message that is committed is accepted, whether Temporal answers or not.
+ * A failed wake is retried in the background, 1 s then doubling up to 30 s,
+ * until Temporal takes it; should this process end first, the general
+ * workers' outbox sweep (worker/sweeps.ts) wakes the instance.
+ */
+export function wakeOutboxSoon(client: Client, taskQueue: string, instanceId: string, onError: (err: unknown) => void): void {
+  let keys = retrying.get(client);
+  if (!keys) retrying.set(client, (keys = new Set()));
+  const key = `${taskQueue}\n${instanceId}`;
+  // One wake (and one retry loop) at a time per outbox: the messages stored meanwhile share it.
+  if (keys.has(key)) return;
+  keys.add(key);
+  const attempt = (delayMs: number): Promise<unknown> =>
+    wakeOutbox(client, taskQueue, instanceId).then(
+      () => keys.delete(key),
+      (err) => {
+        if (delayMs === RETRY_FIRST_MS) onError(err);
+        setTimeout(() => void attempt(Math.min(RETRY_MAX_MS, delayMs * 2)), delayMs).unref();
+      },
+    );
+  void attempt(RETRY_FIRST_MS);
+}
