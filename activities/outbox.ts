@@ -7,7 +7,7 @@ import { markDraining, markIdle } from '../db/outbox.js';
 import { forgetUnknownChat } from '../db/directory.js';
 import type { Arrivals } from '../worker/arrivals.js';
 import { StatusWriter } from './statusWriter.js';
-import { mediaKindProblem, type StoredContent, type MediaRef } from '../domain/content.js';
+import { mediaKindProblem, unhandled, type MediaRef } from '../domain/content.js';
 import type { MediaStore } from '../media/store.js';
 import { detectMimetype } from '../media/store.js';
 import { FetchRefused, safeFetch } from '../media/safeFetch.js';
@@ -84,8 +84,9 @@ export function createOutboxActivities(deps: OutboxDeps) {
     }
   }
 
+  /** The content as the session sends it: media in bytes, and whether a reaction's or a delete's target is ours. */
   async function resolveContent(row: PendingMessage): Promise<OutgoingContent> {
-    const content = row.content as StoredContent;
+    const content = row.content;
     switch (content.type) {
       case 'image':
       case 'video':
@@ -93,14 +94,19 @@ export function createOutboxActivities(deps: OutboxDeps) {
       case 'document':
       case 'audio':
       case 'voice':
-        return { ...content, media: await resolveMedia(row.instance_id, content.type, content.media) } as OutgoingContent;
+        return { ...content, media: await resolveMedia(row.instance_id, content.type, content.media) };
       case 'reaction':
       case 'delete': {
         const target = await getMessage(db, row.instance_id, content.messageId);
         return { ...content, fromMe: target ? target.from_me : true };
       }
-      default:
+      case 'text':
+      case 'location':
+      case 'contact':
+      case 'poll':
         return content;
+      default:
+        return unhandled(content);
     }
   }
 
@@ -151,7 +157,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
 
   /** What the look-ahead makes of a pending message ahead of its turn: its content, and for media its upload. */
   async function prepareRow(session: WhatsAppSession, mediaSlots: Slots, row: PendingMessage): Promise<Ready> {
-    const content = row.content as StoredContent;
+    const content = row.content;
     if (!('media' in content)) return { message: { id: row.id, to: row.chat_id, content: await resolveContent(row) } };
     // A few media files at a time, each held in memory until it is uploaded.
     return mediaSlots.run(async () => {

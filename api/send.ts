@@ -11,7 +11,7 @@ import type { Db } from '../db/knex.js';
 import { getMessage } from '../db/messages.js';
 import { insertOutgoing, outgoing, type StoredOutgoing } from '../db/outgoing.js';
 import type { MessageStatus } from '../whatsapp/session.js';
-import { mediaKindProblem, newMessageId, type MediaRef, type StoredContent } from '../domain/content.js';
+import { mediaKindProblem, newMessageId, type MediaContent, type MediaRef, type StoredContent } from '../domain/content.js';
 import { BadRequest, NotFound, PayloadTooLarge } from '../lib/errors.js';
 import { isGroupJid } from '../domain/recipients.js';
 import type { InstanceRow } from '../db/instances.js';
@@ -40,19 +40,26 @@ const text = (field: string, max = 65_536) => z.string().min(1, `${field} must n
 const optionalText = (max = 4_096) => z.string().max(max).optional();
 const source = (field: string) => z.string().min(1, `${field} must not be empty`);
 
-/** Per endpoint: the body schema and how a valid body becomes stored content (media sources still as strings). */
-const endpoints = {
+/** Content whose media is still the source the request gave (a URL, a data URI, an uploaded file's url). */
+type WithoutMedia<C> = C extends unknown ? Omit<C, 'media'> : never;
+/** What a valid send request becomes: its recipient and its content, with the media's source and field if it has media. */
+type SendRequest = { to: string; typingMs?: number } & (
+  { content: Exclude<StoredContent, MediaContent> } | { content: WithoutMedia<MediaContent>; source: string; field: string }
+);
+
+/** Per endpoint: the body schema and how a valid body becomes a SendRequest. */
+const endpoints: Record<string, z.ZodType<SendRequest>> = {
   chat: z
     .object({ to: jid(), typingMs: typingMs(), body: text('body') })
-    .transform((b) => ({ to: b.to, typingMs: b.typingMs, content: { type: 'text', body: b.body } })),
-  image: z.object({ to: jid(), typingMs: typingMs(), image: source('image'), caption: optionalText() }).transform((b) => ({
+    .transform((b): SendRequest => ({ to: b.to, typingMs: b.typingMs, content: { type: 'text', body: b.body } })),
+  image: z.object({ to: jid(), typingMs: typingMs(), image: source('image'), caption: optionalText() }).transform((b): SendRequest => ({
     to: b.to,
     typingMs: b.typingMs,
     source: b.image,
     field: 'image',
     content: { type: 'image', caption: b.caption },
   })),
-  video: z.object({ to: jid(), typingMs: typingMs(), video: source('video'), caption: optionalText() }).transform((b) => ({
+  video: z.object({ to: jid(), typingMs: typingMs(), video: source('video'), caption: optionalText() }).transform((b): SendRequest => ({
     to: b.to,
     typingMs: b.typingMs,
     source: b.video,
@@ -67,7 +74,7 @@ const endpoints = {
       filename: z.string().min(1).max(255).optional(),
       caption: optionalText(),
     })
-    .transform((b) => ({
+    .transform((b): SendRequest => ({
       to: b.to,
       typingMs: b.typingMs,
       source: b.document,
@@ -76,13 +83,13 @@ const endpoints = {
     })),
   audio: z
     .object({ to: jid(), typingMs: typingMs(), audio: source('audio') })
-    .transform((b) => ({ to: b.to, typingMs: b.typingMs, source: b.audio, field: 'audio', content: { type: 'audio' } })),
+    .transform((b): SendRequest => ({ to: b.to, typingMs: b.typingMs, source: b.audio, field: 'audio', content: { type: 'audio' } })),
   voice: z
     .object({ to: jid(), typingMs: typingMs(), audio: source('audio') })
-    .transform((b) => ({ to: b.to, typingMs: b.typingMs, source: b.audio, field: 'audio', content: { type: 'voice' } })),
+    .transform((b): SendRequest => ({ to: b.to, typingMs: b.typingMs, source: b.audio, field: 'audio', content: { type: 'voice' } })),
   sticker: z
     .object({ to: jid(), typingMs: typingMs(), sticker: source('sticker') })
-    .transform((b) => ({ to: b.to, typingMs: b.typingMs, source: b.sticker, field: 'sticker', content: { type: 'sticker' } })),
+    .transform((b): SendRequest => ({ to: b.to, typingMs: b.typingMs, source: b.sticker, field: 'sticker', content: { type: 'sticker' } })),
   location: z
     .object({
       to: jid(),
@@ -92,7 +99,7 @@ const endpoints = {
       name: optionalText(),
       address: optionalText(),
     })
-    .transform((b) => ({
+    .transform((b): SendRequest => ({
       to: b.to,
       typingMs: b.typingMs,
       content: { type: 'location', lat: b.lat, lng: b.lng, name: b.name, address: b.address },
@@ -107,7 +114,7 @@ const endpoints = {
         .regex(/^\+?[\d\s()-]{5,20}$/, 'must be a phone number')
         .optional(),
     })
-    .transform((b) => ({
+    .transform((b): SendRequest => ({
       to: b.to,
       typingMs: b.typingMs,
       content: { type: 'contact', name: b.contact_name ?? 'Contact', phone: b.contact_phone },
@@ -121,18 +128,18 @@ const endpoints = {
       selectableCount: z.union([z.literal(0), z.literal(1)], { error: 'selectableCount must be 0 (multiple) or 1 (single)' }).optional(),
     })
     .refine((b) => new Set(b.values).size === b.values.length, { message: 'values must be distinct', path: ['values'] })
-    .transform((b) => ({
+    .transform((b): SendRequest => ({
       to: b.to,
       typingMs: b.typingMs,
       content: { type: 'poll', name: b.name, values: b.values, selectableCount: b.selectableCount ?? 0 },
     })),
   reaction: z
     .object({ to: jid(), msgId: text('msgId', 128), emoji: z.string().max(32) })
-    .transform((b) => ({ to: b.to, content: { type: 'reaction', messageId: b.msgId, emoji: b.emoji } })),
+    .transform((b): SendRequest => ({ to: b.to, content: { type: 'reaction', messageId: b.msgId, emoji: b.emoji } })),
   delete: z
     .object({ to: jid(), msgId: text('msgId', 128) })
-    .transform((b) => ({ to: b.to, content: { type: 'delete', messageId: b.msgId } })),
-} as const;
+    .transform((b): SendRequest => ({ to: b.to, content: { type: 'delete', messageId: b.msgId } })),
+};
 
 const DATA_URI = /^data:([\w.+-]+\/[\w.+-]+)?((?:;[\w-]+=[\w.-]+)*)(;base64)?,(.*)$/s;
 
@@ -202,71 +209,72 @@ export function sendRouter(deps: SendDeps): Router {
   for (const [name, schema] of Object.entries(endpoints)) {
     router.post(
       `/${name}`,
-      route(
-        { body: schema as z.ZodType<{ to: string; typingMs?: number; source?: string; field?: string; content: Record<string, unknown> }> },
-        async ({ body }, req, res) => {
-          const instance = instanceOf(res);
-          const idempotencyKey = idempotencyKeyOf(req);
-          if (body.content.type === 'reaction' || body.content.type === 'delete') {
-            await checkTarget(deps.db, instance, body.to, body.content as { type: 'reaction' | 'delete'; messageId: string });
-          }
-          const content = { ...body.content } as StoredContent & { media?: MediaRef };
-          if (body.source !== undefined) content.media = await mediaRef(deps, instance.id, body.field!, body.source, content.type);
-          // A file stored from this request's data URI goes again if no message of this request keeps it.
-          const storedHere =
-            body.source?.startsWith('data:') && content.media && 'stored' in content.media ? content.media.stored : undefined;
-          const dropStored = () =>
-            storedHere && deps.media.remove(instance.id, storedHere).catch((err) => req.log?.warn({ err }, 'removing unused media failed'));
-          const id = newMessageId();
-          // Listening before the insert: the drain may send the message before this request reads anything back.
-          const expected = deps.waiter.expect(instance.id, id);
-          let status: MessageStatus | undefined;
-          let row: StoredOutgoing;
-          try {
-            const inserted = await insertOutgoing(
-              deps.db,
-              outgoing(instance, {
-                instanceId: instance.id,
-                id,
-                chatId: body.to,
-                content,
-                idempotencyKey,
-                source: 'api',
-                typingMs: body.typingMs,
-              }),
-            ).catch(async (err) => {
-              await dropStored();
-              throw err;
-            });
-            // The idempotency key was used before: that earlier message is the answer, with its own media.
-            if (!inserted.created) await dropStored();
-            row = inserted.row;
-            // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
-            const draining = inserted.drainActive ?? (await drainActive(deps.db, instance.id));
-            // Not awaited: the message is committed and is answered for with its id, whether Temporal answers
-            // or not; a failed wake is retried (and swept up by the workers: worker/sweeps.ts).
-            if (row.status === 'pending' && !draining)
-              wakeOutboxSoon(deps.temporal, queues.general, instance.id, (err) =>
-                req.log?.warn({ err, instanceId: instance.id }, 'waking the outbox failed; retrying'),
-              );
-            if (inserted.created && instance.status === 'open') status = await expected.wait(deps.config.SEND_WAIT_MS);
-          } finally {
-            expected.cancel();
-          }
-          // Not heard (not waited for, timed out, or an earlier request's message): as stored now.
-          status ??= (await getMessage(deps.db, instance.id, row.id))?.status ?? row.status;
-          const went = status && status !== 'pending' && status !== 'failed';
-          sendsAccepted.inc({ type: name, outcome: status === 'failed' ? 'failed' : went ? 'sent' : 'pending' });
-          if (status === 'failed') {
-            const failed = await getMessage(deps.db, instance.id, row.id);
-            res.status(422);
-            return { error: failed?.error ?? 'the message could not be sent', code: 'SEND_FAILED', sent: false, id: row.id, status };
-          }
-          if (!went) res.status(202);
-          if (name === 'delete') return went ? { deleted: true, id: row.id } : { deleted: false, id: row.id, status: 'pending' };
-          return went ? { sent: true, id: row.id } : { sent: false, id: row.id, status: 'pending' };
-        },
-      ),
+      route({ body: schema }, async ({ body }, req, res) => {
+        const instance = instanceOf(res);
+        const idempotencyKey = idempotencyKeyOf(req);
+        if (body.content.type === 'reaction' || body.content.type === 'delete') {
+          await checkTarget(deps.db, instance, body.to, body.content);
+        }
+        const content: StoredContent =
+          'source' in body
+            ? { ...body.content, media: await mediaRef(deps, instance.id, body.field, body.source, body.content.type) }
+            : body.content;
+        // A file stored from this request's data URI goes again if no message of this request keeps it.
+        const storedHere =
+          'source' in body && body.source.startsWith('data:') && 'media' in content && 'stored' in content.media
+            ? content.media.stored
+            : undefined;
+        const dropStored = () =>
+          storedHere && deps.media.remove(instance.id, storedHere).catch((err) => req.log?.warn({ err }, 'removing unused media failed'));
+        const id = newMessageId();
+        // Listening before the insert: the drain may send the message before this request reads anything back.
+        const expected = deps.waiter.expect(instance.id, id);
+        let status: MessageStatus | undefined;
+        let row: StoredOutgoing;
+        try {
+          const inserted = await insertOutgoing(
+            deps.db,
+            outgoing(instance, {
+              instanceId: instance.id,
+              id,
+              chatId: body.to,
+              content,
+              idempotencyKey,
+              source: 'api',
+              typingMs: body.typingMs,
+            }),
+          ).catch(async (err) => {
+            await dropStored();
+            throw err;
+          });
+          // The idempotency key was used before: that earlier message is the answer, with its own media.
+          if (!inserted.created) await dropStored();
+          row = inserted.row;
+          // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
+          const draining = inserted.drainActive ?? (await drainActive(deps.db, instance.id));
+          // Not awaited: the message is committed and is answered for with its id, whether Temporal answers
+          // or not; a failed wake is retried (and swept up by the workers: worker/sweeps.ts).
+          if (row.status === 'pending' && !draining)
+            wakeOutboxSoon(deps.temporal, queues.general, instance.id, (err) =>
+              req.log?.warn({ err, instanceId: instance.id }, 'waking the outbox failed; retrying'),
+            );
+          if (inserted.created && instance.status === 'open') status = await expected.wait(deps.config.SEND_WAIT_MS);
+        } finally {
+          expected.cancel();
+        }
+        // Not heard (not waited for, timed out, or an earlier request's message): as stored now.
+        status ??= (await getMessage(deps.db, instance.id, row.id))?.status ?? row.status;
+        const went = status && status !== 'pending' && status !== 'failed';
+        sendsAccepted.inc({ type: name, outcome: status === 'failed' ? 'failed' : went ? 'sent' : 'pending' });
+        if (status === 'failed') {
+          const failed = await getMessage(deps.db, instance.id, row.id);
+          res.status(422);
+          return { error: failed?.error ?? 'the message could not be sent', code: 'SEND_FAILED', sent: false, id: row.id, status };
+        }
+        if (!went) res.status(202);
+        if (name === 'delete') return went ? { deleted: true, id: row.id } : { deleted: false, id: row.id, status: 'pending' };
+        return went ? { sent: true, id: row.id } : { sent: false, id: row.id, status: 'pending' };
+      }),
     );
   }
   return router;

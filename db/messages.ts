@@ -3,6 +3,7 @@
  * moving forward, a message arriving) writes its webhook event in the same
  * transaction, and NOTIFYs API processes waiting on a send.
  */
+import type { StoredContent } from '../domain/content.js';
 import type { Knex } from 'knex';
 import { Coalescer, coalescersBy } from './coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
@@ -45,9 +46,10 @@ export async function getMessage(db: Db | Knex.Transaction, instanceId: string, 
   return db<MessageRow>('messages').where({ instance_id: instanceId, id }).first();
 }
 
-/** What the outbox needs of a pending message to send it. */
-export type PendingMessage = Pick<MessageRow, 'seq' | 'id' | 'instance_id' | 'chat_id' | 'content'> &
-  Partial<Pick<MessageRow, 'created_at' | 'typing_ms'>>;
+/** What the outbox needs of a pending message to send it: an outgoing message's content is always there, as stored. */
+export type PendingMessage = Pick<MessageRow, 'seq' | 'id' | 'instance_id' | 'chat_id'> & { content: StoredContent } & Partial<
+    Pick<MessageRow, 'created_at' | 'typing_ms'>
+  >;
 
 export interface PickedUp {
   messages: PendingMessage[];

@@ -1,33 +1,77 @@
 /**
- * A message's content as stored with the message (`messages.content`) between
- * the API accepting it and a worker sending it. Media is a reference: a URL to
- * fetch at send time, or a file in the instance's media storage.
+ * A message's content: one definition for every send type, from the API
+ * accepting it to the session sending it. It is generic over how media (and
+ * the message a reaction or a delete points at) is referenced: stored with
+ * the message (`messages.content`) media is a reference, a URL to fetch at
+ * send time or a file in the instance's media storage (`StoredContent`); when
+ * sent, media is its bytes and the target message is known to be ours or not
+ * (`OutgoingContent`, what whatsapp/session.ts sends). Every switch over a
+ * content's type ends in `unhandled(content)`, so the compiler names each
+ * place a new type must be handled.
  */
 import { randomBytes } from 'node:crypto';
 
 /** WhatsApp-style message ids (like the ones Baileys generates), chosen before a message is stored. */
 export const newMessageId = () => `3EB0${randomBytes(9).toString('hex').toUpperCase()}`;
 
+/** Media as stored with a message: a URL fetched when it is sent, or a file of the instance's media storage. */
 export type MediaRef = { url: string } | { stored: string };
 
-export type StoredContent =
+/** Media as sent: its bytes and their type. */
+export interface Media {
+  bytes: Buffer;
+  mimetype: string;
+}
+
+/** How a content refers to what lies outside it: its media, and the message a reaction or a delete is about. */
+export interface References {
+  media: unknown;
+  /** What is known of the target message besides its id. */
+  target: object;
+}
+/** As stored: media by reference, the target by its id alone. */
+export interface Stored extends References {
+  media: MediaRef;
+  target: {};
+}
+/** As sent: media in bytes, and whether the target message is the account's own. */
+export interface Resolved extends References {
+  media: Media;
+  target: { fromMe: boolean };
+}
+
+export type MessageContent<R extends References = Stored> =
   | { type: 'text'; body: string }
-  | { type: 'image' | 'video' | 'sticker'; media: MediaRef; caption?: string }
-  | { type: 'document'; media: MediaRef; filename: string; caption?: string }
-  | { type: 'audio' | 'voice'; media: MediaRef }
+  | { type: 'image' | 'video' | 'sticker'; media: R['media']; caption?: string }
+  | { type: 'document'; media: R['media']; filename: string; caption?: string }
+  | { type: 'audio' | 'voice'; media: R['media'] }
   | { type: 'location'; lat: number; lng: number; name?: string; address?: string }
   | { type: 'contact'; name: string; phone?: string }
   | { type: 'poll'; name: string; values: string[]; selectableCount: number }
-  | { type: 'reaction'; messageId: string; emoji: string }
-  | { type: 'delete'; messageId: string };
+  | ({ type: 'reaction'; messageId: string; emoji: string } & R['target'])
+  | ({ type: 'delete'; messageId: string } & R['target']);
+
+/** A message's content as stored with it, between the API accepting it and a worker sending it. */
+export type StoredContent = MessageContent<Stored>;
+/** A message's content as the session sends it. */
+export type OutgoingContent = MessageContent<Resolved>;
+/** Every type of content: the send endpoints' names but `chat`, which is `text`. */
+export type ContentType = MessageContent['type'];
+/** The contents that carry media. */
+export type MediaContent<R extends References = Stored> = Extract<MessageContent<R>, { media: unknown }>;
+
+/** The end of a switch that handled every type of content: a type left out is a compile error here. */
+export function unhandled(content: never): never {
+  throw new Error(`unhandled content type ${(content as { type?: unknown }).type}`);
+}
 
 /** The gateway's message type names (`messages.type`, webhook `type`). */
-export function messageType(content: StoredContent): string {
+export function messageType(content: MessageContent<References>): string {
   return content.type === 'text' ? 'chat' : content.type;
 }
 
 /** The text stored as a message's body (what history and webhooks show). */
-export function bodyOf(content: StoredContent): string | null {
+export function bodyOf(content: MessageContent<References>): string | null {
   switch (content.type) {
     case 'text':
       return content.body;
@@ -43,8 +87,13 @@ export function bodyOf(content: StoredContent): string | null {
       return content.name;
     case 'reaction':
       return content.emoji;
-    default:
+    case 'sticker':
+    case 'audio':
+    case 'voice':
+    case 'delete':
       return null;
+    default:
+      return unhandled(content);
   }
 }
 
@@ -70,7 +119,7 @@ export function contentFor(template: MessageTemplate, recipient: { name?: string
   }
 }
 
-const KINDS: Record<string, { pattern: RegExp; name: string }> = {
+const KINDS: Record<Exclude<MediaContent['type'], 'document'>, { pattern: RegExp; name: string }> = {
   image: { pattern: /^image\//, name: 'an image' },
   video: { pattern: /^video\//, name: 'a video' },
   // An Ogg file is audio (Opus, Vorbis) more often than not.
@@ -85,7 +134,7 @@ const KINDS: Record<string, { pattern: RegExp; name: string }> = {
  * or undefined when it can.
  */
 export function mediaKindProblem(type: string, mimetype: string): string | undefined {
-  const kind = KINDS[type];
+  const kind = KINDS[type as keyof typeof KINDS] as (typeof KINDS)[keyof typeof KINDS] | undefined;
   if (!kind || kind.pattern.test(mimetype)) return undefined;
   return `the file is ${mimetype}, not ${kind.name}`;
 }

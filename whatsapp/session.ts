@@ -4,6 +4,9 @@
  * the system (activities, workers, API) sees these types and nothing else.
  */
 import type { Logger } from 'pino';
+import type { Media, OutgoingContent } from '../domain/content.js';
+
+export type { Media, OutgoingContent };
 
 export type ConnectionStatus = 'open' | 'connecting' | 'disconnected';
 
@@ -34,23 +37,6 @@ export type CloseReason =
 export interface SessionClose {
   reason: CloseReason;
   message?: string;
-}
-
-/** What the gateway sends; media already resolved to bytes. */
-export type OutgoingContent =
-  | { type: 'text'; body: string }
-  | { type: 'image' | 'video' | 'sticker'; media: Media; caption?: string }
-  | { type: 'document'; media: Media; filename: string; caption?: string }
-  | { type: 'audio' | 'voice'; media: Media }
-  | { type: 'location'; lat: number; lng: number; name?: string; address?: string }
-  | { type: 'contact'; name: string; phone?: string }
-  | { type: 'poll'; name: string; values: string[]; selectableCount: number }
-  | { type: 'reaction'; messageId: string; emoji: string; fromMe: boolean }
-  | { type: 'delete'; messageId: string; fromMe: boolean };
-
-export interface Media {
-  bytes: Buffer;
-  mimetype: string;
 }
 
 export interface OutgoingMessage {

@@ -1,4 +1,5 @@
 import type { AnyMessageContent } from '@whiskeysockets/baileys';
+import { unhandled } from '../../domain/content.js';
 import type { OutgoingMessage } from '../session.js';
 
 /** The gateway's message content as Baileys' sendMessage content. Pure; table-tested. */
@@ -30,6 +31,8 @@ export function toBaileysContent({ to, content }: OutgoingMessage): AnyMessageCo
       return { react: { text: content.emoji, key: { remoteJid: to, id: content.messageId, fromMe: content.fromMe } } };
     case 'delete':
       return { delete: { remoteJid: to, id: content.messageId, fromMe: content.fromMe } };
+    default:
+      return unhandled(content);
   }
 }
 
