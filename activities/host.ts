@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { PairingRefused, WhatsAppRefusal, type WhatsAppSession } from '../whatsapp/session.js';
-import type { SessionHost } from '../worker/sessionHost.js';
+import type { SessionHost } from './sessionHost.js';
 
 /** The session methods the API may call live, through the worker holding the socket. */
 export const SESSION_CALLS = [

@@ -5,7 +5,7 @@ import type { Db } from '../db/knex.js';
 import { announceSent, getMessage, pickUpPending, recordSendFailure, type PendingMessage } from '../db/messages.js';
 import { markDraining, markIdle } from '../db/outbox.js';
 import { forgetUnknownChat } from '../db/directory.js';
-import type { Arrivals } from '../worker/arrivals.js';
+import type { Arrivals } from '../db/arrivals.js';
 import { StatusWriter } from './statusWriter.js';
 import { mediaKindProblem, unhandled, type MediaRef } from '../domain/content.js';
 import type { MediaStore } from '../media/store.js';
@@ -17,7 +17,7 @@ import { LookAhead, Slots } from './lookAhead.js';
 import { messagesSent, sendLatency } from '../lib/metrics.js';
 import { MAX_TYPING_MS } from '../domain/typing.js';
 import type { Media, OutgoingContent, OutgoingMessage, PreparedMessage, WhatsAppSession } from '../whatsapp/session.js';
-import type { SessionHost } from '../worker/sessionHost.js';
+import type { SessionHost } from './sessionHost.js';
 
 /** A send that can never succeed: the message is marked failed with this reason. */
 export class PermanentSendError extends Error {}

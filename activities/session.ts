@@ -6,7 +6,7 @@ import { createAuthStore } from '../db/authStore.js';
 import { claimLease, releaseLease, renewLease } from '../db/leases.js';
 import { recordConnection, type ConnectionChange } from '../db/instances.js';
 import type { SessionClose, WhatsAppDriver, WhatsAppSession } from '../whatsapp/session.js';
-import type { SessionHost } from '../worker/sessionHost.js';
+import type { SessionHost } from './sessionHost.js';
 import type { MediaStore } from '../media/store.js';
 import { createInboundRecorder } from './inbound.js';
 import { createCallHandler } from './calls.js';

@@ -29,7 +29,7 @@ import {
   type PendingEvent,
 } from '../db/webhooks.js';
 import { jitteredBackoffMs } from '../domain/webhookSchedule.js';
-import type { Arrivals } from '../worker/arrivals.js';
+import type { Arrivals } from '../db/arrivals.js';
 import type { AttemptResult, Envelope, WebhookSender } from './webhookSender.js';
 import { webhookAttempts, webhookLag } from '../lib/metrics.js';
 

@@ -48,7 +48,7 @@ import type { SimProcess } from './support/simProcess.js';
 import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
 import { readCpu, cpuSince } from './support/cpu.js';
-import { niceOf } from './support/processes.js';
+import { niceOf } from '../test/support/processes.js';
 import { jsonClient } from './support/httpClient.js';
 import { captureConsole } from '../lib/logger.js';
 import { loadConfig } from '../config/index.js';

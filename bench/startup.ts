@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../stack/ports.js';
-import { processTree } from './support/processes.js';
+import { processTree } from '../test/support/processes.js';
 
 const IDLE_SECONDS = Number(process.argv[2] ?? 15);
 const MODES = (process.argv[3] ?? 'dev,production').split(',') as Mode[];

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../stack/ports.js';
 import { Simulator } from '../simulator/simulator.js';
-import { processTree } from '../bench/support/processes.js';
+import { processTree } from './support/processes.js';
 import { eventually } from './support/gateway.js';
 
 const root = resolve(import.meta.dirname, '..');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { getPriority, setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway } from './support/gateway.js';
-import { niceOf } from '../bench/support/processes.js';
+import { niceOf } from './support/processes.js';
 
 /** Whether this machine lets a process raise its priority (CAP_SYS_NICE; root has it). */
 function mayRaise(): boolean {

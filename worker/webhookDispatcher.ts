@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { WEBHOOK_CHANNEL, expireEvents, instancesToWake, needingWake, pruneDeliveries } from '../db/webhooks.js';
 import type { PgListener } from '../db/pgListener.js';
-import type { Arrivals } from './arrivals.js';
+import type { Arrivals } from '../db/arrivals.js';
 
 export interface DispatcherDeps {
   db: Db;

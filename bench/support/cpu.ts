@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { processTree } from './processes.js';
+import { processTree } from '../../test/support/processes.js';
 
 const TICKS_PER_SECOND = 100;
 

@@ -1,4 +1,4 @@
-import type { PgListener } from '../db/pgListener.js';
+import type { PgListener } from './pgListener.js';
 
 export interface ArrivalWatch {
   /** Resolves once a NOTIFY for the instance came since the last clear() (at once if one did), or after `timeoutMs`. */
