@@ -8,6 +8,7 @@
  */
 import type { Express } from 'express';
 import { z } from 'zod';
+import type { ErrorCode } from '../lib/errorCodes.js';
 import { instanceIdSchema } from './schemas.js';
 
 type Schema = z.ZodType;
@@ -103,7 +104,7 @@ const jsonSchema = (schema: Schema) => {
   return rest;
 };
 
-const errorExample = (status: number, error: string, code: string) => ({ description: `${status}`, example: { error, code } });
+const errorExample = (status: number, error: string, code: ErrorCode) => ({ description: `${status}`, example: { error, code } });
 
 /** The errors every route may answer with; a route's own docs add or override. */
 function commonErrors(path: string, schemas: RouteSchemas, doc: RouteDoc | undefined): Record<number, ResponseDoc> {
@@ -111,7 +112,7 @@ function commonErrors(path: string, schemas: RouteSchemas, doc: RouteDoc | undef
   if (schemas.params || schemas.query || schemas.body) errors[400] = errorExample(400, 'to is required', 'BAD_REQUEST');
   if (path.startsWith('/api/') && !doc?.public) {
     errors[401] = errorExample(401, 'missing or invalid API token', 'UNAUTHORIZED');
-    errors[403] = errorExample(403, 'this token is for another instance', 'FORBIDDEN');
+    errors[403] = errorExample(403, 'this token is for instance shop only', 'WRONG_INSTANCE');
     errors[429] = errorExample(429, 'rate limit exceeded, retry in 12 s', 'RATE_LIMITED');
   }
   if (path.startsWith('/api/instance/:instanceId')) errors[404] = errorExample(404, 'instance shop not found', 'INSTANCE_NOT_FOUND');

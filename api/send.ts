@@ -13,6 +13,7 @@ import { insertOutgoing, outgoing, type StoredOutgoing } from '../db/outgoing.js
 import type { MessageStatus } from '../whatsapp/session.js';
 import { mediaKindProblem, newMessageId, type MediaContent, type MediaRef, type StoredContent } from '../domain/content.js';
 import { BadRequest, NotFound, PayloadTooLarge } from '../lib/errors.js';
+import type { ErrorCode } from '../lib/errorCodes.js';
 import { isGroupJid } from '../domain/recipients.js';
 import type { InstanceRow } from '../db/instances.js';
 import { detectMimetype, type MediaStore } from '../media/store.js';
@@ -269,7 +270,13 @@ export function sendRouter(deps: SendDeps): Router {
         if (status === 'failed') {
           const failed = await getMessage(deps.db, instance.id, row.id);
           res.status(422);
-          return { error: failed?.error ?? 'the message could not be sent', code: 'SEND_FAILED', sent: false, id: row.id, status };
+          return {
+            error: failed?.error ?? 'the message could not be sent',
+            code: 'SEND_FAILED' satisfies ErrorCode,
+            sent: false,
+            id: row.id,
+            status,
+          };
         }
         if (!went) res.status(202);
         if (name === 'delete') return went ? { deleted: true, id: row.id } : { deleted: false, id: row.id, status: 'pending' };

@@ -1,11 +1,14 @@
+import type { ErrorCode } from './errorCodes.js';
+
 /**
  * Errors that carry their HTTP status. Handlers throw these; one Express error
- * handler turns them into `{ "error": message, "code": CODE }`.
+ * handler turns them into `{ "error": message, "code": CODE }`; every CODE is
+ * one of lib/errorCodes.ts, so a code that is not catalogued does not compile.
  */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
@@ -14,7 +17,7 @@ export class HttpError extends Error {
 }
 
 export class BadRequest extends HttpError {
-  constructor(message: string, code = 'BAD_REQUEST') {
+  constructor(message: string, code: ErrorCode = 'BAD_REQUEST') {
     super(400, code, message);
   }
 }
@@ -24,17 +27,17 @@ export class Unauthorized extends HttpError {
   }
 }
 export class Forbidden extends HttpError {
-  constructor(message: string, code = 'FORBIDDEN') {
+  constructor(message: string, code: ErrorCode = 'FORBIDDEN') {
     super(403, code, message);
   }
 }
 export class NotFound extends HttpError {
-  constructor(message: string, code = 'NOT_FOUND') {
+  constructor(message: string, code: ErrorCode = 'NOT_FOUND') {
     super(404, code, message);
   }
 }
 export class Conflict extends HttpError {
-  constructor(message: string, code = 'CONFLICT') {
+  constructor(message: string, code: ErrorCode = 'CONFLICT') {
     super(409, code, message);
   }
 }
@@ -49,7 +52,7 @@ export class TooManyRequests extends HttpError {
   }
 }
 export class Unavailable extends HttpError {
-  constructor(message: string, code = 'UNAVAILABLE') {
+  constructor(message: string, code: ErrorCode = 'UNAVAILABLE') {
     super(503, code, message);
   }
 }

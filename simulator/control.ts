@@ -137,7 +137,7 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
     try {
       return await act(sim.groupAdmin);
     } catch (err) {
-      if (err instanceof GroupRefusal) throw new HttpError(err.code, 'GROUP_REFUSED', `WhatsApp refused: ${err.text}`);
+      if (err instanceof GroupRefusal) throw new Refusal(err.code, `WhatsApp refused: ${err.text}`);
       throw err;
     }
   };
@@ -196,7 +196,7 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
         if (!(err instanceof PairingCodeError)) throw err;
         if (err.kind === 'wrongCode') throw new BadRequest(err.message);
         if (err.kind === 'noDevice') throw new Conflict(err.message);
-        throw new HttpError(504, 'NO_ANSWER', err.message);
+        throw new Refusal(504, err.message);
       });
       return { body: { success: true, deviceId: companion.deviceId, jid: pnJid(input.phone, companion.deviceId) } };
     },
@@ -410,6 +410,16 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
   };
 }
 
+/** A refusal with a status of its own: the simulator answers `{ error }` alone, no code of the gateway's catalogue (lib/errorCodes.ts). */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 async function handle(routes: Record<string, Handler>, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
     const url = new URL(req.url ?? '/', 'http://simulator');
@@ -418,7 +428,7 @@ async function handle(routes: Record<string, Handler>, req: IncomingMessage, res
     const { status = 200, body } = await route(await readJson(req), url.searchParams);
     send(res, status, body);
   } catch (err) {
-    const status = err instanceof HttpError ? err.status : 500;
+    const status = err instanceof HttpError || err instanceof Refusal ? err.status : 500;
     send(res, status, { error: err instanceof Error ? err.message : String(err) });
   }
 }

@@ -1,4 +1,5 @@
 /** Docs of settings, webhooks, campaigns, scheduled messages, opt-outs and the chatbot. */
+import type { ErrorCode } from '../../lib/errorCodes.js';
 import type { ResponseDoc, RouteDocs } from '../openapi.js';
 import { I } from './instances.js';
 
@@ -13,7 +14,7 @@ const inAMonth = (hour: number) => {
   return at.toISOString().replace('.000Z', 'Z');
 };
 const success = { description: 'OK', example: { success: true } };
-const conflict = (error: string, code: string): ResponseDoc => ({
+const conflict = (error: string, code: ErrorCode): ResponseDoc => ({
   description: 'Not allowed in its current state',
   example: { error, code },
 });

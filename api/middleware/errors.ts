@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorCode } from '../../lib/errorCodes.js';
 import { HttpError, NotFound, PayloadTooLarge, Unavailable, BadRequest } from '../../lib/errors.js';
 
 const DB_UNAVAILABLE_CODES = new Set([
@@ -114,5 +115,6 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   else req.log?.info({ status, error: httpError?.message }, 'request rejected');
   if (res.headersSent) return;
   if (httpError && 'retryAfterSeconds' in httpError) res.setHeader('Retry-After', String(httpError.retryAfterSeconds));
-  res.status(status).json({ error: httpError?.message ?? 'internal server error', code: httpError?.code ?? 'INTERNAL' });
+  const code: ErrorCode = httpError?.code ?? 'INTERNAL';
+  res.status(status).json({ error: httpError?.message ?? 'internal server error', code });
 };
