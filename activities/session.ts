@@ -63,73 +63,45 @@ export function createSessionActivities({
     const ctx = Context.current();
     const log = logger.child({ instanceId, attempt: ctx.info.attempt });
     const epoch = await claimLease(db, instanceId, host.workerId, host.taskQueue);
-
-    // Writes of one session stay in order (a QR must never land after "open").
-    let writes = Promise.resolve();
-    const record = (change: ConnectionChange) => {
-      writes = writes
-        .then(() => recordConnection(db, instanceId, change))
-        .catch((err) => log.error({ err }, 'recording connection state failed'));
-      return writes;
-    };
-
-    // Heartbeats tell Temporal we are alive; the lease fences us out if another worker took over.
-    let onTakenOver!: () => void;
-    // Either way this worker must let go: another holds the lease, or this worker is shutting down.
-    const takenOver = Promise.race([new Promise<'takenOver'>((resolve) => (onTakenOver = () => resolve('takenOver'))), host.evacuating]);
-    // Writes of credentials and keys are fenced by the lease: a refused one means another worker took over.
-    const auth = createAuthStore(db, instanceId, { epoch, onLost: () => onTakenOver() });
-    const heartbeat = setInterval(
-      () => {
-        ctx.heartbeat();
-        renewLease(db, instanceId, epoch).then(
-          (held) => held || onTakenOver(),
-          (err) => log.warn({ err }, 'renewing the session lease failed'),
-        );
-      },
-      Math.max(500, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4),
-    );
+    const status = connectionRecorder(instanceId, log);
+    const lease = keepLease(ctx, instanceId, epoch, log);
     const cancelled = ctx.cancelled.then(
       () => 'cancelled' as const,
       (err: unknown) => ({ cancelled: err }),
     );
-
-    // The proxy in use; a settings change that alters it reconnects the session through the new one.
-    let proxyUrl: string | null = null;
-    let onProxyChanged: () => void = () => {};
-    let proxyChanged!: Promise<'proxyChanged'>;
-    const armProxyWatch = () => (proxyChanged = new Promise((resolve) => (onProxyChanged = () => resolve('proxyChanged'))));
-    armProxyWatch();
-    const stopWatchingSettings = onSettingsChange?.((changed) => {
-      if (changed !== instanceId) return;
-      getSettings(db, instanceId).then(
-        (settings) => settings.proxyUrl !== proxyUrl && onProxyChanged(),
-        (err) => log.warn({ err }, 'reading the settings after a change failed'),
-      );
-    });
+    const proxy = watchProxy(instanceId, log);
 
     let reconnectDelayMs = 0;
     let current: WhatsAppSession | undefined;
     const inbound = createInboundRecorder({ db, media, logger: log, chatbot }, instanceId, () => current);
     const restrictions = createRestrictionWatch({ db, logger: log, campaignChanged }, instanceId);
     const calls = createCallHandler({ db, logger: log, wakeOutbox }, instanceId, () => current);
+
+    /** This worker lets the session go: taken over by another (the lease is theirs), shutting down, or cancelled. */
+    const letGo = async (why: 'takenOver' | 'evacuating' | 'cancelled' | { cancelled: unknown }): Promise<never> => {
+      if (why === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
+      await releaseLease(db, instanceId, epoch);
+      // Handed over: the session workflow runs the activity again at once, on another worker.
+      if (why === 'evacuating') throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
+      throw typeof why === 'object' ? why.cancelled : new Error('cancelled');
+    };
+
     try {
       for (;;) {
-        await record({ status: 'connecting' });
-        armProxyWatch();
-        proxyUrl = (await getSettings(db, instanceId)).proxyUrl;
+        await status.record({ status: 'connecting' });
+        const proxyUrl = await proxy.read();
         if (proxyUrl) log.info({ proxy: maskProxyUrl(proxyUrl) }, 'connecting through a proxy');
         const session = await driver.connect({
           instanceId,
-          auth,
+          auth: lease.auth,
           proxyUrl,
           logger: log,
           handlers: {
-            qr: (qr) => void record({ status: 'connecting', qr }),
+            qr: (qr) => void status.record({ status: 'connecting', qr }),
             open: (account) => {
               reconnectDelayMs = 0;
               log.info({ account: account.id }, 'session open');
-              void record({ status: 'open', qr: null, account, lastError: null });
+              void status.record({ status: 'open', qr: null, account, lastError: null });
               // Messages may have queued while the instance was not connected.
               wakeOutbox(instanceId).catch((err) => log.warn({ err }, 'waking the outbox failed'));
               inbound.refreshGroups();
@@ -150,7 +122,7 @@ export function createSessionActivities({
         current = session;
         host.attach(instanceId, session);
         const outcome: SessionClose | 'takenOver' | 'evacuating' | 'proxyChanged' | { cancelled: unknown } | 'cancelled' =
-          await Promise.race([session.closed, takenOver, cancelled, proxyChanged]);
+          await Promise.race([session.closed, lease.takenOver, cancelled, proxy.changed]);
         host.detach(instanceId, session);
 
         if (outcome === 'proxyChanged') {
@@ -163,61 +135,116 @@ export function createSessionActivities({
         if (outcome === 'takenOver' || outcome === 'evacuating' || outcome === 'cancelled' || 'cancelled' in outcome) {
           // Hand the session over: close the socket, keep the credentials.
           await session.close();
-          await writes;
+          await status.settled();
           await inbound.settled();
           await calls.settled();
-          if (outcome === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
-          if (outcome === 'evacuating') {
-            await releaseLease(db, instanceId, epoch);
-            // Handed over: the session workflow runs the activity again at once, on another worker.
-            throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
-          }
-          await releaseLease(db, instanceId, epoch);
-          throw 'cancelled' in (outcome as object) ? (outcome as { cancelled: unknown }).cancelled : new Error('cancelled');
+          return await letGo(outcome);
         }
 
         log.info({ reason: outcome.reason, message: outcome.message }, 'connection closed');
         switch (outcome.reason) {
           case 'loggedOut':
-            await auth.clear();
-            await record({ status: 'disconnected', qr: null, account: null });
+            await lease.auth.clear();
+            await status.record({ status: 'disconnected', qr: null, account: null });
             await releaseLease(db, instanceId, epoch);
             return 'loggedOut';
           case 'qrTimeout':
           case 'replaced':
-            await record({ status: 'disconnected', qr: null });
+            await status.record({ status: 'disconnected', qr: null });
             await releaseLease(db, instanceId, epoch);
             return outcome.reason;
           case 'restartRequired':
             continue;
           default: {
             // Shown by GET .../status until the session opens: a refusing proxy, an unreachable server...
-            void record({ status: 'connecting', lastError: outcome.message ?? outcome.reason });
+            void status.record({ status: 'connecting', lastError: outcome.message ?? outcome.reason });
             reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, Math.max(1_000, reconnectDelayMs * 2));
             log.info({ delayMs: reconnectDelayMs }, 'reconnecting');
             // A changed proxy (a fixed password, say) is tried at once.
-            const woke = await Promise.race([sleep(reconnectDelayMs).then(() => 'slept' as const), takenOver, cancelled, proxyChanged]);
-            if (woke === 'proxyChanged') {
-              reconnectDelayMs = 0;
-              continue;
-            }
-            if (woke === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
-            if (woke === 'evacuating') {
-              await releaseLease(db, instanceId, epoch);
-              throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
-            }
-            if (woke !== 'slept') {
-              await releaseLease(db, instanceId, epoch);
-              throw typeof woke === 'object' ? woke.cancelled : new Error('cancelled');
-            }
+            const woke = await Promise.race([
+              sleep(reconnectDelayMs).then(() => 'slept' as const),
+              lease.takenOver,
+              cancelled,
+              proxy.changed,
+            ]);
+            if (woke === 'proxyChanged') reconnectDelayMs = 0;
+            else if (woke !== 'slept') await letGo(woke);
           }
         }
       }
     } finally {
-      clearInterval(heartbeat);
+      lease.stop();
       restrictions.close();
-      stopWatchingSettings?.();
+      proxy.stop();
     }
+  }
+
+  /** Records a session's connection changes in order: a QR must never land after "open". */
+  function connectionRecorder(instanceId: string, log: Logger) {
+    let writes = Promise.resolve();
+    return {
+      record(change: ConnectionChange): Promise<void> {
+        writes = writes
+          .then(() => recordConnection(db, instanceId, change))
+          .catch((err) => log.error({ err }, 'recording connection state failed'));
+        return writes;
+      },
+      /** The writes recorded so far, done. */
+      settled: () => writes,
+    };
+  }
+
+  /**
+   * Keeps the session's lease while it is held: heartbeats tell Temporal we are alive; the lease fences us out
+   * if another worker took over. `takenOver` settles when this worker must let go, either way: another holds
+   * the lease, or this worker is shutting down.
+   */
+  function keepLease(ctx: Context, instanceId: string, epoch: number, log: Logger) {
+    let onTakenOver!: () => void;
+    const takenOver = Promise.race([new Promise<'takenOver'>((resolve) => (onTakenOver = () => resolve('takenOver'))), host.evacuating]);
+    // Writes of credentials and keys are fenced by the lease: a refused one means another worker took over.
+    const auth = createAuthStore(db, instanceId, { epoch, onLost: () => onTakenOver() });
+    const heartbeat = setInterval(
+      () => {
+        ctx.heartbeat();
+        renewLease(db, instanceId, epoch).then(
+          (held) => held || onTakenOver(),
+          (err) => log.warn({ err }, 'renewing the session lease failed'),
+        );
+      },
+      Math.max(500, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4),
+    );
+    return { auth, takenOver, stop: () => clearInterval(heartbeat) };
+  }
+
+  /**
+   * The proxy the session connects through; a settings change that alters it settles `changed`, and the
+   * session reconnects through the new one. `read` takes the current setting and arms the watch again.
+   */
+  function watchProxy(instanceId: string, log: Logger) {
+    let proxyUrl: string | null = null;
+    let onProxyChanged: () => void = () => {};
+    let changed!: Promise<'proxyChanged'>;
+    const arm = () => (changed = new Promise((resolve) => (onProxyChanged = () => resolve('proxyChanged'))));
+    arm();
+    const stop = onSettingsChange?.((instance) => {
+      if (instance !== instanceId) return;
+      getSettings(db, instanceId).then(
+        (settings) => settings.proxyUrl !== proxyUrl && onProxyChanged(),
+        (err) => log.warn({ err }, 'reading the settings after a change failed'),
+      );
+    });
+    return {
+      get changed() {
+        return changed;
+      },
+      async read(): Promise<string | null> {
+        arm();
+        proxyUrl = (await getSettings(db, instanceId)).proxyUrl;
+        return proxyUrl;
+      },
+      stop: () => stop?.(),
+    };
   }
 }
 
