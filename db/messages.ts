@@ -347,3 +347,20 @@ export function statisticsQuery(db: Db, instanceId: string) {
     .count<{ status: string; count: string }[]>('* as count')
     .groupBy('status');
 }
+
+/** Whether the instance has an outgoing message still waiting to be sent. */
+export async function hasPendingOutgoing(db: Db, instanceId: string): Promise<boolean> {
+  return !!(await db('messages').where({ instance_id: instanceId, status: 'pending', from_me: true }).first('seq'));
+}
+
+/** Which of these messages are no longer pending. */
+export async function noLongerPending(db: Db, instanceId: string, ids: string[]): Promise<string[]> {
+  const rows = await db('messages').where({ instance_id: instanceId }).whereIn('id', ids).whereNot({ status: 'pending' }).select('id');
+  return rows.map((r: { id: string }) => r.id);
+}
+
+/** Which of these messages are stored already. */
+export async function storedIds(db: Db, instanceId: string, ids: string[]): Promise<Set<string>> {
+  const rows = await db('messages').where({ instance_id: instanceId }).whereIn('id', ids).select('id');
+  return new Set(rows.map((r: { id: string }) => r.id));
+}
