@@ -27,6 +27,7 @@ import {
   lastSentAt,
 } from '../db/campaigns.js';
 import { getInstance } from '../db/instances.js';
+import { noLongerPending } from '../db/messages.js';
 import { insertOutgoing, outgoing } from '../db/outgoing.js';
 import { isRestricted, liftExpired } from '../db/restrictions.js';
 import { bodyOf, contentFor, newMessageId, type StoredContent } from '../domain/content.js';
@@ -87,12 +88,6 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
     if (stored.some((s) => s.created && !s.drainActive)) await wakeOutbox(job.instance_id);
   }
 
-  /** Which of these messages are no longer pending. */
-  async function leftPending(instanceId: string, ids: string[]): Promise<string[]> {
-    const rows = await db('messages').where({ instance_id: instanceId }).whereIn('id', ids).whereNot({ status: 'pending' }).select('id');
-    return rows.map((r: { id: string }) => r.id);
-  }
-
   return {
     async runCampaign({
       instanceId,
@@ -123,7 +118,7 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
         heard = undefined;
         if (wentOut) await sleep(SETTLE_MS);
         // An announcement may be lost (the listener reconnecting): the records tell.
-        else if (outstanding.size > 0) for (const id of await leftPending(instanceId, [...outstanding])) outstanding.delete(id);
+        else if (outstanding.size > 0) for (const id of await noLongerPending(db, instanceId, [...outstanding])) outstanding.delete(id);
       };
       let handed = 0;
       let lastBeat = 0;

@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { CHATBOT_CHANNEL, getRule, listRules, storeReply } from '../db/chatbot.js';
+import { contactNames } from '../db/contacts.js';
 import { getInstance } from '../db/instances.js';
 import { outgoing } from '../db/outgoing.js';
 import { getSettings, SETTINGS_CHANNEL } from '../db/settings.js';
@@ -173,7 +174,7 @@ export function createChatbotActivities({ db, wakeOutbox }: ChatbotActivityDeps)
         getSettings(db, instanceId),
         getRule(db, instanceId, input.ruleId),
         getInstance(db, instanceId),
-        db('contacts').where({ instance_id: instanceId, id: chatId }).first('name', 'notify'),
+        contactNames(db, instanceId, chatId),
       ]);
       if (!settings.chatbotEnabled) return { outcome: 'disabled' };
       if (!rule || !rule.enabled) return { outcome: 'ruleGone' };

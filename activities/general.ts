@@ -1,5 +1,5 @@
 import type { Db } from '../db/knex.js';
-import { findLease } from '../db/leases.js';
+import { dropLease, findLease } from '../db/leases.js';
 import { recordConnection } from '../db/instances.js';
 import { clearSessionAuth } from '../db/authStore.js';
 
@@ -14,13 +14,13 @@ export function createGeneralActivities({ db }: { db: Db }) {
     /** After a logout: the credentials are void, the instance needs a new QR. */
     async forgetSession({ instanceId }: { instanceId: string }): Promise<void> {
       await clearSessionAuth(db, instanceId);
-      await db('session_leases').where({ instance_id: instanceId }).delete();
+      await dropLease(db, instanceId);
       await recordConnection(db, instanceId, { status: 'disconnected', qr: null, account: null });
     },
 
     /** After a stop: the credentials stay, so a later connect resumes without a QR. */
     async markDisconnected({ instanceId }: { instanceId: string }): Promise<void> {
-      await db('session_leases').where({ instance_id: instanceId }).delete();
+      await dropLease(db, instanceId);
       await recordConnection(db, instanceId, { status: 'disconnected', qr: null });
     },
   };

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
-import { applyStatuses, recordIncoming } from '../db/messages.js';
+import { applyStatuses, recordIncoming, storedIds } from '../db/messages.js';
 import type { MediaStore } from '../media/store.js';
 import { forgetGroup, upsertChats, upsertContacts, upsertGroups } from '../db/directory.js';
 import { optOutByKeyword } from '../db/optouts.js';
@@ -41,18 +41,7 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
   };
 
   async function storeMessages(messages: IncomingMessage[]): Promise<void> {
-    const known = new Set(
-      (
-        await deps
-          .db('messages')
-          .where({ instance_id: instanceId })
-          .whereIn(
-            'id',
-            messages.map((m) => m.id),
-          )
-          .select('id')
-      ).map((r: { id: string }) => r.id),
-    );
+    const known = await storedIds(deps.db, instanceId, messages.map((m) => m.id));
     // Our own sends come back as upserts: they are stored already.
     const fresh = messages.filter((m) => !known.has(m.id));
     await deps.chatbot?.consider(instanceId, fresh);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
-import { announceSent, getMessage, pickUpPending, recordSendFailure, type PendingMessage } from '../db/messages.js';
+import { announceSent, getMessage, hasPendingOutgoing, pickUpPending, recordSendFailure, type PendingMessage } from '../db/messages.js';
 import { markDraining, markIdle } from '../db/outbox.js';
 import { forgetUnknownChat } from '../db/directory.js';
 import type { Arrivals } from '../db/arrivals.js';
@@ -239,9 +239,6 @@ export function createOutboxActivities(deps: OutboxDeps) {
     return true;
   }
 
-  const hasPending = async (instanceId: string) =>
-    !!(await db('messages').where({ instance_id: instanceId, status: 'pending', from_me: true }).first('seq'));
-
   return {
     /**
      * Drains the instance's outbox on the worker that holds its socket: sends
@@ -341,7 +338,7 @@ export function createOutboxActivities(deps: OutboxDeps) {
             await markIdle(db, instanceId);
             activeUntil = 0;
             // One last look after clearing the flag: a message committed before it is ours to send.
-            if (!(await hasPending(instanceId))) break;
+            if (!(await hasPendingOutgoing(db, instanceId))) break;
             await keepActive();
             idleSince = Date.now();
             continue;

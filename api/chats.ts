@@ -2,6 +2,16 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
+import {
+  chatIds,
+  deleteChat,
+  lastMessageOfChat,
+  latestIncoming,
+  listChats,
+  markChatRead,
+  messagesOfChat,
+  setChatArchived,
+} from '../db/chats.js';
 import { callSession, type SessionCallDeps } from '../temporal/sessionCalls.js';
 import { isGroupJid } from '../domain/recipients.js';
 import { instanceOf } from './instances.js';
@@ -14,13 +24,7 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
   router.get(
     '/',
     route({}, async (_input, _req, res) => {
-      const rows = await db('chats as c')
-        .leftJoin('contacts as p', function () {
-          this.on('p.instance_id', 'c.instance_id').andOn('p.id', 'c.id');
-        })
-        .where('c.instance_id', instanceOf(res).id)
-        .orderByRaw('c.last_message desc nulls last')
-        .select('c.id', 'c.name', 'c.unread_count', 'c.last_message', 'c.archived', 'p.name as contact_name', 'p.notify');
+      const rows = await listChats(db, instanceOf(res).id);
       return rows.map((r) => ({
         id: r.id,
         name: r.name ?? r.contact_name ?? r.notify ?? null,
@@ -30,17 +34,7 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
       }));
     }),
   );
-  router.get(
-    '/ids',
-    route(
-      {},
-      async (_input, _req, res) =>
-        (await db('chats')
-          .where({ instance_id: instanceOf(res).id })
-          .orderByRaw('last_message desc nulls last')
-          .pluck('id')) as string[],
-    ),
-  );
+  router.get('/ids', route({}, async (_input, _req, res) => chatIds(db, instanceOf(res).id)));
   router.post(
     '/read',
     route(
@@ -50,11 +44,8 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
         // The contact's messages: given ones, or the chat's latest 50.
         const unread = body.messageIds
           ? await incomingOfChat(instanceId, body.chatId, body.messageIds)
-          : await db('messages')
-              .where({ instance_id: instanceId, chat_id: body.chatId, from_me: false })
-              .orderBy('seq', 'desc')
-              .limit(50)
-              .select('id', 'from_jid');
+          : await latestIncoming(db, instanceId, body.chatId, 50);
+        // A member's message in a group carries its sender (from_jid): the receipt names them.
         if (unread.length)
           await callSession(
             temporal,
@@ -62,9 +53,9 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
             instanceId,
             'markRead',
             body.chatId,
-            unread.map((m) => ({ id: m.id, ...(isGroupJid(body.chatId) ? { participant: m.from_jid } : {}) })),
+            unread.map((m) => ({ id: m.id, ...(isGroupJid(body.chatId) ? { participant: m.from_jid! } : {}) })),
           );
-        if (!body.messageIds) await db('chats').where({ instance_id: instanceId, id: body.chatId }).update({ unread_count: 0 });
+        if (!body.messageIds) await markChatRead(db, instanceId, body.chatId);
         return { success: true };
       },
     ),
@@ -74,10 +65,7 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
       `/${action}`,
       route({ body: z.object({ chatId: jid() }) }, async ({ body }, _req, res) => {
         const instanceId = instanceOf(res).id;
-        const last = await db('messages')
-          .where({ instance_id: instanceId, chat_id: body.chatId })
-          .orderBy('seq', 'desc')
-          .first('id', 'from_me', 'timestamp');
+        const last = await lastMessageOfChat(db, instanceId, body.chatId);
         await callSession(
           temporal,
           taskQueue,
@@ -87,17 +75,8 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
           action,
           last ? { id: last.id, fromMe: last.from_me, timestamp: Number(last.timestamp) } : undefined,
         );
-        if (action === 'delete') {
-          await db.transaction(async (trx) => {
-            await trx('messages').where({ instance_id: instanceId, chat_id: body.chatId }).delete();
-            await trx('chats').where({ instance_id: instanceId, id: body.chatId }).delete();
-          });
-        } else {
-          await db('chats')
-            .insert({ instance_id: instanceId, id: body.chatId, archived: action === 'archive' })
-            .onConflict(['instance_id', 'id'])
-            .merge({ archived: action === 'archive' });
-        }
+        if (action === 'delete') await deleteChat(db, instanceId, body.chatId);
+        else await setChatArchived(db, instanceId, body.chatId, action === 'archive');
         return { success: true };
       }),
     );
@@ -109,10 +88,7 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
     chatId: string,
     ids: string[],
   ): Promise<Array<{ id: string; from_jid: string | null }>> {
-    const rows: Array<{ id: string; from_jid: string | null; from_me: boolean }> = await db('messages')
-      .where({ instance_id: instanceId, chat_id: chatId })
-      .whereIn('id', ids)
-      .select('id', 'from_jid', 'from_me');
+    const rows = await messagesOfChat(db, instanceId, chatId, ids);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const missing = ids.filter((id) => !byId.has(id));
     if (missing.length) throw new NotFound(`messageIds: no message ${missing[0]} in chat ${chatId}`, 'MESSAGE_NOT_FOUND');

@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
+import { contactIds, findContact, listContacts } from '../db/contacts.js';
 import { NotFound } from '../lib/errors.js';
 import { callSession, type SessionCallDeps } from '../temporal/sessionCalls.js';
 import { TtlCache } from '../lib/ttlCache.js';
@@ -17,31 +18,14 @@ export function contactsRouter({ db, temporal, taskQueue }: { db: Db } & Session
   router.get(
     '/',
     route({}, async (_input, _req, res) =>
-      (
-        await db('contacts')
-          .where({ instance_id: instanceOf(res).id })
-          .orderBy('id')
-          .select('id', 'name', 'notify')
-      ).map((c) => ({ id: c.id, name: c.name ?? c.notify ?? null, notify: c.notify ?? null })),
+      (await listContacts(db, instanceOf(res).id)).map((c) => ({ id: c.id, name: c.name ?? c.notify ?? null, notify: c.notify ?? null })),
     ),
   );
-  router.get(
-    '/ids',
-    route(
-      {},
-      async (_input, _req, res) =>
-        (await db('contacts')
-          .where({ instance_id: instanceOf(res).id })
-          .orderBy('id')
-          .pluck('id')) as string[],
-    ),
-  );
+  router.get('/ids', route({}, async (_input, _req, res) => contactIds(db, instanceOf(res).id)));
   router.get(
     '/contact',
     route({ query: z.object({ chatId: userJid() }) }, async ({ query }, _req, res) => {
-      const contact = await db('contacts')
-        .where({ instance_id: instanceOf(res).id, id: query.chatId })
-        .first('id', 'name', 'notify');
+      const contact = await findContact(db, instanceOf(res).id, query.chatId);
       if (!contact) throw new NotFound(`no contact ${query.chatId}`, 'CONTACT_NOT_FOUND');
       return { id: contact.id, name: contact.name ?? contact.notify ?? null, notify: contact.notify ?? null };
     }),

@@ -7,7 +7,7 @@
 import { Router, type RequestHandler } from 'express';
 import type { Db } from '../db/knex.js';
 import { z } from 'zod';
-import { forgetGroup, groupUpdatedAt, upsertGroups } from '../db/directory.js';
+import { forgetGroup, groupIds, groupUpdatedAt, listGroups, upsertGroups } from '../db/directory.js';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../lib/errors.js';
 import { callSession, WhatsAppRefused, type SessionCallDeps } from '../temporal/sessionCalls.js';
 import { TtlCache } from '../lib/ttlCache.js';
@@ -106,30 +106,16 @@ export function groupsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCa
   router.get(
     '/',
     route({}, async (_input, _req, res) =>
-      (
-        await db('groups')
-          .where({ instance_id: instanceOf(res).id })
-          .orderBy('name')
-      ).map((g) => ({
+      (await listGroups(db, instanceOf(res).id)).map((g) => ({
         id: g.id,
         name: g.name,
-        participants: (g.participants as unknown[]).length,
+        participants: g.participants.length,
         creation: g.creation === null ? null : Number(g.creation),
         desc: g.description ?? '',
       })),
     ),
   );
-  router.get(
-    '/ids',
-    route(
-      {},
-      async (_input, _req, res) =>
-        (await db('groups')
-          .where({ instance_id: instanceOf(res).id })
-          .orderBy('name')
-          .pluck('id')) as string[],
-    ),
-  );
+  router.get('/ids', route({}, async (_input, _req, res) => groupIds(db, instanceOf(res).id)));
   router.get(
     '/group',
     route({ query: z.object({ groupId: groupJid() }) }, async ({ query }, _req, res) => {

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
-import type { Db } from '../db/knex.js';
+import { ping, type Db } from '../db/knex.js';
 
 async function probe(check: () => Promise<unknown>, timeoutMs: number): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
   const started = Date.now();
@@ -25,7 +25,7 @@ export function healthRouter({ db, temporal }: { db: Db; temporal: Client }, { l
   const router = Router();
   router.get('/', async (_req, res) => {
     const [database, temporalCheck] = await Promise.all([
-      probe(() => db.raw('select 1'), 3_000),
+      probe(() => ping(db), 3_000),
       probe(() => temporal.connection.withDeadline(Date.now() + 3_000, () => temporal.workflowService.getSystemInfo({})), 3_500),
     ]);
     const ok = database.ok && temporalCheck.ok;

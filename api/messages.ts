@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
 import { clearMessages } from '../db/instances.js';
-import type { MessageRow } from '../db/messages.js';
+import { EXACT_TOTAL_UP_TO, historyQueries, statisticsQuery, type HistoryFilter, type MessageRow } from '../db/messages.js';
 import { BadRequest } from '../lib/errors.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
@@ -44,46 +44,6 @@ export function presentMessage(row: MessageRow) {
   };
 }
 
-type HistoryFilter = { status?: string; chatId?: string };
-
-/**
- * Up to this many matching messages, a page's `total` is an exact count; beyond, it is
- * the planner's estimate, kept within what the page proves. The contract asks for no
- * total, and an exact one means counting every match on every request (85 ms with both
- * cores busy, per page, for an instance with a million messages: bench/history.ts).
- */
-const EXACT_TOTAL_UP_TO = 10_000;
-
-/**
- * The SQL behind a history page, exported so `bench/history.ts` can EXPLAIN it.
- * `rows` is the page plus one message (to know whether more follow); its OFFSET walks
- * the skipped matches in an index only, and reads just the page's rows from the table.
- * `count` counts matches up to EXACT_TOTAL_UP_TO + 1; `estimate` is the planner's guess.
- */
-export function historyQueries(db: Db, instanceId: string, filter: HistoryFilter, limit: number, pageNumber: number) {
-  const matches = db<MessageRow>('messages').where({ instance_id: instanceId });
-  if (filter.status) matches.andWhere({ status: filter.status as MessageRow['status'] });
-  if (filter.chatId) matches.andWhere({ chat_id: filter.chatId });
-  const pageSeqs = matches
-    .clone()
-    .select('seq')
-    .orderBy('seq', 'desc')
-    .limit(limit + 1)
-    .offset((pageNumber - 1) * limit);
-  const { sql, bindings } = matches.clone().select(db.raw('1')).toSQL();
-  return {
-    rows: db<MessageRow>('messages').whereIn('seq', pageSeqs).orderBy('seq', 'desc'),
-    count: db.count<{ count: string }[]>('* as count').from(
-      matches
-        .clone()
-        .select(db.raw('1'))
-        .limit(EXACT_TOTAL_UP_TO + 1)
-        .as('matches'),
-    ),
-    estimate: db.raw<{ rows: { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[] }>(`explain (format json) ${sql}`, bindings),
-  };
-}
-
 async function page(db: Db, instanceId: string, filter: HistoryFilter, limit: number, pageNumber: number) {
   const queries = historyQueries(db, instanceId, filter, limit, pageNumber);
   const [rows, [{ count }]] = await Promise.all([queries.rows, queries.count]);
@@ -100,15 +60,6 @@ async function page(db: Db, instanceId: string, filter: HistoryFilter, limit: nu
     total = more ? Math.max(estimate, offset + limit + 1) : Math.min(estimate, offset);
   }
   return { messages, total, page: pageNumber, limit };
-}
-
-/** Messages per status, as `GET .../messages/statistics` counts them. */
-export function statisticsQuery(db: Db, instanceId: string) {
-  return db('messages')
-    .where({ instance_id: instanceId })
-    .select('status')
-    .count<{ status: string; count: string }[]>('* as count')
-    .groupBy('status');
 }
 
 export function historyRouter({ db }: { db: Db }): Router {

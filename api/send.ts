@@ -10,6 +10,7 @@ import type { Config } from '../config/index.js';
 import type { Db } from '../db/knex.js';
 import { getMessage } from '../db/messages.js';
 import { insertOutgoing, outgoing, type StoredOutgoing } from '../db/outgoing.js';
+import { groupParticipants } from '../db/directory.js';
 import type { MessageStatus } from '../whatsapp/session.js';
 import { mediaKindProblem, newMessageId, type MediaContent, type MediaRef, type StoredContent } from '../domain/content.js';
 import { BadRequest, NotFound, PayloadTooLarge } from '../lib/errors.js';
@@ -307,8 +308,7 @@ async function checkTarget(db: Db, instance: InstanceRow, to: string, content: {
       `msgId: message ${id} is the contact's: WhatsApp deletes only your own messages for everyone (and members' ones in a group you administer)`,
     );
   }
-  const group = await db('groups').where({ instance_id: instance.id, id: to }).first('participants');
-  const participants = group?.participants as Array<{ id: string; admin: string | null }> | undefined;
+  const participants = await groupParticipants(db, instance.id, to);
   const me = participants?.find((p) => p.id.split(/[@:]/)[0] === instance.account?.phone);
   // Without the account among the members it knows of, the gateway cannot tell: WhatsApp decides.
   if (me && !me.admin) throw new BadRequest(`msgId: message ${id} is another member's: only the group's admins can delete it for everyone`);

@@ -93,3 +93,29 @@ export async function groupUpdatedAt(db: Db, instanceId: string, groupId: string
   const row = await db('groups').where({ instance_id: instanceId, id: groupId }).first('updated_at');
   return row ? new Date(row.updated_at).getTime() : null;
 }
+
+export interface GroupRow {
+  instance_id: string;
+  id: string;
+  name: string | null;
+  description: string | null;
+  owner: string | null;
+  creation: string | null;
+  participants: Array<{ id: string; admin: string | null }>;
+  updated_at: Date;
+}
+
+/** The groups the account is in, by name. */
+export async function listGroups(db: Db, instanceId: string): Promise<GroupRow[]> {
+  return db('groups').where({ instance_id: instanceId }).orderBy('name');
+}
+
+export async function groupIds(db: Db, instanceId: string): Promise<string[]> {
+  return (await db('groups').where({ instance_id: instanceId }).orderBy('name').pluck('id')) as string[];
+}
+
+/** The group's members as last stored, or undefined when the group is not stored. */
+export async function groupParticipants(db: Db, instanceId: string, groupId: string): Promise<GroupRow['participants'] | undefined> {
+  const group = await db('groups').where({ instance_id: instanceId, id: groupId }).first('participants');
+  return group?.participants;
+}

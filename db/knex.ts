@@ -120,3 +120,8 @@ export async function preparedQuery<T = Record<string, unknown>>(db: Db, name: s
     await db.client.releaseConnection(connection);
   }
 }
+
+/** Whether Postgres answers: one trivial statement (the health probe). */
+export async function ping(db: Db): Promise<void> {
+  await db.raw('select 1');
+}

@@ -36,3 +36,8 @@ export async function releaseLease(db: Db, instanceId: string, epoch: number): P
 export async function findLease(db: Db, instanceId: string): Promise<SessionLease | undefined> {
   return db<SessionLease>('session_leases').where({ instance_id: instanceId }).first();
 }
+
+/** Drops the instance's lease whoever holds it (its session was stopped or logged out). */
+export async function dropLease(db: Db, instanceId: string): Promise<void> {
+  await db('session_leases').where({ instance_id: instanceId }).delete();
+}

@@ -10,6 +10,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { fileTypeFromBuffer } from 'file-type';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/knex.js';
+import { deleteMedia, findMedia, insertMedia, listMedia } from '../db/media.js';
 
 export interface StoredMedia {
   filename: string;
@@ -65,19 +66,17 @@ export function mediaStoreOn(blobs: Blobs, { db, publicUrl }: { db: Db; publicUr
           'bin');
       const filename = `${Date.now()}-${randomBytes(16).toString('hex')}.${ext}`;
       await blobs.put(instanceId, filename, bytes, mimetype);
-      const [row] = await db('media')
-        .insert({ instance_id: instanceId, filename, original_name: meta.originalName ?? null, mimetype, size: bytes.length })
-        .returning(['filename', 'original_name', 'mimetype', 'size', 'created_at']);
+      const row = await insertMedia(db, instanceId, { filename, originalName: meta.originalName ?? null, mimetype, size: bytes.length });
       return { filename, originalname: row.original_name, mimetype, size: bytes.length, created: row.created_at };
     },
     async read(instanceId, filename) {
       if (!FILENAME_PATTERN.test(filename)) return undefined;
-      const row = await db('media').where({ instance_id: instanceId, filename }).first();
+      const row = await findMedia(db, instanceId, filename);
       const bytes = row && (await blobs.get(instanceId, filename));
       return bytes ? { bytes, mimetype: row.mimetype } : undefined;
     },
     async list(instanceId) {
-      const rows = await db('media').where({ instance_id: instanceId }).orderBy('created_at', 'desc');
+      const rows = await listMedia(db, instanceId);
       return rows.map((r) => ({
         filename: r.filename,
         originalname: r.original_name,
@@ -88,9 +87,9 @@ export function mediaStoreOn(blobs: Blobs, { db, publicUrl }: { db: Db; publicUr
     },
     async remove(instanceId, filename) {
       if (!FILENAME_PATTERN.test(filename)) return false;
-      const deleted = await db('media').where({ instance_id: instanceId, filename }).delete();
+      const deleted = await deleteMedia(db, instanceId, filename);
       await blobs.delete(instanceId, filename);
-      return deleted > 0;
+      return deleted;
     },
     removeAll: (instanceId) => blobs.deleteAll(instanceId),
     url(instanceId, filename) {
