@@ -88,6 +88,75 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
     if (stored.some((s) => s.created && !s.drainActive)) await wakeOutbox(job.instance_id);
   }
 
+  /**
+   * The messages a campaign handed over whose going out was not heard of yet: `settle` waits until one goes out
+   * (or LOOK_MS passes: then the records are read), and a moment more.
+   */
+  function outstandingSends(instanceId: string) {
+    const ids = new Set<string>();
+    let heard: (() => void) | undefined;
+    const unsubscribe = onStatus((instance, id, status) => {
+      if (instance === instanceId && status !== 'pending' && ids.delete(id)) heard?.();
+    });
+    return {
+      ids,
+      async settle(): Promise<void> {
+        const wentOut = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), LOOK_MS);
+          heard = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+        heard = undefined;
+        if (wentOut) await sleep(SETTLE_MS);
+        // An announcement may be lost (the listener reconnecting): the records tell.
+        else if (ids.size > 0) for (const id of await noLongerPending(db, instanceId, [...ids])) ids.delete(id);
+      },
+      close: unsubscribe,
+    };
+  }
+
+  /**
+   * At a round's start: the recipients handed over before a crash, perhaps never stored, are stored (the
+   * outbox keeps one of each). Returns when the next recipient may go: a round that starts after a pause, a
+   * worker's restart or the previous round keeps the gap after the last message that went out (it started at
+   * 0: a resumed campaign sent its next one at once).
+   */
+  async function recoverRound(job: CampaignRow, outstanding: Set<string>): Promise<number> {
+    const before = await inOutbox(db, job.id);
+    // Listed before they are stored: the drain may announce one before handOver returns.
+    for (const r of before) outstanding.add(r.message_id);
+    if (before.length > 0) await handOver(job, before);
+    const last = await lastSentAt(db, job.id);
+    return last && isDelayed(job) ? last.getTime() + delayMs(job) : 0;
+  }
+
+  /** Hands the next recipients (not opted out, claimed by this round) over to the outbox; how many went. */
+  async function handOverNext(
+    job: CampaignRow,
+    next: Array<{ position: number; recipient: string; name: string | null }>,
+    outstanding: Set<string>,
+  ) {
+    const skipped = await skipOptedOut(
+      db,
+      job.instance_id,
+      job.id,
+      next.map((r) => r.position),
+    );
+    const wanted = next.filter((r) => !skipped.has(r.position));
+    const claimed = await claimRecipients(
+      db,
+      job.id,
+      wanted.map((r) => ({ position: r.position, messageId: newMessageId() })),
+    );
+    const toSend = wanted.filter((r) => claimed.has(r.position)).map((r) => ({ ...r, message_id: claimed.get(r.position)! }));
+    if (toSend.length === 0) return 0;
+    for (const r of toSend) outstanding.add(r.message_id);
+    await handOver(job, toSend);
+    return toSend.length;
+  }
+
   return {
     async runCampaign({
       instanceId,
@@ -100,26 +169,7 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
     }): Promise<CampaignRun> {
       const ctx = Context.current();
       const started = Date.now();
-      // Messages handed over whose going out was not heard of yet.
-      const outstanding = new Set<string>();
-      let heard: (() => void) | undefined;
-      const unsubscribe = onStatus((instance, id, status) => {
-        if (instance === instanceId && status !== 'pending' && outstanding.delete(id)) heard?.();
-      });
-      /** Until a handed-over message goes out (or LOOK_MS passes: then the records are read), and a moment more. */
-      const settle = async () => {
-        const wentOut = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), LOOK_MS);
-          heard = () => {
-            clearTimeout(timer);
-            resolve(true);
-          };
-        });
-        heard = undefined;
-        if (wentOut) await sleep(SETTLE_MS);
-        // An announcement may be lost (the listener reconnecting): the records tell.
-        else if (outstanding.size > 0) for (const id of await noLongerPending(db, instanceId, [...outstanding])) outstanding.delete(id);
-      };
+      const outstanding = outstandingSends(instanceId);
       let handed = 0;
       let lastBeat = 0;
       let recovered = false;
@@ -147,21 +197,13 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
             return { state: 'more', counts: (await countsOf(db, [jobId])).get(jobId)! };
 
           if (!recovered) {
-            // Handed over before a crash, perhaps never stored: store them (the outbox keeps one of each).
             recovered = true;
-            const before = await inOutbox(db, jobId);
-            // Listed before they are stored: the drain may announce one before handOver returns.
-            for (const r of before) outstanding.add(r.message_id);
-            if (before.length > 0) await handOver(job, before);
-            // A round that starts after a pause, a worker's restart or the previous round keeps the gap after
-            // the last message that went out (it started at 0: a resumed campaign sent its next one at once).
-            const last = await lastSentAt(db, jobId);
-            if (last && (job.delay_seconds > 0 || (job.delay_max_seconds ?? 0) > 0)) nextAt = last.getTime() + delayMs(job);
+            nextAt = (await recoverRound(job, outstanding.ids)) || nextAt;
           }
-          const delayed = job.delay_seconds > 0 || (job.delay_max_seconds ?? 0) > 0;
-          if (outstanding.size > (delayed ? 0 : BATCH / 2)) {
+          const delayed = isDelayed(job);
+          if (outstanding.ids.size > (delayed ? 0 : BATCH / 2)) {
             waitingForSend = true;
-            await settle();
+            await outstanding.settle();
             continue;
           }
           if (delayed && waitingForSend) {
@@ -186,11 +228,11 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
             await liftExpired(db, instanceId);
             continue;
           }
-          const next = await nextRecipients(db, jobId, delayed ? 1 : BATCH - outstanding.size);
+          const next = await nextRecipients(db, jobId, delayed ? 1 : BATCH - outstanding.ids.size);
           if (next.length === 0) {
-            if (outstanding.size > 0) {
+            if (outstanding.ids.size > 0) {
               waitingForSend = true;
-              await settle();
+              await outstanding.settle();
               continue;
             }
             // Every message went out; their statuses are recorded a moment later, and the counts must include them.
@@ -203,32 +245,21 @@ export function createCampaignActivities({ db, logger, wakeOutbox, onStatus }: C
             logger.info({ instanceId, jobId, ...counts }, 'campaign completed');
             return { state: 'completed', counts };
           }
-          const skipped = await skipOptedOut(
-            db,
-            instanceId,
-            jobId,
-            next.map((r) => r.position),
-          );
-          const wanted = next.filter((r) => !skipped.has(r.position));
-          const claimed = await claimRecipients(
-            db,
-            jobId,
-            wanted.map((r) => ({ position: r.position, messageId: newMessageId() })),
-          );
-          const toSend = wanted.filter((r) => claimed.has(r.position)).map((r) => ({ ...r, message_id: claimed.get(r.position)! }));
-          if (toSend.length > 0) {
-            for (const r of toSend) outstanding.add(r.message_id);
-            await handOver(job, toSend);
-            handed += toSend.length;
+          const went = await handOverNext(job, next, outstanding.ids);
+          if (went > 0) {
+            handed += went;
             waitingForSend = true;
           }
         }
       } finally {
-        unsubscribe();
+        outstanding.close();
       }
     },
   };
 }
+
+/** Whether the campaign waits between its messages. */
+const isDelayed = (job: CampaignRow) => job.delay_seconds > 0 || (job.delay_max_seconds ?? 0) > 0;
 
 /** The typing shown before a recipient's message: the job's fixed time, or one that follows the text's length. */
 function typingOf(job: CampaignRow, content: StoredContent): number | undefined {
