@@ -1,0 +1,216 @@
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { Db } from '../db/knex.js';
+import { hostQueue, type TaskQueues } from '../workflows/names.js';
+import type { WhatsAppDriver } from '../whatsapp/session.js';
+import { createGeneralActivities } from '../activities/general.js';
+import { createSessionActivities } from '../activities/session.js';
+import { createHostActivities } from '../activities/host.js';
+import { createOutboxActivities } from '../activities/outbox.js';
+import { createMediaStore } from '../media/store.js';
+import { campaignChanged, startChatbotReply, wakeWebhooks } from '../temporal/starts.js';
+import { SessionHost } from '../activities/sessionHost.js';
+import { Arrivals } from '../db/arrivals.js';
+import type { PgListener } from '../db/pgListener.js';
+import { OUTBOX_CHANNEL } from '../db/outbox.js';
+import { WEBHOOK_CHANNEL } from '../db/webhooks.js';
+import { SETTINGS_CHANNEL } from '../db/settings.js';
+import { createWebhookActivities } from '../activities/webhooks.js';
+import { createScheduledActivities } from '../activities/scheduled.js';
+import { createCampaignActivities } from '../activities/campaigns.js';
+import { createChatbot, createChatbotActivities } from '../activities/chatbot.js';
+import { STATUS_CHANNEL } from '../db/messages.js';
+import { createWebhookSender, type WebhookSender } from '../activities/webhookSender.js';
+import { WebhookDispatcher } from './webhookDispatcher.js';
+import { raiseThreadPriority } from './priority.js';
+import { compiled, entryPoint, LOADER_FLAGS } from '../lib/entryPoints.js';
+
+/** What the roles of one worker process share: its database, Temporal connection and LISTEN connection. */
+export interface RoleContext {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  client: Client;
+  listener: PgListener;
+  queues: TaskQueues;
+  /** Wakes an instance's outbox workflow (for every role that hands messages to it). */
+  wakeOutbox: (instanceId: string) => Promise<void>;
+  /** The options of every Temporal Worker of the process. */
+  common: { readonly connection: NativeConnection; readonly namespace: string; readonly shutdownGraceTime: '10 s' };
+}
+
+/** The general role: the workflows, the general activities and the webhook deliveries. */
+export interface GeneralRole {
+  /** In the order they run: the workflows, the general activities, the webhook deliveries. */
+  workers: Worker[];
+  workflowsWorker: Worker;
+  /** Started once the listener is (see runWorker). */
+  dispatcher: WebhookDispatcher;
+  closeSender: () => Promise<void>;
+}
+
+/** The sessions role: the WhatsApp sessions this worker holds, and their outboxes. */
+export interface SessionsRole {
+  /** In the order they run: the sessions, then this host's queue. */
+  workers: Worker[];
+  sessionsWorker: Worker;
+  host: SessionHost;
+}
+
+/** `npm run build` writes the workflow bundle beside the compiled tree (dist/workflows.bundle.js). */
+const builtBundle = compiled ? fileURLToPath(new URL('../workflows.bundle.js', import.meta.url)) : undefined;
+
+/** The workflow bundle: WORKFLOW_BUNDLE if set, else the build's, else (from the sources) built now in a child process. */
+async function workflowBundle(config: Config): Promise<{ code: string }> {
+  const file = config.WORKFLOW_BUNDLE ?? builtBundle;
+  if (file) return { code: await readFile(file, 'utf8') };
+  const out = join(tmpdir(), `wa-gateway-workflows-${process.pid}-${randomBytes(4).toString('hex')}.js`);
+  try {
+    await promisify(execFile)(process.execPath, [...LOADER_FLAGS, entryPoint('worker/bundleWorkflows'), out], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: await readFile(out, 'utf8') };
+  } finally {
+    await rm(out, { force: true });
+  }
+}
+
+/** The activities of the general queue: general, scheduled messages, chatbot replies and campaigns. */
+function generalActivities({ db, logger, listener, wakeOutbox }: RoleContext) {
+  return {
+    ...createGeneralActivities({ db }),
+    ...createScheduledActivities({ db, wakeOutbox }),
+    ...createChatbotActivities({ db, wakeOutbox }),
+    ...createCampaignActivities({
+      db,
+      logger,
+      wakeOutbox,
+      // "instance\nmessage id\nstatus" (db/messages.ts)
+      onStatus: (handler) =>
+        listener.on(STATUS_CHANNEL, (payload) => {
+          const [instanceId, id, status] = payload.split('\n');
+          handler(instanceId!, id!, status!);
+        }),
+    }),
+  };
+}
+
+/** The webhook deliveries' activities, woken by new events (`arrivals`) and by settings changes. */
+function webhookActivities(ctx: RoleContext, arrivals: Arrivals, sender: WebhookSender, retryWindowMs: number) {
+  const { config, db, logger, listener } = ctx;
+  return createWebhookActivities({
+    db,
+    logger,
+    arrivals,
+    settingsChanges: new Arrivals(listener, SETTINGS_CHANNEL),
+    sender,
+    retryWindowMs,
+    backoffBaseMs: config.WEBHOOK_BACKOFF_BASE_MS,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    idleMs: config.WEBHOOK_IDLE_MS,
+  });
+}
+
+/** Creates the general role's Temporal workers and its webhook dispatcher (not started: see runWorker). */
+export async function createGeneralRole(ctx: RoleContext): Promise<GeneralRole> {
+  const { config, db, logger, client, listener, queues, common } = ctx;
+  const arrivals = new Arrivals(listener, WEBHOOK_CHANNEL);
+  const sender = createWebhookSender({ denyPrivate: config.WEBHOOK_PRIVATE_URLS === 'deny' });
+  const retryWindowMs = config.WEBHOOK_RETRY_HOURS * 3_600_000;
+  const dispatcher = new WebhookDispatcher({
+    db,
+    listener,
+    arrivals,
+    wake: (id) => wakeWebhooks(client, queues, id),
+    logger,
+    retryWindowMs,
+    retentionMs: config.WEBHOOK_RETENTION_DAYS * 86_400_000,
+    sweepEveryMs: config.WEBHOOK_SWEEP_SECONDS * 1_000,
+  });
+  const activities = generalActivities(ctx);
+  // The workflows run apart from the general activities, so that a leaving worker stops taking workflow
+  // tasks before it hands its sessions over (see handOverAndStop in run.ts). They keep the activities they run locally.
+  const workflowsWorker = await Worker.create({
+    ...common,
+    taskQueue: queues.general,
+    workflowBundle: await workflowBundle(config),
+    // A workflow task for a worker that is leaving goes to another after 1 s, not 10 (the default).
+    stickyQueueScheduleToStartTimeout: '1 s',
+    activities,
+    enableNonLocalActivities: false,
+  });
+  const workers = [
+    workflowsWorker,
+    await Worker.create({
+      ...common,
+      taskQueue: queues.general,
+      activities,
+      // Campaigns run long activities (rounds of ten minutes): allow many at once.
+      maxConcurrentActivityTaskExecutions: 1_000,
+    }),
+    // Webhook drains wait on their receivers: one per instance with events, so allow many at once.
+    await Worker.create({
+      ...common,
+      taskQueue: queues.webhooks,
+      activities: webhookActivities(ctx, arrivals, sender, retryWindowMs),
+      maxConcurrentActivityTaskExecutions: 1_000,
+    }),
+  ];
+  return { workers, workflowsWorker, dispatcher, closeSender: () => sender.close() };
+}
+
+/** Creates the sessions role's Temporal workers: the sessions' queue, and this host's own queue (its outboxes). */
+export async function createSessionsRole(ctx: RoleContext, driver: WhatsAppDriver, workerId: string): Promise<SessionsRole> {
+  const { config, db, logger, client, listener, queues, wakeOutbox, common } = ctx;
+  // This thread runs the sockets; Temporal's threads, started already (runWorker), keep theirs.
+  raiseThreadPriority(config.SESSION_WORKER_NICE, logger);
+  const host = new SessionHost(workerId, hostQueue(config.TASK_QUEUE, workerId));
+  const arrivals = new Arrivals(listener, OUTBOX_CHANNEL);
+  const media = await createMediaStore(config, db);
+  const outbox = createOutboxActivities({
+    db,
+    host,
+    media,
+    logger,
+    maxMediaBytes: config.MAX_MEDIA_BYTES,
+    allowPrivateMediaUrls: config.MEDIA_ALLOW_PRIVATE_URLS,
+    arrivals,
+    drainIdleMs: config.OUTBOX_IDLE_MS,
+  });
+  const sessionsWorker = await Worker.create({
+    ...common,
+    taskQueue: queues.sessions,
+    activities: createSessionActivities({
+      db,
+      driver,
+      host,
+      logger,
+      media,
+      wakeOutbox,
+      campaignChanged: (instanceId, jobId) => campaignChanged(client, instanceId, jobId),
+      chatbot: createChatbot({ db, listener, logger, startReply: (input) => startChatbotReply(client, queues.general, input) }),
+      onSettingsChange: (handler) => listener.on(SETTINGS_CHANNEL, handler),
+    }),
+    maxConcurrentActivityTaskExecutions: 1_000,
+  });
+  const workers = [
+    sessionsWorker,
+    // Outbox drains wait between messages: one per instance with traffic, so allow many at once.
+    await Worker.create({
+      ...common,
+      taskQueue: host.taskQueue,
+      activities: { ...createHostActivities(host), ...outbox },
+      maxConcurrentActivityTaskExecutions: 1_000,
+    }),
+  ];
+  return { workers, sessionsWorker, host };
+}
