@@ -96,44 +96,20 @@ const present = (group: GroupInfo) => ({
   restrict: group.restrict ?? false,
 });
 
+/** What the groups' routes share: the session calls, and the groups asked live, cached a moment. */
+interface GroupsContext extends SessionCallDeps {
+  db: Db;
+  // Each entry with the stored row's time when it was made: a change WhatsApp reported since (stored by the worker) makes it stale.
+  groupCache: TtlCache<{ group: GroupInfo; stamp: number | null }>;
+  remember(instanceId: string, group: GroupInfo): Promise<void>;
+  refresh(instanceId: string, groupId: string): Promise<GroupInfo | null>;
+}
+
 export function groupsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCallDeps): Router {
   const router = Router({ mergeParams: true });
-  // Each entry with the stored row's time when it was made: a change WhatsApp reported since (stored by the worker) makes it stale.
-  const groupCache = new TtlCache<{ group: GroupInfo; stamp: number | null }>(30_000);
+  const groupCache: GroupsContext['groupCache'] = new TtlCache(30_000);
   const remember = async (instanceId: string, group: GroupInfo) =>
     groupCache.set(`${instanceId}|${group.id}`, { group, stamp: await groupUpdatedAt(db, instanceId, group.id) });
-
-  router.get(
-    '/',
-    route({}, async (_input, _req, res) =>
-      (await listGroups(db, instanceOf(res).id)).map((g) => ({
-        id: g.id,
-        name: g.name,
-        participants: g.participants.length,
-        creation: g.creation === null ? null : Number(g.creation),
-        desc: g.description ?? '',
-      })),
-    ),
-  );
-  router.get('/ids', route({}, async (_input, _req, res) => groupIds(db, instanceOf(res).id)));
-  router.get(
-    '/group',
-    route({ query: z.object({ groupId: groupJid() }) }, async ({ query }, _req, res) => {
-      const instanceId = instanceOf(res).id;
-      const key = `${instanceId}|${query.groupId}`;
-      const load = async () => {
-        const fresh = await onGroup(query.groupId, () => callSession(temporal, taskQueue, instanceId, 'groupMetadata', query.groupId));
-        await upsertGroups(db, instanceId, [fresh]);
-        return { group: fresh, stamp: await groupUpdatedAt(db, instanceId, query.groupId) };
-      };
-      let cached = await groupCache.get(key, load);
-      if (cached.stamp !== (await groupUpdatedAt(db, instanceId, query.groupId))) {
-        groupCache.delete(key);
-        cached = await groupCache.get(key, load);
-      }
-      return present(cached.group);
-    }),
-  );
 
   /**
    * After a change made here, the group as WhatsApp now has it, stored (the
@@ -157,6 +133,53 @@ export function groupsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCa
     }
   };
 
+  const context: GroupsContext = { db, temporal, taskQueue, groupCache, remember, refresh };
+  readRoutes(router, context);
+  administrationRoutes(router, context);
+  inviteRoutes(router, context);
+  return router;
+}
+
+/** The groups the account is in, as stored, and one group asked live. */
+function readRoutes(router: Router, { db, temporal, taskQueue, groupCache }: GroupsContext): void {
+  router.get(
+    '/',
+    route({}, async (_input, _req, res) =>
+      (await listGroups(db, instanceOf(res).id)).map((g) => ({
+        id: g.id,
+        name: g.name,
+        participants: g.participants.length,
+        creation: g.creation === null ? null : Number(g.creation),
+        desc: g.description ?? '',
+      })),
+    ),
+  );
+  router.get(
+    '/ids',
+    route({}, async (_input, _req, res) => groupIds(db, instanceOf(res).id)),
+  );
+  router.get(
+    '/group',
+    route({ query: z.object({ groupId: groupJid() }) }, async ({ query }, _req, res) => {
+      const instanceId = instanceOf(res).id;
+      const key = `${instanceId}|${query.groupId}`;
+      const load = async () => {
+        const fresh = await onGroup(query.groupId, () => callSession(temporal, taskQueue, instanceId, 'groupMetadata', query.groupId));
+        await upsertGroups(db, instanceId, [fresh]);
+        return { group: fresh, stamp: await groupUpdatedAt(db, instanceId, query.groupId) };
+      };
+      let cached = await groupCache.get(key, load);
+      if (cached.stamp !== (await groupUpdatedAt(db, instanceId, query.groupId))) {
+        groupCache.delete(key);
+        cached = await groupCache.get(key, load);
+      }
+      return present(cached.group);
+    }),
+  );
+}
+
+/** Creating a group, its members, and its subject, description and settings. */
+function administrationRoutes(router: Router, { db, temporal, taskQueue, remember, refresh }: GroupsContext): void {
   router.post(
     '/',
     route({ body: z.object({ subject, participants: participantList(1023).default([]) }) }, async ({ body }, _req, res) => {
@@ -244,7 +267,10 @@ export function groupsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCa
     router.put(path, handler);
     router.post(path, handler);
   }
+}
 
+/** Invite links, joining by one, and leaving. */
+function inviteRoutes(router: Router, { db, temporal, taskQueue, groupCache, refresh }: GroupsContext): void {
   router.get(
     '/invite',
     route({ query: z.object({ groupId: groupJid() }) }, async ({ query }, _req, res) =>
@@ -296,5 +322,4 @@ export function groupsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCa
       return { success: true };
     }),
   );
-  return router;
 }
