@@ -5,7 +5,7 @@ import type { Db } from '../db/knex.js';
 import { createAuthStore } from '../db/authStore.js';
 import { claimLease, releaseLease, renewLease } from '../db/leases.js';
 import { recordConnection, type ConnectionChange } from '../db/instances.js';
-import type { SessionClose, WhatsAppDriver, WhatsAppSession } from '../whatsapp/session.js';
+import type { SessionClose, SessionEventHandlers, WhatsAppDriver, WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from './sessionHost.js';
 import type { MediaStore } from '../media/store.js';
 import { createInboundRecorder } from './inbound.js';
@@ -37,17 +37,7 @@ const MAX_RECONNECT_DELAY_MS = 60_000;
 
 const handedOver = (message: string) => ApplicationFailure.create({ type: HANDED_OVER, message });
 
-export function createSessionActivities({
-  db,
-  driver,
-  host,
-  logger,
-  media,
-  wakeOutbox,
-  chatbot,
-  campaignChanged,
-  onSettingsChange,
-}: SessionActivityDeps) {
+export function createSessionActivities(deps: SessionActivityDeps) {
   return {
     /**
      * Holds an instance's WhatsApp socket until it is logged out, its QR
@@ -55,197 +45,216 @@ export function createSessionActivities({
      * Reconnects with backoff when the connection drops.
      */
     holdSession({ instanceId }: { instanceId: string }): Promise<SessionEnd> {
-      return host.hold(() => holdSession(instanceId));
+      return deps.host.hold(() => holdSession(deps, instanceId));
     },
   };
+}
 
-  async function holdSession(instanceId: string): Promise<SessionEnd> {
-    const ctx = Context.current();
-    const log = logger.child({ instanceId, attempt: ctx.info.attempt });
-    const epoch = await claimLease(db, instanceId, host.workerId, host.taskQueue);
-    const status = connectionRecorder(instanceId, log);
-    const lease = keepLease(ctx, instanceId, epoch, log);
-    const cancelled = ctx.cancelled.then(
-      () => 'cancelled' as const,
-      (err: unknown) => ({ cancelled: err }),
-    );
-    const proxy = watchProxy(instanceId, log);
+async function holdSession(deps: SessionActivityDeps, instanceId: string): Promise<SessionEnd> {
+  const { db, driver, host, logger, media, wakeOutbox, chatbot, campaignChanged } = deps;
+  const ctx = Context.current();
+  const log = logger.child({ instanceId, attempt: ctx.info.attempt });
+  const epoch = await claimLease(db, instanceId, host.workerId, host.taskQueue);
+  const status = connectionRecorder(db, instanceId, log);
+  const lease = keepLease(deps, ctx, instanceId, epoch, log);
+  const cancelled = ctx.cancelled.then(
+    () => 'cancelled' as const,
+    (err: unknown) => ({ cancelled: err }),
+  );
+  const proxy = watchProxy(deps, instanceId, log);
 
-    let reconnectDelayMs = 0;
-    let current: WhatsAppSession | undefined;
-    const inbound = createInboundRecorder({ db, media, logger: log, chatbot }, instanceId, () => current);
-    const restrictions = createRestrictionWatch({ db, logger: log, campaignChanged }, instanceId);
-    const calls = createCallHandler({ db, logger: log, wakeOutbox }, instanceId, () => current);
+  let reconnectDelayMs = 0;
+  let current: WhatsAppSession | undefined;
+  const inbound = createInboundRecorder({ db, media, logger: log, chatbot }, instanceId, () => current);
+  const restrictions = createRestrictionWatch({ db, logger: log, campaignChanged }, instanceId);
+  const calls = createCallHandler({ db, logger: log, wakeOutbox }, instanceId, () => current);
 
-    /** This worker lets the session go: taken over by another (the lease is theirs), shutting down, or cancelled. */
-    const letGo = async (why: 'takenOver' | 'evacuating' | 'cancelled' | { cancelled: unknown }): Promise<never> => {
-      if (why === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
-      await releaseLease(db, instanceId, epoch);
-      // Handed over: the session workflow runs the activity again at once, on another worker.
-      if (why === 'evacuating') throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
-      throw typeof why === 'object' ? why.cancelled : new Error('cancelled');
-    };
+  /** This worker lets the session go: taken over by another (the lease is theirs), shutting down, or cancelled. */
+  const letGo = async (why: 'takenOver' | 'evacuating' | 'cancelled' | { cancelled: unknown }): Promise<never> => {
+    if (why === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
+    await releaseLease(db, instanceId, epoch);
+    // Handed over: the session workflow runs the activity again at once, on another worker.
+    if (why === 'evacuating') throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
+    throw typeof why === 'object' ? why.cancelled : new Error('cancelled');
+  };
 
-    try {
-      for (;;) {
-        await status.record({ status: 'connecting' });
-        const proxyUrl = await proxy.read();
-        if (proxyUrl) log.info({ proxy: maskProxyUrl(proxyUrl) }, 'connecting through a proxy');
-        const session = await driver.connect({
-          instanceId,
-          auth: lease.auth,
-          proxyUrl,
-          logger: log,
-          handlers: {
-            qr: (qr) => void status.record({ status: 'connecting', qr }),
-            open: (account) => {
-              reconnectDelayMs = 0;
-              log.info({ account: account.id }, 'session open');
-              void status.record({ status: 'open', qr: null, account, lastError: null });
-              // Messages may have queued while the instance was not connected.
-              wakeOutbox(instanceId).catch((err) => log.warn({ err }, 'waking the outbox failed'));
-              inbound.refreshGroups();
-              restrictions.check();
-            },
-            messages: inbound.messages,
-            statuses: inbound.statuses,
-            chats: inbound.chats,
-            contacts: inbound.contacts,
-            groups: inbound.groups,
-            groupsChanged: inbound.groupsChanged,
-            restriction: restrictions.record,
-            calls: calls.handle,
-            groupParticipants: inbound.groupParticipants,
-            groupUpdate: inbound.groupUpdate,
-          },
-        });
-        current = session;
-        host.attach(instanceId, session);
-        const outcome: SessionClose | 'takenOver' | 'evacuating' | 'proxyChanged' | { cancelled: unknown } | 'cancelled' =
-          await Promise.race([session.closed, lease.takenOver, cancelled, proxy.changed]);
-        host.detach(instanceId, session);
+  try {
+    for (;;) {
+      await status.record({ status: 'connecting' });
+      const proxyUrl = await proxy.read();
+      if (proxyUrl) log.info({ proxy: maskProxyUrl(proxyUrl) }, 'connecting through a proxy');
+      const session = await driver.connect({
+        instanceId,
+        auth: lease.auth,
+        proxyUrl,
+        logger: log,
+        handlers: sessionHandlers({ instanceId, log, status, inbound, restrictions, calls, wakeOutbox }, () => (reconnectDelayMs = 0)),
+      });
+      current = session;
+      host.attach(instanceId, session);
+      const outcome: SessionClose | 'takenOver' | 'evacuating' | 'proxyChanged' | { cancelled: unknown } | 'cancelled' = await Promise.race(
+        [session.closed, lease.takenOver, cancelled, proxy.changed],
+      );
+      host.detach(instanceId, session);
 
-        if (outcome === 'proxyChanged') {
-          log.info('the proxy setting changed; reconnecting');
-          await session.close();
-          reconnectDelayMs = 0;
+      if (outcome === 'proxyChanged') {
+        log.info('the proxy setting changed; reconnecting');
+        await session.close();
+        reconnectDelayMs = 0;
+        continue;
+      }
+
+      if (outcome === 'takenOver' || outcome === 'evacuating' || outcome === 'cancelled' || 'cancelled' in outcome) {
+        // Hand the session over: close the socket, keep the credentials.
+        await session.close();
+        await status.settled();
+        await inbound.settled();
+        await calls.settled();
+        return await letGo(outcome);
+      }
+
+      log.info({ reason: outcome.reason, message: outcome.message }, 'connection closed');
+      switch (outcome.reason) {
+        case 'loggedOut':
+          await lease.auth.clear();
+          await status.record({ status: 'disconnected', qr: null, account: null });
+          await releaseLease(db, instanceId, epoch);
+          return 'loggedOut';
+        case 'qrTimeout':
+        case 'replaced':
+          await status.record({ status: 'disconnected', qr: null });
+          await releaseLease(db, instanceId, epoch);
+          return outcome.reason;
+        case 'restartRequired':
           continue;
-        }
-
-        if (outcome === 'takenOver' || outcome === 'evacuating' || outcome === 'cancelled' || 'cancelled' in outcome) {
-          // Hand the session over: close the socket, keep the credentials.
-          await session.close();
-          await status.settled();
-          await inbound.settled();
-          await calls.settled();
-          return await letGo(outcome);
-        }
-
-        log.info({ reason: outcome.reason, message: outcome.message }, 'connection closed');
-        switch (outcome.reason) {
-          case 'loggedOut':
-            await lease.auth.clear();
-            await status.record({ status: 'disconnected', qr: null, account: null });
-            await releaseLease(db, instanceId, epoch);
-            return 'loggedOut';
-          case 'qrTimeout':
-          case 'replaced':
-            await status.record({ status: 'disconnected', qr: null });
-            await releaseLease(db, instanceId, epoch);
-            return outcome.reason;
-          case 'restartRequired':
-            continue;
-          default: {
-            // Shown by GET .../status until the session opens: a refusing proxy, an unreachable server...
-            void status.record({ status: 'connecting', lastError: outcome.message ?? outcome.reason });
-            reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, Math.max(1_000, reconnectDelayMs * 2));
-            log.info({ delayMs: reconnectDelayMs }, 'reconnecting');
-            // A changed proxy (a fixed password, say) is tried at once.
-            const woke = await Promise.race([
-              sleep(reconnectDelayMs).then(() => 'slept' as const),
-              lease.takenOver,
-              cancelled,
-              proxy.changed,
-            ]);
-            if (woke === 'proxyChanged') reconnectDelayMs = 0;
-            else if (woke !== 'slept') await letGo(woke);
-          }
+        default: {
+          // Shown by GET .../status until the session opens: a refusing proxy, an unreachable server...
+          void status.record({ status: 'connecting', lastError: outcome.message ?? outcome.reason });
+          reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, Math.max(1_000, reconnectDelayMs * 2));
+          log.info({ delayMs: reconnectDelayMs }, 'reconnecting');
+          // A changed proxy (a fixed password, say) is tried at once.
+          const woke = await Promise.race([
+            sleep(reconnectDelayMs).then(() => 'slept' as const),
+            lease.takenOver,
+            cancelled,
+            proxy.changed,
+          ]);
+          if (woke === 'proxyChanged') reconnectDelayMs = 0;
+          else if (woke !== 'slept') await letGo(woke);
         }
       }
-    } finally {
-      lease.stop();
-      restrictions.close();
-      proxy.stop();
     }
+  } finally {
+    lease.stop();
+    restrictions.close();
+    proxy.stop();
   }
+}
 
-  /** Records a session's connection changes in order: a QR must never land after "open". */
-  function connectionRecorder(instanceId: string, log: Logger) {
-    let writes = Promise.resolve();
-    return {
-      record(change: ConnectionChange): Promise<void> {
-        writes = writes
-          .then(() => recordConnection(db, instanceId, change))
-          .catch((err) => log.error({ err }, 'recording connection state failed'));
-        return writes;
-      },
-      /** The writes recorded so far, done. */
-      settled: () => writes,
-    };
-  }
+/** Records a session's connection changes in order: a QR must never land after "open". */
+function connectionRecorder(db: Db, instanceId: string, log: Logger) {
+  let writes = Promise.resolve();
+  return {
+    record(change: ConnectionChange): Promise<void> {
+      writes = writes
+        .then(() => recordConnection(db, instanceId, change))
+        .catch((err) => log.error({ err }, 'recording connection state failed'));
+      return writes;
+    },
+    /** The writes recorded so far, done. */
+    settled: () => writes,
+  };
+}
 
-  /**
-   * Keeps the session's lease while it is held: heartbeats tell Temporal we are alive; the lease fences us out
-   * if another worker took over. `takenOver` settles when this worker must let go, either way: another holds
-   * the lease, or this worker is shutting down.
-   */
-  function keepLease(ctx: Context, instanceId: string, epoch: number, log: Logger) {
-    let onTakenOver!: () => void;
-    const takenOver = Promise.race([new Promise<'takenOver'>((resolve) => (onTakenOver = () => resolve('takenOver'))), host.evacuating]);
-    // Writes of credentials and keys are fenced by the lease: a refused one means another worker took over.
-    const auth = createAuthStore(db, instanceId, { epoch, onLost: () => onTakenOver() });
-    const heartbeat = setInterval(
-      () => {
-        ctx.heartbeat();
-        renewLease(db, instanceId, epoch).then(
-          (held) => held || onTakenOver(),
-          (err) => log.warn({ err }, 'renewing the session lease failed'),
-        );
-      },
-      Math.max(500, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4),
-    );
-    return { auth, takenOver, stop: () => clearInterval(heartbeat) };
-  }
-
-  /**
-   * The proxy the session connects through; a settings change that alters it settles `changed`, and the
-   * session reconnects through the new one. `read` takes the current setting and arms the watch again.
-   */
-  function watchProxy(instanceId: string, log: Logger) {
-    let proxyUrl: string | null = null;
-    let onProxyChanged: () => void = () => {};
-    let changed!: Promise<'proxyChanged'>;
-    const arm = () => (changed = new Promise((resolve) => (onProxyChanged = () => resolve('proxyChanged'))));
-    arm();
-    const stop = onSettingsChange?.((instance) => {
-      if (instance !== instanceId) return;
-      getSettings(db, instanceId).then(
-        (settings) => settings.proxyUrl !== proxyUrl && onProxyChanged(),
-        (err) => log.warn({ err }, 'reading the settings after a change failed'),
+/**
+ * Keeps the session's lease while it is held: heartbeats tell Temporal we are alive; the lease fences us out
+ * if another worker took over. `takenOver` settles when this worker must let go, either way: another holds
+ * the lease, or this worker is shutting down.
+ */
+function keepLease({ db, host }: SessionActivityDeps, ctx: Context, instanceId: string, epoch: number, log: Logger) {
+  let onTakenOver!: () => void;
+  const takenOver = Promise.race([new Promise<'takenOver'>((resolve) => (onTakenOver = () => resolve('takenOver'))), host.evacuating]);
+  // Writes of credentials and keys are fenced by the lease: a refused one means another worker took over.
+  const auth = createAuthStore(db, instanceId, { epoch, onLost: () => onTakenOver() });
+  const heartbeat = setInterval(
+    () => {
+      ctx.heartbeat();
+      renewLease(db, instanceId, epoch).then(
+        (held) => held || onTakenOver(),
+        (err) => log.warn({ err }, 'renewing the session lease failed'),
       );
-    });
-    return {
-      get changed() {
-        return changed;
-      },
-      async read(): Promise<string | null> {
-        arm();
-        proxyUrl = (await getSettings(db, instanceId)).proxyUrl;
-        return proxyUrl;
-      },
-      stop: () => stop?.(),
-    };
-  }
+    },
+    Math.max(500, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4),
+  );
+  return { auth, takenOver, stop: () => clearInterval(heartbeat) };
+}
+
+/**
+ * The proxy the session connects through; a settings change that alters it settles `changed`, and the
+ * session reconnects through the new one. `read` takes the current setting and arms the watch again.
+ */
+function watchProxy({ db, onSettingsChange }: SessionActivityDeps, instanceId: string, log: Logger) {
+  let proxyUrl: string | null = null;
+  let onProxyChanged: () => void = () => {};
+  let changed!: Promise<'proxyChanged'>;
+  const arm = () => (changed = new Promise((resolve) => (onProxyChanged = () => resolve('proxyChanged'))));
+  arm();
+  const stop = onSettingsChange?.((instance) => {
+    if (instance !== instanceId) return;
+    getSettings(db, instanceId).then(
+      (settings) => settings.proxyUrl !== proxyUrl && onProxyChanged(),
+      (err) => log.warn({ err }, 'reading the settings after a change failed'),
+    );
+  });
+  return {
+    get changed() {
+      return changed;
+    },
+    async read(): Promise<string | null> {
+      arm();
+      proxyUrl = (await getSettings(db, instanceId)).proxyUrl;
+      return proxyUrl;
+    },
+    stop: () => stop?.(),
+  };
+}
+
+/** What the driver reports on a connection, to the session's recorders; `onOpen` when it opens. */
+function sessionHandlers(
+  parts: {
+    instanceId: string;
+    log: Logger;
+    status: ReturnType<typeof connectionRecorder>;
+    inbound: ReturnType<typeof createInboundRecorder>;
+    restrictions: ReturnType<typeof createRestrictionWatch>;
+    calls: ReturnType<typeof createCallHandler>;
+    wakeOutbox: SessionActivityDeps['wakeOutbox'];
+  },
+  onOpen: () => void,
+): SessionEventHandlers {
+  const { instanceId, log, status, inbound, restrictions, calls, wakeOutbox } = parts;
+  return {
+    qr: (qr) => void status.record({ status: 'connecting', qr }),
+    open: (account) => {
+      onOpen();
+      log.info({ account: account.id }, 'session open');
+      void status.record({ status: 'open', qr: null, account, lastError: null });
+      // Messages may have queued while the instance was not connected.
+      wakeOutbox(instanceId).catch((err) => log.warn({ err }, 'waking the outbox failed'));
+      inbound.refreshGroups();
+      restrictions.check();
+    },
+    messages: inbound.messages,
+    statuses: inbound.statuses,
+    chats: inbound.chats,
+    contacts: inbound.contacts,
+    groups: inbound.groups,
+    groupsChanged: inbound.groupsChanged,
+    restriction: restrictions.record,
+    calls: calls.handle,
+    groupParticipants: inbound.groupParticipants,
+    groupUpdate: inbound.groupUpdate,
+  };
 }
 
 export type SessionActivities = ReturnType<typeof createSessionActivities>;
