@@ -121,8 +121,41 @@ const recipientShown = (r: RecipientRow) => ({
   updatedAt: iso(r.updated_at),
 });
 
+/** Stores a campaign with the message it sends and starts its workflow; without the workflow the campaign is not kept. */
+async function createAndStart(deps: BulkDeps, instanceId: string, body: z.infer<typeof createBody>): Promise<CampaignRow> {
+  const { db, temporal, queues } = deps;
+  const template: MessageTemplate = {
+    messageType: body.messageType,
+    body: body.messageType === 'text' ? body.body : (body.caption ?? body.body),
+    filename: body.filename,
+    media: body.mediaUrl ? await mediaRef(deps, instanceId, 'mediaUrl', body.mediaUrl, body.messageType) : undefined,
+  };
+  const job = await createCampaign(db, {
+    instanceId,
+    messageType: body.messageType,
+    body: body.body,
+    mediaUrl: body.mediaUrl,
+    caption: body.caption,
+    filename: body.filename,
+    delaySeconds: body.delay,
+    delayMaxSeconds: body.delayMax,
+    typing: body.typing ? 'auto' : body.typingMs ? { ms: body.typingMs } : undefined,
+    template,
+    startAt: body.startAt,
+    recipients: body.recipients.map((r) => ({ jid: r.id, name: r.name })),
+  });
+  try {
+    await startCampaign(temporal, queues.general, instanceId, job.id, body.startAt);
+  } catch (err) {
+    // Without its workflow nothing would be sent: not accepted.
+    await deleteCampaign(db, instanceId, job.id);
+    throw err;
+  }
+  return job;
+}
+
 export function bulkRouter(deps: BulkDeps): Router {
-  const { db, temporal, queues, logger } = deps;
+  const { db, temporal, logger } = deps;
   const router = Router({ mergeParams: true });
   const found = async (instanceId: string, jobId: number) => {
     const job = await getCampaign(db, instanceId, jobId);
@@ -138,34 +171,7 @@ export function bulkRouter(deps: BulkDeps): Router {
   router.post(
     '/',
     route({ body: createBody }, async ({ body }, _req, res) => {
-      const { id: instanceId } = instanceOf(res);
-      const template: MessageTemplate = {
-        messageType: body.messageType,
-        body: body.messageType === 'text' ? body.body : (body.caption ?? body.body),
-        filename: body.filename,
-        media: body.mediaUrl ? await mediaRef(deps, instanceId, 'mediaUrl', body.mediaUrl, body.messageType) : undefined,
-      };
-      const job = await createCampaign(db, {
-        instanceId,
-        messageType: body.messageType,
-        body: body.body,
-        mediaUrl: body.mediaUrl,
-        caption: body.caption,
-        filename: body.filename,
-        delaySeconds: body.delay,
-        delayMaxSeconds: body.delayMax,
-        typing: body.typing ? 'auto' : body.typingMs ? { ms: body.typingMs } : undefined,
-        template,
-        startAt: body.startAt,
-        recipients: body.recipients.map((r) => ({ jid: r.id, name: r.name })),
-      });
-      try {
-        await startCampaign(temporal, queues.general, instanceId, job.id, body.startAt);
-      } catch (err) {
-        // Without its workflow nothing would be sent: not accepted.
-        await deleteCampaign(db, instanceId, job.id);
-        throw err;
-      }
+      const job = await createAndStart(deps, instanceOf(res).id, body);
       return { success: true, jobId: job.id };
     }),
   );

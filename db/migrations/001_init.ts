@@ -1,6 +1,14 @@
 import type { Knex } from 'knex';
 
 export async function up(knex: Knex): Promise<void> {
+  await createInstanceTables(knex);
+  await createChatTables(knex);
+  await createFeatureTables(knex);
+  await createDeliveryTables(knex);
+}
+
+/** Settings, instances and the Baileys session each instance runs on. */
+async function createInstanceTables(knex: Knex): Promise<void> {
   await knex.schema.createTable('app_settings', (t) => {
     t.string('key', 64).primary();
     t.text('value').notNullable();
@@ -48,7 +56,10 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('epoch').notNullable().defaultTo(0);
     t.timestamp('heartbeat_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });
+}
 
+/** Messages and what WhatsApp tells about chats, contacts and groups. */
+async function createChatTables(knex: Knex): Promise<void> {
   await knex.schema.createTable('messages', (t) => {
     t.bigIncrements('seq').primary();
     t.string('instance_id', 64).notNullable().references('instances.id').onDelete('CASCADE');
@@ -106,7 +117,10 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.primary(['instance_id', 'id']);
   });
+}
 
+/** Chatbot rules, campaigns, scheduled messages and uploaded media. */
+async function createFeatureTables(knex: Knex): Promise<void> {
   await knex.schema.createTable('chatbot_rules', (t) => {
     t.increments('id').primary();
     t.string('instance_id', 64).notNullable().references('instances.id').onDelete('CASCADE');
@@ -172,7 +186,10 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.primary(['instance_id', 'filename']);
   });
+}
 
+/** Webhook delivery and rate limiting. */
+async function createDeliveryTables(knex: Knex): Promise<void> {
   // Outbox of webhook events: written in the same transaction as the change
   // they describe, drained by durable webhook delivery.
   await knex.schema.createTable('webhook_events', (t) => {

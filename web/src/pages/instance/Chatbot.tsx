@@ -53,7 +53,16 @@ export function Chatbot({ instance }: { instance: string }) {
         if (rule.priority !== i * 10) await api('POST', `${base}/rules`, { id: rule.id, priority: i * 10 });
       reload();
     });
-  const field = (name: string) => (e: Event) => setForm({ ...form, [name]: (e.target as HTMLInputElement).value });
+  const act = (call: () => Promise<unknown>) => run(call).then(reload);
+  const edit = (rule: Rule) => {
+    setEditing(rule.id);
+    setForm({
+      match_type: rule.match_type,
+      trigger_text: rule.trigger_text,
+      response: rule.response,
+      delay: String(rule.delay),
+    });
+  };
   return (
     <>
       <div class="row">
@@ -62,7 +71,7 @@ export function Chatbot({ instance }: { instance: string }) {
           type="button"
           class="secondary"
           disabled={busy}
-          onClick={() => run(() => api('POST', `${base}/toggle`, { enabled: !enabled })).then(reload)}
+          onClick={() => act(() => api('POST', `${base}/toggle`, { enabled: !enabled }))}
         >
           {enabled ? t('chatbot.turnOff') : t('chatbot.turnOn')}
         </button>
@@ -71,101 +80,154 @@ export function Chatbot({ instance }: { instance: string }) {
       {rules && rules.length > 0 && (
         <ol class="rules">
           {rules.map((rule, i) => (
-            <li data-rule={rule.id} class={rule.enabled ? '' : 'disabled'}>
-              <div>
-                <strong>{t(`chatbot.match.${rule.match_type}`)}</strong> “{rule.trigger_text}” → {rule.response}{' '}
-                <span class="hint">{t('chatbot.after', { delay: rule.delay })}</span>
-              </div>
-              <div class="actions">
-                <button
-                  type="button"
-                  class="secondary"
-                  aria-label={t('chatbot.moveUp', { trigger: rule.trigger_text })}
-                  disabled={busy || i === 0}
-                  onClick={() => move(i, -1)}
-                >
-                  ↑
-                </button>
-                <button
-                  type="button"
-                  class="secondary"
-                  aria-label={t('chatbot.moveDown', { trigger: rule.trigger_text })}
-                  disabled={busy || i === rules.length - 1}
-                  onClick={() => move(i, 1)}
-                >
-                  ↓
-                </button>
-                <button
-                  type="button"
-                  class="secondary"
-                  disabled={busy}
-                  onClick={() => run(() => api('POST', `${base}/rules`, { id: rule.id, enabled: !rule.enabled })).then(reload)}
-                >
-                  {rule.enabled ? t('chatbot.disable') : t('chatbot.enable')}
-                </button>
-                <button
-                  type="button"
-                  class="secondary"
-                  onClick={() => {
-                    setEditing(rule.id);
-                    setForm({
-                      match_type: rule.match_type,
-                      trigger_text: rule.trigger_text,
-                      response: rule.response,
-                      delay: String(rule.delay),
-                    });
-                  }}
-                >
-                  {t('common.edit')}
-                </button>
-                <button
-                  type="button"
-                  class="danger"
-                  disabled={busy}
-                  onClick={() =>
-                    confirm(t('chatbot.confirmDelete', { trigger: rule.trigger_text })) &&
-                    run(() => api('DELETE', `${base}/rules/${rule.id}`)).then(reload)
-                  }
-                >
-                  {t('common.delete')}
-                </button>
-              </div>
-            </li>
+            <RuleRow
+              rule={rule}
+              first={i === 0}
+              last={i === rules.length - 1}
+              busy={busy}
+              base={base}
+              move={(by) => move(i, by)}
+              act={act}
+              edit={() => edit(rule)}
+            />
           ))}
         </ol>
       )}
-      <form onSubmit={save} aria-labelledby="rule-form-title">
-        <h3 id="rule-form-title">{editing ? t('chatbot.editRule') : t('chatbot.addRule')}</h3>
-        <div class="fields">
-          <Field id="rule-match" label={t('chatbot.matchType')}>
-            <select id="rule-match" value={form.match_type} onChange={field('match_type')}>
-              {MATCH_TYPES.map((m) => (
-                <option value={m}>{t(`chatbot.match.${m}`)}</option>
-              ))}
-            </select>
-          </Field>
-          <Field id="rule-trigger" label={t('chatbot.trigger')}>
-            <input id="rule-trigger" required value={form.trigger_text} onInput={field('trigger_text')} />
-          </Field>
-          <Field id="rule-response" label={t('chatbot.response')} hint={t('chatbot.placeholders')}>
-            <textarea id="rule-response" required rows={2} value={form.response} onInput={field('response')} />
-          </Field>
-          <Field id="rule-delay" label={t('chatbot.delay')}>
-            <input id="rule-delay" type="number" min={0} max={3600} value={form.delay} onInput={field('delay')} />
-          </Field>
-        </div>
-        <Alert error={error} />
-        <div class="actions">
-          <button type="submit" disabled={busy}>
-            {editing ? t('common.save') : t('chatbot.add')}
-          </button>
-          {editing && (
-            <button type="button" class="secondary" onClick={() => (setEditing(null), setForm(EMPTY))}>
-              {t('common.cancel')}
-            </button>
-          )}
-        </div>
-      </form>
+      <RuleForm
+        form={form}
+        setForm={setForm}
+        editing={editing}
+        busy={busy}
+        error={error}
+        save={save}
+        cancel={() => (setEditing(null), setForm(EMPTY))}
+      />
     </>
+  );
+}
+
+/** One rule: what it matches and answers, and its buttons. */
+function RuleRow({
+  rule,
+  first,
+  last,
+  busy,
+  base,
+  move,
+  act,
+  edit,
+}: {
+  rule: Rule;
+  first: boolean;
+  last: boolean;
+  busy: boolean;
+  base: string;
+  move: (by: -1 | 1) => unknown;
+  act: (call: () => Promise<unknown>) => unknown;
+  edit: () => void;
+}) {
+  return (
+    <li data-rule={rule.id} class={rule.enabled ? '' : 'disabled'}>
+      <div>
+        <strong>{t(`chatbot.match.${rule.match_type}`)}</strong> “{rule.trigger_text}” → {rule.response}{' '}
+        <span class="hint">{t('chatbot.after', { delay: rule.delay })}</span>
+      </div>
+      <div class="actions">
+        <button
+          type="button"
+          class="secondary"
+          aria-label={t('chatbot.moveUp', { trigger: rule.trigger_text })}
+          disabled={busy || first}
+          onClick={() => move(-1)}
+        >
+          ↑
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          aria-label={t('chatbot.moveDown', { trigger: rule.trigger_text })}
+          disabled={busy || last}
+          onClick={() => move(1)}
+        >
+          ↓
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          disabled={busy}
+          onClick={() => act(() => api('POST', `${base}/rules`, { id: rule.id, enabled: !rule.enabled }))}
+        >
+          {rule.enabled ? t('chatbot.disable') : t('chatbot.enable')}
+        </button>
+        <button type="button" class="secondary" onClick={edit}>
+          {t('common.edit')}
+        </button>
+        <button
+          type="button"
+          class="danger"
+          disabled={busy}
+          onClick={() =>
+            confirm(t('chatbot.confirmDelete', { trigger: rule.trigger_text })) && act(() => api('DELETE', `${base}/rules/${rule.id}`))
+          }
+        >
+          {t('common.delete')}
+        </button>
+      </div>
+    </li>
+  );
+}
+
+/** The form that adds a rule, or edits the one chosen. */
+function RuleForm({
+  form,
+  setForm,
+  editing,
+  busy,
+  error,
+  save,
+  cancel,
+}: {
+  form: Record<string, string>;
+  setForm: (form: Record<string, string>) => void;
+  editing: number | null;
+  busy: boolean;
+  error: string | null;
+  save: (e: Event) => void;
+  cancel: () => void;
+}) {
+  const field = (name: string) => (e: Event) => setForm({ ...form, [name]: (e.target as HTMLInputElement).value });
+  return (
+    <form onSubmit={save} aria-labelledby="rule-form-title">
+      <h3 id="rule-form-title">{editing ? t('chatbot.editRule') : t('chatbot.addRule')}</h3>
+      <div class="fields">
+        <Field id="rule-match" label={t('chatbot.matchType')}>
+          <select id="rule-match" value={form.match_type} onChange={field('match_type')}>
+            {MATCH_TYPES.map((m) => (
+              <option value={m}>{t(`chatbot.match.${m}`)}</option>
+            ))}
+          </select>
+        </Field>
+        <Field id="rule-trigger" label={t('chatbot.trigger')}>
+          <input id="rule-trigger" required value={form.trigger_text} onInput={field('trigger_text')} />
+        </Field>
+        <Field id="rule-response" label={t('chatbot.response')} hint={t('chatbot.placeholders')}>
+          <textarea id="rule-response" required rows={2} value={form.response} onInput={field('response')} />
+        </Field>
+        <Field id="rule-delay" label={t('chatbot.delay')}>
+          <input id="rule-delay" type="number" min={0} max={3600} value={form.delay} onInput={field('delay')} />
+        </Field>
+      </div>
+      <Alert error={error} />
+      <div class="actions">
+        <button type="submit" disabled={busy}>
+          {editing ? t('common.save') : t('chatbot.add')}
+        </button>
+        {editing && (
+          <button type="button" class="secondary" onClick={cancel}>
+            {t('common.cancel')}
+          </button>
+        )}
+      </div>
+    </form>
   );
 }
