@@ -1,7 +1,7 @@
 // Bulk campaigns through the gateway, on real Baileys against the simulator: every recipient once,
 // spaced by the delay; cancel, pause and resume; opt-out by keyword; through a disconnect; worker
 // kills; 100,000 recipients accepted and paged; bad input.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
@@ -21,7 +21,8 @@ const s = scenario({
   receiver: true,
   instances: [{ id: 'shop', phone: OWNER }],
 });
-before(() => ({ sim, gw, receiver } = s));
+before(async () => ({ sim, gw, receiver } = await s.start()));
+after(() => s.stop());
 const { call } = s;
 const start = async (json: Record<string, unknown>) => {
   const res = await call<{ success: boolean; jobId: number; error?: string }>('/bulk', { method: 'POST', json });

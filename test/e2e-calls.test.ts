@@ -1,6 +1,6 @@
 // Incoming calls: recorded, a `call` webhook event each, and declined (with a text reply) when the instance says so.
 // The real gateway and Baileys; the simulator's phones call the account.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { eventually, type Gateway } from './support/gateway.js';
@@ -25,9 +25,10 @@ const s = scenario({
   instances: [{ id: 'desk', phone: OWNER, webhook: 'connect' }],
 });
 before(async () => {
-  ({ sim, gw, receiver } = s);
+  ({ sim, gw, receiver } = await s.start());
   await eventually(async () => receiver.byEvent('connection_status').find((r) => r.json.data.status === 'connected'), 30_000, 'connected');
 });
+after(() => s.stop());
 
 const json = async (res: Response) => (await res.json()) as Record<string, any>;
 const callEvents = (id: string) =>

@@ -2,7 +2,7 @@
 // priority, case and Turkish letters, placeholders, delays on durable timers, one reply per message,
 // groups and own messages ignored, the loop cap, human takeover, a hostile regex, and rule changes
 // reaching the worker at once, from any API process.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, Connection } from '@temporalio/client';
 import { Simulator } from '../simulator/simulator.js';
@@ -42,10 +42,11 @@ const s = scenario({
   instances: [{ id: 'shop', phone: OWNER }],
 });
 before(async () => {
-  ({ sim, gw } = s);
+  ({ sim, gw } = await s.start());
   // Tests send a chat more than the default five answered messages a minute; the cap has its own test.
   await settings({ chatbotRepliesPerMinute: 60 });
 });
+after(() => s.stop());
 
 const { call } = s;
 const addRule = async (rule: Record<string, unknown>) => {

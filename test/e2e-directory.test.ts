@@ -1,5 +1,5 @@
 // Chats, contacts and groups through the gateway, on real Baileys against the simulator.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
@@ -28,7 +28,8 @@ const s = scenario({
   },
   instances: [{ id: 'shop', phone: OWNER, name: 'Dükkan' }],
 });
-before(() => ({ sim, gw } = s));
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 const get = async (path: string) => {
   const res = await gw.request(`/api/instance/shop${path}`);

@@ -1,5 +1,5 @@
 // The durable send path under faults, on real Baileys against the simulator.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { eventually, type Gateway } from './support/gateway.js';
@@ -17,7 +17,8 @@ const s = scenario({
   env: { SEND_WAIT_MS: '3000', OUTBOX_IDLE_MS: '400' },
   instances: [{ id: 'shop', phone: OWNER }],
 });
-before(() => ({ sim, gw } = s));
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 const status = async () =>
   ((await (await gw.request('/api/instance/shop/status')).json()) as { accountStatus: { status: string } }).accountStatus.status;

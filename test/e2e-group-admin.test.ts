@@ -1,7 +1,7 @@
 // Group administration through the REST API, on real Baileys against the simulator: create, members
 // (a result per participant), subject, description, invite links, joining, leaving, and the
 // group_participants webhook events for changes made here and made from a phone.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { mountControlApi } from '../simulator/control.js';
@@ -39,7 +39,8 @@ const s = scenario({
   receiver: true,
   instances: [{ id: 'shop', phone: OWNER, webhook: 'connect' }],
 });
-before(() => ({ sim, receiver } = s));
+before(async () => ({ sim, receiver } = await s.start()));
+after(() => s.stop());
 
 const call = async (method: string, path: string, json?: unknown) => s.call<any>(path, { method, ...(json === undefined ? {} : { json }) });
 const get = (path: string) => call('GET', path);

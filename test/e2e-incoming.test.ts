@@ -1,6 +1,6 @@
 // Incoming messages through the gateway, on real Baileys against the simulator:
 // media downloaded into storage, LID senders, redeliveries, messages queued while offline.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { PNG } from 'pngjs';
@@ -37,7 +37,8 @@ const s = scenario({
   mediaCa: true,
   instances: [{ id: 'shop', phone: OWNER }],
 });
-before(() => ({ sim, gw } = s));
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 const receivedEvent = (id: string) =>
   eventually(

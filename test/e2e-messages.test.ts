@@ -1,5 +1,5 @@
 // Sending and receiving through the gateway, on real Baileys against the simulator.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
@@ -16,7 +16,8 @@ const s = scenario({
   prepare: (sim) => (sim.receiptPolicy = 'read'),
   instances: [{ id: 'shop', phone: OWNER, name: 'Dükkan' }],
 });
-before(() => ({ sim, gw } = s));
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 const send = async (type: string, body: unknown, headers: Record<string, string> = {}) => {
   const res = await gw.request(`/api/instance/shop/messages/${type}`, { method: 'POST', json: body, headers });

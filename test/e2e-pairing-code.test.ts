@@ -1,5 +1,5 @@
 // Pairing an instance by phone-number code instead of a QR scan: the real gateway and Baileys, the simulator's phone.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { PairingCodeError } from '../simulator/pairingCode.js';
@@ -10,7 +10,8 @@ import { enableWebhook } from './support/pairing.js';
 let sim: Simulator;
 let gw: Gateway;
 const s = scenario({ name: 'e2e_pairing_code', workers: 2 });
-before(() => ({ sim, gw } = s));
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 const json = async (res: Response) => (await res.json()) as Record<string, any>;
 const status = async (id: string) => (await json(await gw.request(`/api/instance/${id}/status`))).accountStatus.status as string;

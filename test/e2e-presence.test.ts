@@ -1,6 +1,6 @@
 // Presence, typing before a send and read receipts through the gateway, on real Baileys against the
 // simulator: what the recipient's phone sees, and when, relative to the message.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Simulator } from '../simulator/simulator.js';
@@ -33,7 +33,8 @@ const s = scenario({
     { id: 'other', phone: OTHER, name: 'Öteki' },
   ],
 });
-before(() => ({ sim, gw } = s));
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 async function call(instance: string, path: string, json?: unknown) {
   const res = await gw.request(`/api/instance/${instance}${path}`, json === undefined ? {} : { method: 'POST', json });

@@ -1,7 +1,7 @@
 // WhatsApp's restriction signals (message capping, the reach-out timelock) through the gateway, on real
 // Baileys against the simulator: shown in /status, delivered as account_restriction webhook events, and
 // a running campaign paused while restricted and resumed when lifted; a user's own pause is kept.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { mountControlApi } from '../simulator/control.js';
@@ -21,7 +21,8 @@ const s = scenario({
   receiver: true,
   instances: [{ id: 'shop', phone: OWNER }],
 });
-before(() => ({ sim, receiver } = s));
+before(async () => ({ sim, receiver } = await s.start()));
+after(() => s.stop());
 
 const call = async (path: string, json?: unknown) => s.call<any>(path, json === undefined ? {} : { method: 'POST', json });
 /** What the simulated WhatsApp tells the account, through its control API. */

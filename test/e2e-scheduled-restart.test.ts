@@ -28,19 +28,19 @@ const CAMPAIGN = ['905553300010', '905553300011', '905553300012', '905553300013'
 const startTemporal = () =>
   startTemporalDevServer({ cli, port, uiPort: null, dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log') });
 
-before(async () => {
-  port = await freePort();
-  temporal = await startTemporal();
-});
 const s = scenario({
   name: 'e2e_scheduled_restart',
   users: [[BURAK, 'Burak'], [CANSU, 'Cansu'], ...CAMPAIGN.map((phone) => [phone, 'Müşteri'] as const)],
   env: () => ({ TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default' }),
   instances: [{ id: 'shop', phone: OWNER }],
 });
-before(() => ({ sim, gw } = s));
-// After the scenario's own `after`, which stops the gateway and the simulator.
+before(async () => {
+  port = await freePort();
+  temporal = await startTemporal();
+  ({ sim, gw } = await s.start());
+});
 after(async () => {
+  await s.stop();
   await temporal?.stop();
   rmSync(dir, { recursive: true, force: true });
 });

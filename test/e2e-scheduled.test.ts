@@ -1,6 +1,6 @@
 // Scheduled messages through the gateway, on real Baileys against the simulator: sent at their
 // time by a durable timer, once; cancelled; rescheduled; held while the instance is offline.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { eventually } from './support/gateway.js';
@@ -13,7 +13,8 @@ const OWNER = '905553200001';
 const AYSE = '905553200002';
 
 const s = scenario({ name: 'e2e_scheduled', users: [[AYSE, 'Ayşe']], receiver: true, instances: [{ id: 'shop', phone: OWNER }] });
-before(() => ({ sim, receiver } = s));
+before(async () => ({ sim, receiver } = await s.start()));
+after(() => s.stop());
 
 type Shown = {
   id: number;

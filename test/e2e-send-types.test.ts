@@ -45,7 +45,7 @@ const s = scenario({
   instances: [{ id: 'shop', phone: OWNER }],
 });
 before(async () => {
-  ({ sim, gw } = s);
+  ({ sim, gw } = await s.start());
   files = createServer((req, res) => {
     // A slow media host: the file comes after SLOW_MS.
     if (req.url === '/slow.mp4') return void setTimeout(() => res.writeHead(200, { 'content-type': 'video/mp4' }).end(mp4), SLOW_MS);
@@ -58,7 +58,10 @@ before(async () => {
   await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
   filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
 });
-after(() => files?.close());
+after(async () => {
+  await s.stop();
+  files?.close();
+});
 
 async function send(type: string, body: Record<string, unknown>) {
   const res = await gw.request(`/api/instance/shop/messages/${type}`, { method: 'POST', json: { to: BOB, ...body } });

@@ -1,5 +1,5 @@
 // The gateway's sessions on real Baileys, against the WhatsApp Web simulator.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { eventually, type Gateway } from './support/gateway.js';
@@ -9,7 +9,8 @@ import { enableWebhook, qrsShownDuring } from './support/pairing.js';
 let sim: Simulator;
 let gw: Gateway;
 const s = scenario({ name: 'e2e_session', workers: 2 });
-before(() => ({ sim, gw } = s));
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 const json = async (res: Response) => (await res.json()) as Record<string, any>;
 const status = async (id: string) => (await json(await gw.request(`/api/instance/${id}/status`))).accountStatus.status as string;

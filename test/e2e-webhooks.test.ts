@@ -1,7 +1,7 @@
 // The three events of the contract reach a real receiver, from real Baileys against the simulator:
 // connection_status on pairing, message_ack as a sent message is delivered and read, message_received
 // when a contact writes.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
@@ -29,7 +29,8 @@ const s = scenario({
   // The receiver from the start, so that it gets the pairing's connection_status events.
   instances: [{ id: 'shop', phone: OWNER, webhook: 'connect', settings: { webhookSecret: secret } }],
 });
-before(() => ({ sim, gw, receiver } = s));
+before(async () => ({ sim, gw, receiver } = await s.start()));
+after(() => s.stop());
 
 const verified = (r: Receiver['received'][number]) =>
   new Webhook(secret).verify(r.body, r.headers as Record<string, string>) as Receiver['received'][number]['json'];

@@ -1,14 +1,12 @@
 /**
  * The setup most end-to-end suites share: the WhatsApp Web simulator with its users, an optional
  * webhook receiver, the gateway's real processes (API and `worker/main.ts` workers on real Baileys)
- * pointed at the simulator, and instances paired by QR. `scenario()` starts it in a `before` hook
- * and stops it in an `after` hook of the file.
+ * pointed at the simulator, and instances paired by QR:
  *
  *   const s = scenario({ name: 'e2e_bulk', users: [[ALI, 'Ali']], receiver: true, instances: [{ id: 'shop', phone: OWNER }] });
- *   let sim: Simulator, gw: Gateway;
- *   before(() => ({ sim, gw } = s));
+ *   before(async () => ({ sim, gw, receiver } = await s.start()));
+ *   after(() => s.stop());
  */
-import { after, before } from 'node:test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,13 +60,15 @@ export interface ScenarioOptions {
 }
 
 export interface Scenario {
-  /** Set once the file's `before` hook has run. */
+  /** Starts the simulator, the receiver, the gateway and the instances, in that order. */
+  start(): Promise<Scenario>;
+  /** Set once started. */
   readonly sim: Simulator;
   readonly gw: Gateway;
   readonly receiver: Receiver;
   /** A request to the first instance's API (`path` after /api/instance/{id}), its status and JSON body. */
   call<T = Record<string, any>>(path: string, init?: Parameters<Gateway['request']>[1]): Promise<{ status: number; body: T }>;
-  /** Stops what was started (also after a start that failed half-way). */
+  /** Stops what was started (also after a start that failed half-way, and when nothing was). */
   stop(): Promise<void>;
 }
 
@@ -78,34 +78,18 @@ interface Started {
   receiver?: Receiver;
 }
 
-/** Starts the scenario now; on failure it stops what it had started and throws. */
-export async function startScenario(options: ScenarioOptions): Promise<Scenario> {
-  const started: Started = {};
-  const s = handle(options, started);
-  try {
-    await start(options, started);
-  } catch (err) {
-    await s.stop();
-    throw err;
-  }
-  return s;
-}
-
-/** Registers the file's `before` (start) and `after` (stop) hooks; the returned scenario is usable inside tests. */
+/**
+ * The scenario, not started: the file starts it in its `before` hook and stops it in its `after` hook.
+ * (Node 20 runs a file's top-level `before` hooks without waiting for one another: so one hook each,
+ * with whatever else the file sets up in it, in order.)
+ */
 export function scenario(options: ScenarioOptions): Scenario {
   const started: Started = {};
-  const s = handle(options, started);
-  before(() => start(options, started));
-  after(() => s.stop());
-  return s;
-}
-
-function handle(options: ScenarioOptions, started: Started): Scenario {
   const must = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`scenario ${options.name}: no ${what} (not started yet, or not asked for)`);
     return value;
   };
-  return {
+  const s: Scenario = {
     get sim() {
       return must(started.sim, 'simulator');
     },
@@ -114,6 +98,10 @@ function handle(options: ScenarioOptions, started: Started): Scenario {
     },
     get receiver() {
       return must(started.receiver, 'receiver');
+    },
+    async start() {
+      await start(options, started);
+      return s;
     },
     async call(path, init) {
       const instance = must(options.instances?.[0], 'instance');
@@ -126,6 +114,7 @@ function handle(options: ScenarioOptions, started: Started): Scenario {
       await started.receiver?.stop();
     },
   };
+  return s;
 }
 
 async function start(options: ScenarioOptions, started: Started) {
