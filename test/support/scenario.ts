@@ -16,15 +16,13 @@ import { startGateway, type Gateway } from './gateway.js';
 import { pairInstance, PLACEHOLDER_WEBHOOK } from './pairing.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
-export { WA_VERSION };
-
 export const jid = (phone: string) => `${phone}@s.whatsapp.net`;
 
 /** The gateway's environment for talking to the simulator. */
 export const simulatorEnv = (sim: Simulator): NodeJS.ProcessEnv => ({ WA_WS_URL: sim.url, WA_VERSION });
 
 /** Writes the simulator's media host CA to a temporary file (for WA_CA_FILE) and returns its path. */
-export const writeMediaCa = (sim: Simulator) => sim.media.writeCa(join(mkdtempSync(join(tmpdir(), 'sim-ca-')), 'ca.pem'));
+const writeMediaCa = (sim: Simulator) => sim.media.writeCa(join(mkdtempSync(join(tmpdir(), 'sim-ca-')), 'ca.pem'));
 
 export interface ScenarioInstance {
   id: string;
