@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../stack/ports.js';
 import { Simulator } from '../simulator/simulator.js';
+import { WA_VERSION } from '../simulator/version.js';
 import { processTree } from './support/processes.js';
 import { eventually } from './support/gateway.js';
 
@@ -33,7 +34,7 @@ const env = () => ({
   TEMPORAL_UI_PORT: String(ports.ui),
   WORKER_METRICS_PORT: '0',
   WA_WS_URL: sim.url,
-  WA_VERSION: '2.3000.1023223821',
+  WA_VERSION,
   API_TOKEN: '',
   DATABASE_URL: '',
   TEMPORAL_ADDRESS: '',

@@ -11,6 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { Simulator } from '../simulator/simulator.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
+import { simulatorEnv } from './support/scenario.js';
 import { freePort } from '../stack/ports.js';
 import { dictionaries } from '../web/src/words.js';
 
@@ -34,7 +35,7 @@ before(async () => {
     name: 'dashboard',
     workers: 1,
     workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821', TEMPORAL_UI_URL: 'http://temporal-ui.example:8233' },
+    env: { ...simulatorEnv(sim), TEMPORAL_UI_URL: 'http://temporal-ui.example:8233' },
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 });

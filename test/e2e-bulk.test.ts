@@ -5,40 +5,25 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { pairInstance } from './support/pairing.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import type { Receiver } from './support/receiver.js';
+import { jid, scenario } from './support/scenario.js';
 
 let sim: Simulator;
 let gw: Gateway;
 let receiver: Receiver;
 const OWNER = '905553400001';
 const phones = Array.from({ length: 40 }, (_, i) => `9055534${String(10_000 + i).slice(1)}`);
-const jid = (phone: string) => `${phone}@s.whatsapp.net`;
 
-before(async () => {
-  sim = await Simulator.start();
-  for (const [i, phone] of phones.entries()) sim.addUser(phone, `Kişi ${i}`);
-  receiver = await startReceiver();
-  gw = await startGateway({
-    name: 'e2e_bulk',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
-  });
-  await pairInstance(gw, sim, 'shop', OWNER);
-  await gw.request('/api/instance/shop/settings', { method: 'POST', json: { webhookUrl: receiver.url } });
+const s = scenario({
+  name: 'e2e_bulk',
+  users: phones.map((phone, i) => [phone, `Kişi ${i}`] as const),
+  receiver: true,
+  instances: [{ id: 'shop', phone: OWNER }],
 });
-after(async () => {
-  await gw?.stop();
-  await sim?.stop();
-  await receiver?.stop();
-});
-
-async function call<T = Record<string, any>>(path: string, init?: Parameters<Gateway['request']>[1]) {
-  const res = await gw.request(`/api/instance/shop${path}`, init);
-  return { status: res.status, body: (await res.json()) as T };
-}
+before(async () => ({ sim, gw, receiver } = await s.start()));
+after(() => s.stop());
+const { call } = s;
 const start = async (json: Record<string, unknown>) => {
   const res = await call<{ success: boolean; jobId: number; error?: string }>('/bulk', { method: 'POST', json });
   assert.equal(res.status, 200, JSON.stringify(res.body));

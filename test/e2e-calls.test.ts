@@ -3,45 +3,32 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import type { Receiver } from './support/receiver.js';
+import { jid, scenario } from './support/scenario.js';
 
 let sim: Simulator;
 let gw: Gateway;
 let receiver: Receiver;
 const OWNER = '905553300001';
 const CALLER = '905553300002';
-const jid = (phone: string) => `${phone}@s.whatsapp.net`;
 
+const s = scenario({
+  name: 'e2e_calls',
+  users: [
+    [OWNER, 'Çağrı Merkezi'],
+    [CALLER, 'Arayan'],
+  ],
+  receiver: true,
+  // The general worker's sweeps (among them the one that ends calls whose end never came) every 2 s.
+  env: { OUTBOX_SWEEP_SECONDS: '2' },
+  instances: [{ id: 'desk', phone: OWNER, webhook: 'connect' }],
+});
 before(async () => {
-  sim = await Simulator.start();
-  sim.addUser(OWNER, 'Çağrı Merkezi');
-  sim.addUser(CALLER, 'Arayan');
-  receiver = await startReceiver();
-  gw = await startGateway({
-    name: 'e2e_calls',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    // The general worker's sweeps (among them the one that ends calls whose end never came) every 2 s.
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821', OUTBOX_SWEEP_SECONDS: '2' },
-  });
-  await gw.request('/api/instance', { method: 'POST', json: { id: 'desk' } });
-  const res = await gw.request('/api/instance/desk/settings', { method: 'POST', json: { webhookUrl: receiver.url, webhookEnabled: true } });
-  assert.equal(res.status, 200);
-  await gw.request('/api/instance/desk/connect', { method: 'POST' });
-  const qr = await eventually(
-    async () => ((await (await gw.request('/api/instance/desk/qr')).json()) as { qrCode: string | null }).qrCode,
-    30_000,
-    'QR',
-  );
-  await sim.scanQr(OWNER, qr);
+  ({ sim, gw, receiver } = await s.start());
   await eventually(async () => receiver.byEvent('connection_status').find((r) => r.json.data.status === 'connected'), 30_000, 'connected');
 });
-after(async () => {
-  await gw?.stop();
-  await sim?.stop();
-  await receiver?.stop();
-});
+after(() => s.stop());
 
 const json = async (res: Response) => (await res.json()) as Record<string, any>;
 const callEvents = (id: string) =>

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { Client, Connection } from '@temporalio/client';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromOwnPhone, sendFromPhone } from '../simulator/messages.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { pairInstance } from './support/pairing.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import { jid, scenario } from './support/scenario.js';
 
 let sim: Simulator;
 let gw: Gateway;
@@ -24,11 +24,10 @@ const IREM = '905553400008';
 const JALE = '905553400009';
 const KEREM = '905553400010';
 const LALE = '905553400011';
-const jid = (phone: string) => `${phone}@s.whatsapp.net`;
 
-before(async () => {
-  sim = await Simulator.start();
-  for (const [phone, name] of [
+const s = scenario({
+  name: 'e2e_chatbot',
+  users: [
     [CEM, 'Cem'],
     [DENIZ, 'Deniz'],
     [EMRE, 'Emre'],
@@ -39,27 +38,17 @@ before(async () => {
     [JALE, 'Jale'],
     [KEREM, 'Kerem'],
     [LALE, 'Lale'],
-  ])
-    sim.addUser(phone, name);
-  gw = await startGateway({
-    name: 'e2e_chatbot',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
-  });
-  await pairInstance(gw, sim, 'shop', OWNER);
+  ],
+  instances: [{ id: 'shop', phone: OWNER }],
+});
+before(async () => {
+  ({ sim, gw } = await s.start());
   // Tests send a chat more than the default five answered messages a minute; the cap has its own test.
   await settings({ chatbotRepliesPerMinute: 60 });
 });
-after(async () => {
-  await gw?.stop();
-  await sim?.stop();
-});
+after(() => s.stop());
 
-async function call<T = Record<string, any>>(path: string, init?: Parameters<Gateway['request']>[1]) {
-  const res = await gw.request(`/api/instance/shop${path}`, init);
-  return { status: res.status, body: (await res.json()) as T };
-}
+const { call } = s;
 const addRule = async (rule: Record<string, unknown>) => {
   const res = await call<{ success: boolean; id: number; error?: string }>('/chatbot/rules', { method: 'POST', json: rule });
   assert.equal(res.status, 200, JSON.stringify(res.body));

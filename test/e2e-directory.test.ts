@@ -3,37 +3,33 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { pairInstance } from './support/pairing.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import { jid, scenario } from './support/scenario.js';
 
 const OWNER = '905555000001';
 const DAVE = '905555000002';
 const EVE = '905555000003';
-const jid = (phone: string) => `${phone}@s.whatsapp.net`;
 let sim: Simulator;
 let gw: Gateway;
 let groupId = '';
 
-before(async () => {
-  sim = await Simulator.start();
-  sim.addUser(OWNER, 'Dükkan');
-  sim.addUser(DAVE, 'Dave').pictureUrl = 'https://pps.whatsapp.net/v/t61.24694-24/dave.jpg?oh=1';
-  sim.addUser(EVE, 'Eve');
-  // Dave is in the owner's address book under another name; Eve is only a fellow group member.
-  await sim.saveContact(OWNER, DAVE, 'Dave Muhasebe');
-  groupId = sim.createGroup({ subject: 'Ekip', description: 'İş grubu', owner: OWNER, participants: [DAVE, EVE], admins: [DAVE] }).id;
-  gw = await startGateway({
-    name: 'e2e_directory',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
-  });
-  await pairInstance(gw, sim, 'shop', OWNER, 'Dükkan');
+const s = scenario({
+  name: 'e2e_directory',
+  users: [
+    [OWNER, 'Dükkan'],
+    [DAVE, 'Dave'],
+    [EVE, 'Eve'],
+  ],
+  prepare: async (sim) => {
+    sim.user(DAVE).pictureUrl = 'https://pps.whatsapp.net/v/t61.24694-24/dave.jpg?oh=1';
+    // Dave is in the owner's address book under another name; Eve is only a fellow group member.
+    await sim.saveContact(OWNER, DAVE, 'Dave Muhasebe');
+    groupId = sim.createGroup({ subject: 'Ekip', description: 'İş grubu', owner: OWNER, participants: [DAVE, EVE], admins: [DAVE] }).id;
+  },
+  instances: [{ id: 'shop', phone: OWNER, name: 'Dükkan' }],
 });
-after(async () => {
-  await gw?.stop();
-  await sim?.stop();
-});
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 const get = async (path: string) => {
   const res = await gw.request(`/api/instance/shop${path}`);

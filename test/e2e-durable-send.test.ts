@@ -2,29 +2,23 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { pairInstance } from './support/pairing.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import { scenario } from './support/scenario.js';
 
 const OWNER = '905554000001';
 const CAROL = '905554000002';
 let sim: Simulator;
 let gw: Gateway;
-before(async () => {
-  sim = await Simulator.start();
-  gw = await startGateway({
-    name: 'e2e_durable',
-    workers: 2,
-    workerEntry: 'worker/main.ts',
-    // Drains end after 400 ms without messages, so a test can send across their end.
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821', SEND_WAIT_MS: '3000', OUTBOX_IDLE_MS: '400' },
-  });
-  await pairInstance(gw, sim, 'shop', OWNER);
-  sim.addUser(CAROL, 'Carol');
+const s = scenario({
+  name: 'e2e_durable',
+  users: [[CAROL, 'Carol']],
+  workers: 2,
+  // Drains end after 400 ms without messages, so a test can send across their end.
+  env: { SEND_WAIT_MS: '3000', OUTBOX_IDLE_MS: '400' },
+  instances: [{ id: 'shop', phone: OWNER }],
 });
-after(async () => {
-  await gw?.stop();
-  await sim?.stop();
-});
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 const status = async () =>
   ((await (await gw.request('/api/instance/shop/status')).json()) as { accountStatus: { status: string } }).accountStatus.status;

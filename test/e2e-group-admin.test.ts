@@ -5,8 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { mountControlApi } from '../simulator/control.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { eventually } from './support/gateway.js';
+import type { Receiver } from './support/receiver.js';
+import { jid, scenario } from './support/scenario.js';
 
 const OWNER = '905561000001';
 const ALI = '905561000002';
@@ -15,61 +16,33 @@ const DENIZ = '905561000004';
 const EVE = '905561000005';
 const FATMA = '905561000006';
 const NOBODY = '905561009999';
-const jid = (phone: string) => `${phone}@s.whatsapp.net`;
 
 let sim: Simulator;
-let gw: Gateway;
 let receiver: Receiver;
 let groupId = '';
 
-before(async () => {
-  sim = await Simulator.start();
-  mountControlApi(sim);
-  sim.addUser(OWNER, 'Dükkan');
-  sim.addUser(ALI, 'Ali');
-  sim.addUser(BURAK, 'Burak');
-  sim.addUser(DENIZ, 'Deniz');
-  sim.addUser(EVE, 'Eve');
-  // Her privacy settings let nobody add her to groups.
-  sim.addUser(FATMA, 'Fatma').groupAddPrivacy = 'none';
-  receiver = await startReceiver();
-  gw = await startGateway({
-    name: 'e2e_group_admin',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
-  });
-  await gw.request('/api/instance', { method: 'POST', json: { id: 'shop' } });
-  const settings = await gw.request('/api/instance/shop/settings', {
-    method: 'POST',
-    json: { webhookUrl: receiver.url, webhookEnabled: true },
-  });
-  assert.equal(settings.status, 200);
-  await gw.request('/api/instance/shop/connect', { method: 'POST' });
-  const qr = await eventually(
-    async () => ((await (await gw.request('/api/instance/shop/qr')).json()) as { qrCode: string | null }).qrCode,
-    30_000,
-    'QR',
-  );
-  await sim.scanQr(OWNER, qr);
-  await eventually(
-    async () =>
-      ((await (await gw.request('/api/instance/shop/status')).json()) as { accountStatus: { status: string } }).accountStatus.status ===
-      'open',
-    30_000,
-    'open',
-  );
+const s = scenario({
+  name: 'e2e_group_admin',
+  users: [
+    [OWNER, 'Dükkan'],
+    [ALI, 'Ali'],
+    [BURAK, 'Burak'],
+    [DENIZ, 'Deniz'],
+    [EVE, 'Eve'],
+    [FATMA, 'Fatma'],
+  ],
+  prepare: (sim) => {
+    mountControlApi(sim);
+    // Her privacy settings let nobody add her to groups.
+    sim.user(FATMA).groupAddPrivacy = 'none';
+  },
+  receiver: true,
+  instances: [{ id: 'shop', phone: OWNER, webhook: 'connect' }],
 });
-after(async () => {
-  await gw?.stop();
-  await receiver?.stop();
-  await sim?.stop();
-});
+before(async () => ({ sim, receiver } = await s.start()));
+after(() => s.stop());
 
-const call = async (method: string, path: string, json?: unknown) => {
-  const res = await gw.request(`/api/instance/shop${path}`, { method, ...(json === undefined ? {} : { json }) });
-  return { status: res.status, body: (await res.json()) as any };
-};
+const call = async (method: string, path: string, json?: unknown) => s.call<any>(path, { method, ...(json === undefined ? {} : { json }) });
 const get = (path: string) => call('GET', path);
 const post = (path: string, json: unknown) => call('POST', path, json);
 const put = (path: string, json: unknown) => call('PUT', path, json);

@@ -3,20 +3,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { pairInstance } from './support/pairing.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import { jid, scenario } from './support/scenario.js';
 
 const OWNER = '905556000001';
 const CEM = '905556000002';
 const DENIZ = '905556000003';
 const EMRE = '905556000004';
-const jid = (phone: string) => `${phone}@s.whatsapp.net`;
 let sim: Simulator;
 let gw: Gateway;
 
@@ -28,27 +24,21 @@ const png = (() => {
 const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(500), Buffer.from('\n%%EOF\n')]);
 const ogg = Buffer.concat([Buffer.from('OggS\x00\x02', 'latin1'), randomBytes(26), Buffer.from('OpusHead'), randomBytes(300)]);
 
-before(async () => {
-  sim = await Simulator.start();
-  const ca = await sim.media.writeCa(join(mkdtempSync(join(tmpdir(), 'sim-ca-')), 'ca.pem'));
-  sim.addUser(OWNER, 'Owner');
-  sim.addUser(CEM, 'Cem');
-  sim.addUser(DENIZ, 'Deniz');
-  sim.addUser(EMRE, 'Emre');
+const s = scenario({
+  name: 'e2e_incoming',
+  users: [
+    [OWNER, 'Owner'],
+    [CEM, 'Cem'],
+    [DENIZ, 'Deniz'],
+    [EMRE, 'Emre'],
+  ],
   // In the address book: the history sync tells the gateway Emre's LID ↔ phone number mapping.
-  await sim.saveContact(OWNER, EMRE, 'Emre Usta');
-  gw = await startGateway({
-    name: 'e2e_incoming',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821', WA_CA_FILE: ca },
-  });
-  await pairInstance(gw, sim, 'shop', OWNER);
+  prepare: (sim) => sim.saveContact(OWNER, EMRE, 'Emre Usta'),
+  mediaCa: true,
+  instances: [{ id: 'shop', phone: OWNER }],
 });
-after(async () => {
-  await gw?.stop();
-  await sim?.stop();
-});
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 const receivedEvent = (id: string) =>
   eventually(

@@ -3,29 +3,21 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { pairInstance } from './support/pairing.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import { scenario } from './support/scenario.js';
 
 let sim: Simulator;
 let gw: Gateway;
 const OWNER = '905552000001';
 const ALICE = '905552000002';
-before(async () => {
-  sim = await Simulator.start();
-  sim.receiptPolicy = 'read';
-  gw = await startGateway({
-    name: 'e2e_messages',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
-  });
-  await pairInstance(gw, sim, 'shop', OWNER, 'Dükkan');
-  sim.addUser(ALICE, 'Alice');
+const s = scenario({
+  name: 'e2e_messages',
+  users: [[ALICE, 'Alice']],
+  prepare: (sim) => (sim.receiptPolicy = 'read'),
+  instances: [{ id: 'shop', phone: OWNER, name: 'Dükkan' }],
 });
-after(async () => {
-  await gw?.stop();
-  await sim?.stop();
-});
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 const send = async (type: string, body: unknown, headers: Record<string, string> = {}) => {
   const res = await gw.request(`/api/instance/shop/messages/${type}`, { method: 'POST', json: body, headers });

@@ -3,46 +3,38 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Simulator } from '../simulator/simulator.js';
 import { mountControlApi } from '../simulator/control.js';
 import { sendFromPhone } from '../simulator/messages.js';
 import type { SeenPresence } from '../simulator/presence.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { pairInstance } from './support/pairing.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import { jid, scenario } from './support/scenario.js';
 
 const OWNER = '905556100001';
 const OTHER = '905556100002';
 const DAVE = '905556100003';
 const EVE = '905556100004';
 const FAY = '905556100005';
-const jid = (phone: string) => `${phone}@s.whatsapp.net`;
 let sim: Simulator;
 let gw: Gateway;
 
-before(async () => {
-  sim = await Simulator.start();
-  mountControlApi(sim);
+const s = scenario({
+  name: 'e2e_presence',
+  users: [
+    [DAVE, 'Dave'],
+    [EVE, 'Eve'],
+    [FAY, 'Fay'],
+  ],
+  prepare: mountControlApi,
   // The media host's CA, for the voice note's upload.
-  const ca = await sim.media.writeCa(join(mkdtempSync(join(tmpdir(), 'sim-ca-')), 'ca.pem'));
-  sim.addUser(DAVE, 'Dave');
-  sim.addUser(EVE, 'Eve');
-  sim.addUser(FAY, 'Fay');
-  gw = await startGateway({
-    name: 'e2e_presence',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821', WA_CA_FILE: ca },
-  });
-  await pairInstance(gw, sim, 'shop', OWNER, 'Dükkan');
-  await pairInstance(gw, sim, 'other', OTHER, 'Öteki');
+  mediaCa: true,
+  instances: [
+    { id: 'shop', phone: OWNER, name: 'Dükkan' },
+    { id: 'other', phone: OTHER, name: 'Öteki' },
+  ],
 });
-after(async () => {
-  await gw?.stop();
-  await sim?.stop();
-});
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 async function call(instance: string, path: string, json?: unknown) {
   const res = await gw.request(`/api/instance/${instance}${path}`, json === undefined ? {} : { method: 'POST', json });

@@ -5,40 +5,26 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { mountControlApi } from '../simulator/control.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { pairInstance } from './support/pairing.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { eventually } from './support/gateway.js';
+import type { Receiver } from './support/receiver.js';
+import { scenario } from './support/scenario.js';
 
 const OWNER = '905556200001';
 const phones = Array.from({ length: 12 }, (_, i) => `9055562${String(10_000 + i).slice(1)}`);
 let sim: Simulator;
-let gw: Gateway;
 let receiver: Receiver;
 
-before(async () => {
-  sim = await Simulator.start();
-  mountControlApi(sim);
-  for (const [i, phone] of phones.entries()) sim.addUser(phone, `Kişi ${i}`);
-  receiver = await startReceiver();
-  gw = await startGateway({
-    name: 'e2e_restrictions',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
-  });
-  await pairInstance(gw, sim, 'shop', OWNER);
-  await gw.request('/api/instance/shop/settings', { method: 'POST', json: { webhookUrl: receiver.url } });
+const s = scenario({
+  name: 'e2e_restrictions',
+  users: phones.map((phone, i) => [phone, `Kişi ${i}`] as const),
+  prepare: mountControlApi,
+  receiver: true,
+  instances: [{ id: 'shop', phone: OWNER }],
 });
-after(async () => {
-  await gw?.stop();
-  await sim?.stop();
-  await receiver?.stop();
-});
+before(async () => ({ sim, receiver } = await s.start()));
+after(() => s.stop());
 
-async function call(path: string, json?: unknown) {
-  const res = await gw.request(`/api/instance/shop${path}`, json === undefined ? {} : { method: 'POST', json });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const call = async (path: string, json?: unknown) => s.call<any>(path, json === undefined ? {} : { method: 'POST', json });
 /** What the simulated WhatsApp tells the account, through its control API. */
 async function restrict(body: Record<string, unknown>) {
   const res = await fetch(`http://127.0.0.1:${sim.port}/control/restriction`, {

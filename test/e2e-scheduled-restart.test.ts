@@ -10,8 +10,8 @@ import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
 import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../stack/temporal.js';
 import { freePort } from '../stack/ports.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { pairInstance } from './support/pairing.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import { scenario } from './support/scenario.js';
 
 // This file restarts Temporal, so it runs its own dev server (its state in a file that survives the restart).
 const dir = mkdtempSync(join(tmpdir(), 'wa-scheduled-restart-'));
@@ -28,24 +28,19 @@ const CAMPAIGN = ['905553300010', '905553300011', '905553300012', '905553300013'
 const startTemporal = () =>
   startTemporalDevServer({ cli, port, uiPort: null, dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log') });
 
+const s = scenario({
+  name: 'e2e_scheduled_restart',
+  users: [[BURAK, 'Burak'], [CANSU, 'Cansu'], ...CAMPAIGN.map((phone) => [phone, 'Müşteri'] as const)],
+  env: () => ({ TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default' }),
+  instances: [{ id: 'shop', phone: OWNER }],
+});
 before(async () => {
   port = await freePort();
   temporal = await startTemporal();
-  sim = await Simulator.start();
-  sim.addUser(BURAK, 'Burak');
-  sim.addUser(CANSU, 'Cansu');
-  for (const phone of CAMPAIGN) sim.addUser(phone, 'Müşteri');
-  gw = await startGateway({
-    name: 'e2e_scheduled_restart',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    env: { TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
-  });
-  await pairInstance(gw, sim, 'shop', OWNER);
+  ({ sim, gw } = await s.start());
 });
 after(async () => {
-  await gw?.stop();
-  await sim?.stop();
+  await s.stop();
   await temporal?.stop();
   rmSync(dir, { recursive: true, force: true });
 });

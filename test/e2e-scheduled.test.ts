@@ -3,35 +3,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { pairInstance } from './support/pairing.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { eventually } from './support/gateway.js';
+import type { Receiver } from './support/receiver.js';
+import { jid, scenario } from './support/scenario.js';
 
 let sim: Simulator;
-let gw: Gateway;
 let receiver: Receiver;
 const OWNER = '905553200001';
 const AYSE = '905553200002';
-const jid = (phone: string) => `${phone}@s.whatsapp.net`;
 
-before(async () => {
-  sim = await Simulator.start();
-  sim.addUser(AYSE, 'Ayşe');
-  receiver = await startReceiver();
-  gw = await startGateway({
-    name: 'e2e_scheduled',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
-  });
-  await pairInstance(gw, sim, 'shop', OWNER);
-  await gw.request('/api/instance/shop/settings', { method: 'POST', json: { webhookUrl: receiver.url } });
-});
-after(async () => {
-  await gw?.stop();
-  await sim?.stop();
-  await receiver?.stop();
-});
+const s = scenario({ name: 'e2e_scheduled', users: [[AYSE, 'Ayşe']], receiver: true, instances: [{ id: 'shop', phone: OWNER }] });
+before(async () => ({ sim, receiver } = await s.start()));
+after(() => s.stop());
 
 type Shown = {
   id: number;
@@ -43,10 +26,7 @@ type Shown = {
   body: string | null;
   error: string | null;
 };
-async function call<T = Record<string, any>>(path: string, init?: Parameters<Gateway['request']>[1]) {
-  const res = await gw.request(`/api/instance/shop${path}`, init);
-  return { status: res.status, body: (await res.json()) as T };
-}
+const { call } = s;
 const schedule = (json: Record<string, unknown>) =>
   call<{ success: boolean; id: number; error?: string }>('/scheduled', { method: 'POST', json });
 const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();

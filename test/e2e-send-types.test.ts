@@ -3,15 +3,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { PNG } from 'pngjs';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { pairInstance } from './support/pairing.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import { scenario } from './support/scenario.js';
 
 const OWNER = '905553000001';
 const BOB = '905553000002';
@@ -36,9 +33,19 @@ const mp3 = Buffer.concat([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin
 const ogg = Buffer.concat([Buffer.from('OggS\x00\x02', 'latin1'), randomBytes(26), Buffer.from('OpusHead'), randomBytes(200)]);
 const webp = Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WEBPVP8 ', 'latin1'), randomBytes(40)]);
 
+const s = scenario({
+  name: 'e2e_types',
+  users: [
+    [BOB, 'Bob'],
+    [CAROL, 'Carol'],
+  ],
+  mediaCa: true,
+  // The test's file server is on loopback, which the gateway refuses unless allowed.
+  env: { MEDIA_ALLOW_PRIVATE_URLS: 'true' },
+  instances: [{ id: 'shop', phone: OWNER }],
+});
 before(async () => {
-  sim = await Simulator.start();
-  const ca = await sim.media.writeCa(join(mkdtempSync(join(tmpdir(), 'sim-ca-')), 'ca.pem'));
+  ({ sim, gw } = await s.start());
   files = createServer((req, res) => {
     // A slow media host: the file comes after SLOW_MS.
     if (req.url === '/slow.mp4') return void setTimeout(() => res.writeHead(200, { 'content-type': 'video/mp4' }).end(mp4), SLOW_MS);
@@ -50,20 +57,9 @@ before(async () => {
   });
   await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
   filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
-  gw = await startGateway({
-    name: 'e2e_types',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    // The test's file server is on loopback, which the gateway refuses unless allowed.
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821', WA_CA_FILE: ca, MEDIA_ALLOW_PRIVATE_URLS: 'true' },
-  });
-  await pairInstance(gw, sim, 'shop', OWNER);
-  sim.addUser(BOB, 'Bob');
-  sim.addUser(CAROL, 'Carol');
 });
 after(async () => {
-  await gw?.stop();
-  await sim?.stop();
+  await s.stop();
   files?.close();
 });
 

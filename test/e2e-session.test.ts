@@ -2,24 +2,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import { scenario } from './support/scenario.js';
 import { enableWebhook, qrsShownDuring } from './support/pairing.js';
 
 let sim: Simulator;
 let gw: Gateway;
-before(async () => {
-  sim = await Simulator.start();
-  gw = await startGateway({
-    name: 'e2e_session',
-    workers: 2,
-    workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
-  });
-});
-after(async () => {
-  await gw?.stop();
-  await sim?.stop();
-});
+const s = scenario({ name: 'e2e_session', workers: 2 });
+before(async () => ({ sim, gw } = await s.start()));
+after(() => s.stop());
 
 const json = async (res: Response) => (await res.json()) as Record<string, any>;
 const status = async (id: string) => (await json(await gw.request(`/api/instance/${id}/status`))).accountStatus.status as string;

@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
-import { eventually, startGateway, type Gateway } from './support/gateway.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import type { Receiver } from './support/receiver.js';
+import { jid, scenario } from './support/scenario.js';
 
 let sim: Simulator;
 let gw: Gateway;
@@ -16,39 +17,20 @@ let receiver: Receiver;
 const OWNER = '905553100001';
 const ZEYNEP = '905553100002';
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
-const jid = (phone: string) => `${phone}@s.whatsapp.net`;
 
-before(async () => {
-  sim = await Simulator.start();
-  sim.receiptPolicy = 'read';
-  sim.addUser(OWNER, 'Kırtasiye');
-  sim.addUser(ZEYNEP, 'Zeynep');
-  receiver = await startReceiver();
-  gw = await startGateway({
-    name: 'e2e_webhooks',
-    workers: 1,
-    workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821' },
-  });
-  await gw.request('/api/instance', { method: 'POST', json: { id: 'shop' } });
-  const res = await gw.request('/api/instance/shop/settings', {
-    method: 'POST',
-    json: { webhookUrl: receiver.url, webhookEnabled: true, webhookSecret: secret },
-  });
-  assert.equal(res.status, 200);
-  await gw.request('/api/instance/shop/connect', { method: 'POST' });
-  const qr = await eventually(
-    async () => ((await (await gw.request('/api/instance/shop/qr')).json()) as { qrCode: string | null }).qrCode,
-    30_000,
-    'QR',
-  );
-  await sim.scanQr(OWNER, qr);
+const s = scenario({
+  name: 'e2e_webhooks',
+  users: [
+    [OWNER, 'Kırtasiye'],
+    [ZEYNEP, 'Zeynep'],
+  ],
+  prepare: (sim) => (sim.receiptPolicy = 'read'),
+  receiver: true,
+  // The receiver from the start, so that it gets the pairing's connection_status events.
+  instances: [{ id: 'shop', phone: OWNER, webhook: 'connect', settings: { webhookSecret: secret } }],
 });
-after(async () => {
-  await gw?.stop();
-  await sim?.stop();
-  await receiver?.stop();
-});
+before(async () => ({ sim, gw, receiver } = await s.start()));
+after(() => s.stop());
 
 const verified = (r: Receiver['received'][number]) =>
   new Webhook(secret).verify(r.body, r.headers as Record<string, string>) as Receiver['received'][number]['json'];

@@ -13,6 +13,7 @@ import { Simulator } from '../simulator/simulator.js';
 import { makeCertificates } from '../simulator/media.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { enableWebhook } from './support/pairing.js';
+import { simulatorEnv } from './support/scenario.js';
 import { startHttpProxy, startSocksProxy, type TestProxy } from './support/proxies.js';
 
 const OWNER = '905557000001';
@@ -46,7 +47,7 @@ before(async () => {
     name: 'proxy',
     workers: 1,
     workerEntry: 'worker/main.ts',
-    env: { WA_WS_URL: sim.url, WA_VERSION: '2.3000.1023223821', WA_CA_FILE: ca },
+    env: { ...simulatorEnv(sim), WA_CA_FILE: ca },
   });
   assert.equal((await gw.request('/api/instance', { method: 'POST', json: { id: 'shop' } })).status < 300, true);
   await enableWebhook(gw, 'shop');

@@ -17,8 +17,10 @@ import {
   type SignalDataTypeMap,
   type WASocket,
 } from '@whiskeysockets/baileys';
+import { WA_VERSION as SIMULATED_VERSION } from '../../simulator/version.js';
 
-export const WA_VERSION: [number, number, number] = [2, 3000, 1023223821];
+/** simulator/version.ts's version, as Baileys takes it. */
+export const WA_VERSION = SIMULATED_VERSION.split('.').map(Number) as [number, number, number];
 
 export class BareClient extends EventEmitter {
   creds: AuthenticationCreds = initAuthCreds();
