@@ -23,7 +23,6 @@ import {
   type RecipientRow,
 } from '../db/campaigns.js';
 import { campaignChanged, startCampaign } from '../temporal/starts.js';
-import type { MessageTemplate } from '../domain/content.js';
 import { Conflict, NotFound } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { MediaStore } from '../media/store.js';
@@ -31,7 +30,7 @@ import type { TaskQueues } from '../workflows/names.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { isoTime, jid, requireContent, templateFields, typingMs } from './schemas.js';
-import { mediaRef } from './send.js';
+import { messageTemplate } from './send.js';
 
 export interface BulkDeps {
   config: Config;
@@ -124,12 +123,12 @@ const recipientShown = (r: RecipientRow) => ({
 /** Stores a campaign with the message it sends and starts its workflow; without the workflow the campaign is not kept. */
 async function createAndStart(deps: BulkDeps, instanceId: string, body: z.infer<typeof createBody>): Promise<CampaignRow> {
   const { db, temporal, queues } = deps;
-  const template: MessageTemplate = {
+  const template = await messageTemplate(deps, instanceId, {
     messageType: body.messageType,
-    body: body.messageType === 'text' ? body.body : (body.caption ?? body.body),
+    text: body.messageType === 'text' ? body.body : (body.caption ?? body.body),
     filename: body.filename,
-    media: body.mediaUrl ? await mediaRef(deps, instanceId, 'mediaUrl', body.mediaUrl, body.messageType) : undefined,
-  };
+    mediaUrl: body.mediaUrl,
+  });
   const job = await createCampaign(db, {
     instanceId,
     messageType: body.messageType,

@@ -17,7 +17,7 @@ import {
   type ChangeRefused,
   type ScheduledRow,
 } from '../db/scheduled.js';
-import { contentFor, type MessageTemplate } from '../domain/content.js';
+import { contentFor } from '../domain/content.js';
 import { Conflict, NotFound } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { MediaStore } from '../media/store.js';
@@ -27,7 +27,7 @@ import type { TaskQueues } from '../workflows/names.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { isoTime, jid, requireContent, templateFields } from './schemas.js';
-import { mediaRef } from './send.js';
+import { messageTemplate } from './send.js';
 
 export interface ScheduledDeps {
   config: Config;
@@ -105,12 +105,12 @@ export function scheduledRouter(deps: ScheduledDeps): Router {
     '/',
     route({ body: createBody }, async ({ body }, _req, res) => {
       const { id: instanceId } = instanceOf(res);
-      const template: MessageTemplate = {
+      const template = await messageTemplate(deps, instanceId, {
         messageType: body.messageType,
-        body: body.body,
+        text: body.body,
         filename: body.filename,
-        media: body.mediaUrl ? await mediaRef(deps, instanceId, 'mediaUrl', body.mediaUrl, body.messageType) : undefined,
-      };
+        mediaUrl: body.mediaUrl,
+      });
       const row = await createScheduled(db, {
         instanceId,
         recipient: body.recipient,

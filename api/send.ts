@@ -12,7 +12,14 @@ import { getMessage } from '../db/messages.js';
 import { insertOutgoing, outgoing, type StoredOutgoing } from '../db/outgoing.js';
 import { groupParticipants } from '../db/directory.js';
 import type { MessageStatus } from '../whatsapp/session.js';
-import { mediaKindProblem, newMessageId, type MediaContent, type MediaRef, type StoredContent } from '../domain/content.js';
+import {
+  mediaKindProblem,
+  newMessageId,
+  type MediaContent,
+  type MediaRef,
+  type MessageTemplate,
+  type StoredContent,
+} from '../domain/content.js';
 import { BadRequest, NotFound, PayloadTooLarge } from '../lib/errors.js';
 import type { ErrorCode } from '../lib/errorCodes.js';
 import { isGroupJid } from '../domain/recipients.js';
@@ -202,6 +209,20 @@ export async function mediaRef(
     throw new BadRequest(`${field}: URLs on private, loopback or link-local addresses are not allowed`);
   }
   return { url: value };
+}
+
+/** What a campaign or a scheduled message sends, its media source (if any) taken as a reference the worker can resolve. */
+export async function messageTemplate(
+  deps: Pick<SendDeps, 'config' | 'media'>,
+  instanceId: string,
+  fields: { messageType: MessageTemplate['messageType']; text?: string; filename?: string; mediaUrl?: string },
+): Promise<MessageTemplate> {
+  return {
+    messageType: fields.messageType,
+    body: fields.text,
+    filename: fields.filename,
+    media: fields.mediaUrl ? await mediaRef(deps, instanceId, 'mediaUrl', fields.mediaUrl, fields.messageType) : undefined,
+  };
 }
 
 export function sendRouter(deps: SendDeps): Router {
