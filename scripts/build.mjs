@@ -1,5 +1,5 @@
 // `npm run build`: the JavaScript of the gateway's runtime in dist/ (tsc with tsconfig.build.json:
-// api, config, db, lib, activities, workflows, worker, whatsapp, stack and `npm run token`; not the
+// api, config, db, lib, activities, workflows, worker, temporal, domain, media, whatsapp, stack and `npm run token`; not the
 // simulator, tests or benchmarks), and the workflow bundle its workers load, dist/workflows.bundle.js
 // (worker/bundleWorkflows.ts, run compiled on the compiled workflows), and the dashboard, web/dist/ (Vite). Needs the dev dependencies
 // (TypeScript); what it writes runs with the production ones. Nothing else is read from beside the

@@ -115,6 +115,18 @@ export function mountControlApi(sim: Simulator, options: ControlOptions = {}): v
 }
 
 function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, Handler> {
+  const context = controlContext(sim, options);
+  return {
+    ...userRoutes(context),
+    ...messageRoutes(context),
+    ...callRoutes(context),
+    ...groupRoutes(context),
+    ...connectionRoutes(context),
+  };
+}
+
+/** What every group of control routes uses: the simulator and the lookups that refuse an unknown user, call or device. */
+function controlContext(sim: Simulator, options: ControlOptions) {
   const known = (phoneNumber: string): SimUser => {
     const user = sim.directory.find(phoneNumber);
     if (!user) throw new NotFound(`no simulated user ${phoneNumber}`);
@@ -143,6 +155,13 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
   };
   const online = (users: SimUser[]) => users.flatMap(linked).filter((c) => sim.connectionOf(c)).length;
 
+  return { sim, options, known, linked, linkedOrConflict, knownCall, asPhone, online };
+}
+
+type ControlContext = ReturnType<typeof controlContext>;
+
+/** The simulator itself, its users, their contacts, and pairing as a phone does it. */
+function userRoutes({ sim, options, known, linked, online }: ControlContext): Record<string, Handler> {
   return {
     'GET /control': () => ({
       body: {
@@ -200,7 +219,12 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
       });
       return { body: { success: true, deviceId: companion.deviceId, jid: pnJid(input.phone, companion.deviceId) } };
     },
+  };
+}
 
+/** Messages a phone sends and what the phones received: texts, presences, receipts, restrictions. */
+function messageRoutes({ sim, known, linked, linkedOrConflict, online }: ControlContext): Record<string, Handler> {
+  return {
     'POST /control/messages': async (body) => {
       const input = parse(schemas.message, body);
       if (Boolean(input.to) === Boolean(input.group)) throw new BadRequest('give either "to" (a phone) or "group" (a group id)');
@@ -269,7 +293,12 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
       sim.receiptPolicy = parse(schemas.policy, body).policy;
       return { body: { receiptPolicy: sim.receiptPolicy } };
     },
+  };
+}
 
+/** Groups a phone creates, and calls: offered, ended, answered elsewhere. */
+function callRoutes({ sim, known, linked, linkedOrConflict, knownCall }: ControlContext): Record<string, Handler> {
+  return {
     'POST /control/groups': (body) => {
       const group = sim.createGroup(parse(schemas.group, body));
       return {
@@ -304,7 +333,12 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
       await sim.callRegistry.answer(call);
       return { body: describeCall(call) };
     },
+  };
+}
 
+/** A phone's part in groups: members, subject, settings, description, invites, joining and leaving. */
+function groupRoutes({ sim, known, asPhone }: ControlContext): Record<string, Handler> {
+  return {
     // One group as the phones see it (`?id=`), or every group.
     'GET /control/groups': (_body, query) => {
       if (!query.has('id')) return { body: sim.groupRegistry.all().map(describeGroup) };
@@ -381,7 +415,12 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
       const group = input.group ? groupOr404(sim, input.group).id : undefined;
       return { body: sim.groupAdmin.notices.filter((n) => (!group || n.group === group) && (!input.to || n.to === input.to)) };
     },
+  };
+}
 
+/** Connections: logging a device out, faults, dropping and restarting. */
+function connectionRoutes({ sim, known, linked, linkedOrConflict, online }: ControlContext): Record<string, Handler> {
+  return {
     'POST /control/logout': async (body) => {
       const input = parse(schemas.logout, body);
       const devices = linkedOrConflict(known(input.phone)).filter((c) => input.deviceId === undefined || c.deviceId === input.deviceId);
