@@ -41,7 +41,11 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
   };
 
   async function storeMessages(messages: IncomingMessage[]): Promise<void> {
-    const known = await storedIds(deps.db, instanceId, messages.map((m) => m.id));
+    const known = await storedIds(
+      deps.db,
+      instanceId,
+      messages.map((m) => m.id),
+    );
     // Our own sends come back as upserts: they are stored already.
     const fresh = messages.filter((m) => !known.has(m.id));
     await deps.chatbot?.consider(instanceId, fresh);

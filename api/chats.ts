@@ -34,7 +34,10 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
       }));
     }),
   );
-  router.get('/ids', route({}, async (_input, _req, res) => chatIds(db, instanceOf(res).id)));
+  router.get(
+    '/ids',
+    route({}, async (_input, _req, res) => chatIds(db, instanceOf(res).id)),
+  );
   router.post(
     '/read',
     route(

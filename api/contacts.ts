@@ -21,7 +21,10 @@ export function contactsRouter({ db, temporal, taskQueue }: { db: Db } & Session
       (await listContacts(db, instanceOf(res).id)).map((c) => ({ id: c.id, name: c.name ?? c.notify ?? null, notify: c.notify ?? null })),
     ),
   );
-  router.get('/ids', route({}, async (_input, _req, res) => contactIds(db, instanceOf(res).id)));
+  router.get(
+    '/ids',
+    route({}, async (_input, _req, res) => contactIds(db, instanceOf(res).id)),
+  );
   router.get(
     '/contact',
     route({ query: z.object({ chatId: userJid() }) }, async ({ query }, _req, res) => {

@@ -57,8 +57,11 @@ import { databaseWork, diffWork, seedHistory, statementTimes } from './support/d
 import { percentile, reportLevel, reportSustained, type Run } from './support/sendReport.js';
 
 const MESSAGES = Number(process.argv[2] ?? 1_000);
-const LEVELS = String(process.argv[3] ?? 50).split(',').map(Number);
-if (LEVELS.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`CLIENTS must be positive whole numbers, comma-separated: ${process.argv[3]}`);
+const LEVELS = String(process.argv[3] ?? 50)
+  .split(',')
+  .map(Number);
+if (LEVELS.some((n) => !Number.isInteger(n) || n < 1))
+  throw new Error(`CLIENTS must be positive whole numbers, comma-separated: ${process.argv[3]}`);
 /** Gateway runs, each followed by a bare socket run: more rounds, less weight on a machine whose speed drifts. */
 const ROUNDS = Math.max(1, Number(process.argv[4] ?? 1));
 // Each way is warmed up first, at the measured concurrency: until V8 has optimised the hot code,

@@ -116,18 +116,31 @@ try {
     bursts.push({ sessions: level, ...(await burst(gw, pid, BURST.messages, BURST.clients)) });
   }
 
-  console.log(`\nsession worker memory (MB), ${SETTLE_MS / 1000} s after each level was connected, and its CPU (% of a core) over the next ${IDLE_WINDOW_MS / 1000} s\n`);
-  console.log(['sessions', 'RSS', 'PSS', 'RSS/session*', 'PSS/session*', 'idle CPU %'].map((h, i) => (i ? h.padStart(14) : h.padEnd(10))).join(''));
+  console.log(
+    `\nsession worker memory (MB), ${SETTLE_MS / 1000} s after each level was connected, and its CPU (% of a core) over the next ${IDLE_WINDOW_MS / 1000} s\n`,
+  );
+  console.log(
+    ['sessions', 'RSS', 'PSS', 'RSS/session*', 'PSS/session*', 'idle CPU %'].map((h, i) => (i ? h.padStart(14) : h.padEnd(10))).join(''),
+  );
   for (const row of rows) {
     const perSession = (field: 'rssMb' | 'pssMb') => (row.sessions ? ((row[field] - idle[field]) / row.sessions).toFixed(1) : '');
     console.log(
-      [String(row.sessions).padEnd(10), row.rssMb.toFixed(0), row.pssMb.toFixed(0), perSession('rssMb'), perSession('pssMb'), row.cpu.toFixed(1)]
+      [
+        String(row.sessions).padEnd(10),
+        row.rssMb.toFixed(0),
+        row.pssMb.toFixed(0),
+        perSession('rssMb'),
+        perSession('pssMb'),
+        row.cpu.toFixed(1),
+      ]
         .map((c, i) => (i ? c.padStart(14) : c))
         .join(''),
     );
   }
   const [a, b] = [rows.at(-2)!, rows.at(-1)!];
-  console.log(`\n* growth over the idle worker, per session. Marginal from ${a.sessions} to ${b.sessions}: ${((b.rssMb - a.rssMb) / (b.sessions - a.sessions)).toFixed(1)} MB RSS per session`);
+  console.log(
+    `\n* growth over the idle worker, per session. Marginal from ${a.sessions} to ${b.sessions}: ${((b.rssMb - a.rssMb) / (b.sessions - a.sessions)).toFixed(1)} MB RSS per session`,
+  );
   console.log(`\n${BURST.messages} texts through one session, ${BURST.clients} clients, with the others connected and idle\n`);
   console.log(['sessions', 'msgs/s', 'worker CPU ms/msg'].map((h, i) => (i ? h.padStart(20) : h.padEnd(10))).join(''));
   for (const b of bursts) {

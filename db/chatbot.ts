@@ -137,11 +137,10 @@ export async function storeReply(db: Db, reply: ReplyRequest): Promise<ReplyOutc
       .merge({ last_message: trx.raw('greatest(chats.last_message, excluded.last_message)') });
     // Heard at commit by a running drain of the outbox. Its flag is read under a share lock, as for any send
     // (db/outbox.ts): a drain clearing it waits for this commit, then finds the reply.
-    const { rows } = await trx.raw('select pg_notify(?, ?), (select active_until > now() from outbox_drains where instance_id = ? for share) as active', [
-      OUTBOX_CHANNEL,
-      message.instanceId,
-      message.instanceId,
-    ]);
+    const { rows } = await trx.raw(
+      'select pg_notify(?, ?), (select active_until > now() from outbox_drains where instance_id = ? for share) as active',
+      [OUTBOX_CHANNEL, message.instanceId, message.instanceId],
+    );
     return { queued: message.id, drainActive: rows[0]?.active === true };
   });
 }

@@ -29,7 +29,5 @@ export async function takeToken(db: Db, bucket: string, perMinute: number): Prom
 
 /** A bucket untouched for ten minutes is full again: forgetting it changes nothing. */
 export async function forgetFullBuckets(db: Db): Promise<void> {
-  await db('rate_limit_buckets')
-    .where('updated_at', '<', db.raw("now() - interval '10 minutes'"))
-    .delete();
+  await db('rate_limit_buckets').where('updated_at', '<', db.raw("now() - interval '10 minutes'")).delete();
 }

@@ -21,11 +21,28 @@ export class FetchRefused extends Error {
 
 const blocked = new BlockList();
 for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blocked.addSubnet(net, prefix, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  blocked.addSubnet(net, prefix, 'ipv4');
 // `::/96`: the IPv4-compatible form (`::127.0.0.1`) of any IPv4 address, which some stacks still route to it.
-for (const [net, prefix] of [['::', 96], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) {
+for (const [net, prefix] of [
+  ['::', 96],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['64:ff9b::', 96],
+] as const) {
   blocked.addSubnet(net, prefix, 'ipv6');
 }
 
@@ -82,50 +99,64 @@ function request(url: URL, options: FetchOptions): Promise<{ redirect?: string; 
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const isPrivate = options.isPrivate ?? isPrivateAddress;
   const resolve = options.lookup ?? dnsLookup;
-  if (!options.allowPrivate && isIP(host) && isPrivate(host)) return Promise.reject(new FetchRefused(`refusing to fetch from a private address (${host})`));
-  const lookup = (hostname: string, opts: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+  if (!options.allowPrivate && isIP(host) && isPrivate(host))
+    return Promise.reject(new FetchRefused(`refusing to fetch from a private address (${host})`));
+  const lookup = (
+    hostname: string,
+    opts: object,
+    callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
     resolve(hostname, { ...opts, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       const list = addresses as LookupAddress[];
       const bad = list.find((a) => isPrivate(a.address));
-      if (!options.allowPrivate && bad) return callback(new FetchRefused(`refusing to fetch from a private address (${hostname} is ${bad.address})`), []);
+      if (!options.allowPrivate && bad)
+        return callback(new FetchRefused(`refusing to fetch from a private address (${hostname} is ${bad.address})`), []);
       if ((opts as { all?: boolean }).all) return callback(null, list);
       callback(null, list[0]!.address, list[0]!.family);
     });
   };
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolvePromise, reject) => {
-    const req = client.get(url, { lookup: lookup as never, timeout: timeoutMs, headers: { 'user-agent': 'wa-gateway/0.1', accept: '*/*' } }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400 && res.headers.location) {
-        res.resume();
-        return resolvePromise({ redirect: res.headers.location });
-      }
-      if (status < 200 || status >= 300) {
-        res.resume();
-        return reject(new FetchRefused(`the media URL answered HTTP ${status}`, status >= 500 || status === 408 || status === 429));
-      }
-      const declared = Number(res.headers['content-length'] ?? 0);
-      if (declared > options.maxBytes) {
-        res.destroy();
-        return reject(new FetchRefused(`the media is larger than ${options.maxBytes} bytes`));
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > options.maxBytes) {
+    const req = client.get(
+      url,
+      { lookup: lookup as never, timeout: timeoutMs, headers: { 'user-agent': 'wa-gateway/0.1', accept: '*/*' } },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location) {
+          res.resume();
+          return resolvePromise({ redirect: res.headers.location });
+        }
+        if (status < 200 || status >= 300) {
+          res.resume();
+          return reject(new FetchRefused(`the media URL answered HTTP ${status}`, status >= 500 || status === 408 || status === 429));
+        }
+        const declared = Number(res.headers['content-length'] ?? 0);
+        if (declared > options.maxBytes) {
           res.destroy();
-          reject(new FetchRefused(`the media is larger than ${options.maxBytes} bytes`));
-        } else chunks.push(chunk);
-      });
-      res.on('end', () => resolvePromise({ fetched: { bytes: Buffer.concat(chunks), contentType: res.headers['content-type'] } }));
-      res.on('error', (err) => reject(err instanceof FetchRefused ? err : new FetchRefused(`downloading the media failed: ${err.message}`, true)));
-    });
+          return reject(new FetchRefused(`the media is larger than ${options.maxBytes} bytes`));
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > options.maxBytes) {
+            res.destroy();
+            reject(new FetchRefused(`the media is larger than ${options.maxBytes} bytes`));
+          } else chunks.push(chunk);
+        });
+        res.on('end', () => resolvePromise({ fetched: { bytes: Buffer.concat(chunks), contentType: res.headers['content-type'] } }));
+        res.on('error', (err) =>
+          reject(err instanceof FetchRefused ? err : new FetchRefused(`downloading the media failed: ${err.message}`, true)),
+        );
+      },
+    );
     req.on('timeout', () => req.destroy(new FetchRefused(`the media URL did not answer within ${timeoutMs} ms`, true)));
     const totalMs = options.totalTimeoutMs ?? 120_000;
     const deadline = setTimeout(() => req.destroy(new FetchRefused(`the media did not download within ${totalMs} ms`, true)), totalMs);
     req.on('close', () => clearTimeout(deadline));
-    req.on('error', (err) => reject(err instanceof FetchRefused ? err : new FetchRefused(`fetching the media failed: ${err.message}`, true)));
+    req.on('error', (err) =>
+      reject(err instanceof FetchRefused ? err : new FetchRefused(`fetching the media failed: ${err.message}`, true)),
+    );
   });
 }

@@ -59,7 +59,10 @@ test('scheduled messages go out on time, a campaign sends everyone once and a ch
   // Stored once its reply's workflow has started.
   await eventually(async () => gw.db('messages').where({ instance_id: 'shop', id: asked }).first(), 20_000, 'the question stored');
 
-  const bulk = await gw.request('/api/instance/shop/bulk', { method: 'POST', json: { recipients: CAMPAIGN.map((id) => ({ id })), body: 'campaign across restarts', delay: 1 } });
+  const bulk = await gw.request('/api/instance/shop/bulk', {
+    method: 'POST',
+    json: { recipients: CAMPAIGN.map((id) => ({ id })), body: 'campaign across restarts', delay: 1 },
+  });
   assert.equal(bulk.status, 200);
   const due = [20_000, 23_000, 26_000].map((ms) => Date.now() + ms);
   const ids: number[] = [];
@@ -80,7 +83,8 @@ test('scheduled messages go out on time, a campaign sends everyone once and a ch
   gw.startWorker('w2');
 
   for (const [i] of due.entries()) await eventually(async () => texts(`after restart ${i}`)[0], 60_000, `message ${i}`);
-  for (const phone of CAMPAIGN) await eventually(async () => texts('campaign across restarts', phone)[0], 60_000, `campaign message to ${phone}`);
+  for (const phone of CAMPAIGN)
+    await eventually(async () => texts('campaign across restarts', phone)[0], 60_000, `campaign message to ${phone}`);
   const reply = 'Randevunuz için Cansu Hanım, hemen dönüyoruz';
   await eventually(async () => texts(reply, CANSU)[0], 60_000, 'the chatbot reply');
   await new Promise((r) => setTimeout(r, 1_000));

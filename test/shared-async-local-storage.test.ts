@@ -39,10 +39,16 @@ test('instances keep their own values across awaits, nested and side by side', a
 test('run passes arguments and returns the callback result; exit hides one instance only', () => {
   const a = new SharedAsyncLocalStorage<string>();
   const b = new SharedAsyncLocalStorage<string>();
-  assert.equal(a.run('v', (x: number, y: number) => x + y, 2, 3), 5);
+  assert.equal(
+    a.run('v', (x: number, y: number) => x + y, 2, 3),
+    5,
+  );
   const inside = a.run('A', () => b.run('B', () => a.exit(() => [a.getStore(), b.getStore()])));
   assert.deepEqual(inside, [undefined, 'B']);
-  assert.equal(a.run('A', () => a.exit(() => a.getStore()) ?? a.getStore()), 'A');
+  assert.equal(
+    a.run('A', () => a.exit(() => a.getStore()) ?? a.getStore()),
+    'A',
+  );
 });
 
 test('enterWith sets the value for the rest of the current context only', async () => {
@@ -64,7 +70,10 @@ test('disable hides the values until the next run', () => {
     a.disable();
     assert.equal(a.getStore(), undefined);
   });
-  assert.equal(a.run('w', () => a.getStore()), 'w');
+  assert.equal(
+    a.run('w', () => a.getStore()),
+    'w',
+  );
 });
 
 test('once installed, AsyncLocalStorage from require and import is the shared one; Baileys sockets add no promise hook work', async () => {
@@ -83,9 +92,11 @@ test('once installed, AsyncLocalStorage from require and import is the shared on
   const { addTransactionCapability } = await import('@whiskeysockets/baileys');
   const data = new Map<string, unknown>();
   const store = {
-    get: async (type: string, ids: string[]) => Object.fromEntries(ids.flatMap((id) => (data.has(`${type}:${id}`) ? [[id, data.get(`${type}:${id}`)]] : []))),
+    get: async (type: string, ids: string[]) =>
+      Object.fromEntries(ids.flatMap((id) => (data.has(`${type}:${id}`) ? [[id, data.get(`${type}:${id}`)]] : []))),
     set: async (changes: Record<string, Record<string, unknown>>) => {
-      for (const [type, entries] of Object.entries(changes)) for (const [id, value] of Object.entries(entries)) data.set(`${type}:${id}`, value);
+      for (const [type, entries] of Object.entries(changes))
+        for (const [id, value] of Object.entries(entries)) data.set(`${type}:${id}`, value);
     },
   };
   const shared = new SharedAsyncLocalStorage();
@@ -106,6 +117,9 @@ test('once installed, AsyncLocalStorage from require and import is the shared on
   assert.ok(inside.every(([inTransaction]) => inTransaction === true));
   // Each transaction committed its own write to the store, none leaked into another's.
   assert.deepEqual([...data.keys()].sort(), Array.from({ length: 20 }, (_, i) => `session:peer${i}`).sort());
-  assert.ok(inside.every(([, properties]) => properties === withOne), `promise hook properties: ${inside.map(([, p]) => p).join(', ')} (expected ${withOne})`);
+  assert.ok(
+    inside.every(([, properties]) => properties === withOne),
+    `promise hook properties: ${inside.map(([, p]) => p).join(', ')} (expected ${withOne})`,
+  );
   assert.equal(hookProperties(), withOne);
 });

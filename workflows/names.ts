@@ -7,7 +7,10 @@
 import type { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /** A search attribute's key (what `defineSearchAttributeKey` makes, written out so this file needs only types). */
-const searchAttribute = <T extends SearchAttributeType>(name: string, type: T): ReturnType<typeof defineSearchAttributeKey<T>> => ({ name, type });
+const searchAttribute = <T extends SearchAttributeType>(name: string, type: T): ReturnType<typeof defineSearchAttributeKey<T>> => ({
+  name,
+  type,
+});
 
 /** Search attribute on every workflow of an instance, for the Temporal UI and for cleanup on delete. */
 export const INSTANCE_ID = searchAttribute('InstanceId', 'KEYWORD');

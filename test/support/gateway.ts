@@ -28,7 +28,12 @@ export function spawnProcess(entry: string, env: NodeJS.ProcessEnv, name = entry
     cwd: root,
     env: { ...process.env, ...env },
     // PROFILE_DIR=/some/dir writes a CPU profile of each API and worker process when it exits.
-    execArgv: ['--import', 'tsx', ...NODE_FLAGS, ...(process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...NODE_FLAGS,
+      ...(process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : []),
+    ],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';

@@ -15,14 +15,31 @@ export async function enableWebhook(gw: Gateway, id: string, settings: Record<st
  * Creates an instance with a webhook (or the `settings` given), connects it, and lets the phone of
  * `phone` scan the QR the API shows.
  */
-export async function pairInstance(gw: Gateway, sim: Simulator, id: string, phone: string, name = 'Owner', settings?: Record<string, unknown>) {
+export async function pairInstance(
+  gw: Gateway,
+  sim: Simulator,
+  id: string,
+  phone: string,
+  name = 'Owner',
+  settings?: Record<string, unknown>,
+) {
   sim.addUser(phone, name);
   await gw.request('/api/instance', { method: 'POST', json: { id } });
   await enableWebhook(gw, id, settings);
   await gw.request(`/api/instance/${id}/connect`, { method: 'POST' });
-  const qr = await eventually(async () => ((await (await gw.request(`/api/instance/${id}/qr`)).json()) as { qrCode: string | null }).qrCode, 30_000, 'QR');
+  const qr = await eventually(
+    async () => ((await (await gw.request(`/api/instance/${id}/qr`)).json()) as { qrCode: string | null }).qrCode,
+    30_000,
+    'QR',
+  );
   const device = await sim.scanQr(phone, qr);
-  await eventually(async () => ((await (await gw.request(`/api/instance/${id}/status`)).json()) as { accountStatus: { status: string } }).accountStatus.status === 'open', 30_000, 'open');
+  await eventually(
+    async () =>
+      ((await (await gw.request(`/api/instance/${id}/status`)).json()) as { accountStatus: { status: string } }).accountStatus.status ===
+      'open',
+    30_000,
+    'open',
+  );
   assert.ok(device);
   return device;
 }
