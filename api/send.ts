@@ -3,6 +3,7 @@
  * body, records the message as pending with its WhatsApp id chosen up front,
  * wakes the instance's outbox, and waits a bounded time for it to go out.
  */
+import { createHash } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
@@ -20,7 +21,7 @@ import {
   type MessageTemplate,
   type StoredContent,
 } from '../domain/content.js';
-import { BadRequest, NotFound, PayloadTooLarge } from '../lib/errors.js';
+import { BadRequest, HttpError, NotFound, PayloadTooLarge } from '../lib/errors.js';
 import type { ErrorCode } from '../lib/errorCodes.js';
 import { isGroupJid } from '../domain/recipients.js';
 import type { InstanceRow } from '../db/instances.js';
@@ -235,6 +236,7 @@ export function sendRouter(deps: SendDeps): Router {
       route({ body: schema }, async ({ body }, req, res) => {
         const instance = instanceOf(res);
         const idempotencyKey = idempotencyKeyOf(req);
+        const fingerprint = idempotencyKey ? requestFingerprint(name, body) : undefined;
         if (body.content.type === 'reaction' || body.content.type === 'delete') {
           await checkTarget(deps.db, instance, body.to, body.content);
         }
@@ -263,6 +265,7 @@ export function sendRouter(deps: SendDeps): Router {
               chatId: body.to,
               content,
               idempotencyKey,
+              requestFingerprint: fingerprint,
               source: 'api',
               typingMs: body.typingMs,
             }),
@@ -272,6 +275,14 @@ export function sendRouter(deps: SendDeps): Router {
           });
           // The idempotency key was used before: that earlier message is the answer, with its own media.
           if (!inserted.created) await dropStored();
+          // ... when this is a retry of the same request; a key reused for another message sends nothing and says so.
+          if (!inserted.created && !inserted.sameRequest) {
+            throw new HttpError(
+              422,
+              'IDEMPOTENCY_KEY_REUSED',
+              `Idempotency-Key ${idempotencyKey} was used for another request (message ${inserted.row.id}); nothing was sent: use a new key for a new message`,
+            );
+          }
           row = inserted.row;
           // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
           const draining = inserted.drainActive ?? (await drainActive(deps.db, instance.id));
@@ -333,6 +344,12 @@ async function checkTarget(db: Db, instance: InstanceRow, to: string, content: {
   const me = participants?.find((p) => p.id.split(/[@:]/)[0] === instance.account?.phone);
   // Without the account among the members it knows of, the gateway cannot tell: WhatsApp decides.
   if (me && !me.admin) throw new BadRequest(`msgId: message ${id} is another member's: only the group's admins can delete it for everyone`);
+}
+
+/** What a send request asks for, as a hash: its endpoint, recipient, content (media as its source) and typing. */
+function requestFingerprint(endpoint: string, body: SendRequest): string {
+  const request = [endpoint, body.to, body.typingMs ?? null, body.content, 'source' in body ? body.source : null];
+  return createHash('sha256').update(JSON.stringify(request)).digest('hex');
 }
 
 function idempotencyKeyOf(req: Request): string | undefined {

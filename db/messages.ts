@@ -27,6 +27,8 @@ export interface MessageRow {
   status: MessageStatus;
   error: string | null;
   idempotency_key: string | null;
+  /** What the request that used `idempotency_key` asked for (a hash), for a client's sends. */
+  request_fingerprint?: string | null;
   timestamp: string;
   send_failures: number;
   /** Where an outgoing message came from: api, phone, chatbot, bulk, scheduled (db/migrations/013_chatbot.ts). */

@@ -22,6 +22,8 @@ export interface NewOutgoing {
   body: string | null;
   content: Record<string, unknown>;
   idempotencyKey?: string;
+  /** With a client's idempotency key: what its request asked for, so that the key reused for another request is told apart. */
+  requestFingerprint?: string;
   /** Where it comes from (`messages.source`): a person's send through the API, a campaign, a schedule, the bot, a declined call's reply. */
   source: OutgoingSource;
   /** Typing shown to the recipient before it is sent (domain/typing.ts). */
@@ -44,6 +46,7 @@ export function outgoing(
     chatId: string;
     content: StoredContent;
     idempotencyKey?: string;
+    requestFingerprint?: string;
     source: OutgoingSource;
     typingMs?: number;
   },
@@ -57,6 +60,7 @@ export function outgoing(
     body: bodyOf(message.content),
     content: message.content as unknown as Record<string, unknown>,
     idempotencyKey: message.idempotencyKey,
+    ...(message.requestFingerprint ? { requestFingerprint: message.requestFingerprint } : {}),
     source: message.source,
     ...(message.typingMs ? { typingMs: message.typingMs } : {}),
   };
@@ -69,6 +73,8 @@ export interface Inserted {
   row: StoredOutgoing;
   /** False when the idempotency key was used before: `row` is that earlier message. */
   created: boolean;
+  /** Not created: whether the earlier message was stored for the same request (a retry), not another one under the same key. */
+  sameRequest?: boolean;
   /** A drain of the instance's outbox is running and will take the message (see db/outbox.ts); unknown when not created. */
   drainActive?: boolean;
 }
@@ -90,11 +96,11 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
     db,
     'insert_outgoing',
     `with input as (
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $11::text[], $12::int[])
-              with ordinality as t(instance_id, id, chat_id, from_jid, type, body, content, idempotency_key, source, typing_ms, ord)
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $11::text[], $12::int[], $13::text[])
+              with ordinality as t(instance_id, id, chat_id, from_jid, type, body, content, idempotency_key, source, typing_ms, request_fingerprint, ord)
      ), m as (
-       insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, content, status, idempotency_key, timestamp, source, typing_ms)
-       select instance_id, id, chat_id, from_jid, chat_id, true, type, body, content, 'pending', idempotency_key, $9, source, typing_ms from input order by ord
+       insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, content, status, idempotency_key, timestamp, source, typing_ms, request_fingerprint)
+       select instance_id, id, chat_id, from_jid, chat_id, true, type, body, content, 'pending', idempotency_key, $9, source, typing_ms, request_fingerprint from input order by ord
        on conflict (instance_id, idempotency_key) where idempotency_key is not null do nothing
        returning seq, instance_id, id, chat_id, status, timestamp
      ), chat as (
@@ -125,6 +131,7 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
       OUTBOX_CHANNEL,
       messages.map((m) => m.source),
       messages.map((m) => m.typingMs ?? null),
+      messages.map((m) => m.requestFingerprint ?? null),
     ],
   );
   const byOrd = new Map(rows.map(({ notified: _, ord, drain_active, ...row }) => [Number(ord), { row, drainActive: drain_active }]));
@@ -133,11 +140,14 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
       const inserted = byOrd.get(i + 1);
       if (inserted) return { row: inserted.row, created: true, drainActive: inserted.drainActive };
       // Not inserted: its idempotency key was used (by an earlier request, or an earlier message of this batch).
-      const existing: StoredOutgoing | undefined = await db<MessageRow>('messages')
+      const existing: (StoredOutgoing & Pick<MessageRow, 'request_fingerprint'>) | undefined = await db<MessageRow>('messages')
         .where({ instance_id: message.instanceId, idempotency_key: message.idempotencyKey! })
-        .first('seq', 'id', 'status');
+        .first('seq', 'id', 'status', 'request_fingerprint');
       if (!existing) throw new Error(`message ${message.id} was neither stored nor found by its idempotency key`);
-      return { row: existing, created: false };
+      const { request_fingerprint: fingerprint, ...row } = existing;
+      // A message stored before fingerprints were kept (or by the gateway itself) counts as the same request.
+      const sameRequest = !fingerprint || !message.requestFingerprint || fingerprint === message.requestFingerprint;
+      return { row, created: false, sameRequest };
     }),
   );
 }

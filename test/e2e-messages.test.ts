@@ -147,3 +147,33 @@ test('the same Idempotency-Key sends one message and answers with the same id', 
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(sim.received.filter((m) => m.id === first.body.id && m.to === ALICE && !m.ownCopy).length, 1);
 });
+
+test('an Idempotency-Key reused for another request sends nothing and is a 422 saying so; the same request still gets the first answer', async () => {
+  const headers = { 'Idempotency-Key': 'order-77-shipped' };
+  const first = await send('chat', { to: ALICE, body: 'order 77 shipped' }, headers);
+  assert.equal(first.status, 200);
+  // Another text, another recipient, another endpoint: each a 422 naming the key, none stored or sent.
+  const reused = [
+    await send('chat', { to: ALICE, body: 'order 78 shipped' }, headers),
+    await send('chat', { to: '905552000099', body: 'order 77 shipped' }, headers),
+    await send('location', { to: ALICE, lat: 41.01, lng: 28.97 }, headers),
+    await send('chat', { to: ALICE, body: 'order 77 shipped', typingMs: 1_000 }, headers),
+  ];
+  for (const answer of reused) {
+    assert.equal(answer.status, 422, JSON.stringify(answer.body));
+    assert.equal(answer.body.code, 'IDEMPOTENCY_KEY_REUSED');
+    assert.match(answer.body.error, /Idempotency-Key order-77-shipped was used for another request/);
+    assert.equal(answer.body.sent, undefined);
+  }
+  // The same request again (the recipient written another way) is a retry: the first message, once.
+  const retry = await send('chat', { to: `+${ALICE}`, body: 'order 77 shipped' }, headers);
+  assert.equal(retry.status, 200);
+  assert.equal(retry.body.id, first.body.id);
+  await receivedBy(ALICE, first.body.id);
+  await new Promise((r) => setTimeout(r, 500));
+  const texts = sim.received.filter((m) => !m.ownCopy).map((m) => m.message.conversation ?? m.message.extendedTextMessage?.text);
+  assert.equal(texts.filter((t) => t === 'order 77 shipped').length, 1);
+  assert.equal(texts.filter((t) => t === 'order 78 shipped').length, 0);
+  const stored = await gw.db('messages').where({ instance_id: 'shop', idempotency_key: 'order-77-shipped' });
+  assert.equal(stored.length, 1);
+});

@@ -48,7 +48,8 @@ const sendResponses = (sent: Record<string, unknown> = { sent: true, id: MESSAGE
     example: { error: 'image is larger than 67108864 bytes', code: 'PAYLOAD_TOO_LARGE' },
   },
   422: {
-    description: "Accepted but impossible: the number is not on WhatsApp, the media cannot be fetched or is not of the endpoint's kind",
+    description:
+      "Accepted but impossible: the number is not on WhatsApp, the media cannot be fetched or is not of the endpoint's kind (`SEND_FAILED`); or the Idempotency-Key was used for another request (`IDEMPOTENCY_KEY_REUSED`, nothing sent)",
     example: { error: '905551234567 is not on WhatsApp', code: 'SEND_FAILED', sent: false, id: MESSAGE_ID, status: 'failed' },
   },
 });
@@ -62,7 +63,7 @@ const send = (summary: string, example: Record<string, unknown>, description?: s
   summary,
   description: [
     description,
-    'Send an `Idempotency-Key` header to make a retry safe: the same key answers with the first message.',
+    'Send an `Idempotency-Key` header to make a retry safe: the same key with the same request answers with the first message; the same key with another request (recipient, content or endpoint) is a 422 `IDEMPOTENCY_KEY_REUSED` and sends nothing.',
     ...(TYPING_EXCLUDED.some((type) => summary.toLowerCase().includes(type))
       ? []
       : [
@@ -74,7 +75,10 @@ const send = (summary: string, example: Record<string, unknown>, description?: s
   tag: 'Sending',
   example,
   headers: {
-    'Idempotency-Key': { description: 'Makes a retry safe: a key used before answers with its first message', example: 'order-1042' },
+    'Idempotency-Key': {
+      description:
+        'Makes a retry safe: a key used before with the same request answers with its first message; with another request it is a 422. A key of your own per message, e.g. `order-1042-shipped` (left empty here, so that each try sends)',
+    },
   },
   responses,
 });

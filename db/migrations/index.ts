@@ -17,6 +17,7 @@ import * as apiTokens from './015_api_tokens.js';
 import * as proxy from './016_proxy.js';
 import * as calls from './017_calls.js';
 import * as presenceRestrictions from './018_presence_restrictions.js';
+import * as requestFingerprint from './019_request_fingerprint.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -44,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '016_proxy': proxy,
   '017_calls': calls,
   '018_presence_restrictions': presenceRestrictions,
+  '019_request_fingerprint': requestFingerprint,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
