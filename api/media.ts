@@ -74,8 +74,10 @@ export function publicMediaRouter({ media }: { media: MediaStore }): Router {
   const router = Router();
   router.get(
     '/:instanceId/:filename',
-    route({ params: z.object({ instanceId: instanceIdSchema, filename: filenameSchema }) }, async ({ params }, _req, res) => {
-      const file = await media.read(params.instanceId, params.filename);
+    route({ params: z.object({ instanceId: z.string(), filename: z.string() }) }, async ({ params }, _req, res) => {
+      // A link to no stored file is a 404, whatever its shape; only a stored file's name is looked up.
+      const stored = instanceIdSchema.safeParse(params.instanceId).success && FILENAME_PATTERN.test(params.filename);
+      const file = stored ? await media.read(params.instanceId, params.filename) : undefined;
       if (!file) throw new NotFound('no such file', 'MEDIA_NOT_FOUND');
       res.setHeader('Content-Type', file.mimetype);
       res.setHeader('X-Content-Type-Options', 'nosniff');

@@ -49,7 +49,29 @@ function describeIssue(issue: z.core.$ZodIssue, where: string): string {
   const name = issue.path.map(String).join('.');
   if (!name) return `invalid ${where}: ${issue.message}`;
   if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `${name} is required`;
-  return `${name}: ${issue.message}`;
+  return `${name}: ${sizeInWords(issue) ?? issue.message}`;
+}
+
+/** A size limit in the API's words (`at most 65536 characters`) where zod would say `Too big: expected string to have <=65536 characters`. */
+function sizeInWords(issue: z.core.$ZodIssue): string | undefined {
+  if ((issue.code !== 'too_big' && issue.code !== 'too_small') || !/^Too (big|small):/.test(issue.message)) return undefined;
+  const big = issue.code === 'too_big';
+  const limit = Number(big ? issue.maximum : issue.minimum);
+  const inclusive = issue.inclusive !== false;
+  const bound = big ? (inclusive ? 'at most' : 'less than') : inclusive ? 'at least' : 'more than';
+  switch (issue.origin) {
+    case 'string':
+      return !big && limit === 1 && inclusive ? 'must not be empty' : `must be ${bound} ${limit} characters long`;
+    case 'array':
+    case 'set':
+      return `must hold ${bound} ${limit} ${limit === 1 ? 'item' : 'items'}`;
+    case 'number':
+    case 'int':
+    case 'bigint':
+      return `must be ${bound} ${limit}`;
+    default:
+      return undefined;
+  }
 }
 
 export { instanceIdSchema } from './schemas.js';

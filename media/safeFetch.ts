@@ -70,6 +70,8 @@ export interface FetchOptions {
   maxRedirects?: number;
   /** DNS resolution (`dns.lookup` by default; tests inject one). Its answers are checked all the same. */
   lookup?: Lookup;
+  /** Time allowed to resolve the host name (5 s): a resolver that does not answer fails the fetch, to be tried again later. */
+  lookupTimeoutMs?: number;
   /** Which addresses are refused (`isPrivateAddress` by default; tests narrow it to reach a local server). */
   isPrivate?: (address: string) => boolean;
 }
@@ -106,7 +108,18 @@ function request(url: URL, options: FetchOptions): Promise<{ redirect?: string; 
     opts: object,
     callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
   ) => {
+    const lookupMs = options.lookupTimeoutMs ?? 5_000;
+    let answered = false;
+    const bound = setTimeout(() => {
+      answered = true;
+      callback(new FetchRefused(`resolving ${hostname} took longer than ${lookupMs} ms`, true), []);
+    }, lookupMs);
     resolve(hostname, { ...opts, all: true }, (err, addresses) => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(bound);
+      // A name that does not exist will not exist on a second try; a resolver failing for now (EAI_AGAIN) may answer later.
+      if (err?.code === 'ENOTFOUND') return callback(new FetchRefused(`the host ${hostname} does not resolve (ENOTFOUND)`), []);
       if (err) return callback(err, []);
       const list = addresses as LookupAddress[];
       const bad = list.find((a) => isPrivate(a.address));

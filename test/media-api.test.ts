@@ -17,7 +17,11 @@ const secrets = [join(dataDir, 'secret.txt'), join(dataDir, 'media', 'secret.txt
 
 let gw: Gateway;
 before(async () => {
-  gw = await startGateway({ name: 'media_api', workers: 0, env: { DATA_DIR: dataDir, PUBLIC_URL, MAX_MEDIA_BYTES: String(MAX_MEDIA_BYTES) } });
+  gw = await startGateway({
+    name: 'media_api',
+    workers: 0,
+    env: { DATA_DIR: dataDir, PUBLIC_URL, MAX_MEDIA_BYTES: String(MAX_MEDIA_BYTES) },
+  });
   for (const id of ['alpha', 'beta']) assert.equal((await gw.request('/api/instance', { method: 'POST', json: { id } })).status, 200);
   mkdirSync(join(dataDir, 'media'), { recursive: true });
   for (const path of secrets) writeFileSync(path, SECRET);
@@ -51,7 +55,8 @@ async function uploaded(instance: string, bytes: Buffer, name = 'photo.png', typ
 }
 /** The file's public URL on this gateway (PUBLIC_URL points elsewhere). */
 const local = (url: string) => `${gw.baseUrl}${new URL(url).pathname}`;
-const filesOnDisk = (instance: string) => (existsSync(join(dataDir, 'media', instance)) ? readdirSync(join(dataDir, 'media', instance)) : []);
+const filesOnDisk = (instance: string) =>
+  existsSync(join(dataDir, 'media', instance)) ? readdirSync(join(dataDir, 'media', instance)) : [];
 
 /** A GET with the path sent exactly as written (fetch would normalise `..` and `%2e%2e`). */
 function rawRequest(method: string, path: string, headers: Record<string, string> = {}, body?: string) {
@@ -69,7 +74,7 @@ function rawRequest(method: string, path: string, headers: Record<string, string
 }
 const authorised = () => ({ authorization: `Bearer ${gw.token}` });
 
-test('an upload answers the contract\'s shape with an unguessable name, and the same file twice gets two names', async () => {
+test("an upload answers the contract's shape with an unguessable name, and the same file twice gets two names", async () => {
   const { status, body } = await upload('alpha', PNG_BYTES, 'photo.png', 'image/png');
   assert.equal(status, 200);
   assert.equal(body.success, true);
@@ -112,7 +117,7 @@ test('a file over MAX_MEDIA_BYTES is a 413 and nothing is stored', async () => {
   assert.equal(status, 413);
   assert.deepEqual(body, { error: `file is larger than ${MAX_MEDIA_BYTES} bytes`, code: 'PAYLOAD_TOO_LARGE' });
   assert.deepEqual(filesOnDisk('beta'), before);
-  assert.deepEqual((await (await gw.request('/api/instance/beta/media/list')).json()), []);
+  assert.deepEqual(await (await gw.request('/api/instance/beta/media/list')).json(), []);
   // Exactly at the limit is fine.
   assert.equal((await upload('beta', Buffer.alloc(MAX_MEDIA_BYTES, 1), 'edge.bin', 'application/octet-stream')).status, 200);
   await gw.request('/api/instance/beta/media/delete', { method: 'POST', json: { filename: filesOnDisk('beta')[0] } });
@@ -150,10 +155,16 @@ test('a stored file is served without a token with its stored type; unknown name
   assert.equal(missing.status, 404);
   assert.equal(((await missing.json()) as { code: string }).code, 'MEDIA_NOT_FOUND');
   assert.equal((await fetch(`${gw.baseUrl}/media/nope/${file.filename}`)).status, 404);
-  assert.equal((await fetch(`${gw.baseUrl}/media/beta/${file.filename}`)).status, 404, 'another instance\'s path does not serve it');
+  // A name that could not be a stored file's is no file either: 404, not 400.
+  for (const path of ['/media/alpha/logo.png', '/media/alpha/..%2F..%2Fetc%2Fpasswd', '/media/no%20such%20instance/logo.png']) {
+    const res = await fetch(`${gw.baseUrl}${path}`);
+    assert.equal(res.status, 404, path);
+    assert.equal(((await res.json()) as { code: string }).code, 'MEDIA_NOT_FOUND', path);
+  }
+  assert.equal((await fetch(`${gw.baseUrl}/media/beta/${file.filename}`)).status, 404, "another instance's path does not serve it");
 });
 
-test('the list shows this instance\'s files, newest first, as { filename, size, url, created }', async () => {
+test("the list shows this instance's files, newest first, as { filename, size, url, created }", async () => {
   const older = await uploaded('beta', pngBytes(3), 'a.png');
   const newer = await uploaded('beta', pngBytes(4), 'b.png');
   const res = await gw.request('/api/instance/beta/media/list');
@@ -172,10 +183,10 @@ test('the list shows this instance\'s files, newest first, as { filename, size, 
     assert.ok(Math.abs(Date.parse(String(f.created)) - Date.now()) < 60_000);
   }
   const alpha = (await (await gw.request('/api/instance/alpha/media/list')).json()) as Array<{ filename: string }>;
-  assert.ok(!alpha.some((f) => f.filename === older.filename || f.filename === newer.filename), 'alpha does not list beta\'s files');
+  assert.ok(!alpha.some((f) => f.filename === older.filename || f.filename === newer.filename), "alpha does not list beta's files");
 });
 
-test('no path on GET /media/... reads outside the instance\'s own files', async () => {
+test("no path on GET /media/... reads outside the instance's own files", async () => {
   const own = await uploaded('alpha', PNG_BYTES);
   const theirs = await uploaded('beta', pngBytes(5));
   const attempts = [
@@ -209,7 +220,7 @@ test('no path on GET /media/... reads outside the instance\'s own files', async 
   assert.equal((await fetch(local(theirs.url))).status, 200);
 });
 
-test('delete removes only this instance\'s own files, whatever name it is given', async () => {
+test("delete removes only this instance's own files, whatever name it is given", async () => {
   const own = await uploaded('alpha', PNG_BYTES);
   const theirs = await uploaded('beta', pngBytes(6));
   const names = [
@@ -243,7 +254,11 @@ test('delete removes only this instance\'s own files, whatever name it is given'
     }
   }
   // Names passed raw, undecoded, in the query string.
-  for (const query of [`filename=..%2F..%2Fsecret.txt`, `filename=%2e%2e%2fbeta%2f${theirs.filename}`, `filename=${theirs.filename}&filename=${own.filename}`]) {
+  for (const query of [
+    `filename=..%2F..%2Fsecret.txt`,
+    `filename=%2e%2e%2fbeta%2f${theirs.filename}`,
+    `filename=${theirs.filename}&filename=${own.filename}`,
+  ]) {
     const res = await rawRequest('DELETE', `/api/instance/alpha/media/delete?${query}`, authorised());
     assert.ok(res.status === 400 || res.status === 404, `${query}: ${res.status}`);
   }
@@ -270,11 +285,10 @@ test('delete removes only this instance\'s own files, whatever name it is given'
   assert.equal((await fetch(local(theirs.url))).status, 404);
 });
 
-test('a send may use its own instance\'s uploaded url, not another instance\'s', async () => {
+test("a send may use its own instance's uploaded url, not another instance's", async () => {
   const own = await uploaded('alpha', PNG_BYTES);
   const theirs = await uploaded('beta', pngBytes(7));
-  const send = (image: string) =>
-    gw.request('/api/instance/alpha/messages/image', { method: 'POST', json: { to: '905551234567', image } });
+  const send = (image: string) => gw.request('/api/instance/alpha/messages/image', { method: 'POST', json: { to: '905551234567', image } });
 
   const accepted = await send(own.url);
   assert.equal(accepted.status, 202);
@@ -282,7 +296,11 @@ test('a send may use its own instance\'s uploaded url, not another instance\'s',
   const row = await gw.db('messages').where({ instance_id: 'alpha', id }).first();
   assert.deepEqual(row.content.media, { stored: own.filename }, 'resolved from storage, not downloaded again');
 
-  for (const url of [theirs.url, `${PUBLIC_URL}/media/alpha/${theirs.filename}`, `${PUBLIC_URL}/media/alpha/..%2Fbeta%2F${theirs.filename}`]) {
+  for (const url of [
+    theirs.url,
+    `${PUBLIC_URL}/media/alpha/${theirs.filename}`,
+    `${PUBLIC_URL}/media/alpha/..%2Fbeta%2F${theirs.filename}`,
+  ]) {
     const refused = await send(url);
     assert.equal(refused.status, 400, url);
     assert.match(((await refused.json()) as { error: string }).error, /^image: no uploaded file of this instance/);

@@ -167,6 +167,16 @@ test('a DNS failure is a FetchRefused, not a crash', async () => {
   assert.match(err.message, /ENOTFOUND/);
 });
 
+test('name resolution is bounded: a name that does not exist fails at once for good, a resolver that does not answer fails after the bound, to be tried again', async () => {
+  const missing = await refusal(safeFetch('http://nowhere.example.test/x.png', options({ lookup: fakeDns({}) })));
+  assert.equal(missing.transient, false, 'retrying a name that does not exist cannot help');
+  assert.match(missing.message, /nowhere\.example\.test does not resolve/);
+  const silent: Lookup = () => {};
+  const stuck = await refusal(safeFetch('http://slow.example.test/x.png', options({ lookup: silent, lookupTimeoutMs: 300 })));
+  assert.equal(stuck.transient, true);
+  assert.match(stuck.message, /resolving slow\.example\.test took longer than 300 ms/);
+});
+
 test('a redirect from an allowed host to a private address is refused, though that address answers', async () => {
   const internal = await serve(servesPng, '127.0.0.2');
   const dns = fakeDns({ 'media.example.test': '127.0.0.1', 'internal.example.test': '127.0.0.2' });

@@ -309,6 +309,21 @@ test('a poll needs 2 to 12 distinct options and a selectableCount of 0 or 1', as
   );
 });
 
+test("a value over a size limit is refused in the API's words, naming the field and the limit", async () => {
+  const refusal = async (type: string, body: Record<string, unknown>) => {
+    const res = await gw.request(`/api/instance/default/messages/${type}`, { method: 'POST', json: body });
+    assert.equal(res.status, 400);
+    return ((await res.json()) as { error: string }).error;
+  };
+  assert.equal(await refusal('chat', { to: TO, body: 'x'.repeat(70_000) }), 'body: must be at most 65536 characters long');
+  assert.equal(await refusal('location', { to: TO, lat: 91, lng: 0 }), 'lat: must be at most 90');
+  assert.equal(
+    await refusal('image', { to: TO, image: 'https://cdn.example.com/cat.png', caption: 'x'.repeat(5_000) }),
+    'caption: must be at most 4096 characters long',
+  );
+  assert.equal(await refusal('reaction', { to: TO, msgId: 'x'.repeat(200), emoji: '👍' }), 'msgId: must be at most 128 characters long');
+});
+
 test('data URIs must be valid, non-empty base64 within the media size limit', async () => {
   for (const [type, field] of Object.entries(MEDIA_FIELDS)) {
     const body = (value: string) => ({ to: TO, [field]: value });
