@@ -1,6 +1,6 @@
 /** Field schemas shared by the routers (route() names the field in every error). */
 import { z } from 'zod';
-import { isGroupJid, toJid } from '../domain/recipients.js';
+import { isGroupJid, localNumber, toJid } from '../domain/recipients.js';
 import { MAX_TYPING_MS } from '../domain/typing.js';
 
 /** A recipient or chat as the contract accepts it (phone number, user JID, group JID), normalised to its JID. */
@@ -12,11 +12,20 @@ export const jid = () =>
         'A phone number in international form (905551234567 or +905551234567), a user JID (…@s.whatsapp.net, …@c.us) or a group JID (…@g.us)',
       examples: ['905551234567'],
     })
-    .transform(
-      (value, ctx) =>
+    .transform((value, ctx) => {
+      const local = localNumber(value);
+      if (local) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${local} is written the local way: give it with its country code, in international form (e.g. 90${local.slice(1)} for Turkey)`,
+        });
+        return z.NEVER;
+      }
+      return (
         toJid(value) ??
-        (ctx.addIssue({ code: 'custom', message: 'must be a phone number in international form, a user JID or a group JID' }), z.NEVER),
-    );
+        (ctx.addIssue({ code: 'custom', message: 'must be a phone number in international form, a user JID or a group JID' }), z.NEVER)
+      );
+    });
 
 export const userJid = () => jid().refine((value) => !isGroupJid(value), 'must be a user, not a group');
 

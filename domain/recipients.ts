@@ -14,6 +14,18 @@ export function toJid(recipient: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A phone number written the local way, with the trunk prefix 0 and no
+ * country code (`05550000002`, `0555 000 00 03`): WhatsApp cannot know which
+ * country it is in, and taken as international it names someone else or no
+ * one. Undefined for anything else (`00…`, the international prefix, is not
+ * local).
+ */
+export function localNumber(recipient: string): string | undefined {
+  const digits = recipient.trim().replace(/[\s()-]/g, '');
+  return /^0[1-9]\d{5,13}$/.test(digits) ? digits : undefined;
+}
+
 export const isGroupJid = (jid: string) => jid.endsWith('@g.us');
 
 /** The phone number of a user JID (`905xx@s.whatsapp.net` → `905xx`). */

@@ -166,6 +166,24 @@ test('a recipient that is neither a phone number nor a JID is a 400, on every en
   assert.equal(await storedCount(), before);
 });
 
+test('a number written the local way (0 and no country code) is a 400 asking for the country code, on a send and on a campaign line', async () => {
+  for (const to of ['05550000002', '0555 000 00 03', '(0212) 555 00 00']) {
+    const res = await gw.request('/api/instance/default/messages/chat', { method: 'POST', json: { to, body: 'Merhaba' } });
+    assert.equal(res.status, 400, to);
+    const { error } = (await res.json()) as { error: string };
+    assert.match(error, /^to: 0\d+ is written the local way: give it with its country code, in international form/, to);
+  }
+  const campaign = await gw.request('/api/instance/default/bulk', {
+    method: 'POST',
+    json: { body: 'Kampanya', recipients: [{ id: '905550000002' }, { id: '0555 000 00 03' }] },
+  });
+  assert.equal(campaign.status, 400);
+  assert.match(((await campaign.json()) as { error: string }).error, /^recipients\.1\.id: 05550000003 is written the local way/);
+  // Nothing was stored for them; the same number in international form is accepted.
+  assert.equal((await gw.db('messages').whereIn('chat_id', ['05550000002@s.whatsapp.net', '05550000003@s.whatsapp.net'])).length, 0);
+  await assertPending('chat', { to: '+90 555 000 00 02', body: 'Merhaba' });
+});
+
 test('phone numbers with or without +, user JIDs (@s.whatsapp.net, @c.us) and group JIDs are accepted and stored as JIDs', async () => {
   const forms: Array<[string, string]> = [
     ['+905551234567', '905551234567@s.whatsapp.net'],
