@@ -27,10 +27,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body, an uploaded file or a media file is larger than allowed' },
   ROUTE_NOT_FOUND: { status: 404, meaning: 'no route for this method and path' },
   MEDIA_KIND: { status: 400, meaning: "the media's bytes are not of the endpoint's kind (an image, a video, audio, a WebP sticker)" },
-  IDEMPOTENCY_KEY_REUSED: {
-    status: 422,
-    meaning: 'the Idempotency-Key was used before for another request (another recipient, content or endpoint); nothing was sent',
-  },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, meaning: 'the Idempotency-Key was used for another request; nothing was sent' },
 
   // Tokens
   UNAUTHORIZED: { status: 401, meaning: 'the API (or metrics) token is missing, wrong or revoked' },
