@@ -80,12 +80,14 @@ for (const contact of CONTACTS) {
   await sim.saveContact(SHOP.phone, contact.phone, contact.name);
 }
 
-// A contact answers each message the shop sends it, a second later.
+// A contact answers each message the shop sends it, a second later, as a person would: in words of their
+// own, never repeating the shop's (a reply quoting it would set off a chatbot rule whose answer holds its trigger).
+const ANSWERS = ['Teşekkürler, harika! 😊', 'Tamam, anladım. İyi günler!', 'Süper, bekliyorum.'];
+let answered = 0;
 sim.onMessage((message) => {
   const contact = CONTACTS.find((c) => c.phone === message.to);
   if (!contact || message.ownCopy || message.from !== SHOP.phone) return;
-  const text = message.message.conversation ?? message.message.extendedTextMessage?.text;
-  const reply = text ? `Teşekkürler, mesajınızı aldım: "${text.slice(0, 80)}"` : 'Teşekkürler, aldım!';
+  const reply = ANSWERS[answered++ % ANSWERS.length]!;
   setTimeout(() => {
     sendFromPhone(sim, sim.user(contact.phone), sim.user(SHOP.phone), { conversation: reply }).catch((err: Error) =>
       log(`${contact.name} could not answer: ${err.message}`),

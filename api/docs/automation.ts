@@ -101,7 +101,7 @@ const rule = {
   id: 1,
   match_type: 'contains',
   trigger_text: 'fiyat',
-  response: 'Merhaba {name}, fiyat listemiz: ... (saat {time})',
+  response: 'Merhaba {name}, güncel listemiz: ... (saat {time})',
   delay: 2,
   enabled: 1,
   priority: 0,
@@ -307,7 +307,7 @@ export const automationDocs: RouteDocs = {
     summary: 'Create a rule, or change one (with `id`)',
     description:
       'Rules are tried in `priority` order (lower first); the first match answers 1:1 chats after `delay` seconds. Matching ignores case, accents and the Turkish i; `regex` runs on RE2. `{name}`, `{phone}` and `{time}` are filled in. With `id`, the fields given change and the others stay.',
-    example: { match_type: 'contains', trigger_text: 'fiyat', response: 'Merhaba {name}, fiyat listemiz: ... (saat {time})', delay: 2 },
+    example: { match_type: 'contains', trigger_text: 'fiyat', response: 'Merhaba {name}, güncel listemiz: ... (saat {time})', delay: 2 },
     responses: {
       200: { description: 'Saved', example: { success: true, id: 1, rule } },
       404: ruleNotFound,
