@@ -34,6 +34,8 @@ export interface ChatbotReplyInput {
   receivedAt: number;
   /** The sender's push name, if WhatsApp gave one. */
   pushName?: string;
+  /** The message's text: the bot does not answer its own words sent back (absent in replies started before it was kept). */
+  body?: string;
 }
 
 export const MAX_AGE_SECONDS = 5 * 60;
@@ -136,6 +138,7 @@ export function createChatbot({ db, listener, logger, startReply }: ChatbotDeps)
           delaySeconds: rule.delay,
           receivedAt: Date.now(),
           ...(message.pushName ? { pushName: message.pushName } : {}),
+          body: message.body,
         };
         starts.push(
           startReply(input).catch((err) => logger.error({ err, instanceId, messageId: message.id }, 'starting a chatbot reply failed')),
@@ -158,14 +161,15 @@ export interface ChatbotActivityDeps {
   wakeOutbox: (instanceId: string) => Promise<void>;
 }
 
-export type ReplyOutcome = 'queued' | 'takeover' | 'limit' | 'disabled' | 'ruleGone';
+export type ReplyOutcome = 'queued' | 'takeover' | 'echo' | 'limit' | 'disabled' | 'ruleGone';
 
 export function createChatbotActivities({ db, wakeOutbox }: ChatbotActivityDeps) {
   return {
     /**
      * Hands the reply to the outbox, once (its idempotency key names the
      * incoming message), unless the bot or its rule was switched off
-     * meanwhile, a person wrote in the chat, or the chat is at its limit.
+     * meanwhile, a person wrote in the chat, the message is the bot's own
+     * text sent back, or the chat is at its limit.
      * The rule's current response is sent, with its placeholders filled.
      */
     async sendChatbotReply(input: ChatbotReplyInput): Promise<{ outcome: ReplyOutcome; replyId?: string }> {
@@ -188,6 +192,7 @@ export function createChatbotActivities({ db, wakeOutbox }: ChatbotActivityDeps)
       const stored = await storeReply(db, {
         message: outgoing(instance, { instanceId, id: newMessageId(), chatId, content: { type: 'text', body }, source: 'chatbot' }),
         incomingId: input.messageId,
+        incomingBody: input.body,
         receivedAt: input.receivedAt,
         ruleId: rule.id,
         pauseMinutes: settings.chatbotPauseMinutes,

@@ -6,12 +6,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
-import { createRule, deleteRule, getRule, listRules, MAX_RULES, updateRule, type RuleFields } from '../db/chatbot.js';
+import { botPauses, createRule, deleteRule, getRule, listRules, MAX_RULES, resumeBot, updateRule, type BotPause, type RuleFields } from '../db/chatbot.js';
 import { getSettings, updateSettings } from '../db/settings.js';
 import { MATCH_TYPES, MAX_PATTERN_LENGTH, regexProblem, type ChatbotRule } from '../domain/chatbotRules.js';
 import { BadRequest, Conflict, NotFound } from '../lib/errors.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
+import { jid } from './schemas.js';
 
 const MAX_DELAY_SECONDS = 3_600;
 const MAX_PRIORITY = 1_000_000;
@@ -88,6 +89,17 @@ function checked(fields: Partial<RuleFields>): RuleFields {
   return rule;
 }
 
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+
+/** A chat where the bot is silent, as the API shows it. */
+export const shownPause = (pause: BotPause) => ({
+  chatId: pause.chatId,
+  pausedUntil: iso(pause.until),
+  because: pause.because,
+  since: iso(pause.since),
+  messageId: pause.messageId,
+});
+
 export function chatbotRouter({ db }: { db: Db }): Router {
   const router = Router({ mergeParams: true });
 
@@ -137,6 +149,29 @@ export function chatbotRouter({ db }: { db: Db }): Router {
       const enabled = body.enabled ?? !(await getSettings(db, id)).chatbotEnabled;
       const settings = await updateSettings(db, id, { chatbotEnabled: enabled });
       return { success: true, enabled: settings.chatbotEnabled };
+    }),
+  );
+
+  router.get(
+    '/pauses',
+    route({}, async (_input, _req, res) => {
+      const { id } = instanceOf(res);
+      const settings = await getSettings(db, id);
+      // A bot that is off is not paused anywhere: it answers nobody.
+      const pauses = settings.chatbotEnabled ? await botPauses(db, id, settings.chatbotPauseMinutes) : [];
+      return { pauses: pauses.map(shownPause), pauseMinutes: settings.chatbotPauseMinutes };
+    }),
+  );
+
+  router.post(
+    '/resume',
+    route({ body: z.object({ chatId: jid() }) }, async ({ body }, _req, res) => {
+      const { id } = instanceOf(res);
+      const settings = await getSettings(db, id);
+      const [pause] = await botPauses(db, id, settings.chatbotPauseMinutes, body.chatId);
+      // Not paused: nothing to lift (the chat may not even exist); the answer says so.
+      if (pause) await resumeBot(db, id, body.chatId);
+      return { success: true, resumed: pause !== undefined };
     }),
   );
   return router;

@@ -1,7 +1,9 @@
 /** Chats (`.../chats`): kept from WhatsApp's history sync and live events; actions go to WhatsApp. */
 import { Router } from 'express';
 import { z } from 'zod';
+import { botPauses } from '../db/chatbot.js';
 import type { Db } from '../db/knex.js';
+import { getSettings } from '../db/settings.js';
 import {
   chatIds,
   deleteChat,
@@ -14,6 +16,7 @@ import {
 } from '../db/chats.js';
 import { callSession, type SessionCallDeps } from '../temporal/sessionCalls.js';
 import { isGroupJid } from '../domain/recipients.js';
+import { shownPause } from './chatbot.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { BadRequest, NotFound } from '../lib/errors.js';
@@ -24,13 +27,18 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
   router.get(
     '/',
     route({}, async (_input, _req, res) => {
-      const rows = await listChats(db, instanceOf(res).id);
+      const instanceId = instanceOf(res).id;
+      const [rows, settings] = await Promise.all([listChats(db, instanceId), getSettings(db, instanceId)]);
+      // Where a person wrote lately, the bot is silent until its pause is over (only while it is on).
+      const pauses = settings.chatbotEnabled ? await botPauses(db, instanceId, settings.chatbotPauseMinutes) : [];
+      const pausedUntil = new Map(pauses.map((p) => [p.chatId, shownPause(p).pausedUntil]));
       return rows.map((r) => ({
         id: r.id,
         name: r.name ?? r.contact_name ?? r.notify ?? null,
         unreadCount: r.unread_count,
         lastMessage: r.last_message === null ? null : Number(r.last_message),
         archived: r.archived,
+        botPausedUntil: pausedUntil.get(r.id) ?? null,
       }));
     }),
   );

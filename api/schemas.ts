@@ -70,3 +70,13 @@ export const typingMs = () =>
     .min(0, `typingMs must be between 0 and ${MAX_TYPING_MS} ms`)
     .max(MAX_TYPING_MS, `typingMs must be between 0 and ${MAX_TYPING_MS} ms`)
     .optional();
+
+/**
+ * Whether a person wrote this send (a shop's staff, from their own system or the dashboard): like a message
+ * from the phone, it pauses the chatbot in the chat. Sends are automated by default and leave the bot answering.
+ */
+export const byPerson = () =>
+  z
+    .boolean({ error: 'byPerson must be true or false' })
+    .optional()
+    .meta({ description: "Written by a person (your staff): pauses the chatbot in this chat, as a message from the phone does. Default false: an automated send, the bot keeps answering" });

@@ -33,7 +33,7 @@ import { taskQueues } from '../workflows/names.js';
 import { sendsAccepted } from '../lib/metrics.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
-import { jid, typingMs } from './schemas.js';
+import { byPerson, jid, typingMs } from './schemas.js';
 import type { SendWaiter } from './sendWaiter.js';
 
 export interface SendDeps {
@@ -53,71 +53,68 @@ const source = (field: string) => z.string().min(1, `${field} must not be empty`
 /** Content whose media is still the source the request gave (a URL, a data URI, an uploaded file's url). */
 type WithoutMedia<C> = C extends unknown ? Omit<C, 'media'> : never;
 /** What a valid send request becomes: its recipient and its content, with the media's source and field if it has media. */
-type SendRequest = { to: string; typingMs?: number } & (
+type SendRequest = { to: string; typingMs?: number; byPerson?: boolean } & (
   { content: Exclude<StoredContent, MediaContent> } | { content: WithoutMedia<MediaContent>; source: string; field: string }
 );
+
+/** Who a send is to, its typing, and whether a person wrote it (every endpoint's fields but a reaction's and a delete's). */
+const sender = { to: jid(), typingMs: typingMs(), byPerson: byPerson() };
+const senderOf = (b: { to: string; typingMs?: number; byPerson?: boolean }) => ({ to: b.to, typingMs: b.typingMs, byPerson: b.byPerson });
 
 /** Per endpoint: the body schema and how a valid body becomes a SendRequest. */
 const endpoints: Record<string, z.ZodType<SendRequest>> = {
   chat: z
-    .object({ to: jid(), typingMs: typingMs(), body: text('body') })
-    .transform((b): SendRequest => ({ to: b.to, typingMs: b.typingMs, content: { type: 'text', body: b.body } })),
-  image: z.object({ to: jid(), typingMs: typingMs(), image: source('image'), caption: optionalText() }).transform((b): SendRequest => ({
-    to: b.to,
-    typingMs: b.typingMs,
+    .object({ ...sender, body: text('body') })
+    .transform((b): SendRequest => ({ ...senderOf(b), content: { type: 'text', body: b.body } })),
+  image: z.object({ ...sender, image: source('image'), caption: optionalText() }).transform((b): SendRequest => ({
+    ...senderOf(b),
     source: b.image,
     field: 'image',
     content: { type: 'image', caption: b.caption },
   })),
-  video: z.object({ to: jid(), typingMs: typingMs(), video: source('video'), caption: optionalText() }).transform((b): SendRequest => ({
-    to: b.to,
-    typingMs: b.typingMs,
+  video: z.object({ ...sender, video: source('video'), caption: optionalText() }).transform((b): SendRequest => ({
+    ...senderOf(b),
     source: b.video,
     field: 'video',
     content: { type: 'video', caption: b.caption },
   })),
   document: z
     .object({
-      to: jid(),
-      typingMs: typingMs(),
+      ...sender,
       document: source('document'),
       filename: z.string().min(1).max(255).optional(),
       caption: optionalText(),
     })
     .transform((b): SendRequest => ({
-      to: b.to,
-      typingMs: b.typingMs,
+      ...senderOf(b),
       source: b.document,
       field: 'document',
       content: { type: 'document', filename: b.filename ?? 'document', caption: b.caption },
     })),
   audio: z
-    .object({ to: jid(), typingMs: typingMs(), audio: source('audio') })
-    .transform((b): SendRequest => ({ to: b.to, typingMs: b.typingMs, source: b.audio, field: 'audio', content: { type: 'audio' } })),
+    .object({ ...sender, audio: source('audio') })
+    .transform((b): SendRequest => ({ ...senderOf(b), source: b.audio, field: 'audio', content: { type: 'audio' } })),
   voice: z
-    .object({ to: jid(), typingMs: typingMs(), audio: source('audio') })
-    .transform((b): SendRequest => ({ to: b.to, typingMs: b.typingMs, source: b.audio, field: 'audio', content: { type: 'voice' } })),
+    .object({ ...sender, audio: source('audio') })
+    .transform((b): SendRequest => ({ ...senderOf(b), source: b.audio, field: 'audio', content: { type: 'voice' } })),
   sticker: z
-    .object({ to: jid(), typingMs: typingMs(), sticker: source('sticker') })
-    .transform((b): SendRequest => ({ to: b.to, typingMs: b.typingMs, source: b.sticker, field: 'sticker', content: { type: 'sticker' } })),
+    .object({ ...sender, sticker: source('sticker') })
+    .transform((b): SendRequest => ({ ...senderOf(b), source: b.sticker, field: 'sticker', content: { type: 'sticker' } })),
   location: z
     .object({
-      to: jid(),
-      typingMs: typingMs(),
+      ...sender,
       lat: z.number().min(-90).max(90),
       lng: z.number().min(-180).max(180),
       name: optionalText(),
       address: optionalText(),
     })
     .transform((b): SendRequest => ({
-      to: b.to,
-      typingMs: b.typingMs,
+      ...senderOf(b),
       content: { type: 'location', lat: b.lat, lng: b.lng, name: b.name, address: b.address },
     })),
   contact: z
     .object({
-      to: jid(),
-      typingMs: typingMs(),
+      ...sender,
       contact_name: z.string().min(1).max(256).optional(),
       contact_phone: z
         .string()
@@ -125,30 +122,27 @@ const endpoints: Record<string, z.ZodType<SendRequest>> = {
         .optional(),
     })
     .transform((b): SendRequest => ({
-      to: b.to,
-      typingMs: b.typingMs,
+      ...senderOf(b),
       content: { type: 'contact', name: b.contact_name ?? 'Contact', phone: b.contact_phone },
     })),
   poll: z
     .object({
-      to: jid(),
-      typingMs: typingMs(),
+      ...sender,
       name: text('name', 255),
       values: z.array(z.string().min(1).max(100)).min(2, 'values needs 2 to 12 options').max(12, 'values needs 2 to 12 options'),
       selectableCount: z.union([z.literal(0), z.literal(1)], { error: 'selectableCount must be 0 (multiple) or 1 (single)' }).optional(),
     })
     .refine((b) => new Set(b.values).size === b.values.length, { message: 'values must be distinct', path: ['values'] })
     .transform((b): SendRequest => ({
-      to: b.to,
-      typingMs: b.typingMs,
+      ...senderOf(b),
       content: { type: 'poll', name: b.name, values: b.values, selectableCount: b.selectableCount ?? 0 },
     })),
   reaction: z
-    .object({ to: jid(), msgId: text('msgId', 128), emoji: z.string().max(32) })
-    .transform((b): SendRequest => ({ to: b.to, content: { type: 'reaction', messageId: b.msgId, emoji: b.emoji } })),
+    .object({ to: jid(), byPerson: byPerson(), msgId: text('msgId', 128), emoji: z.string().max(32) })
+    .transform((b): SendRequest => ({ to: b.to, byPerson: b.byPerson, content: { type: 'reaction', messageId: b.msgId, emoji: b.emoji } })),
   delete: z
-    .object({ to: jid(), msgId: text('msgId', 128) })
-    .transform((b): SendRequest => ({ to: b.to, content: { type: 'delete', messageId: b.msgId } })),
+    .object({ to: jid(), byPerson: byPerson(), msgId: text('msgId', 128) })
+    .transform((b): SendRequest => ({ to: b.to, byPerson: b.byPerson, content: { type: 'delete', messageId: b.msgId } })),
 };
 
 const DATA_URI = /^data:([\w.+-]+\/[\w.+-]+)?((?:;[\w-]+=[\w.-]+)*)(;base64)?,(.*)$/s;
@@ -266,7 +260,8 @@ export function sendRouter(deps: SendDeps): Router {
               content,
               idempotencyKey,
               requestFingerprint: fingerprint,
-              source: 'api',
+              // Only a send marked as a person's pauses the chatbot in the chat; the API's are automated by default.
+              source: body.byPerson ? 'person' : 'api',
               typingMs: body.typingMs,
             }),
           ).catch(async (err) => {

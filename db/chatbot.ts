@@ -68,6 +68,92 @@ export async function deleteRule(db: Db, instanceId: string, id: number): Promis
   });
 }
 
+/**
+ * Where a person's messages come from (`messages.source`): written on the phone or another linked device,
+ * or sent through the API marked as a person's (`byPerson`). Only these pause the bot in a chat; the API's
+ * other sends, campaigns, schedules and the bot's own replies are automated and do not.
+ */
+export const PERSON_SOURCES = ['phone', 'person'] as const;
+const PERSON = `source in ('phone', 'person')`;
+
+/** Chats the bot answers in: one person's (not groups, status broadcasts, newsletters). */
+const ONE_TO_ONE = String.raw`~ '@(s\.whatsapp\.net|lid)$'`;
+
+/**
+ * SQL: a `chatbot_paused` event for each new message of a person in `relation` (rows with instance_id,
+ * chat_id, id, source, timestamp) that pauses the bot: the bot is on with a pause, the pause is not over
+ * already (a message from history), and the bot was not paused in that chat before (a person's later
+ * messages extend the pause without a new event). Recorded only for an instance with a webhook. `$now` is
+ * the events' time in ms.
+ */
+export const pauseEventsSql = (relation: string, nowMs: string) => `
+  insert into webhook_events (id, instance_id, event, data, timestamp)
+  select distinct on (n.instance_id, n.chat_id) gen_random_uuid(), n.instance_id, 'chatbot_paused',
+         jsonb_build_object('chatId', n.chat_id, 'messageId', n.id, 'because', n.source,
+           'pausedUntil', to_char(to_timestamp(n.timestamp + s.chatbot_pause_minutes * 60) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS".000Z"')),
+         ${nowMs}
+    from ${relation} n
+    join instance_settings s on s.instance_id = n.instance_id
+   where n.${PERSON} and n.chat_id ${ONE_TO_ONE}
+     and s.chatbot_enabled and s.chatbot_pause_minutes > 0 and s.webhook_enabled and s.webhook_url is not null
+     and n.timestamp + s.chatbot_pause_minutes * 60 > extract(epoch from now())
+     and not exists (
+       select 1 from messages h left join chats c on c.instance_id = h.instance_id and c.id = h.chat_id
+        where h.instance_id = n.instance_id and h.chat_id = n.chat_id and h.${PERSON} and h.id <> n.id
+          and h.timestamp >= n.timestamp - s.chatbot_pause_minutes * 60 and h.timestamp <= n.timestamp
+          and h.timestamp > coalesce(c.bot_resumed_at, 0))
+   order by n.instance_id, n.chat_id, n.timestamp`;
+
+/** The bot is silent in a chat until `until`, because a person wrote there (`because`: from the phone, or a send marked as a person's). */
+export interface BotPause {
+  chatId: string;
+  /** The person's latest message, and when it was written (seconds since the epoch). */
+  messageId: string;
+  since: number;
+  until: number;
+  because: (typeof PERSON_SOURCES)[number];
+}
+
+/**
+ * The chats (or this one) where a person wrote within the last `pauseMinutes` and nobody resumed the bot
+ * since: the bot does not answer there until the pause is over.
+ */
+export async function botPauses(db: Db, instanceId: string, pauseMinutes: number, chatId?: string): Promise<BotPause[]> {
+  if (pauseMinutes <= 0) return [];
+  const { rows } = await db.raw(
+    `select distinct on (m.chat_id) m.chat_id, m.id, m.source, m.timestamp
+       from messages m left join chats c on c.instance_id = m.instance_id and c.id = m.chat_id
+      where m.instance_id = :instanceId and m.${PERSON} and m.chat_id ${ONE_TO_ONE} ${chatId ? 'and m.chat_id = :chatId' : ''}
+        and m.timestamp > :since::bigint and m.timestamp > coalesce(c.bot_resumed_at, 0)
+      order by m.chat_id, m.timestamp desc, m.seq desc`,
+    { instanceId, since: Math.floor(Date.now() / 1000) - pauseMinutes * 60, ...(chatId ? { chatId } : {}) },
+  );
+  return rows.map((r: { chat_id: string; id: string; source: BotPause['because']; timestamp: string }) => ({
+    chatId: r.chat_id,
+    messageId: r.id,
+    since: Number(r.timestamp),
+    until: Number(r.timestamp) + pauseMinutes * 60,
+    because: r.source,
+  }));
+}
+
+/**
+ * Lifts the bot's pause in a chat: a person's messages written until now no longer pause it (the
+ * latest one's time counts if the phone's clock is ahead). False when the chat is unknown.
+ */
+export async function resumeBot(db: Db, instanceId: string, chatId: string): Promise<boolean> {
+  const updated = await db('chats')
+    .where({ instance_id: instanceId, id: chatId })
+    .update({
+      bot_resumed_at: db.raw(
+        `greatest(extract(epoch from now())::bigint,
+                  (select max(timestamp) from messages where instance_id = ? and chat_id = ? and ${PERSON}))`,
+        [instanceId, chatId],
+      ),
+    });
+  return updated > 0;
+}
+
 /** The idempotency key of the bot's reply to an incoming message: one reply per message, whatever happens. */
 export const replyKeyOf = (incomingId: string) => `chatbot ${incomingId}`;
 
@@ -79,6 +165,8 @@ export interface ReplyRequest {
   /** When it arrived (ms since the epoch). */
   receivedAt: number;
   ruleId: number;
+  /** The incoming message's text, if known: the bot does not answer its own words sent back. */
+  incomingBody?: string;
   /** How long the bot stays silent in a chat after a person wrote there. */
   pauseMinutes: number;
   /** The most replies per chat per minute. */
@@ -86,12 +174,13 @@ export interface ReplyRequest {
 }
 
 /** Queued: the reply's id, and whether a running drain of the outbox takes it (else the caller wakes the outbox). */
-export type ReplyOutcome = { queued: string; drainActive: boolean } | { dropped: 'takeover' | 'limit' };
+export type ReplyOutcome = { queued: string; drainActive: boolean } | { dropped: 'takeover' | 'echo' | 'limit' };
 
 /**
  * Stores the bot's reply as a pending outgoing message for the outbox, unless
- * a person wrote in the chat since the message came in or within the pause,
- * or the bot has replied `perMinute` times in the chat within the last
+ * a person wrote in the chat since the message came in or within the pause
+ * (and nobody resumed the bot since), the message is the bot's own text sent
+ * back, or the bot has replied `perMinute` times in the chat within the last
  * minute. The checks and the insert hold a lock on the chat, so concurrent
  * replies in one chat count each other. A reply stored before (a retry) is
  * returned as queued.
@@ -106,8 +195,22 @@ export async function storeReply(db: Db, reply: ReplyRequest): Promise<ReplyOutc
     if (earlier) return { queued: earlier.id as string, drainActive: false };
 
     const sinceSeconds = Math.floor(Math.min(reply.receivedAt, Date.now() - reply.pauseMinutes * 60_000) / 1000);
-    const human = await trx('messages').where(where).whereIn('source', ['api', 'phone']).where('timestamp', '>=', sinceSeconds).first('id');
-    if (human) return { dropped: 'takeover' };
+    const resumed = trx('chats').where({ instance_id: message.instanceId, id: message.chatId }).select(trx.raw('coalesce(max(bot_resumed_at), 0)'));
+    const person = await trx('messages')
+      .where(where)
+      .whereIn('source', [...PERSON_SOURCES])
+      .where('timestamp', '>=', sinceSeconds)
+      .where('timestamp', '>', resumed)
+      .first('id');
+    if (person) return { dropped: 'takeover' };
+    // The bot never answers its own text: a contact's phone (or another bot) sending the bot's words back.
+    if (reply.incomingBody !== undefined) {
+      const own = await trx('messages')
+        .where({ ...where, source: 'chatbot', body: reply.incomingBody })
+        .where('created_at', '>', trx.raw(`now() - interval '1 day'`))
+        .first('id');
+      if (own) return { dropped: 'echo' };
+    }
     const [{ n }] = await trx('messages')
       .where({ ...where, source: 'chatbot' })
       .where('created_at', '>', trx.raw(`now() - interval '1 minute'`))

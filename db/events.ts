@@ -12,7 +12,8 @@ export type GatewayEvent =
   | 'account_restriction'
   | 'call'
   | 'group_participants'
-  | 'group_update';
+  | 'group_update'
+  | 'chatbot_paused';
 
 /**
  * Whether the instance `instanceId` (an SQL expression) has a webhook to

@@ -7,6 +7,7 @@ import type { StoredContent } from '../domain/content.js';
 import type { Knex } from 'knex';
 import { Coalescer, coalescersBy } from './coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
+import { pauseEventsSql } from './chatbot.js';
 import { recordEvent, webhookOn } from './events.js';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../whatsapp/session.js';
 
@@ -272,6 +273,13 @@ export async function recordIncoming(
         .returning('id');
       if (inserted.length === 0) return;
       fresh.push(message);
+      // Written on the phone: a person, who pauses the bot in the chat (announced when the pause starts).
+      if (message.fromMe)
+        await trx.raw(
+          `with n as (select ?::text as instance_id, ?::text as chat_id, ?::text as id, 'phone'::text as source, ?::bigint as timestamp)
+           ${pauseEventsSql('n', '?::bigint')}`,
+          [instanceId, message.chatId, message.id, message.timestamp, Date.now()],
+        );
       await recordEvent(trx, instanceId, 'message_received', {
         id: message.id,
         from: message.from,

@@ -9,6 +9,7 @@
 import { Coalescer, coalescersBy } from './coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import type { MessageRow } from './messages.js';
+import { pauseEventsSql } from './chatbot.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
 import type { InstanceRow } from './instances.js';
 import { bodyOf, messageType, type StoredContent } from '../domain/content.js';
@@ -24,13 +25,13 @@ export interface NewOutgoing {
   idempotencyKey?: string;
   /** With a client's idempotency key: what its request asked for, so that the key reused for another request is told apart. */
   requestFingerprint?: string;
-  /** Where it comes from (`messages.source`): a person's send through the API, a campaign, a schedule, the bot, a declined call's reply. */
+  /** Where it comes from (`messages.source`): the API (`person` when marked as a person's), a campaign, a schedule, the bot, a declined call's reply. */
   source: OutgoingSource;
   /** Typing shown to the recipient before it is sent (domain/typing.ts). */
   typingMs?: number;
 }
 
-export type OutgoingSource = 'api' | 'bulk' | 'scheduled' | 'chatbot' | 'call';
+export type OutgoingSource = 'api' | 'person' | 'bulk' | 'scheduled' | 'chatbot' | 'call';
 
 /**
  * An outgoing message of the instance with this content: its type and body
@@ -102,7 +103,10 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
        insert into messages (instance_id, id, chat_id, from_jid, to_jid, from_me, type, body, content, status, idempotency_key, timestamp, source, typing_ms, request_fingerprint)
        select instance_id, id, chat_id, from_jid, chat_id, true, type, body, content, 'pending', idempotency_key, $9, source, typing_ms, request_fingerprint from input order by ord
        on conflict (instance_id, idempotency_key) where idempotency_key is not null do nothing
-       returning seq, instance_id, id, chat_id, status, timestamp
+       returning seq, instance_id, id, chat_id, status, timestamp, source
+     ), paused as (
+       -- A send marked as a person's pauses the bot in its chat, announced when the pause starts.
+       ${pauseEventsSql('m', '$9::bigint * 1000')}
      ), chat as (
        insert into chats (instance_id, id, last_message)
        select instance_id, chat_id, max(timestamp) from m group by instance_id, chat_id

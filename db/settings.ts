@@ -76,7 +76,7 @@ export const instanceSettingsSchema = z.object({
   chatbotEnabled: z.boolean().default(true),
   /** An incoming 1:1 text equal to one of these (case and accents aside) puts its sender on the opt-out list. */
   optOutKeywords: z.array(z.string()).default(DEFAULT_OPT_OUT_KEYWORDS),
-  /** After a person writes in a chat (the phone, or a send through the API), the bot stays silent there this long. */
+  /** After a person writes in a chat (on the phone, or a send marked `byPerson`), the bot stays silent there this long. */
   chatbotPauseMinutes: z.number().int().min(0).max(MAX_PAUSE_MINUTES).default(30),
   /** At most this many automatic replies per chat per minute: two bots answering each other stop there. */
   chatbotRepliesPerMinute: z.number().int().min(1).max(MAX_REPLIES_PER_MINUTE).default(5),

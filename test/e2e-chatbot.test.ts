@@ -8,10 +8,12 @@ import { Client, Connection } from '@temporalio/client';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromOwnPhone, sendFromPhone } from '../simulator/messages.js';
 import { eventually, type Gateway } from './support/gateway.js';
+import type { Receiver } from './support/receiver.js';
 import { jid, scenario } from './support/scenario.js';
 
 let sim: Simulator;
 let gw: Gateway;
+let receiver: Receiver;
 const OWNER = '905553400001';
 // A customer per scenario: the loop cap and the takeover pause are per chat.
 const CEM = '905553400002';
@@ -24,6 +26,9 @@ const IREM = '905553400008';
 const JALE = '905553400009';
 const KEREM = '905553400010';
 const LALE = '905553400011';
+const MERT = '905553400012';
+const NAZ = '905553400013';
+const OYA = '905553400014';
 
 const s = scenario({
   name: 'e2e_chatbot',
@@ -38,11 +43,16 @@ const s = scenario({
     [JALE, 'Jale'],
     [KEREM, 'Kerem'],
     [LALE, 'Lale'],
+    [MERT, 'Mert'],
+    [NAZ, 'Naz'],
+    [OYA, 'Oya'],
   ],
   instances: [{ id: 'shop', phone: OWNER }],
+  // Pauses are announced as webhook events.
+  receiver: true,
 });
 before(async () => {
-  ({ sim, gw } = await s.start());
+  ({ sim, gw, receiver } = await s.start());
   // Tests send a chat more than the default five answered messages a minute; the cap has its own test.
   await settings({ chatbotRepliesPerMinute: 60 });
 });
@@ -292,7 +302,7 @@ test('at most chatbotRepliesPerMinute replies per chat per minute: two bots answ
   await settings({ chatbotRepliesPerMinute: 60 });
 });
 
-test('human takeover: after the phone or an API send writes in a chat the bot is silent there, and a waiting reply is dropped', async () => {
+test('human takeover: after a person writes in a chat (the phone, or a send marked byPerson) the bot is silent there, and a waiting reply is dropped; automated API sends leave it answering', async () => {
   await addRule({ match_type: 'exact', trigger_text: 'yardım', response: 'bot yardımı', delay: 0 });
   await addRule({ match_type: 'exact', trigger_text: 'beklerim', response: 'bekleyen bot cevabı', delay: 3 });
 
@@ -310,12 +320,27 @@ test('human takeover: after the phone or an API send writes in a chat the bot is
   const afterPhone = await write(JALE, 'yardım');
   assert.equal(await outcomeOf(afterPhone), 'takeover');
 
-  // Same after a send through the API.
-  const sent = await gw.request('/api/instance/shop/messages/chat', { method: 'POST', json: { to: KEREM, body: 'Temsilciniz Kerem Bey' } });
+  // The shop's system sends an order update through the API: automated, the bot keeps answering Kerem.
+  const update = await gw.request('/api/instance/shop/messages/chat', { method: 'POST', json: { to: KEREM, body: 'Siparişiniz kargoda' } });
+  assert.ok([200, 202].includes(update.status), String(update.status));
+  const afterUpdate = await write(KEREM, 'yardım');
+  assert.equal(await outcomeOf(afterUpdate), 'queued');
+  assert.equal(await nthReply(KEREM, 2), 'bot yardımı', 'the reply after the order update');
+  // A send marked as a person's (staff answering from the shop's own system) pauses it.
+  const sent = await gw.request('/api/instance/shop/messages/chat', {
+    method: 'POST',
+    json: { to: KEREM, body: 'Temsilciniz Kerem Bey', byPerson: true },
+  });
   assert.ok([200, 202].includes(sent.status), String(sent.status));
-  const afterApi = await write(KEREM, 'yardım');
-  assert.equal(await outcomeOf(afterApi), 'takeover');
-  assert.equal(repliesTo(KEREM).filter((m) => textOf(m) === 'bot yardımı').length, 0);
+  const personal = (await sent.json()) as { id: string };
+  assert.equal((await gw.db('messages').where({ instance_id: 'shop', id: personal.id }).first()).source, 'person');
+  const afterPerson = await write(KEREM, 'yardım');
+  assert.equal(await outcomeOf(afterPerson), 'takeover');
+  assert.equal(repliesTo(KEREM).filter((m) => textOf(m) === 'bot yardımı').length, 1);
+  // byPerson is a yes or no.
+  const wrong = await gw.request('/api/instance/shop/messages/chat', { method: 'POST', json: { to: KEREM, body: 'x', byPerson: 'yes' } });
+  assert.equal(wrong.status, 400);
+  assert.match(((await wrong.json()) as { error: string }).error, /byPerson must be true or false/);
 
   // A reply waiting on its timer is dropped when a person answers meanwhile.
   const waiting = await write(LALE, 'beklerim');
@@ -332,6 +357,89 @@ test('human takeover: after the phone or an API send writes in a chat the bot is
   await write(JALE, 'yardım');
   assert.equal(await nthReply(JALE, 1), 'bot yardımı');
   await settings({ chatbotPauseMinutes: 30 });
+});
+
+test('a pause is visible (chats, pauses, a chatbot_paused event once when it starts) and lifted by resume; campaigns and schedules never pause', async () => {
+  await addRule({ match_type: 'exact', trigger_text: 'durum', response: 'durum botu', delay: 0 });
+  const pausedEvents = (chatId: string) => receiver.byEvent('chatbot_paused').filter((r) => r.json.data.chatId === chatId);
+
+  // Mert gets a campaign message and a scheduled one: nothing pauses, the bot answers.
+  const bulk = await call('/bulk', { method: 'POST', json: { recipients: [{ id: MERT }], body: 'Kampanya: indirim', delay: 0 } });
+  assert.equal(bulk.status, 200, JSON.stringify(bulk.body));
+  const scheduled = await call('/scheduled', {
+    method: 'POST',
+    json: { recipient: MERT, body: 'Hatırlatma', scheduledAt: new Date(Date.now() + 1_000).toISOString() },
+  });
+  assert.equal(scheduled.status, 200, JSON.stringify(scheduled.body));
+  await eventually(async () => repliesTo(MERT).length >= 2 || undefined, 30_000, 'the campaign and the schedule at Mert');
+  assert.equal(await outcomeOf(await write(MERT, 'durum')), 'queued');
+
+  // The owner writes to Naz from the phone: a pause starts, announced once.
+  const before = Math.floor(Date.now() / 1000);
+  const own = await sendFromOwnPhone(sim, sim.user(OWNER), sim.user(NAZ), { conversation: 'Naz Hanım, ben ilgileniyorum' });
+  const [event] = await eventually(async () => (pausedEvents(jid(NAZ)).length ? pausedEvents(jid(NAZ)) : undefined), 20_000, 'chatbot_paused');
+  assert.equal(event!.json.data.because, 'phone');
+  assert.equal(event!.json.data.messageId, own);
+  const until = Date.parse(event!.json.data.pausedUntil as string);
+  assert.ok(Math.abs(until / 1000 - (before + 30 * 60)) < 60, `paused until ${event!.json.data.pausedUntil}`);
+  // The chat list and the pauses say the same.
+  const chats = await call<Array<{ id: string; botPausedUntil: string | null }>>('/chats');
+  assert.equal(chats.status, 200, JSON.stringify(chats.body));
+  assert.equal(chats.body.find((c) => c.id === jid(NAZ))?.botPausedUntil, event!.json.data.pausedUntil);
+  assert.equal(chats.body.find((c) => c.id === jid(MERT))?.botPausedUntil, null, 'automated sends pause nothing');
+  const pauses = await call<{ pauses: Array<Record<string, string>>; pauseMinutes: number }>('/chatbot/pauses');
+  assert.deepEqual(
+    pauses.body.pauses.find((p) => p.chatId === jid(NAZ)),
+    { chatId: jid(NAZ), pausedUntil: event!.json.data.pausedUntil, because: 'phone', since: pauses.body.pauses.find((p) => p.chatId === jid(NAZ))!.since, messageId: own },
+  );
+  assert.equal(pauses.body.pauseMinutes, 30);
+  assert.equal(await outcomeOf(await write(NAZ, 'durum')), 'takeover');
+  // A second message of the owner extends the pause without a second event.
+  await sendFromOwnPhone(sim, sim.user(OWNER), sim.user(NAZ), { conversation: 'Bir dakika lütfen' });
+  await eventually(
+    async () => (await gw.db('messages').where({ instance_id: 'shop', chat_id: jid(NAZ), source: 'phone' })).length === 2 || undefined,
+    20_000,
+    'second phone message',
+  );
+  // A marked send to Oya starts its own pause, because "person".
+  await gw.request('/api/instance/shop/messages/chat', { method: 'POST', json: { to: OYA, body: 'Merhaba Oya', byPerson: true } });
+  const [oya] = await eventually(async () => (pausedEvents(jid(OYA)).length ? pausedEvents(jid(OYA)) : undefined), 20_000, 'Oya paused');
+  assert.equal(oya!.json.data.because, 'person');
+  assert.equal(pausedEvents(jid(NAZ)).length, 1, 'one event per pause');
+
+  // Resumed: the bot answers Naz again at once, and the pause is gone from both lists.
+  const resumed = await call<{ success: boolean; resumed: boolean }>('/chatbot/resume', { method: 'POST', json: { chatId: NAZ } });
+  assert.deepEqual(resumed.body, { success: true, resumed: true });
+  assert.equal((await call<Array<{ id: string; botPausedUntil: string | null }>>('/chats')).body.find((c) => c.id === jid(NAZ))?.botPausedUntil, null);
+  assert.equal((await call<{ pauses: Array<{ chatId: string }> }>('/chatbot/pauses')).body.pauses.some((p) => p.chatId === jid(NAZ)), false);
+  assert.equal(await outcomeOf(await write(NAZ, 'durum')), 'queued');
+  assert.equal(await nthReply(NAZ, 1), 'durum botu');
+  // Resuming where nothing is paused says so; a bad chat id is a 400.
+  assert.deepEqual((await call('/chatbot/resume', { method: 'POST', json: { chatId: NAZ } })).body, { success: true, resumed: false });
+  assert.equal((await call('/chatbot/resume', { method: 'POST', json: { chatId: 'nobody' } })).status, 400);
+  // A person writing again pauses it again, with a new event.
+  await sendFromOwnPhone(sim, sim.user(OWNER), sim.user(NAZ), { conversation: 'Yine ben' });
+  await eventually(async () => (pausedEvents(jid(NAZ)).length === 2 ? true : undefined), 20_000, 'paused again');
+
+  // While the bot is off, nothing is paused.
+  await call('/chatbot/toggle', { method: 'POST', json: { enabled: false } });
+  assert.deepEqual((await call<{ pauses: unknown[] }>('/chatbot/pauses')).body.pauses, []);
+  await call('/chatbot/toggle', { method: 'POST', json: { enabled: true } });
+});
+
+test('the bot never answers its own words sent back: an answer that holds its trigger cannot loop', async () => {
+  await addRule({ match_type: 'contains', trigger_text: 'kargo', response: 'Kargonuz yolda, kargo takip numaranız SMS ile gelecek', delay: 0 });
+  // Oya's own pause (the marked send above) is lifted first.
+  await call('/chatbot/resume', { method: 'POST', json: { chatId: OYA } });
+  const asked = await write(OYA, 'kargo ne zaman');
+  assert.equal(await outcomeOf(asked), 'queued');
+  const answer = 'Kargonuz yolda, kargo takip numaranız SMS ile gelecek';
+  await eventually(async () => repliesTo(OYA).find((m) => textOf(m) === answer), 20_000, 'the answer at Oya');
+  // Oya's phone sends the answer back word for word (a bot, or an echo): no second answer.
+  const echoed = await write(OYA, answer);
+  assert.equal(await outcomeOf(echoed), 'echo');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(repliesTo(OYA).filter((m) => textOf(m) === answer).length, 1);
 });
 
 test('a hostile regex runs in linear time: 30,000 characters against (a+)+$ are matched and the bot stays responsive', async () => {

@@ -319,6 +319,28 @@ export const automationDocs: RouteDocs = {
     parameters: { id: 1 },
     responses: { 200: success, 404: ruleNotFound },
   },
+  [`GET ${I}/chatbot/pauses`]: {
+    summary: 'Chats where the bot is silent because a person wrote',
+    description:
+      'A message written on the phone (`because: "phone"`) or a send marked `byPerson` (`"person"`) pauses the bot in its chat for `chatbotPauseMinutes`; automated sends do not. Empty while the bot is off.',
+    responses: {
+      200: {
+        description: 'OK',
+        example: {
+          pauses: [
+            { chatId: CHAT, pausedUntil: '2026-12-02T10:40:00.000Z', because: 'phone', since: '2026-12-02T10:10:00.000Z', messageId: '3EB0C431D5A2B0F7E1A9' },
+          ],
+          pauseMinutes: 30,
+        },
+      },
+    },
+  },
+  [`POST ${I}/chatbot/resume`]: {
+    summary: 'Let the bot answer in a chat again',
+    description: 'Lifts the pause a person\'s message started; `resumed: false` when the bot was not paused there.',
+    example: { chatId: CHAT },
+    responses: { 200: { description: 'OK', example: { success: true, resumed: true } } },
+  },
   [`POST ${I}/chatbot/toggle`]: {
     summary: 'Switch the chatbot on or off',
     description: 'Without `enabled`, flips it.',

@@ -202,7 +202,10 @@ export const messagingDocs: RouteDocs = {
   [`GET ${I}/chats`]: {
     summary: 'Chats, most recent first',
     responses: {
-      200: { description: 'OK', example: [{ id: CHAT, name: 'Ahmet', unreadCount: 3, lastMessage: 1764669600, archived: false }] },
+      200: {
+        description: 'OK; `botPausedUntil`: until when the chatbot is silent in the chat because a person wrote there (null when it answers)',
+        example: [{ id: CHAT, name: 'Ahmet', unreadCount: 3, lastMessage: 1764669600, archived: false, botPausedUntil: null }],
+      },
     },
   },
   [`GET ${I}/chats/ids`]: { summary: 'Chat ids, most recent first', responses: { 200: { description: 'OK', example: [CHAT, GROUP] } } },

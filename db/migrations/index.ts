@@ -18,6 +18,7 @@ import * as proxy from './016_proxy.js';
 import * as calls from './017_calls.js';
 import * as presenceRestrictions from './018_presence_restrictions.js';
 import * as requestFingerprint from './019_request_fingerprint.js';
+import * as botPauses from './020_bot_pauses.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -46,6 +47,7 @@ const migrations: Record<string, Migration> = {
   '017_calls': calls,
   '018_presence_restrictions': presenceRestrictions,
   '019_request_fingerprint': requestFingerprint,
+  '020_bot_pauses': botPauses,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

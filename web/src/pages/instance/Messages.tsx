@@ -7,6 +7,12 @@ import { Alert, Field } from '../../ui.js';
 interface Chat {
   id: string;
   name: string | null;
+  botPausedUntil: string | null;
+}
+interface Pause {
+  chatId: string;
+  pausedUntil: string;
+  because: 'phone' | 'person';
 }
 interface Message {
   id: string;
@@ -22,33 +28,66 @@ export function Messages({ instance }: { instance: string }) {
   const [chats, setChats] = useState<Chat[] | null>(null);
   const [chat, setChat] = useState('');
   const [messages, setMessages] = useState<Message[] | null>(null);
+  const [pause, setPause] = useState<Pause | null>(null);
+  const [resumed, setResumed] = useState<string | null>(null);
   const { error, run } = useAction();
+  const resume = useAction();
   usePolling(async () => setChats(await api<Chat[]>('GET', `/instance/${instance}/chats`)), 10_000, [instance]);
   usePolling(
     async () => {
       if (chat)
-        await run(async () =>
-          setMessages(
-            (await api<{ messages: Message[] }>('GET', `/instance/${instance}/chats/messages?chatId=${encodeURIComponent(chat)}&limit=20`))
-              .messages,
-          ),
-        );
+        await run(async () => {
+          const [page, paused] = await Promise.all([
+            api<{ messages: Message[] }>('GET', `/instance/${instance}/chats/messages?chatId=${encodeURIComponent(chat)}&limit=20`),
+            api<{ pauses: Pause[] }>('GET', `/instance/${instance}/chatbot/pauses`),
+          ]);
+          setMessages(page.messages);
+          setPause(paused.pauses.find((p) => p.chatId === chat) ?? null);
+        });
     },
     3_000,
     [instance, chat],
   );
-  const time = (s: number) => new Date(s * 1000).toLocaleString(language.value === 'tr' ? 'tr-TR' : 'en-GB');
+  const locale = () => (language.value === 'tr' ? 'tr-TR' : 'en-GB');
+  const time = (s: number) => new Date(s * 1000).toLocaleString(locale());
+  const resumeBot = () =>
+    resume.run(async () => {
+      await api('POST', `/instance/${instance}/chatbot/resume`, { chatId: chat });
+      setPause(null);
+      setResumed(t('messages.resumed'));
+    });
   return (
     <>
       <Field id="messages-chat" label={t('messages.chat')}>
-        <select id="messages-chat" value={chat} onChange={(e) => setChat((e.target as HTMLSelectElement).value)}>
+        <select
+          id="messages-chat"
+          value={chat}
+          onChange={(e) => (setChat((e.target as HTMLSelectElement).value), setPause(null), setResumed(null), setMessages(null))}
+        >
           <option value="">{chats?.length ? t('messages.pick') : t('messages.noChats')}</option>
           {chats?.map((c) => (
-            <option value={c.id}>{c.name ? `${c.name} (${c.id.split('@')[0]})` : c.id.split('@')[0]}</option>
+            <option value={c.id}>
+              {c.name ? `${c.name} (${c.id.split('@')[0]})` : c.id.split('@')[0]}
+              {c.botPausedUntil ? ` · ${t('messages.pausedMark')}` : ''}
+            </option>
           ))}
         </select>
       </Field>
       <Alert error={error} />
+      {chat && pause && (
+        <div class="paused" role="status">
+          <p>
+            {t('messages.paused', {
+              time: new Date(pause.pausedUntil).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' }),
+              because: t(`messages.because.${pause.because}`),
+            })}
+          </p>
+          <button type="button" class="secondary" disabled={resume.busy} onClick={resumeBot}>
+            {t('messages.resume')}
+          </button>
+        </div>
+      )}
+      <Alert error={resume.error} notice={chat && !pause ? resumed : null} />
       {chat && messages && messages.length === 0 && <p>{t('messages.empty')}</p>}
       {chat && messages && (
         <ol class="messages" aria-live="polite">
