@@ -283,11 +283,19 @@ export function sendRouter(deps: SendDeps): Router {
           const draining = inserted.drainActive ?? (await drainActive(deps.db, instance.id));
           // Not awaited: the message is committed and is answered for with its id, whether Temporal answers
           // or not; a failed wake is retried (and swept up by the workers: worker/sweeps.ts).
-          if (row.status === 'pending' && !draining)
-            wakeOutboxSoon(deps.temporal, queues.general, instance.id, (err) =>
-              req.log?.warn({ err, instanceId: instance.id }, 'waking the outbox failed; retrying'),
-            );
-          if (inserted.created && instance.status === 'open') status = await expected.wait(deps.config.SEND_WAIT_MS);
+          const woken =
+            row.status === 'pending' && !draining
+              ? wakeOutboxSoon(deps.temporal, queues.general, instance.id, (err) =>
+                  req.log?.warn({ err, instanceId: instance.id }, 'waking the outbox failed (Temporal cannot be reached); retrying'),
+                )
+              : undefined;
+          if (inserted.created && instance.status === 'open') {
+            // A wake that failed (at once while Temporal is known to be away) starts no drain before SEND_WAIT_MS
+            // is out: the answer is a 202 now rather than then.
+            const unwoken = woken?.then((ok) => (ok ? new Promise<undefined>(() => {}) : undefined));
+            const heard = expected.wait(deps.config.SEND_WAIT_MS);
+            status = await (unwoken ? Promise.race([heard, unwoken]) : heard);
+          }
         } finally {
           expected.cancel();
         }

@@ -143,32 +143,72 @@ async function signalOutbox(client: Client, taskQueue: string, instanceId: strin
   );
 }
 
-/** Wakes that failed (Temporal unreachable), retried per client, task queue and instance. */
-const retrying = new WeakMap<Client, Set<string>>();
-const RETRY_FIRST_MS = 1_000;
-const RETRY_MAX_MS = 30_000;
+/**
+ * Per client: the outboxes whose wake failed (Temporal could not be reached), woken again together as
+ * soon as Temporal answers. One probe at a time retries one of them every PROBE_EVERY_MS; when it gets
+ * through, the others follow at once: a 12 s blip's messages go out within a second or two of the return,
+ * at one probe per API process (not one retry loop per outbox) while Temporal is away.
+ */
+interface Stranded {
+  outboxes: Map<string, { taskQueue: string; instanceId: string }>;
+  probing: boolean;
+}
+const stranded = new WeakMap<Client, Stranded>();
+const PROBE_EVERY_MS = 1_000;
+
+const keyOf = (taskQueue: string, instanceId: string) => `${taskQueue}\n${instanceId}`;
+
+/** Whether wakes through this client are failing now: Temporal could not be reached lately and has not answered since. */
+export function temporalAway(client: Client): boolean {
+  return (stranded.get(client)?.outboxes.size ?? 0) > 0;
+}
 
 /**
  * Wakes the instance's outbox without making the caller wait or fail: a
  * message that is committed is accepted, whether Temporal answers or not.
- * A failed wake is retried in the background, 1 s then doubling up to 30 s,
- * until Temporal takes it; should this process end first, the general
- * workers' outbox sweep (worker/sweeps.ts) wakes the instance.
+ * A failed wake is retried in the background until Temporal takes it (see
+ * Stranded); should this process end first, the general workers' outbox
+ * sweep (worker/sweeps.ts) wakes the instance. Resolves true once the wake
+ * got through, false as soon as it failed (the retries go on): a caller can
+ * stop waiting for a drain that cannot start yet.
  */
-export function wakeOutboxSoon(client: Client, taskQueue: string, instanceId: string, onError: (err: unknown) => void): void {
-  let keys = retrying.get(client);
-  if (!keys) retrying.set(client, (keys = new Set()));
-  const key = `${taskQueue}\n${instanceId}`;
-  // One wake (and one retry loop) at a time per outbox: the messages stored meanwhile share it.
-  if (keys.has(key)) return;
-  keys.add(key);
-  const attempt = (delayMs: number): Promise<unknown> =>
-    wakeOutbox(client, taskQueue, instanceId).then(
-      () => keys.delete(key),
-      (err) => {
-        if (delayMs === RETRY_FIRST_MS) onError(err);
-        setTimeout(() => void attempt(Math.min(RETRY_MAX_MS, delayMs * 2)), delayMs).unref();
-      },
-    );
-  void attempt(RETRY_FIRST_MS);
+export function wakeOutboxSoon(client: Client, taskQueue: string, instanceId: string, onError: (err: unknown) => void): Promise<boolean> {
+  let state = stranded.get(client);
+  if (!state) stranded.set(client, (state = { outboxes: new Map(), probing: false }));
+  const key = keyOf(taskQueue, instanceId);
+  // Temporal is away: this outbox joins those woken when it is back.
+  if (state.outboxes.size > 0) {
+    state.outboxes.set(key, { taskQueue, instanceId });
+    return Promise.resolve(false);
+  }
+  return wakeOutbox(client, taskQueue, instanceId).then(
+    () => true,
+    (err) => {
+      // Said once per outbox and outage (callers sharing a failed wake see the same error).
+      if (!state.outboxes.has(key)) onError(err);
+      state.outboxes.set(key, { taskQueue, instanceId });
+      probe(client, state, onError);
+      return false;
+    },
+  );
+}
+
+function probe(client: Client, state: Stranded, onError: (err: unknown) => void): void {
+  if (state.probing) return;
+  state.probing = true;
+  const next = () => setTimeout(attempt, PROBE_EVERY_MS).unref();
+  const attempt = () => {
+    const first = state.outboxes.entries().next().value;
+    if (!first) return void (state.probing = false);
+    const [key, { taskQueue, instanceId }] = first;
+    wakeOutbox(client, taskQueue, instanceId).then(() => {
+      state.outboxes.delete(key);
+      // Back: every other stranded outbox is woken now (one failing again rejoins the probe's list).
+      const rest = [...state.outboxes.values()];
+      state.outboxes.clear();
+      state.probing = false;
+      for (const outbox of rest) void wakeOutboxSoon(client, outbox.taskQueue, outbox.instanceId, onError);
+    }, next);
+  };
+  next();
 }

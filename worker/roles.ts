@@ -201,6 +201,9 @@ export async function createSessionsRole(ctx: RoleContext, driver: WhatsAppDrive
       onSettingsChange: (handler) => listener.on(SETTINGS_CHANNEL, handler),
     }),
     maxConcurrentActivityTaskExecutions: 1_000,
+    // A session's heartbeats reach Temporal every quarter of their timeout (not the SDK's 80 %): a Temporal
+    // blip of up to three quarters of it (15 s of the default 20) costs no reconnect (test/temporal-blip.test.ts).
+    maxHeartbeatThrottleInterval: `${Math.max(1, config.SESSION_HEARTBEAT_TIMEOUT_SECONDS / 4)} s`,
   });
   const workers = [
     sessionsWorker,

@@ -1,0 +1,127 @@
+// A Temporal blip, on real Baileys against the simulator and the gateway's default timings: with Temporal
+// frozen (SIGSTOP) for 12 s and then for 45 s while the outbox is idle, sends answer 202 with their ids
+// at once, reach the phone within 10 s of Temporal's return, once each; the 12 s freeze costs no
+// reconnect, the 45 s one at most one, without a QR.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../stack/temporal.js';
+import { freePort } from '../stack/ports.js';
+import type { Simulator } from '../simulator/simulator.js';
+import { eventually, type Gateway } from './support/gateway.js';
+import { scenario } from './support/scenario.js';
+import { drainActive } from '../db/outbox.js';
+
+const OWNER = '905553900001';
+const AYSE = '905553900002';
+// This file freezes Temporal, so it runs its own dev server.
+const dir = mkdtempSync(join(tmpdir(), 'wa-temporal-blip-'));
+let temporal: RunningTemporal;
+let sim: Simulator;
+let gw: Gateway;
+
+const s = scenario({
+  name: 'temporal_blip',
+  users: [[AYSE, 'Ayşe']],
+  instances: [{ id: 'shop', phone: OWNER }],
+  // The gateway's own default heartbeat timeout (tests use 4 s for quick failovers).
+  env: () => ({ TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', SESSION_HEARTBEAT_TIMEOUT_SECONDS: '20' }),
+});
+before(async () => {
+  const cli = ensureTemporalCli(process.env.TEMPORAL_CLI || undefined, () => {});
+  temporal = await startTemporalDevServer({
+    cli,
+    port: await freePort(),
+    uiPort: null,
+    dbFile: join(dir, 'temporal.db'),
+    logFile: join(dir, 'temporal.log'),
+  });
+  ({ sim, gw } = await s.start());
+});
+after(async () => {
+  temporal?.process.kill('SIGCONT');
+  await s.stop();
+  await temporal?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const textOf = (m: Simulator['received'][number]) => m.message.conversation ?? m.message.extendedTextMessage?.text ?? '';
+const opens = () =>
+  gw.workers[0]!.output()
+    .split('\n')
+    .filter((l) => l.includes('"session open"')).length;
+/** The outbox's drain has ended (it ends OUTBOX_IDLE_MS, 5 s, after its last message), for a second: a send must wake it through Temporal. */
+const drainIdle = async () => {
+  const idle = async () => !(await drainActive(gw.db, 'shop'));
+  await eventually(
+    async () => ((await idle()) && (await new Promise((r) => setTimeout(r, 1_000))) === undefined && (await idle())) || undefined,
+    30_000,
+    'the drain idle',
+  );
+};
+
+async function blip(seconds: number, t: { diagnostic(message: string): void }) {
+  await drainIdle();
+  const opensBefore = opens();
+  const qrsBefore = (await gw.db('instances').where({ id: 'shop' }).first()).qr;
+  temporal.process.kill('SIGSTOP');
+  const frozenAt = Date.now();
+  const answers: Array<{ status: number; id: string; ms: number; body: string }> = [];
+  try {
+    for (let n = 1; n <= 10; n++) {
+      const body = `${seconds} s blip ${n}`;
+      const started = Date.now();
+      const res = await gw.request('/api/instance/shop/messages/chat', { method: 'POST', json: { to: AYSE, body } });
+      answers.push({ status: res.status, id: ((await res.json()) as { id: string }).id, ms: Date.now() - started, body });
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, seconds * 1_000 - (Date.now() - frozenAt))));
+  } finally {
+    temporal.process.kill('SIGCONT');
+  }
+  const resumedAt = Date.now();
+  const arrived = await eventually(
+    async () => {
+      const at = answers.map((a) => sim.received.find((m) => m.to === AYSE && !m.ownCopy && textOf(m) === a.body));
+      return at.every(Boolean) ? Date.now() : undefined;
+    },
+    120_000,
+    `the ${seconds} s blip's messages at the phone`,
+  );
+  const slowest = Math.max(...answers.map((a) => a.ms));
+  const reconnects = opens() - opensBefore;
+  t.diagnostic(
+    `${seconds} s freeze: answers ${answers.map((a) => a.status).join(',')}, slowest ${slowest} ms; ` +
+      `all at the phone ${arrived - resumedAt} ms after Temporal's return; ${reconnects} reconnect(s)`,
+  );
+  assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([202]), JSON.stringify(answers));
+  // Once each.
+  await new Promise((r) => setTimeout(r, 1_000));
+  for (const a of answers)
+    assert.equal(sim.received.filter((m) => m.to === AYSE && !m.ownCopy && textOf(m) === a.body).length, 1, `${a.body} once`);
+  assert.equal((await gw.db('instances').where({ id: 'shop' }).first()).qr, qrsBefore, 'no QR');
+  return { slowest, afterReturnMs: arrived - resumedAt, reconnects, answers };
+}
+
+test('a 12 s Temporal freeze: sends answer 202 at once, reach the phone within 10 s of its return, and the session does not reconnect', async (t) => {
+  const result = await blip(12, t);
+  assert.ok(result.afterReturnMs < 10_000, `at the phone ${result.afterReturnMs} ms after the return`);
+  assert.equal(result.reconnects, 0, 'no reconnect');
+  // The first send finds out that Temporal cannot be reached; the others know it already.
+  assert.ok(
+    result.answers.slice(1).every((a) => a.ms < 1_000),
+    JSON.stringify(result.answers.map((a) => a.ms)),
+  );
+});
+
+test('a 45 s Temporal freeze: the same, with at most one reconnect and no QR', async (t) => {
+  const result = await blip(45, t);
+  assert.ok(result.afterReturnMs < 10_000, `at the phone ${result.afterReturnMs} ms after the return`);
+  assert.ok(
+    result.answers.slice(1).every((a) => a.ms < 1_000),
+    JSON.stringify(result.answers.map((a) => a.ms)),
+  );
+  assert.ok(result.reconnects <= 1, `${result.reconnects} reconnects`);
+  await eventually(async () => (await gw.db('instances').where({ id: 'shop' }).first()).status === 'open', 60_000, 'open again');
+});
