@@ -637,19 +637,68 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     await messages.getByText('Merhaba from the dashboard').waitFor();
     await messages.getByText('Merhaba Ayşe, indirim başladı!').waitFor();
 
-    // The deliveries the receiver refused are failed; retried once it accepts, one is delivered.
+    // The deliveries the receiver refused are failed: each row says when, what, which chat, its attempts and the answer.
     const deliveries = await openSection(page, 'Webhooks', 'webhooks');
-    const failed = deliveries.locator('[data-delivery]').filter({ hasText: 'failed' }).first();
+    await assertLabelled(page);
+    const failed = deliveries
+      .locator('[data-delivery][data-status="failed"]')
+      .filter({ hasText: 'Message status' })
+      .filter({ hasText: AYSE })
+      .first();
     await failed.waitFor({ timeout: 20_000 });
     const id = (await failed.getAttribute('data-delivery'))!;
+    const delivery = deliveries.locator(`[data-delivery="${id}"]`);
+    const at = (await delivery.locator('time').getAttribute('datetime'))!;
+    assert.ok(Date.now() - Date.parse(at) < 10 * 60_000, at);
+    assert.equal(await delivery.locator('time').innerText(), new Date(at).toLocaleString('en-GB'), 'in local time');
+    assert.equal(await delivery.getByTestId('chat').innerText(), AYSE);
+    await delivery.getByText('1 attempt', { exact: true }).waitFor();
+    await delivery.getByText('last answer: HTTP 400', { exact: true }).waitFor();
+    // A campaign's end concerns no chat.
+    await deliveries.locator('[data-delivery]').filter({ hasText: 'Campaign completed' }).first().waitFor();
+    assert.equal(
+      await deliveries.locator('[data-delivery]').filter({ hasText: 'Campaign completed' }).first().getByTestId('chat').count(),
+      0,
+    );
     receiver.answer = 200;
-    await failed.getByRole('button', { name: 'Retry' }).click();
+    await delivery.getByRole('button', { name: 'Retry' }).click();
     await deliveries.getByRole('status').filter({ hasText: 'Sent again.' }).waitFor();
-    await deliveries.locator(`[data-delivery="${id}"]`).getByText('delivered').waitFor({ timeout: 20_000 });
-    await deliveries.locator(`[data-delivery="${id}"]`).getByRole('button', { name: 'Attempts' }).click();
-    await deliveries.locator(`[data-delivery="${id}"] .attempts li`).nth(1).waitFor();
-    assert.match(await deliveries.locator(`[data-delivery="${id}"] .attempts`).innerText(), /400[\s\S]*200/);
+    await delivery.getByText('delivered', { exact: true }).waitFor({ timeout: 20_000 });
+    await delivery.getByText('2 attempts', { exact: true }).waitFor();
+    await delivery.getByText('last answer: HTTP 200', { exact: true }).waitFor();
+    assert.equal(await delivery.getByRole('button', { name: 'Retry' }).count(), 0, 'no Retry once delivered');
+    // Only a failed one has a Retry.
+    const retries = await deliveries.evaluate((el) =>
+      [...el.querySelectorAll('[data-delivery]')].map((li) => ({
+        failed: li.getAttribute('data-status') === 'failed',
+        retry: [...li.querySelectorAll('button')].filter((b) => b.textContent === 'Retry').length,
+      })),
+    );
+    assert.ok(retries.some((r) => !r.failed) && retries.some((r) => r.failed), JSON.stringify(retries));
+    assert.deepEqual(
+      retries.filter((r) => r.retry !== (r.failed ? 1 : 0)),
+      [],
+    );
+    await delivery.getByRole('button', { name: 'Attempts' }).click();
+    await delivery.locator('.attempts li').nth(1).waitFor();
+    assert.match(await delivery.locator('.attempts').innerText(), /400[\s\S]*200/);
+    // Sending a delivered one again is there, beside its attempts, and not a primary button.
+    assert.equal(await delivery.getByRole('button', { name: 'Send again' }).getAttribute('class'), 'secondary');
+    // Only the failed ones, on asking.
+    await deliveries.getByLabel('Show', { exact: true }).selectOption('failed');
+    await eventually(async () => (await deliveries.locator(`[data-delivery="${id}"]`).count()) === 0, 10_000, 'the delivered one left out');
+    assert.ok(await deliveries.locator('[data-delivery][data-status="failed"]').count());
+    assert.equal(await deliveries.locator('[data-delivery]:not([data-status="failed"])').count(), 0);
+    await deliveries.getByLabel('Show', { exact: true }).selectOption('');
+    await delivery.waitFor();
     await shoot(page, 'instance-webhooks');
+    // In Turkish: the event and the attempts in its words (a count takes no plural there).
+    await page.getByLabel('Language', { exact: true }).selectOption('tr');
+    await delivery.getByText('2 deneme', { exact: true }).waitFor();
+    await delivery.getByText('Mesaj durumu', { exact: true }).waitFor();
+    await deliveries.locator('[data-delivery][data-status="failed"]').first().getByText('1 deneme', { exact: true }).waitFor();
+    await shoot(page, 'instance-webhooks-tr');
+    await page.getByLabel('Dil', { exact: true }).selectOption('en');
     assert.deepEqual(problems, []);
   } finally {
     await close();
