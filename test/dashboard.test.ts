@@ -579,9 +579,44 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     );
     assert.equal(rules.enabled, true);
 
-    // A small campaign, watched to 100 %.
+    // Lines that are not numbers in international form are refused, each named, before anything is sent.
     const campaigns = await openSection(page, 'Campaigns', 'campaigns');
     await assertLabelled(page);
+    const started: string[] = [];
+    const watch = (r: { method(): string; url(): string }) =>
+      void (r.method() === 'POST' && /\/bulk$/.test(r.url()) && started.push(r.url()));
+    page.on('request', watch);
+    await campaigns.getByLabel('Recipients', { exact: true }).fill(`05550000002, Ayşe\n\n0555 000 00 03\nMehmet\n${MEHMET}, Mehmet`);
+    await campaigns.getByLabel('Message', { exact: true }).fill('Merhaba {name}');
+    await campaigns.getByRole('button', { name: 'Start the campaign' }).click();
+    const refused = campaigns.getByTestId('campaign-problems');
+    await refused.waitFor();
+    assert.deepEqual((await refused.innerText()).split('\n').filter(Boolean), [
+      'Not started: correct these lines first.',
+      'Line 1: 05550000002 is written the local way; give it with its country code (e.g. 905550000002 for Turkey).',
+      'Line 3: 0555 000 00 03 is written the local way; give it with its country code (e.g. 905550000003 for Turkey).',
+      'Line 4: “Mehmet” is not a phone number in international form (e.g. 905551234567) nor a WhatsApp id.',
+    ]);
+    assert.equal(await campaigns.getByLabel('Recipients', { exact: true }).getAttribute('aria-invalid'), 'true');
+    assert.deepEqual(started, [], 'nothing sent to the API');
+    await shoot(page, 'instance-campaigns-refused');
+    // Should the API still refuse a line, its words are shown, naming the line as the field counts it (blank lines too).
+    await page.route('**/api/instance/shop/bulk', (route) =>
+      route.fulfill({
+        status: 400,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: 'recipients.1.id: refused for the test', code: 'BAD_REQUEST' }),
+      }),
+    );
+    await campaigns.getByLabel('Recipients', { exact: true }).fill(`${AYSE}\n\n${MEHMET}`);
+    await campaigns.getByRole('button', { name: 'Start the campaign' }).click();
+    await campaigns.getByTestId('campaign-problems').filter({ hasText: 'Line 3: refused for the test' }).waitFor();
+    await page.unroute('**/api/instance/shop/bulk');
+    page.off('request', watch);
+    assert.equal(started.length, 1, 'that one reached the (stand-in) API');
+    assert.equal(((await (await gw.request('/api/instance/shop/bulk')).json()) as { jobs: unknown[] }).jobs.length, 0, 'no campaign');
+
+    // A small campaign, watched to 100 %.
     await campaigns.getByLabel('Recipients', { exact: true }).fill(`${AYSE}, Ayşe\n${MEHMET}, Mehmet`);
     await campaigns.getByLabel('Message', { exact: true }).fill('Merhaba {name}, indirim başladı!');
     await campaigns.getByLabel('Seconds between sends', { exact: true }).fill('0');
