@@ -37,6 +37,7 @@ function summary(row: DeliveryRow) {
     id: row.id,
     seq: Number(row.seq),
     event: row.event,
+    chatId: row.chat_id,
     status: row.status,
     attempts: row.attempts,
     lastStatusCode: row.last_status_code,

@@ -8,7 +8,7 @@
  *    time from spawn to listening, and its proportional resident memory (PSS) 10 s later.
  * 2. In use: one instance paired with the simulator (real Baileys) and a chat with messages; then
  *    for WINDOW_SECONDS (30) each: no browser, Chromium on the Instances page, Chromium on the
- *    instance's page (every section polling). The API's CPU time and PSS over each window, the
+ *    instance's page, its webhook delivery log open (the status and that section polling). The API's CPU time and PSS over each window, the
  *    requests the page made, and the first load (bytes of the page's files, time until the
  *    instance list is drawn).
  *
@@ -18,7 +18,7 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { startApi, startGateway, eventually, type Gateway } from '../test/support/gateway.js';
+import { startApi, startGateway, type Gateway } from '../test/support/gateway.js';
 import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
 import { readCpu } from './support/cpu.js';
@@ -119,8 +119,8 @@ try {
   const firstLoadMs = Date.now() - loadStarted;
   progress(`Instances page open (${WINDOW_MS / 1000} s)`);
   const instancesPage = await watch(() => requests);
-  await page.goto(`${gw.baseUrl}/#/instances/shop`);
-  await eventually(async () => (await page.locator('section.card').count()) >= 7, 10_000, 'the instance page');
+  await page.goto(`${gw.baseUrl}/#/instances/shop/webhooks`);
+  await page.locator('[role="tabpanel"]#webhooks').waitFor({ timeout: 10_000 });
   progress(`the instance's page open (${WINDOW_MS / 1000} s)`);
   const instancePage = await watch(() => requests);
   await context.close();

@@ -202,14 +202,16 @@ export interface DeliveryFilter {
   page: number;
 }
 
-const DELIVERY_COLUMNS = `e.id, e.seq, e.event, e.delivery_status as status, e.attempts, e.last_status_code, e.last_error,
-  e.created_at, e.delivered_at,
+// chat_id: the chat an event concerns, from its data (a message's chat, a group, a caller); null for the instance's own.
+const DELIVERY_COLUMNS = `e.id, e.seq, e.event, coalesce(e.data->>'chatId', e.data->>'groupId', e.data->>'from') as chat_id,
+  e.delivery_status as status, e.attempts, e.last_status_code, e.last_error, e.created_at, e.delivered_at,
   case when e.delivery_status = 'pending' then greatest(coalesce(e.next_attempt_at, now()), coalesce(r.retry_at, now())) end as next_attempt_at`;
 
 export interface DeliveryRow {
   id: string;
   seq: string;
   event: string;
+  chat_id: string | null;
   status: DeliveryStatus;
   attempts: number;
   last_status_code: number | null;

@@ -59,7 +59,8 @@ export function ensureDashboard() {
     if (!existsSync(built)) process.stderr.write('[stack] the dashboard is not built (web/dist/): `npm run build` builds it\n');
     return;
   }
-  const sources = ['src', 'index.html', 'vite.config.ts'].map((name) => newest(join(root, 'web', name)));
+  // It also takes the pure rules it shares with the API from domain/ (the recipients' rule).
+  const sources = [...['src', 'index.html', 'vite.config.ts'].map((name) => join(root, 'web', name)), join(root, 'domain')].map(newest);
   if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources)) return;
   process.stdout.write('[stack] building the dashboard (web/dist/)...\n');
   if (!buildDashboard()) process.stderr.write('[stack] building the dashboard failed: the API serves without it\n');

@@ -1,7 +1,8 @@
 // The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a gateway on
 // real Baileys and the simulator: sign in, create an instance, pair it from the QR the page shows,
-// see it connected, the settings page, both languages, keyboard use and labelled inputs. Every page
-// is photographed at desktop and phone width into test-results/screenshots/.
+// see it connected, the API access page, an instance's page in tabs, both languages, keyboard use
+// and labelled inputs. Every page is photographed at desktop and phone width into
+// test-results/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -209,19 +210,34 @@ test('a card says why its instance does not connect (a proxy that refuses), and 
   assert.equal((await gw.request('/api/instance/proxied', { method: 'DELETE' })).status, 200);
 });
 
-test('the settings page shows the token masked, how to call the API, and links to the API docs and the Temporal UI', async () => {
+/** The boxes of `selector` that reach past the window's right edge or hide part of their text. */
+const overflowing = (page: Page, selector: string) =>
+  page.evaluate(
+    (s) =>
+      [...document.querySelectorAll<HTMLElement>(s)]
+        .filter((el) => el.getBoundingClientRect().right > innerWidth || el.scrollWidth > el.clientWidth)
+        .map((el) => el.textContent),
+    selector,
+  );
+
+test('the API access page shows the token masked, how to call the API (whole, even on a phone), and links to the API docs and the Temporal UI', async () => {
   const { page, problems, close } = await open('en');
   try {
     await signIn(page);
-    await page.getByRole('link', { name: 'Settings' }).click();
-    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'API access' }).click();
+    await page.getByRole('heading', { name: 'API access', level: 1 }).waitFor();
     const shown = page.getByTestId('token');
+    const commands = async () => (await page.locator('pre').allInnerTexts()).join('\n');
     assert.ok(!(await shown.innerText()).includes(gw.token), 'masked');
-    assert.ok(!(await page.locator('pre').innerText()).includes(gw.token), 'masked in the examples');
-    for (const way of ['Authorization: Bearer', 'X-Api-Key:', '?token='])
-      assert.ok((await page.locator('pre').innerText()).includes(way), way);
+    assert.ok(!(await commands()).includes(gw.token), 'masked in the examples');
+    for (const way of ['Authorization: Bearer', 'X-Api-Key:', '?token=']) assert.ok((await commands()).includes(way), way);
     await page.getByRole('button', { name: 'Show' }).click();
     assert.equal(await shown.innerText(), gw.token);
+    // On a phone each command wraps inside its box, the token shown too: nothing is cut off at the edge.
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.deepEqual(await overflowing(page, 'pre'), [], 'the commands fit a phone');
+    assert.ok((await commands()).includes(gw.token));
+    await page.setViewportSize({ width: 1280, height: 800 });
     assert.equal(await page.getByRole('link', { name: /API documentation/ }).getAttribute('href'), './api/docs/');
     await page.getByRole('link', { name: /Temporal UI/ }).waitFor();
     assert.match(
@@ -229,7 +245,7 @@ test('the settings page shows the token masked, how to call the API, and links t
       /^http:\/\/temporal-ui\.example:8233\/namespaces\/t-dashboard/,
     );
     await page.getByRole('button', { name: 'Hide' }).click();
-    await shoot(page, 'settings');
+    await shoot(page, 'api-access');
     assert.deepEqual(problems, []);
   } finally {
     await close();
@@ -298,22 +314,51 @@ test('every page is usable by keyboard: each control takes the focus and shows i
     await tabTo(page, 'a[href="#/instances/keys"]');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Instance keys', level: 1 }).waitFor();
-    await page.locator('#chatbot form, #chatbot button').first().waitFor();
+    await page.locator('#settings form').waitFor();
     assert.deepEqual(await tabThrough(page), { missed: [], unmarked: [] }, "An instance's page");
 
-    // A section link moves to its section.
-    await tabTo(page, 'nav.sections a[href$="/webhooks"]');
-    await page.keyboard.press('Enter');
-    await eventually(
-      async () => page.evaluate(() => document.getElementById('webhooks')!.getBoundingClientRect().top < innerHeight),
-      5_000,
-      'the webhook section scrolled into view',
-    );
+    // The sections are tabs: one stop for Tab, the arrows, Home and End move along them and open the one reached.
+    const selected = async () =>
+      page.evaluate(() => ({
+        focused: document.activeElement?.id,
+        selected: [...document.querySelectorAll('[role="tab"][aria-selected="true"]')].map((el) => el.id),
+        panels: [...document.querySelectorAll('[role="tabpanel"]')].map((el) => `${el.id} by ${el.getAttribute('aria-labelledby')}`),
+        hash: location.hash,
+      }));
+    const expect = (section: string) => ({
+      focused: `tab-${section}`,
+      selected: [`tab-${section}`],
+      panels: [`${section} by tab-${section}`],
+      hash: `#/instances/keys/${section}`,
+    });
+    await tabTo(page, '[role="tab"]');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-settings', 'Tab reaches the open tab');
+    for (const [key, section] of [
+      ['End', 'webhooks'],
+      ['ArrowRight', 'settings'],
+      ['ArrowLeft', 'webhooks'],
+      ['Home', 'settings'],
+      ['ArrowRight', 'send'],
+      ['ArrowRight', 'chatbot'],
+    ] as const) {
+      await page.keyboard.press(key);
+      await eventually(
+        async () => JSON.stringify(await selected()) === JSON.stringify(expect(section)),
+        5_000,
+        `${key} opens ${section}: ${JSON.stringify(await selected())}`,
+      );
+    }
+    await page.locator('#chatbot form').waitFor();
+    assert.deepEqual(await tabThrough(page), { missed: [], unmarked: [] }, "An instance's chatbot");
+    // A reload (or a link) opens the section the address names.
+    await page.reload();
+    await page.locator('#chatbot form').waitFor();
+    assert.deepEqual((await selected()).selected, ['tab-chatbot']);
 
-    await tabTo(page, 'a[href="#/settings"]');
+    await tabTo(page, 'a[href="#/api-access"]');
     await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
-    assert.deepEqual(await tabThrough(page), { missed: [], unmarked: [] }, 'Settings');
+    await page.getByRole('heading', { name: 'API access', level: 1 }).waitFor();
+    assert.deepEqual(await tabThrough(page), { missed: [], unmarked: [] }, 'API access');
     await tabTo(page, 'button[aria-pressed]');
     await page.keyboard.press('Space');
     await eventually(async () => (await page.getByTestId('token').innerText()) === gw.token, 5_000, 'Space shows the token');
@@ -323,40 +368,54 @@ test('every page is usable by keyboard: each control takes the focus and shows i
     await page.keyboard.press('Enter');
     await page.getByLabel(/API token/).waitFor();
     assert.deepEqual(await tabThrough(page), { missed: [], unmarked: [] }, 'Sign in');
-    assert.deepEqual(problems, []);
+    // The reload cut the requests the page had under way short: nothing else went wrong.
+    assert.deepEqual(
+      problems.filter((p) => !/ERR_ABORTED/.test(p)),
+      [],
+    );
   } finally {
     await close();
   }
   assert.equal((await gw.request('/api/instance/keys', { method: 'DELETE' })).status, 200);
 });
 
-test('in Turkish, from the browser’s language or switched to, with the reference’s page names and no English left', async () => {
+test('in Turkish, from the browser’s language or switched to, an instance called a hat, and no English left', async () => {
   const { page, problems, close } = await open('tr');
   try {
     await page.getByRole('heading', { name: 'Giriş', level: 1 }).waitFor();
     await signIn(page);
-    await page.getByRole('heading', { name: 'Instance Yönetimi', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Hatlar', level: 1 }).waitFor();
     await page.locator('[data-instance="shop"]').getByText('bağlı', { exact: true }).waitFor();
-    assert.match(await page.title(), /^Instance Yönetimi · /);
-    await page.getByRole('link', { name: 'Ayarlar' }).click();
-    await page.getByRole('heading', { name: 'Ayarlar', level: 1 }).waitFor();
-    // No English string of the dashboard's on a Turkish page.
+    assert.match(await page.title(), /^Hatlar · /);
+    await page.getByRole('link', { name: 'API erişimi' }).click();
+    await page.getByRole('heading', { name: 'API erişimi', level: 1 }).waitFor();
+    // No English string of the dashboard's on a Turkish page, nor the word "instance" (a hat in Turkish).
     const english = Object.entries(dictionaries.en)
       .filter(([key, text]) => text !== dictionaries.tr[key as keyof typeof dictionaries.tr] && text.length > 3 && !text.includes('{'))
-      .map(([, text]) => text);
-    for (const hash of ['#/instances', '#/settings', '#/instances/shop']) {
+      .map(([, text]): string => text)
+      .concat('Instance');
+    const sections = ['settings', 'send', 'chatbot', 'campaigns', 'scheduled', 'messages', 'webhooks'];
+    for (const hash of ['#/instances', '#/api-access', ...sections.map((s) => `#/instances/shop/${s}`)]) {
       await page.goto(`${gw.baseUrl}/${hash}`);
       await page.locator('h1').waitFor();
+      if (hash.startsWith('#/instances/')) {
+        await page.getByTestId('connection').getByText('bağlı', { exact: true }).waitFor();
+        await page.locator('[role="tabpanel"] h2').waitFor();
+      }
       const body = await page.locator('body').innerText();
-      // As whole words ("Chat" is in the Turkish "Chatbot" too).
+      // As whole words ("Chat" is in the Turkish "Chatbot" too), any case for "instance" (not in the API's paths, "/instance").
       const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      const left = english.filter((text) => new RegExp(`(^|[^\\p{L}])${escape(text)}($|[^\\p{L}])`, 'u').test(body));
+      const left = english.filter((text) =>
+        new RegExp(`(^|[^\\p{L}/])${escape(text)}($|[^\\p{L}])`, text === 'Instance' ? 'iu' : 'u').test(body),
+      );
       assert.deepEqual(left, [], `${hash} in Turkish`);
-      await shoot(page, `${hash.slice(2).replace('/', '-')}-tr`);
+      await shoot(page, `${hash.slice(2).replaceAll('/', '-')}-tr`);
     }
+    assert.match(await page.title(), /^Hat shop · /);
     await page.getByLabel('Dil', { exact: true }).selectOption('en');
-    await page.getByRole('heading', { name: 'Recent messages', level: 2 }).waitFor();
-    await page.locator('header nav').getByRole('link', { name: 'Settings' }).waitFor();
+    await page.getByRole('heading', { name: 'Webhook deliveries', level: 2 }).waitFor();
+    await page.getByRole('tab', { name: 'Webhooks', selected: true }).waitFor();
+    await page.locator('header nav').getByRole('link', { name: 'API access' }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
     assert.deepEqual(problems, []);
   } finally {
@@ -405,6 +464,31 @@ test('deleting asks first; a revoked token signs the user out saying why', async
   }
 });
 
+/**
+ * Opens a section of shop's page by its tab and returns its panel: the only section shown, the
+ * address naming it, and the instance's connection in view above it, even scrolled to the end.
+ */
+async function openSection(page: Page, tab: string, id: string) {
+  await page.getByRole('tab', { name: tab, exact: true }).click();
+  const panel = page.locator(`[role="tabpanel"]#${id}`);
+  await panel.waitFor();
+  assert.equal(await page.locator('[role="tabpanel"]').count(), 1, 'one section at a time');
+  assert.equal(new URL(page.url()).hash, `#/instances/shop/${id}`);
+  const connection = page.getByTestId('connection');
+  await connection.getByText('connected', { exact: true }).waitFor();
+  await connection.getByText(`Connected as Shop Owner (${OWNER})`).waitFor();
+  const inView = () =>
+    page.evaluate(() => {
+      const box = document.querySelector('[data-testid="connection"]')!.getBoundingClientRect();
+      return box.top >= 0 && box.bottom <= innerHeight;
+    });
+  assert.ok(await inView(), `the connection in view on ${id}`);
+  await page.evaluate(() => scrollTo(0, document.documentElement.scrollHeight));
+  assert.ok(await inView(), `the connection in view at the end of ${id}`);
+  await page.evaluate(() => scrollTo(0, 0));
+  return panel;
+}
+
 test("an instance's page: settings, a test message, a chatbot rule, a campaign to 100 %, a scheduled message, a chat's messages, a webhook delivery retried", async () => {
   const receiver: Receiver = await startReceiver();
   sim.addUser(AYSE, 'Ayşe');
@@ -418,13 +502,15 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
 
     // Settings: the webhook, which refuses (400) at first: its events fail for good.
     receiver.answer = 400;
-    const settings = page.locator('#settings');
+    const settings = await openSection(page, 'Settings', 'settings');
+    await assertLabelled(page);
     await settings.getByLabel('Webhook URL', { exact: true }).fill(`${receiver.url}/hook`);
     await settings.getByLabel('Webhook on', { exact: true }).check();
     await settings.getByLabel('Decline incoming calls', { exact: true }).check();
     await settings.getByLabel('Text sent to a declined caller', { exact: true }).fill('Please write to us.');
     await settings.getByRole('button', { name: 'Save' }).click();
     await settings.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await shoot(page, 'instance-settings');
     const stored = (await (await gw.request('/api/instance/shop/settings')).json()) as Record<string, string>;
     assert.equal(stored.webhookUrl, `${receiver.url}/hook`);
     assert.equal(stored.webhookEnabled, 'true');
@@ -441,7 +527,7 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     assert.equal(await settings.getByLabel('Text sent to a declined caller', { exact: true }).inputValue(), 'Please write to us.');
 
     // A test message reaches the phone.
-    const send = page.locator('#send');
+    const send = await openSection(page, 'Test message', 'send');
     await send.getByLabel('To', { exact: true }).fill(AYSE);
     await send.getByLabel('Message', { exact: true }).fill('Merhaba from the dashboard');
     await send.getByRole('button', { name: 'Send' }).click();
@@ -456,7 +542,8 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     );
 
     // A chatbot rule, the bot switched on.
-    const bot = page.locator('#chatbot');
+    const bot = await openSection(page, 'Chatbot', 'chatbot');
+    await assertLabelled(page);
     await bot.getByLabel('When the message', { exact: true }).selectOption('contains');
     await bot.getByLabel('Text', { exact: true }).fill('fiyat');
     await bot.getByLabel('Reply', { exact: true }).fill('Merhaba {name}, fiyatlar...');
@@ -492,8 +579,44 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     );
     assert.equal(rules.enabled, true);
 
+    // Lines that are not numbers in international form are refused, each named, before anything is sent.
+    const campaigns = await openSection(page, 'Campaigns', 'campaigns');
+    await assertLabelled(page);
+    const started: string[] = [];
+    const watch = (r: { method(): string; url(): string }) =>
+      void (r.method() === 'POST' && /\/bulk$/.test(r.url()) && started.push(r.url()));
+    page.on('request', watch);
+    await campaigns.getByLabel('Recipients', { exact: true }).fill(`05550000002, Ayşe\n\n0555 000 00 03\nMehmet\n${MEHMET}, Mehmet`);
+    await campaigns.getByLabel('Message', { exact: true }).fill('Merhaba {name}');
+    await campaigns.getByRole('button', { name: 'Start the campaign' }).click();
+    const refused = campaigns.getByTestId('campaign-problems');
+    await refused.waitFor();
+    assert.deepEqual((await refused.innerText()).split('\n').filter(Boolean), [
+      'Not started: correct these lines first.',
+      'Line 1: 05550000002 is written the local way; give it with its country code (e.g. 905550000002 for Turkey).',
+      'Line 3: 0555 000 00 03 is written the local way; give it with its country code (e.g. 905550000003 for Turkey).',
+      'Line 4: “Mehmet” is not a phone number in international form (e.g. 905551234567) nor a WhatsApp id.',
+    ]);
+    assert.equal(await campaigns.getByLabel('Recipients', { exact: true }).getAttribute('aria-invalid'), 'true');
+    assert.deepEqual(started, [], 'nothing sent to the API');
+    await shoot(page, 'instance-campaigns-refused');
+    // Should the API still refuse a line, its words are shown, naming the line as the field counts it (blank lines too).
+    await page.route('**/api/instance/shop/bulk', (route) =>
+      route.fulfill({
+        status: 400,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: 'recipients.1.id: refused for the test', code: 'BAD_REQUEST' }),
+      }),
+    );
+    await campaigns.getByLabel('Recipients', { exact: true }).fill(`${AYSE}\n\n${MEHMET}`);
+    await campaigns.getByRole('button', { name: 'Start the campaign' }).click();
+    await campaigns.getByTestId('campaign-problems').filter({ hasText: 'Line 3: refused for the test' }).waitFor();
+    await page.unroute('**/api/instance/shop/bulk');
+    page.off('request', watch);
+    assert.equal(started.length, 1, 'that one reached the (stand-in) API');
+    assert.equal(((await (await gw.request('/api/instance/shop/bulk')).json()) as { jobs: unknown[] }).jobs.length, 0, 'no campaign');
+
     // A small campaign, watched to 100 %.
-    const campaigns = page.locator('#campaigns');
     await campaigns.getByLabel('Recipients', { exact: true }).fill(`${AYSE}, Ayşe\n${MEHMET}, Mehmet`);
     await campaigns.getByLabel('Message', { exact: true }).fill('Merhaba {name}, indirim başladı!');
     await campaigns.getByLabel('Seconds between sends', { exact: true }).fill('0');
@@ -531,7 +654,7 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     assert.deepEqual([cancelled.counts.sent, cancelled.counts.cancelled], [1, 1], JSON.stringify(cancelled.counts));
 
     // A scheduled message, then cancelled.
-    const scheduled = page.locator('#scheduled');
+    const scheduled = await openSection(page, 'Scheduled', 'scheduled');
     await scheduled.getByLabel('To', { exact: true }).fill(MEHMET);
     await scheduled.getByLabel('Message', { exact: true }).fill('Randevunuz yarın');
     await scheduled
@@ -544,24 +667,73 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     await row.getByText('cancelled').waitFor();
 
     // The chat's messages: the test message and the campaign's.
-    const messages = page.locator('#messages');
+    const messages = await openSection(page, 'Messages', 'messages');
     await messages.getByLabel('Chat', { exact: true }).selectOption(`${AYSE}@s.whatsapp.net`);
     await messages.getByText('Merhaba from the dashboard').waitFor();
     await messages.getByText('Merhaba Ayşe, indirim başladı!').waitFor();
 
-    // The deliveries the receiver refused are failed; retried once it accepts, one is delivered.
-    const deliveries = page.locator('#webhooks');
-    const failed = deliveries.locator('[data-delivery]').filter({ hasText: 'failed' }).first();
+    // The deliveries the receiver refused are failed: each row says when, what, which chat, its attempts and the answer.
+    const deliveries = await openSection(page, 'Webhooks', 'webhooks');
+    await assertLabelled(page);
+    const failed = deliveries
+      .locator('[data-delivery][data-status="failed"]')
+      .filter({ hasText: 'Message status' })
+      .filter({ hasText: AYSE })
+      .first();
     await failed.waitFor({ timeout: 20_000 });
     const id = (await failed.getAttribute('data-delivery'))!;
+    const delivery = deliveries.locator(`[data-delivery="${id}"]`);
+    const at = (await delivery.locator('time').getAttribute('datetime'))!;
+    assert.ok(Date.now() - Date.parse(at) < 10 * 60_000, at);
+    assert.equal(await delivery.locator('time').innerText(), new Date(at).toLocaleString('en-GB'), 'in local time');
+    assert.equal(await delivery.getByTestId('chat').innerText(), AYSE);
+    await delivery.getByText('1 attempt', { exact: true }).waitFor();
+    await delivery.getByText('last answer: HTTP 400', { exact: true }).waitFor();
+    // A campaign's end concerns no chat.
+    await deliveries.locator('[data-delivery]').filter({ hasText: 'Campaign completed' }).first().waitFor();
+    assert.equal(
+      await deliveries.locator('[data-delivery]').filter({ hasText: 'Campaign completed' }).first().getByTestId('chat').count(),
+      0,
+    );
     receiver.answer = 200;
-    await failed.getByRole('button', { name: 'Retry' }).click();
+    await delivery.getByRole('button', { name: 'Retry' }).click();
     await deliveries.getByRole('status').filter({ hasText: 'Sent again.' }).waitFor();
-    await deliveries.locator(`[data-delivery="${id}"]`).getByText('delivered').waitFor({ timeout: 20_000 });
-    await deliveries.locator(`[data-delivery="${id}"]`).getByRole('button', { name: 'Attempts' }).click();
-    await deliveries.locator(`[data-delivery="${id}"] .attempts li`).nth(1).waitFor();
-    assert.match(await deliveries.locator(`[data-delivery="${id}"] .attempts`).innerText(), /400[\s\S]*200/);
-    await shoot(page, 'instance');
+    await delivery.getByText('delivered', { exact: true }).waitFor({ timeout: 20_000 });
+    await delivery.getByText('2 attempts', { exact: true }).waitFor();
+    await delivery.getByText('last answer: HTTP 200', { exact: true }).waitFor();
+    assert.equal(await delivery.getByRole('button', { name: 'Retry' }).count(), 0, 'no Retry once delivered');
+    // Only a failed one has a Retry.
+    const retries = await deliveries.evaluate((el) =>
+      [...el.querySelectorAll('[data-delivery]')].map((li) => ({
+        failed: li.getAttribute('data-status') === 'failed',
+        retry: [...li.querySelectorAll('button')].filter((b) => b.textContent === 'Retry').length,
+      })),
+    );
+    assert.ok(retries.some((r) => !r.failed) && retries.some((r) => r.failed), JSON.stringify(retries));
+    assert.deepEqual(
+      retries.filter((r) => r.retry !== (r.failed ? 1 : 0)),
+      [],
+    );
+    await delivery.getByRole('button', { name: 'Attempts' }).click();
+    await delivery.locator('.attempts li').nth(1).waitFor();
+    assert.match(await delivery.locator('.attempts').innerText(), /400[\s\S]*200/);
+    // Sending a delivered one again is there, beside its attempts, and not a primary button.
+    assert.equal(await delivery.getByRole('button', { name: 'Send again' }).getAttribute('class'), 'secondary');
+    // Only the failed ones, on asking.
+    await deliveries.getByLabel('Show', { exact: true }).selectOption('failed');
+    await eventually(async () => (await deliveries.locator(`[data-delivery="${id}"]`).count()) === 0, 10_000, 'the delivered one left out');
+    assert.ok(await deliveries.locator('[data-delivery][data-status="failed"]').count());
+    assert.equal(await deliveries.locator('[data-delivery]:not([data-status="failed"])').count(), 0);
+    await deliveries.getByLabel('Show', { exact: true }).selectOption('');
+    await delivery.waitFor();
+    await shoot(page, 'instance-webhooks');
+    // In Turkish: the event and the attempts in its words (a count takes no plural there).
+    await page.getByLabel('Language', { exact: true }).selectOption('tr');
+    await delivery.getByText('2 deneme', { exact: true }).waitFor();
+    await delivery.getByText('Mesaj durumu', { exact: true }).waitFor();
+    await deliveries.locator('[data-delivery][data-status="failed"]').first().getByText('1 deneme', { exact: true }).waitFor();
+    await shoot(page, 'instance-webhooks-tr');
+    await page.getByLabel('Dil', { exact: true }).selectOption('en');
     assert.deepEqual(problems, []);
   } finally {
     await close();

@@ -266,6 +266,7 @@ test('the delivery log lists, filters and pages deliveries, newest first, and sh
   for (const d of all.body.deliveries) {
     assert.deepEqual(Object.keys(d).sort(), [
       'attempts',
+      'chatId',
       'createdAt',
       'deliveredAt',
       'event',
@@ -277,6 +278,11 @@ test('the delivery log lists, filters and pages deliveries, newest first, and sh
       'status',
     ]);
   }
+  // Each names the chat it concerns, from its data: a message's chat; a group event's group; none for the instance's own.
+  assert.deepEqual(
+    all.body.deliveries.map((d) => d.chatId),
+    ['905557000001@s.whatsapp.net', '905557000001@s.whatsapp.net', '905557000001@s.whatsapp.net'],
+  );
   assert.deepEqual(
     (await deliveries('log', '?status=failed')).body.deliveries.map((d) => d.id),
     [ids[1]],
@@ -300,6 +306,17 @@ test('the delivery log lists, filters and pages deliveries, newest first, and sh
   assert.equal(unknown.status, 404);
   assert.ok(unknown.body.error);
   assert.equal((await delivery('signed', ids[0]!)).status, 404, "another instance's delivery is not found");
+  const group = await record('log', 'group_update', { groupId: '120363000000000001@g.us', subject: 'Shop' });
+  const own = await record('log', 'connection_status', { status: 'open' });
+  const latest = (await deliveries('log', '?limit=2')).body.deliveries;
+  assert.deepEqual(
+    latest.map((d) => [d.id, d.chatId]),
+    [
+      [own, null],
+      [group, '120363000000000001@g.us'],
+    ],
+  );
+  assert.equal((await delivery('log', group)).body.chatId, '120363000000000001@g.us');
 });
 
 test('a delivery sent again (delivered or failed) reaches the receiver with the same webhook-id', async () => {

@@ -45,6 +45,7 @@ const delivery = {
   id: EVENT_ID,
   seq: 1042,
   event: 'message_received',
+  chatId: CHAT,
   status: 'failed',
   attempts: 33,
   lastStatusCode: 500,
@@ -128,7 +129,8 @@ export const automationDocs: RouteDocs = {
 
   [`GET ${I}/webhooks/deliveries`]: {
     summary: 'Webhook deliveries, newest first',
-    description: 'Each event with its delivery state; delivered and failed ones are kept WEBHOOK_RETENTION_DAYS.',
+    description:
+      "Each event with its delivery state, and `chatId`, the chat it concerns (a message's chat, the group of a group event, the caller of a call; null for the instance's own events such as `connection_status`); delivered and failed ones are kept WEBHOOK_RETENTION_DAYS.",
     parameters: { status: 'failed', event: 'message_received', limit: 50, page: 1 },
     responses: { 200: { description: 'OK', example: { deliveries: [delivery], total: 1 } } },
   },

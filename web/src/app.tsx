@@ -5,15 +5,17 @@ import { signOut, token } from './api.js';
 import { language, setLanguage, t, type Language } from './i18n.js';
 import { SignIn } from './pages/SignIn.js';
 import { Instances } from './pages/Instances.js';
-import { Settings } from './pages/Settings.js';
+import { ApiAccess } from './pages/ApiAccess.js';
 import { Instance } from './pages/Instance.js';
 
-const route = signal(location.hash || '#/instances');
-addEventListener('hashchange', () => (route.value = location.hash || '#/instances'));
+// The API access page was called Settings: its old address still leads there.
+const address = () => (location.hash === '#/settings' ? '#/api-access' : location.hash) || '#/instances';
+const route = signal(address());
+addEventListener('hashchange', () => (route.value = address()));
 
 const PAGES = [
   { hash: '#/instances', label: () => t('nav.instances'), page: Instances },
-  { hash: '#/settings', label: () => t('nav.settings'), page: Settings },
+  { hash: '#/api-access', label: () => t('nav.access'), page: ApiAccess },
 ];
 
 function LanguageSwitch() {
@@ -30,9 +32,12 @@ function LanguageSwitch() {
 
 export function App() {
   const current = PAGES.find((p) => route.value.startsWith(p.hash)) ?? PAGES[0]!;
+  // `#/instances/{id}` (and a section after it) is one instance's page.
+  const detail = route.value.match(/^#\/instances\/([^/]+)(?:\/([^/]+))?/);
+  const id = detail && decodeURIComponent(detail[1]!);
   useEffect(() => {
     document.documentElement.lang = language.value;
-    document.title = `${token.value ? `${current.label()} · ` : ''}${t('app.title')}`;
+    document.title = `${token.value ? `${id ? t('detail.title', { id }) : current.label()} · ` : ''}${t('app.title')}`;
   });
   if (!token.value) {
     return (
@@ -47,9 +52,7 @@ export function App() {
       </>
     );
   }
-  // `#/instances/{id}` (and a section after it) is one instance's page.
-  const detail = route.value.match(/^#\/instances\/([^/]+)/);
-  const page = detail ? <Instance id={decodeURIComponent(detail[1]!)} /> : <current.page />;
+  const page = id ? <Instance id={id} section={detail[2]} /> : <current.page />;
   return (
     <>
       <header>

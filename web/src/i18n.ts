@@ -19,3 +19,15 @@ export function setLanguage(next: Language) {
 export function t(key: Key, values: Record<string, string | number> = {}): string {
   return dictionaries[language.value][key].replace(/\{(\w+)\}/g, (_, name: string) => String(values[name] ?? `{${name}}`));
 }
+
+/** The keys that come as a pair, `….one` and `….other`, for a count. */
+type Counted = { [K in Key]: K extends `${infer Base}.other` ? Base : never }[Key];
+
+/** The words for `count` of something, in the language's plural form ("1 attempt", "2 attempts"; "1 deneme", "2 deneme"). */
+export function plural(key: Counted, count: number): string {
+  const form = new Intl.PluralRules(language.value).select(count) === 'one' ? 'one' : 'other';
+  return t(`${key}.${form}` as Key, { count });
+}
+
+/** A moment in the browser's time zone, in the language's way of writing dates. */
+export const localTime = (at: string | number | Date) => new Date(at).toLocaleString(language.value === 'tr' ? 'tr-TR' : 'en-GB');

@@ -1,35 +1,16 @@
-/** Instance Yönetimi: every instance with its live status, its QR until paired, and its actions. */
+/** Instances (Hatlar): every instance with its live status, its QR until paired, and its actions. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, type Account, type InstanceList, type Status, type StatusDetails } from '../api.js';
-import { language, t, type Key } from '../i18n.js';
+import { t } from '../i18n.js';
 import { useAction, usePolling } from '../hooks.js';
+import { HealthLines, StatusBadge } from '../status.js';
 import { Alert, Field } from '../ui.js';
 
-function StatusBadge({ status }: { status: Status }) {
-  return <span class={`badge ${status}`}>{t(`status.${status}` as Key)}</span>;
-}
-
-/** Why the last connection attempt failed (while not open), and any limit WhatsApp put on the account. */
+/** Why its last connection attempt failed and WhatsApp's limits on the account, asked every 5 s. */
 function Health({ id, status }: { id: string; status: Status }) {
   const [details, setDetails] = useState<StatusDetails | null>(null);
   usePolling(async () => setDetails(await api<StatusDetails>('GET', `/instance/${id}/status`)), 5_000, [id, status]);
-  if (!details) return null;
-  const when = (until: string | null) => (until ? new Date(until).toLocaleString(language.value) : t('instances.untilUnknown'));
-  const lines: string[] = [];
-  const { lastError } = details.accountStatus;
-  if (status !== 'open' && lastError) lines.push(t('instances.lastError', { error: lastError }));
-  const { messageCapping, reachoutTimelock } = details.restrictions ?? {};
-  if (messageCapping?.active) lines.push(t('instances.capped', { until: when(messageCapping.until) }));
-  if (reachoutTimelock?.active) lines.push(t('instances.timelocked', { until: when(reachoutTimelock.until) }));
-  return (
-    <>
-      {lines.map((line) => (
-        <p class="warning" data-testid="health">
-          {line}
-        </p>
-      ))}
-    </>
-  );
+  return details ? <HealthLines details={details} /> : null;
 }
 
 /** The QR while connecting (refreshed as WhatsApp rotates it), the account once open. */

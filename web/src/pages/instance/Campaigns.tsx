@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { api } from '../../api.js';
+import { localNumber, toJid } from '../../../../domain/recipients.js';
+import { api, ApiError } from '../../api.js';
 import { useAction, useInfo, usePolling, workflowUrl } from '../../hooks.js';
 import { t, type Key } from '../../i18n.js';
 import { Alert, Field } from '../../ui.js';
@@ -67,22 +68,60 @@ function Recipients({ instance, job }: { instance: string; job: number }) {
   );
 }
 
+interface Line {
+  /** Its number in the field, from 1 (blank lines count, so it is the one the user sees). */
+  line: number;
+  id: string;
+  name?: string;
+}
+
+/**
+ * The recipients' lines, each "number[, name]", and what is wrong with them, by the rule the API
+ * applies (domain/recipients.ts): a number written the local way (0555…) or anything that is not a
+ * number or a WhatsApp id is refused, naming its line, before anything is sent.
+ */
+function readLines(text: string): { lines: Line[]; problems: string[] } {
+  const lines: Line[] = [];
+  const problems: string[] = [];
+  text.split('\n').forEach((raw, index) => {
+    if (!raw.trim()) return;
+    const [id, ...name] = raw.split(',');
+    const line = { line: index + 1, id: id!.trim(), ...(name.length ? { name: name.join(',').trim() } : {}) };
+    const local = localNumber(line.id);
+    if (local) problems.push(t('campaigns.lineLocal', { line: line.line, number: line.id, international: `90${local.slice(1)}` }));
+    else if (!toJid(line.id)) problems.push(t('campaigns.lineInvalid', { line: line.line, text: line.id }));
+    lines.push(line);
+  });
+  return { lines, problems };
+}
+
 function NewCampaign({ instance, onCreated }: { instance: string; onCreated: () => void }) {
   const [recipients, setRecipients] = useState('');
   const [body, setBody] = useState('');
   const [delay, setDelay] = useState('3');
+  const [problems, setProblems] = useState<string[]>([]);
   const { busy, error, run } = useAction();
   const submit = async (e: Event) => {
     e.preventDefault();
-    const list = recipients
-      .split('\n')
-      .map((line) => line.trim())
-      .filter(Boolean)
-      .map((line) => {
-        const [id, ...name] = line.split(',');
-        return { id: id!.trim(), ...(name.length ? { name: name.join(',').trim() } : {}) };
-      });
-    if (await run(() => api('POST', `/instance/${instance}/bulk`, { recipients: list, body, delay: Number(delay) }))) {
+    const { lines, problems } = readLines(recipients);
+    setProblems(problems);
+    if (problems.length) return;
+    const start = async () => {
+      try {
+        await api('POST', `/instance/${instance}/bulk`, {
+          recipients: lines.map(({ id, name }) => ({ id, ...(name === undefined ? {} : { name }) })),
+          body,
+          delay: Number(delay),
+        });
+      } catch (err) {
+        // Should the API still refuse a line ("recipients.3.id: …"), its words, naming the line as the field counts it.
+        const refused = err instanceof ApiError ? err.detail.match(/^recipients\.(\d+)\.id: (.*)$/s) : null;
+        const line = refused && lines[Number(refused[1])];
+        if (line) setProblems([t('campaigns.lineError', { line: line.line, error: refused[2]! })]);
+        throw err;
+      }
+    };
+    if (await run(start)) {
       setRecipients('');
       setBody('');
       onCreated();
@@ -98,6 +137,8 @@ function NewCampaign({ instance, onCreated }: { instance: string; onCreated: () 
             required
             rows={3}
             value={recipients}
+            aria-invalid={problems.length > 0}
+            aria-describedby={problems.length > 0 ? 'campaign-problems' : undefined}
             onInput={(e) => setRecipients((e.target as HTMLTextAreaElement).value)}
           />
         </Field>
@@ -115,7 +156,18 @@ function NewCampaign({ instance, onCreated }: { instance: string; onCreated: () 
           />
         </Field>
       </div>
-      <Alert error={error} />
+      {problems.length > 0 ? (
+        <div role="alert" class="error" id="campaign-problems" data-testid="campaign-problems">
+          <p>{t('campaigns.notStarted')}</p>
+          <ul>
+            {problems.map((problem) => (
+              <li>{problem}</li>
+            ))}
+          </ul>
+        </div>
+      ) : (
+        <Alert error={error} />
+      )}
       <button type="submit" disabled={busy}>
         {t('campaigns.start')}
       </button>

@@ -74,13 +74,7 @@ export function SettingsForm({ instance }: { instance: string }) {
           label={t('settings.proxyUrl')}
           hint={stored.proxyUrl ? t('settings.proxySet', { masked: stored.proxyUrl }) : t('settings.proxyHint')}
         >
-          <input
-            id="s-proxyUrl"
-            autocomplete="off"
-            value={value('proxyUrl')}
-            placeholder="socks5://user:password@host:1080"
-            onInput={set('proxyUrl')}
-          />
+          <input id="s-proxyUrl" autocomplete="off" value={value('proxyUrl')} placeholder="socks5://host:1080" onInput={set('proxyUrl')} />
         </Field>
         <Field id="s-rejectCalls" label={t('settings.rejectCalls')} inline>
           <input id="s-rejectCalls" type="checkbox" checked={value('rejectCalls') === 'true'} onChange={set('rejectCalls')} />

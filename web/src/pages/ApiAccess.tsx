@@ -1,4 +1,4 @@
-/** Ayarlar: the token in use (masked, copyable), how to call the API with it, and links to the docs and the Temporal UI. */
+/** API access (API erişimi): the token in use (masked, copyable), how to call the API with it, and links to the docs and the Temporal UI. */
 import { useState } from 'preact/hooks';
 import { token } from '../api.js';
 import { useInfo } from '../hooks.js';
@@ -6,7 +6,7 @@ import { t } from '../i18n.js';
 
 const mask = (value: string) => (value.length <= 8 ? '•'.repeat(value.length) : `${value.slice(0, 4)}${'•'.repeat(12)}${value.slice(-4)}`);
 
-export function Settings() {
+export function ApiAccess() {
   const value = token.value ?? '';
   const [shown, setShown] = useState(false);
   const [copied, setCopied] = useState(false);
@@ -19,35 +19,36 @@ export function Settings() {
   const shownToken = shown ? value : 'TOKEN';
   return (
     <>
-      <h1>{t('settings.title')}</h1>
+      <h1>{t('access.title')}</h1>
       <section class="card" aria-labelledby="token-title">
-        <h2 id="token-title">{t('settings.token')}</h2>
+        <h2 id="token-title">{t('access.token')}</h2>
         <div class="row">
           <code class="token" data-testid="token">
             {shown ? value : mask(value)}
           </code>
           <button type="button" class="secondary" aria-pressed={shown} onClick={() => setShown(!shown)}>
-            {shown ? t('settings.hide') : t('settings.show')}
+            {shown ? t('access.hide') : t('access.show')}
           </button>
           <button type="button" onClick={copy}>
-            {t('settings.copy')}
+            {t('access.copy')}
           </button>
-          {copied && <span role="status">{t('settings.copied')}</span>}
+          {copied && <span role="status">{t('access.copied')}</span>}
         </div>
-        <p>{t('settings.howTo')}</p>
-        <pre>
-          {[
-            `curl -H "Authorization: Bearer ${shownToken}" ${base}/instance`,
-            `curl -H "X-Api-Key: ${shownToken}" ${base}/instance`,
-            `curl "${base}/instance?token=${shownToken}"`,
-          ].join('\n')}
-        </pre>
+        <p>{t('access.howTo')}</p>
+        {/* One box per command, wrapped inside it: a phone shows each whole, and copies it as one line. */}
+        {[
+          `curl -H "Authorization: Bearer ${shownToken}" ${base}/instance`,
+          `curl -H "X-Api-Key: ${shownToken}" ${base}/instance`,
+          `curl "${base}/instance?token=${shownToken}"`,
+        ].map((line) => (
+          <pre class="command">{line}</pre>
+        ))}
       </section>
       <section class="card" aria-labelledby="links-title">
-        <h2 id="links-title">{t('settings.links')}</h2>
+        <h2 id="links-title">{t('access.links')}</h2>
         <ul>
           <li>
-            <a href="./api/docs/">{t('settings.apiDocs')}</a>
+            <a href="./api/docs/">{t('access.apiDocs')}</a>
           </li>
           <li>
             {info?.temporalUiUrl ? (
@@ -56,10 +57,10 @@ export function Settings() {
                 target="_blank"
                 rel="noreferrer"
               >
-                {t('settings.temporalUi')}
+                {t('access.temporalUi')}
               </a>
             ) : (
-              t('settings.noTemporalUi')
+              t('access.noTemporalUi')
             )}
           </li>
         </ul>
