@@ -671,6 +671,18 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     await messages.getByLabel('Chat', { exact: true }).selectOption(`${AYSE}@s.whatsapp.net`);
     await messages.getByText('Merhaba from the dashboard').waitFor();
     await messages.getByText('Merhaba Ayşe, indirim başladı!').waitFor();
+    // The test message was a person's: the chatbot keeps out of Ayşe's chat, says so and until when, and resumes on a click.
+    const pause = messages.locator('.paused');
+    await pause
+      .getByText(/^The chatbot is silent in this chat until \d\d:\d\d, because someone wrote here with a message sent as a person’s\.$/)
+      .waitFor({ timeout: 10_000 });
+    assert.match(await messages.locator('option', { hasText: AYSE }).innerText(), /bot paused/);
+    await shoot(page, 'instance-messages-paused');
+    await pause.getByRole('button', { name: 'Let the bot answer again' }).click();
+    await messages.getByRole('status').filter({ hasText: 'The bot answers in this chat again.' }).waitFor();
+    assert.equal(await pause.count(), 0);
+    const pauses = (await (await gw.request('/api/instance/shop/chatbot/pauses')).json()) as { pauses: Array<{ chatId: string }> };
+    assert.equal(pauses.pauses.some((p) => p.chatId === `${AYSE}@s.whatsapp.net`), false, 'resumed');
 
     // The deliveries the receiver refused are failed: each row says when, what, which chat, its attempts and the answer.
     const deliveries = await openSection(page, 'Webhooks', 'webhooks');
