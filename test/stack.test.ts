@@ -2,7 +2,7 @@
 // password, files 0600, DATA_DIR 0700), and Ctrl-C stopping everything in order, quickly.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -56,8 +56,10 @@ const listening = (port: number) =>
 
 test('the database password is generated and the files that hold secrets are for this user only', async () => {
   const asRoot = process.getuid?.() === 0;
-  // As root, the embedded Postgres runs as its own user, which may pass through (o+x), not read.
-  assert.equal(mode(dataDir), asRoot ? 0o701 : 0o700, `DATA_DIR is ${mode(dataDir).toString(8)}`);
+  // As root, the embedded Postgres runs as its own user, which may pass through (its group: g+x), not read;
+  // nobody else may even enter.
+  assert.equal(mode(dataDir), asRoot ? 0o710 : 0o700, `DATA_DIR is ${mode(dataDir).toString(8)}`);
+  if (asRoot) assert.equal(statSync(dataDir).gid, Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()));
   const stackFile = join(dataDir, 'stack.json');
   const passwordFile = join(dataDir, 'postgres-password');
   assert.equal(mode(stackFile), 0o600);
