@@ -54,6 +54,8 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
   const { db, driver, host, logger, media, wakeOutbox, chatbot, campaignChanged } = deps;
   const ctx = Context.current();
   const log = logger.child({ instanceId, attempt: ctx.info.attempt });
+  // Placed here as this worker leaves: straight on to another.
+  if (host.isEvacuating) throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
   const epoch = await claimLease(db, instanceId, host.workerId, host.taskQueue);
   const status = connectionRecorder(db, instanceId, log);
   const lease = keepLease(deps, ctx, instanceId, epoch, log);
@@ -62,6 +64,8 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
     (err: unknown) => ({ cancelled: err }),
   );
   const proxy = watchProxy(deps, instanceId, log);
+  // This worker holds more than its share: the session moves to another (worker/sessionSpread.ts).
+  const moved = host.moved(instanceId);
 
   let reconnectDelayMs = 0;
   let current: WhatsAppSession | undefined;
@@ -70,9 +74,10 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
   const calls = createCallHandler({ db, logger: log, wakeOutbox }, instanceId, () => current);
 
   /** This worker lets the session go: taken over by another (the lease is theirs), shutting down, or cancelled. */
-  const letGo = async (why: 'takenOver' | 'evacuating' | 'cancelled' | { cancelled: unknown }): Promise<never> => {
+  const letGo = async (why: 'takenOver' | 'evacuating' | 'moved' | 'cancelled' | { cancelled: unknown }): Promise<never> => {
     if (why === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
     await releaseLease(db, instanceId, epoch);
+    if (why === 'moved') throw handedOver(`worker ${host.workerId} holds more than its share; session ${instanceId} handed over`);
     // Handed over: the session workflow runs the activity again at once, on another worker.
     if (why === 'evacuating') throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
     throw typeof why === 'object' ? why.cancelled : new Error('cancelled');
@@ -92,9 +97,8 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
       });
       current = session;
       host.attach(instanceId, session);
-      const outcome: SessionClose | 'takenOver' | 'evacuating' | 'proxyChanged' | { cancelled: unknown } | 'cancelled' = await Promise.race(
-        [session.closed, lease.takenOver, cancelled, proxy.changed],
-      );
+      const outcome: SessionClose | 'takenOver' | 'evacuating' | 'moved' | 'proxyChanged' | { cancelled: unknown } | 'cancelled' =
+        await Promise.race([session.closed, lease.takenOver, cancelled, proxy.changed, moved]);
       host.detach(instanceId, session);
 
       if (outcome === 'proxyChanged') {
@@ -104,7 +108,7 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
         continue;
       }
 
-      if (outcome === 'takenOver' || outcome === 'evacuating' || outcome === 'cancelled' || 'cancelled' in outcome) {
+      if (outcome === 'takenOver' || outcome === 'evacuating' || outcome === 'moved' || outcome === 'cancelled' || 'cancelled' in outcome) {
         // Hand the session over: close the socket, keep the credentials.
         await session.close();
         await status.settled();
@@ -138,6 +142,7 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
             lease.takenOver,
             cancelled,
             proxy.changed,
+            moved,
           ]);
           if (woke === 'proxyChanged') reconnectDelayMs = 0;
           else if (woke !== 'slept') await letGo(woke);
@@ -145,6 +150,7 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
       }
     }
   } finally {
+    host.forget(instanceId);
     lease.stop();
     restrictions.close();
     proxy.stop();

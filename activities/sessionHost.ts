@@ -6,6 +6,8 @@ import type { WhatsAppSession } from '../whatsapp/session.js';
  */
 export class SessionHost {
   private readonly sessions = new Map<string, WhatsAppSession>();
+  /** Per held session: how to ask it to move to another worker. */
+  private readonly moves = new Map<string, () => void>();
   private holds = 0;
   private idle: Array<() => void> = [];
   private onEvacuate!: () => void;
@@ -33,6 +35,32 @@ export class SessionHost {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** The instances whose sessions this worker holds now. */
+  instanceIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /**
+   * Settles when this worker asks the session to move to another (it holds
+   * more than its share: worker/sessionSpread.ts). Until `forget` is called.
+   */
+  moved(instanceId: string): Promise<'moved'> {
+    return new Promise((resolve) => this.moves.set(instanceId, () => resolve('moved')));
+  }
+
+  /** No more moves for this session (its activity ends). */
+  forget(instanceId: string): void {
+    this.moves.delete(instanceId);
+  }
+
+  /** Asks the session to close here and go to another worker; false if it is not held here. */
+  move(instanceId: string): boolean {
+    const move = this.moves.get(instanceId);
+    this.moves.delete(instanceId);
+    move?.();
+    return move !== undefined;
   }
 
   /** Counts a running session activity until `work` settles. */

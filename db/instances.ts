@@ -144,3 +144,9 @@ export function webhookStatus(status: ConnectionStatus): 'connected' | 'connecti
 export async function clearMessages(db: Db, instanceId: string): Promise<number> {
   return db('messages').where({ instance_id: instanceId }).delete();
 }
+
+/** Of these instances, at most `limit` whose sessions are open (connected to an account). */
+export async function openInstances(db: Db, ids: string[], limit: number): Promise<string[]> {
+  if (ids.length === 0 || limit <= 0) return [];
+  return (await db('instances').whereIn('id', ids).where({ status: 'open' }).orderBy('id').limit(limit).pluck('id')) as string[];
+}

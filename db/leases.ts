@@ -41,3 +41,41 @@ export async function findLease(db: Db, instanceId: string): Promise<SessionLeas
 export async function dropLease(db: Db, instanceId: string): Promise<void> {
   await db('session_leases').where({ instance_id: instanceId }).delete();
 }
+
+/** Says this session worker is up (every quarter of the heartbeat timeout), with the task queue its sessions run on. */
+export async function markSessionWorker(db: Db, workerId: string, taskQueue: string): Promise<void> {
+  await db('session_workers')
+    .insert({ worker_id: workerId, task_queue: taskQueue, seen_at: db.fn.now() })
+    .onConflict('worker_id')
+    .merge({ task_queue: taskQueue, seen_at: db.fn.now() });
+}
+
+/** This session worker is leaving: no session is placed on it any more. */
+export async function forgetSessionWorker(db: Db, workerId: string): Promise<void> {
+  await db('session_workers').where({ worker_id: workerId }).delete();
+}
+
+/** A session worker that is up, and how many sessions it holds (leases renewed within `staleAfterSeconds`). */
+export interface SessionWorkerLoad {
+  workerId: string;
+  taskQueue: string;
+  held: number;
+}
+
+/** The session workers seen within `upWithinSeconds`, with their sessions, fewest first. */
+export async function sessionWorkerLoads(db: Db, upWithinSeconds: number, staleAfterSeconds: number): Promise<SessionWorkerLoad[]> {
+  const { rows } = await db.raw(
+    `select w.worker_id, w.task_queue,
+            (select count(*) from session_leases l
+              where l.worker_id = w.worker_id and l.heartbeat_at >= now() - ? * interval '1 second')::int as held
+       from session_workers w
+      where w.seen_at >= now() - ? * interval '1 second'
+      order by held, w.worker_id`,
+    [staleAfterSeconds, upWithinSeconds],
+  );
+  return rows.map((r: { worker_id: string; task_queue: string; held: number }) => ({
+    workerId: r.worker_id,
+    taskQueue: r.task_queue,
+    held: r.held,
+  }));
+}

@@ -1,7 +1,7 @@
 /**
  * The metrics read from Postgres when scraped: the pool's connections, and
- * the gauges that describe stored state (outbox depth, instances, campaigns,
- * scheduled messages), in the process's registry (lib/metrics.ts).
+ * the gauges that describe stored state (outbox depth, sessions per worker,
+ * instances, campaigns, scheduled messages), in the process's registry (lib/metrics.ts).
  */
 import { Gauge } from 'prom-client';
 import { registry } from '../lib/metrics.js';
@@ -54,6 +54,22 @@ export function watchStoredState(db: Db): void {
         for (const row of rows as Array<{ status: string; n: string }>) this.set({ status: row.status }, Number(row.n));
       },
     });
+  new Gauge({
+    name: 'wa_sessions_held',
+    help: 'Sessions each session worker holds (its leases), with the session workers that are up and hold none',
+    labelNames: ['worker'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const { rows } = await db.raw(
+        `select worker_id, sum(n)::int as n from (
+           select worker_id, count(*) as n from session_leases group by worker_id
+           union all select worker_id, 0 from session_workers
+         ) held group by worker_id`,
+      );
+      for (const row of rows as Array<{ worker_id: string; n: number }>) this.set({ worker: row.worker_id }, row.n);
+    },
+  });
   byStatus('wa_instances', 'Instances by connection status', 'instances');
   byStatus('wa_campaigns', 'Bulk campaigns by status', 'bulk_jobs');
   byStatus('wa_scheduled_messages', 'Scheduled messages by status', 'scheduled_messages');

@@ -32,6 +32,7 @@ import { STATUS_CHANNEL } from '../db/messages.js';
 import { createWebhookSender, type WebhookSender } from '../activities/webhookSender.js';
 import { WebhookDispatcher } from './webhookDispatcher.js';
 import { raiseThreadPriority } from './priority.js';
+import { startSessionSpread, type SessionSpread } from './sessionSpread.js';
 import { compiled, entryPoint, LOADER_FLAGS } from '../lib/entryPoints.js';
 
 /** What the roles of one worker process share: its database, Temporal connection and LISTEN connection. */
@@ -64,6 +65,8 @@ export interface SessionsRole {
   workers: Worker[];
   sessionsWorker: Worker;
   host: SessionHost;
+  /** Says this worker is up and hands over what it holds beyond its share (worker/sessionSpread.ts). */
+  spread: SessionSpread;
 }
 
 /** `npm run build` writes the workflow bundle beside the compiled tree (dist/workflows.bundle.js). */
@@ -186,20 +189,22 @@ export async function createSessionsRole(ctx: RoleContext, driver: WhatsAppDrive
     arrivals,
     drainIdleMs: config.OUTBOX_IDLE_MS,
   });
+  const sessionActivities = createSessionActivities({
+    db,
+    driver,
+    host,
+    logger,
+    media,
+    wakeOutbox,
+    campaignChanged: (instanceId, jobId) => campaignChanged(client, instanceId, jobId),
+    chatbot: createChatbot({ db, listener, logger, startReply: (input) => startChatbotReply(client, queues.general, input) }),
+    onSettingsChange: (handler) => listener.on(SETTINGS_CHANNEL, handler),
+  });
+  // Sessions placed on no worker in particular (workflows from before placement, or no worker said it was up).
   const sessionsWorker = await Worker.create({
     ...common,
     taskQueue: queues.sessions,
-    activities: createSessionActivities({
-      db,
-      driver,
-      host,
-      logger,
-      media,
-      wakeOutbox,
-      campaignChanged: (instanceId, jobId) => campaignChanged(client, instanceId, jobId),
-      chatbot: createChatbot({ db, listener, logger, startReply: (input) => startChatbotReply(client, queues.general, input) }),
-      onSettingsChange: (handler) => listener.on(SETTINGS_CHANNEL, handler),
-    }),
+    activities: sessionActivities,
     maxConcurrentActivityTaskExecutions: 1_000,
     // A session's heartbeats reach Temporal every quarter of their timeout (not the SDK's 80 %): a Temporal
     // blip of up to three quarters of it (15 s of the default 20) costs no reconnect (test/temporal-blip.test.ts).
@@ -211,9 +216,12 @@ export async function createSessionsRole(ctx: RoleContext, driver: WhatsAppDrive
     await Worker.create({
       ...common,
       taskQueue: host.taskQueue,
-      activities: { ...createHostActivities(host), ...outbox },
-      maxConcurrentActivityTaskExecutions: 1_000,
+      // Its sessions (placed here: activities/general.ts placeSession), their outboxes and live calls.
+      activities: { ...createHostActivities(host), ...outbox, ...sessionActivities },
+      maxConcurrentActivityTaskExecutions: 2_000,
+      maxHeartbeatThrottleInterval: `${Math.max(1, config.SESSION_HEARTBEAT_TIMEOUT_SECONDS / 4)} s`,
     }),
   ];
-  return { workers, sessionsWorker, host };
+  const spread = startSessionSpread({ db, host, logger, heartbeatTimeoutSeconds: config.SESSION_HEARTBEAT_TIMEOUT_SECONDS });
+  return { workers, sessionsWorker, host, spread };
 }

@@ -11,6 +11,7 @@ import { taskQueues } from '../workflows/names.js';
 import type { WhatsAppDriver } from '../whatsapp/session.js';
 import { wakeOutbox } from '../temporal/starts.js';
 import type { SessionHost } from '../activities/sessionHost.js';
+import type { SessionSpread } from './sessionSpread.js';
 import { PgListener } from '../db/pgListener.js';
 import { startSweeps } from './sweeps.js';
 import type { AddressInfo } from 'node:net';
@@ -77,6 +78,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
       signal,
       logger,
       host: sessions?.host,
+      spread: sessions?.spread,
       workflowsWorker: general?.workflowsWorker,
       sessionsWorker: sessions?.sessionsWorker,
       workers,
@@ -90,6 +92,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
     for (const worker of workers) runs.set(worker, worker.run());
     await Promise.all(runs.values());
   } finally {
+    await sessions?.spread.stop();
     await general?.dispatcher.stop();
     await stopSweeps?.();
     await general?.closeSender();
@@ -130,6 +133,7 @@ interface Leaving {
   signal: string;
   logger: Logger;
   host: SessionHost | undefined;
+  spread: SessionSpread | undefined;
   workflowsWorker: Worker | undefined;
   sessionsWorker: Worker | undefined;
   /** Every Temporal worker of the process, and (once they run) their runs. */
@@ -138,8 +142,10 @@ interface Leaving {
 }
 
 /** The shutdown on SIGTERM/SIGINT: the sessions are handed over to other workers, then every worker stops. */
-async function handOverAndStop({ signal, logger, host, workflowsWorker, sessionsWorker, workers, runs }: Leaving): Promise<void> {
+async function handOverAndStop({ signal, logger, host, spread, workflowsWorker, sessionsWorker, workers, runs }: Leaving): Promise<void> {
   logger.info({ signal, sessions: host?.size ?? 0 }, 'worker shutting down: handing sessions over');
+  // No session is placed here any more.
+  await spread?.stop();
   // First the workflows: the task that takes up a session handed over here must run on another worker.
   // This one, leaving, took it and dropped it, and it waited out the task timeout (10 s, later 3 s).
   if (workflowsWorker && host?.size) {

@@ -8,7 +8,9 @@ import {
   makeContinueAsNewFunc,
   defineSignal,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
 import type { GeneralActivities } from '../activities/general.js';
@@ -29,6 +31,9 @@ export type SessionOutcome = 'loggedOut' | 'qrTimeout' | 'replaced' | 'stopped';
 export const restartSignal = defineSignal('restart');
 export const stopSignal = defineSignal<[{ logout: boolean }]>('stop');
 
+/** Sessions placed on a worker's own queue (spread over the workers) instead of the shared one. */
+const SESSION_PLACEMENT_PATCH = 'session-placement';
+
 // Restarts add history; start afresh well before it grows large.
 const MAX_RUNS_PER_EXECUTION = 200;
 /** A session held this long before it failed was working: the next attempt comes at once. */
@@ -42,14 +47,21 @@ const MAX_RETRY_WAIT_MS = 60_000;
  * activity on another worker, which resumes from the stored credentials.
  */
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionOutcome> {
-  const { holdSession } = proxyActivities<SessionActivities>({
-    taskQueue: input.sessionQueue,
-    startToCloseTimeout: '3650 days',
-    heartbeatTimeout: `${input.heartbeatTimeoutSeconds} s`,
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    // The workflow retries it itself (below): Temporal's own retries would count every hand-over of a long
-    // life against the next one (16 s, then 32 s).
-    retry: { maximumAttempts: 1 },
+  const holdOn = (taskQueue: string, placed: boolean) =>
+    proxyActivities<SessionActivities>({
+      taskQueue,
+      startToCloseTimeout: '3650 days',
+      heartbeatTimeout: `${input.heartbeatTimeoutSeconds} s`,
+      // Placed on one worker's own queue: if that worker is gone before it takes the session, place it again.
+      ...(placed ? { scheduleToStartTimeout: `${Math.max(10, input.heartbeatTimeoutSeconds)} s` } : {}),
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      // The workflow retries it itself (below): Temporal's own retries would count every hand-over of a long
+      // life against the next one (16 s, then 32 s).
+      retry: { maximumAttempts: 1 },
+    }).holdSession;
+  const { placeSession } = proxyLocalActivities<GeneralActivities>({
+    startToCloseTimeout: '10 s',
+    retry: { initialInterval: '1 s', maximumInterval: '10 s' },
   });
   const general = proxyActivities<GeneralActivities>({
     startToCloseTimeout: '30 s',
@@ -74,6 +86,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     holding = new CancellationScope();
     const startedAt = Date.now();
     let lostHolder = false;
+    // On the session worker with the most room (spread over the workers), else on whichever takes it.
+    const placed = patched(SESSION_PLACEMENT_PATCH)
+      ? await placeSession({ instanceId: input.instanceId, heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds })
+      : null;
+    const holdSession = placed ? holdOn(placed.taskQueue, true) : holdOn(input.sessionQueue, false);
     const held = holding
       .run(() => holdSession({ instanceId: input.instanceId }))
       .then(

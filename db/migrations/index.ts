@@ -19,6 +19,7 @@ import * as calls from './017_calls.js';
 import * as presenceRestrictions from './018_presence_restrictions.js';
 import * as requestFingerprint from './019_request_fingerprint.js';
 import * as botPauses from './020_bot_pauses.js';
+import * as sessionWorkers from './021_session_workers.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -48,6 +49,7 @@ const migrations: Record<string, Migration> = {
   '018_presence_restrictions': presenceRestrictions,
   '019_request_fingerprint': requestFingerprint,
   '020_bot_pauses': botPauses,
+  '021_session_workers': sessionWorkers,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
