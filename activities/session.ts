@@ -3,7 +3,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { createAuthStore } from '../db/authStore.js';
-import { claimLease, releaseLease, renewLease } from '../db/leases.js';
+import { claimLease, releaseLease } from '../db/leases.js';
+import { LeaseKeeper } from './leaseKeeper.js';
 import { recordConnection, type ConnectionChange } from '../db/instances.js';
 import type { SessionClose, SessionEventHandlers, WhatsAppDriver, WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from './sessionHost.js';
@@ -58,7 +59,7 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
   if (host.isEvacuating) throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
   const epoch = await claimLease(db, instanceId, host.workerId, host.taskQueue);
   const status = connectionRecorder(db, instanceId, log);
-  const lease = keepLease(deps, ctx, instanceId, epoch, log);
+  const lease = keepLease(deps, ctx, instanceId, epoch);
   const cancelled = ctx.cancelled.then(
     () => 'cancelled' as const,
     (err: unknown) => ({ cancelled: err }),
@@ -177,23 +178,19 @@ function connectionRecorder(db: Db, instanceId: string, log: Logger) {
  * if another worker took over. `takenOver` settles when this worker must let go, either way: another holds
  * the lease, or this worker is shutting down.
  */
-function keepLease({ db, host }: SessionActivityDeps, ctx: Context, instanceId: string, epoch: number, log: Logger) {
+function keepLease({ db, host, logger }: SessionActivityDeps, ctx: Context, instanceId: string, epoch: number) {
   let onTakenOver!: () => void;
   const takenOver = Promise.race([new Promise<'takenOver'>((resolve) => (onTakenOver = () => resolve('takenOver'))), host.evacuating]);
   // Writes of credentials and keys are fenced by the lease: a refused one means another worker took over.
   const auth = createAuthStore(db, instanceId, { epoch, onLost: () => onTakenOver() });
-  const heartbeat = setInterval(
-    () => {
-      ctx.heartbeat();
-      renewLease(db, instanceId, epoch).then(
-        (held) => held || onTakenOver(),
-        (err) => log.warn({ err }, 'renewing the session lease failed'),
-      );
-    },
-    Math.max(500, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4),
-  );
-  return { auth, takenOver, stop: () => clearInterval(heartbeat) };
+  let keeper = keepers.get(host);
+  if (!keeper) keepers.set(host, (keeper = new LeaseKeeper(db, Math.max(500, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4), logger)));
+  const stop = keeper.keep(instanceId, epoch, () => ctx.heartbeat(), onTakenOver);
+  return { auth, takenOver, stop };
 }
+
+/** Per worker (its SessionHost): the leases of its sessions, renewed together. */
+const keepers = new WeakMap<SessionHost, LeaseKeeper>();
 
 /**
  * The proxy the session connects through; a settings change that alters it settles `changed`, and the

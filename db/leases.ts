@@ -1,4 +1,4 @@
-import type { Db } from './knex.js';
+import { preparedQuery, type Db } from './knex.js';
 
 export interface SessionLease {
   instance_id: string;
@@ -23,10 +23,19 @@ export async function claimLease(db: Db, instanceId: string, workerId: string, t
   return Number(row.epoch);
 }
 
-/** Renews the lease; false when another worker has claimed it since. */
-export async function renewLease(db: Db, instanceId: string, epoch: number): Promise<boolean> {
-  const updated = await db('session_leases').where({ instance_id: instanceId, epoch }).update({ heartbeat_at: db.fn.now() });
-  return updated > 0;
+/** Renews these leases in one statement; returns the instances whose lease was still theirs (the others were taken over). */
+export async function renewLeases(db: Db, leases: Array<{ instanceId: string; epoch: number }>): Promise<Set<string>> {
+  if (leases.length === 0) return new Set();
+  const rows = await preparedQuery<{ instance_id: string }>(
+    db,
+    'renew_leases',
+    `update session_leases l set heartbeat_at = now()
+       from unnest($1::text[], $2::bigint[]) as t(instance_id, epoch)
+      where l.instance_id = t.instance_id and l.epoch = t.epoch
+      returning l.instance_id`,
+    [leases.map((l) => l.instanceId), leases.map((l) => l.epoch)],
+  );
+  return new Set(rows.map((r) => r.instance_id));
 }
 
 export async function releaseLease(db: Db, instanceId: string, epoch: number): Promise<void> {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDb, migrate, type Db } from '../db/knex.js';
 import { createInstance } from '../db/instances.js';
-import { claimLease, renewLease } from '../db/leases.js';
+import { claimLease, renewLeases } from '../db/leases.js';
 import { clearSessionAuth, createAuthStore, LeaseLostError } from '../db/authStore.js';
 import { SessionCreds, SessionKeys } from '../whatsapp/baileys/authState.js';
 import { createDatabase } from './support/infra.js';
@@ -21,8 +21,10 @@ after(() => db?.destroy());
 
 const key = (value: string) => [{ type: 'session', id: '905550000001.0', value }];
 const storedKey = async (instanceId: string) =>
-  (await db('session_keys').where({ instance_id: instanceId, type: 'session', key_id: '905550000001.0' }).first())?.value as string | undefined;
-const storedCreds = async (instanceId: string) => (await db('session_creds').where({ instance_id: instanceId }).first())?.creds as string | undefined;
+  (await db('session_keys').where({ instance_id: instanceId, type: 'session', key_id: '905550000001.0' }).first())?.value as
+    string | undefined;
+const storedCreds = async (instanceId: string) =>
+  (await db('session_creds').where({ instance_id: instanceId }).first())?.creds as string | undefined;
 
 test('the holder writes; once another worker claims the lease, the old holder is refused and what the new one wrote stays', async () => {
   const firstEpoch = await claimLease(db, 'shop', 'w1', 'q1');
@@ -138,6 +140,14 @@ test('an epoch is never handed out twice, even after the lease row was deleted (
   const next = await claimLease(db, 'kiosk', 'w3', 'q3');
   assert.notEqual(next, first);
   await assert.rejects(zombie.writeCreds('creds of a holder presumed dead long ago'), LeaseLostError);
-  assert.equal(await renewLease(db, 'kiosk', first), false, 'the old holder cannot renew either');
-  assert.equal(await renewLease(db, 'kiosk', next), true);
+  assert.deepEqual([...(await renewLeases(db, [{ instanceId: 'kiosk', epoch: first }]))], [], 'the old holder cannot renew either');
+  assert.deepEqual(
+    [
+      ...(await renewLeases(db, [
+        { instanceId: 'kiosk', epoch: next },
+        { instanceId: 'gone', epoch: next },
+      ])),
+    ],
+    ['kiosk'],
+  );
 });
