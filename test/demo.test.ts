@@ -1,6 +1,7 @@
 // `npm run demo` as a newcomer runs it: it starts, pairs the default instance with a simulated phone,
 // the curl lines it prints work as printed (a message goes out, the contact's reply comes in), `npm run
-// token` beside it prints the token, and Ctrl-C stops every process it started.
+// token` beside it prints the token, and Ctrl-C stops every process it started in a few seconds, a webhook
+// delivery under way included.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -9,10 +10,12 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../stack/ports.js';
+import { startReceiver, type Receiver } from './support/receiver.js';
 
 const dataDir = join(mkdtempSync(join(tmpdir(), 'wa-demo-')), 'data');
 let demo: ChildProcess;
 let output = '';
+let receiver: Receiver;
 const ports = { api: 0, sim: 0, postgres: 0, temporal: 0, ui: 0 };
 const env = () => ({
   ...process.env,
@@ -30,6 +33,7 @@ const env = () => ({
 
 before(async () => {
   for (const name of Object.keys(ports) as Array<keyof typeof ports>) ports[name] = await freePort();
+  receiver = await startReceiver();
   // As `npm run demo` runs it, in a process group of its own as in a terminal (Ctrl-C reaches the group).
   demo = spawn(process.execPath, ['scripts/start.mjs', 'stack/demo.ts'], {
     env: env(),
@@ -43,8 +47,9 @@ before(async () => {
     demo.once('exit', (code) => (clearInterval(timer), reject(new Error(`npm run demo exited (${code}):\n${output.slice(-4_000)}`))));
   });
 });
-after(() => {
+after(async () => {
   if (demo.exitCode === null && demo.signalCode === null) process.kill(-demo.pid!, 'SIGKILL');
+  await receiver.stop();
   rmSync(join(dataDir, '..'), { recursive: true, force: true });
 });
 
@@ -53,7 +58,8 @@ const printed = (pattern: RegExp) => {
   assert.ok(line, `a printed line matching ${pattern}:\n${output}`);
   return line.trim().replace(/\s+#.*$/, '');
 };
-const run = (command: string) => execSync(command, { encoding: 'utf8', shell: '/bin/sh', timeout: 30_000 });
+const run = (command: string) =>
+  execSync(command, { encoding: 'utf8', shell: '/bin/sh', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
 const eventually = async <T>(check: () => T | undefined, what: string, ms = 20_000): Promise<T> => {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -92,13 +98,27 @@ test('`npm run token` beside it, as the demo says to call it, prints the token t
   assert.equal(result.stdout.trim(), token);
 });
 
-test('Ctrl-C stops every process the demo started', async (t) => {
+test('Ctrl-C stops every process the demo started in a few seconds, with a webhook delivery waiting for events', async (t) => {
+  // A webhook, and an event delivered: its delivery then waits for the next events (WEBHOOK_IDLE_MS), which held
+  // every stop for the 10 s of the worker's grace time.
+  const token = printed(/Authorization: Bearer/).match(/Bearer ([^"]+)"/)![1];
+  const settings = await fetch(`http://127.0.0.1:${ports.api}/api/instance/default/settings`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ webhookUrl: receiver.url, webhookEnabled: true }),
+  });
+  assert.equal(settings.status, 200, await settings.text());
+  run(printed(/curl -X POST .*\/control\/messages/));
+  await eventually(() => receiver.byEvent('message_received').length > 0 || undefined, 'the webhook of a message');
+
   const started = Date.now();
   process.kill(-demo.pid!, 'SIGINT');
   const code = await new Promise<number | null>((resolve) => demo.once('exit', (c) => resolve(c)));
-  t.diagnostic(`stopped in ${Date.now() - started} ms`);
+  const tookMs = Date.now() - started;
+  t.diagnostic(`stopped in ${tookMs} ms: ${output.match(/\[stack\] stopped \(.*\)/)?.[0]}`);
   assert.equal(code, 0, output.slice(-2_000));
   assert.match(output, /\[stack\] stopped \(API and worker/);
+  assert.ok(tookMs < 8_000, `the stop took ${tookMs} ms`);
   const listening = (port: number) =>
     new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1');
