@@ -2,11 +2,11 @@
 // the curl lines it prints work as printed (a message goes out, the contact's reply comes in), `npm run
 // token` beside it prints the token, and Ctrl-C stops every process it started in a few seconds, a webhook
 // delivery under way included. Started again on the same data, it reconnects the same linked device without
-// pairing again.
+// pairing again, and the README's block of what to try after `npm run demo` works as written.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,4 +181,26 @@ test('started again, the demo reconnects the same linked device without pairing 
     () => receiver.byEvent('message_received').length > delivered || undefined,
     'the webhook of a message after the restart',
   );
+});
+
+test("the README's block of what to try after `npm run demo` works as written (on this demo's ports)", async () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const block = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)]
+    .map((m) => m[1]!)
+    .find((b) => b.includes('DATA_DIR=./data-demo npm run -s token'));
+  assert.ok(block, "a block with the demo's token");
+  const commands = block
+    .replaceAll('localhost:3000', `localhost:${ports.api}`)
+    .replaceAll('127.0.0.1:7780', `127.0.0.1:${ports.sim}`)
+    .replaceAll('DATA_DIR=./data-demo', `DATA_DIR=${dataDir}`);
+  const script = `set -e\n${commands.replace(/\s+#.*$/gm, '')}`;
+  const fromMehmet = () => history().filter((m) => m.body === 'Fiyat nedir?' && !m.fromMe);
+  const before = new Set(fromMehmet().map((m) => m.id));
+  const result = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', timeout: 60_000, env: env() });
+  assert.equal(result.status, 0, `${script}\n${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout, /"sent":true/);
+  assert.match(result.stdout, /"messages":\[/);
+  await eventually(() => fromMehmet().find((m) => !before.has(m.id)), "the README's message from Mehmet");
+  const { code } = await stopDemo();
+  assert.equal(code, 0, output.slice(-2_000));
 });
