@@ -172,11 +172,17 @@ async function tokenIn(databaseUrl: string): Promise<string> {
 async function pair(): Promise<boolean> {
   const deadline = Date.now() + 120_000;
   let scanned: string | undefined;
+  let connectedAt = 0;
   while (Date.now() < deadline) {
     const { accountStatus } = await api('GET', '/api/instance/default/status');
     const status = accountStatus?.status as string | undefined;
     if (status === 'open') return scanned !== undefined;
-    if (status === 'disconnected') await api('POST', '/api/instance/default/connect');
+    // A session just asked for still shows `disconnected` until the worker (starting too) takes it up; asking
+    // again then waits up to 10 s for it to end, as for a session that is logging out.
+    if (status === 'disconnected' && Date.now() - connectedAt > 15_000) {
+      await api('POST', '/api/instance/default/connect');
+      connectedAt = Date.now();
+    }
     const { qrCode } = await api('GET', '/api/instance/default/qr');
     if (typeof qrCode === 'string' && qrCode !== scanned) {
       scanned = qrCode;
