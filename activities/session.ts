@@ -36,7 +36,8 @@ export interface SessionActivityDeps {
 
 const MAX_RECONNECT_DELAY_MS = 60_000;
 
-const handedOver = (message: string) => ApplicationFailure.create({ type: HANDED_OVER, message });
+// Benign: a hand-over is planned (the SDK logs its failed attempt at debug, not as a warning with its task token).
+const handedOver = (message: string) => ApplicationFailure.create({ type: HANDED_OVER, message, category: 'BENIGN' });
 
 export function createSessionActivities(deps: SessionActivityDeps) {
   return {

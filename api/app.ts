@@ -6,7 +6,7 @@ import type { Logger } from '../lib/logger.js';
 import { SessionControl } from '../temporal/sessions.js';
 import { adminOnly, instanceAccess, requireToken } from './middleware/auth.js';
 import { tokensRouter } from './tokens.js';
-import { requestLog } from './middleware/requestLog.js';
+import { requestLog, successfulRead } from './middleware/requestLog.js';
 import { rateLimit } from './middleware/rateLimit.js';
 import { errorHandler, notFoundHandler, rejectUnstorableText, requireJsonBody } from './middleware/errors.js';
 import { healthRouter } from './health.js';
@@ -51,7 +51,8 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
 
-  app.use(requestLog(logger, { ignore: (path) => path === '/health' || path === '/ready' }));
+  // Reads that succeed (what is polled) at debug; changes and failures at info.
+  app.use(requestLog(logger, { quiet: successfulRead }));
 
   app.use(countRequests);
   app.use('/health', healthRouter({ db, temporal }, { liveness: true }));

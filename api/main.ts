@@ -11,7 +11,7 @@ import { SendWaiter } from './sendWaiter.js';
 import { createMediaStore } from '../media/store.js';
 
 const config = loadConfigOrExit();
-const logger = createLogger(config.LOG_LEVEL, 'api');
+const logger = createLogger(config.LOG_LEVEL, 'api', config.LOG_FORMAT);
 
 async function main(): Promise<void> {
   if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {

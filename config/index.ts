@@ -34,6 +34,8 @@ export const configSchema = z.object({
   METRICS_TOKEN: optionalString,
   WORKER_METRICS_PORT: withDefault(z.coerce.number().int().min(0).max(65535).default(9464)),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  /** `json` lines or `pretty` ones (`HH:MM:SS LEVEL name: message key=value`); unset: pretty on a terminal, JSON otherwise. */
+  LOG_FORMAT: withDefault(z.enum(['json', 'pretty']).optional()),
   WORKER_ROLES: withDefault(
     z
       .string()

@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
+import { logFormat, prettyStream, type LogFormat } from './logFormat.js';
 
-export type { Logger };
+export type { Logger, LogFormat };
 
 /** Removes credentials from a URL's query string before it is logged. */
 const SECRET_PARAMS = new Set(['token', 'api_key', 'apikey', 'access_token']);
@@ -33,15 +34,17 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, start + 1)}${query}${url.slice(end)}`;
 }
 
-export function createLogger(level: string, name: string): Logger {
-  return pino({
+/** A process's logger: JSON lines, or readable ones (`format`, LOG_FORMAT; unset: readable on a terminal). */
+export function createLogger(level: string, name: string, format?: LogFormat): Logger {
+  const options = {
     name,
     level,
     redact: {
       paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', '*.token', '*.apiToken'],
       censor: '[REDACTED]',
     },
-  });
+  };
+  return logFormat(format) === 'pretty' ? pino(options, prettyStream()) : pino(options);
 }
 
 /**

@@ -30,8 +30,39 @@ interface Account {
   states: Map<string, ReturnType<typeof newLTHashState>>;
 }
 
+/** An account's app state as the simulator keeps it across restarts (state.ts); what devices changed is not kept. */
+export interface SavedAppState {
+  phone: string;
+  key: Account['key'];
+  versions: [string, number][];
+  phonePatches: [string, { version: number; bytes: Buffer }[]][];
+  states: [string, ReturnType<typeof newLTHashState>][];
+}
+
 export class AppStateServer {
   private readonly accounts = new Map<string, Account>();
+
+  save(): SavedAppState[] {
+    return [...this.accounts].map(([phone, account]) => ({
+      phone,
+      key: account.key,
+      versions: [...account.versions],
+      phonePatches: [...account.phonePatches],
+      states: [...account.states],
+    }));
+  }
+
+  restore(saved: SavedAppState[]): void {
+    for (const { phone, key, versions, phonePatches, states } of saved) {
+      this.accounts.set(phone, {
+        key,
+        versions: new Map(versions),
+        mutations: [],
+        phonePatches: new Map(phonePatches),
+        states: new Map(states),
+      });
+    }
+  }
 
   private account(user: SimUser): Account {
     let account = this.accounts.get(user.phone);

@@ -146,7 +146,11 @@ export class SimConnection {
     const user = this.sim.directory.find(String(phone));
     const companion = user?.companions.get(device);
     // Unknown device, removed from the phone, or a different key: the credentials are void.
-    if (!companion || companion.removed || !companion.noiseKey.equals(clientStatic)) return this.refuse(401);
+    if (!companion || companion.removed || !companion.noiseKey.equals(clientStatic)) {
+      const reason = !user ? 'unknown account' : !companion ? 'unknown device' : companion.removed ? 'removed' : 'different key';
+      this.sim.refuseLogin({ phone: String(phone), device, reason });
+      return this.refuse(401);
+    }
     this.companion = companion;
     this.sim.attach(this);
     await this.send({

@@ -188,6 +188,7 @@ function userRoutes({ sim, options, known, linked, online }: ControlContext): Re
       if (existing && input.name) user.name = input.name;
       if (input.pictureUrl) user.pictureUrl = input.pictureUrl;
       if (input.groupAddPrivacy) user.groupAddPrivacy = input.groupAddPrivacy;
+      sim.changed();
       return { status: existing ? 200 : 201, body: describeUser(user) };
     },
 

@@ -47,6 +47,11 @@ export interface SimUser {
   groupAddPrivacy?: 'all' | 'contacts' | 'none';
 }
 
+/** A companion as the simulator keeps it across restarts (state.ts). */
+export type SavedCompanion = Omit<Companion, 'user' | 'preKeys'> & { preKeys: [number, Buffer][] };
+/** A user as the simulator keeps it across restarts, with its linked devices. */
+export type SavedUser = Omit<SimUser, 'companions' | 'addressBook'> & { companions: SavedCompanion[]; addressBook: [string, string][] };
+
 export const pnJid = (phone: string, device?: number) => (device ? `${phone}:${device}@s.whatsapp.net` : `${phone}@s.whatsapp.net`);
 export const lidJid = (lid: string, device?: number) => (device ? `${lid}:${device}@lid` : `${lid}@lid`);
 
@@ -78,6 +83,25 @@ export class Directory {
 
   users(): SimUser[] {
     return [...this.byPhone.values()];
+  }
+
+  save(): SavedUser[] {
+    return this.users().map(({ companions, addressBook, ...user }) => ({
+      ...user,
+      addressBook: [...addressBook],
+      companions: [...companions.values()].map(({ user: _, preKeys, ...companion }) => ({ ...companion, preKeys: [...preKeys] })),
+    }));
+  }
+
+  /** Adds the users `save` returned, with their linked devices (before any other user is added). */
+  restore(saved: SavedUser[]): void {
+    for (const { companions, addressBook, ...fields } of saved) {
+      const user: SimUser = { ...fields, companions: new Map(), addressBook: new Map(addressBook) };
+      for (const { preKeys, ...companion } of companions)
+        user.companions.set(companion.deviceId, { ...companion, user, preKeys: new Map(preKeys) });
+      this.byPhone.set(user.phone, user);
+      this.byLid.set(user.lid, user);
+    }
   }
 
   linkCompanion(user: SimUser, device: Omit<Companion, 'user' | 'deviceId' | 'removed' | 'preKeys'>): Companion {

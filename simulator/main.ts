@@ -32,8 +32,10 @@ function loadEnv(): z.infer<typeof envSchema> {
 
 async function main(): Promise<void> {
   const env = loadEnv();
-  const sim = await Simulator.start({ port: env.SIM_PORT, host: env.SIM_HOST });
-  await mkdir(env.DATA_DIR, { recursive: true });
+  await mkdir(env.DATA_DIR, { recursive: true, mode: 0o700 });
+  // Users, linked devices and keys are kept across restarts: a gateway linked before logs in again.
+  const stateFile = resolve(env.DATA_DIR, 'simulator-state.json');
+  const sim = await Simulator.start({ port: env.SIM_PORT, host: env.SIM_HOST, stateFile });
   // The media host's certificate is made at each start: the gateway must trust this file.
   const caFile = await sim.media.writeCa(resolve(env.DATA_DIR, 'simulator-ca.pem'));
   mountControlApi(sim, { caFile });
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
     [
       `[simulator] WhatsApp Web simulator on ${sim.url}`,
       `[simulator] control API ${control}`,
+      `[simulator] users and linked devices ${kept(sim, stateFile)}`,
       '',
       'Point the gateway at it:',
       `  WA_WS_URL=${sim.url} WA_VERSION=${WA_VERSION} WA_CA_FILE=${caFile} DATA_DIR=${env.DATA_DIR} PORT=${env.PORT} npm start`,
@@ -76,6 +79,12 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+function kept({ stateLoad }: Simulator, file: string): string {
+  if (stateLoad?.found === 'loaded') return `read from ${file}`;
+  if (stateLoad?.found === 'unreadable') return `not read from ${file} (${stateLoad.error}): starting afresh, kept there from now on`;
+  return `kept in ${file}`;
 }
 
 main().catch((err: Error) => {

@@ -16,17 +16,51 @@ export interface SignalKeyPair {
   privKey: Buffer;
 }
 
+/** What a phone's Signal device keeps across a restart of the simulator (state.ts): its keys and sessions. */
+export interface SavedSignalDevice {
+  identity: SignalKeyPair;
+  registrationId: number;
+  signedPreKey: { keyId: number; keyPair: SignalKeyPair; signature: Buffer };
+  preKeys: [number, SignalKeyPair][];
+  nextPreKeyId: number;
+  /** libsignal's own serialization of each session record, by address. */
+  sessions: [string, unknown][];
+}
+
 export class SignalDevice {
-  readonly identity: SignalKeyPair = libsignal.keyhelper.generateIdentityKeyPair();
-  readonly registrationId: number = libsignal.keyhelper.generateRegistrationId();
+  readonly identity: SignalKeyPair;
+  readonly registrationId: number;
   readonly signedPreKey: { keyId: number; keyPair: SignalKeyPair; signature: Buffer };
   private readonly preKeys = new Map<number, SignalKeyPair>();
   private readonly sessions = new Map<string, SessionRecord>();
   private nextPreKeyId = 1;
 
-  constructor() {
+  /** A new device, or the one `saved` describes. */
+  constructor(saved?: SavedSignalDevice) {
+    if (saved) {
+      this.identity = saved.identity;
+      this.registrationId = saved.registrationId;
+      this.signedPreKey = saved.signedPreKey;
+      for (const [id, pair] of saved.preKeys) this.preKeys.set(id, pair);
+      for (const [address, record] of saved.sessions) this.sessions.set(address, libsignal.SessionRecord.deserialize(record));
+      this.nextPreKeyId = saved.nextPreKeyId;
+      return;
+    }
+    this.identity = libsignal.keyhelper.generateIdentityKeyPair();
+    this.registrationId = libsignal.keyhelper.generateRegistrationId();
     this.signedPreKey = libsignal.keyhelper.generateSignedPreKey(this.identity, 1);
     for (let i = 0; i < 5; i++) this.newPreKey();
+  }
+
+  save(): SavedSignalDevice {
+    return {
+      identity: this.identity,
+      registrationId: this.registrationId,
+      signedPreKey: this.signedPreKey,
+      preKeys: [...this.preKeys],
+      nextPreKeyId: this.nextPreKeyId,
+      sessions: [...this.sessions].map(([address, record]) => [address, record.serialize()]),
+    };
   }
 
   private newPreKey(): { keyId: number; keyPair: SignalKeyPair } {

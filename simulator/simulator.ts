@@ -27,6 +27,7 @@ import { MediaHost } from './media.js';
 import { sendMedia, type OutgoingMedia } from './mediaMessages.js';
 import { recordDeviceReceipt, recordPresence, type SeenPresence, type SeenReceipt } from './presence.js';
 import { restrictionNotification, type SimRestriction } from './restrictions.js';
+import { readStateFile, writeStateFile, STATE_VERSION, type SavedSimulator, type StateLoad } from './state.js';
 
 export interface SimulatorOptions {
   port?: number;
@@ -35,6 +36,18 @@ export interface SimulatorOptions {
   receiptPolicy?: ReceiptPolicy;
   /** Called with a one-line description of every stanza (for debugging). */
   trace?: (line: string) => void;
+  /**
+   * A file the simulated world is kept in across restarts (state.ts): read at start if it is there, written a
+   * moment after each change and at stop (and by `writeState`).
+   */
+  stateFile?: string;
+}
+
+/** A login the simulator refused (the device's credentials are void), as a phone number and device. */
+export interface RefusedLogin {
+  phone: string;
+  device: number;
+  reason: 'unknown account' | 'unknown device' | 'removed' | 'different key';
 }
 
 export interface Faults {
@@ -72,6 +85,11 @@ export class Simulator {
   readonly callRegistry = new CallRegistry(this);
   /** Deliveries a phone dropped because it already had that message id. */
   duplicateDeliveries = 0;
+  /** Logins refused because the device's credentials are void (unknown, removed, another key), in order. */
+  readonly refusedLogins: RefusedLogin[] = [];
+  /** How the state file was found at start (with `stateFile`). */
+  stateLoad: Exclude<StateLoad, { found: 'loaded' }> | { found: 'loaded' } | undefined;
+  private stateTimer: NodeJS.Timeout | undefined;
   private readonly seen = new Set<string>();
   receiptPolicy: ReceiptPolicy;
   private readonly phones = new Map<string, SignalDevice>();
@@ -96,6 +114,11 @@ export class Simulator {
 
   static async start(options: SimulatorOptions = {}): Promise<Simulator> {
     const sim = new Simulator(options);
+    if (options.stateFile) {
+      const load = readStateFile(options.stateFile);
+      if (load.found === 'loaded') sim.restoreState(load.state);
+      sim.stateLoad = load.found === 'loaded' ? { found: 'loaded' } : load;
+    }
     sim.server = createServer();
     sim.wss = new WebSocketServer({ noServer: true });
     sim.server.on('connection', (socket) => sim.clientPorts.push(socket.remotePort ?? 0));
@@ -124,6 +147,54 @@ export class Simulator {
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
     await this.media.stop();
+    this.writeState();
+  }
+
+  // ---- what a restart keeps (state.ts) -----------------------------------
+
+  /** The world changed: with a state file, it is written a moment later (changes close together, once). */
+  changed(): void {
+    if (!this.options.stateFile || this.stateTimer) return;
+    this.stateTimer = setTimeout(() => {
+      try {
+        this.writeState();
+      } catch (err) {
+        // The world goes on in memory; the next change (or the stop) tries again.
+        process.stderr.write(`[simulator] its state could not be written to ${this.options.stateFile}: ${(err as Error).message}\n`);
+      }
+    }, 200);
+    this.stateTimer.unref();
+  }
+
+  /** Writes the state file now (with a state file). */
+  writeState(): void {
+    clearTimeout(this.stateTimer);
+    this.stateTimer = undefined;
+    if (this.options.stateFile) writeStateFile(this.options.stateFile, this.saveState());
+  }
+
+  saveState(): SavedSimulator {
+    return {
+      version: STATE_VERSION,
+      users: this.directory.save(),
+      phones: [...this.phones].map(([phone, device]) => [phone, device.save()]),
+      appState: this.appState.save(),
+      blocked: [...this.blocked].map(([owner, contacts]) => [owner, [...contacts]]),
+      offline: [...this.offline],
+    };
+  }
+
+  private restoreState(saved: SavedSimulator): void {
+    this.directory.restore(saved.users);
+    for (const [phone, device] of saved.phones) this.phones.set(phone, new SignalDevice(device));
+    this.appState.restore(saved.appState);
+    for (const [owner, contacts] of saved.blocked) this.blocked.set(owner, new Set(contacts));
+    for (const [device, nodes] of saved.offline) this.offline.set(device, nodes);
+  }
+
+  /** A login refused because the device's credentials are void. */
+  refuseLogin(login: RefusedLogin): void {
+    this.refusedLogins.push(login);
   }
 
   log(direction: string, conn: SimConnection, node: BinaryNode): void {
@@ -136,6 +207,7 @@ export class Simulator {
   // ---- users and phones -------------------------------------------------
 
   addUser(phone: string, name?: string): SimUser {
+    this.changed();
     return this.directory.addUser({ phone, name });
   }
 
@@ -153,6 +225,7 @@ export class Simulator {
       timestamp: Date.now(),
       contactAction: { fullName: name, firstName: name.split(' ')[0], lidJid: lidJid(saved.lid) },
     });
+    this.changed();
     for (const device of user.companions.values()) {
       if (!device.removed && device.historySent) await this.deliver(device, AppStateServer.serverSyncNotification(collection, version));
     }
@@ -164,9 +237,11 @@ export class Simulator {
     return user;
   }
 
+  /** The phone's Signal device (its sessions change with every message: see `changed`, called by those who use it). */
   phone(user: SimUser): SignalDevice {
     let device = this.phones.get(user.phone);
     if (!device) this.phones.set(user.phone, (device = new SignalDevice()));
+    this.changed();
     return device;
   }
 
@@ -301,11 +376,13 @@ export class Simulator {
     const queue = this.offline.get(key(companion)) ?? [];
     queue.push({ ...node, attrs: { ...node.attrs, offline: '1' } });
     this.offline.set(key(companion), queue);
+    this.changed();
   }
 
   async deliverOffline(conn: SimConnection): Promise<void> {
     const queue = this.offline.get(key(conn.companion!)) ?? [];
     this.offline.delete(key(conn.companion!));
+    this.changed();
     for (const node of queue) await this.sendTracked(conn, node);
     await conn.send({ tag: 'ib', attrs: {}, content: [{ tag: 'offline', attrs: { count: String(queue.length) } }] });
     if (!conn.companion!.historySent) await sendInitialHistory(this, conn.companion!);
@@ -331,6 +408,8 @@ export class Simulator {
   }
 
   async dispatch(conn: SimConnection, node: BinaryNode): Promise<void> {
+    // What a device sends changes the world: its pre-keys, app state, block list, a phone's Signal session...
+    this.changed();
     switch (node.tag) {
       case 'ack':
         if (node.attrs.class === 'receipt' && node.attrs.id) conn.unacked.delete(node.attrs.id);
@@ -408,6 +487,7 @@ export class Simulator {
     });
     for (const r of registration.refs) this.waitingScans.delete(r);
     this.pairingCodes.forget(conn);
+    this.changed();
 
     const container = signedDeviceIdentity(user.accountKey, companion.deviceId, registration.identityKey, advSecret);
     const answer = await conn.query({
@@ -444,6 +524,7 @@ export class Simulator {
   unlink(companion: Companion): void {
     companion.removed = true;
     this.offline.delete(key(companion));
+    this.changed();
   }
 
   /** Drops the sockets (of one user's devices, or all) as a network failure would. */

@@ -12,6 +12,9 @@ test('defaults follow the contract', () => {
   assert.equal(config.PUBLIC_URL, 'http://localhost:3000');
   assert.equal(config.API_TOKEN, undefined);
   assert.deepEqual(config.WORKER_ROLES, ['general', 'sessions']);
+  // Unset: readable on a terminal, JSON otherwise (lib/logFormat.ts).
+  assert.equal(config.LOG_FORMAT, undefined);
+  assert.equal(loadConfig({ LOG_FORMAT: 'json' }).LOG_FORMAT, 'json');
 });
 
 test('empty strings count as unset and 0 turns the rate limit off', () => {
@@ -31,6 +34,7 @@ test('a bad value is rejected with a message naming it', () => {
     [{ TEMPORAL_ADDRESS: 'localhost' }, /^invalid TEMPORAL_ADDRESS: must be host:port/],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, /^invalid RATE_LIMIT_PER_MINUTE: /],
     [{ LOG_LEVEL: 'loud' }, /^invalid LOG_LEVEL: /],
+    [{ LOG_FORMAT: 'text' }, /^invalid LOG_FORMAT: /],
     [{ WORKER_ROLES: 'general,cooking' }, /^invalid WORKER_ROLES/],
     [{ WA_VERSION: '2.3000' }, /^invalid WA_VERSION: /],
   ];

@@ -40,3 +40,20 @@ test('every variable of the configuration table (docs/configuration.md) is one t
   const sources = ['config/index.ts', 'simulator/main.ts', 'stack/demo.ts'].map(read).join('\n');
   for (const name of variables) assert.match(sources, new RegExp(`\\b${name}\\b`), `${name} is documented but not read`);
 });
+
+test("the README's first screen shows what to type after `npm run demo`, on the demo's own ports and data", () => {
+  const firstScreen = read('README.md').split('\n').slice(0, 50).join('\n');
+  const demo = firstScreen.indexOf('npm run demo');
+  assert.ok(demo >= 0, '`npm run demo` on the first screen');
+  const block = [...firstScreen.slice(demo).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('curl'));
+  assert.ok(block, 'a block of curl lines after `npm run demo`, on the first screen');
+  // What demo.test.ts runs against a started demo: the token of its data, a send, the history, a contact writing.
+  assert.match(block, /^TOKEN=\$\(DATA_DIR=\.\/data-demo npm run -s token\)$/m);
+  for (const path of ['/messages/chat', '/messages?limit=', '/control/messages']) assert.ok(block.includes(path), `${path} in:\n${block}`);
+  // On the ports and data directory the demo uses when nothing is set.
+  const demoSource = read('stack/demo.ts');
+  assert.match(demoSource, /SIM_PORT: .*\.default\(7780\)/);
+  assert.match(demoSource, /DATA_DIR: .*\.default\('\.\/data-demo'\)/);
+  assert.match(read('config/index.ts'), /PORT: .*\.default\(3000\)/);
+  for (const [, host] of block.matchAll(/(?:localhost|127\.0\.0\.1):(\d+)/g)) assert.ok(['3000', '7780'].includes(host!), `port ${host}`);
+});

@@ -6,10 +6,10 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
 import { delayCancellable } from '@whiskeysockets/baileys/lib/Utils/generics.js';
-import { requestLog } from '../api/middleware/requestLog.js';
+import { requestLog, successfulRead } from '../api/middleware/requestLog.js';
 import { cheapBaileysTimerStacks } from '../whatsapp/baileys/stackTraces.js';
 
-async function server(level: string) {
+async function server(level: string, quiet: (req: express.Request, res: express.Response) => boolean = (req) => req.path === '/health') {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -19,20 +19,22 @@ async function server(level: string) {
   });
   const logger = pino({ level }, sink);
   const app = express();
-  app.use(requestLog(logger, { ignore: (path) => path === '/health' }));
+  app.use(requestLog(logger, { quiet }));
   app.get('/health', (_req, res) => void res.json({ ok: true }));
   app.get('/ok', (req, res) => {
     req.log.info({ step: 'handler' }, 'inside');
     res.json({ id: req.id });
   });
   app.get('/boom', (_req, res) => void res.status(500).json({ error: 'x' }));
+  app.post('/ok', (_req, res) => void res.json({ ok: true }));
+  app.get('/missing', (_req, res) => void res.status(404).json({ error: 'x' }));
   const listening = app.listen(0);
   await new Promise((resolve) => listening.once('listening', resolve));
   const base = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
   return { base, lines, close: () => new Promise((resolve) => listening.close(resolve)) };
 }
 
-test('one line per finished request, token redacted; 5xx at error; /health not logged; req.log carries the id', async () => {
+test('one line per finished request, token redacted; 5xx at error; a quiet one (/health) not at info; req.log carries the id', async () => {
   const s = await server('info');
   try {
     const ok = await fetch(`${s.base}/ok?token=secret-token&x=1`, { headers: { 'x-request-id': 'trace-7' } });
@@ -77,6 +79,32 @@ test('a token is redacted however its name is written: percent-encoded, in capit
       '/ok?to%6Ben=[REDACTED]&tokens=keep',
     ]);
     assert.ok(!JSON.stringify(s.lines).match(/s[1-5]\b/), 'no token value anywhere in the log');
+  } finally {
+    await s.close();
+  }
+});
+
+test("the gateway's quiet requests are the reads that succeed: at debug; a change or a failed read at info, a 5xx at error", async () => {
+  const s = await server('debug', successfulRead);
+  try {
+    await (await fetch(`${s.base}/ok`)).text();
+    await (await fetch(`${s.base}/ok`, { method: 'POST' })).text();
+    await (await fetch(`${s.base}/missing`)).text();
+    await (await fetch(`${s.base}/boom`)).text();
+    await new Promise((resolve) => setImmediate(resolve));
+    const completed = s.lines.filter((l) => l.msg === 'request completed') as Array<{
+      level: number;
+      req: { method: string; url: string };
+    }>;
+    assert.deepEqual(
+      completed.map((l) => [l.req.method, l.req.url, l.level]),
+      [
+        ['GET', '/ok', 20],
+        ['POST', '/ok', 30],
+        ['GET', '/missing', 30],
+        ['GET', '/boom', 50],
+      ],
+    );
   } finally {
     await s.close();
   }

@@ -6,7 +6,7 @@ import { createBaileysDriver } from '../whatsapp/baileys/driver.js';
 import { runWorker } from './run.js';
 
 const config = loadConfigOrExit();
-const logger = createLogger(config.LOG_LEVEL, 'worker');
+const logger = createLogger(config.LOG_LEVEL, 'worker', config.LOG_FORMAT);
 captureConsole(logger);
 const driver = createBaileysDriver({ wsUrl: config.WA_WS_URL, version: config.WA_VERSION, caFile: config.WA_CA_FILE });
 

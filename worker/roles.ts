@@ -49,6 +49,14 @@ export interface RoleContext {
   common: { readonly connection: NativeConnection; readonly namespace: string; readonly shutdownGraceTime: '10 s' };
 }
 
+/**
+ * The workers of long activities that end their round when cancelled (webhook drains, campaign rounds) cancel them as
+ * soon as the process leaves: each stores what it did, says there is more, and its workflow runs the next round on
+ * whichever worker polls next. With the grace time of the others, an idle drain (it waits WEBHOOK_IDLE_MS for new
+ * events) held every stop for 10 s. Short activities pay no attention to cancellation and finish.
+ */
+const CANCEL_AT_ONCE = { shutdownGraceTime: 0 } as const;
+
 /** The general role: the workflows, the general activities and the webhook deliveries. */
 export interface GeneralRole {
   /** In the order they run: the workflows, the general activities, the webhook deliveries. */
@@ -159,6 +167,7 @@ export async function createGeneralRole(ctx: RoleContext): Promise<GeneralRole> 
       activities,
       // Campaigns run long activities (rounds of ten minutes): allow many at once.
       maxConcurrentActivityTaskExecutions: 1_000,
+      ...CANCEL_AT_ONCE,
     }),
     // Webhook drains wait on their receivers: one per instance with events, so allow many at once.
     await Worker.create({
@@ -166,6 +175,7 @@ export async function createGeneralRole(ctx: RoleContext): Promise<GeneralRole> 
       taskQueue: queues.webhooks,
       activities: webhookActivities(ctx, arrivals, sender, retryWindowMs),
       maxConcurrentActivityTaskExecutions: 1_000,
+      ...CANCEL_AT_ONCE,
     }),
   ];
   return { workers, workflowsWorker, dispatcher, closeSender: () => sender.close() };

@@ -161,11 +161,16 @@ async function handOverAndStop({ signal, logger, host, spread, workflowsWorker, 
   for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
 }
 
+/**
+ * What the Temporal SDK says about its own machinery at start and stop (each worker's state, queues that
+ * poll no workflows or Nexus tasks by design) goes at debug: five workers made forty lines of every stop.
+ */
+const ROUTINE = /^(No workflows registered|No Nexus services registered|Worker state changed)/;
+
 function temporalLogger(logger: Logger) {
   const child = logger.child({ module: 'temporal' });
   const log = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) =>
-    // Session and host queues poll no workflows by design; that is not worth a warning.
-    child[message.startsWith('No workflows registered') ? 'debug' : level](meta ?? {}, message);
+    child[ROUTINE.test(message) && level !== 'error' ? 'debug' : level](meta ?? {}, message);
   return {
     log: (level: string, message: string, meta?: Record<string, unknown>) =>
       log((level.toLowerCase() as 'info') in child ? (level.toLowerCase() as 'info') : 'info')(message, meta),

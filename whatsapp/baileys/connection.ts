@@ -10,6 +10,7 @@ import type { Account, CloseReason, SessionClose, SessionEventHandlers } from '.
 import { PairingRefused } from '../session.js';
 import type { loadAuthState } from './authState.js';
 import type { SessionProxy } from './proxy.js';
+import type { ILogger } from '@whiskeysockets/baileys/lib/Utils/logger.js';
 
 /** What the parts of one connection share. */
 export interface SessionContext {
@@ -17,8 +18,8 @@ export interface SessionContext {
   state: Awaited<ReturnType<typeof loadAuthState>>;
   handlers: SessionEventHandlers;
   logger: Logger;
-  /** Baileys' own logger (a child of `logger`). */
-  baileysLogger: Logger;
+  /** Baileys' own logger (a child of `logger`, see logger.ts). */
+  baileysLogger: ILogger;
   /** For media uploads and downloads: the CA's or the proxy's dispatcher. */
   fetchOptions: RequestInit;
   proxy: SessionProxy | undefined;

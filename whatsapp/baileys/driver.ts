@@ -9,6 +9,7 @@ import { subscribeEvents } from './events.js';
 import { contactMethods, groupMethods, messageMethods } from './sessionMethods.js';
 import { cheapBaileysTimerStacks } from './stackTraces.js';
 import { createSessionProxy, type SessionProxy } from './proxy.js';
+import { baileysLogger } from './logger.js';
 
 export { closeReason } from './connection.js';
 
@@ -46,10 +47,12 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
       const proxy = proxyUrl ? createSessionProxy(proxyUrl, ca) : undefined;
       const fetchOptions = (proxy ? { dispatcher: proxy.dispatcher } : directFetchOptions) as RequestInit;
       const state = await loadAuthState(auth, (err) => logger.warn({ err }, 'storing the session credentials failed; retrying'));
-      const baileysLogger = logger.child(
-        { module: 'baileys' },
-        // Baileys is chatty: its warnings only, unless the gateway logs at debug (or more quietly than warn).
-        { level: logger.isLevelEnabled('debug') ? 'debug' : logger.isLevelEnabled('warn') ? 'warn' : logger.level },
+      const baileysLog = baileysLogger(
+        logger.child(
+          { module: 'baileys' },
+          // Baileys is chatty: its warnings only, unless the gateway logs at debug (or more quietly than warn).
+          { level: logger.isLevelEnabled('debug') ? 'debug' : logger.isLevelEnabled('warn') ? 'warn' : logger.level },
+        ),
       );
       const socket: WASocket = makeWASocket({
         auth: { creds: state.creds, keys: state.keys },
@@ -57,13 +60,13 @@ export function createBaileysDriver(options: BaileysDriverOptions): WhatsAppDriv
         ...(version ? { version } : {}),
         ...transport(proxy, fetchOptions),
         browser: Browsers.ubuntu('Chrome'),
-        logger: baileysLogger as never,
+        logger: baileysLog,
         markOnlineOnConnect: false,
         syncFullHistory: false,
         // No echo of what this socket sends: the gateway stored each message (and its chat) before sending it.
         emitOwnEvents: false,
       });
-      return startSession({ socket, state, handlers, logger, baileysLogger, fetchOptions, proxy });
+      return startSession({ socket, state, handlers, logger, baileysLogger: baileysLog, fetchOptions, proxy });
     },
   };
 }

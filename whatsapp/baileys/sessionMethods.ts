@@ -31,7 +31,7 @@ export function messageMethods(
     async prepare(message) {
       // What sendMessage does before it relays: for media, encrypt and upload the file.
       const full = await generateWAMessage(message.to, toBaileysContent(message), {
-        logger: baileysLogger as never,
+        logger: baileysLogger,
         userJid: state.creds.me?.id ?? '',
         upload: socket.waUploadToServer,
         options: fetchOptions,
@@ -66,7 +66,7 @@ export function messageMethods(
         message.raw as WAMessage,
         'buffer',
         { options: fetchOptions },
-        { reuploadRequest: socket.updateMediaMessage, logger: baileysLogger as never },
+        { reuploadRequest: socket.updateMediaMessage, logger: baileysLogger },
       );
     },
   };
