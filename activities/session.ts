@@ -6,6 +6,7 @@ import { createAuthStore } from '../db/authStore.js';
 import { claimLease, releaseLease } from '../db/leases.js';
 import { LeaseKeeper } from './leaseKeeper.js';
 import { recordConnection, type ConnectionChange } from '../db/instances.js';
+import { resendUnacked } from '../db/messages.js';
 import type { SessionClose, SessionEventHandlers, WhatsAppDriver, WhatsAppSession } from '../whatsapp/session.js';
 import type { SessionHost } from './sessionHost.js';
 import type { MediaStore } from '../media/store.js';
@@ -71,6 +72,14 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
 
   let reconnectDelayMs = 0;
   let current: WhatsAppSession | undefined;
+  // Messages an ended connection never got acknowledged: pending again once the next one opens (when the old
+  // drain's writes are long done), so they go out once more with the same ids.
+  let unacked: string[] = [];
+  const requeue = async () => {
+    const ids = unacked.splice(0);
+    const requeued = await resendUnacked(db, instanceId, ids);
+    if (requeued) log.info({ requeued }, 'messages the last connection never got acknowledged are sent again');
+  };
   const inbound = createInboundRecorder({ db, media, logger: log, chatbot }, instanceId, () => current);
   const restrictions = createRestrictionWatch({ db, logger: log, campaignChanged }, instanceId);
   const calls = createCallHandler({ db, logger: log, wakeOutbox }, instanceId, () => current);
@@ -95,7 +104,10 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
         auth: lease.auth,
         proxyUrl,
         logger: log,
-        handlers: sessionHandlers({ instanceId, log, status, inbound, restrictions, calls, wakeOutbox }, () => (reconnectDelayMs = 0)),
+        handlers: sessionHandlers(
+          { instanceId, log, status, inbound, restrictions, calls, wakeOutbox, requeue },
+          () => (reconnectDelayMs = 0),
+        ),
       });
       current = session;
       host.attach(instanceId, session);
@@ -111,15 +123,18 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
       }
 
       if (outcome === 'takenOver' || outcome === 'evacuating' || outcome === 'moved' || outcome === 'cancelled' || 'cancelled' in outcome) {
-        // Hand the session over: close the socket, keep the credentials.
+        // Hand the session over: close the socket, keep the credentials (and what it never got acknowledged goes again).
         await session.close();
+        unacked.push(...((await session.closed).unacked ?? []));
+        await requeue().catch((err) => log.warn({ err }, 'sending unacknowledged messages again failed'));
         await status.settled();
         await inbound.settled();
         await calls.settled();
         return await letGo(outcome);
       }
 
-      log.info({ reason: outcome.reason, message: outcome.message }, 'connection closed');
+      log.info({ reason: outcome.reason, message: outcome.message, unacked: outcome.unacked?.length }, 'connection closed');
+      unacked.push(...(outcome.unacked ?? []));
       switch (outcome.reason) {
         case 'loggedOut':
           await lease.auth.clear();
@@ -233,18 +248,23 @@ function sessionHandlers(
     restrictions: ReturnType<typeof createRestrictionWatch>;
     calls: ReturnType<typeof createCallHandler>;
     wakeOutbox: SessionActivityDeps['wakeOutbox'];
+    /** Makes what the last connection never got acknowledged pending again. */
+    requeue: () => Promise<void>;
   },
   onOpen: () => void,
 ): SessionEventHandlers {
-  const { instanceId, log, status, inbound, restrictions, calls, wakeOutbox } = parts;
+  const { instanceId, log, status, inbound, restrictions, calls, wakeOutbox, requeue } = parts;
   return {
     qr: (qr) => void status.record({ status: 'connecting', qr }),
     open: (account) => {
       onOpen();
       log.info({ account: account.id }, 'session open');
       void status.record({ status: 'open', qr: null, account, lastError: null });
-      // Messages may have queued while the instance was not connected.
-      wakeOutbox(instanceId).catch((err) => log.warn({ err }, 'waking the outbox failed'));
+      // Messages may have queued while the instance was not connected, or gone unacknowledged on the last connection.
+      requeue()
+        .catch((err) => log.warn({ err }, 'sending unacknowledged messages again failed'))
+        .then(() => wakeOutbox(instanceId))
+        .catch((err) => log.warn({ err }, 'waking the outbox failed'));
       inbound.refreshGroups();
       restrictions.check();
     },

@@ -83,6 +83,19 @@ export async function pickUpPending(db: Db, instanceId: string, limit: number, e
   return { messages, sendDelayMs: Number(rows[0]?.send_delay_ms ?? 0) };
 }
 
+/**
+ * Messages written to a connection that ended before WhatsApp acknowledged them (whatsapp/baileys/watchdog.ts):
+ * pending again, so the outbox sends them once more with the same ids (WhatsApp keeps one copy per id). Only
+ * while `sent`: a receipt since (delivered, read) proves they arrived. Returns how many.
+ */
+export async function resendUnacked(db: Db, instanceId: string, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  return db('messages')
+    .where({ instance_id: instanceId, status: 'sent', from_me: true })
+    .whereIn('id', ids)
+    .update({ status: 'pending', updated_at: db.fn.now() });
+}
+
 /** Counts a failed send of a message that is still pending; returns how many have failed so far. */
 export async function recordSendFailure(db: Db, instanceId: string, id: string): Promise<number> {
   const [row] = await db('messages')

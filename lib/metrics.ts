@@ -36,6 +36,11 @@ export const messagesSent = new Counter({
   labelNames: ['outcome'] as const,
   registers: [registry],
 });
+export const sessionsUnresponsive = new Counter({
+  name: 'wa_sessions_unresponsive_total',
+  help: 'Connections that looked open but heard nothing (sends without the server ack, no answer to a ping), ended and reconnected',
+  registers: [registry],
+});
 export const sendLatency = new Histogram({
   name: 'wa_send_latency_seconds',
   help: 'From a message accepted to it on the socket',

@@ -39,6 +39,12 @@ export class SimConnection {
    * device's next connection) should this one close first.
    */
   readonly unacked = new Map<string, BinaryNode>();
+  /**
+   * A fault: the socket stays open, but the server neither answers nor
+   * delivers on it (what the device sends is dropped, what is meant for the
+   * device waits for its next connection, as for an offline device).
+   */
+  deaf = false;
 
   constructor(
     private readonly sim: Simulator,
@@ -79,6 +85,7 @@ export class SimConnection {
   }
 
   private async handle(node: BinaryNode): Promise<void> {
+    if (this.deaf) return;
     if (node.tag === 'iq' && (node.attrs.type === 'result' || node.attrs.type === 'error')) {
       const waiter = this.pendingIqs.get(node.attrs.id!);
       if (waiter) {
@@ -91,7 +98,7 @@ export class SimConnection {
   }
 
   async send(node: BinaryNode): Promise<void> {
-    if (!this.isOpen) return;
+    if (!this.isOpen || this.deaf) return;
     if (this.sim.faults.delayMs > 0) await new Promise((r) => setTimeout(r, this.sim.faults.delayMs));
     this.sim.log('send', this, node);
     this.ws.send(this.noise.encodeNode(node));

@@ -435,6 +435,13 @@ function connectionRoutes({ sim, known, linked, linkedOrConflict, online }: Cont
       return { body: sim.faults };
     },
 
+    'POST /control/deafen': (body) => {
+      const input = parse(schemas.onePhone, body);
+      if (!input.phone) throw new BadRequest('phone is required');
+      known(input.phone);
+      return { body: { deafened: sim.deafen(input.phone) } };
+    },
+
     'POST /control/drop': (body) => {
       const input = parse(schemas.onePhone, body);
       if (input.phone) known(input.phone);

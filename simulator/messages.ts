@@ -182,7 +182,13 @@ export async function sendFromPhone(
  * hand): WhatsApp gives the account's linked devices a copy, addressed from
  * the account with the chat in `recipient`. Returns the message id.
  */
-export function sendFromOwnPhone(sim: Simulator, owner: SimUser, to: SimUser, message: proto.IMessage, options: { id?: string } = {}): Promise<string> {
+export function sendFromOwnPhone(
+  sim: Simulator,
+  owner: SimUser,
+  to: SimUser,
+  message: proto.IMessage,
+  options: { id?: string } = {},
+): Promise<string> {
   return sendFromPhone(
     sim,
     owner,

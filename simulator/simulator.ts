@@ -366,7 +366,7 @@ export class Simulator {
 
   connectionOf(companion: Companion): SimConnection | undefined {
     const conn = this.attached.get(key(companion));
-    return conn?.isOpen ? conn : undefined;
+    return conn?.isOpen && !conn.deaf ? conn : undefined;
   }
 
   /** Sends a stanza to a linked device now, or when it next logs in. */
@@ -528,6 +528,17 @@ export class Simulator {
   }
 
   /** Drops the sockets (of one user's devices, or all) as a network failure would. */
+  /** The fault of a connection that looks open but hears nothing: the phone's open connections go deaf (see SimConnection.deaf); a new login is heard. */
+  deafen(phone: string): number {
+    let deafened = 0;
+    for (const conn of this.connections) {
+      if (conn.companion?.user.phone !== phone || !conn.isOpen || conn.deaf) continue;
+      conn.deaf = true;
+      deafened++;
+    }
+    return deafened;
+  }
+
   dropConnections(phone?: string): number {
     let dropped = 0;
     for (const conn of this.connections) {

@@ -37,6 +37,8 @@ export type CloseReason =
 export interface SessionClose {
   reason: CloseReason;
   message?: string;
+  /** Messages sent on this connection that WhatsApp never acknowledged: to send again, with the same ids. */
+  unacked?: string[];
 }
 
 export interface OutgoingMessage {

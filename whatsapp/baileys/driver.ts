@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { Agent as UndiciAgent } from 'undici';
 import { makeWASocket, Browsers, type UserFacingSocketConfig, type WASocket, type WAVersion } from '@whiskeysockets/baileys';
-import type { ConnectOptions, WhatsAppDriver, WhatsAppSession } from '../session.js';
+import type { ConnectOptions, SessionClose, WhatsAppDriver, WhatsAppSession } from '../session.js';
+import { sessionsUnresponsive } from '../../lib/metrics.js';
+import { Watchdog } from './watchdog.js';
 import { loadAuthState } from './authState.js';
 import { ConnectionLifecycle, endOnRefusedUpgrade, type SessionContext } from './connection.js';
 import { subscribeEvents } from './events.js';
@@ -78,14 +80,33 @@ function startSession(ctx: SessionContext): WhatsAppSession {
   /** Ids of the messages this session sent (the most recent ones). */
   const sentHere = new Set<string>();
   subscribeEvents(ctx, connection, sentHere);
+  // A connection that looks open but hears nothing is ended, and what it never acknowledged is named.
+  const watchdog = new Watchdog(ctx.socket, ctx.logger, () => sessionsUnresponsive.inc());
+  ctx.socket.ev.on('connection.update', (update) => update.connection === 'open' && watchdog.start());
+  const closed = connection.closed.then((close): SessionClose => {
+    watchdog.stop();
+    const unacked = watchdog.unacked();
+    return unacked.length ? { ...close, unacked } : close;
+  });
+  const methods = messageMethods(ctx, sentHere);
   return {
-    closed: connection.closed,
+    closed,
     close: () => connection.close(),
     logout: () => connection.logout(),
     waitOpen: (timeoutMs) => connection.waitOpen(timeoutMs),
     persisted: () => ctx.state.keys.persisted(),
     requestPairingCode: (phone) => connection.requestPairingCode(phone),
-    ...messageMethods(ctx, sentHere),
+    ...methods,
+    async send(message, prepared) {
+      // Watched from before it is written: its ack may come before the write returns.
+      watchdog.sent(message.id);
+      try {
+        await methods.send(message, prepared);
+      } catch (err) {
+        watchdog.forget(message.id);
+        throw err;
+      }
+    },
     ...contactMethods(ctx.socket),
     ...groupMethods(ctx.socket),
   };
