@@ -77,6 +77,6 @@ export const typingMs = () =>
  */
 export const byPerson = () =>
   z
-    .boolean({ error: 'byPerson must be true or false' })
+    .boolean({ error: 'must be true or false' })
     .optional()
     .meta({ description: "Written by a person (your staff): pauses the chatbot in this chat, as a message from the phone does. Default false: an automated send, the bot keeps answering" });

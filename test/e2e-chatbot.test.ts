@@ -340,7 +340,7 @@ test('human takeover: after a person writes in a chat (the phone, or a send mark
   // byPerson is a yes or no.
   const wrong = await gw.request('/api/instance/shop/messages/chat', { method: 'POST', json: { to: KEREM, body: 'x', byPerson: 'yes' } });
   assert.equal(wrong.status, 400);
-  assert.match(((await wrong.json()) as { error: string }).error, /byPerson must be true or false/);
+  assert.match(((await wrong.json()) as { error: string }).error, /^byPerson: must be true or false$/);
 
   // A reply waiting on its timer is dropped when a person answers meanwhile.
   const waiting = await write(LALE, 'beklerim');
