@@ -6,7 +6,18 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
-import { botPauses, createRule, deleteRule, getRule, listRules, MAX_RULES, resumeBot, updateRule, type BotPause, type RuleFields } from '../db/chatbot.js';
+import {
+  botPauses,
+  createRule,
+  deleteRule,
+  getRule,
+  listRules,
+  MAX_RULES,
+  resumeBot,
+  updateRule,
+  type BotPause,
+  type RuleFields,
+} from '../db/chatbot.js';
 import { getSettings, updateSettings } from '../db/settings.js';
 import { MATCH_TYPES, MAX_PATTERN_LENGTH, regexProblem, type ChatbotRule } from '../domain/chatbotRules.js';
 import { BadRequest, Conflict, NotFound } from '../lib/errors.js';

@@ -79,4 +79,7 @@ export const byPerson = () =>
   z
     .boolean({ error: 'must be true or false' })
     .optional()
-    .meta({ description: "Written by a person (your staff): pauses the chatbot in this chat, as a message from the phone does. Default false: an automated send, the bot keeps answering" });
+    .meta({
+      description:
+        'Written by a person (your staff): pauses the chatbot in this chat, as a message from the phone does. Default false: an automated send, the bot keeps answering',
+    });

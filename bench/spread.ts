@@ -59,10 +59,12 @@ try {
   });
   gw.startWorker('general', { WORKER_ROLES: 'general' });
   const first = gw.startWorker('s1', { WORKER_ROLES: 'sessions' });
-  for (let paired = 0; paired < SESSIONS; ) {
+  for (let paired = 0; paired < SESSIONS;) {
     const batch = Array.from({ length: Math.min(PARALLEL_PAIRINGS, SESSIONS - paired) }, (_, i) => paired + i + 1);
     await Promise.all(
-      batch.map((n) => pairThroughApi(gw!, stack.sim, `p${String(n).padStart(4, '0')}`, `90555820${String(n).padStart(4, '0')}`, `Phone ${n}`)),
+      batch.map((n) =>
+        pairThroughApi(gw!, stack.sim, `p${String(n).padStart(4, '0')}`, `90555820${String(n).padStart(4, '0')}`, `Phone ${n}`),
+      ),
     );
     paired += batch.length;
     if (paired % 50 === 0 || paired === SESSIONS) progress(`${paired} paired`);
@@ -80,7 +82,9 @@ try {
   rows.push({ step: 's1 killed (kill -9)', ...(await spread(['s2', 's3'])) });
 
   const qrs = Number((await gw.db('instances').whereNotNull('qr').count({ n: '*' }))[0]!.n);
-  console.log(`\nSessions spread over session workers: ${SESSIONS} sessions, heartbeat timeout 20 s, goal each worker's share ± 15 % within 60 s\n`);
+  console.log(
+    `\nSessions spread over session workers: ${SESSIONS} sessions, heartbeat timeout 20 s, goal each worker's share ± 15 % within 60 s\n`,
+  );
   console.log(`| step | time to the spread | s1 | s2 | s3 |`);
   console.log(`|---|---|---|---|---|`);
   for (const row of rows)

@@ -195,7 +195,9 @@ export async function storeReply(db: Db, reply: ReplyRequest): Promise<ReplyOutc
     if (earlier) return { queued: earlier.id as string, drainActive: false };
 
     const sinceSeconds = Math.floor(Math.min(reply.receivedAt, Date.now() - reply.pauseMinutes * 60_000) / 1000);
-    const resumed = trx('chats').where({ instance_id: message.instanceId, id: message.chatId }).select(trx.raw('coalesce(max(bot_resumed_at), 0)'));
+    const resumed = trx('chats')
+      .where({ instance_id: message.instanceId, id: message.chatId })
+      .select(trx.raw('coalesce(max(bot_resumed_at), 0)'));
     const person = await trx('messages')
       .where(where)
       .whereIn('source', [...PERSON_SOURCES])

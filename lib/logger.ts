@@ -54,7 +54,10 @@ export function createLogger(level: string, name: string, format?: LogFormat): L
  */
 export function captureConsole(logger: Logger): void {
   const text = (args: unknown[]) => (typeof args[0] === 'string' ? args[0] : '(non-text console output omitted)');
-  const to = (level: 'debug' | 'warn') => (...args: unknown[]) => logger[level]({ source: 'console' }, text(args));
+  const to =
+    (level: 'debug' | 'warn') =>
+    (...args: unknown[]) =>
+      logger[level]({ source: 'console' }, text(args));
   console.log = to('debug');
   console.info = to('debug');
   console.debug = to('debug');

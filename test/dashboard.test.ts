@@ -682,7 +682,11 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     await messages.getByRole('status').filter({ hasText: 'The bot answers in this chat again.' }).waitFor();
     assert.equal(await pause.count(), 0);
     const pauses = (await (await gw.request('/api/instance/shop/chatbot/pauses')).json()) as { pauses: Array<{ chatId: string }> };
-    assert.equal(pauses.pauses.some((p) => p.chatId === `${AYSE}@s.whatsapp.net`), false, 'resumed');
+    assert.equal(
+      pauses.pauses.some((p) => p.chatId === `${AYSE}@s.whatsapp.net`),
+      false,
+      'resumed',
+    );
 
     // The deliveries the receiver refused are failed: each row says when, what, which chat, its attempts and the answer.
     const deliveries = await openSection(page, 'Webhooks', 'webhooks');

@@ -377,7 +377,11 @@ test('a pause is visible (chats, pauses, a chatbot_paused event once when it sta
   // The owner writes to Naz from the phone: a pause starts, announced once.
   const before = Math.floor(Date.now() / 1000);
   const own = await sendFromOwnPhone(sim, sim.user(OWNER), sim.user(NAZ), { conversation: 'Naz Hanım, ben ilgileniyorum' });
-  const [event] = await eventually(async () => (pausedEvents(jid(NAZ)).length ? pausedEvents(jid(NAZ)) : undefined), 20_000, 'chatbot_paused');
+  const [event] = await eventually(
+    async () => (pausedEvents(jid(NAZ)).length ? pausedEvents(jid(NAZ)) : undefined),
+    20_000,
+    'chatbot_paused',
+  );
   assert.equal(event!.json.data.because, 'phone');
   assert.equal(event!.json.data.messageId, own);
   const until = Date.parse(event!.json.data.pausedUntil as string);
@@ -390,7 +394,13 @@ test('a pause is visible (chats, pauses, a chatbot_paused event once when it sta
   const pauses = await call<{ pauses: Array<Record<string, string>>; pauseMinutes: number }>('/chatbot/pauses');
   assert.deepEqual(
     pauses.body.pauses.find((p) => p.chatId === jid(NAZ)),
-    { chatId: jid(NAZ), pausedUntil: event!.json.data.pausedUntil, because: 'phone', since: pauses.body.pauses.find((p) => p.chatId === jid(NAZ))!.since, messageId: own },
+    {
+      chatId: jid(NAZ),
+      pausedUntil: event!.json.data.pausedUntil,
+      because: 'phone',
+      since: pauses.body.pauses.find((p) => p.chatId === jid(NAZ))!.since,
+      messageId: own,
+    },
   );
   assert.equal(pauses.body.pauseMinutes, 30);
   assert.equal(await outcomeOf(await write(NAZ, 'durum')), 'takeover');
@@ -410,8 +420,14 @@ test('a pause is visible (chats, pauses, a chatbot_paused event once when it sta
   // Resumed: the bot answers Naz again at once, and the pause is gone from both lists.
   const resumed = await call<{ success: boolean; resumed: boolean }>('/chatbot/resume', { method: 'POST', json: { chatId: NAZ } });
   assert.deepEqual(resumed.body, { success: true, resumed: true });
-  assert.equal((await call<Array<{ id: string; botPausedUntil: string | null }>>('/chats')).body.find((c) => c.id === jid(NAZ))?.botPausedUntil, null);
-  assert.equal((await call<{ pauses: Array<{ chatId: string }> }>('/chatbot/pauses')).body.pauses.some((p) => p.chatId === jid(NAZ)), false);
+  assert.equal(
+    (await call<Array<{ id: string; botPausedUntil: string | null }>>('/chats')).body.find((c) => c.id === jid(NAZ))?.botPausedUntil,
+    null,
+  );
+  assert.equal(
+    (await call<{ pauses: Array<{ chatId: string }> }>('/chatbot/pauses')).body.pauses.some((p) => p.chatId === jid(NAZ)),
+    false,
+  );
   assert.equal(await outcomeOf(await write(NAZ, 'durum')), 'queued');
   assert.equal(await nthReply(NAZ, 1), 'durum botu');
   // Resuming where nothing is paused says so; a bad chat id is a 400.
@@ -428,7 +444,12 @@ test('a pause is visible (chats, pauses, a chatbot_paused event once when it sta
 });
 
 test('the bot never answers its own words sent back: an answer that holds its trigger cannot loop', async () => {
-  await addRule({ match_type: 'contains', trigger_text: 'kargo', response: 'Kargonuz yolda, kargo takip numaranız SMS ile gelecek', delay: 0 });
+  await addRule({
+    match_type: 'contains',
+    trigger_text: 'kargo',
+    response: 'Kargonuz yolda, kargo takip numaranız SMS ile gelecek',
+    delay: 0,
+  });
   // Oya's own pause (the marked send above) is lifted first.
   await call('/chatbot/resume', { method: 'POST', json: { chatId: OYA } });
   const asked = await write(OYA, 'kargo ne zaman');

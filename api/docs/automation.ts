@@ -330,7 +330,13 @@ export const automationDocs: RouteDocs = {
         description: 'OK',
         example: {
           pauses: [
-            { chatId: CHAT, pausedUntil: '2026-12-02T10:40:00.000Z', because: 'phone', since: '2026-12-02T10:10:00.000Z', messageId: '3EB0C431D5A2B0F7E1A9' },
+            {
+              chatId: CHAT,
+              pausedUntil: '2026-12-02T10:40:00.000Z',
+              because: 'phone',
+              since: '2026-12-02T10:10:00.000Z',
+              messageId: '3EB0C431D5A2B0F7E1A9',
+            },
           ],
           pauseMinutes: 30,
         },
@@ -339,7 +345,7 @@ export const automationDocs: RouteDocs = {
   },
   [`POST ${I}/chatbot/resume`]: {
     summary: 'Let the bot answer in a chat again',
-    description: 'Lifts the pause a person\'s message started; `resumed: false` when the bot was not paused there.',
+    description: "Lifts the pause a person's message started; `resumed: false` when the bot was not paused there.",
     example: { chatId: CHAT },
     responses: { 200: { description: 'OK', example: { success: true, resumed: true } } },
   },

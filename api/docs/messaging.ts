@@ -203,7 +203,8 @@ export const messagingDocs: RouteDocs = {
     summary: 'Chats, most recent first',
     responses: {
       200: {
-        description: 'OK; `botPausedUntil`: until when the chatbot is silent in the chat because a person wrote there (null when it answers)',
+        description:
+          'OK; `botPausedUntil`: until when the chatbot is silent in the chat because a person wrote there (null when it answers)',
         example: [{ id: CHAT, name: 'Ahmet', unreadCount: 3, lastMessage: 1764669600, archived: false, botPausedUntil: null }],
       },
     },

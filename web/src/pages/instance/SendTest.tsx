@@ -14,7 +14,11 @@ export function SendTest({ instance }: { instance: string }) {
     e.preventDefault();
     setResult(null);
     await run(async () => {
-      const answer = await api<{ sent: boolean; id: string }>('POST', `/instance/${instance}/messages/chat`, { to: to.trim(), body, byPerson: true });
+      const answer = await api<{ sent: boolean; id: string }>('POST', `/instance/${instance}/messages/chat`, {
+        to: to.trim(),
+        body,
+        byPerson: true,
+      });
       setResult(answer.sent ? t('send.sent', { id: answer.id }) : t('send.queued', { id: answer.id }));
     });
   };
