@@ -68,7 +68,7 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
   );
   const proxy = watchProxy(deps, instanceId, log);
   // This worker holds more than its share: the session moves to another (worker/sessionSpread.ts).
-  const moved = host.moved(instanceId);
+  const { moved, forget: stopMoves } = host.moved(instanceId);
 
   let reconnectDelayMs = 0;
   let current: WhatsAppSession | undefined;
@@ -167,7 +167,7 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
       }
     }
   } finally {
-    host.forget(instanceId);
+    stopMoves();
     lease.stop();
     restrictions.close();
     proxy.stop();

@@ -46,13 +46,12 @@ export class SessionHost {
    * Settles when this worker asks the session to move to another (it holds
    * more than its share: worker/sessionSpread.ts). Until `forget` is called.
    */
-  moved(instanceId: string): Promise<'moved'> {
-    return new Promise((resolve) => this.moves.set(instanceId, () => resolve('moved')));
-  }
-
-  /** No more moves for this session (its activity ends). */
-  forget(instanceId: string): void {
-    this.moves.delete(instanceId);
+  moved(instanceId: string): { moved: Promise<'moved'>; forget: () => void } {
+    let move!: () => void;
+    const moved = new Promise<'moved'>((resolve) => (move = () => resolve('moved')));
+    this.moves.set(instanceId, move);
+    // No more moves for this session (its activity ends); a later activity's own stays.
+    return { moved, forget: () => void (this.moves.get(instanceId) === move && this.moves.delete(instanceId)) };
   }
 
   /** Asks the session to close here and go to another worker; false if it is not held here. */
