@@ -17,7 +17,7 @@
  * in a worker that holds more sessions (it did, before every AsyncLocalStorage
  * in the worker shared one; see worker/sharedAsyncLocalStorage.ts).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { startGateway, type Gateway } from '../test/support/gateway.js';
 import type { SimProcess } from './support/simProcess.js';
 import { startBenchStack } from './support/stack.js';
@@ -52,6 +52,27 @@ async function pair(gw: Gateway, sim: SimProcess, n: number): Promise<void> {
 
 /** CPU ms a process (all its threads) has used so far. */
 const cpuOf = (pid: number) => readCpu(pid).get(pid)?.ms ?? NaN;
+
+/**
+ * CPU ms each kind of thread of a process has used so far, by the thread's
+ * name (/proc/PID/task/TID/comm): the main thread runs JavaScript (the
+ * sockets), `tokio-runtime-w` Temporal's Rust core (heartbeats, polls), the
+ * `V8 …` threads V8's garbage collection and compiling, `libuv-worker` the
+ * thread pool (crypto, files).
+ */
+function threadCpu(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = Number(tid) === pid ? 'main (JavaScript)' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      byName.set(name, (byName.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return byName;
+}
 
 /** `messages` texts through session s001 by `clients` clients, each waiting for its answer: rate, and the worker's CPU per message. */
 async function burst(gw: Gateway, pid: number, messages: number, clients: number): Promise<{ rate: number; cpuMs: number }> {
@@ -89,10 +110,17 @@ try {
   const sessions = gw.startWorker('sessions', { WORKER_ROLES: 'sessions' });
   const pid = sessions.child.pid!;
   /** Share of a core the worker uses while its sessions are connected and idle (%). */
-  const idleCpu = async () => {
+  /** Where the idle CPU went, by thread and in the simulator, per level (% of a core). */
+  const breakdowns: Array<{ sessions: number; threads: Map<string, number>; simulator: number }> = [];
+  const idleCpu = async (sessions = 0) => {
     const before = cpuOf(pid);
+    const threadsBefore = threadCpu(pid);
+    const simBefore = cpuOf(sim.pid);
     await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
-    return ((cpuOf(pid) - before) / IDLE_WINDOW_MS) * 100;
+    const share = (ms: number) => (ms / IDLE_WINDOW_MS) * 100;
+    const threads = new Map([...threadCpu(pid)].map(([name, ms]) => [name, share(ms - (threadsBefore.get(name) ?? 0))]));
+    breakdowns.push({ sessions, threads, simulator: share(cpuOf(sim.pid) - simBefore) });
+    return share(cpuOf(pid) - before);
   };
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const idle = memoryOf(pid);
@@ -110,7 +138,7 @@ try {
     }
     progress(`${level} sessions open (pairing took ${((Date.now() - started) / 1000).toFixed(0)} s); settling`);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
-    rows.push({ sessions: level, ...memoryOf(pid), cpu: await idleCpu() });
+    rows.push({ sessions: level, ...memoryOf(pid), cpu: await idleCpu(level) });
     progress(`${level} sessions: sending ${BURST.messages} texts through one of them`);
     await burst(gw, pid, BURST.warmup, BURST.clients);
     bursts.push({ sessions: level, ...(await burst(gw, pid, BURST.messages, BURST.clients)) });
@@ -141,6 +169,21 @@ try {
   console.log(
     `\n* growth over the idle worker, per session. Marginal from ${a.sessions} to ${b.sessions}: ${((b.rssMb - a.rssMb) / (b.sessions - a.sessions)).toFixed(1)} MB RSS per session`,
   );
+  // Where the idle CPU goes: the worker's threads by kind, and the simulator holding the other ends.
+  const names = [...new Set(breakdowns.flatMap((b) => [...b.threads.keys()]))].filter((name) =>
+    breakdowns.some((b) => (b.threads.get(name) ?? 0) >= 0.05),
+  );
+  console.log(`\nidle CPU (% of a core) by the session worker's threads, and the simulator's\n`);
+  console.log(['sessions', ...names, 'simulator'].map((h, i) => (i ? h.padStart(20) : h.padEnd(10))).join(''));
+  for (const b of breakdowns) {
+    console.log(
+      [
+        String(b.sessions).padEnd(10),
+        ...names.map((n) => (b.threads.get(n) ?? 0).toFixed(1).padStart(20)),
+        b.simulator.toFixed(1).padStart(20),
+      ].join(''),
+    );
+  }
   console.log(`\n${BURST.messages} texts through one session, ${BURST.clients} clients, with the others connected and idle\n`);
   console.log(['sessions', 'msgs/s', 'worker CPU ms/msg'].map((h, i) => (i ? h.padStart(20) : h.padEnd(10))).join(''));
   for (const b of bursts) {
