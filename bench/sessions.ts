@@ -17,7 +17,8 @@
  * in a worker that holds more sessions (it did, before every AsyncLocalStorage
  * in the worker shared one; see worker/sharedAsyncLocalStorage.ts).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import WebSocket from 'ws';
 import { startGateway, type Gateway } from '../test/support/gateway.js';
 import type { SimProcess } from './support/simProcess.js';
 import { startBenchStack } from './support/stack.js';
@@ -60,6 +61,34 @@ const cpuOf = (pid: number) => readCpu(pid).get(pid)?.ms ?? NaN;
  * `V8 …` threads V8's garbage collection and compiling, `libuv-worker` the
  * thread pool (crypto, files).
  */
+/** Starts the CPU profiler of the process whose inspector URL its output names; `stop()` returns the profile. */
+async function startProfile(output: string): Promise<{ stop(): Promise<unknown> }> {
+  const url = output.match(/Debugger listening on (ws:\/\/\S+)/)?.[1];
+  if (!url) throw new Error('the session worker has no inspector (IDLE_PROFILE needs it)');
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+  let next = 0;
+  const call = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const id = ++next;
+      const onMessage = (data: Buffer) => {
+        const message = JSON.parse(String(data)) as { id?: number; result?: Record<string, unknown> };
+        if (message.id === id) (ws.off('message', onMessage), resolve(message.result ?? {}));
+      };
+      ws.on('message', onMessage);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  await call('Profiler.enable');
+  await call('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await call('Profiler.stop');
+      ws.close();
+      return profile;
+    },
+  };
+}
+
 function threadCpu(pid: number): Map<string, number> {
   const byName = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -107,16 +136,24 @@ try {
     env: { ...stack.gatewayEnv, SESSION_HEARTBEAT_TIMEOUT_SECONDS: '30' },
   });
   gw.startWorker('general', { WORKER_ROLES: 'general' });
-  const sessions = gw.startWorker('sessions', { WORKER_ROLES: 'sessions' });
+  // IDLE_PROFILE=/some/file.cpuprofile: a CPU profile of the session worker over the last level's idle window
+  // (through its inspector; the profiler's own cost is in that window's figures then).
+  const sessions = gw.startWorker('sessions', {
+    WORKER_ROLES: 'sessions',
+    ...(process.env.IDLE_PROFILE ? { NODE_OPTIONS: '--inspect=127.0.0.1:0' } : {}),
+  });
   const pid = sessions.child.pid!;
+  const sessionsProcOutput = () => sessions.output();
   /** Share of a core the worker uses while its sessions are connected and idle (%). */
   /** Where the idle CPU went, by thread and in the simulator, per level (% of a core). */
   const breakdowns: Array<{ sessions: number; threads: Map<string, number>; simulator: number }> = [];
   const idleCpu = async (sessions = 0) => {
+    const profiling = process.env.IDLE_PROFILE && sessions === LEVELS.at(-1) ? await startProfile(sessionsProcOutput()) : undefined;
     const before = cpuOf(pid);
     const threadsBefore = threadCpu(pid);
     const simBefore = cpuOf(sim.pid);
     await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+    if (profiling) writeFileSync(process.env.IDLE_PROFILE!, JSON.stringify(await profiling.stop()));
     const share = (ms: number) => (ms / IDLE_WINDOW_MS) * 100;
     const threads = new Map([...threadCpu(pid)].map(([name, ms]) => [name, share(ms - (threadsBefore.get(name) ?? 0))]));
     breakdowns.push({ sessions, threads, simulator: share(cpuOf(sim.pid) - simBefore) });
