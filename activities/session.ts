@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { createAuthStore } from '../db/authStore.js';
 import { claimLease, releaseLease } from '../db/leases.js';
-import { LeaseKeeper } from './leaseKeeper.js';
+import type { LeaseKeeper } from './leaseKeeper.js';
 import { recordConnection, type ConnectionChange } from '../db/instances.js';
 import { resendUnacked } from '../db/messages.js';
 import type { SessionClose, SessionEventHandlers, WhatsAppDriver, WhatsAppSession } from '../whatsapp/session.js';
@@ -24,6 +24,8 @@ export interface SessionActivityDeps {
   db: Db;
   driver: WhatsAppDriver;
   host: SessionHost;
+  /** This worker's session leases, renewed together (with each session's heartbeat). */
+  leases: LeaseKeeper;
   logger: Logger;
   media: MediaStore;
   /** Wakes the instance's outbox: called when the session opens. */
@@ -194,19 +196,14 @@ function connectionRecorder(db: Db, instanceId: string, log: Logger) {
  * if another worker took over. `takenOver` settles when this worker must let go, either way: another holds
  * the lease, or this worker is shutting down.
  */
-function keepLease({ db, host, logger }: SessionActivityDeps, ctx: Context, instanceId: string, epoch: number) {
+function keepLease({ db, host, leases }: SessionActivityDeps, ctx: Context, instanceId: string, epoch: number) {
   let onTakenOver!: () => void;
   const takenOver = Promise.race([new Promise<'takenOver'>((resolve) => (onTakenOver = () => resolve('takenOver'))), host.evacuating]);
   // Writes of credentials and keys are fenced by the lease: a refused one means another worker took over.
   const auth = createAuthStore(db, instanceId, { epoch, onLost: () => onTakenOver() });
-  let keeper = keepers.get(host);
-  if (!keeper) keepers.set(host, (keeper = new LeaseKeeper(db, Math.max(500, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4), logger)));
-  const stop = keeper.keep(instanceId, epoch, () => ctx.heartbeat(), onTakenOver);
+  const stop = leases.keep(instanceId, epoch, () => ctx.heartbeat(), onTakenOver);
   return { auth, takenOver, stop };
 }
-
-/** Per worker (its SessionHost): the leases of its sessions, renewed together. */
-const keepers = new WeakMap<SessionHost, LeaseKeeper>();
 
 /**
  * The proxy the session connects through; a settings change that alters it settles `changed`, and the

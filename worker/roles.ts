@@ -19,6 +19,7 @@ import { createOutboxActivities } from '../activities/outbox.js';
 import { createMediaStore } from '../media/store.js';
 import { campaignChanged, startChatbotReply, wakeWebhooks } from '../temporal/starts.js';
 import { SessionHost } from '../activities/sessionHost.js';
+import { LeaseKeeper } from '../activities/leaseKeeper.js';
 import { Arrivals } from '../db/arrivals.js';
 import type { PgListener } from '../db/pgListener.js';
 import { OUTBOX_CHANNEL } from '../db/outbox.js';
@@ -203,6 +204,8 @@ export async function createSessionsRole(ctx: RoleContext, driver: WhatsAppDrive
     db,
     driver,
     host,
+    // Every quarter of the heartbeat timeout, as the sessions' Temporal heartbeats are throttled.
+    leases: new LeaseKeeper(db, Math.max(500, (config.SESSION_HEARTBEAT_TIMEOUT_SECONDS * 1_000) / 4), logger),
     logger,
     media,
     wakeOutbox,
