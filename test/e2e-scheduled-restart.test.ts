@@ -3,30 +3,22 @@
 // on time, once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
-import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../stack/temporal.js';
-import { freePort } from '../stack/ports.js';
+import type { RunningTemporal } from '../stack/temporal.js';
 import { eventually, type Gateway } from './support/gateway.js';
 import { scenario } from './support/scenario.js';
+import { ownTemporal, type OwnTemporal } from './support/ownTemporal.js';
 
 // This file restarts Temporal, so it runs its own dev server (its state in a file that survives the restart).
-const dir = mkdtempSync(join(tmpdir(), 'wa-scheduled-restart-'));
-const cli = ensureTemporalCli(process.env.TEMPORAL_CLI || undefined, () => {});
+let own: OwnTemporal;
 let temporal: RunningTemporal;
-let port: number;
 let sim: Simulator;
 let gw: Gateway;
 const OWNER = '905553300001';
 const BURAK = '905553300002';
 const CANSU = '905553300003';
 const CAMPAIGN = ['905553300010', '905553300011', '905553300012', '905553300013', '905553300014', '905553300015'];
-
-const startTemporal = () =>
-  startTemporalDevServer({ cli, port, uiPort: null, dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log') });
 
 const s = scenario({
   name: 'e2e_scheduled_restart',
@@ -35,14 +27,14 @@ const s = scenario({
   instances: [{ id: 'shop', phone: OWNER }],
 });
 before(async () => {
-  port = await freePort();
-  temporal = await startTemporal();
+  own = await ownTemporal('scheduled-restart');
+  temporal = await own.start();
   ({ sim, gw } = await s.start());
 });
 after(async () => {
   await s.stop();
   await temporal?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  own?.remove();
 });
 
 const texts = (text: string, to = BURAK) =>
@@ -78,7 +70,7 @@ test('scheduled messages go out on time, a campaign sends everyone once and a ch
   gw.api.child.kill('SIGKILL');
   await Promise.all([gw.workers[0]!.exited, gw.api.exited]);
   await temporal.stop();
-  temporal = await startTemporal();
+  temporal = await own.start();
   const api = await gw.startApi();
   gw.startWorker('w2');
 

@@ -4,20 +4,17 @@
 // reconnect, the 45 s one at most one, without a QR.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../stack/temporal.js';
-import { freePort } from '../stack/ports.js';
+import type { RunningTemporal } from '../stack/temporal.js';
 import type { Simulator } from '../simulator/simulator.js';
 import { eventually, type Gateway } from './support/gateway.js';
+import { ownTemporal, type OwnTemporal } from './support/ownTemporal.js';
 import { scenario } from './support/scenario.js';
 import { drainActive } from '../db/outbox.js';
 
 const OWNER = '905553900001';
 const AYSE = '905553900002';
 // This file freezes Temporal, so it runs its own dev server.
-const dir = mkdtempSync(join(tmpdir(), 'wa-temporal-blip-'));
+let own: OwnTemporal;
 let temporal: RunningTemporal;
 let sim: Simulator;
 let gw: Gateway;
@@ -30,21 +27,15 @@ const s = scenario({
   env: () => ({ TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', SESSION_HEARTBEAT_TIMEOUT_SECONDS: '20' }),
 });
 before(async () => {
-  const cli = ensureTemporalCli(process.env.TEMPORAL_CLI || undefined, () => {});
-  temporal = await startTemporalDevServer({
-    cli,
-    port: await freePort(),
-    uiPort: null,
-    dbFile: join(dir, 'temporal.db'),
-    logFile: join(dir, 'temporal.log'),
-  });
+  own = await ownTemporal('temporal-blip');
+  temporal = await own.start();
   ({ sim, gw } = await s.start());
 });
 after(async () => {
   temporal?.process.kill('SIGCONT');
   await s.stop();
   await temporal?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  own?.remove();
 });
 
 const textOf = (m: Simulator['received'][number]) => m.message.conversation ?? m.message.extendedTextMessage?.text ?? '';

@@ -3,28 +3,19 @@
 // out once when Temporal is back, even if the API that accepted them died meanwhile.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../stack/temporal.js';
-import { freePort } from '../stack/ports.js';
+import type { RunningTemporal } from '../stack/temporal.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { scanQr } from './support/fakePhone.js';
+import { ownTemporal, type OwnTemporal } from './support/ownTemporal.js';
 
 // This file freezes Temporal, so it runs its own dev server.
-const dir = mkdtempSync(join(tmpdir(), 'wa-temporal-outage-'));
+let own: OwnTemporal;
 let temporal: RunningTemporal;
 let gw: Gateway;
 
 before(async () => {
-  const cli = ensureTemporalCli(process.env.TEMPORAL_CLI || undefined, () => {});
-  temporal = await startTemporalDevServer({
-    cli,
-    port: await freePort(),
-    uiPort: null,
-    dbFile: join(dir, 'temporal.db'),
-    logFile: join(dir, 'temporal.log'),
-  });
+  own = await ownTemporal('temporal-outage');
+  temporal = await own.start();
   gw = await startGateway({
     name: 'temporal_outage',
     workers: 1,
@@ -50,7 +41,7 @@ after(async () => {
   temporal?.process.kill('SIGCONT');
   await gw?.stop();
   await temporal?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  own?.remove();
 });
 
 const send = (n: number) =>

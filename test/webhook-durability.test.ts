@@ -3,29 +3,21 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { recordEvent } from '../db/events.js';
-import { ensureTemporalCli, startTemporalDevServer, type RunningTemporal } from '../stack/temporal.js';
-import { freePort } from '../stack/ports.js';
+import type { RunningTemporal } from '../stack/temporal.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
+import { ownTemporal, type OwnTemporal } from './support/ownTemporal.js';
 
 // This file restarts Temporal, so it runs its own dev server (its state in a file that survives the restart).
-const dir = mkdtempSync(join(tmpdir(), 'wa-webhook-durability-'));
-const cli = ensureTemporalCli(process.env.TEMPORAL_CLI || undefined, () => {});
+let own: OwnTemporal;
 let temporal: RunningTemporal;
-let port: number;
 let gw: Gateway;
 let receiver: Receiver;
 
-const startTemporal = () =>
-  startTemporalDevServer({ cli, port, uiPort: null, dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log') });
-
 before(async () => {
-  port = await freePort();
-  temporal = await startTemporal();
+  own = await ownTemporal('webhook-durability');
+  temporal = await own.start();
   gw = await startGateway({
     name: 'webhook_durability',
     workers: 1,
@@ -43,7 +35,7 @@ after(async () => {
   await receiver?.stop();
   await gw?.stop();
   await temporal?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  own?.remove();
 });
 
 const chats = ['905559000001', '905559000002', '905559000003'];
@@ -68,7 +60,7 @@ test('killed with kill -9 while retrying, and Temporal restarted meanwhile, deli
   gw.workers[0]!.child.kill('SIGKILL');
   await gw.workers[0]!.exited;
   await temporal.stop();
-  temporal = await startTemporal();
+  temporal = await own.start();
   receiver.answer = 200;
   gw.startWorker('w2');
   await eventually(async () => ids.every((id) => successes(id).length > 0), 90_000, 'every event delivered');
