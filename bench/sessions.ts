@@ -23,14 +23,18 @@ import { startGateway, type Gateway } from '../test/support/gateway.js';
 import type { SimProcess } from './support/simProcess.js';
 import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
-import { readCpu } from './support/cpu.js';
+import { cpuSince, readCpu } from './support/cpu.js';
 import { jsonClient } from './support/httpClient.js';
 
 const LEVELS = (process.argv[2] ?? '1,10,100').split(',').map(Number);
 const SETTLE_MS = 15_000;
 /** After settling: how long the idle worker's CPU is watched. */
-const IDLE_WINDOW_MS = 10_000;
+// Long enough for several lease rounds (every 7.5 s here) and a good part of the sockets' keep-alives (30 s):
+// over 10 s, one round more or less moved the figure by a third.
+const IDLE_WINDOW_MS = 30_000;
 const PARALLEL_PAIRINGS = 5;
+/** Other processes whose idle CPU is shown beside the worker's threads. */
+const OTHERS = ['temporal server', 'postgres', 'simulator'];
 /** The burst each level sends through one session, after a warm-up. */
 const BURST = { messages: 1_500, warmup: 300, clients: 20 };
 const RECIPIENT = '905558000000';
@@ -145,18 +149,25 @@ try {
   const pid = sessions.child.pid!;
   const sessionsProcOutput = () => sessions.output();
   /** Share of a core the worker uses while its sessions are connected and idle (%). */
-  /** Where the idle CPU went, by thread and in the simulator, per level (% of a core). */
-  const breakdowns: Array<{ sessions: number; threads: Map<string, number>; simulator: number }> = [];
+  /** Where the idle CPU went, by thread and in the processes on the other side, per level (% of a core). */
+  const breakdowns: Array<{ sessions: number; threads: Map<string, number>; others: Map<string, number> }> = [];
   const idleCpu = async (sessions = 0) => {
     const profiling = process.env.IDLE_PROFILE && sessions === LEVELS.at(-1) ? await startProfile(sessionsProcOutput()) : undefined;
     const before = cpuOf(pid);
     const threadsBefore = threadCpu(pid);
-    const simBefore = cpuOf(sim.pid);
+    const othersBefore = readCpu();
     await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
     if (profiling) writeFileSync(process.env.IDLE_PROFILE!, JSON.stringify(await profiling.stop()));
     const share = (ms: number) => (ms / IDLE_WINDOW_MS) * 100;
     const threads = new Map([...threadCpu(pid)].map(([name, ms]) => [name, share(ms - (threadsBefore.get(name) ?? 0))]));
-    breakdowns.push({ sessions, threads, simulator: share(cpuOf(sim.pid) - simBefore) });
+    // The processes on the other side of the idle sessions' work: Temporal (their heartbeats), Postgres (their
+    // leases), the simulator (their sockets' other ends).
+    const others = cpuSince(othersBefore);
+    breakdowns.push({
+      sessions,
+      threads,
+      others: new Map(OTHERS.map((role) => [role, share(others.get(role) ?? 0)])),
+    });
     return share(cpuOf(pid) - before);
   };
   await new Promise((r) => setTimeout(r, SETTLE_MS));
@@ -206,18 +217,18 @@ try {
   console.log(
     `\n* growth over the idle worker, per session. Marginal from ${a.sessions} to ${b.sessions}: ${((b.rssMb - a.rssMb) / (b.sessions - a.sessions)).toFixed(1)} MB RSS per session`,
   );
-  // Where the idle CPU goes: the worker's threads by kind, and the simulator holding the other ends.
+  // Where the idle CPU goes: the worker's threads by kind, and the other processes.
   const names = [...new Set(breakdowns.flatMap((b) => [...b.threads.keys()]))].filter((name) =>
     breakdowns.some((b) => (b.threads.get(name) ?? 0) >= 0.05),
   );
-  console.log(`\nidle CPU (% of a core) by the session worker's threads, and the simulator's\n`);
-  console.log(['sessions', ...names, 'simulator'].map((h, i) => (i ? h.padStart(20) : h.padEnd(10))).join(''));
+  console.log(`\nidle CPU (% of a core) by the session worker's threads, and by Temporal's server, Postgres and the simulator\n`);
+  console.log(['sessions', ...names, ...OTHERS].map((h, i) => (i ? h.padStart(20) : h.padEnd(10))).join(''));
   for (const b of breakdowns) {
     console.log(
       [
         String(b.sessions).padEnd(10),
         ...names.map((n) => (b.threads.get(n) ?? 0).toFixed(1).padStart(20)),
-        b.simulator.toFixed(1).padStart(20),
+        ...OTHERS.map((role) => (b.others.get(role) ?? 0).toFixed(1).padStart(20)),
       ].join(''),
     );
   }
