@@ -40,6 +40,15 @@ export function createHostActivities(host: SessionHost) {
       return true;
     },
 
+    /**
+     * Lets the session go here: its workflow stopped or restarted it. Temporal tells a session's activity of
+     * its cancellation only with a heartbeat's answer, and those are minutes apart (activities/leaseKeeper.ts).
+     * False when this worker does not hold it.
+     */
+    async releaseSession({ instanceId }: { instanceId: string }): Promise<boolean> {
+      return host.release(instanceId);
+    },
+
     /** Runs one session method; "not connected" is a non-retryable failure the API turns into 409. */
     async sessionCall({ instanceId, call, args }: { instanceId: string; call: SessionCall; args: unknown[] }): Promise<unknown> {
       if (!SESSION_CALLS.includes(call)) throw ApplicationFailure.nonRetryable(`unknown session call ${call}`, 'BadCall');

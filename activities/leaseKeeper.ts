@@ -1,9 +1,16 @@
 /**
  * The session leases of one worker, kept together: every quarter of the
- * heartbeat timeout one statement renews them all (db/leases.ts:
- * renewLeases) and each session's activity heartbeats to Temporal (the SDK
- * sends what its throttle allows). A worker holding 1,000 sessions made 200
- * statements a second with a timer and a statement per session.
+ * lease timeout one statement renews them all (db/leases.ts: renewLeases).
+ * A worker holding 1,000 sessions made 200 statements a second with a timer
+ * and a statement per session.
+ *
+ * The lease is what says a session's holder is alive: a lease not renewed
+ * makes the general workers' sweep fail the holding activity
+ * (worker/sweeps.ts). Temporal's heartbeats of the same activities are only a
+ * backstop, so each session beats rarely (`beatEveryMs`), the beats spread
+ * over the rounds: 1,000 sessions beating every 5 s made 200 heartbeat calls a
+ * second, each one a request to Temporal's server. Each session beats every
+ * quarter of its activity's heartbeat timeout (workflows/session.ts).
  */
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
@@ -13,6 +20,9 @@ interface Held {
   epoch: number;
   /** The session's activity heartbeat. */
   beat: () => void;
+  beatEveryMs: number;
+  /** When it beats next (ms since the epoch). */
+  nextBeatAt: number;
   /** Another worker holds the lease now. */
   lost: () => void;
 }
@@ -24,15 +34,17 @@ export class LeaseKeeper {
 
   constructor(
     private readonly db: Db,
-    private readonly everyMs: number,
+    private readonly renewEveryMs: number,
     private readonly log: Logger,
   ) {}
 
-  /** Keeps this session's lease until the returned function is called. */
-  keep(instanceId: string, epoch: number, beat: () => void, lost: () => void): () => void {
-    const entry: Held = { epoch, beat, lost };
+  /** Keeps this session's lease, and beats every `beatEveryMs`, until the returned function is called. */
+  keep(instanceId: string, epoch: number, session: { beat: () => void; beatEveryMs: number; lost: () => void }): () => void {
+    const { beat, beatEveryMs, lost } = session;
+    // The first beat somewhere in the first period: sessions taken up together do not beat together.
+    const entry: Held = { epoch, beat, beatEveryMs, lost, nextBeatAt: Date.now() + Math.random() * beatEveryMs };
     this.held.set(instanceId, entry);
-    this.timer ??= setInterval(() => void this.tick(), this.everyMs);
+    this.timer ??= setInterval(() => void this.tick(), this.renewEveryMs);
     return () => {
       if (this.held.get(instanceId) === entry) this.held.delete(instanceId);
       if (this.held.size === 0 && this.timer) {
@@ -43,7 +55,12 @@ export class LeaseKeeper {
   }
 
   private async tick(): Promise<void> {
-    for (const entry of this.held.values()) entry.beat();
+    const now = Date.now();
+    for (const entry of this.held.values()) {
+      if (entry.nextBeatAt > now) continue;
+      entry.nextBeatAt = now + entry.beatEveryMs;
+      entry.beat();
+    }
     // One renewal at a time: a slow database does not pile them up.
     if (this.renewing) return;
     this.renewing = true;

@@ -61,7 +61,7 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
   const log = logger.child({ instanceId, attempt: ctx.info.attempt });
   // Placed here as this worker leaves: straight on to another.
   if (host.isEvacuating) throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
-  const epoch = await claimLease(db, instanceId, host.workerId, host.taskQueue);
+  const epoch = await claimLease(db, instanceId, host.workerId, host.taskQueue, ctx.info.taskToken);
   const status = connectionRecorder(db, instanceId, log);
   const lease = keepLease(deps, ctx, instanceId, epoch);
   const cancelled = ctx.cancelled.then(
@@ -87,10 +87,12 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
   const calls = createCallHandler({ db, logger: log, wakeOutbox }, instanceId, () => current);
 
   /** This worker lets the session go: taken over by another (the lease is theirs), shutting down, or cancelled. */
-  const letGo = async (why: 'takenOver' | 'evacuating' | 'moved' | 'cancelled' | { cancelled: unknown }): Promise<never> => {
+  const letGo = async (why: 'takenOver' | 'evacuating' | 'moved' | 'released' | 'cancelled' | { cancelled: unknown }): Promise<never> => {
     if (why === 'takenOver') throw handedOver(`session ${instanceId} was taken over by another worker`);
     await releaseLease(db, instanceId, epoch);
     if (why === 'moved') throw handedOver(`worker ${host.workerId} holds more than its share; session ${instanceId} handed over`);
+    // Its workflow asked (a restart or a stop): the workflow goes on from there.
+    if (why === 'released') throw handedOver(`session ${instanceId} was released on its workflow's request`);
     // Handed over: the session workflow runs the activity again at once, on another worker.
     if (why === 'evacuating') throw handedOver(`worker ${host.workerId} is shutting down; session ${instanceId} handed over`);
     throw typeof why === 'object' ? why.cancelled : new Error('cancelled');
@@ -113,7 +115,8 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
       });
       current = session;
       host.attach(instanceId, session);
-      const outcome: SessionClose | 'takenOver' | 'evacuating' | 'moved' | 'proxyChanged' | { cancelled: unknown } | 'cancelled' =
+      const outcome:
+        SessionClose | 'takenOver' | 'evacuating' | 'moved' | 'released' | 'proxyChanged' | { cancelled: unknown } | 'cancelled' =
         await Promise.race([session.closed, lease.takenOver, cancelled, proxy.changed, moved]);
       host.detach(instanceId, session);
 
@@ -124,7 +127,14 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
         continue;
       }
 
-      if (outcome === 'takenOver' || outcome === 'evacuating' || outcome === 'moved' || outcome === 'cancelled' || 'cancelled' in outcome) {
+      if (
+        outcome === 'takenOver' ||
+        outcome === 'evacuating' ||
+        outcome === 'moved' ||
+        outcome === 'released' ||
+        outcome === 'cancelled' ||
+        'cancelled' in outcome
+      ) {
         // Hand the session over: close the socket, keep the credentials (and what it never got acknowledged goes again).
         await session.close();
         unacked.push(...((await session.closed).unacked ?? []));
@@ -192,8 +202,8 @@ function connectionRecorder(db: Db, instanceId: string, log: Logger) {
 }
 
 /**
- * Keeps the session's lease while it is held: heartbeats tell Temporal we are alive; the lease fences us out
- * if another worker took over. `takenOver` settles when this worker must let go, either way: another holds
+ * Keeps the session's lease while it is held: renewing it says the holder is alive (and now and then a heartbeat
+ * tells Temporal the same); the lease fences us out if another worker took over. `takenOver` settles when this worker must let go, either way: another holds
  * the lease, or this worker is shutting down.
  */
 function keepLease({ db, host, leases }: SessionActivityDeps, ctx: Context, instanceId: string, epoch: number) {
@@ -201,7 +211,10 @@ function keepLease({ db, host, leases }: SessionActivityDeps, ctx: Context, inst
   const takenOver = Promise.race([new Promise<'takenOver'>((resolve) => (onTakenOver = () => resolve('takenOver'))), host.evacuating]);
   // Writes of credentials and keys are fenced by the lease: a refused one means another worker took over.
   const auth = createAuthStore(db, instanceId, { epoch, onLost: () => onTakenOver() });
-  const stop = leases.keep(instanceId, epoch, () => ctx.heartbeat(), onTakenOver);
+  // A quarter of the activity's heartbeat timeout, in minutes with lease liveness (workflows/session.ts), as
+  // Temporal would throttle them.
+  const beatEveryMs = (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4;
+  const stop = leases.keep(instanceId, epoch, { beat: () => ctx.heartbeat(), beatEveryMs, lost: onTakenOver });
   return { auth, takenOver, stop };
 }
 

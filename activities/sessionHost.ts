@@ -7,7 +7,7 @@ import type { WhatsAppSession } from '../whatsapp/session.js';
 export class SessionHost {
   private readonly sessions = new Map<string, WhatsAppSession>();
   /** Per held session: how to ask it to move to another worker. */
-  private readonly moves = new Map<string, () => void>();
+  private readonly moves = new Map<string, (why: 'moved' | 'released') => void>();
   private holds = 0;
   private idle: Array<() => void> = [];
   private onEvacuate!: () => void;
@@ -43,12 +43,14 @@ export class SessionHost {
   }
 
   /**
-   * Settles when this worker asks the session to move to another (it holds
-   * more than its share: worker/sessionSpread.ts). Until `forget` is called.
+   * Settles when the session must let go here: `moved` when this worker holds
+   * more than its share and it goes to another (worker/sessionSpread.ts),
+   * `released` when its workflow stops or restarts it (activities/host.ts:
+   * releaseSession). Until `forget` is called.
    */
-  moved(instanceId: string): { moved: Promise<'moved'>; forget: () => void } {
-    let move!: () => void;
-    const moved = new Promise<'moved'>((resolve) => (move = () => resolve('moved')));
+  moved(instanceId: string): { moved: Promise<'moved' | 'released'>; forget: () => void } {
+    let move!: (why: 'moved' | 'released') => void;
+    const moved = new Promise<'moved' | 'released'>((resolve) => (move = resolve));
     this.moves.set(instanceId, move);
     // No more moves for this session (its activity ends); a later activity's own stays.
     return { moved, forget: () => void (this.moves.get(instanceId) === move && this.moves.delete(instanceId)) };
@@ -56,9 +58,18 @@ export class SessionHost {
 
   /** Asks the session to close here and go to another worker; false if it is not held here. */
   move(instanceId: string): boolean {
+    return this.letGo(instanceId, 'moved');
+  }
+
+  /** Asks the session to close here, its workflow having stopped or restarted it; false if it is not held here. */
+  release(instanceId: string): boolean {
+    return this.letGo(instanceId, 'released');
+  }
+
+  private letGo(instanceId: string, why: 'moved' | 'released'): boolean {
     const move = this.moves.get(instanceId);
     this.moves.delete(instanceId);
-    move?.();
+    move?.(why);
     return move !== undefined;
   }
 

@@ -105,10 +105,13 @@ async function applyConnection(trx: Knex.Transaction, current: InstanceRow, chan
 }
 
 /**
- * Instances recorded `open` whose session no worker holds any more (its
- * lease is gone, or its holder stopped heartbeating for `staleAfterSeconds`)
- * are recorded `connecting`, with their `connection_status` event, until a
- * worker takes the session up again. Returns their ids.
+ * Instances recorded `open` whose session no worker holds any more are
+ * recorded `connecting`, with their `connection_status` event, until a
+ * worker takes the session up again. Returns their ids. No worker holds it
+ * when its lease is gone, or was not renewed for `staleAfterSeconds` and has
+ * no task token left: the sweep took it when it failed the holder's activity
+ * (a stale lease that still has one may be renewed yet, as after a database
+ * outage; a lease from before task tokens counts as lost once stale).
  */
 export async function markLostSessions(db: Db, staleAfterSeconds: number): Promise<string[]> {
   const freshLease = (q: Knex.QueryBuilder) =>
@@ -116,7 +119,9 @@ export async function markLostSessions(db: Db, staleAfterSeconds: number): Promi
       .select(db.raw('1'))
       .from('session_leases as l')
       .whereRaw('l.instance_id = i.id')
-      .where('l.heartbeat_at', '>=', db.raw(`now() - ? * interval '1 second'`, [staleAfterSeconds]));
+      .where((held) =>
+        held.where('l.heartbeat_at', '>=', db.raw(`now() - ? * interval '1 second'`, [staleAfterSeconds])).orWhereNotNull('l.task_token'),
+      );
   const lost: string[] = (await db('instances as i').where('i.status', 'open').whereNotExists(freshLease).select('i.id')).map((r) => r.id);
   const marked: string[] = [];
   for (const id of lost) {

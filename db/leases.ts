@@ -13,12 +13,26 @@ export interface SessionLease {
  * A holder whose epoch is no longer current has been replaced and must stop.
  * Epochs come from one sequence: never reused, even after a lease row was deleted.
  */
-export async function claimLease(db: Db, instanceId: string, workerId: string, taskQueue: string): Promise<number> {
+export async function claimLease(
+  db: Db,
+  instanceId: string,
+  workerId: string,
+  taskQueue: string,
+  /** The Temporal task token of the activity holding the session (a sweep fails it if the lease goes stale). */
+  taskToken?: Uint8Array,
+): Promise<number> {
   const epoch = db.raw(`nextval('session_lease_epochs')`);
+  const fields = {
+    worker_id: workerId,
+    task_queue: taskQueue,
+    epoch,
+    heartbeat_at: db.fn.now(),
+    task_token: taskToken ? Buffer.from(taskToken) : null,
+  };
   const [row] = await db('session_leases')
-    .insert({ instance_id: instanceId, worker_id: workerId, task_queue: taskQueue, epoch, heartbeat_at: db.fn.now() })
+    .insert({ instance_id: instanceId, ...fields })
     .onConflict('instance_id')
-    .merge({ worker_id: workerId, task_queue: taskQueue, epoch, heartbeat_at: db.fn.now() })
+    .merge(fields)
     .returning('epoch');
   return Number(row.epoch);
 }
@@ -36,6 +50,42 @@ export async function renewLeases(db: Db, leases: Array<{ instanceId: string; ep
     [leases.map((l) => l.instanceId), leases.map((l) => l.epoch)],
   );
   return new Set(rows.map((r) => r.instance_id));
+}
+
+/** A lease its holder stopped renewing, with the task token of the activity that held it. */
+export interface StaleLease {
+  instanceId: string;
+  epoch: number;
+  taskToken: Buffer;
+}
+
+/** The leases not renewed within `staleAfterSeconds` whose holding activity has not been failed yet. */
+export async function staleLeases(db: Db, staleAfterSeconds: number): Promise<StaleLease[]> {
+  const rows: Array<{ instance_id: string; epoch: string; task_token: Buffer }> = await db('session_leases')
+    .whereNotNull('task_token')
+    .where('heartbeat_at', '<', db.raw(`now() - ? * interval '1 second'`, [staleAfterSeconds]))
+    .select('instance_id', 'epoch', 'task_token');
+  return rows.map((r) => ({ instanceId: r.instance_id, epoch: Number(r.epoch), taskToken: r.task_token }));
+}
+
+/**
+ * The holder of this lease is gone and its activity was failed: the token is dropped (so it is failed once),
+ * unless the lease was renewed meanwhile. False when it was renewed (the holder was alive after all).
+ */
+export async function forgetStaleLease(db: Db, lease: { instanceId: string; epoch: number }, staleAfterSeconds: number): Promise<boolean> {
+  const updated = await db('session_leases')
+    .where({ instance_id: lease.instanceId, epoch: lease.epoch })
+    .where('heartbeat_at', '<', db.raw(`now() - ? * interval '1 second'`, [staleAfterSeconds]))
+    .update({ task_token: null });
+  return updated > 0;
+}
+
+/** Gives a stale lease its task token back: failing its activity did not get through (a later sweep tries again). */
+export async function restoreStaleLease(db: Db, lease: StaleLease): Promise<void> {
+  await db('session_leases')
+    .where({ instance_id: lease.instanceId, epoch: lease.epoch })
+    .whereNull('task_token')
+    .update({ task_token: lease.taskToken });
 }
 
 export async function releaseLease(db: Db, instanceId: string, epoch: number): Promise<void> {

@@ -1,4 +1,6 @@
-import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { ActivityNotFoundError, Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { HANDED_OVER } from '../domain/session.js';
 import type { Config } from '../config/index.js';
 import { withinDeadline } from './client.js';
 import type { sessionWorkflow } from '../workflows/session.js';
@@ -123,5 +125,22 @@ export class SessionControl {
       }
     }, 15_000);
     return cancelled;
+  }
+}
+
+/**
+ * Fails the activity of a session holder that stopped renewing its lease (by its task token), so the session
+ * workflow takes the session up again on another worker at once. True when it was failed; false when the
+ * activity had ended already.
+ */
+export async function failLostHolder(client: Client, taskToken: Uint8Array, reason: string): Promise<boolean> {
+  try {
+    await withinDeadline(client, () =>
+      client.activity.fail(taskToken, ApplicationFailure.create({ type: HANDED_OVER, message: reason, category: 'BENIGN' })),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ActivityNotFoundError) return false;
+    throw err;
   }
 }

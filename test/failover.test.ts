@@ -49,8 +49,9 @@ test('kill -9 of the worker holding a session: the other worker resumes it from 
       'the session open on the other worker',
     );
   });
-  // Informational: the heartbeat timeout (4 s here) and the takeover.
-  process.stdout.write(`# takeover after kill -9 took ${Date.now() - killedAt} ms (heartbeat timeout 4 s)\n`);
+  // Informational: the lease timeout (4 s here) and the takeover. Temporal's own heartbeat timeout for the
+  // session is 300 s: within the 40 s allowed above, only the sweep finding the lease stale can have freed it.
+  process.stdout.write(`# takeover after kill -9 took ${Date.now() - killedAt} ms (lease timeout 4 s)\n`);
   assert.deepEqual(qrs, [], 'no QR may be shown during failover');
   // And so do the webhook's connection_status events: connecting, then connected again.
   const events = await gw.db('webhook_events').where({ instance_id: 'crash', event: 'connection_status' }).where('seq', '>', seqBefore).orderBy('seq');
@@ -65,9 +66,32 @@ test('kill -9 of the worker holding a session: the other worker resumes it from 
   gw.startWorker(first);
 });
 
+test('a lease renewed late, as after a database outage, is not taken for a holder gone', async () => {
+  const first = await connectAndPair('late');
+  await enableWebhook(gw, 'late');
+  const { epoch } = await gw.db('session_leases').where({ instance_id: 'late' }).first();
+  const seqBefore = (await gw.db('webhook_events').where({ instance_id: 'late' }).max({ seq: 'seq' }).first())?.seq ?? 0;
+  // Every sweep (each second here) would see this lease stale until its holder's next renewal (each second).
+  for (let i = 0; i < 8; i++) {
+    await gw.db('session_leases').where({ instance_id: 'late' }).update({ heartbeat_at: gw.db.raw(`now() - interval '1 hour'`) });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  const lease = await gw.db('session_leases').where({ instance_id: 'late' }).first();
+  assert.equal(lease.worker_id, first, 'the same worker holds it');
+  assert.equal(lease.epoch, epoch, 'the same lease: the session was not taken up again');
+  assert.ok(lease.task_token, 'its activity was not failed');
+  assert.equal(await status('late'), 'open');
+  const events = await gw.db('webhook_events').where({ instance_id: 'late', event: 'connection_status' }).where('seq', '>', seqBefore);
+  assert.deepEqual(events, [], 'never shown connecting');
+});
+
 test('SIGTERM hands a session over to another worker, without a QR', async () => {
   const first = await connectAndPair('rolling');
-  const leaving = gw.workers.filter((w) => w.child.exitCode === null).find((w) => w.output().includes(`"workerId":"${first}"`))!;
+  // Running (the one killed by the first test has no exit code either, and may have had the same id).
+  const leaving = gw.workers
+    .filter((w) => w.child.exitCode === null && w.child.signalCode === null)
+    .find((w) => w.output().includes(`"workerId":"${first}"`))!;
   assert.ok(leaving, `worker ${first} is running`);
   const started = Date.now();
   const qrs = await qrsShownDuring(gw, 'rolling', async () => {

@@ -1,7 +1,8 @@
 // A Temporal blip, on real Baileys against the simulator and the gateway's default timings: with Temporal
 // frozen (SIGSTOP) for 12 s and then for 45 s while the outbox is idle, sends answer 202 with their ids
-// at once, reach the phone within 10 s of Temporal's return, once each; the 12 s freeze costs no
-// reconnect, the 45 s one at most one, without a QR.
+// at once, reach the phone within 10 s of Temporal's return, once each; neither freeze costs a reconnect:
+// a session's holder shows it is alive by renewing its lease in Postgres, and Temporal's heartbeat timeout
+// for it is only a backstop, 300 s (before, the 45 s freeze cost one, from the stored credentials).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunningTemporal } from '../stack/temporal.js';
@@ -106,13 +107,13 @@ test('a 12 s Temporal freeze: sends answer 202 at once, reach the phone within 1
   );
 });
 
-test('a 45 s Temporal freeze: the same, with at most one reconnect and no QR', async (t) => {
+test('a 45 s Temporal freeze: the same, and no reconnect either', async (t) => {
   const result = await blip(45, t);
   assert.ok(result.afterReturnMs < 10_000, `at the phone ${result.afterReturnMs} ms after the return`);
   assert.ok(
     result.answers.slice(1).every((a) => a.ms < 1_000),
     JSON.stringify(result.answers.map((a) => a.ms)),
   );
-  assert.ok(result.reconnects <= 1, `${result.reconnects} reconnects`);
+  assert.equal(result.reconnects, 0, 'no reconnect');
   await eventually(async () => (await gw.db('instances').where({ id: 'shop' }).first()).status === 'open', 60_000, 'open again');
 });

@@ -204,7 +204,7 @@ export async function createSessionsRole(ctx: RoleContext, driver: WhatsAppDrive
     db,
     driver,
     host,
-    // Every quarter of the heartbeat timeout, as the sessions' Temporal heartbeats are throttled.
+    // Every quarter of the lease timeout (each session's Temporal heartbeat, a backstop, far more rarely).
     leases: new LeaseKeeper(db, Math.max(500, (config.SESSION_HEARTBEAT_TIMEOUT_SECONDS * 1_000) / 4), logger),
     logger,
     media,
@@ -219,8 +219,9 @@ export async function createSessionsRole(ctx: RoleContext, driver: WhatsAppDrive
     taskQueue: queues.sessions,
     activities: sessionActivities,
     maxConcurrentActivityTaskExecutions: 1_000,
-    // A session's heartbeats reach Temporal every quarter of their timeout (not the SDK's 80 %): a Temporal
-    // blip of up to three quarters of it (15 s of the default 20) costs no reconnect (test/temporal-blip.test.ts).
+    // Heartbeats reach Temporal at most a quarter of the lease timeout after they are made, not held back to
+    // the SDK's 80 % of an activity's heartbeat timeout: an activity beating that often survives a Temporal
+    // blip of three quarters of its timeout (test/temporal-blip.test.ts).
     maxHeartbeatThrottleInterval: `${Math.max(1, config.SESSION_HEARTBEAT_TIMEOUT_SECONDS / 4)} s`,
   });
   const workers = [

@@ -10,6 +10,7 @@ import { ensureSearchAttributes } from '../temporal/client.js';
 import { taskQueues } from '../workflows/names.js';
 import type { WhatsAppDriver } from '../whatsapp/session.js';
 import { wakeOutbox } from '../temporal/starts.js';
+import { failLostHolder } from '../temporal/sessions.js';
 import type { SessionHost } from '../activities/sessionHost.js';
 import type { SessionSpread } from './sessionSpread.js';
 import { PgListener } from '../db/pgListener.js';
@@ -67,6 +68,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
         logger,
         outboxEveryMs: config.OUTBOX_SWEEP_SECONDS * 1_000,
         heartbeatTimeoutSeconds: config.SESSION_HEARTBEAT_TIMEOUT_SECONDS,
+        failLostHolder: (taskToken, reason) => failLostHolder(client, taskToken, reason),
       })
     : undefined;
   const sessions = config.WORKER_ROLES.includes('sessions') ? await createSessionsRole(ctx, driver, workerId) : undefined;

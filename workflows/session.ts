@@ -16,7 +16,7 @@ import {
 import type { GeneralActivities } from '../activities/general.js';
 import type { HostActivities } from '../activities/host.js';
 import type { SessionActivities, SessionEnd } from '../activities/session.js';
-import { HANDED_OVER } from '../domain/session.js';
+import { HANDED_OVER, sessionActivityHeartbeatSeconds } from '../domain/session.js';
 import { SESSION_WORKFLOW_TASK_TIMEOUT } from './names.js';
 
 export interface SessionWorkflowInput {
@@ -33,6 +33,11 @@ export const stopSignal = defineSignal<[{ logout: boolean }]>('stop');
 
 /** Sessions placed on a worker's own queue (spread over the workers) instead of the shared one. */
 const SESSION_PLACEMENT_PATCH = 'session-placement';
+/**
+ * A holder's liveness is its lease (a sweep fails the activity of a holder gone), Temporal's heartbeats a rare
+ * backstop; a stop or restart asks the holder to let go instead of waiting for a heartbeat to carry it.
+ */
+const LEASE_LIVENESS_PATCH = 'session-lease-liveness';
 
 // Restarts add history; start afresh well before it grows large.
 const MAX_RUNS_PER_EXECUTION = 200;
@@ -47,11 +52,11 @@ const MAX_RETRY_WAIT_MS = 60_000;
  * activity on another worker, which resumes from the stored credentials.
  */
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionOutcome> {
-  const holdOn = (taskQueue: string, placed: boolean) =>
+  const holdOn = (taskQueue: string, placed: boolean, leaseLiveness: boolean) =>
     proxyActivities<SessionActivities>({
       taskQueue,
       startToCloseTimeout: '3650 days',
-      heartbeatTimeout: `${input.heartbeatTimeoutSeconds} s`,
+      heartbeatTimeout: `${leaseLiveness ? sessionActivityHeartbeatSeconds(input.heartbeatTimeoutSeconds) : input.heartbeatTimeoutSeconds} s`,
       // Placed on one worker's own queue: if that worker is gone before it takes the session, place it again.
       ...(placed ? { scheduleToStartTimeout: `${Math.max(10, input.heartbeatTimeoutSeconds)} s` } : {}),
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -90,7 +95,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     const placed = patched(SESSION_PLACEMENT_PATCH)
       ? await placeSession({ instanceId: input.instanceId, heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds })
       : null;
-    const holdSession = placed ? holdOn(placed.taskQueue, true) : holdOn(input.sessionQueue, false);
+    const leaseLiveness = patched(LEASE_LIVENESS_PATCH);
+    const holdSession = placed ? holdOn(placed.taskQueue, true, leaseLiveness) : holdOn(input.sessionQueue, false, leaseLiveness);
     const held = holding
       .run(() => holdSession({ instanceId: input.instanceId }))
       .then(
@@ -107,7 +113,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       );
     let end: SessionEnd | 'cancelled' | 'failed' | undefined;
     void held.then((e) => (end = e));
-    await condition(() => end !== undefined || request === 'logout');
+    await condition(() => end !== undefined || request === 'logout' || (leaseLiveness && request !== null));
+    // Stopped or restarted while held: the holder lets go when asked (or, gone, when the sweep fails its activity).
+    if (leaseLiveness && end === undefined && (request === 'restart' || request === 'stop')) {
+      await onHolder(input.instanceId, 'releaseSession');
+    }
 
     if (end === 'failed' && request === null) {
       // Held a while, then lost: take it up again at once, like the first time. Failing quickly again and
@@ -122,7 +132,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 
     if (request === 'logout') {
       // Log out through the worker that holds the socket; if none can, drop the credentials here.
-      const loggedOut = await logoutOnHost(input.instanceId);
+      const loggedOut = await onHolder(input.instanceId, 'logoutSession');
       if (!loggedOut) holding.cancel();
       await held;
       await general.forgetSession({ instanceId: input.instanceId });
@@ -140,8 +150,8 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   return makeContinueAsNewFunc<typeof sessionWorkflow>({ workflowTaskTimeout: SESSION_WORKFLOW_TASK_TIMEOUT })(input);
 }
 
-/** Asks the worker holding the socket to log out; false when no live holder answers. */
-async function logoutOnHost(instanceId: string): Promise<boolean> {
+/** Asks the worker holding the socket to log out, or to let the session go; false when no live holder answers. */
+async function onHolder(instanceId: string, call: 'logoutSession' | 'releaseSession'): Promise<boolean> {
   const { locateSession } = proxyActivities<GeneralActivities>({ startToCloseTimeout: '30 s' });
   const lease = await locateSession({ instanceId });
   if (!lease) return false;
@@ -153,7 +163,7 @@ async function logoutOnHost(instanceId: string): Promise<boolean> {
     retry: { maximumAttempts: 1 },
   });
   try {
-    return await host.logoutSession({ instanceId });
+    return await host[call]({ instanceId });
   } catch {
     return false;
   }

@@ -20,6 +20,7 @@ import * as presenceRestrictions from './018_presence_restrictions.js';
 import * as requestFingerprint from './019_request_fingerprint.js';
 import * as botPauses from './020_bot_pauses.js';
 import * as sessionWorkers from './021_session_workers.js';
+import * as leaseTaskTokens from './022_lease_task_tokens.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -50,6 +51,7 @@ const migrations: Record<string, Migration> = {
   '019_request_fingerprint': requestFingerprint,
   '020_bot_pauses': botPauses,
   '021_session_workers': sessionWorkers,
+  '022_lease_task_tokens': leaseTaskTokens,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
