@@ -15,3 +15,8 @@ export const HANDED_OVER = 'SessionHandedOver';
 export function sessionActivityHeartbeatSeconds(leaseTimeoutSeconds: number): number {
   return Math.max(300, leaseTimeoutSeconds * 15);
 }
+
+/** How often a session worker renews its leases: every quarter of the lease timeout. */
+export function leaseRenewalMs(leaseTimeoutSeconds: number): number {
+  return Math.max(500, (leaseTimeoutSeconds * 1_000) / 4);
+}

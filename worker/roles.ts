@@ -20,6 +20,7 @@ import { createMediaStore } from '../media/store.js';
 import { campaignChanged, startChatbotReply, wakeWebhooks } from '../temporal/starts.js';
 import { SessionHost } from '../activities/sessionHost.js';
 import { LeaseKeeper } from '../activities/leaseKeeper.js';
+import { leaseRenewalMs } from '../domain/session.js';
 import { Arrivals } from '../db/arrivals.js';
 import type { PgListener } from '../db/pgListener.js';
 import { OUTBOX_CHANNEL } from '../db/outbox.js';
@@ -205,7 +206,7 @@ export async function createSessionsRole(ctx: RoleContext, driver: WhatsAppDrive
     driver,
     host,
     // Every quarter of the lease timeout (each session's Temporal heartbeat, a backstop, far more rarely).
-    leases: new LeaseKeeper(db, Math.max(500, (config.SESSION_HEARTBEAT_TIMEOUT_SECONDS * 1_000) / 4), logger),
+    leases: new LeaseKeeper(db, leaseRenewalMs(config.SESSION_HEARTBEAT_TIMEOUT_SECONDS), logger),
     logger,
     media,
     wakeOutbox,

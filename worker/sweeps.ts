@@ -6,8 +6,8 @@
  *   (api/send.ts); the API retries a failed wake itself, and this covers an
  *   API process that ended before Temporal came back.
  * - lost sessions: every quarter of the session heartbeat timeout. A lease
- *   not renewed within the timeout, and still not half of it later, is a
- *   holder gone: its activity is failed by its task token (the session
+ *   not renewed within the timeout is a holder gone (once the sweep has
+ *   reached the database for a while: not right after an outage): its activity is failed by its task token (the session
  *   workflow takes the session up again on another worker at once), which is
  *   what lets a session's Temporal heartbeats be rare. Then records as
  *   `connecting` (with its `connection_status` event) an instance shown
@@ -22,6 +22,7 @@ import type { Db } from '../db/knex.js';
 import { stalledOutboxes } from '../db/outbox.js';
 import { markLostSessions } from '../db/instances.js';
 import { forgetStaleLease, restoreStaleLease, staleLeases } from '../db/leases.js';
+import { leaseRenewalMs } from '../domain/session.js';
 import { missUnendedCalls } from '../db/calls.js';
 
 export interface SweepDeps {
@@ -55,43 +56,48 @@ function every(everyMs: number, task: () => Promise<void>, onError: (err: unknow
 }
 
 /**
- * Finds the session holders gone: leases stale in two sweeps at least half the timeout apart (after a database
- * outage every lease looks stale until its holder's next renewal, a few seconds later), and fails their
- * activities. Returns the instances whose holder was failed.
+ * Finds the session holders gone, leases not renewed within the timeout, and fails their activities; returns
+ * the instances whose holder was failed. Only once this sweep has reached the database without a break for
+ * a renewal period and a half: after a database outage every lease looks stale until its holder's next
+ * renewal, a moment after the database is back.
  */
-function lostHolders({ db, failLostHolder, heartbeatTimeoutSeconds }: SweepDeps) {
-  /** Stale leases seen, by instance and epoch: when first seen. */
-  const seen = new Map<string, number>();
-  return async (): Promise<string[]> => {
-    const now = Date.now();
-    const stale = await staleLeases(db, heartbeatTimeoutSeconds);
-    const keys = new Set(stale.map((l) => `${l.instanceId}:${l.epoch}`));
-    for (const key of seen.keys()) if (!keys.has(key)) seen.delete(key);
-    const failed: string[] = [];
-    for (const lease of stale) {
-      const key = `${lease.instanceId}:${lease.epoch}`;
-      const firstSeen = seen.get(key);
-      if (firstSeen === undefined) seen.set(key, now);
-      if (firstSeen === undefined || now - firstSeen < (heartbeatTimeoutSeconds * 1_000) / 2) continue;
-      // Taken for failing, unless renewed meanwhile (the holder was slow, not gone).
-      if (!(await forgetStaleLease(db, lease, heartbeatTimeoutSeconds))) continue;
-      seen.delete(key);
-      try {
-        await failLostHolder(lease.taskToken, `the worker holding session ${lease.instanceId} stopped renewing its lease`);
-        failed.push(lease.instanceId);
-      } catch (err) {
-        // Temporal unreachable: the next sweep tries again.
-        await restoreStaleLease(db, lease);
-        throw err;
+function lostHolders({ db, failLostHolder, heartbeatTimeoutSeconds, logger }: SweepDeps, everyMs: number) {
+  const renewEveryMs = leaseRenewalMs(heartbeatTimeoutSeconds);
+  /** Since when each sweep has reached the database, no more than two periods after the one before. */
+  let reachedSince = 0;
+  let lastReached = 0;
+  return {
+    async sweep(): Promise<string[]> {
+      const stale = await staleLeases(db, heartbeatTimeoutSeconds);
+      const now = Date.now();
+      if (now - lastReached > 2 * everyMs) reachedSince = now;
+      lastReached = now;
+      if (now - reachedSince < 1.5 * renewEveryMs) return [];
+      const failed: string[] = [];
+      for (const lease of stale) {
+        // Taken for failing, unless renewed meanwhile.
+        if (!(await forgetStaleLease(db, lease, heartbeatTimeoutSeconds))) continue;
+        try {
+          await failLostHolder(lease.taskToken, `the worker holding session ${lease.instanceId} stopped renewing its lease`);
+          failed.push(lease.instanceId);
+        } catch (err) {
+          // Temporal unreachable: the next sweep tries again.
+          await restoreStaleLease(db, lease);
+          logger.warn({ err, instanceId: lease.instanceId }, 'failing the activity of a session holder gone failed; trying again');
+          break;
+        }
       }
-    }
-    return failed;
+      return failed;
+    },
+    /** The database could not be reached: the next sweeps wait for the holders to renew again. */
+    broken: () => void (lastReached = 0),
   };
 }
 
 export function startSweeps(deps: SweepDeps): () => Promise<void> {
   const { db, wakeOutbox, logger, outboxEveryMs, heartbeatTimeoutSeconds } = deps;
-  const failLostHolders = lostHolders(deps);
+  const sessionsEveryMs = Math.max(1_000, (heartbeatTimeoutSeconds * 1_000) / 4);
+  const holders = lostHolders(deps, sessionsEveryMs);
   const stops = [
     every(
       outboxEveryMs,
@@ -105,9 +111,12 @@ export function startSweeps(deps: SweepDeps): () => Promise<void> {
       (err) => logger.warn({ err }, 'the outbox sweep failed'),
     ),
     every(
-      Math.max(1_000, (heartbeatTimeoutSeconds * 1_000) / 4),
+      sessionsEveryMs,
       async () => {
-        const failed = await failLostHolders();
+        const failed = await holders.sweep().catch((err) => {
+          holders.broken();
+          throw err;
+        });
         if (failed.length)
           logger.warn({ instances: failed }, 'session holders stopped renewing their leases: their sessions are taken up again');
         const lost = await markLostSessions(db, heartbeatTimeoutSeconds);

@@ -203,3 +203,43 @@ export async function startSocksProxy(credentials?: Credentials): Promise<TestPr
   });
   return made.listen();
 }
+
+/** A TCP forwarder to `127.0.0.1:targetPort` whose link can be cut (every connection dropped, new ones refused) and restored. */
+export interface TcpForwarder {
+  port: number;
+  cut(): void;
+  restore(): void;
+  stop(): Promise<void>;
+}
+
+export async function startTcpForwarder(targetPort: number): Promise<TcpForwarder> {
+  const sockets = new Set<Socket>();
+  let cut = false;
+  const server = createServer((client) => {
+    if (cut) return void client.destroy();
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      socket.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+    client.once('close', () => upstream.destroy());
+    upstream.once('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut() {
+      cut = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      cut = false;
+    },
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
