@@ -103,7 +103,16 @@ test('the compiled stack serves the API: health, readiness, instances, pairing a
   const ready = await fetch(`${base}/ready`);
   assert.equal(ready.status, 200, await ready.text());
   // The generated token, as an operator reads it: `npm run token` runs the compiled scripts/token.js.
-  const token = spawnSync('npm', ['run', '-s', 'token'], { cwd: root, encoding: 'utf8', env: env(), timeout: 60_000 });
+  // Not spawnSync: it would hold this process's event loop (the simulator's too) for seconds, and the HTTP client
+  // would then send on a kept-alive connection the API had closed meanwhile ("other side closed").
+  const token = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn('npm', ['run', '-s', 'token'], { cwd: root, env: env(), timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
   assert.equal(token.status, 0, token.stderr);
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${base}${path}`, {
