@@ -202,9 +202,9 @@ function connectionRecorder(db: Db, instanceId: string, log: Logger) {
 }
 
 /**
- * Keeps the session's lease while it is held: renewing it says the holder is alive (and now and then a heartbeat
- * tells Temporal the same); the lease fences us out if another worker took over. `takenOver` settles when this worker must let go, either way: another holds
- * the lease, or this worker is shutting down.
+ * Keeps the session's lease while it is held: renewing it says the holder is alive (and now and then a
+ * heartbeat tells Temporal the same); the lease fences us out if another worker took over. `takenOver`
+ * settles when this worker must let go, either way: another holds the lease, or this worker is shutting down.
  */
 function keepLease({ db, host, leases }: SessionActivityDeps, ctx: Context, instanceId: string, epoch: number) {
   let onTakenOver!: () => void;

@@ -68,24 +68,9 @@ export async function staleLeases(db: Db, staleAfterSeconds: number): Promise<St
   return rows.map((r) => ({ instanceId: r.instance_id, epoch: Number(r.epoch), taskToken: r.task_token }));
 }
 
-/**
- * The holder of this lease is gone and its activity was failed: the token is dropped (so it is failed once),
- * unless the lease was renewed meanwhile. False when it was renewed (the holder was alive after all).
- */
-export async function forgetStaleLease(db: Db, lease: { instanceId: string; epoch: number }, staleAfterSeconds: number): Promise<boolean> {
-  const updated = await db('session_leases')
-    .where({ instance_id: lease.instanceId, epoch: lease.epoch })
-    .where('heartbeat_at', '<', db.raw(`now() - ? * interval '1 second'`, [staleAfterSeconds]))
-    .update({ task_token: null });
-  return updated > 0;
-}
-
-/** Gives a stale lease its task token back: failing its activity did not get through (a later sweep tries again). */
-export async function restoreStaleLease(db: Db, lease: StaleLease): Promise<void> {
-  await db('session_leases')
-    .where({ instance_id: lease.instanceId, epoch: lease.epoch })
-    .whereNull('task_token')
-    .update({ task_token: lease.taskToken });
+/** The holder of this lease is gone and its activity was failed (or had ended): its token is dropped, so it is failed once. */
+export async function forgetLeaseToken(db: Db, lease: { instanceId: string; epoch: number }): Promise<void> {
+  await db('session_leases').where({ instance_id: lease.instanceId, epoch: lease.epoch }).update({ task_token: null });
 }
 
 export async function releaseLease(db: Db, instanceId: string, epoch: number): Promise<void> {

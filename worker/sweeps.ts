@@ -7,9 +7,10 @@
  *   API process that ended before Temporal came back.
  * - lost sessions: every quarter of the session heartbeat timeout. A lease
  *   not renewed within the timeout is a holder gone (once the sweep has
- *   reached the database for a while: not right after an outage): its activity is failed by its task token (the session
- *   workflow takes the session up again on another worker at once), which is
- *   what lets a session's Temporal heartbeats be rare. Then records as
+ *   reached the database for a while: not right after an outage): its
+ *   activity is failed by its task token (the session workflow takes the
+ *   session up again on another worker at once), which is what lets a
+ *   session's Temporal heartbeats be rare. Then records as
  *   `connecting` (with its `connection_status` event) an instance shown
  *   `open` whose session no worker holds any more (db/instances.ts:
  *   markLostSessions), through a failover's gap.
@@ -21,7 +22,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { stalledOutboxes } from '../db/outbox.js';
 import { markLostSessions } from '../db/instances.js';
-import { forgetStaleLease, restoreStaleLease, staleLeases } from '../db/leases.js';
+import { forgetLeaseToken, staleLeases } from '../db/leases.js';
 import { leaseRenewalMs } from '../domain/session.js';
 import { missUnendedCalls } from '../db/calls.js';
 
@@ -75,17 +76,16 @@ function lostHolders({ db, failLostHolder, heartbeatTimeoutSeconds, logger }: Sw
       if (now - reachedSince < 1.5 * renewEveryMs) return [];
       const failed: string[] = [];
       for (const lease of stale) {
-        // Taken for failing, unless renewed meanwhile.
-        if (!(await forgetStaleLease(db, lease, heartbeatTimeoutSeconds))) continue;
         try {
-          await failLostHolder(lease.taskToken, `the worker holding session ${lease.instanceId} stopped renewing its lease`);
-          failed.push(lease.instanceId);
+          const ended = await failLostHolder(lease.taskToken, `the worker holding session ${lease.instanceId} stopped renewing its lease`);
+          if (ended) failed.push(lease.instanceId);
         } catch (err) {
           // Temporal unreachable: the next sweep tries again.
-          await restoreStaleLease(db, lease);
           logger.warn({ err, instanceId: lease.instanceId }, 'failing the activity of a session holder gone failed; trying again');
           break;
         }
+        // Failed (or ended already): not again; the session is shown lost (markLostSessions).
+        await forgetLeaseToken(db, lease);
       }
       return failed;
     },

@@ -47,9 +47,11 @@ const MAX_RETRY_WAIT_MS = 60_000;
 
 /**
  * One WhatsApp session, for as long as the instance stays connected. The
- * socket lives in `holdSession`, a heartbeating activity on a session worker:
- * if that worker dies, the heartbeat times out and Temporal retries the
- * activity on another worker, which resumes from the stored credentials.
+ * socket lives in `holdSession`, an activity on a session worker that keeps
+ * the session's lease: if that worker dies, the general workers' sweep fails
+ * the activity once the lease goes unrenewed (worker/sweeps.ts), and this
+ * workflow runs it again on another worker, which resumes from the stored
+ * credentials.
  */
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionOutcome> {
   const holdOn = (taskQueue: string, placed: boolean, leaseLiveness: boolean) =>
