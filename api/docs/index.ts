@@ -2,7 +2,8 @@
 import type { RouteDocs } from '../openapi.js';
 import { automationDocs } from './automation.js';
 import { instanceDocs } from './instances.js';
+import { groupDocs } from './groups.js';
 import { messagingDocs } from './messaging.js';
 import { operationDocs } from './operations.js';
 
-export const routeDocs: RouteDocs = { ...operationDocs, ...instanceDocs, ...messagingDocs, ...automationDocs };
+export const routeDocs: RouteDocs = { ...operationDocs, ...instanceDocs, ...messagingDocs, ...groupDocs, ...automationDocs };
