@@ -33,6 +33,8 @@ import { callsRouter } from './calls.js';
 import { taskQueues } from '../workflows/names.js';
 import type { SendWaiter } from './sendWaiter.js';
 import type { MediaStore } from '../media/store.js';
+import type { EventHub } from './events/hub.js';
+import { eventRoutes } from './events/routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -42,10 +44,12 @@ export interface AppDeps {
   apiToken: string;
   media: MediaStore;
   waiter: SendWaiter;
+  /** The live end of the event log (api/events/hub.ts). */
+  events: EventHub;
 }
 
 /** The composition root of the HTTP API. */
-export function createApp({ config, db, temporal, logger, apiToken, media, waiter }: AppDeps): Express {
+export function createApp({ config, db, temporal, logger, apiToken, media, waiter, events }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -72,6 +76,15 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   api.use(rejectUnstorableText);
   api.use('/tokens', adminOnly, tokensRouter({ db }));
   api.use('/info', infoRouter(config));
+  const streams = {
+    db,
+    hub: events,
+    heartbeatMs: config.EVENTS_HEARTBEAT_SECONDS * 1_000,
+    maxBufferBytes: config.EVENTS_MAX_BUFFER_BYTES,
+  };
+  const allEvents = eventRoutes(streams, false);
+  api.get('/events', adminOnly, allEvents.sse);
+  api.get('/events/ws', adminOnly, allEvents.ws);
   api.use('/instance', instanceCollectionRouter(deps));
   const instance = express.Router({ mergeParams: true });
   instance.use('/messages', sendRouter({ config, db, temporal, media, waiter }), historyRouter({ db }));
@@ -91,6 +104,9 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.use('/presence', presenceRouter(live));
   instance.use('/pairing-code', pairingCodeRouter(live));
   instance.use('/calls', callsRouter({ db }));
+  const instanceEvents = eventRoutes(streams, true);
+  instance.get('/events', instanceEvents.sse);
+  instance.get('/events/ws', instanceEvents.ws);
   instance.use('/', instanceRouter(deps));
   api.use('/instance/:instanceId', instanceAccess, loadInstance(db), instance);
   app.use('/api', api);

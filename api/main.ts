@@ -8,6 +8,9 @@ import { createTemporalClient, ensureSearchAttributes } from '../temporal/client
 import { createApp } from './app.js';
 import { watchPool, watchStoredState } from '../db/stats.js';
 import { SendWaiter } from './sendWaiter.js';
+import { PgListener } from '../db/pgListener.js';
+import { EventHub } from './events/hub.js';
+import { routeUpgrades } from './events/upgrade.js';
 import { createMediaStore } from '../media/store.js';
 
 const config = loadConfigOrExit();
@@ -40,10 +43,13 @@ async function main(): Promise<void> {
       setTimeout(registerSearchAttributes, 5_000).unref();
     });
   void registerSearchAttributes();
-  const waiter = new SendWaiter(config.DATABASE_URL, logger);
-  await waiter.start();
+  const listener = new PgListener(config.DATABASE_URL, logger);
+  const waiter = new SendWaiter(listener);
+  const events = new EventHub(db, listener, logger);
+  events.start();
+  await listener.start();
   const media = await createMediaStore(config, db);
-  const app = createApp({ config, db, temporal, logger, apiToken, media, waiter });
+  const app = createApp({ config, db, temporal, logger, apiToken, media, waiter, events });
   const server: Server = app.listen(config.PORT, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
@@ -51,11 +57,15 @@ async function main(): Promise<void> {
     // Lets a supervisor (npm start, tests) learn the port when PORT=0.
     process.send?.({ type: 'listening', port });
   });
+  // WebSocket routes (event streams) are served by the same app.
+  routeUpgrades(server, app);
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'API shutting down');
+    // Open streams end first: their clients resume on another API process.
+    void events.stop();
     server.close(() => {
-      void Promise.allSettled([waiter.stop(), db.destroy(), temporal.connection.close()]).then(() => process.exit(0));
+      void Promise.allSettled([listener.stop(), db.destroy(), temporal.connection.close()]).then(() => process.exit(0));
     });
     server.closeAllConnections();
     setTimeout(() => process.exit(0), 5_000).unref();

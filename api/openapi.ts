@@ -164,6 +164,7 @@ const TAG_NAMES: Record<string, string> = {
   scheduled: 'Scheduled messages',
   settings: 'Settings',
   webhooks: 'Webhooks',
+  events: 'Event streams',
   optouts: 'Opt-outs',
   tokens: 'Tokens',
 };
@@ -178,6 +179,7 @@ const TAG_ORDER = [
   'Media',
   'Settings',
   'Webhooks',
+  'Event streams',
   'Campaigns',
   'Scheduled messages',
   'Opt-outs',

@@ -5,25 +5,19 @@
  * that records it; one LISTENing connection per API process (PgListener)
  * wakes the waiting requests.
  */
-import type { Logger } from 'pino';
 import { STATUS_CHANNEL } from '../db/messages.js';
-import { PgListener } from '../db/pgListener.js';
+import type { PgListener } from '../db/pgListener.js';
 import type { MessageStatus } from '../whatsapp/session.js';
 
 export class SendWaiter {
-  private readonly listener: PgListener;
   private readonly waiting = new Map<string, Set<(status: MessageStatus) => void>>();
 
-  constructor(databaseUrl: string, logger: Logger) {
-    this.listener = new PgListener(databaseUrl, logger);
-    this.listener.on(STATUS_CHANNEL, (payload) => {
+  /** `listener`: the process's one LISTENing connection, started by the caller. */
+  constructor(listener: PgListener) {
+    listener.on(STATUS_CHANNEL, (payload) => {
       const [instanceId, id, status] = payload.split('\n');
       for (const wake of this.waiting.get(`${instanceId}\n${id}`) ?? []) wake(status as MessageStatus);
     });
-  }
-
-  start(): Promise<void> {
-    return this.listener.start();
   }
 
   /**
@@ -65,9 +59,5 @@ export class SendWaiter {
       },
       cancel,
     };
-  }
-
-  stop(): Promise<void> {
-    return this.listener.stop();
   }
 }

@@ -121,7 +121,7 @@ export const configSchema = z.object({
   ),
   /** The first pause of the retry schedule (doubling up to an hour; domain/webhookSchedule.ts). */
   WEBHOOK_BACKOFF_BASE_MS: withDefault(z.coerce.number().int().min(10).max(600_000).default(5_000)),
-  /** How long delivered and failed events stay in the delivery log. */
+  /** How long events stay in the event log (streams resume within it) and delivered or failed ones in the delivery log. */
   WEBHOOK_RETENTION_DAYS: withDefault(z.coerce.number().min(0.0001).max(3_650).default(7)),
   /** Chats of one instance whose events are delivered at once (one event in flight per chat). */
   WEBHOOK_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(256).default(16)),
@@ -129,6 +129,11 @@ export const configSchema = z.object({
   WEBHOOK_SWEEP_SECONDS: withDefault(z.coerce.number().min(1).max(3_600).default(60)),
   /** How long an instance's delivery drain waits for the next event before it ends. */
   WEBHOOK_IDLE_MS: withDefault(z.coerce.number().int().min(100).max(3_600_000).default(60_000)),
+
+  /** How often an idle event stream gets a heartbeat (an SSE comment, a WebSocket ping). */
+  EVENTS_HEARTBEAT_SECONDS: withDefault(z.coerce.number().min(0.1).max(300).default(15)),
+  /** How much an event stream may leave unread (bytes) before it is cut off; the client resumes from its cursor. */
+  EVENTS_MAX_BUFFER_BYTES: withDefault(z.coerce.number().int().min(16_384).max(1_073_741_824).default(1_048_576)),
 
   // Only for `npm start` when it runs the services itself (DATABASE_URL / TEMPORAL_ADDRESS unset).
   /** Path of a Temporal CLI binary; otherwise the cache, PATH, or a one-time Go build. */

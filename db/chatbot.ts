@@ -83,19 +83,18 @@ const ONE_TO_ONE = String.raw`~ '@(s\.whatsapp\.net|lid)$'`;
  * SQL: a `chatbot_paused` event for each new message of a person in `relation` (rows with instance_id,
  * chat_id, id, source, timestamp) that pauses the bot: the bot is on with a pause, the pause is not over
  * already (a message from history), and the bot was not paused in that chat before (a person's later
- * messages extend the pause without a new event). Recorded only for an instance with a webhook. `$now` is
- * the events' time in ms.
+ * messages extend the pause without a new event). `$now` is the events' time in ms.
  */
 export const pauseEventsSql = (relation: string, nowMs: string) => `
-  insert into webhook_events (id, instance_id, event, data, timestamp)
+  insert into webhook_events (id, instance_id, event, data, timestamp, delivery_status)
   select distinct on (n.instance_id, n.chat_id) gen_random_uuid(), n.instance_id, 'chatbot_paused',
          jsonb_build_object('chatId', n.chat_id, 'messageId', n.id, 'because', n.source,
            'pausedUntil', to_char(to_timestamp(n.timestamp + s.chatbot_pause_minutes * 60) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS".000Z"')),
-         ${nowMs}
+         ${nowMs}, case when s.webhook_enabled and s.webhook_url is not null then 'pending' else 'none' end
     from ${relation} n
     join instance_settings s on s.instance_id = n.instance_id
    where n.${PERSON} and n.chat_id ${ONE_TO_ONE}
-     and s.chatbot_enabled and s.chatbot_pause_minutes > 0 and s.webhook_enabled and s.webhook_url is not null
+     and s.chatbot_enabled and s.chatbot_pause_minutes > 0
      and n.timestamp + s.chatbot_pause_minutes * 60 > extract(epoch from now())
      and not exists (
        select 1 from messages h left join chats c on c.instance_id = h.instance_id and c.id = h.chat_id

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { Coalescer, coalescersBy } from './coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import { pauseEventsSql } from './chatbot.js';
-import { recordEvent, webhookOn } from './events.js';
+import { initialDelivery, recordEvent } from './events.js';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../whatsapp/session.js';
 
 export const STATUS_CHANNEL = 'wa_message_status';
@@ -209,18 +209,16 @@ async function writeStatuses(db: Db, instanceId: string, changes: StatusChange[]
        returning v.*
      ), events as (
        -- A read receipt can arrive before the send is confirmed: the steps it implies are announced too, in order.
-       -- Recorded only for an instance with a webhook (see db/events.ts).
-       insert into webhook_events (id, instance_id, event, data, timestamp)
+       insert into webhook_events (id, instance_id, event, data, timestamp, delivery_status)
        select gen_random_uuid(), $4, 'message_ack',
               jsonb_strip_nulls(jsonb_build_object('id', u.id, 'chatId', u.chat_id, 'status', s.status, 'fromMe', true, 'error', u.error)),
-              $5
+              $5, ${initialDelivery('$4')}
          from updated u
          cross join lateral (
            select 'failed' as status, 0 as rank where u.new_status = 'failed'
            union all
            select r.status, r.rank from ranks r where u.new_status <> 'failed' and r.rank > u.old_rank and r.rank <= u.new_rank
          ) s
-        where ${webhookOn('$4')}
         order by u.id, s.rank
      )
      -- Waiting requests need only a message's first step out of pending (see api/sendWaiter.ts); the drain

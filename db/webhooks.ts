@@ -1,6 +1,8 @@
 /**
- * The webhook delivery log: every recorded event (db/events.ts) with its
- * delivery state, and what delivery knows of each instance's receiver.
+ * The webhook delivery log: every event recorded for a webhook (db/events.ts)
+ * with its delivery state, and what delivery knows of each instance's
+ * receiver. Events recorded while no webhook was on (`none`) are in the event
+ * log (db/eventLog.ts) but are no deliveries.
  */
 import type { Db } from './knex.js';
 import { preparedQuery } from './knex.js';
@@ -126,13 +128,25 @@ export async function expireEvents(db: Db, windowMs: number, instanceId: string 
   return rowCount ?? 0;
 }
 
-/** Delivered and failed events older than `retentionMs` are deleted. */
+/**
+ * Events older than `retentionMs` are deleted, but for those a webhook still waits for. The greatest cursor
+ * deleted is kept (event_log_state), so a stream cannot resume across the gap (db/eventLog.ts).
+ */
 export async function pruneDeliveries(db: Db, retentionMs: number): Promise<number> {
-  const { rowCount } = await db.raw(
-    `delete from webhook_events where delivery_status <> 'pending' and created_at < now() - ? * interval '1 millisecond'`,
+  const { rows } = await db.raw(
+    `with deleted as (
+       delete from webhook_events where delivery_status <> 'pending' and created_at < now() - ? * interval '1 millisecond'
+       returning txid, seq
+     ), last as (
+       select txid, seq from deleted order by txid desc, seq desc limit 1
+     ), moved as (
+       update event_log_state s set pruned_txid = last.txid, pruned_seq = last.seq
+         from last where (last.txid, last.seq) > (s.pruned_txid, s.pruned_seq)
+     )
+     select count(*)::int as n from deleted`,
     [retentionMs],
   );
-  return rowCount ?? 0;
+  return rows[0].n;
 }
 
 /** Instances with pending events due now and a webhook switched on, whose delivery is neither running nor backing off. */
@@ -190,8 +204,8 @@ export async function markRecovered(db: Db, instanceId: string): Promise<void> {
   await db('webhook_receivers').where({ instance_id: instanceId }).update({ retry_at: null, failing_since: null, last_error: null });
 }
 
-/** `webhook_test`: recorded like any event when the instance has a webhook; its id, or null. */
-export function recordTestEvent(db: Db, instanceId: string): Promise<string | null> {
+/** `webhook_test`: recorded like any event; its id. */
+export function recordTestEvent(db: Db, instanceId: string): Promise<string> {
   return recordEvent(db, instanceId, 'webhook_test', { message: 'Test event from wa-gateway: your webhook receives events.' });
 }
 
@@ -226,7 +240,7 @@ export interface DeliveryRow {
 /** The instance's deliveries, newest first, with the total matching the filter. */
 export async function listDeliveries(db: Db, instanceId: string, filter: DeliveryFilter): Promise<{ rows: DeliveryRow[]; total: number }> {
   const where = (q: ReturnType<Db>) => {
-    q.where('e.instance_id', instanceId);
+    q.where('e.instance_id', instanceId).whereNot('e.delivery_status', 'none');
     if (filter.status) q.where('e.delivery_status', filter.status);
     if (filter.event) q.where('e.event', filter.event);
     return q;
@@ -247,6 +261,7 @@ export async function getDelivery(db: Db, instanceId: string, id: string): Promi
   return db('webhook_events as e')
     .leftJoin('webhook_receivers as r', 'r.instance_id', 'e.instance_id')
     .where({ 'e.instance_id': instanceId, 'e.id': id })
+    .whereNot('e.delivery_status', 'none')
     .first(db.raw(`${DELIVERY_COLUMNS}, e.data, e.attempt_log`));
 }
 
@@ -258,6 +273,7 @@ export async function requeueDelivery(db: Db, instanceId: string, id: string): P
   return db.transaction(async (trx) => {
     const updated = await trx('webhook_events')
       .where({ instance_id: instanceId, id })
+      .whereNot('delivery_status', 'none')
       .update({ delivery_status: 'pending', next_attempt_at: null, requeued_at: trx.fn.now() });
     if (updated > 0) await trx.raw('select pg_notify(?, ?)', [WEBHOOK_CHANNEL, instanceId]);
     return updated > 0;

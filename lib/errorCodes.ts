@@ -72,6 +72,13 @@ export const ERROR_CODES = {
   NO_WEBHOOK: { status: 409, meaning: 'the instance has no webhook URL' },
   WEBHOOK_OFF: { status: 409, meaning: "the instance's webhook is switched off" },
 
+  // Event streams
+  CURSOR_EXPIRED: {
+    status: 410,
+    meaning: 'the stream was asked to resume from a cursor older than the event retention: events after it were deleted',
+  },
+  UPGRADE_REQUIRED: { status: 426, meaning: 'a WebSocket route was called without a WebSocket upgrade' },
+
   // Campaigns, scheduled messages, opt-outs, chatbot
   JOB_NOT_FOUND: { status: 404, meaning: 'no bulk job with that id' },
   JOB_ENDED: { status: 409, meaning: 'the bulk job has ended already' },

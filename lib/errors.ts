@@ -41,6 +41,16 @@ export class Conflict extends HttpError {
     super(409, code, message);
   }
 }
+export class Gone extends HttpError {
+  constructor(message: string, code: ErrorCode) {
+    super(410, code, message);
+  }
+}
+export class UpgradeRequired extends HttpError {
+  constructor(message: string) {
+    super(426, 'UPGRADE_REQUIRED', message);
+  }
+}
 export class PayloadTooLarge extends HttpError {
   constructor(message = 'request body too large') {
     super(413, 'PAYLOAD_TOO_LARGE', message);

@@ -10,6 +10,8 @@ import { createLogger } from '../lib/logger.js';
 import { createTemporalClient } from '../temporal/client.js';
 import { freePort } from '../stack/ports.js';
 import { SendWaiter } from '../api/sendWaiter.js';
+import { PgListener } from '../db/pgListener.js';
+import { EventHub } from '../api/events/hub.js';
 import { createLocalMediaStore } from '../media/store.js';
 
 let gw: Gateway;
@@ -108,8 +110,10 @@ test('with Postgres and Temporal unreachable, requests get a 503 error quickly i
   const temporal = createTemporalClient(config.TEMPORAL_ADDRESS!, 'default');
   const logger = createLogger('silent', 'api');
   const media = createLocalMediaStore({ db, dataDir: config.DATA_DIR, publicUrl: config.PUBLIC_URL });
-  const waiter = new SendWaiter(config.DATABASE_URL!, logger); // never started: no database to listen to
-  const app = createApp({ config, db, temporal, logger, apiToken: 'a-token-for-this-test-only', media, waiter });
+  const listener = new PgListener(config.DATABASE_URL!, logger); // never started: no database to listen to
+  const waiter = new SendWaiter(listener);
+  const events = new EventHub(db, listener, logger);
+  const app = createApp({ config, db, temporal, logger, apiToken: 'a-token-for-this-test-only', media, waiter, events });
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

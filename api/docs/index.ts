@@ -5,5 +5,6 @@ import { instanceDocs } from './instances.js';
 import { groupDocs } from './groups.js';
 import { messagingDocs } from './messaging.js';
 import { operationDocs } from './operations.js';
+import { eventDocs } from './events.js';
 
-export const routeDocs: RouteDocs = { ...operationDocs, ...instanceDocs, ...messagingDocs, ...groupDocs, ...automationDocs };
+export const routeDocs: RouteDocs = { ...operationDocs, ...instanceDocs, ...messagingDocs, ...groupDocs, ...automationDocs, ...eventDocs };

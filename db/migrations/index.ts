@@ -21,6 +21,7 @@ import * as requestFingerprint from './019_request_fingerprint.js';
 import * as botPauses from './020_bot_pauses.js';
 import * as sessionWorkers from './021_session_workers.js';
 import * as leaseTaskTokens from './022_lease_task_tokens.js';
+import * as eventLog from './023_event_log.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -52,6 +53,7 @@ const migrations: Record<string, Migration> = {
   '020_bot_pauses': botPauses,
   '021_session_workers': sessionWorkers,
   '022_lease_task_tokens': leaseTaskTokens,
+  '023_event_log': eventLog,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
