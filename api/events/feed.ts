@@ -93,11 +93,12 @@ export class Feed implements HubSubscriber {
       if (this.filter.types && !this.filter.types.has(event.event)) continue;
       this.transport.send(event);
       this.marked = event.cursor;
-    }
-    if (this.transport.buffered() > this.options.maxBufferBytes) {
-      const resumeFrom = this.marked ?? this.through;
-      this.close();
-      this.transport.cut(`the client did not keep up: more than ${this.options.maxBufferBytes} bytes waited for it`, resumeFrom);
+      if (this.transport.buffered() > this.options.maxBufferBytes) {
+        // Everything up to this event was written, and goes out if the client reads on.
+        this.close();
+        this.transport.cut(`the client did not keep up: more than ${this.options.maxBufferBytes} bytes waited for it`, event.cursor);
+        return;
+      }
     }
   }
 

@@ -89,6 +89,8 @@ export function eventRoutes(deps: EventRouteDeps, perInstance: boolean) {
 
   const sse = route({ query: streamQuery }, async ({ query }, req, res) => {
     const stream = await streamRequest(deps.db, req, res, query, perInstance);
+    // The connection is the stream's alone: it closes when the stream ends.
+    res.shouldKeepAlive = false;
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
