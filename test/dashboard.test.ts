@@ -13,6 +13,7 @@ import { Simulator } from '../simulator/simulator.js';
 import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { simulatorEnv } from './support/scenario.js';
+import { sendFromPhone } from '../simulator/messages.js';
 import { freePort } from '../stack/ports.js';
 import { dictionaries } from '../web/src/words.js';
 
@@ -52,7 +53,11 @@ async function open(language: 'en' | 'tr', width = 1280, height = 800) {
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(e.message));
-  page.on('requestfailed', (r) => problems.push(`${r.url()}: ${r.failure()?.errorText}`));
+  page.on('requestfailed', (r) => {
+    // An event stream the page closed (it moved on, or signed out) ends as an aborted request.
+    if (r.resourceType() === 'eventsource' && r.failure()?.errorText === 'net::ERR_ABORTED') return;
+    problems.push(`${r.url()}: ${r.failure()?.errorText}`);
+  });
   await page.goto(`${gw.baseUrl}/`);
   return { page, problems, close: () => context.close() };
 }
@@ -754,5 +759,57 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
   } finally {
     await close();
     await receiver.stop();
+  }
+});
+
+test('the pages follow the event stream instead of polling: idle, the status is not asked; a new message shows at once; an instance token streams its instance', async () => {
+  const { page, problems, close } = await open('en');
+  const requests: Array<{ url: string; type: string }> = [];
+  page.on('request', (r) => requests.push({ url: r.url(), type: r.resourceType() }));
+  try {
+    await signIn(page);
+    await page.locator('[data-instance="shop"]').getByRole('link', { name: 'shop' }).click();
+    const messages = await openSection(page, 'Messages', 'messages');
+    await messages.getByLabel('Chat', { exact: true }).selectOption(`${AYSE}@s.whatsapp.net`);
+    await messages.locator('ol.messages li').first().waitFor();
+    // One stream for the whole page, with the admin token: every instance's events.
+    await eventually(async () => requests.some((r) => r.type === 'eventsource'), 10_000, 'the stream opened');
+    const streams = requests.filter((r) => r.type === 'eventsource').map((r) => new URL(r.url).pathname);
+    assert.deepEqual([...new Set(streams)], ['/api/events']);
+
+    // Idle for longer than the page polled the instance's status (every 3 s): it is not asked, since its
+    // status did not change (the chat is asked only for an event of its own).
+    const from = requests.length;
+    await new Promise((r) => setTimeout(r, 4_500));
+    const asked = requests
+      .slice(from)
+      .filter((r) => r.type === 'fetch')
+      .map((r) => new URL(r.url).pathname);
+    assert.ok(!asked.includes('/api/instance/shop/status'), asked.join(', '));
+
+    // A message from the phone: the chat is asked again because of its event, and shows it.
+    await sendFromPhone(sim, sim.user(AYSE), sim.user(OWNER), { conversation: 'Akıştan gelen mesaj' });
+    await messages.getByText('Akıştan gelen mesaj').waitFor({ timeout: 10_000 });
+    assert.ok(requests.slice(from).some((r) => new URL(r.url).pathname === '/api/instance/shop/chats/messages'));
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+
+  // An instance token may not read every instance's stream: the page reads its instance's instead.
+  const made = await gw.request('/api/tokens', { method: 'POST', json: { instanceId: 'shop', scopes: ['read'] } });
+  const { token } = (await made.json()) as { token: string };
+  const second = await open('en');
+  const seen: string[] = [];
+  second.page.on('request', (r) => r.resourceType() === 'eventsource' && seen.push(new URL(r.url()).pathname));
+  try {
+    await signIn(second.page, token);
+    await second.page.locator('[data-instance="shop"]').getByRole('link', { name: 'shop' }).click();
+    await second.page.getByTestId('connection').waitFor();
+    await eventually(async () => seen.includes('/api/instance/shop/events'), 10_000, "the instance's stream");
+    assert.equal(seen[0], '/api/events');
+    assert.deepEqual(second.problems, []);
+  } finally {
+    await second.close();
   }
 });

@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type Account, type StatusDetails } from '../api.js';
-import { useAction, usePolling } from '../hooks.js';
+import { useAction, useLive, usePolling } from '../hooks.js';
 import { t } from '../i18n.js';
 import { HealthLines, StatusBadge } from '../status.js';
 import { Alert } from '../ui.js';
@@ -39,7 +39,11 @@ function InstanceHead({ id }: { id: string }) {
   const [version, setVersion] = useState(0);
   const { busy, error, run } = useAction();
   const status = details?.accountStatus.status;
-  usePolling(async () => setDetails(await api<StatusDetails>('GET', `/instance/${id}/status`)), 3_000, [id, version]);
+  useLive(
+    async () => setDetails(await api<StatusDetails>('GET', `/instance/${id}/status`)),
+    { instance: id, types: ['connection_status', 'account_restriction'], pollMs: 3_000 },
+    [id, version],
+  );
   usePolling(
     async () =>
       setQrWaiting(status === 'connecting' && (await api<{ qrCode: string | null }>('GET', `/instance/${id}/qr`)).qrCode !== null),

@@ -2,18 +2,22 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, type Account, type InstanceList, type Status, type StatusDetails } from '../api.js';
 import { t } from '../i18n.js';
-import { useAction, usePolling } from '../hooks.js';
+import { useAction, useLive, usePolling } from '../hooks.js';
 import { HealthLines, StatusBadge } from '../status.js';
 import { Alert, Field } from '../ui.js';
 
-/** Why its last connection attempt failed and WhatsApp's limits on the account, asked every 5 s. */
+/** Why its last connection attempt failed and WhatsApp's limits on the account, asked again when they change. */
 function Health({ id, status }: { id: string; status: Status }) {
   const [details, setDetails] = useState<StatusDetails | null>(null);
-  usePolling(async () => setDetails(await api<StatusDetails>('GET', `/instance/${id}/status`)), 5_000, [id, status]);
+  useLive(
+    async () => setDetails(await api<StatusDetails>('GET', `/instance/${id}/status`)),
+    { instance: id, types: ['connection_status', 'account_restriction'], pollMs: 5_000 },
+    [id, status],
+  );
   return details ? <HealthLines details={details} /> : null;
 }
 
-/** The QR while connecting (refreshed as WhatsApp rotates it), the account once open. */
+/** The QR while connecting (asked every 2 s, as WhatsApp rotates it), the account once open. */
 function Pairing({ id, status }: { id: string; status: Status }) {
   const [qr, setQr] = useState<string | null>(null);
   const [account, setAccount] = useState<Account | null>(null);
@@ -189,7 +193,8 @@ export function Instances() {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
-  usePolling(
+  // Statuses change with connection_status events (every instance's stream: the admin token's).
+  useLive(
     async () => {
       try {
         setList(await api<InstanceList>('GET', '/instance'));
@@ -198,7 +203,7 @@ export function Instances() {
         setError(errorText(err));
       }
     },
-    2_000,
+    { instance: null, types: ['connection_status'], pollMs: 2_000 },
     [version],
   );
   const changed = (message?: string) => {

@@ -1,9 +1,12 @@
 import { useState } from 'preact/hooks';
 import { localNumber, toJid } from '../../../../domain/recipients.js';
 import { api, ApiError } from '../../api.js';
-import { useAction, useInfo, usePolling, workflowUrl } from '../../hooks.js';
+import { useAction, useInfo, useLive, workflowUrl } from '../../hooks.js';
 import { t, type Key } from '../../i18n.js';
 import { Alert, Field } from '../../ui.js';
+
+/** A send of a campaign is acknowledged (sent, delivered...); it ends; a restriction pauses it. */
+const CAMPAIGN_EVENTS = ['message_ack', 'bulk_completed', 'account_restriction'];
 
 interface Counts {
   pending: number;
@@ -33,9 +36,9 @@ const done = (c: Counts) => c.sent + c.failed + c.cancelled + c.skipped;
 
 function Recipients({ instance, job }: { instance: string; job: number }) {
   const [rows, setRows] = useState<Recipient[] | null>(null);
-  usePolling(
+  useLive(
     async () => setRows((await api<{ recipients: Recipient[] }>('GET', `/instance/${instance}/bulk/${job}?limit=100`)).recipients),
-    3_000,
+    { instance: instance, types: CAMPAIGN_EVENTS, pollMs: 3_000 },
     [instance, job],
   );
   if (!rows) return <p>{t('common.loading')}</p>;
@@ -182,10 +185,11 @@ export function Campaigns({ instance }: { instance: string }) {
   const [version, setVersion] = useState(0);
   const info = useInfo();
   const { busy, error, run } = useAction();
-  usePolling(async () => setJobs((await api<{ jobs: Job[] }>('GET', `/instance/${instance}/bulk?limit=20`)).jobs), 2_000, [
-    instance,
-    version,
-  ]);
+  useLive(
+    async () => setJobs((await api<{ jobs: Job[] }>('GET', `/instance/${instance}/bulk?limit=20`)).jobs),
+    { instance: instance, types: CAMPAIGN_EVENTS, pollMs: 2_000 },
+    [instance, version],
+  );
   const act = (job: number, action: string) =>
     run(() => api('POST', `/instance/${instance}/bulk/${job}/${action}`)).then(() => setVersion((v) => v + 1));
   return (

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../../api.js';
-import { useAction, usePolling } from '../../hooks.js';
+import { useAction, useLive } from '../../hooks.js';
 import { t } from '../../i18n.js';
 import { Alert, Field } from '../../ui.js';
 
@@ -25,13 +25,13 @@ export function Chatbot({ instance }: { instance: string }) {
   const [version, setVersion] = useState(0);
   const { busy, error, run } = useAction();
   const base = `/instance/${instance}/chatbot`;
-  usePolling(
+  useLive(
     async () => {
       const answer = await api<{ rules: Rule[]; enabled: boolean }>('GET', `${base}/rules`);
       setRules(answer.rules);
       setEnabled(answer.enabled);
     },
-    10_000,
+    { instance: instance, types: ['chatbot_paused'], pollMs: 10_000 },
     [instance, version],
   );
   const reload = () => setVersion((v) => v + 1);

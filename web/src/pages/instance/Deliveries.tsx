@@ -1,11 +1,26 @@
 import { useState } from 'preact/hooks';
 import { isGroupJid, phoneOf } from '../../../../domain/recipients.js';
 import { api } from '../../api.js';
-import { useAction, useInfo, usePolling, workflowUrl } from '../../hooks.js';
+import { useAction, useInfo, useLive, usePolling, workflowUrl } from '../../hooks.js';
 import { localTime, plural, t, type Key } from '../../i18n.js';
 import { Alert, Field } from '../../ui.js';
 
 type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+/** Every event is a delivery of the webhook. */
+const DELIVERED_EVENTS = [
+  'message_received',
+  'message_ack',
+  'connection_status',
+  'webhook_test',
+  'scheduled_sent',
+  'scheduled_failed',
+  'bulk_completed',
+  'account_restriction',
+  'call',
+  'group_participants',
+  'group_update',
+  'chatbot_paused',
+];
 interface Delivery {
   id: string;
   seq: number;
@@ -85,13 +100,14 @@ export function Deliveries({ instance }: { instance: string }) {
   const [version, setVersion] = useState(0);
   const info = useInfo();
   const { busy, error, run } = useAction();
-  usePolling(
+  useLive(
     async () =>
       setRows(
         (await api<{ deliveries: Delivery[] }>('GET', `/instance/${instance}/webhooks/deliveries?limit=20${only ? `&status=${only}` : ''}`))
           .deliveries,
       ),
-    3_000,
+    // New events are new deliveries; their attempts are not events, so the log is also asked every 5 s.
+    { instance: instance, types: DELIVERED_EVENTS, pollMs: 5_000, refreshMs: 5_000 },
     [instance, only, version],
   );
   const retry = async (id: string) => {

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../../api.js';
-import { useAction, usePolling } from '../../hooks.js';
+import { useAction, useLive } from '../../hooks.js';
 import { language, t } from '../../i18n.js';
 import { Alert, Field } from '../../ui.js';
 
@@ -32,8 +32,13 @@ export function Messages({ instance }: { instance: string }) {
   const [resumed, setResumed] = useState<string | null>(null);
   const { error, run } = useAction();
   const resume = useAction();
-  usePolling(async () => setChats(await api<Chat[]>('GET', `/instance/${instance}/chats`)), 10_000, [instance]);
-  usePolling(
+  // A new chat appears with its first message.
+  useLive(
+    async () => setChats(await api<Chat[]>('GET', `/instance/${instance}/chats`)),
+    { instance, types: ['message_received'], pollMs: 10_000 },
+    [instance],
+  );
+  useLive(
     async () => {
       if (chat)
         await run(async () => {
@@ -45,7 +50,12 @@ export function Messages({ instance }: { instance: string }) {
           setPause(paused.pauses.find((p) => p.chatId === chat) ?? null);
         });
     },
-    3_000,
+    {
+      instance,
+      types: ['message_received', 'message_ack', 'chatbot_paused'],
+      concerns: (event) => event.data.chatId === chat,
+      pollMs: 3_000,
+    },
     [instance, chat],
   );
   const locale = () => (language.value === 'tr' ? 'tr-TR' : 'en-GB');

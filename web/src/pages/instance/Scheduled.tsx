@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../../api.js';
-import { useAction, usePolling } from '../../hooks.js';
+import { useAction, useLive } from '../../hooks.js';
 import { language, t, type Key } from '../../i18n.js';
 import { Alert, Field } from '../../ui.js';
 
@@ -29,9 +29,9 @@ export function Scheduled({ instance }: { instance: string }) {
   const [version, setVersion] = useState(0);
   const [form, setForm] = useState({ recipient: '', body: '', at: '' });
   const { busy, error, run } = useAction();
-  usePolling(
+  useLive(
     async () => setRows((await api<{ scheduled: ScheduledMessage[] }>('GET', `/instance/${instance}/scheduled?limit=20`)).scheduled),
-    5_000,
+    { instance: instance, types: ['scheduled_sent', 'scheduled_failed'], pollMs: 5_000 },
     [instance, version],
   );
   const reload = () => setVersion((v) => v + 1);
