@@ -1,0 +1,237 @@
+/**
+ * Event streams, measured (figures, no pass/fail):
+ *
+ *   npm run bench:events [-- EVENTS [STREAMS [PARTS]]]     (10000, 1000, throughput,latency,idle)
+ *
+ * 1. throughput: EVENTS events over 100 chats recorded at once, for an
+ *    instance with a webhook (a local receiver answering 200 at once), an SSE
+ *    client and a WebSocket client: how fast each path carries them all.
+ * 2. latency: a contact's phone writes to a paired instance (real Baileys,
+ *    simulator) at 5 messages a second: time from the phone's send to the
+ *    message_received event on the SSE stream, beside the webhook's.
+ * 3. idle: STREAMS SSE streams open and idle: the API process's memory per
+ *    stream, then one event: the time until every stream has it.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Agent, request } from 'undici';
+import WebSocket from 'ws';
+import { startGateway, type Gateway } from '../test/support/gateway.js';
+import { startBenchStack } from './support/stack.js';
+import { pairThroughApi } from './support/pairing.js';
+
+const EVENTS = Number(process.argv[2] ?? 10_000);
+const STREAMS = Number(process.argv[3] ?? 1_000);
+const PARTS = (process.argv[4] ?? 'throughput,latency,idle').split(',');
+const CHATS = 100;
+const now = () => performance.timeOrigin + performance.now();
+const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+};
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+interface Arrivals {
+  /** Arrival time by the message id in the event's data. */
+  byMessage: Map<string, number>;
+  count: number;
+  last: number;
+}
+const arrivals = (): Arrivals => ({ byMessage: new Map(), count: 0, last: 0 });
+function arrived(a: Arrivals, envelope: { data: { id?: string } }) {
+  const at = now();
+  a.count++;
+  a.last = at;
+  if (envelope.data.id) a.byMessage.set(envelope.data.id, at);
+}
+
+async function startReceiver() {
+  const got = arrivals();
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      arrived(got, JSON.parse(Buffer.concat(chunks).toString()));
+      res.writeHead(200).end();
+    });
+  });
+  server.keepAliveTimeout = 10_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return { got, url, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** An SSE client counting events; `onOpen` once the stream has sent its first message. */
+async function sse(gw: Gateway, path: string, got: Arrivals, dispatcher?: Agent): Promise<() => void> {
+  const controller = new AbortController();
+  const res = await request(`${gw.baseUrl}${path}`, {
+    headers: { authorization: `Bearer ${gw.token}`, accept: 'text/event-stream' },
+    signal: controller.signal,
+    dispatcher,
+  });
+  if (res.statusCode !== 200) throw new Error(`${path}: ${res.statusCode} ${await res.body.text()}`);
+  let opened: () => void;
+  const open = new Promise<void>((r) => (opened = r));
+  void (async () => {
+    let buffer = '';
+    try {
+      for await (const chunk of res.body) {
+        buffer += chunk.toString();
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          opened!();
+          const data = block.split('\n').find((l) => l.startsWith('data: '));
+          if (data) arrived(got, JSON.parse(data.slice(6)));
+        }
+      }
+    } catch {
+      // closed
+    }
+  })();
+  await open;
+  return () => controller.abort();
+}
+
+async function ws(gw: Gateway, path: string, got: Arrivals): Promise<() => void> {
+  const socket = new WebSocket(`${gw.baseUrl.replace('http', 'ws')}${path}?token=${gw.token}`);
+  socket.on('message', (data) => arrived(got, JSON.parse(data.toString())));
+  await new Promise((resolve, reject) => {
+    socket.on('open', resolve);
+    socket.on('error', reject);
+  });
+  return () => socket.close();
+}
+
+async function useReceiver(gw: Gateway, instanceId: string, url: string) {
+  await gw.request('/api/instance', { method: 'POST', json: { id: instanceId } });
+  const res = await gw.request(`/api/instance/${instanceId}/settings`, { method: 'POST', json: { webhookUrl: url, webhookEnabled: true } });
+  if (res.status !== 200) throw new Error(`settings: ${res.status} ${await res.text()}`);
+}
+
+async function recordBurst(gw: Gateway, instanceId: string, count: number, from = 0): Promise<void> {
+  await gw.db.raw(
+    `insert into webhook_events (id, instance_id, event, data, timestamp)
+     select gen_random_uuid(), ?, 'message_received',
+            jsonb_build_object('id', 'B' || i, 'chatId', '90555' || lpad((i % ?)::text, 7, '0') || '@s.whatsapp.net', 'body', 'bench message ' || i, 'type', 'chat', 'fromMe', false),
+            (extract(epoch from now()) * 1000)::bigint
+       from generate_series(?::int, ?::int) as i`,
+    [instanceId, CHATS, from, from + count - 1],
+  );
+}
+
+async function until(check: () => boolean, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+async function throughput(gw: Gateway): Promise<string[]> {
+  const receiver = await startReceiver();
+  const [sseGot, wsGot] = [arrivals(), arrivals()];
+  await useReceiver(gw, 'burst', receiver.url);
+  const closeSse = await sse(gw, '/api/instance/burst/events', sseGot);
+  const closeWs = await ws(gw, '/api/instance/burst/events/ws', wsGot);
+  try {
+    // Warm up: the webhook's drain running, the streams live.
+    await recordBurst(gw, 'burst', 200, 1_000_000);
+    await until(() => receiver.got.count >= 200 && sseGot.count >= 200 && wsGot.count >= 200, 60_000, 'the warm-up');
+    for (const a of [receiver.got, sseGot, wsGot]) a.count = 0;
+    const started = now();
+    await recordBurst(gw, 'burst', EVENTS);
+    await until(() => receiver.got.count >= EVENTS && sseGot.count >= EVENTS && wsGot.count >= EVENTS, 600_000, 'the burst');
+    const rate = (a: Arrivals) => EVENTS / ((a.last - started) / 1000);
+    const webhook = rate(receiver.got);
+    return [
+      `burst of ${EVENTS} events over ${CHATS} chats, recorded in one statement:`,
+      `  webhook delivery    ${webhook.toFixed(0).padStart(7)} events/s`,
+      `  SSE stream          ${rate(sseGot).toFixed(0).padStart(7)} events/s   ratio ${(rate(sseGot) / webhook).toFixed(1)} to the webhook`,
+      `  WebSocket stream    ${rate(wsGot).toFixed(0).padStart(7)} events/s   ratio ${(rate(wsGot) / webhook).toFixed(1)} to the webhook`,
+    ];
+  } finally {
+    closeSse();
+    closeWs();
+    await receiver.stop();
+  }
+}
+
+async function latency(gw: Gateway, sim: Awaited<ReturnType<typeof startBenchStack>>['sim']): Promise<string[]> {
+  const receiver = await startReceiver();
+  const sseGot = arrivals();
+  try {
+    const OWNER = '905554500001';
+    const CONTACT = '905554500002';
+    await useReceiver(gw, 'live', receiver.url);
+    await pairThroughApi(gw, sim, 'live', OWNER, 'Live');
+    await sim.call('addUser', CONTACT, 'Contact');
+    const close = await sse(gw, '/api/instance/live/events?types=message_received', sseGot);
+    const sent = new Map<string, number>();
+    const total = 200;
+    for (let i = 0; i < total + 20; i++) {
+      const { id, at } = await sim.call('sendText', CONTACT, OWNER, `latency ${i}`);
+      if (i >= 20) sent.set(id, at); // the first ones warm up the Signal session and the drain
+      await sleep(200);
+    }
+    await until(() => [...sent.keys()].every((id) => sseGot.byMessage.has(id) && receiver.got.byMessage.has(id)), 60_000, 'every message');
+    close();
+    const lag = (a: Arrivals) => [...sent].map(([id, at]) => a.byMessage.get(id)! - at);
+    const line = (name: string, times: number[]) =>
+      `  ${name}   p50 ${percentile(times, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(times, 99).toFixed(1).padStart(6)} ms   max ${Math.max(...times).toFixed(1)} ms`;
+    return [
+      `incoming message at the simulator → message_received (${total}, 5/s):`,
+      line('SSE stream      ', lag(sseGot)),
+      line('webhook receiver', lag(receiver.got)),
+    ];
+  } finally {
+    await receiver.stop();
+  }
+}
+
+async function idle(gw: Gateway): Promise<string[]> {
+  await gw.request('/api/instance', { method: 'POST', json: { id: 'idle' } });
+  const pid = gw.api.child.pid!;
+  const dispatcher = new Agent({ connections: STREAMS + 10, pipelining: 0 });
+  global.gc?.();
+  await sleep(1_000);
+  const before = rssMb(pid);
+  const got = Array.from({ length: STREAMS }, arrivals);
+  progress(`idle: opening ${STREAMS} streams`);
+  const closers: Array<() => void> = [];
+  for (let i = 0; i < STREAMS; i += 50)
+    closers.push(...(await Promise.all(got.slice(i, i + 50).map((a) => sse(gw, '/api/instance/idle/events', a, dispatcher)))));
+  await sleep(5_000);
+  const after = rssMb(pid);
+  const started = now();
+  await gw.db.raw(
+    `insert into webhook_events (id, instance_id, event, data, timestamp) values (gen_random_uuid(), 'idle', 'webhook_test', '{"id":"fanout"}', 0)`,
+  );
+  await until(() => got.every((a) => a.count >= 1), 60_000, 'the event on every stream');
+  const fanout = got.map((a) => a.last - started);
+  for (const close of closers) close();
+  await dispatcher.close().catch(() => {});
+  return [
+    `${STREAMS} idle SSE streams on one API process:`,
+    `  API memory   ${before.toFixed(0)} MB → ${after.toFixed(0)} MB: ${(((after - before) * 1024) / STREAMS).toFixed(1)} kB per stream`,
+    `  one event to all of them   first ${Math.min(...fanout).toFixed(0)} ms   p50 ${percentile(fanout, 50).toFixed(0)} ms   last ${Math.max(...fanout).toFixed(0)} ms`,
+  ];
+}
+
+const stack = await startBenchStack();
+try {
+  const gw = await startGateway({ name: 'bench_events', workers: 1, workerEntry: 'worker/main.ts', env: stack.gatewayEnv });
+  stack.atStop(() => gw.stop());
+  const report: string[] = [];
+  if (PARTS.includes('throughput')) report.push(...(await throughput(gw)));
+  if (PARTS.includes('latency')) report.push(...(await latency(gw, stack.sim)));
+  if (PARTS.includes('idle')) report.push(...(await idle(gw)));
+  process.stdout.write(`\n${report.join('\n')}\n`);
+} finally {
+  await stack.stop();
+}
