@@ -6,7 +6,7 @@
  * when scraped (db/stats.ts), by the API only, so several workers do not
  * report them twice.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'wa_' });
@@ -45,6 +45,23 @@ export const sendLatency = new Histogram({
   name: 'wa_send_latency_seconds',
   help: 'From a message accepted to it on the socket',
   buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  registers: [registry],
+});
+export const eventStreams = new Gauge({
+  name: 'wa_event_streams',
+  help: 'Event streams open on this API process, by transport (sse, websocket)',
+  labelNames: ['transport'] as const,
+  registers: [registry],
+});
+export const streamedEvents = new Counter({
+  name: 'wa_event_stream_events_total',
+  help: 'Events written to event streams, by transport',
+  labelNames: ['transport'] as const,
+  registers: [registry],
+});
+export const streamsCut = new Counter({
+  name: 'wa_event_streams_cut_total',
+  help: 'Event streams cut off because their client did not keep up',
   registers: [registry],
 });
 export const webhookAttempts = new Counter({

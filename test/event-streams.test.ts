@@ -305,6 +305,10 @@ test('a client that stops reading is cut off with the cursor to resume from, and
     try {
       await rest.messages.until(() => rest.events().length >= 100 - got.length, 20_000, 'the rest');
       assert.deepEqual([...got, ...rest.events().map((e) => e.id)], ids);
+      // The API process's metrics tell: one stream cut off, one open now.
+      const metrics = await (await fetch(`${api.baseUrl}/metrics`, { headers: auth() })).text();
+      assert.match(metrics, /^wa_event_streams_cut_total 1$/m);
+      assert.match(metrics, /^wa_event_streams\{transport="sse"\} 1$/m);
     } finally {
       rest.close();
     }

@@ -22,6 +22,7 @@ import { instanceOf } from '../instances.js';
 import type { EventHub } from './hub.js';
 import { Feed, type FeedTransport } from './feed.js';
 import { upgradeOf } from './upgrade.js';
+import { eventStreams, streamedEvents, streamsCut } from '../../lib/metrics.js';
 
 export interface EventRouteDeps {
   db: Db;
@@ -100,12 +101,15 @@ export function eventRoutes(deps: EventRouteDeps, perInstance: boolean) {
     res.flushHeaders();
     res.write('retry: 2000\n\n');
     const transport: FeedTransport = {
-      send: (event) =>
-        void res.write(`id: ${formatCursor(event.cursor)}\nevent: ${event.event}\ndata: ${JSON.stringify(envelopeOf(event))}\n\n`),
+      send: (event) => {
+        streamedEvents.inc({ transport: 'sse' });
+        res.write(`id: ${formatCursor(event.cursor)}\nevent: ${event.event}\ndata: ${JSON.stringify(envelopeOf(event))}\n\n`);
+      },
       mark: (cursor) => void res.write(`id: ${formatCursor(cursor)}\n\n`),
       buffered: () => res.writableLength,
       drained: () => new Promise((resolve) => (res.writableLength === 0 || res.destroyed ? resolve() : drainOrClose(res, resolve))),
       cut: (reason, resumeFrom) => {
+        streamsCut.inc();
         res.end(
           `event: stream_error\ndata: ${JSON.stringify({ error: reason, code: 'SLOW_CONSUMER', cursor: formatCursor(resumeFrom) })}\n\n`,
         );
@@ -119,7 +123,9 @@ export function eventRoutes(deps: EventRouteDeps, perInstance: boolean) {
       res.write(': ping\n\n');
       feed.markNow();
     }, deps.heartbeatMs);
+    eventStreams.inc({ transport: 'sse' });
     res.on('close', () => {
+      eventStreams.dec({ transport: 'sse' });
       clearInterval(heartbeat);
       feed.close();
     });
@@ -155,7 +161,10 @@ function drainOrClose(res: Response, resolve: () => void): void {
 
 function serveSocket(deps: EventRouteDeps, socket: WebSocket, raw: Duplex, stream: StreamRequest, req: Request): void {
   const transport: FeedTransport = {
-    send: (event) => socket.send(JSON.stringify({ ...envelopeOf(event), cursor: formatCursor(event.cursor) })),
+    send: (event) => {
+      streamedEvents.inc({ transport: 'websocket' });
+      socket.send(JSON.stringify({ ...envelopeOf(event), cursor: formatCursor(event.cursor) }));
+    },
     mark: () => {},
     buffered: () => socket.bufferedAmount,
     drained: () =>
@@ -170,7 +179,10 @@ function serveSocket(deps: EventRouteDeps, socket: WebSocket, raw: Duplex, strea
         socket.on('close', done);
       }),
     // 4008: the gateway's own close code for a client that did not keep up (4000-4999 are for applications).
-    cut: (reason, resumeFrom) => socket.close(4008, `slow consumer; resume with after=${formatCursor(resumeFrom)}`.slice(0, 123)),
+    cut: (_reason, resumeFrom) => {
+      streamsCut.inc();
+      socket.close(4008, `slow consumer; resume with after=${formatCursor(resumeFrom)}`.slice(0, 123));
+    },
     end: () => socket.close(1001, 'the gateway is stopping; resume from your last cursor'),
   };
   const feed = new Feed(deps.db, deps.hub, stream, transport, { after: stream.after, maxBufferBytes: deps.maxBufferBytes });
@@ -182,7 +194,9 @@ function serveSocket(deps: EventRouteDeps, socket: WebSocket, raw: Duplex, strea
     alive = false;
     socket.ping();
   }, deps.heartbeatMs);
+  eventStreams.inc({ transport: 'websocket' });
   socket.on('close', () => {
+    eventStreams.dec({ transport: 'websocket' });
     clearInterval(heartbeat);
     feed.close();
   });
