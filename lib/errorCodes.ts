@@ -78,6 +78,11 @@ export const ERROR_CODES = {
     meaning: 'the stream was asked to resume from a cursor older than the event retention: events after it were deleted',
   },
   UPGRADE_REQUIRED: { status: 426, meaning: 'a WebSocket route was called without a WebSocket upgrade' },
+  SLOW_CONSUMER: {
+    status: 200,
+    meaning:
+      'inside an SSE stream (event: stream_error, with the cursor to resume from): the client left too much unread and the stream is cut off',
+  },
 
   // Campaigns, scheduled messages, opt-outs, chatbot
   JOB_NOT_FOUND: { status: 404, meaning: 'no bulk job with that id' },

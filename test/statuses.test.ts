@@ -19,12 +19,23 @@ after(() => db?.destroy());
 let next = 0;
 async function outgoing(instanceId = 'shop'): Promise<string> {
   const id = `3EB0STATUS${String(next++).padStart(8, '0')}`;
-  await insertOutgoing(db, { instanceId, id, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' }, source: 'api' });
+  await insertOutgoing(db, {
+    instanceId,
+    id,
+    chatId: '905550000001@s.whatsapp.net',
+    from: null,
+    type: 'chat',
+    body: 'x',
+    content: { type: 'text', body: 'x' },
+    source: 'api',
+  });
   return id;
 }
 const statusOf = async (id: string) => (await db('messages').where({ instance_id: 'shop', id }).first()).status;
 const acks = async (id: string) =>
-  (await db('webhook_events').where({ instance_id: 'shop', event: 'message_ack' }).whereRaw("data->>'id' = ?", [id]).orderBy('seq')).map((e) => e.data.status);
+  (await db('webhook_events').where({ instance_id: 'shop', event: 'message_ack' }).whereRaw("data->>'id' = ?", [id]).orderBy('seq')).map(
+    (e) => e.data.status,
+  );
 
 test('a status only moves forward, and a late receipt changes nothing', async () => {
   const id = await outgoing();
@@ -85,16 +96,39 @@ test('changes to many messages apply together; duplicates and unknown ids are ha
 test('only a pending message can fail, and the reason is kept', async () => {
   const [pending, sent] = [await outgoing(), await outgoing()];
   await setStatuses(db, 'shop', [{ id: sent, status: 'sent' }]);
-  assert.equal(await setStatuses(db, 'shop', [{ id: pending, status: 'failed', error: 'not on WhatsApp' }, { id: sent, status: 'failed', error: 'late' }]), 1);
+  assert.equal(
+    await setStatuses(db, 'shop', [
+      { id: pending, status: 'failed', error: 'not on WhatsApp' },
+      { id: sent, status: 'failed', error: 'late' },
+    ]),
+    1,
+  );
   const row = await db('messages').where({ instance_id: 'shop', id: pending }).first();
   assert.deepEqual([row.status, row.error], ['failed', 'not on WhatsApp']);
   assert.equal(await statusOf(sent), 'sent');
-  const event = await db('webhook_events').where({ instance_id: 'shop', event: 'message_ack' }).whereRaw("data->>'id' = ?", [pending]).first();
-  assert.deepEqual(event.data, { id: pending, chatId: '905550000001@s.whatsapp.net', status: 'failed', fromMe: true, error: 'not on WhatsApp' });
+  const event = await db('webhook_events')
+    .where({ instance_id: 'shop', event: 'message_ack' })
+    .whereRaw("data->>'id' = ?", [pending])
+    .first();
+  assert.deepEqual(event.data, {
+    id: pending,
+    chatId: '905550000001@s.whatsapp.net',
+    status: 'failed',
+    fromMe: true,
+    error: 'not on WhatsApp',
+  });
 });
 
 test('incoming messages never take outgoing statuses', async () => {
-  await db('messages').insert({ instance_id: 'shop', id: 'IN-1', chat_id: 'c@s.whatsapp.net', from_me: false, type: 'chat', status: 'received', timestamp: 1 });
+  await db('messages').insert({
+    instance_id: 'shop',
+    id: 'IN-1',
+    chat_id: 'c@s.whatsapp.net',
+    from_me: false,
+    type: 'chat',
+    status: 'received',
+    timestamp: 1,
+  });
   assert.equal(await setStatuses(db, 'shop', [{ id: 'IN-1', status: 'read' }]), 0);
   assert.equal(await statusOf('IN-1'), 'received');
 });
@@ -121,14 +155,42 @@ test('concurrent sends are stored together, each once, and one idempotency key s
   const [a, b] = results.slice(20);
   assert.equal(a!.row.id, b!.row.id);
   assert.deepEqual([a!.created, b!.created].sort(), [false, true]);
-  assert.equal(await db('messages').where({ instance_id: 'shop', idempotency_key: 'same-key' }).count({ n: '*' }).first().then((r) => Number(r!.n)), 1);
+  assert.equal(
+    await db('messages')
+      .where({ instance_id: 'shop', idempotency_key: 'same-key' })
+      .count({ n: '*' })
+      .first()
+      .then((r) => Number(r!.n)),
+    1,
+  );
   // Each chat's last message moved with the batch.
-  assert.equal(await db('chats').where({ instance_id: 'shop' }).whereIn('id', ['905550000@s.whatsapp.net', '905550001@s.whatsapp.net', '905550002@s.whatsapp.net']).count({ n: '*' }).first().then((r) => Number(r!.n)), 3);
+  assert.equal(
+    await db('chats')
+      .where({ instance_id: 'shop' })
+      .whereIn('id', ['905550000@s.whatsapp.net', '905550001@s.whatsapp.net', '905550002@s.whatsapp.net'])
+      .count({ n: '*' })
+      .first()
+      .then((r) => Number(r!.n)),
+    3,
+  );
 });
 
 test('a send for an instance that no longer exists fails alone, not the sends stored with it', async () => {
-  const ok = (n: number) => ({ instanceId: 'shop', id: `3EB0ALONE${n}`, chatId: '905550000001@s.whatsapp.net', from: null, type: 'chat', body: 'x', content: { type: 'text', body: 'x' }, source: 'api' as const });
-  const results = await Promise.allSettled([insertOutgoing(db, ok(1)), insertOutgoing(db, { ...ok(2), instanceId: 'gone' }), insertOutgoing(db, ok(3))]);
+  const ok = (n: number) => ({
+    instanceId: 'shop',
+    id: `3EB0ALONE${n}`,
+    chatId: '905550000001@s.whatsapp.net',
+    from: null,
+    type: 'chat',
+    body: 'x',
+    content: { type: 'text', body: 'x' },
+    source: 'api' as const,
+  });
+  const results = await Promise.allSettled([
+    insertOutgoing(db, ok(1)),
+    insertOutgoing(db, { ...ok(2), instanceId: 'gone' }),
+    insertOutgoing(db, ok(3)),
+  ]);
   assert.deepEqual(
     results.map((r) => r.status),
     ['fulfilled', 'rejected', 'fulfilled'],
@@ -140,16 +202,20 @@ test("accepting a message creates its chat or moves the chat's last message time
   await outgoing();
   const now = Math.floor(Date.now() / 1000);
   assert.ok(Math.abs(Number(await chatOf()) - now) <= 2);
-  await db('chats').where({ instance_id: 'shop', id: '905550000001@s.whatsapp.net' }).update({ last_message: now - 3600 });
+  await db('chats')
+    .where({ instance_id: 'shop', id: '905550000001@s.whatsapp.net' })
+    .update({ last_message: now - 3600 });
   await outgoing();
   assert.ok(Number(await chatOf()) >= now);
   // A later message (say, an incoming one stamped by the phone ahead of this clock) stays the last one.
-  await db('chats').where({ instance_id: 'shop', id: '905550000001@s.whatsapp.net' }).update({ last_message: now + 3600 });
+  await db('chats')
+    .where({ instance_id: 'shop', id: '905550000001@s.whatsapp.net' })
+    .update({ last_message: now + 3600 });
   await outgoing();
   assert.equal(Number(await chatOf()), now + 3600);
 });
 
-test('an instance without a webhook (none set, or switched off) records its statuses but no events', async () => {
+test('an instance without a webhook (none set, or switched off) records its statuses, and their events for streams only, no delivery', async () => {
   await createInstance(db, 'quiet', 'test');
   await db('instance_settings').where({ instance_id: 'quiet' }).update({ webhook_url: 'http://127.0.0.1:9/hook', webhook_enabled: false });
   const id = await outgoing('quiet');
@@ -158,10 +224,24 @@ test('an instance without a webhook (none set, or switched off) records its stat
   await db('instance_settings').where({ instance_id: 'quiet' }).update({ webhook_url: null, webhook_enabled: true });
   const other = await outgoing('quiet');
   assert.equal(await setStatuses(db, 'quiet', [{ id: other, status: 'delivered' }]), 1);
-  assert.deepEqual(await db('webhook_events').where({ instance_id: 'quiet' }), []);
-  // Switched on: the next steps are announced.
+  // In the event log (streams read it), but nothing for a webhook to deliver.
+  const logged = await db('webhook_events').where({ instance_id: 'quiet' }).orderBy('seq');
+  assert.deepEqual(
+    logged.map((e) => [e.data.id, e.data.status, e.delivery_status]),
+    [
+      [id, 'sent', 'none'],
+      [id, 'delivered', 'none'],
+      [id, 'read', 'none'],
+      [other, 'sent', 'none'],
+      [other, 'delivered', 'none'],
+    ],
+  );
+  // Switched on: the next steps are delivered.
   await db('instance_settings').where({ instance_id: 'quiet' }).update({ webhook_url: 'http://127.0.0.1:9/hook' });
   assert.equal(await setStatuses(db, 'quiet', [{ id: other, status: 'read' }]), 1);
-  const events = await db('webhook_events').where({ instance_id: 'quiet' });
-  assert.deepEqual(events.map((e) => [e.data.id, e.data.status]), [[other, 'read']]);
+  const events = await db('webhook_events').where({ instance_id: 'quiet' }).whereNot('delivery_status', 'none');
+  assert.deepEqual(
+    events.map((e) => [e.data.id, e.data.status, e.delivery_status]),
+    [[other, 'read', 'pending']],
+  );
 });
