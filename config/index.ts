@@ -134,6 +134,19 @@ export const configSchema = z.object({
   EVENTS_HEARTBEAT_SECONDS: withDefault(z.coerce.number().min(0.1).max(300).default(15)),
   /** How much an event stream may leave unread (bytes) before it is cut off; the client resumes from its cursor. */
   EVENTS_MAX_BUFFER_BYTES: withDefault(z.coerce.number().int().min(16_384).max(1_073_741_824).default(1_048_576)),
+  /** RabbitMQ to publish every event to (amqp://user:password@host:5672/vhost); unset: no RabbitMQ sink. */
+  EVENTS_AMQP_URL: optionalString,
+  /** The durable topic exchange events are published to, with routing key `<instanceId>.<event>`. */
+  EVENTS_AMQP_EXCHANGE: withDefault(z.string().min(1).max(255).default('wa.events')),
+  /** NATS to publish every event to through JetStream (nats://host:4222); unset: no NATS sink. */
+  EVENTS_NATS_URL: optionalString,
+  /** The JetStream stream (created if missing, capturing `wa.>`) that subjects `wa.<instanceId>.<event>` go to. */
+  EVENTS_NATS_STREAM: withDefault(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .default('WA_EVENTS'),
+  ),
 
   // Only for `npm start` when it runs the services itself (DATABASE_URL / TEMPORAL_ADDRESS unset).
   /** Path of a Temporal CLI binary; otherwise the cache, PATH, or a one-time Go build. */

@@ -12,6 +12,9 @@
 import type { Db } from './knex.js';
 import { preparedQuery } from './knex.js';
 
+/** NOTIFYed (no payload) by every transaction that records events (migration 023). */
+export const EVENTS_CHANNEL = 'wa_events';
+
 export interface Cursor {
   txid: bigint;
   seq: bigint;

@@ -6,6 +6,7 @@
 import { Gauge } from 'prom-client';
 import { registry } from '../lib/metrics.js';
 import type { Db } from './knex.js';
+import { sinkStates } from './eventSinks.js';
 
 /** The pool's connections in use and free, for a process's database handle. */
 export function watchPool(db: Db, name: string): void {
@@ -54,6 +55,26 @@ export function watchStoredState(db: Db): void {
         for (const row of rows as Array<{ status: string; n: string }>) this.set({ status: row.status }, Number(row.n));
       },
     });
+  new Gauge({
+    name: 'wa_event_sink_up',
+    help: 'Whether each broker sink (amqp, nats) reaches its broker: 1, or 0 while it fails',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of await db('event_sinks').select('name', 'failing_since')) this.set({ sink: row.name }, row.failing_since ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'wa_event_sink_behind',
+    help: 'Events recorded and not yet published, per broker sink (counted up to 100,000)',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const state of await sinkStates(db)) this.set({ sink: state.name }, state.behind);
+    },
+  });
   new Gauge({
     name: 'wa_sessions_held',
     help: 'Sessions each session worker holds (its leases), with the session workers that are up and hold none',

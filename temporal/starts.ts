@@ -11,7 +11,20 @@ import { BULK_JOB_ID, INSTANCE_ID, workflowIds, type TaskQueues } from '../workf
 import type { outboxWorkflow } from '../workflows/outbox.js';
 import type { scheduledMessageWorkflow } from '../workflows/scheduled.js';
 import type { webhooksWorkflow } from '../workflows/webhooks.js';
+import type { eventSinkWorkflow } from '../workflows/eventSink.js';
 import { withinDeadline } from './client.js';
+
+/** Starts a broker sink's workflow unless it runs already. */
+export async function ensureEventSink(client: Client, queues: TaskQueues, sink: string): Promise<void> {
+  await withinDeadline(client, () =>
+    client.workflow.start<typeof eventSinkWorkflow>('eventSinkWorkflow', {
+      taskQueue: queues.general,
+      workflowId: workflowIds.eventSink(sink),
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [{ sink, queue: queues.webhooks }],
+    }),
+  );
+}
 
 /** Starts the workflow that runs campaign `jobId`. */
 export async function startCampaign(client: Client, taskQueue: string, instanceId: string, jobId: number, startAt?: Date): Promise<void> {

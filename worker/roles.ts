@@ -27,6 +27,9 @@ import { OUTBOX_CHANNEL } from '../db/outbox.js';
 import { WEBHOOK_CHANNEL } from '../db/webhooks.js';
 import { SETTINGS_CHANNEL } from '../db/settings.js';
 import { createWebhookActivities } from '../activities/webhooks.js';
+import { createEventSinkActivities, type EventSink } from '../activities/eventSinks.js';
+import { connectAmqp, connectNats } from '../activities/sinkPublishers.js';
+import { EVENTS_CHANNEL } from '../db/eventLog.js';
 import { createScheduledActivities } from '../activities/scheduled.js';
 import { createCampaignActivities } from '../activities/campaigns.js';
 import { createChatbot, createChatbotActivities } from '../activities/chatbot.js';
@@ -133,6 +136,16 @@ function webhookActivities(ctx: RoleContext, arrivals: Arrivals, sender: Webhook
   });
 }
 
+/** The broker sinks this worker's configuration names (EVENTS_AMQP_URL, EVENTS_NATS_URL). */
+export function configuredSinks(config: Config): EventSink[] {
+  const sinks: EventSink[] = [];
+  const amqpUrl = config.EVENTS_AMQP_URL;
+  if (amqpUrl) sinks.push({ name: 'amqp', connect: () => connectAmqp(amqpUrl, config.EVENTS_AMQP_EXCHANGE) });
+  const natsUrl = config.EVENTS_NATS_URL;
+  if (natsUrl) sinks.push({ name: 'nats', connect: () => connectNats(natsUrl, config.EVENTS_NATS_STREAM) });
+  return sinks;
+}
+
 /** Creates the general role's Temporal workers and its webhook dispatcher (not started: see runWorker). */
 export async function createGeneralRole(ctx: RoleContext): Promise<GeneralRole> {
   const { config, db, logger, client, listener, queues, common } = ctx;
@@ -175,7 +188,15 @@ export async function createGeneralRole(ctx: RoleContext): Promise<GeneralRole> 
     await Worker.create({
       ...common,
       taskQueue: queues.webhooks,
-      activities: webhookActivities(ctx, arrivals, sender, retryWindowMs),
+      activities: {
+        ...webhookActivities(ctx, arrivals, sender, retryWindowMs),
+        ...createEventSinkActivities({
+          db,
+          logger,
+          arrivals: new Arrivals(listener, EVENTS_CHANNEL, () => ''),
+          sinks: configuredSinks(config),
+        }),
+      },
       maxConcurrentActivityTaskExecutions: 1_000,
       ...CANCEL_AT_ONCE,
     }),

@@ -9,7 +9,7 @@ import { createDb, migrate, type Db } from '../db/knex.js';
 import { ensureSearchAttributes } from '../temporal/client.js';
 import { taskQueues } from '../workflows/names.js';
 import type { WhatsAppDriver } from '../whatsapp/session.js';
-import { wakeOutbox } from '../temporal/starts.js';
+import { ensureEventSink, wakeOutbox } from '../temporal/starts.js';
 import { failLostHolder } from '../temporal/sessions.js';
 import type { SessionHost } from '../activities/sessionHost.js';
 import type { SessionSpread } from './sessionSpread.js';
@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { watchPool } from '../db/stats.js';
 import { serveMetrics } from './metricsServer.js';
 import { storedApiToken } from '../db/appSettings.js';
-import { createGeneralRole, createSessionsRole, type RoleContext } from './roles.js';
+import { configuredSinks, createGeneralRole, createSessionsRole, type RoleContext } from './roles.js';
 
 export interface WorkerOptions {
   config: Config;
@@ -61,6 +61,15 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   const general = config.WORKER_ROLES.includes('general') ? await createGeneralRole(ctx) : undefined;
   await listener.start();
   general?.dispatcher.start();
+  // The broker sinks' workflows run as long as general workers have them configured; checked again every minute.
+  const sinks = general ? configuredSinks(config).map((s) => s.name) : [];
+  const ensureSinks = () =>
+    Promise.all(sinks.map((sink) => ensureEventSink(client, queues, sink))).catch((err) =>
+      logger.warn({ err: (err as Error).message }, 'starting the event sinks failed; trying again in a minute'),
+    );
+  const sinkTimer = sinks.length > 0 ? setInterval(() => void ensureSinks(), 60_000) : undefined;
+  sinkTimer?.unref();
+  void ensureSinks();
   const stopSweeps = general
     ? startSweeps({
         db,
@@ -95,6 +104,7 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
     await Promise.all(runs.values());
   } finally {
     await sessions?.spread.stop();
+    clearInterval(sinkTimer);
     await general?.dispatcher.stop();
     await stopSweeps?.();
     await general?.closeSender();

@@ -6,3 +6,4 @@ export { webhooksWorkflow, wakeWebhooksSignal } from './webhooks.js';
 export { scheduledMessageWorkflow, rescheduleSignal, cancelScheduledSignal } from './scheduled.js';
 export { campaignWorkflow, campaignChangedSignal } from './campaign.js';
 export { chatbotReplyWorkflow } from './chatbot.js';
+export { eventSinkWorkflow } from './eventSink.js';

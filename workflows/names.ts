@@ -54,4 +54,5 @@ export const workflowIds = {
   scheduled: (instanceId: string, id: number) => `scheduled-${instanceId}-${id}`,
   campaign: (instanceId: string, jobId: number) => `bulk-${instanceId}-${jobId}`,
   chatbotReply: (instanceId: string, messageId: string) => `chatbot-${instanceId}-${messageId}`,
+  eventSink: (sink: string) => `event-sink-${sink}`,
 };

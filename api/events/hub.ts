@@ -14,9 +14,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../../db/knex.js';
 import type { PgListener } from '../../db/pgListener.js';
-import { type Cursor, type LoggedEvent, eventsHeldBack, headCursor, readEvents } from '../../db/eventLog.js';
-
-export const EVENTS_CHANNEL = 'wa_events';
+import { EVENTS_CHANNEL, type Cursor, type LoggedEvent, eventsHeldBack, headCursor, readEvents } from '../../db/eventLog.js';
 
 export interface HubSubscriber {
   /** Called with the new events in order, once per page read. */

@@ -22,6 +22,7 @@ import * as botPauses from './020_bot_pauses.js';
 import * as sessionWorkers from './021_session_workers.js';
 import * as leaseTaskTokens from './022_lease_task_tokens.js';
 import * as eventLog from './023_event_log.js';
+import * as eventSinks from './024_event_sinks.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -54,6 +55,7 @@ const migrations: Record<string, Migration> = {
   '021_session_workers': sessionWorkers,
   '022_lease_task_tokens': leaseTaskTokens,
   '023_event_log': eventLog,
+  '024_event_sinks': eventSinks,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
