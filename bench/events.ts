@@ -5,7 +5,8 @@
  *
  * 1. throughput: EVENTS events over 100 chats recorded at once, for an
  *    instance with a webhook (a local receiver answering 200 at once), an SSE
- *    client and a WebSocket client: how fast each path carries them all.
+ *    client, a WebSocket client, and the broker sinks (a RabbitMQ and a NATS
+ *    server started here): how fast each path carries them all.
  * 2. latency: a contact's phone writes to a paired instance (real Baileys,
  *    simulator) at 5 messages a second: time from the phone's send to the
  *    message_received event on the SSE stream, beside the webhook's.
@@ -21,6 +22,9 @@ import WebSocket from 'ws';
 import { startGateway, type Gateway } from '../test/support/gateway.js';
 import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
+import amqp from 'amqplib';
+import { connect as natsConnect } from 'nats';
+import { startNats, startRabbit } from '../test/support/brokers.js';
 
 const EVENTS = Number(process.argv[2] ?? 10_000);
 const STREAMS = Number(process.argv[3] ?? 1_000);
@@ -133,31 +137,71 @@ async function until(check: () => boolean, timeoutMs: number, what: string) {
   }
 }
 
-async function throughput(gw: Gateway): Promise<string[]> {
+/** A consumer of the RabbitMQ sink: a queue on the exchange for the instance's events. */
+async function rabbitConsumer(url: string, instanceId: string, got: Arrivals): Promise<() => Promise<void>> {
+  const connection = await amqp.connect(url);
+  const channel = await connection.createChannel();
+  await channel.assertExchange('wa.events', 'topic', { durable: true });
+  const { queue } = await channel.assertQueue('', { exclusive: true });
+  await channel.bindQueue(queue, 'wa.events', `${instanceId}.#`);
+  await channel.consume(queue, (message) => message && arrived(got, JSON.parse(message.content.toString())), { noAck: true });
+  return () => connection.close();
+}
+
+/** The NATS sink's stream, watched: `got.count` follows the messages stored for the instance's subjects. */
+async function natsWatcher(url: string, instanceId: string, got: Arrivals): Promise<() => Promise<void>> {
+  const connection = await natsConnect({ servers: url });
+  const subscription = connection.subscribe(`wa.${instanceId}.>`);
+  void (async () => {
+    for await (const message of subscription) arrived(got, JSON.parse(new TextDecoder().decode(message.data)));
+  })();
+  return () => connection.close();
+}
+
+async function throughput(gw: Gateway, brokers: { amqp: string; nats: string }): Promise<string[]> {
   const receiver = await startReceiver();
-  const [sseGot, wsGot] = [arrivals(), arrivals()];
+  const [sseGot, wsGot, amqpGot, natsGot] = [arrivals(), arrivals(), arrivals(), arrivals()];
   await useReceiver(gw, 'burst', receiver.url);
   const closeSse = await sse(gw, '/api/instance/burst/events', sseGot);
   const closeWs = await ws(gw, '/api/instance/burst/events/ws', wsGot);
+  const closeAmqp = await rabbitConsumer(brokers.amqp, 'burst', amqpGot);
+  const closeNats = await natsWatcher(brokers.nats, 'burst', natsGot);
+  const all = [receiver.got, sseGot, wsGot, amqpGot, natsGot];
   try {
-    // Warm up: the webhook's drain running, the streams live.
+    // A sink publishes the events recorded since a worker first started with it.
+    const deadline = Date.now() + 60_000;
+    while (Number((await gw.db('event_sinks').count({ n: '*' }))[0]!.n) < 2) {
+      if (Date.now() > deadline) throw new Error(`the sinks did not start:\n${gw.workers[0]!.output().slice(-3_000)}`);
+      await sleep(200);
+    }
+    // Warm up: the webhook's drain running, the streams live, the sinks publishing.
     await recordBurst(gw, 'burst', 200, 1_000_000);
-    await until(() => receiver.got.count >= 200 && sseGot.count >= 200 && wsGot.count >= 200, 60_000, 'the warm-up');
-    for (const a of [receiver.got, sseGot, wsGot]) a.count = 0;
+    await until(() => all.every((a) => a.count >= 200), 120_000, 'the warm-up').catch(async (err) => {
+      throw new Error(
+        `${(err as Error).message}: ${all.map((a) => a.count).join(', ')} of 200 (webhook, SSE, WebSocket, RabbitMQ, NATS)\n${gw.workers[0]!.output().slice(-3_000)}`,
+      );
+    });
+    for (const a of all) a.count = 0;
     const started = now();
     await recordBurst(gw, 'burst', EVENTS);
-    await until(() => receiver.got.count >= EVENTS && sseGot.count >= EVENTS && wsGot.count >= EVENTS, 600_000, 'the burst');
+    await until(() => all.every((a) => a.count >= EVENTS), 600_000, 'the burst');
     const rate = (a: Arrivals) => EVENTS / ((a.last - started) / 1000);
     const webhook = rate(receiver.got);
+    const line = (name: string, a: Arrivals) =>
+      `  ${name.padEnd(22)}${rate(a).toFixed(0).padStart(7)} events/s   ratio ${(rate(a) / webhook).toFixed(1)} to the webhook`;
     return [
       `burst of ${EVENTS} events over ${CHATS} chats, recorded in one statement:`,
-      `  webhook delivery    ${webhook.toFixed(0).padStart(7)} events/s`,
-      `  SSE stream          ${rate(sseGot).toFixed(0).padStart(7)} events/s   ratio ${(rate(sseGot) / webhook).toFixed(1)} to the webhook`,
-      `  WebSocket stream    ${rate(wsGot).toFixed(0).padStart(7)} events/s   ratio ${(rate(wsGot) / webhook).toFixed(1)} to the webhook`,
+      `  ${'webhook delivery'.padEnd(22)}${webhook.toFixed(0).padStart(7)} events/s`,
+      line('SSE stream', sseGot),
+      line('WebSocket stream', wsGot),
+      line('RabbitMQ (confirmed)', amqpGot),
+      line('NATS JetStream (acked)', natsGot),
     ];
   } finally {
     closeSse();
     closeWs();
+    await closeAmqp().catch(() => {});
+    await closeNats().catch(() => {});
     await receiver.stop();
   }
 }
@@ -225,10 +269,17 @@ async function idle(gw: Gateway): Promise<string[]> {
 
 const stack = await startBenchStack();
 try {
-  const gw = await startGateway({ name: 'bench_events', workers: 1, workerEntry: 'worker/main.ts', env: stack.gatewayEnv });
+  const [rabbit, nats] = await Promise.all([startRabbit(), startNats()]);
+  stack.atStop(() => Promise.all([rabbit.stop(), nats.stop()]));
+  const gw = await startGateway({
+    name: 'bench_events',
+    workers: 1,
+    workerEntry: 'worker/main.ts',
+    env: { ...stack.gatewayEnv, EVENTS_AMQP_URL: rabbit.url, EVENTS_NATS_URL: nats.url },
+  });
   stack.atStop(() => gw.stop());
   const report: string[] = [];
-  if (PARTS.includes('throughput')) report.push(...(await throughput(gw)));
+  if (PARTS.includes('throughput')) report.push(...(await throughput(gw, { amqp: rabbit.url, nats: nats.url })));
   if (PARTS.includes('latency')) report.push(...(await latency(gw, stack.sim)));
   if (PARTS.includes('idle')) report.push(...(await idle(gw)));
   process.stdout.write(`\n${report.join('\n')}\n`);

@@ -10,6 +10,7 @@ import { ensureSearchAttributes } from '../temporal/client.js';
 import { taskQueues } from '../workflows/names.js';
 import type { WhatsAppDriver } from '../whatsapp/session.js';
 import { ensureEventSink, wakeOutbox } from '../temporal/starts.js';
+import { sinkCursor } from '../db/eventSinks.js';
 import { failLostHolder } from '../temporal/sessions.js';
 import type { SessionHost } from '../activities/sessionHost.js';
 import type { SessionSpread } from './sessionSpread.js';
@@ -62,7 +63,10 @@ export async function runWorker({ config, driver, logger }: WorkerOptions): Prom
   await listener.start();
   general?.dispatcher.start();
   // The broker sinks' workflows run as long as general workers have them configured; checked again every minute.
+  // A sink new to the database publishes the events recorded from now on: its cursor is set before this worker
+  // takes any work (its publishing activity may first run a little later).
   const sinks = general ? configuredSinks(config).map((s) => s.name) : [];
+  for (const sink of sinks) await sinkCursor(db, sink);
   const ensureSinks = () =>
     Promise.all(sinks.map((sink) => ensureEventSink(client, queues, sink))).catch((err) =>
       logger.warn({ err: (err as Error).message }, 'starting the event sinks failed; trying again in a minute'),
