@@ -10,6 +10,7 @@ import type { Knex } from 'knex';
 //   oldest transaction still running, the log only ever grows at its end.
 // - `event_log_state.pruned_*`: the greatest cursor the retention deleted; a
 //   stream asked to resume from before it would have a gap, and is refused.
+// - Two indexes no query uses are dropped: every event is written now.
 // - The insert trigger NOTIFYs `wa_webhook` only for events a webhook waits
 //   for, and `wa_events` once per statement for every event.
 export async function up(knex: Knex): Promise<void> {
@@ -18,6 +19,10 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw('alter table webhook_events alter column txid set default pg_current_xact_id(), alter column txid set not null');
   await knex.raw('create index webhook_events_cursor on webhook_events (txid, seq)');
   await knex.raw('create index webhook_events_instance_cursor on webhook_events (instance_id, txid, seq)');
+  // Every event is written now, so each index costs every send: two that no query uses go. (instance_id, seq)
+  // is webhook_events_log's (migration 010) read the other way; nothing reads by (instance_id, created_at).
+  await knex.raw('drop index if exists webhook_events_instance_id_seq_index');
+  await knex.raw('drop index if exists webhook_events_instance_id_created_at_index');
 
   await knex.raw(`create table event_log_state (
     id int primary key default 1 check (id = 1),
@@ -46,6 +51,8 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw(trackScheduledSend(false));
   await knex.raw(`delete from webhook_events where delivery_status = 'none'`);
   await knex.raw('drop table if exists event_log_state');
+  await knex.raw('create index if not exists webhook_events_instance_id_seq_index on webhook_events (instance_id, seq)');
+  await knex.raw('create index if not exists webhook_events_instance_id_created_at_index on webhook_events (instance_id, created_at)');
   await knex.raw('drop index if exists webhook_events_cursor');
   await knex.raw('drop index if exists webhook_events_instance_cursor');
   await knex.raw('alter table webhook_events drop column txid');
