@@ -16,6 +16,8 @@ export const operationDocs: RouteDocs = {
   },
   'GET /ready': {
     summary: 'Readiness: Postgres and Temporal answer',
+    description:
+      'With broker sinks configured (EVENTS_AMQP_URL, EVENTS_NATS_URL), `sinks` says how each stands: `{ "amqp": { "ok", "failingSince", "lastError", "published", "lastPublishedAt", "behind" } }`. A sink whose broker is unreachable is `ok: false` with its error; it does not make the API unready, since the API serves without it.',
     public: true,
     responses: {
       200: { description: 'Ready', example: report },
