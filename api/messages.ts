@@ -31,6 +31,7 @@ export function presentMessage(row: MessageRow) {
     id: row.id,
     chatId: row.chat_id,
     from: row.from_jid,
+    ...(row.from_lid ? { fromLid: row.from_lid } : {}),
     to: row.to_jid,
     fromMe: row.from_me,
     type: row.type,

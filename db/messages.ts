@@ -19,6 +19,8 @@ export interface MessageRow {
   id: string;
   chat_id: string;
   from_jid: string | null;
+  /** The sender's LID, when WhatsApp gave one (migration 025). */
+  from_lid?: string | null;
   to_jid: string | null;
   from_me: boolean;
   type: string;
@@ -269,6 +271,7 @@ export async function recordIncoming(
           id: message.id,
           chat_id: message.chatId,
           from_jid: message.from,
+          from_lid: message.fromLid ?? null,
           to_jid: message.to,
           from_me: message.fromMe,
           type: message.type,
@@ -294,6 +297,7 @@ export async function recordIncoming(
       await recordEvent(trx, instanceId, 'message_received', {
         id: message.id,
         from: message.from,
+        ...(message.fromLid ? { fromLid: message.fromLid } : {}),
         to: message.to,
         body: message.body,
         type: message.type,

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
+import { lidJid } from '../simulator/directory.js';
 import { eventually, type Gateway } from './support/gateway.js';
 import { jid, scenario } from './support/scenario.js';
 
@@ -90,10 +91,19 @@ test('an incoming document keeps its file name, and a voice note is typed voice'
   assert.ok((await download(voiceEvent.data.media)).bytes.equals(ogg));
 });
 
-test('a sender addressed by LID is stored and reported by phone number', async () => {
+test('a sender addressed by LID is stored and reported by phone number, with the LID beside it', async () => {
   const id = await sendFromPhone(sim, sim.user(DENIZ), sim.user(OWNER), { conversation: 'LID ile merhaba' }, { addressing: 'lid' });
   const event = await receivedEvent(id);
   assert.equal(event.data.from, jid(DENIZ));
+  assert.equal(event.data.fromLid, lidJid(sim.user(DENIZ).lid));
+  const [shown] = (
+    (await (await gw.request(`/api/instance/shop/chats/messages?chatId=${jid(DENIZ)}&limit=1`)).json()) as {
+      messages: Array<Record<string, string>>;
+    }
+  ).messages;
+  assert.equal(shown!.id, id);
+  assert.equal(shown!.from, jid(DENIZ));
+  assert.equal(shown!.fromLid, lidJid(sim.user(DENIZ).lid));
   assert.equal(event.data.chatId, jid(DENIZ));
   assert.equal(event.data.body, 'LID ile merhaba');
   const row = await gw.db('messages').where({ instance_id: 'shop', id }).first();
@@ -131,6 +141,7 @@ test('a sender addressed by LID alone is resolved from the mappings the history 
   const event = await receivedEvent(id);
   assert.equal(event.data.from, jid(EMRE));
   assert.equal(event.data.chatId, jid(EMRE));
+  assert.equal(event.data.fromLid, lidJid(sim.user(EMRE).lid));
 });
 
 test('a message WhatsApp delivers twice is stored once, with one message_received', async () => {

@@ -63,6 +63,8 @@ export interface IncomingMessage {
   chatId: string;
   /** Sender (the participant in a group), as a phone-number JID where WhatsApp tells us. */
   from: string;
+  /** The sender's LID (`…@lid`) when WhatsApp gave one, beside `from`. */
+  fromLid?: string;
   to: string;
   fromMe: boolean;
   /** Gateway message type: chat, image, video, document, audio, voice, sticker, location, contact, poll, reaction, ... */

@@ -23,6 +23,7 @@ import * as sessionWorkers from './021_session_workers.js';
 import * as leaseTaskTokens from './022_lease_task_tokens.js';
 import * as eventLog from './023_event_log.js';
 import * as eventSinks from './024_event_sinks.js';
+import * as senderLids from './025_sender_lids.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -56,6 +57,7 @@ const migrations: Record<string, Migration> = {
   '022_lease_task_tokens': leaseTaskTokens,
   '023_event_log': eventLog,
   '024_event_sinks': eventSinks,
+  '025_sender_lids': senderLids,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -209,7 +209,11 @@ export class SessionKeys implements SignalKeyStore {
         this.inFlight = batch;
         try {
           await this.store.writeKeys(
-            [...batch.values()].map(({ type, id, value }) => ({ type, id, value: value === null ? null : JSON.stringify(value, BufferJSON.replacer) })),
+            [...batch.values()].map(({ type, id, value }) => ({
+              type,
+              id,
+              value: value === null ? null : JSON.stringify(value, BufferJSON.replacer),
+            })),
           );
           this.written = upTo;
           this.failure = undefined;

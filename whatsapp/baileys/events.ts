@@ -64,7 +64,7 @@ function reportsInOrder(logger: Logger): InOrder {
 
 function subscribeMessages({ socket, state, handlers }: SessionContext, sentHere: ReadonlySet<string>, inOrder: InOrder): void {
   socket.ev.on('messages.upsert', (upsert) => {
-    const { incoming, statuses } = fromUpsert(upsert, state.creds.me?.id ?? '', sentHere);
+    const { incoming, statuses } = fromUpsert(upsert, state.creds.me?.id ?? '', sentHere, state.creds.me?.lid ?? undefined);
     // In order: a message whose sender needs a LID lookup must not be overtaken by a later one.
     inOrder(async () => {
       if (incoming.length) handlers.messages?.(await withPhoneNumbers(socket, incoming));
@@ -78,13 +78,16 @@ export function fromUpsert(
   { messages, type }: BaileysEventMap['messages.upsert'],
   ownJid: string,
   sentHere: ReadonlySet<string>,
+  ownLid?: string,
 ): { incoming: IncomingMessage[]; statuses: StatusUpdate[] } {
   const incoming: IncomingMessage[] = [];
   const statuses: StatusUpdate[] = [];
   for (const message of messages) {
     // A message this session sent that comes back (a history sync): the gateway stored it before sending.
     const echo = message.key.fromMe && sentHere.has(message.key.id ?? '');
-    const mapped = echo ? undefined : toIncoming(message, ownJid, type === 'append' || !!(message as { broadcast?: boolean }).broadcast);
+    const mapped = echo
+      ? undefined
+      : toIncoming(message, ownJid, type === 'append' || !!(message as { broadcast?: boolean }).broadcast, ownLid);
     if (mapped) incoming.push(mapped);
     // Receipts that arrived within the same event batch are folded into the upsert.
     const status = statusName(message.status);
@@ -144,7 +147,14 @@ async function withPhoneNumbers(socket: WASocket, messages: IncomingMessage[]): 
   const found = (await socket.signalRepository.lidMapping.getPNsForLIDs(lids).catch(() => null)) ?? [];
   const pnOf = new Map(found.map(({ lid, pn }) => [lid, jidNormalizedUser(pn)]));
   const resolve = (jid: string) => pnOf.get(jid) ?? jid;
-  return messages.map((m) => ({ ...m, chatId: resolve(m.chatId), from: resolve(m.from), to: resolve(m.to) }));
+  // A sender named by LID alone keeps it beside the phone number found for it.
+  return messages.map((m) => ({
+    ...m,
+    chatId: resolve(m.chatId),
+    from: resolve(m.from),
+    ...(m.from.endsWith('@lid') ? { fromLid: m.fromLid ?? m.from } : {}),
+    to: resolve(m.to),
+  }));
 }
 
 /** Callers named by LID alone get their phone number from the LID mappings the session has learnt, where it knows one. */

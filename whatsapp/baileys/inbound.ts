@@ -38,6 +38,12 @@ const TYPES: Record<string, string> = {
 };
 const MEDIA = new Set(['imageMessage', 'videoMessage', 'documentMessage', 'audioMessage', 'stickerMessage']);
 
+/** The LID of a JID and its alternative form, whichever is one. */
+function lidOf(jid: string | null | undefined, alt: string | null | undefined): string | undefined {
+  const lid = [jid, alt].find((j) => j?.endsWith('@lid'));
+  return lid ? jidNormalizedUser(lid) : undefined;
+}
+
 /** Prefers the phone-number form of a JID when WhatsApp gave us one. */
 function preferPn(jid: string | null | undefined, alt: string | null | undefined): string {
   const chosen = jid?.endsWith('@lid') && alt ? alt : (jid ?? '');
@@ -48,7 +54,7 @@ function preferPn(jid: string | null | undefined, alt: string | null | undefined
  * A Baileys message as the gateway's incoming message, or undefined for what
  * is not a user message (protocol messages, history notices, empty stubs).
  */
-export function toIncoming(message: WAMessage, ownJid: string, offline = false): IncomingMessage | undefined {
+export function toIncoming(message: WAMessage, ownJid: string, offline = false, ownLid?: string): IncomingMessage | undefined {
   const content = normalizeMessageContent(message.message);
   const kind = content ? getContentType(content) : undefined;
   if (!content || !kind || !(kind in TYPES)) return undefined;
@@ -58,6 +64,11 @@ export function toIncoming(message: WAMessage, ownJid: string, offline = false):
   const participant = preferPn(key.participant, (key as { participantAlt?: string }).participantAlt);
   const own = jidNormalizedUser(ownJid);
   const from = key.fromMe ? own : isGroup ? participant : chatId;
+  const fromLid = key.fromMe
+    ? ownLid && jidNormalizedUser(ownLid)
+    : isGroup
+      ? lidOf(key.participant, (key as { participantAlt?: string }).participantAlt)
+      : lidOf(key.remoteJid, (key as { remoteJidAlt?: string }).remoteJidAlt);
   const inner = (content as Record<string, unknown>)[kind] as Record<string, unknown> | string;
   const payload = typeof inner === 'object' && inner ? inner : {};
   const documentInner =
@@ -81,6 +92,7 @@ export function toIncoming(message: WAMessage, ownJid: string, offline = false):
     id: key.id!,
     chatId,
     from,
+    ...(fromLid ? { fromLid } : {}),
     to: key.fromMe ? chatId : own,
     fromMe: !!key.fromMe,
     type,
