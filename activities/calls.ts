@@ -49,6 +49,7 @@ export function createCallHandler(deps: CallDeps, instanceId: string, session: (
     const fresh = await recordCall(deps.db, instanceId, {
       id: call.id,
       from: call.from,
+      ...(call.fromLid ? { fromLid: call.fromLid } : {}),
       video: call.video,
       group: call.group,
       status,

@@ -9,6 +9,8 @@ export interface CallRecord {
   id: string;
   /** The caller (phone-number JID where WhatsApp tells one). */
   from: string;
+  /** The caller's LID, when WhatsApp named the caller by it. */
+  fromLid?: string;
   video: boolean;
   group: boolean;
   status: CallState;
@@ -19,6 +21,7 @@ export interface CallRecord {
 interface CallRow {
   id: string;
   from_jid: string;
+  from_lid: string | null;
   video: boolean;
   is_group: boolean;
   status: CallState;
@@ -28,6 +31,7 @@ interface CallRow {
 const toRecord = (row: CallRow): CallRecord => ({
   id: row.id,
   from: row.from_jid,
+  ...(row.from_lid ? { fromLid: row.from_lid } : {}),
   video: row.video,
   group: row.is_group,
   status: row.status,
@@ -42,6 +46,7 @@ export async function recordCall(db: Db, instanceId: string, call: CallRecord): 
         instance_id: instanceId,
         id: call.id,
         from_jid: call.from,
+        from_lid: call.fromLid ?? null,
         video: call.video,
         is_group: call.group,
         status: call.status,
@@ -65,7 +70,7 @@ export async function endCall(db: Db, instanceId: string, id: string, status: Ex
     const [row] = await trx('calls')
       .where({ instance_id: instanceId, id, status: 'offered' })
       .update({ status, updated_at: trx.fn.now() })
-      .returning(['id', 'from_jid', 'video', 'is_group', 'status', 'timestamp']);
+      .returning(['id', 'from_jid', 'from_lid', 'video', 'is_group', 'status', 'timestamp']);
     if (!row) return null;
     const call = toRecord(row as CallRow);
     await recordEvent(trx, instanceId, 'call', { ...call });
@@ -84,7 +89,7 @@ export async function missUnendedCalls(db: Db, afterSeconds: number): Promise<nu
       .where('status', 'offered')
       .where('timestamp', '<', Math.floor(Date.now() / 1000) - afterSeconds)
       .update({ status: 'missed', updated_at: trx.fn.now() })
-      .returning(['instance_id', 'id', 'from_jid', 'video', 'is_group', 'status', 'timestamp'])) as Array<
+      .returning(['instance_id', 'id', 'from_jid', 'from_lid', 'video', 'is_group', 'status', 'timestamp'])) as Array<
       CallRow & { instance_id: string }
     >;
     for (const row of rows) await recordEvent(trx, row.instance_id, 'call', { ...toRecord(row) });
@@ -102,6 +107,6 @@ export async function listCalls(db: Db, instanceId: string, options: { limit: nu
       { column: 'id', order: 'desc' },
     ])
     .limit(options.limit)
-    .select('id', 'from_jid', 'video', 'is_group', 'status', 'timestamp');
+    .select('id', 'from_jid', 'from_lid', 'video', 'is_group', 'status', 'timestamp');
   return (rows as CallRow[]).map(toRecord);
 }

@@ -203,6 +203,8 @@ export interface IncomingCall {
   id: string;
   /** The caller, as a phone-number JID where WhatsApp tells one (else its LID). */
   from: string;
+  /** The caller's LID, when WhatsApp named the caller by it. */
+  fromLid?: string;
   /** The caller as WhatsApp names the call's creator (what `rejectCall` needs). */
   creator: string;
   status: CallStatus;

@@ -148,7 +148,8 @@ export const messagingDocs: RouteDocs = {
 
   [`GET ${I}/messages`]: {
     summary: 'Message history, newest first',
-    description: 'Statuses: pending → sent → delivered → read → played, or failed; incoming messages are `received`.',
+    description:
+      "Statuses: pending → sent → delivered → read → played, or failed; incoming messages are `received`. `from` is the sender's phone-number JID where known; `fromLid` its LID beside it, when WhatsApp named the sender by LID.",
     tag: 'History',
     parameters: { limit: 100, page: 1, status: 'delivered', chatId: TO },
     responses: { 200: messagePage },
@@ -281,7 +282,7 @@ export const messagingDocs: RouteDocs = {
   [`GET ${I}/calls`]: {
     summary: 'Recent incoming calls',
     description:
-      'Newest first. `status`: `offered` (ringing, or not answered here), `rejected` (declined: by `rejectCalls` or on another device), `missed` (the caller hung up), `accepted-elsewhere` (answered on another device). Each change is also a `call` webhook event. Page back with `before` = the last `timestamp`.',
+      "Newest first. `status`: `offered` (ringing, or not answered here), `rejected` (declined: by `rejectCalls` or on another device), `missed` (the caller hung up), `accepted-elsewhere` (answered on another device). Each change is also a `call` webhook event. `fromLid`: the caller's LID beside its number `from`, when WhatsApp named the caller by it. Page back with `before` = the last `timestamp`.",
     parameters: { limit: 50 },
     responses: {
       200: {

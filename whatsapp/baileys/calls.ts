@@ -12,9 +12,11 @@ const REPORTED: ReadonlySet<string> = new Set<CallStatus>(['offer', 'reject', 'a
 export function toIncomingCall(call: WACallEvent): IncomingCall | undefined {
   if (!REPORTED.has(call.status) || !call.id || !call.from) return undefined;
   const pn = call.callerPn ? jidNormalizedUser(call.callerPn) : undefined;
+  const lid = call.from.endsWith('@lid') ? jidNormalizedUser(call.from) : undefined;
   return {
     id: call.id,
     from: pn || jidNormalizedUser(call.from),
+    ...(lid ? { fromLid: lid } : {}),
     creator: call.from,
     status: call.status as CallStatus,
     video: !!call.isVideo,
