@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
+import { lidJid } from '../simulator/directory.js';
 import { eventually, type Gateway } from './support/gateway.js';
 import { scenario } from './support/scenario.js';
 
@@ -73,6 +74,8 @@ test('an incoming text is stored once and produces message_received', async () =
     {
       id,
       from: `${ALICE}@s.whatsapp.net`,
+      // WhatsApp gives the sender's LID beside its number (the simulator as the real servers do).
+      fromLid: lidJid(sim.user(ALICE).lid),
       to: `${OWNER}@s.whatsapp.net`,
       body: 'Fiyat nedir?',
       type: 'chat',

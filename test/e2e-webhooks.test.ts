@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
+import { lidJid } from '../simulator/directory.js';
 import { eventually, type Gateway } from './support/gateway.js';
 import type { Receiver } from './support/receiver.js';
 import { jid, scenario } from './support/scenario.js';
@@ -86,6 +87,7 @@ test('an incoming message is delivered as message_received with the contract fie
     {
       id,
       from: jid(ZEYNEP),
+      fromLid: lidJid(sim.user(ZEYNEP).lid),
       to: jid(OWNER),
       body: 'Teşekkürler!',
       type: 'chat',
