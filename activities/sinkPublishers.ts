@@ -16,6 +16,7 @@
 import amqp from 'amqplib';
 import { connect as natsConnect, type NatsConnection } from 'nats';
 import type { LoggedEvent } from '../db/eventLog.js';
+import { envelopeOf } from '../domain/events.js';
 
 export interface SinkPublisher {
   publish(events: LoggedEvent[]): Promise<void>;
@@ -25,8 +26,7 @@ export interface SinkPublisher {
 /** How long a broker may take to confirm a page. */
 const CONFIRM_TIMEOUT_MS = 30_000;
 
-const envelopeOf = (e: LoggedEvent) =>
-  Buffer.from(JSON.stringify({ event: e.event, data: e.data, timestamp: e.timestamp, instance_id: e.instanceId, id: e.id, seq: e.seq }));
+const body = (e: LoggedEvent) => Buffer.from(JSON.stringify(envelopeOf(e.instanceId, e)));
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -50,7 +50,7 @@ export async function connectAmqp(url: string, exchange: string): Promise<SinkPu
       async publish(events) {
         if (broken) throw broken;
         for (const e of events)
-          channel.publish(exchange, `${e.instanceId}.${e.event}`, envelopeOf(e), {
+          channel.publish(exchange, `${e.instanceId}.${e.event}`, body(e), {
             persistent: true,
             messageId: e.id,
             type: e.event,
@@ -83,7 +83,7 @@ export async function connectNats(url: string, stream: string): Promise<SinkPubl
         // Sent in order on one connection: JetStream stores them in that order; a page cut short by a failure
         // stored a prefix of it, and the page published again is deduplicated by id.
         await Promise.all(
-          events.map((e) => js.publish(`wa.${e.instanceId}.${e.event}`, envelopeOf(e), { msgID: e.id, timeout: CONFIRM_TIMEOUT_MS })),
+          events.map((e) => js.publish(`wa.${e.instanceId}.${e.event}`, body(e), { msgID: e.id, timeout: CONFIRM_TIMEOUT_MS })),
         );
       },
       close: () => connection.close().catch(() => {}),

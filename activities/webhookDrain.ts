@@ -20,10 +20,11 @@ import {
   type PendingEvent,
 } from '../db/webhooks.js';
 import { jitteredBackoffMs } from '../domain/webhookSchedule.js';
+import { envelopeOf, type Envelope } from '../domain/events.js';
 import { webhookAttempts, webhookLag } from '../lib/metrics.js';
 import type { ArrivalWatch } from '../db/arrivals.js';
 import { AttemptWriter } from './attemptWriter.js';
-import type { AttemptResult, Envelope } from './webhookSender.js';
+import type { AttemptResult } from './webhookSender.js';
 import type { DeliverInput, DeliveryResult, WebhookDeps } from './webhooks.js';
 
 /** Events read per query; more are read when the queue runs below half. */
@@ -37,9 +38,7 @@ export const deliverable = (s: InstanceSettings) => s.webhookEnabled && !!s.webh
 
 export const SWITCHED_OFF = 'the webhook is switched off or has no URL';
 
-export function envelope(instanceId: string, event: PendingEvent): Envelope {
-  return { event: event.event, data: event.data, timestamp: event.timestamp, instance_id: instanceId, id: event.id, seq: event.seq };
-}
+export const envelope = (instanceId: string, event: PendingEvent): Envelope => envelopeOf(instanceId, event);
 
 /** An attempt's outcome for the metrics. */
 function countAttempt(event: PendingEvent, result: AttemptResult): void {

@@ -8,6 +8,7 @@ import { Agent, buildConnector, request } from 'undici';
 import { isPrivateAddress } from '../media/safeFetch.js';
 import { parseRetryAfter } from '../domain/webhookSchedule.js';
 import { webhookHeaders } from '../domain/webhookSignature.js';
+import type { Envelope } from '../domain/events.js';
 
 export const ATTEMPT_TIMEOUT_MS = 10_000;
 /** How much of a receiver's answer is read (for the delivery log); the rest is never downloaded. */
@@ -29,15 +30,6 @@ export interface AttemptResult {
   at: number;
   durationMs: number;
   retryAfterMs?: number;
-}
-
-export interface Envelope {
-  id: string;
-  seq: number;
-  event: string;
-  data: Record<string, unknown>;
-  timestamp: number;
-  instance_id: string;
 }
 
 export interface WebhookSenderOptions {

@@ -1,23 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { GatewayEvent } from '../domain/events.js';
 
-/** Every event the gateway records, by name. */
-export const EVENT_NAMES = [
-  'message_received',
-  'message_ack',
-  'connection_status',
-  'webhook_test',
-  'scheduled_sent',
-  'scheduled_failed',
-  'bulk_completed',
-  'account_restriction',
-  'call',
-  'group_participants',
-  'group_update',
-  'chatbot_paused',
-] as const;
-
-export type GatewayEvent = (typeof EVENT_NAMES)[number];
+export { EVENT_NAMES, type GatewayEvent } from '../domain/events.js';
 
 /**
  * Whether the instance `instanceId` (an SQL expression) has a webhook to

@@ -14,8 +14,8 @@ import type { Request, Response } from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import type { Db } from '../../db/knex.js';
-import { EVENT_NAMES } from '../../db/events.js';
-import { type Cursor, type LoggedEvent, compareCursors, formatCursor, parseCursor, prunedThrough } from '../../db/eventLog.js';
+import { EVENT_NAMES, envelopeOf } from '../../domain/events.js';
+import { type Cursor, compareCursors, formatCursor, parseCursor, prunedThrough } from '../../db/eventLog.js';
 import { BadRequest, Gone, UpgradeRequired } from '../../lib/errors.js';
 import { route } from '../route.js';
 import { instanceOf } from '../instances.js';
@@ -49,15 +49,6 @@ export const streamQuery = z.object({
     ),
 });
 
-/** The webhook's envelope (activities/webhookDrain.ts). */
-const envelopeOf = (e: LoggedEvent) => ({
-  event: e.event,
-  data: e.data,
-  timestamp: e.timestamp,
-  instance_id: e.instanceId,
-  id: e.id,
-  seq: e.seq,
-});
 
 interface StreamRequest {
   instanceId: string | null;
@@ -103,7 +94,7 @@ export function eventRoutes(deps: EventRouteDeps, perInstance: boolean) {
     const transport: FeedTransport = {
       send: (event) => {
         streamedEvents.inc({ transport: 'sse' });
-        res.write(`id: ${formatCursor(event.cursor)}\nevent: ${event.event}\ndata: ${JSON.stringify(envelopeOf(event))}\n\n`);
+        res.write(`id: ${formatCursor(event.cursor)}\nevent: ${event.event}\ndata: ${JSON.stringify(envelopeOf(event.instanceId, event))}\n\n`);
       },
       mark: (cursor) => void res.write(`id: ${formatCursor(cursor)}\n\n`),
       buffered: () => res.writableLength,
@@ -163,7 +154,7 @@ function serveSocket(deps: EventRouteDeps, socket: WebSocket, raw: Duplex, strea
   const transport: FeedTransport = {
     send: (event) => {
       streamedEvents.inc({ transport: 'websocket' });
-      socket.send(JSON.stringify({ ...envelopeOf(event), cursor: formatCursor(event.cursor) }));
+      socket.send(JSON.stringify({ ...envelopeOf(event.instanceId, event), cursor: formatCursor(event.cursor) }));
     },
     mark: () => {},
     buffered: () => socket.bufferedAmount,

@@ -9,6 +9,7 @@
  * Browsers open few connections to one server at a time: a stream per part of
  * the page would starve its requests.
  */
+import { EVENT_NAMES } from '../../domain/events.js';
 import { token } from './api.js';
 
 export interface StreamEvent {
@@ -27,22 +28,6 @@ interface Subscription {
   listener: Listener;
   state: StateListener;
 }
-
-/** The events the pages react to (the stream sends each under its own name). */
-const NAMES = [
-  'connection_status',
-  'account_restriction',
-  'message_received',
-  'message_ack',
-  'bulk_completed',
-  'scheduled_sent',
-  'scheduled_failed',
-  'chatbot_paused',
-  'webhook_test',
-  'call',
-  'group_participants',
-  'group_update',
-];
 
 interface Stream {
   source: EventSource;
@@ -79,7 +64,8 @@ function open(path: string): Stream {
       for (const s of subscriptions) connect(s);
     }
   };
-  for (const name of NAMES)
+  // The stream sends each event under its own name.
+  for (const name of EVENT_NAMES)
     source.addEventListener(name, (e) => {
       const event = JSON.parse((e as MessageEvent<string>).data) as StreamEvent;
       for (const s of subscriptions) if (pathOf(s) === path && (s.instance === null || s.instance === event.instance_id)) s.listener(event);

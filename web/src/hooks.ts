@@ -23,8 +23,8 @@ export function usePolling(load: () => Promise<void>, ms: number, deps: unknown[
 export interface LiveOptions {
   /** Whose events: an instance's, or null for every instance's. */
   instance: string | null;
-  /** The events that change what `load` shows. */
-  types: string[];
+  /** The events that change what `load` shows; every event when left out. */
+  types?: string[];
   /** Of those, the ones that concern it (a chat's messages...). */
   concerns?: (event: StreamEvent) => boolean;
   /** How often to load while the stream cannot be read (a token without access): as the page polled before. */
@@ -57,7 +57,7 @@ export function useLive(load: () => Promise<void>, options: LiveOptions, deps: u
     const unlisten = listen(
       options.instance,
       (event) => {
-        if (!options.types.includes(event.event) || (options.concerns && !options.concerns(event))) return;
+        if ((options.types && !options.types.includes(event.event)) || (options.concerns && !options.concerns(event))) return;
         settling ??= setTimeout(() => {
           settling = undefined;
           void run();

@@ -38,7 +38,7 @@ function Recipients({ instance, job }: { instance: string; job: number }) {
   const [rows, setRows] = useState<Recipient[] | null>(null);
   useLive(
     async () => setRows((await api<{ recipients: Recipient[] }>('GET', `/instance/${instance}/bulk/${job}?limit=100`)).recipients),
-    { instance: instance, types: CAMPAIGN_EVENTS, pollMs: 3_000 },
+    { instance, types: CAMPAIGN_EVENTS, pollMs: 3_000 },
     [instance, job],
   );
   if (!rows) return <p>{t('common.loading')}</p>;
@@ -187,7 +187,7 @@ export function Campaigns({ instance }: { instance: string }) {
   const { busy, error, run } = useAction();
   useLive(
     async () => setJobs((await api<{ jobs: Job[] }>('GET', `/instance/${instance}/bulk?limit=20`)).jobs),
-    { instance: instance, types: CAMPAIGN_EVENTS, pollMs: 2_000 },
+    { instance, types: CAMPAIGN_EVENTS, pollMs: 2_000 },
     [instance, version],
   );
   const act = (job: number, action: string) =>

@@ -31,7 +31,7 @@ export function Chatbot({ instance }: { instance: string }) {
       setRules(answer.rules);
       setEnabled(answer.enabled);
     },
-    { instance: instance, types: ['chatbot_paused'], pollMs: 10_000 },
+    { instance, types: ['chatbot_paused'], pollMs: 10_000 },
     [instance, version],
   );
   const reload = () => setVersion((v) => v + 1);

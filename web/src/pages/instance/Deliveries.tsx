@@ -1,26 +1,12 @@
 import { useState } from 'preact/hooks';
 import { isGroupJid, phoneOf } from '../../../../domain/recipients.js';
+import { EVENT_NAMES } from '../../../../domain/events.js';
 import { api } from '../../api.js';
 import { useAction, useInfo, useLive, usePolling, workflowUrl } from '../../hooks.js';
 import { localTime, plural, t, type Key } from '../../i18n.js';
 import { Alert, Field } from '../../ui.js';
 
 type DeliveryStatus = 'pending' | 'delivered' | 'failed';
-/** Every event is a delivery of the webhook. */
-const DELIVERED_EVENTS = [
-  'message_received',
-  'message_ack',
-  'connection_status',
-  'webhook_test',
-  'scheduled_sent',
-  'scheduled_failed',
-  'bulk_completed',
-  'account_restriction',
-  'call',
-  'group_participants',
-  'group_update',
-  'chatbot_paused',
-];
 interface Delivery {
   id: string;
   seq: number;
@@ -40,20 +26,7 @@ interface Attempt {
   error: string | null;
 }
 
-const EVENTS = [
-  'message_received',
-  'message_ack',
-  'connection_status',
-  'webhook_test',
-  'scheduled_sent',
-  'scheduled_failed',
-  'bulk_completed',
-  'account_restriction',
-  'call',
-  'group_participants',
-  'group_update',
-  'chatbot_paused',
-];
+const EVENTS: readonly string[] = EVENT_NAMES;
 /** The event in words; one the dashboard does not know yet by its name. */
 const eventWords = (event: string) => (EVENTS.includes(event) ? t(`webhooks.event.${event}` as Key) : event);
 const chatWords = (chatId: string) => (isGroupJid(chatId) ? t('webhooks.group', { id: phoneOf(chatId) }) : phoneOf(chatId));
@@ -106,8 +79,8 @@ export function Deliveries({ instance }: { instance: string }) {
         (await api<{ deliveries: Delivery[] }>('GET', `/instance/${instance}/webhooks/deliveries?limit=20${only ? `&status=${only}` : ''}`))
           .deliveries,
       ),
-    // New events are new deliveries; their attempts are not events, so the log is also asked every 5 s.
-    { instance: instance, types: DELIVERED_EVENTS, pollMs: 5_000, refreshMs: 5_000 },
+    // Every event is a new delivery (types left out); attempts are not events, so the log is also asked every 5 s.
+    { instance, pollMs: 5_000, refreshMs: 5_000 },
     [instance, only, version],
   );
   const retry = async (id: string) => {

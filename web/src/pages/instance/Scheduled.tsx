@@ -31,7 +31,7 @@ export function Scheduled({ instance }: { instance: string }) {
   const { busy, error, run } = useAction();
   useLive(
     async () => setRows((await api<{ scheduled: ScheduledMessage[] }>('GET', `/instance/${instance}/scheduled?limit=20`)).scheduled),
-    { instance: instance, types: ['scheduled_sent', 'scheduled_failed'], pollMs: 5_000 },
+    { instance, types: ['scheduled_sent', 'scheduled_failed'], pollMs: 5_000 },
     [instance, version],
   );
   const reload = () => setVersion((v) => v + 1);
