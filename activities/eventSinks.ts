@@ -14,7 +14,7 @@ import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import type { Arrivals } from '../db/arrivals.js';
-import { compareCursors, eventsHeldBack, readEvents } from '../db/eventLog.js';
+import { compareCursors, readEvents } from '../db/eventLog.js';
 import { advanceSink, markSinkFailing, markSinkOk, sinkCursor } from '../db/eventSinks.js';
 import type { SinkPublisher } from './sinkPublishers.js';
 
@@ -79,7 +79,7 @@ export function createEventSinkActivities(deps: EventSinkDeps) {
           ctx.heartbeat();
           if (page.events.length === PAGE) continue;
           // Events committed behind a transaction still open: look again shortly, backing off to a second.
-          heldMs = (await eventsHeldBack(db, cursor)) ? Math.min(1_000, Math.max(20, heldMs * 2)) : 0;
+          heldMs = page.held ? Math.min(1_000, Math.max(20, heldMs * 2)) : 0;
           await Promise.race([watch.next(heldMs || IDLE_LOOK_MS), ctx.cancelled.catch(() => {})]);
         }
         return 'again';

@@ -53,6 +53,11 @@ export interface EventPage {
    * start of the transactions still running.
    */
   through: Cursor;
+  /**
+   * Events after `after` are committed but not readable yet: they wait behind
+   * a transaction still running, and no notification will say when it ends.
+   */
+  held: boolean;
 }
 
 export interface ReadOptions {
@@ -73,18 +78,21 @@ export async function readEvents(db: Db, options: ReadOptions): Promise<EventPag
     data: Record<string, unknown>;
     timestamp: string;
     horizon: string;
+    held: boolean;
   }>(
     db,
     'event_log_read',
     // The horizon comes with every row, and alone in a row of its own for a page with no events.
-    `with h as (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
-     (select e.txid::text, e.seq::text, e.id, e.instance_id, e.event, e.data, e.timestamp, h.xmin::text as horizon
+    `with x as (select pg_snapshot_xmin(pg_current_snapshot()) as xmin),
+     h as (select x.xmin, exists (select 1 from webhook_events w where (w.txid, w.seq) > ($1::xid8, $2::bigint) and w.txid >= x.xmin) as held
+             from x)
+     (select e.txid::text, e.seq::text, e.id, e.instance_id, e.event, e.data, e.timestamp, h.xmin::text as horizon, h.held
         from webhook_events e, h
        where (e.txid, e.seq) > ($1::xid8, $2::bigint) and e.txid < h.xmin
          and ($4::text is null or e.instance_id = $4) and ($5::text[] is null or e.event = any($5))
        order by e.txid, e.seq limit $3)
      union all
-     select null, null, null, null, null, null, null, h.xmin::text from h`,
+     select null, null, null, null, null, null, null, h.xmin::text, h.held from h`,
     [options.after.txid.toString(), options.after.seq.toString(), options.limit, options.instanceId ?? null, options.types ?? null],
   );
   const horizon = BigInt(rows[0]!.horizon);
@@ -102,7 +110,7 @@ export async function readEvents(db: Db, options: ReadOptions): Promise<EventPag
     .sort((a, b) => compareCursors(a.cursor, b.cursor));
   const last = events[events.length - 1]?.cursor ?? options.after;
   const through = events.length < options.limit ? laterCursor(last, { txid: horizon, seq: 0n }) : last;
-  return { events, through };
+  return { events, through, held: rows[0]!.held };
 }
 
 /**
@@ -112,18 +120,6 @@ export async function readEvents(db: Db, options: ReadOptions): Promise<EventPag
 export async function headCursor(db: Db): Promise<Cursor> {
   const { rows } = await db.raw('select pg_snapshot_xmin(pg_current_snapshot())::text as xmin');
   return { txid: BigInt(rows[0].xmin), seq: 0n };
-}
-
-/** Whether events committed after `after` wait behind a transaction still running. */
-export async function eventsHeldBack(db: Db, after: Cursor): Promise<boolean> {
-  const rows = await preparedQuery<{ held: boolean }>(
-    db,
-    'event_log_held',
-    `select exists (select 1 from webhook_events
-                     where (txid, seq) > ($1::xid8, $2::bigint) and txid >= pg_snapshot_xmin(pg_current_snapshot())) as held`,
-    [after.txid.toString(), after.seq.toString()],
-  );
-  return rows[0]!.held;
 }
 
 /** The greatest cursor the retention deleted: resuming from before it would skip events. */

@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../../db/knex.js';
 import type { PgListener } from '../../db/pgListener.js';
-import { EVENTS_CHANNEL, type Cursor, type LoggedEvent, eventsHeldBack, headCursor, readEvents } from '../../db/eventLog.js';
+import { EVENTS_CHANNEL, type Cursor, type LoggedEvent, headCursor, readEvents } from '../../db/eventLog.js';
 
 export interface HubSubscriber {
   /** Called with the new events in order, once per page read. */
@@ -104,6 +104,7 @@ export class EventHub {
   }
 
   private async readAll(): Promise<void> {
+    let held = false;
     while (this.again && this.position) {
       this.again = false;
       try {
@@ -115,33 +116,26 @@ export class EventHub {
           if (this.position !== from) break;
           this.position = page.through;
           if (page.events.length > 0) this.handOut(page.events);
+          held = page.held;
           if (page.events.length < this.pageSize) break;
         }
       } catch (err) {
         this.logger.warn({ err }, 'reading the event log failed; looking again');
-        this.retryHeld(true);
-        return;
+        held = true;
+        break;
       }
     }
-    // Events read or not, others may wait behind a transaction still open, with no notification to come.
-    this.retryHeld(false);
+    // Events waiting behind a transaction still open (or a read that failed): no notification is to come.
+    if (held && this.position) this.lookAgain();
+    else this.heldDelayMs = 0;
   }
 
-  /** Events committed but held back: look again soon, then less often, up to every second. */
-  private retryHeld(failed: boolean): void {
-    const position = this.position;
-    if (!position) return;
-    const schedule = () => {
-      this.heldDelayMs = Math.min(1_000, Math.max(20, this.heldDelayMs * 2));
-      clearTimeout(this.heldTimer);
-      this.heldTimer = setTimeout(() => this.read(), this.heldDelayMs);
-      this.heldTimer.unref();
-    };
-    if (failed) return schedule();
-    eventsHeldBack(this.db, position).then(
-      (held) => (held ? schedule() : (this.heldDelayMs = 0)),
-      () => schedule(),
-    );
+  /** Looks again soon, then less often, up to every second. */
+  private lookAgain(): void {
+    this.heldDelayMs = Math.min(1_000, Math.max(20, this.heldDelayMs * 2));
+    clearTimeout(this.heldTimer);
+    this.heldTimer = setTimeout(() => this.read(), this.heldDelayMs);
+    this.heldTimer.unref();
   }
 
   private handOut(events: LoggedEvent[]): void {
