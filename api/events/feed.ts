@@ -14,6 +14,21 @@
 import type { Db } from '../../db/knex.js';
 import { type Cursor, type LoggedEvent, compareCursors, readEvents } from '../../db/eventLog.js';
 import type { EventHub, HubSubscriber } from './hub.js';
+import { eventStreams, streamedEvents, streamsCut } from '../../lib/metrics.js';
+
+/** Resolves once `stream` has nothing left to write, or has closed. */
+export function untilDrained(stream: NodeJS.EventEmitter & { writableLength: number; destroyed: boolean }): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0 || stream.destroyed) return resolve();
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
 
 export interface FeedFilter {
   instanceId: string | null;
@@ -22,12 +37,14 @@ export interface FeedFilter {
 
 /** What a transport does for a feed. */
 export interface FeedTransport {
+  /** For the metrics. */
+  kind: 'sse' | 'websocket';
   send(event: LoggedEvent): void;
   /** Every event up to `cursor` was sent or filtered out (SSE sends an `id:`). */
   mark(cursor: Cursor): void;
   /** Bytes written but not yet taken by the client. */
   buffered(): number;
-  /** Resolves once the client took most of what was written (or the stream closed). */
+  /** Resolves once the client took what was written (or the stream closed): `untilDrained` of its socket. */
   drained(): Promise<void>;
   cut(reason: string, resumeFrom: Cursor): void;
   /** The server stops. */
@@ -54,7 +71,14 @@ export class Feed implements HubSubscriber {
     private readonly filter: FeedFilter,
     private readonly transport: FeedTransport,
     private readonly options: FeedOptions,
-  ) {}
+  ) {
+    eventStreams.inc({ transport: transport.kind });
+  }
+
+  private send(event: LoggedEvent): void {
+    streamedEvents.inc({ transport: this.transport.kind });
+    this.transport.send(event);
+  }
 
   /** Subscribes, then replays from `after` when given; resolves once live. */
   async start(): Promise<void> {
@@ -72,7 +96,7 @@ export class Feed implements HubSubscriber {
     while (!this.closed) {
       const page = await readEvents(this.db, { after: this.through, limit, instanceId: this.filter.instanceId, types });
       if (this.closed) return;
-      for (const event of page.events) this.transport.send(event);
+      for (const event of page.events) this.send(event);
       this.through = page.through;
       if (this.transport.buffered() > this.options.maxBufferBytes / 2) await this.transport.drained();
       const current = this.hub.current;
@@ -91,11 +115,12 @@ export class Feed implements HubSubscriber {
       this.through = event.cursor;
       if (this.filter.instanceId && event.instanceId !== this.filter.instanceId) continue;
       if (this.filter.types && !this.filter.types.has(event.event)) continue;
-      this.transport.send(event);
+      this.send(event);
       this.marked = event.cursor;
       if (this.transport.buffered() > this.options.maxBufferBytes) {
         // Everything up to this event was written, and goes out if the client reads on.
         this.close();
+        streamsCut.inc();
         this.transport.cut(`the client did not keep up: more than ${this.options.maxBufferBytes} bytes waited for it`, event.cursor);
         return;
       }
@@ -118,6 +143,7 @@ export class Feed implements HubSubscriber {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    eventStreams.dec({ transport: this.transport.kind });
     this.hub.unsubscribeOne(this);
   }
 }

@@ -20,9 +20,8 @@ import { BadRequest, Gone, UpgradeRequired } from '../../lib/errors.js';
 import { route } from '../route.js';
 import { instanceOf } from '../instances.js';
 import type { EventHub } from './hub.js';
-import { Feed, type FeedTransport } from './feed.js';
+import { Feed, untilDrained, type FeedTransport } from './feed.js';
 import { upgradeOf } from './upgrade.js';
-import { eventStreams, streamedEvents, streamsCut } from '../../lib/metrics.js';
 
 export interface EventRouteDeps {
   db: Db;
@@ -48,7 +47,6 @@ export const streamQuery = z.object({
       `must be event names separated by commas, of: ${EVENT_NAMES.join(', ')}`,
     ),
 });
-
 
 interface StreamRequest {
   instanceId: string | null;
@@ -92,15 +90,15 @@ export function eventRoutes(deps: EventRouteDeps, perInstance: boolean) {
     res.flushHeaders();
     res.write('retry: 2000\n\n');
     const transport: FeedTransport = {
-      send: (event) => {
-        streamedEvents.inc({ transport: 'sse' });
-        res.write(`id: ${formatCursor(event.cursor)}\nevent: ${event.event}\ndata: ${JSON.stringify(envelopeOf(event.instanceId, event))}\n\n`);
-      },
+      kind: 'sse',
+      send: (event) =>
+        void res.write(
+          `id: ${formatCursor(event.cursor)}\nevent: ${event.event}\ndata: ${JSON.stringify(envelopeOf(event.instanceId, event))}\n\n`,
+        ),
       mark: (cursor) => void res.write(`id: ${formatCursor(cursor)}\n\n`),
       buffered: () => res.writableLength,
-      drained: () => new Promise((resolve) => (res.writableLength === 0 || res.destroyed ? resolve() : drainOrClose(res, resolve))),
+      drained: () => untilDrained(res),
       cut: (reason, resumeFrom) => {
-        streamsCut.inc();
         res.end(
           `event: stream_error\ndata: ${JSON.stringify({ error: reason, code: 'SLOW_CONSUMER', cursor: formatCursor(resumeFrom) })}\n\n`,
         );
@@ -114,9 +112,7 @@ export function eventRoutes(deps: EventRouteDeps, perInstance: boolean) {
       res.write(': ping\n\n');
       feed.markNow();
     }, deps.heartbeatMs);
-    eventStreams.inc({ transport: 'sse' });
     res.on('close', () => {
-      eventStreams.dec({ transport: 'sse' });
       clearInterval(heartbeat);
       feed.close();
     });
@@ -140,40 +136,16 @@ export function eventRoutes(deps: EventRouteDeps, perInstance: boolean) {
   return { sse, ws };
 }
 
-function drainOrClose(res: Response, resolve: () => void): void {
-  const done = () => {
-    res.off('drain', done);
-    res.off('close', done);
-    resolve();
-  };
-  res.on('drain', done);
-  res.on('close', done);
-}
-
 function serveSocket(deps: EventRouteDeps, socket: WebSocket, raw: Duplex, stream: StreamRequest, req: Request): void {
   const transport: FeedTransport = {
-    send: (event) => {
-      streamedEvents.inc({ transport: 'websocket' });
-      socket.send(JSON.stringify({ ...envelopeOf(event.instanceId, event), cursor: formatCursor(event.cursor) }));
-    },
+    kind: 'websocket',
+    send: (event) => socket.send(JSON.stringify({ ...envelopeOf(event.instanceId, event), cursor: formatCursor(event.cursor) })),
     mark: () => {},
     buffered: () => socket.bufferedAmount,
-    drained: () =>
-      new Promise((resolve) => {
-        if (socket.bufferedAmount === 0 || socket.readyState !== socket.OPEN) return resolve();
-        const done = () => {
-          raw.off('drain', done);
-          socket.off('close', done);
-          resolve();
-        };
-        raw.on('drain', done);
-        socket.on('close', done);
-      }),
+    // What the WebSocket writes waits in its socket (no compression, so nothing is held in ws itself).
+    drained: () => untilDrained(raw),
     // 4008: the gateway's own close code for a client that did not keep up (4000-4999 are for applications).
-    cut: (_reason, resumeFrom) => {
-      streamsCut.inc();
-      socket.close(4008, `slow consumer; resume with after=${formatCursor(resumeFrom)}`.slice(0, 123));
-    },
+    cut: (_reason, resumeFrom) => socket.close(4008, `slow consumer; resume with after=${formatCursor(resumeFrom)}`.slice(0, 123)),
     end: () => socket.close(1001, 'the gateway is stopping; resume from your last cursor'),
   };
   const feed = new Feed(deps.db, deps.hub, stream, transport, { after: stream.after, maxBufferBytes: deps.maxBufferBytes });
@@ -185,9 +157,7 @@ function serveSocket(deps: EventRouteDeps, socket: WebSocket, raw: Duplex, strea
     alive = false;
     socket.ping();
   }, deps.heartbeatMs);
-  eventStreams.inc({ transport: 'websocket' });
   socket.on('close', () => {
-    eventStreams.dec({ transport: 'websocket' });
     clearInterval(heartbeat);
     feed.close();
   });
