@@ -21,6 +21,7 @@ import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 import { startGateway, type Gateway } from '../test/support/gateway.js';
 import { startBenchStack } from './support/stack.js';
+import { recordBurst, useWebhook } from './support/events.js';
 import { pairThroughApi } from './support/pairing.js';
 import amqp from 'amqplib';
 import { connect as natsConnect } from 'nats';
@@ -112,23 +113,6 @@ async function ws(gw: Gateway, path: string, got: Arrivals): Promise<() => void>
   return () => socket.close();
 }
 
-async function useReceiver(gw: Gateway, instanceId: string, url: string) {
-  await gw.request('/api/instance', { method: 'POST', json: { id: instanceId } });
-  const res = await gw.request(`/api/instance/${instanceId}/settings`, { method: 'POST', json: { webhookUrl: url, webhookEnabled: true } });
-  if (res.status !== 200) throw new Error(`settings: ${res.status} ${await res.text()}`);
-}
-
-async function recordBurst(gw: Gateway, instanceId: string, count: number, from = 0): Promise<void> {
-  await gw.db.raw(
-    `insert into webhook_events (id, instance_id, event, data, timestamp)
-     select gen_random_uuid(), ?, 'message_received',
-            jsonb_build_object('id', 'B' || i, 'chatId', '90555' || lpad((i % ?)::text, 7, '0') || '@s.whatsapp.net', 'body', 'bench message ' || i, 'type', 'chat', 'fromMe', false),
-            (extract(epoch from now()) * 1000)::bigint
-       from generate_series(?::int, ?::int) as i`,
-    [instanceId, CHATS, from, from + count - 1],
-  );
-}
-
 async function until(check: () => boolean, timeoutMs: number, what: string) {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -161,7 +145,7 @@ async function natsWatcher(url: string, instanceId: string, got: Arrivals): Prom
 async function throughput(gw: Gateway, brokers: { amqp: string; nats: string }): Promise<string[]> {
   const receiver = await startReceiver();
   const [sseGot, wsGot, amqpGot, natsGot] = [arrivals(), arrivals(), arrivals(), arrivals()];
-  await useReceiver(gw, 'burst', receiver.url);
+  await useWebhook(gw, 'burst', receiver.url);
   const closeSse = await sse(gw, '/api/instance/burst/events', sseGot);
   const closeWs = await ws(gw, '/api/instance/burst/events/ws', wsGot);
   const closeAmqp = await rabbitConsumer(brokers.amqp, 'burst', amqpGot);
@@ -175,7 +159,7 @@ async function throughput(gw: Gateway, brokers: { amqp: string; nats: string }):
       await sleep(200);
     }
     // Warm up: the webhook's drain running, the streams live, the sinks publishing.
-    await recordBurst(gw, 'burst', 200, 1_000_000);
+    await recordBurst(gw, 'burst', 200, CHATS, 1_000_000);
     await until(() => all.every((a) => a.count >= 200), 120_000, 'the warm-up').catch(async (err) => {
       throw new Error(
         `${(err as Error).message}: ${all.map((a) => a.count).join(', ')} of 200 (webhook, SSE, WebSocket, RabbitMQ, NATS)\n${gw.workers[0]!.output().slice(-3_000)}`,
@@ -183,7 +167,7 @@ async function throughput(gw: Gateway, brokers: { amqp: string; nats: string }):
     });
     for (const a of all) a.count = 0;
     const started = now();
-    await recordBurst(gw, 'burst', EVENTS);
+    await recordBurst(gw, 'burst', EVENTS, CHATS);
     await until(() => all.every((a) => a.count >= EVENTS), 600_000, 'the burst');
     const rate = (a: Arrivals) => EVENTS / ((a.last - started) / 1000);
     const webhook = rate(receiver.got);
@@ -212,7 +196,7 @@ async function latency(gw: Gateway, sim: Awaited<ReturnType<typeof startBenchSta
   try {
     const OWNER = '905554500001';
     const CONTACT = '905554500002';
-    await useReceiver(gw, 'live', receiver.url);
+    await useWebhook(gw, 'live', receiver.url);
     await pairThroughApi(gw, sim, 'live', OWNER, 'Live');
     await sim.call('addUser', CONTACT, 'Contact');
     const close = await sse(gw, '/api/instance/live/events?types=message_received', sseGot);

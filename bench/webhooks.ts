@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool, request } from 'undici';
 import { startGateway, type Gateway } from '../test/support/gateway.js';
 import { startBenchStack } from './support/stack.js';
+import { recordBurst, useWebhook } from './support/events.js';
 import { pairThroughApi } from './support/pairing.js';
 import { readCpu } from './support/cpu.js';
 
@@ -75,24 +76,6 @@ async function startReceiver() {
 }
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
-async function useReceiver(gw: Gateway, instanceId: string, receiver: Receiver) {
-  await gw.request('/api/instance', { method: 'POST', json: { id: instanceId } });
-  const res = await gw.request(`/api/instance/${instanceId}/settings`, { method: 'POST', json: { webhookUrl: receiver.state.url, webhookEnabled: true } });
-  if (res.status !== 200) throw new Error(`settings: ${res.status} ${await res.text()}`);
-}
-
-/** Records `count` events for the instance in one statement (as many chats' messages arriving at once). */
-async function recordBurst(gw: Gateway, instanceId: string, count: number, from = 0): Promise<void> {
-  await gw.db.raw(
-    `insert into webhook_events (id, instance_id, event, data, timestamp)
-     select gen_random_uuid(), ?, 'message_received',
-            jsonb_build_object('id', 'B' || i, 'chatId', '90555' || lpad((i % ?)::text, 7, '0') || '@s.whatsapp.net', 'body', 'bench message ' || i, 'type', 'chat', 'fromMe', false),
-            (extract(epoch from now()) * 1000)::bigint
-       from generate_series(?::int, ?::int) as i`,
-    [instanceId, CHATS, from, from + count - 1],
-  );
-}
-
 async function waitDelivered(receiver: Receiver, count: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (receiver.state.delivered.size < count) {
@@ -109,7 +92,14 @@ async function throughput(gw: Gateway): Promise<string[]> {
   try {
     // The plain loop: the same envelope, undici with a keep-alive pool, CONCURRENCY requests at once.
     const payloads = Array.from({ length: EVENTS }, (_, i) =>
-      JSON.stringify({ event: 'message_received', data: { id: `P${i}`, chatId: `90555${String(i % CHATS).padStart(7, '0')}@s.whatsapp.net`, body: `bench message ${i}` }, timestamp: Date.now(), instance_id: 'plain', id: `p-${i}`, seq: i }),
+      JSON.stringify({
+        event: 'message_received',
+        data: { id: `P${i}`, chatId: `90555${String(i % CHATS).padStart(7, '0')}@s.whatsapp.net`, body: `bench message ${i}` },
+        timestamp: Date.now(),
+        instance_id: 'plain',
+        id: `p-${i}`,
+        seq: i,
+      }),
     );
     const pool = new Pool(new URL(receiver.state.url).origin, { connections: 64 });
     let next = 0;
@@ -118,7 +108,12 @@ async function throughput(gw: Gateway): Promise<string[]> {
       Array.from({ length: CONCURRENCY }, async () => {
         while (next < payloads.length) {
           const body = payloads[next++]!;
-          const res = await request(receiver.state.url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: pool });
+          const res = await request(receiver.state.url, {
+            method: 'POST',
+            body,
+            headers: { 'content-type': 'application/json' },
+            dispatcher: pool,
+          });
           await res.body.dump();
         }
       }),
@@ -127,14 +122,14 @@ async function throughput(gw: Gateway): Promise<string[]> {
     await pool.close();
     receiver.state.delivered.clear();
 
-    await useReceiver(gw, 'burst', receiver);
+    await useWebhook(gw, 'burst', receiver.state.url);
     // Warm up (the workflow started, the drain running), then the burst.
-    await recordBurst(gw, 'burst', 200, 1_000_000);
+    await recordBurst(gw, 'burst', 200, CHATS, 1_000_000);
     await waitDelivered(receiver, 200, 60_000);
     receiver.state.delivered.clear();
     const cpuBefore = workerCpu(gw);
     const started = now();
-    await recordBurst(gw, 'burst', EVENTS);
+    await recordBurst(gw, 'burst', EVENTS, CHATS);
     await waitDelivered(receiver, EVENTS, 300_000);
     const gatewayRate = EVENTS / ((receiver.state.lastArrival - started) / 1000);
     const cpuPer = (workerCpu(gw) - cpuBefore) / EVENTS;
@@ -159,7 +154,10 @@ async function throughput(gw: Gateway): Promise<string[]> {
         batch.push(
           gw.db.raw(
             `insert into webhook_events (id, instance_id, event, data, timestamp) values (gen_random_uuid(), 'burst', 'message_received', ?, ?)`,
-            [JSON.stringify({ id, chatId: `90555${String(recorded % CHATS).padStart(7, '0')}@s.whatsapp.net`, body: 'steady' }), Date.now()],
+            [
+              JSON.stringify({ id, chatId: `90555${String(recorded % CHATS).padStart(7, '0')}@s.whatsapp.net`, body: 'steady' }),
+              Date.now(),
+            ],
           ),
         );
         recorded++;
@@ -182,7 +180,7 @@ async function throughput(gw: Gateway): Promise<string[]> {
 async function outage(gw: Gateway): Promise<string[]> {
   const receiver = await startReceiver();
   try {
-    await useReceiver(gw, 'outage', receiver);
+    await useWebhook(gw, 'outage', receiver.state.url);
     receiver.state.status = 503;
     const downMs = DOWN_MINUTES * 60_000;
     const started = Date.now();
@@ -191,7 +189,7 @@ async function outage(gw: Gateway): Promise<string[]> {
     while (recorded < EVENTS) {
       const due = Math.min(EVENTS, Math.ceil(((Date.now() - started) / (downMs * 0.9)) * EVENTS));
       if (due > recorded) {
-        await recordBurst(gw, 'outage', due - recorded, recorded);
+        await recordBurst(gw, 'outage', due - recorded, CHATS, recorded);
         recorded = due;
       }
       await sleep(500);
@@ -220,7 +218,7 @@ async function latency(gw: Gateway, sim: Awaited<ReturnType<typeof startBenchSta
   try {
     const OWNER = '905554400001';
     const CONTACT = '905554400002';
-    await useReceiver(gw, 'live', receiver);
+    await useWebhook(gw, 'live', receiver.state.url);
     await pairThroughApi(gw, sim, 'live', OWNER, 'Live');
     await sim.call('addUser', CONTACT, 'Contact');
     const sent = new Map<string, number>();
