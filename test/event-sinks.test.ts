@@ -18,8 +18,8 @@ const CEM = '905558000002';
 const QUEUE = 'sink-test';
 let sim: Simulator;
 let gw: Gateway;
-let rabbit: Awaited<ReturnType<typeof startRabbit>>;
-let nats: Awaited<ReturnType<typeof startNats>>;
+let rabbit: Broker;
+let nats: Broker;
 
 const s = scenario({
   name: 'event_sinks',
@@ -119,6 +119,27 @@ const distinct = (ids: string[]) => [...new Set(ids)];
 
 const rabbitSeen: Published[] = [];
 
+/** Waits until both brokers hold every event of `ids`; what each published, in its order. */
+async function publishedBoth(ids: string[], timeoutMs: number): Promise<{ rabbit: Published[]; nats: Published[] }> {
+  const has = (published: Published[]) => ids.every((id) => published.some((p) => p.id === id));
+  await eventually(async () => has(rabbitSeen) || (await drainRabbit(rabbitSeen), false), timeoutMs, 'RabbitMQ');
+  const nats = await eventually(
+    async () => {
+      const all = await readNats().catch(() => []);
+      return has(all) ? all : undefined;
+    },
+    timeoutMs,
+    'NATS',
+  );
+  return { rabbit: rabbitSeen, nats };
+}
+
+/** Nothing missing, nothing out of order: each event once (a duplicate carries its id), as the log holds them from the first. */
+async function assertInLogOrder(published: Published[], name = '') {
+  const ids = distinct(published.map((p) => p.id));
+  assert.deepEqual(ids, (await logFrom(ids[0]!)).slice(0, ids.length), name);
+}
+
 test('every event goes to RabbitMQ and to NATS JetStream, in the log’s order, as the webhook envelope with its id', async () => {
   const received = await sendFromPhone(sim, sim.user(CEM), sim.user(OWNER), { conversation: 'Kuyruğa' });
   const sent = await s.call('/messages/chat', { method: 'POST', json: { to: CEM, body: 'Yanıt' } });
@@ -133,20 +154,7 @@ test('every event goes to RabbitMQ and to NATS JetStream, in the log’s order, 
     20_000,
     'the events recorded',
   );
-  await eventually(
-    async () => wanted.every((id) => rabbitSeen.some((p) => p.id === id)) || (await drainRabbit(rabbitSeen), false),
-    20_000,
-    'RabbitMQ',
-  );
-  const fromNats = await eventually(
-    async () => {
-      const all = await readNats();
-      return wanted.every((id) => all.some((p) => p.id === id)) ? all : undefined;
-    },
-    20_000,
-    'NATS',
-  );
-
+  const { nats: fromNats } = await publishedBoth(wanted, 20_000);
   for (const [name, published] of [
     ['RabbitMQ', rabbitSeen],
     ['NATS', fromNats],
@@ -156,9 +164,7 @@ test('every event goes to RabbitMQ and to NATS JetStream, in the log’s order, 
     assert.equal(message.instance, 'shop', name);
     assert.equal(message.key, name === 'RabbitMQ' ? 'shop.message_received' : 'wa.shop.message_received');
     assert.equal(message.messageId, message.id, `${name}: the message id is the event id`);
-    // Nothing missing, nothing out of order: the log from the first one published.
-    const ids = distinct(published.map((p) => p.id));
-    assert.deepEqual(ids, (await logFrom(ids[0]!)).slice(0, ids.length), name);
+    await assertInLogOrder(published, name);
   }
 });
 
@@ -193,23 +199,8 @@ test('brokers killed while events are recorded: /ready and /metrics say so; once
   assert.match(metrics, /^wa_event_sink_up\{sink="nats"\} 0$/m);
 
   await Promise.all([rabbit.start(), nats.start()]);
-  await eventually(
-    async () => recorded.every((id) => rabbitSeen.some((p) => p.id === id)) || (await drainRabbit(rabbitSeen), false),
-    90_000,
-    'RabbitMQ after it came back',
-  );
-  const fromNats = await eventually(
-    async () => {
-      const all = await readNats().catch(() => []);
-      return recorded.every((id) => all.some((p) => p.id === id)) ? all : undefined;
-    },
-    90_000,
-    'NATS after it came back',
-  );
-  for (const published of [rabbitSeen, fromNats]) {
-    const ids = distinct(published.map((p) => p.id));
-    assert.deepEqual(ids, (await logFrom(ids[0]!)).slice(0, ids.length));
-  }
+  const back = await publishedBoth(recorded, 90_000);
+  for (const published of [back.rabbit, back.nats]) await assertInLogOrder(published);
   await eventually(
     async () => {
       const body = (await (await fetch(`${gw.baseUrl}/ready`)).json()) as { sinks: Record<string, { ok: boolean; behind: number }> };
@@ -230,22 +221,9 @@ test('the worker killed while it publishes: another takes over, and every event 
   await gw.workers[0]!.stop('SIGKILL');
   gw.startWorker('w2');
   const recorded = await recording;
-  await eventually(
-    async () => recorded.every((id) => rabbitSeen.some((p) => p.id === id)) || (await drainRabbit(rabbitSeen), false),
-    90_000,
-    'RabbitMQ',
-  );
-  const fromNats = await eventually(
-    async () => {
-      const all = await readNats();
-      return recorded.every((id) => all.some((p) => p.id === id)) ? all : undefined;
-    },
-    90_000,
-    'NATS',
-  );
-  for (const published of [rabbitSeen, fromNats]) {
-    const ids = distinct(published.map((p) => p.id));
-    assert.deepEqual(ids, (await logFrom(ids[0]!)).slice(0, ids.length));
+  const taken = await publishedBoth(recorded, 90_000);
+  for (const published of [taken.rabbit, taken.nats]) {
+    await assertInLogOrder(published);
     // A duplicate is the same event (same id, same type), never another one under its id.
     for (const p of published) assert.equal(p.messageId, p.id);
   }

@@ -3,8 +3,7 @@
  * temporary directory, and stopped by process id (its whole process group):
  * RabbitMQ (Debian's rabbitmq-server, run as the current user, no plugins)
  * and NATS with JetStream (nats-server). `.ci/run` installs both where
- * missing. `pause()` stops the process (SIGSTOP) and `resume()` lets it go on:
- * a broker that does not answer, with its connections left open.
+ * missing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,8 +37,15 @@ function natsBinary(): string {
   return found;
 }
 
-/** Runs `command` in its own process group until `ready(output)` says it serves. */
-async function supervise(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, ready: (output: string) => boolean) {
+/** Runs `command` in its own process group until `ready(output)` says it serves; `served.dir` holds its data. */
+async function supervise(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: (output: string) => boolean,
+  served: { url: string; port: number; dir: string },
+): Promise<Broker> {
   let child: ChildProcess | undefined;
   let output = '';
   const start = async () => {
@@ -66,20 +72,28 @@ async function supervise(name: string, command: string, args: string[], env: Nod
     }
     await exited;
   };
-  const signal = (sig: NodeJS.Signals) => child?.pid && process.kill(-child.pid, sig);
   await start();
-  return { start, kill, output: () => output, pause: () => signal('SIGSTOP'), resume: () => signal('SIGCONT') };
+  return {
+    url: served.url,
+    port: served.port,
+    start,
+    kill,
+    output: () => output,
+    async stop() {
+      await kill();
+      rmSync(served.dir, { recursive: true, force: true });
+    },
+  };
 }
 
-export async function startRabbit(): Promise<Broker & { pause(): void; resume(): void }> {
+export async function startRabbit(): Promise<Broker> {
   const dir = mkdtempSync(join(tmpdir(), 'rabbit-'));
   const [port, distPort] = [await freePort(), await freePort()];
   writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.default = 127.0.0.1:${port}\nloopback_users = none\n`);
   writeFileSync(join(dir, 'plugins'), '[].\n');
   writeFileSync(join(dir, 'env.conf'), '');
-  const node = `t${randomBytes(4).toString('hex')}@localhost`;
   const env = {
-    RABBITMQ_NODENAME: node,
+    RABBITMQ_NODENAME: `t${randomBytes(4).toString('hex')}@localhost`,
     RABBITMQ_NODE_PORT: String(port),
     RABBITMQ_DIST_PORT: String(distPort),
     RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
@@ -91,39 +105,14 @@ export async function startRabbit(): Promise<Broker & { pause(): void; resume():
     RABBITMQ_LOGS: '-',
     ERL_EPMD_ADDRESS: '127.0.0.1',
   };
-  const proc = await supervise('rabbitmq-server', rabbitScript(), [], env, (out) => out.includes('Server startup complete'));
-  return {
-    url: `amqp://guest:guest@127.0.0.1:${port}`,
-    port,
-    kill: proc.kill,
-    start: proc.start,
-    pause: proc.pause,
-    resume: proc.resume,
-    output: proc.output,
-    async stop() {
-      await proc.kill();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const url = `amqp://guest:guest@127.0.0.1:${port}`;
+  return supervise('rabbitmq-server', rabbitScript(), [], env, (out) => out.includes('Server startup complete'), { url, port, dir });
 }
 
-export async function startNats(): Promise<Broker & { pause(): void; resume(): void }> {
+export async function startNats(): Promise<Broker> {
   const dir = mkdtempSync(join(tmpdir(), 'nats-'));
   const port = await freePort();
-  const proc = await supervise('nats-server', natsBinary(), ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {}, (out) =>
-    out.includes('Server is ready'),
-  );
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    port,
-    kill: proc.kill,
-    start: proc.start,
-    pause: proc.pause,
-    resume: proc.resume,
-    output: proc.output,
-    async stop() {
-      await proc.kill();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir];
+  const url = `nats://127.0.0.1:${port}`;
+  return supervise('nats-server', natsBinary(), args, {}, (out) => out.includes('Server is ready'), { url, port, dir });
 }
