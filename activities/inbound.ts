@@ -5,6 +5,7 @@ import type { MediaStore } from '../media/store.js';
 import { forgetGroup, upsertChats, upsertContacts, upsertGroups } from '../db/directory.js';
 import { optOutByKeyword } from '../db/optouts.js';
 import { recordEvent } from '../db/events.js';
+import { applyMessageChanges } from '../db/messageChanges.js';
 import type { Chatbot } from './chatbot.js';
 import type {
   ChatInfo,
@@ -13,6 +14,7 @@ import type {
   GroupParticipantsChange,
   GroupUpdate,
   IncomingMessage,
+  MessageChange,
   StatusUpdate,
   WhatsAppSession,
 } from '../whatsapp/session.js';
@@ -39,6 +41,15 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
       (err) => deps.logger.error({ err, instanceId }, 'storing what the session reported failed'),
     );
   };
+
+  /** Media files deleted messages no longer need (a failure leaves a file behind, and says so). */
+  async function removeMedia(files: string[]): Promise<void> {
+    for (const file of files) {
+      await deps.media
+        .remove(instanceId, file)
+        .catch((err) => deps.logger.warn({ err, instanceId, file }, "removing a deleted message's media failed"));
+    }
+  }
 
   async function storeMessages(messages: IncomingMessage[]): Promise<void> {
     const known = await storedIds(
@@ -111,6 +122,12 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
 
   return {
     messages: (messages: IncomingMessage[]) => run(() => storeMessages(messages)),
+    /** Edits and deletes for everyone, after the messages reported before them are stored. */
+    messageChanges: (changes: MessageChange[]) =>
+      run(async () => {
+        const { erasedMedia } = await applyMessageChanges(deps.db, instanceId, changes);
+        await removeMedia(erasedMedia);
+      }),
     // A receipt implies the send: like the outbox's "sent", it is recorded once the keys of that send are stored.
     statuses: coalesced<StatusUpdate>(async (updates) => {
       await session()?.persisted();

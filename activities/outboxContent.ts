@@ -19,7 +19,7 @@ export interface Ready {
 
 /**
  * Resolves a stored content into what the session sends: its media read or
- * fetched (and checked), a reaction's or a delete's target looked up.
+ * fetched (and checked), a reaction's, a delete's or an edit's target looked up.
  */
 export function createContentResolver(deps: Pick<OutboxDeps, 'db' | 'media' | 'maxMediaBytes' | 'allowPrivateMediaUrls'>) {
   const { db } = deps;
@@ -67,6 +67,12 @@ export function createContentResolver(deps: Pick<OutboxDeps, 'db' | 'media' | 'm
       case 'delete': {
         const target = await getMessage(db, row.instance_id, content.messageId);
         return { ...content, fromMe: target ? target.from_me : true };
+      }
+      case 'edit': {
+        // The API accepted it for a text or a media message's caption of the account's own.
+        const target = await getMessage(db, row.instance_id, content.messageId);
+        const type = target?.type;
+        return type === 'image' || type === 'video' || type === 'document' ? { ...content, caption: type } : content;
       }
       case 'text':
       case 'location':

@@ -6,6 +6,7 @@ import type { LookAhead } from './lookAhead.js';
 import { messagesSent, sendLatency } from '../lib/metrics.js';
 import { MAX_TYPING_MS } from '../domain/typing.js';
 import type { OutgoingMessage, WhatsAppSession } from '../whatsapp/session.js';
+import { applyMessageChanges } from '../db/messageChanges.js';
 import { PermanentSendError } from './permanentSendError.js';
 import type { Ready } from './outboxContent.js';
 import type { RecipientLookups } from './outboxRecipients.js';
@@ -21,7 +22,10 @@ export const MAX_SEND_FAILURES = 8;
 export type SendQueue = LookAhead<PendingMessage & { key: string }, Ready>;
 
 /** Sends what a drain has ready: spaced, typed first, each failure counted or marked. */
-export function createSender({ db, host, logger }: Pick<OutboxDeps, 'db' | 'host' | 'logger'>, { ensureRecipient }: RecipientLookups) {
+export function createSender(
+  { db, host, logger, media }: Pick<OutboxDeps, 'db' | 'host' | 'logger' | 'media'>,
+  { ensureRecipient }: RecipientLookups,
+) {
   // When each instance last sent, so sendDelay also spaces sends of separate batches.
   const lastSentAt = new Map<string, number>();
 
@@ -87,7 +91,7 @@ export function createSender({ db, host, logger }: Pick<OutboxDeps, 'db' | 'host
         lastSentAt.set(instanceId, sentAt);
         messagesSent.inc({ outcome: 'sent' });
         if (row.created_at) sendLatency.observe(Math.max(0, sentAt - new Date(row.created_at).getTime()) / 1000);
-        statuses.add(row.seq, { id: row.id, status: 'sent', sentAt });
+        statuses.add(row.seq, { id: row.id, status: 'sent', sentAt }, () => changeTarget(instanceId, prepared.value.message, sentAt));
         result.sent++;
       } catch (err) {
         const reason = err instanceof PermanentSendError ? err.message : await givenUp(session, row, err);
@@ -99,6 +103,23 @@ export function createSender({ db, host, logger }: Pick<OutboxDeps, 'db' | 'host
       }
     }
     return done;
+  }
+
+  /**
+   * An edit or a delete that went out changes the stored message it is about,
+   * as one heard from the phone does (db/messageChanges.ts).
+   */
+  async function changeTarget(instanceId: string, { to, content }: OutgoingMessage, sentAt: number): Promise<void> {
+    if (content.type !== 'edit' && content.type !== 'delete') return;
+    const common = { id: content.messageId, chatId: to, by: '', fromMe: true, at: Math.floor(sentAt / 1000), trusted: true } as const;
+    const { erasedMedia } = await applyMessageChanges(db, instanceId, [
+      content.type === 'edit' ? { ...common, kind: 'edit', body: content.body } : { ...common, kind: 'revoke' },
+    ]);
+    for (const file of erasedMedia) {
+      await media
+        .remove(instanceId, file)
+        .catch((err) => logger.warn({ err, instanceId, file }, "removing a deleted message's media failed"));
+    }
   }
 
   /**

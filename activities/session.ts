@@ -279,6 +279,7 @@ function sessionHandlers(
       restrictions.check();
     },
     messages: inbound.messages,
+    messageChanges: inbound.messageChanges,
     statuses: inbound.statuses,
     chats: inbound.chats,
     contacts: inbound.contacts,

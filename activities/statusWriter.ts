@@ -17,9 +17,15 @@ export class StatusWriter {
     private readonly barrier: () => Promise<void>,
   ) {}
 
-  add(seq: string, change: StatusChange): void {
+  /**
+   * Records a change of status; `first` (what a sent message does to others:
+   * an edit, a delete) is done before it, so that a failure leaves the message
+   * pending, to be sent and done again.
+   */
+  add(seq: string, change: StatusChange, first?: () => Promise<unknown>): void {
     if (this.failure) throw this.failure;
     const write = this.barrier()
+      .then(() => first?.())
       .then(() => setStatuses(this.db, this.instanceId, [change]))
       .then(
         // A message whose write failed stays out of this drain's pick-ups: the failure ends the drain.

@@ -42,6 +42,9 @@ export function presentMessage(row: MessageRow) {
     ...(row.media ? { mimetype: row.media.mimetype, media: row.media.url } : {}),
     ...(row.source ? { source: row.source } : {}),
     ...(row.rule_id !== null && row.rule_id !== undefined ? { ruleId: row.rule_id, replyTo: row.reply_to } : {}),
+    ...(row.edited_at ? { editedAt: Number(row.edited_at) } : {}),
+    ...(row.edits?.length ? { edits: row.edits } : {}),
+    ...(row.revoked_at ? { revoked: true, revokedAt: Number(row.revoked_at), revokedBy: row.revoked_by } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The twelve send endpoints (`POST .../messages/{type}`). Each validates its
+ * The thirteen send endpoints (`POST .../messages/{type}`). Each validates its
  * body, records the message as pending with its WhatsApp id chosen up front,
  * wakes the instance's outbox, and waits a bounded time for it to go out.
  */
@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/knex.js';
-import { getMessage } from '../db/messages.js';
+import { getMessage, type MessageRow } from '../db/messages.js';
 import { insertOutgoing, outgoing, type StoredOutgoing } from '../db/outgoing.js';
 import { groupParticipants } from '../db/directory.js';
 import type { MessageStatus } from '../whatsapp/session.js';
@@ -143,7 +143,14 @@ const endpoints: Record<string, z.ZodType<SendRequest>> = {
   delete: z
     .object({ to: jid(), byPerson: byPerson(), msgId: text('msgId', 128) })
     .transform((b): SendRequest => ({ to: b.to, byPerson: b.byPerson, content: { type: 'delete', messageId: b.msgId } })),
+  edit: z
+    .object({ to: jid(), byPerson: byPerson(), msgId: text('msgId', 128), body: text('body') })
+    .transform((b): SendRequest => ({ to: b.to, byPerson: b.byPerson, content: { type: 'edit', messageId: b.msgId, body: b.body } })),
 };
+
+/** How long after sending WhatsApp lets a message be edited. */
+export const EDIT_WINDOW_MS = 15 * 60_000;
+const EDITABLE_TYPES = new Set(['chat', 'image', 'video', 'document']);
 
 const DATA_URI = /^data:([\w.+-]+\/[\w.+-]+)?((?:;[\w-]+=[\w.-]+)*)(;base64)?,(.*)$/s;
 
@@ -231,7 +238,7 @@ export function sendRouter(deps: SendDeps): Router {
         const instance = instanceOf(res);
         const idempotencyKey = idempotencyKeyOf(req);
         const fingerprint = idempotencyKey ? requestFingerprint(name, body) : undefined;
-        if (body.content.type === 'reaction' || body.content.type === 'delete') {
+        if (body.content.type === 'reaction' || body.content.type === 'delete' || body.content.type === 'edit') {
           await checkTarget(deps.db, instance, body.to, body.content);
         }
         const content: StoredContent =
@@ -316,6 +323,7 @@ export function sendRouter(deps: SendDeps): Router {
         }
         if (!went) res.status(202);
         if (name === 'delete') return went ? { deleted: true, id: row.id } : { deleted: false, id: row.id, status: 'pending' };
+        if (name === 'edit') return went ? { edited: true, id: row.id } : { edited: false, id: row.id, status: 'pending' };
         return went ? { sent: true, id: row.id } : { sent: false, id: row.id, status: 'pending' };
       }),
     );
@@ -324,12 +332,18 @@ export function sendRouter(deps: SendDeps): Router {
 }
 
 /**
- * A reaction or a delete names a message of the instance in that chat; a
- * delete for everyone, one that WhatsApp lets the account delete: its own, or
- * in a group the account administers a member's. Otherwise the send would be
- * answered as done while WhatsApp ignores it.
+ * A reaction, a delete or an edit names a message of the instance in that
+ * chat; a delete for everyone, one that WhatsApp lets the account delete: its
+ * own, or in a group the account administers a member's; an edit, the
+ * account's own text or caption, sent within the last 15 minutes. Otherwise
+ * the send would be answered as done while WhatsApp ignores it.
  */
-async function checkTarget(db: Db, instance: InstanceRow, to: string, content: { type: 'reaction' | 'delete'; messageId: string }) {
+async function checkTarget(
+  db: Db,
+  instance: InstanceRow,
+  to: string,
+  content: { type: 'reaction' | 'delete' | 'edit'; messageId: string },
+) {
   const id = content.messageId;
   const target = await getMessage(db, instance.id, id);
   if (!target) throw new NotFound(`msgId: no message ${id} in this instance`, 'MESSAGE_NOT_FOUND');
@@ -337,6 +351,7 @@ async function checkTarget(db: Db, instance: InstanceRow, to: string, content: {
   if (target.chat_id !== to && !target.chat_id.endsWith('@lid'))
     throw new BadRequest(`msgId: message ${id} is in chat ${target.chat_id}, not ${to}`);
   if (target.status === 'failed') throw new BadRequest(`msgId: message ${id} was never sent`);
+  if (content.type === 'edit') return checkEditable(target);
   if (content.type === 'reaction' || target.from_me) return;
   if (!isGroupJid(to)) {
     throw new BadRequest(
@@ -347,6 +362,20 @@ async function checkTarget(db: Db, instance: InstanceRow, to: string, content: {
   const me = participants?.find((p) => p.id.split(/[@:]/)[0] === instance.account?.phone);
   // Without the account among the members it knows of, the gateway cannot tell: WhatsApp decides.
   if (me && !me.admin) throw new BadRequest(`msgId: message ${id} is another member's: only the group's admins can delete it for everyone`);
+}
+
+function checkEditable(target: MessageRow): void {
+  const refuse = (why: string) => {
+    throw new BadRequest(`msgId: message ${target.id} ${why}`, 'NOT_EDITABLE');
+  };
+  if (!target.from_me) refuse("is the contact's: WhatsApp lets you edit only your own messages");
+  if (!EDITABLE_TYPES.has(target.type))
+    refuse(`is a ${target.type} message: only texts and the captions of images, videos and documents can be edited`);
+  if (target.revoked_at) refuse('was deleted');
+  if (target.status === 'pending') refuse('is not sent yet');
+  const sentAt = target.sent_at ? new Date(target.sent_at).getTime() : Number(target.timestamp) * 1000;
+  if (Date.now() - sentAt > EDIT_WINDOW_MS)
+    refuse(`was sent at ${new Date(sentAt).toISOString()}: WhatsApp lets a message be edited for 15 minutes after it was sent`);
 }
 
 /** What a send request asks for, as a hash: its endpoint, recipient, content (media as its source) and typing. */

@@ -36,6 +36,7 @@ export function settingsRouter({ db, temporal, queues, logger }: SettingsDeps): 
         timezone: settings.timezone,
         rejectCalls: String(settings.rejectCalls),
         rejectCallsMessage: settings.rejectCallsMessage ?? '',
+        keepRevokedMessages: String(settings.keepRevokedMessages),
         // The password never shown: `socks5://user:****@host:1080`.
         proxyUrl: maskProxyUrl(settings.proxyUrl),
       };

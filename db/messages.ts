@@ -33,6 +33,8 @@ export interface MessageRow {
   /** What the request that used `idempotency_key` asked for (a hash), for a client's sends. */
   request_fingerprint?: string | null;
   timestamp: string;
+  /** When it went out on the socket (outgoing messages). */
+  sent_at?: Date | null;
   send_failures: number;
   /** Where an outgoing message came from: api, phone, chatbot, bulk, scheduled (db/migrations/013_chatbot.ts). */
   source: string | null;
@@ -41,6 +43,12 @@ export interface MessageRow {
   reply_to: string | null;
   /** Typing shown before it is sent (migration 018). */
   typing_ms: number | null;
+  /** When it was last edited (unix seconds), and its edits in order (migration 026). */
+  edited_at?: string | null;
+  edits?: Array<{ body: string; previous: string; editedAt: number }> | null;
+  /** When and by whom it was deleted for everyone. */
+  revoked_at?: string | null;
+  revoked_by?: string | null;
   created_at: Date;
 }
 

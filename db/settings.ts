@@ -88,6 +88,8 @@ export const instanceSettingsSchema = z.object({
   rejectCallsMessage: z.string().nullable().default(null),
   /** The proxy the session's WhatsApp connections (websocket, media uploads and downloads) go through. */
   proxyUrl: z.string().nullable().default(null),
+  /** A message deleted for everyone keeps its body, edits and media (by default they are erased; it stays marked). */
+  keepRevokedMessages: z.boolean().default(false),
 });
 export type InstanceSettings = z.infer<typeof instanceSettingsSchema>;
 export const DEFAULT_SETTINGS: InstanceSettings = instanceSettingsSchema.parse({});
@@ -136,6 +138,7 @@ export const settingsPatchSchema = z
       .optional(),
     timezone: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Istanbul or UTC').optional(),
     rejectCalls: booleanLike.optional(),
+    keepRevokedMessages: booleanLike.optional(),
     rejectCallsMessage: z
       .string({ error: 'must be a text (or "" for none)' })
       .max(MAX_CALL_REPLY_LENGTH, `must be at most ${MAX_CALL_REPLY_LENGTH} characters`)
@@ -170,6 +173,7 @@ const COLUMNS: Record<keyof InstanceSettings, string> = {
   rejectCalls: 'reject_calls',
   rejectCallsMessage: 'reject_calls_message',
   proxyUrl: 'proxy_url',
+  keepRevokedMessages: 'keep_revoked',
 };
 
 function fromRow(row: Record<string, unknown> | undefined): InstanceSettings {

@@ -28,16 +28,21 @@ export interface References {
   media: unknown;
   /** What is known of the target message besides its id. */
   target: object;
+  /** What is known of an edited message besides its id. */
+  edited: object;
 }
 /** As stored: media by reference, the target by its id alone. */
 export interface Stored extends References {
   media: MediaRef;
   target: {};
+  edited: {};
 }
 /** As sent: media in bytes, and whether the target message is the account's own. */
 export interface Resolved extends References {
   media: Media;
   target: { fromMe: boolean };
+  /** `caption`: the edit is of a media message's caption (of that kind); otherwise of a text. */
+  edited: { caption?: 'image' | 'video' | 'document' };
 }
 
 export type MessageContent<R extends References = Stored> =
@@ -49,7 +54,8 @@ export type MessageContent<R extends References = Stored> =
   | { type: 'contact'; name: string; phone?: string }
   | { type: 'poll'; name: string; values: string[]; selectableCount: number }
   | ({ type: 'reaction'; messageId: string; emoji: string } & R['target'])
-  | ({ type: 'delete'; messageId: string } & R['target']);
+  | ({ type: 'delete'; messageId: string } & R['target'])
+  | ({ type: 'edit'; messageId: string; body: string } & R['edited']);
 
 /** A message's content as stored with it, between the API accepting it and a worker sending it. */
 export type StoredContent = MessageContent<Stored>;
@@ -87,6 +93,8 @@ export function bodyOf(content: MessageContent<References>): string | null {
       return content.name;
     case 'reaction':
       return content.emoji;
+    case 'edit':
+      return content.body;
     case 'sticker':
     case 'audio':
     case 'voice':

@@ -17,6 +17,8 @@ export const EVENT_NAMES = [
   'group_participants',
   'group_update',
   'chatbot_paused',
+  'message_edited',
+  'message_revoked',
 ] as const;
 
 export type GatewayEvent = (typeof EVENT_NAMES)[number];

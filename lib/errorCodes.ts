@@ -52,6 +52,11 @@ export const ERROR_CODES = {
 
   // Messages, contacts, media
   MESSAGE_NOT_FOUND: { status: 404, meaning: 'no message with that id in this instance (or chat)' },
+  NOT_EDITABLE: {
+    status: 400,
+    meaning:
+      "the message cannot be edited: not the account's own, not a text or a media message's caption, not sent yet, deleted, or sent more than 15 minutes ago",
+  },
   SEND_FAILED: {
     status: 422,
     meaning: 'the send was accepted but failed (e.g. the number is not on WhatsApp); the answer has sent: false, id, status',

@@ -1,7 +1,7 @@
 /**
  * The simulator's HTTP control API: JSON routes under `/control/...` that let
  * a demo, a script or a test in another process do what the simulated phones
- * do (add users, save contacts, scan a QR or type a pairing code, send texts and receipts, call, create groups and
+ * do (add users, save contacts, scan a QR or type a pairing code, send texts and receipts, edit and delete messages, call, create groups and
  * administer them: members, subject, description, invite links, joining, leaving; remove a
  * linked device) and inject faults. It shares the simulator's HTTP server with
  * the websocket endpoint, so one port serves both.
@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { BadRequest, Conflict, HttpError, NotFound, PayloadTooLarge } from '../lib/errors.js';
 import { pnJid, type Companion, type SimUser } from './directory.js';
 import { sendFromPhone, sendReceipt, type ReceivedMessage } from './messages.js';
+import { editFromPhone, revokeFromPhone } from './changes.js';
 import type { Simulator } from './simulator.js';
 import { PairingCodeError } from './pairingCode.js';
 import { describeCall } from './calls.js';
@@ -45,6 +46,18 @@ const schemas = {
   pairCode: z.object({ phone, code: z.string().regex(/^[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}$/, 'must be the 8 characters the device shows') }),
   contact: z.object({ owner: phone, phone, name: z.string().min(1).max(256) }),
   message: z.object({ from: phone, to: phone.optional(), group: z.string().min(1).optional(), body: z.string().min(1) }),
+  change: z.object({
+    from: phone,
+    to: phone.optional(),
+    group: z.string().min(1).optional(),
+    id: z.string().min(1),
+    /** An edit's new text; without it, a delete for everyone. */
+    body: z.string().min(1).optional(),
+    /** For an admin's delete of a member's message in a group: that member. */
+    author: phone.optional(),
+    /** `from` is the linked account's own phone, changing a message it wrote there. */
+    own: z.boolean().optional(),
+  }),
   received: z.object({ to: phone.optional(), since: z.coerce.number().int().min(0).optional() }),
   receipts: z.object({
     from: phone,
@@ -239,6 +252,19 @@ function messageRoutes({ sim, known, linked, linkedOrConflict, online }: Control
       if (!group) throw new NotFound(`no simulated group ${input.group}`);
       if (!group.participants.includes(from)) throw new Conflict(`${from.phone} is not a member of ${group.id}`);
       return { body: { id: await sim.sendGroupText(from.phone, group.id, input.body) } };
+    },
+
+    // A phone edits a message it sent (`body`), or deletes it for everyone: its own, or as a group admin a member's (`author`).
+    'POST /control/messages/change': async (body) => {
+      const input = parse(schemas.change, body);
+      if (Boolean(input.to) === Boolean(input.group)) throw new BadRequest('give either "to" (a phone) or "group" (a group id)');
+      if (input.body !== undefined && input.author) throw new BadRequest('only its sender edits a message: "author" is for deletes');
+      const from = known(input.from);
+      const target = input.to ? { to: known(input.to) } : { group: groupOr404(sim, input.group!).id };
+      if (target.to) linkedOrConflict(target.to);
+      const change = { from, id: input.id, own: input.own, author: input.author ? known(input.author) : undefined, ...target };
+      const id = input.body !== undefined ? await editFromPhone(sim, { ...change, body: input.body }) : await revokeFromPhone(sim, change);
+      return { body: { id } };
     },
 
     'GET /control/received': (_body, query) => {
@@ -551,5 +577,7 @@ function describeReceived(m: ReceivedMessage) {
         }
       : null,
     ...(m.mediaError ? { mediaError: m.mediaError } : {}),
+    ...(m.edits ? { edits: m.edits } : {}),
+    ...(m.revoked ? { revoked: true } : {}),
   };
 }

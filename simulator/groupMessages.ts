@@ -142,7 +142,7 @@ export async function sendGroupMessage(
   from: SimUser,
   group: SimGroup,
   message: proto.IMessage,
-  options: { id?: string; stanzaType?: string } = {},
+  options: { id?: string; stanzaType?: string; attrs?: Record<string, string> } = {},
 ): Promise<string> {
   if (!group.participants.includes(from)) throw new Error(`${from.phone} is not a member of ${group.id}`);
   const id = options.id ?? `3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
@@ -167,14 +167,22 @@ export async function sendGroupMessage(
         keys.distributed.add(holder);
       }
       content.push({ tag: 'enc', attrs: { v: '2', type: 'skmsg' }, content: Buffer.from(skmsg) });
-      await sim.deliver(companion, groupStanza(group, from, 0, id, options.stanzaType ?? 'text', content));
+      await sim.deliver(companion, groupStanza(group, from, 0, id, options.stanzaType ?? 'text', content, options.attrs));
     }
   }
   return id;
 }
 
 /** `<message from=GROUP participant=…>` naming the sender both ways (see AddressingMode). */
-function groupStanza(group: SimGroup, from: SimUser, device: number, id: string, type: string, content: BinaryNode[]): BinaryNode {
+function groupStanza(
+  group: SimGroup,
+  from: SimUser,
+  device: number,
+  id: string,
+  type: string,
+  content: BinaryNode[],
+  attrs: Record<string, string> = {},
+): BinaryNode {
   const { jid, alt } = memberJids(group, from, device);
   const lidMode = group.addressingMode === 'lid';
   return {
@@ -187,6 +195,7 @@ function groupStanza(group: SimGroup, from: SimUser, device: number, id: string,
       t: unixNow(),
       type,
       notify: from.name,
+      ...attrs,
     },
     content,
   };

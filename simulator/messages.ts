@@ -34,6 +34,10 @@ export interface ReceivedMessage {
   media?: ReceivedMedia;
   /** Why the media could not be downloaded or decrypted. */
   mediaError?: string;
+  /** Its texts after each edit its sender made, in order (changes.ts). */
+  edits?: string[];
+  /** Deleted for everyone. */
+  revoked?: boolean;
 }
 
 export async function handleOutgoingMessage(sim: Simulator, conn: SimConnection, node: BinaryNode): Promise<void> {
@@ -187,21 +191,21 @@ export function sendFromOwnPhone(
   owner: SimUser,
   to: SimUser,
   message: proto.IMessage,
-  options: { id?: string } = {},
+  options: { id?: string; attrs?: Record<string, string> } = {},
 ): Promise<string> {
   return sendFromPhone(
     sim,
     owner,
     owner,
     { deviceSentMessage: { destinationJid: pnJid(to.phone), message } },
-    { ...options, stanzaType: stanzaType(message), attrs: { recipient: pnJid(to.phone) } },
+    { id: options.id, stanzaType: stanzaType(message), attrs: { ...options.attrs, recipient: pnJid(to.phone) } },
   );
 }
 
 function stanzaType(message: proto.IMessage): string {
   if (message.reactionMessage) return 'reaction';
   if (message.pollCreationMessage || message.pollCreationMessageV3) return 'poll';
-  if (message.conversation || message.extendedTextMessage) return 'text';
+  if (message.conversation || message.extendedTextMessage || message.protocolMessage || message.editedMessage) return 'text';
   return 'media';
 }
 

@@ -25,6 +25,7 @@ import { handleOutgoingGroupMessage, sendGroupMessage } from './groupMessages.js
 import { GroupAdmin, answerGroupAdminIq } from './groupAdmin.js';
 import { MediaHost } from './media.js';
 import { sendMedia, type OutgoingMedia } from './mediaMessages.js';
+import { applyPhoneChange } from './changes.js';
 import { recordDeviceReceipt, recordPresence, type SeenPresence, type SeenReceipt } from './presence.js';
 import { restrictionNotification, type SimRestriction } from './restrictions.js';
 import { readStateFile, writeStateFile, STATE_VERSION, type SavedSimulator, type StateLoad } from './state.js';
@@ -266,6 +267,8 @@ export class Simulator {
       return;
     }
     this.seen.add(key);
+    // An edit or a delete changes the message the phone has, as well as arriving itself.
+    applyPhoneChange(this.received, message);
     this.received.push(message);
     for (const listener of this.listeners) listener(message);
   }
@@ -333,7 +336,7 @@ export class Simulator {
     fromPhone: string,
     gid: string,
     message: proto.IMessage,
-    options?: { id?: string; stanzaType?: string },
+    options?: { id?: string; stanzaType?: string; attrs?: Record<string, string> },
   ): Promise<string> {
     return sendGroupMessage(this, this.user(fromPhone), this.group(gid), message, options);
   }

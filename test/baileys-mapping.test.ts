@@ -1,8 +1,8 @@
 // Table tests of the pure functions that translate between Baileys and the gateway's own shapes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toIncoming, toStatusUpdates, statusName } from '../whatsapp/baileys/inbound.js';
-import { toBaileysContent, vcard } from '../whatsapp/baileys/outbound.js';
+import { toChange, toIncoming, toStatusUpdates, statusName } from '../whatsapp/baileys/inbound.js';
+import { captionEdit, toBaileysContent, vcard } from '../whatsapp/baileys/outbound.js';
 import { receiptUpdates } from '../whatsapp/baileys/receipts.js';
 import { toChatInfo, toContactInfo, toGroupInfo } from '../whatsapp/baileys/directory.js';
 import { toIncomingCall } from '../whatsapp/baileys/calls.js';
@@ -111,6 +111,52 @@ test('incoming messages map to the gateway type, body, sender and chat', () => {
     assert.equal(mapped.id, 'MSG1', name);
     assert.equal(mapped.timestamp, 1_790_000_000, name);
   }
+});
+
+test('edits and deletes for everyone map to changes of the message they name, with their author; other protocol messages to none', () => {
+  const edit = (key: Record<string, unknown>, protocol: Record<string, unknown>, wrapped = true) =>
+    message(key, wrapped ? { editedMessage: { message: { protocolMessage: protocol } } } : { protocolMessage: protocol }, {
+      messageTimestamp: 1_790_000_100,
+    });
+  const cases: Array<[string, unknown, unknown]> = [
+    [
+      "a contact's edit (wrapped as apps send it now), its time from the edit",
+      edit(
+        { remoteJid: ALI, fromMe: false },
+        { key: { id: 'M0' }, type: 14, editedMessage: { conversation: 'yeni' }, timestampMs: 1_790_000_200_500 },
+      ),
+      { id: 'M0', chatId: ALI, by: ALI, fromMe: false, at: 1_790_000_200, kind: 'edit', body: 'yeni' },
+    ],
+    [
+      "a caption's edit, by LID with the number beside it",
+      edit(
+        { remoteJid: ALI_LID, remoteJidAlt: ALI, fromMe: false },
+        { key: { id: 'M0' }, type: 14, editedMessage: { imageMessage: { caption: 'c' } } },
+        false,
+      ),
+      { id: 'M0', chatId: ALI, by: ALI, byLid: ALI_LID, fromMe: false, at: 1_790_000_100, kind: 'edit', body: 'c' },
+    ],
+    [
+      "an admin's delete in a group",
+      edit(
+        { remoteJid: GROUP, participant: ALI, fromMe: false },
+        { key: { id: 'M0', participant: '905550000003@s.whatsapp.net' }, type: 0 },
+        false,
+      ),
+      { id: 'M0', chatId: GROUP, by: ALI, fromMe: false, at: 1_790_000_100, kind: 'revoke' },
+    ],
+    [
+      "the account's own delete, on its phone",
+      edit({ remoteJid: ALI, fromMe: true }, { key: { id: 'M0' }, type: 0 }, false),
+      { id: 'M0', chatId: ALI, by: '905550000001@s.whatsapp.net', fromMe: true, at: 1_790_000_100, kind: 'revoke' },
+    ],
+    ['an edit with no text', edit({ remoteJid: ALI }, { key: { id: 'M0' }, type: 14, editedMessage: { stickerMessage: {} } }), undefined],
+    ['another protocol message', edit({ remoteJid: ALI }, { key: { id: 'M0' }, type: 3 }, false), undefined],
+    ['a plain text', message({ remoteJid: ALI }, { conversation: 'x' }), undefined],
+  ];
+  for (const [name, input, expected] of cases) assert.deepEqual(toChange(input as never, OWN), expected, name);
+  // A protocol message is no incoming message.
+  assert.equal(toIncoming(cases[0]![1] as never, OWN), undefined);
 });
 
 test('receipts map to statuses; unknown numbers and keys without ids are dropped', () => {
@@ -255,9 +301,25 @@ test('outgoing content maps to the Baileys message of each send type', () => {
       { react: { text: '❤️', key: { remoteJid: ALI, id: 'M', fromMe: false } } },
     ],
     ['delete', { type: 'delete', messageId: 'M', fromMe: true }, { delete: { remoteJid: ALI, id: 'M', fromMe: true } }],
+    ['edit of a text', { type: 'edit', messageId: 'M', body: 'yeni' }, { text: 'yeni', edit: { remoteJid: ALI, id: 'M', fromMe: true } }],
   ];
   for (const [name, content, expected] of cases)
     assert.deepEqual(toBaileysContent({ id: 'ID', to: ALI, content } as never), expected, name);
+
+  // A caption's edit keeps the media message's kind; anything else is no caption edit.
+  const caption = captionEdit(
+    { id: 'ID', to: ALI, content: { type: 'edit', messageId: 'M', body: 'c2', caption: 'video' } },
+    1_790_000_000_000,
+  );
+  assert.deepEqual(caption, {
+    protocolMessage: {
+      key: { remoteJid: ALI, id: 'M', fromMe: true },
+      type: 14,
+      editedMessage: { videoMessage: { caption: 'c2' } },
+      timestampMs: 1_790_000_000_000,
+    },
+  });
+  assert.equal(captionEdit({ id: 'ID', to: ALI, content: { type: 'edit', messageId: 'M', body: 'c2' } }), undefined);
 
   const card = toBaileysContent({
     id: 'ID',

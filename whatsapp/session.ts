@@ -81,6 +81,18 @@ export interface IncomingMessage {
   raw?: unknown;
 }
 
+/**
+ * A message changed after it was sent: its sender edited it (`edit`, with the
+ * new text or caption), or it was deleted for everyone (`revoke`: by its
+ * sender or, in a group, by an admin). `by` is who did it, as a phone-number
+ * JID where WhatsApp tells one; `fromMe` when it was the account itself (on
+ * the phone or another linked device). `at`: when (unix seconds).
+ */
+export type MessageChange = { id: string; chatId: string; by: string; byLid?: string; fromMe: boolean; at: number } & (
+  | { kind: 'edit'; body: string }
+  | { kind: 'revoke' }
+);
+
 export interface GroupInfo {
   id: string;
   name: string;
@@ -223,6 +235,8 @@ export interface SessionEventHandlers {
   open(account: Account): void;
   /** Messages that arrived (or were sent from another device of the account). */
   messages?(messages: IncomingMessage[]): void;
+  /** Messages edited or deleted for everyone (reported after the messages reported before them). */
+  messageChanges?(changes: MessageChange[]): void;
   /**
    * Delivery and read receipts for messages. A receipt is acknowledged to
    * WhatsApp (which otherwise delivers it again) once the promise returned

@@ -31,12 +31,13 @@ const settingsExample = {
   timezone: 'Europe/Istanbul',
   rejectCalls: false,
   rejectCallsMessage: 'We cannot take calls here; please write to us.',
+  keepRevokedMessages: false,
   proxyUrl: 'socks5://shop:s3cret@proxy.example.com:1080',
 };
 const updateSettings = {
   summary: 'Change settings',
   description:
-    'Any of the fields. `webhookUrl` or `webhookSecret` `""` removes it; a secret is `whsec_` + base64 of 24 to 64 random bytes; `sendDelay` is ms between the instance\'s outgoing messages; `timezone` an IANA name; `rejectCalls` declines incoming calls by themselves, and `rejectCallsMessage` (`""` for none) is then sent to the caller. A changed webhook is tried at once. `proxyUrl` (`http://`, `https://`, `socks5://` or `socks5h://`, with optional `user:password@`; `""` removes it) is the proxy the session\'s WhatsApp connections go through: the websocket and the media uploads and downloads (not the gateway\'s own fetch of media URLs given in send requests, which keeps its private-address checks); changing it reconnects the session through the new proxy.',
+    'Any of the fields. `webhookUrl` or `webhookSecret` `""` removes it; a secret is `whsec_` + base64 of 24 to 64 random bytes; `sendDelay` is ms between the instance\'s outgoing messages; `timezone` an IANA name; `rejectCalls` declines incoming calls by themselves, and `rejectCallsMessage` (`""` for none) is then sent to the caller; `keepRevokedMessages` keeps the text, edits and media of a message deleted for everyone (by default they are erased and the message stays marked as deleted). A changed webhook is tried at once. `proxyUrl` (`http://`, `https://`, `socks5://` or `socks5h://`, with optional `user:password@`; `""` removes it) is the proxy the session\'s WhatsApp connections go through: the websocket and the media uploads and downloads (not the gateway\'s own fetch of media URLs given in send requests, which keeps its private-address checks); changing it reconnects the session through the new proxy.',
   example: settingsExample,
   responses: { 200: success },
 };

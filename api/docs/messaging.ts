@@ -30,7 +30,7 @@ const sendResponses = (sent: Record<string, unknown> = { sent: true, id: MESSAGE
 });
 
 /** Sends that are not messages a person types: no typingMs. */
-const TYPING_EXCLUDED = ['react', 'delete'];
+const TYPING_EXCLUDED = ['react', 'delete', 'edit'];
 
 const MEDIA_SOURCE = 'an http(s) URL, a base64 data URI, or the `url` of a file uploaded to `.../media/upload`';
 
@@ -145,11 +145,30 @@ export const messagingDocs: RouteDocs = {
       },
     },
   ),
+  [`POST ${I}/messages/edit`]: send(
+    'Edit a sent message',
+    { to: TO, msgId: MESSAGE_ID, body: 'Merhaba! Siparişiniz yarın yola çıkıyor.' },
+    "Your own text, or the caption of your own image, video or document, within 15 minutes of sending it (as WhatsApp allows); `to` is the message's chat. The stored message gets the new text and keeps the old one in `edits`, and a `message_edited` event follows once the edit is sent.",
+    {
+      ...sendResponses({ edited: true, id: MESSAGE_ID }),
+      400: {
+        description: "Not editable: another's message, not a text or caption, not sent yet, deleted, or sent more than 15 minutes ago",
+        example: {
+          error: `msgId: message ${MESSAGE_ID} was sent at 2026-12-06T10:00:00.000Z: WhatsApp lets a message be edited for 15 minutes after it was sent`,
+          code: 'NOT_EDITABLE',
+        },
+      },
+      404: {
+        description: 'No such message',
+        example: { error: `msgId: no message ${MESSAGE_ID} in this instance`, code: 'MESSAGE_NOT_FOUND' },
+      },
+    },
+  ),
 
   [`GET ${I}/messages`]: {
     summary: 'Message history, newest first',
     description:
-      "Statuses: pending → sent → delivered → read → played, or failed; incoming messages are `received`. `from` is the sender's phone-number JID where known; `fromLid` its LID beside it, when WhatsApp named the sender by LID.",
+      "Statuses: pending → sent → delivered → read → played, or failed; incoming messages are `received`. `from` is the sender's phone-number JID where known; `fromLid` its LID beside it, when WhatsApp named the sender by LID. An edited message has its current text in `body`, `editedAt`, and `edits` (each edit's `body`, `previous` text and `editedAt`); a message deleted for everyone has `revoked: true`, `revokedAt` and `revokedBy`, and its text, edits and media are gone unless the instance's `keepRevokedMessages` setting keeps them.",
     tag: 'History',
     parameters: { limit: 100, page: 1, status: 'delivered', chatId: TO },
     responses: { 200: messagePage },

@@ -24,6 +24,7 @@ import * as leaseTaskTokens from './022_lease_task_tokens.js';
 import * as eventLog from './023_event_log.js';
 import * as eventSinks from './024_event_sinks.js';
 import * as senderLids from './025_sender_lids.js';
+import * as messageChanges from './026_message_changes.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -58,6 +59,7 @@ const migrations: Record<string, Migration> = {
   '023_event_log': eventLog,
   '024_event_sinks': eventSinks,
   '025_sender_lids': senderLids,
+  '026_message_changes': messageChanges,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -6,12 +6,12 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { isLidUser, jidNormalizedUser, type BaileysEventMap, type WASocket } from '@whiskeysockets/baileys';
-import type { IncomingCall, IncomingMessage, StatusUpdate } from '../session.js';
+import type { IncomingCall, IncomingMessage, MessageChange, StatusUpdate } from '../session.js';
 import { toIncomingCall } from './calls.js';
 import type { ConnectionLifecycle, SessionContext } from './connection.js';
 import { toChatInfo, toContactInfo, toGroupInfo, toLiveChatInfo } from './directory.js';
 import { toGroupUpdate, toParticipantsChange } from './groups.js';
-import { statusName, toIncoming, toStatusUpdates } from './inbound.js';
+import { statusName, toChange, toIncoming, toStatusUpdates } from './inbound.js';
 import { recordReceiptsFirst } from './receipts.js';
 import { fromMessageCapping, fromReachoutTimelock } from './restrictions.js';
 
@@ -64,11 +64,12 @@ function reportsInOrder(logger: Logger): InOrder {
 
 function subscribeMessages({ socket, state, handlers }: SessionContext, sentHere: ReadonlySet<string>, inOrder: InOrder): void {
   socket.ev.on('messages.upsert', (upsert) => {
-    const { incoming, statuses } = fromUpsert(upsert, state.creds.me?.id ?? '', sentHere, state.creds.me?.lid ?? undefined);
-    // In order: a message whose sender needs a LID lookup must not be overtaken by a later one.
+    const { incoming, statuses, changes } = fromUpsert(upsert, state.creds.me?.id ?? '', sentHere, state.creds.me?.lid ?? undefined);
+    // In order: a message whose sender needs a LID lookup must not be overtaken by a later one (nor an edit by its message).
     inOrder(async () => {
       if (incoming.length) handlers.messages?.(await withPhoneNumbers(socket, incoming));
       if (statuses.length) handlers.statuses?.(statuses);
+      if (changes.length) handlers.messageChanges?.(await changesWithPhoneNumbers(socket, changes));
     }, 'reporting incoming messages failed');
   });
 }
@@ -79,10 +80,17 @@ export function fromUpsert(
   ownJid: string,
   sentHere: ReadonlySet<string>,
   ownLid?: string,
-): { incoming: IncomingMessage[]; statuses: StatusUpdate[] } {
+): { incoming: IncomingMessage[]; statuses: StatusUpdate[]; changes: MessageChange[] } {
   const incoming: IncomingMessage[] = [];
   const statuses: StatusUpdate[] = [];
+  const changes: MessageChange[] = [];
   for (const message of messages) {
+    // An edit or a delete for everyone (of a message before it, or sent by this session: an edit it sent comes back).
+    const change = toChange(message, ownJid, ownLid);
+    if (change) {
+      changes.push(change);
+      continue;
+    }
     // A message this session sent that comes back (a history sync): the gateway stored it before sending.
     const echo = message.key.fromMe && sentHere.has(message.key.id ?? '');
     const mapped = echo
@@ -95,7 +103,7 @@ export function fromUpsert(
       statuses.push({ id: message.key.id, chatId: message.key.remoteJid ?? '', status, fromMe: true });
     }
   }
-  return { incoming, statuses };
+  return { incoming, statuses, changes };
 }
 
 /** Chats and contacts: from the history sync, then as they change. */
@@ -142,11 +150,10 @@ function subscribeCalls({ socket, handlers }: SessionContext, inOrder: InOrder):
  * learnt (history sync, usync), where it knows one.
  */
 async function withPhoneNumbers(socket: WASocket, messages: IncomingMessage[]): Promise<IncomingMessage[]> {
-  const lids = [...new Set(messages.flatMap((m) => [m.chatId, m.from, m.to]).filter((jid) => jid.endsWith('@lid')))];
-  if (lids.length === 0) return messages;
-  const found = (await socket.signalRepository.lidMapping.getPNsForLIDs(lids).catch(() => null)) ?? [];
-  const pnOf = new Map(found.map(({ lid, pn }) => [lid, jidNormalizedUser(pn)]));
-  const resolve = (jid: string) => pnOf.get(jid) ?? jid;
+  const resolve = await phoneNumbersOf(
+    socket,
+    messages.flatMap((m) => [m.chatId, m.from, m.to]),
+  );
   // A sender named by LID alone keeps it beside the phone number found for it.
   return messages.map((m) => ({
     ...m,
@@ -157,11 +164,35 @@ async function withPhoneNumbers(socket: WASocket, messages: IncomingMessage[]): 
   }));
 }
 
-/** Callers named by LID alone get their phone number from the LID mappings the session has learnt, where it knows one. */
-async function callersWithPhoneNumbers(socket: WASocket, calls: IncomingCall[]): Promise<IncomingCall[]> {
-  const lids = [...new Set(calls.map((c) => c.from).filter((jid) => isLidUser(jid)))];
-  if (lids.length === 0) return calls;
+/** Edits and deletes whose chat or author is still a LID, as withPhoneNumbers does for messages. */
+async function changesWithPhoneNumbers(socket: WASocket, changes: MessageChange[]): Promise<MessageChange[]> {
+  const resolve = await phoneNumbersOf(
+    socket,
+    changes.flatMap((c) => [c.chatId, c.by]),
+  );
+  return changes.map((c) => ({
+    ...c,
+    chatId: resolve(c.chatId),
+    by: resolve(c.by),
+    ...(c.by.endsWith('@lid') ? { byLid: c.byLid ?? c.by } : {}),
+  }));
+}
+
+/** The phone numbers of these JIDs' LIDs that the session knows: a JID with none (or not a LID) stays as it is. */
+async function phoneNumbersOf(socket: WASocket, jids: string[]): Promise<(jid: string) => string> {
+  const lids = [...new Set(jids.filter((jid) => jid.endsWith('@lid')))];
+  if (lids.length === 0) return (jid) => jid;
   const found = (await socket.signalRepository.lidMapping.getPNsForLIDs(lids).catch(() => null)) ?? [];
   const pnOf = new Map(found.map(({ lid, pn }) => [lid, jidNormalizedUser(pn)]));
-  return calls.map((c) => ({ ...c, from: pnOf.get(c.from) ?? c.from }));
+  return (jid) => pnOf.get(jid) ?? jid;
+}
+
+/** Callers named by LID alone get their phone number from the LID mappings the session has learnt, where it knows one. */
+async function callersWithPhoneNumbers(socket: WASocket, calls: IncomingCall[]): Promise<IncomingCall[]> {
+  if (!calls.some((c) => isLidUser(c.from))) return calls;
+  const resolve = await phoneNumbersOf(
+    socket,
+    calls.map((c) => c.from),
+  );
+  return calls.map((c) => ({ ...c, from: resolve(c.from) }));
 }

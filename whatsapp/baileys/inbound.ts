@@ -6,7 +6,7 @@ import {
   type WAMessage,
   type WAMessageUpdate,
 } from '@whiskeysockets/baileys';
-import type { IncomingMessage, MessageStatus, StatusUpdate } from '../session.js';
+import type { IncomingMessage, MessageChange, MessageStatus, StatusUpdate } from '../session.js';
 
 /** Baileys' status numbers (proto.WebMessageInfo.Status) in the gateway's words. */
 const STATUS: Record<number, MessageStatus> = { 0: 'failed', 1: 'pending', 2: 'sent', 3: 'delivered', 4: 'read', 5: 'played' };
@@ -50,6 +50,59 @@ function preferPn(jid: string | null | undefined, alt: string | null | undefined
   return chosen ? jidNormalizedUser(chosen) : '';
 }
 
+/** Who sent a message, as a phone-number JID where WhatsApp tells one, and its LID beside. */
+function senderOf(message: WAMessage, ownJid: string, ownLid?: string): { chatId: string; from: string; fromLid?: string } {
+  const key = message.key as WAMessage['key'] & { remoteJidAlt?: string; participantAlt?: string };
+  const chatId = preferPn(key.remoteJid, key.remoteJidAlt);
+  const isGroup = chatId.endsWith('@g.us');
+  const from = key.fromMe ? jidNormalizedUser(ownJid) : isGroup ? preferPn(key.participant, key.participantAlt) : chatId;
+  const fromLid = key.fromMe
+    ? ownLid && jidNormalizedUser(ownLid)
+    : isGroup
+      ? lidOf(key.participant, key.participantAlt)
+      : lidOf(key.remoteJid, key.remoteJidAlt);
+  return { chatId, from, ...(fromLid ? { fromLid } : {}) };
+}
+
+/** The text of an edited message's new content: a text's, or a media message's caption. */
+function editedText(content: proto.IMessage | null | undefined): string | undefined {
+  const inner = normalizeMessageContent(content);
+  if (!inner) return undefined;
+  return (
+    inner.conversation ??
+    inner.extendedTextMessage?.text ??
+    inner.imageMessage?.caption ??
+    inner.videoMessage?.caption ??
+    inner.documentMessage?.caption ??
+    undefined
+  );
+}
+
+/**
+ * A protocol message that edits a message or deletes it for everyone, as the
+ * gateway's change of that message; undefined for any other message.
+ */
+export function toChange(message: WAMessage, ownJid: string, ownLid?: string): MessageChange | undefined {
+  const protocol = normalizeMessageContent(message.message)?.protocolMessage;
+  const id = protocol?.key?.id;
+  if (!protocol || !id) return undefined;
+  const { chatId, from, fromLid } = senderOf(message, ownJid, ownLid);
+  const base = {
+    id,
+    chatId,
+    by: from,
+    ...(fromLid ? { byLid: fromLid } : {}),
+    fromMe: !!message.key.fromMe,
+    at: Number(message.messageTimestamp ?? Math.floor(Date.now() / 1000)),
+  };
+  if (protocol.type === proto.Message.ProtocolMessage.Type.REVOKE) return { ...base, kind: 'revoke' };
+  if (protocol.type !== proto.Message.ProtocolMessage.Type.MESSAGE_EDIT) return undefined;
+  const body = editedText(protocol.editedMessage);
+  if (body === undefined) return undefined;
+  const at = protocol.timestampMs ? Math.floor(Number(protocol.timestampMs) / 1000) : base.at;
+  return { ...base, at, kind: 'edit', body };
+}
+
 /**
  * A Baileys message as the gateway's incoming message, or undefined for what
  * is not a user message (protocol messages, history notices, empty stubs).
@@ -59,16 +112,8 @@ export function toIncoming(message: WAMessage, ownJid: string, offline = false, 
   const kind = content ? getContentType(content) : undefined;
   if (!content || !kind || !(kind in TYPES)) return undefined;
   const key = message.key;
-  const chatId = preferPn(key.remoteJid, (key as { remoteJidAlt?: string }).remoteJidAlt);
-  const isGroup = chatId.endsWith('@g.us');
-  const participant = preferPn(key.participant, (key as { participantAlt?: string }).participantAlt);
   const own = jidNormalizedUser(ownJid);
-  const from = key.fromMe ? own : isGroup ? participant : chatId;
-  const fromLid = key.fromMe
-    ? ownLid && jidNormalizedUser(ownLid)
-    : isGroup
-      ? lidOf(key.participant, (key as { participantAlt?: string }).participantAlt)
-      : lidOf(key.remoteJid, (key as { remoteJidAlt?: string }).remoteJidAlt);
+  const { chatId, from, fromLid } = senderOf(message, ownJid, ownLid);
   const inner = (content as Record<string, unknown>)[kind] as Record<string, unknown> | string;
   const payload = typeof inner === 'object' && inner ? inner : {};
   const documentInner =

@@ -1,4 +1,4 @@
-import type { AnyMessageContent } from '@whiskeysockets/baileys';
+import { proto, type AnyMessageContent } from '@whiskeysockets/baileys';
 import { unhandled } from '../../domain/content.js';
 import type { OutgoingMessage } from '../session.js';
 
@@ -31,9 +31,29 @@ export function toBaileysContent({ to, content }: OutgoingMessage): AnyMessageCo
       return { react: { text: content.emoji, key: { remoteJid: to, id: content.messageId, fromMe: content.fromMe } } };
     case 'delete':
       return { delete: { remoteJid: to, id: content.messageId, fromMe: content.fromMe } };
+    case 'edit':
+      // A caption's edit is sent as captionEdit builds it; Baileys' `edit` makes a text's.
+      return { text: content.body, edit: { remoteJid: to, id: content.messageId, fromMe: true } };
     default:
       return unhandled(content);
   }
+}
+
+/**
+ * The edit of a media message's caption, as WhatsApp's clients send it: the
+ * protocol message carries the media message's kind with its new caption
+ * (Baileys' `edit` would make it a text). Undefined for any other message.
+ */
+export function captionEdit({ to, content }: OutgoingMessage, now = Date.now()): proto.IMessage | undefined {
+  if (content.type !== 'edit' || !content.caption) return undefined;
+  return {
+    protocolMessage: {
+      key: { remoteJid: to, id: content.messageId, fromMe: true },
+      type: proto.Message.ProtocolMessage.Type.MESSAGE_EDIT,
+      editedMessage: { [`${content.caption}Message`]: { caption: content.body } },
+      timestampMs: now,
+    },
+  };
 }
 
 export function vcard(name: string, phone?: string): string {

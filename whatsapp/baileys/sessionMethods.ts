@@ -17,7 +17,7 @@ import type { WhatsAppSession } from '../session.js';
 import type { SessionContext } from './connection.js';
 import { toGroupInfo } from './directory.js';
 import { createdGroup, createdGroupId, isCreateAnswer, refusalsTyped, toParticipantResults } from './groups.js';
-import { toBaileysContent } from './outbound.js';
+import { captionEdit, toBaileysContent } from './outbound.js';
 
 /** Ids of the messages a session sent that it remembers (the most recent ones). */
 const SENT_REMEMBERED = 10_000;
@@ -43,7 +43,10 @@ export function messageMethods(
       sentHere.add(message.id);
       if (sentHere.size > SENT_REMEMBERED) sentHere.delete(sentHere.values().next().value!);
       // A prepared media message needs none of sendMessage's extra attributes (those are for deletes, edits, polls).
+      const edit = captionEdit(message);
       if (prepared) await socket.relayMessage(message.to, prepared.prepared as proto.IMessage, { messageId: message.id });
+      // The stanza of an edit says so (`edit="1"`), as sendMessage's does.
+      else if (edit) await socket.relayMessage(message.to, edit, { messageId: message.id, additionalAttributes: { edit: '1' } });
       else await socket.sendMessage(message.to, toBaileysContent(message), { messageId: message.id });
     },
     async markRead(chatId, messages) {

@@ -21,7 +21,13 @@ interface Message {
   type: string;
   status: string;
   timestamp: number;
+  editedAt?: number;
+  edits?: Array<{ body: string; previous: string; editedAt: number }>;
+  revoked?: boolean;
 }
+
+/** An edit or a delete the account sent is a message of its own in the history: the page shows it on the message it changed. */
+const CHANGES = new Set(['edit', 'delete']);
 
 /** The last messages of one chat, picked from the instance's chats. */
 export function Messages({ instance }: { instance: string }) {
@@ -52,7 +58,7 @@ export function Messages({ instance }: { instance: string }) {
     },
     {
       instance,
-      types: ['message_received', 'message_ack', 'chatbot_paused'],
+      types: ['message_received', 'message_ack', 'chatbot_paused', 'message_edited', 'message_revoked'],
       concerns: (event) => event.data.chatId === chat,
       pollMs: 3_000,
     },
@@ -101,14 +107,33 @@ export function Messages({ instance }: { instance: string }) {
       {chat && messages && messages.length === 0 && <p>{t('messages.empty')}</p>}
       {chat && messages && (
         <ol class="messages" aria-live="polite">
-          {[...messages].reverse().map((m) => (
-            <li class={m.fromMe ? 'mine' : 'theirs'}>
-              <span class="hint">
-                {time(m.timestamp)} · {m.fromMe ? t('messages.sent', { status: m.status }) : t('messages.received')}
-              </span>
-              <div>{m.body || `[${m.type}]`}</div>
-            </li>
-          ))}
+          {[...messages]
+            .reverse()
+            .filter((m) => !CHANGES.has(m.type))
+            .map((m) => (
+              <li class={m.fromMe ? 'mine' : 'theirs'}>
+                <span class="hint">
+                  {time(m.timestamp)} · {m.fromMe ? t('messages.sent', { status: m.status }) : t('messages.received')}
+                  {m.editedAt && (
+                    <span
+                      class="edited"
+                      title={m.edits?.map((e) => t('messages.editedFrom', { previous: e.previous, time: time(e.editedAt) })).join('\n')}
+                    >
+                      {' · '}
+                      {t('messages.edited')}
+                    </span>
+                  )}
+                </span>
+                {m.revoked ? (
+                  <div class="revoked">
+                    <em>{t('messages.revoked')}</em>
+                    {m.body && <div>{m.body}</div>}
+                  </div>
+                ) : (
+                  <div>{m.body || `[${m.type}]`}</div>
+                )}
+              </li>
+            ))}
         </ol>
       )}
     </>
