@@ -6,6 +6,7 @@ import { forgetGroup, upsertChats, upsertContacts, upsertGroups } from '../db/di
 import { optOutByKeyword } from '../db/optouts.js';
 import { recordEvent } from '../db/events.js';
 import { applyMessageChanges } from '../db/messageChanges.js';
+import { getPoll, recordVote } from '../db/polls.js';
 import type { Chatbot } from './chatbot.js';
 import type {
   ChatInfo,
@@ -15,6 +16,7 @@ import type {
   GroupUpdate,
   IncomingMessage,
   MessageChange,
+  PollVote,
   StatusUpdate,
   WhatsAppSession,
 } from '../whatsapp/session.js';
@@ -41,6 +43,21 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
       (err) => deps.logger.error({ err, instanceId }, 'storing what the session reported failed'),
     );
   };
+
+  /** Opens each vote with its poll's key and records it; a vote on a poll the gateway has no key for is dropped (logged). */
+  async function storeVotes(votes: PollVote[]): Promise<void> {
+    for (const vote of votes) {
+      const poll = await getPoll(deps.db, instanceId, vote.pollId);
+      const selected =
+        poll?.secret &&
+        session()?.readPollVote(vote, { secret: poll.secret, options: poll.options, author: poll.author, fromMe: poll.fromMe });
+      if (!poll || !selected) {
+        deps.logger.warn({ instanceId, pollId: vote.pollId, voter: vote.voter, known: !!poll }, 'a poll vote could not be read');
+        continue;
+      }
+      await recordVote(deps.db, instanceId, poll, vote, selected);
+    }
+  }
 
   /** Media files deleted messages no longer need (a failure leaves a file behind, and says so). */
   async function removeMedia(files: string[]): Promise<void> {
@@ -122,6 +139,8 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
 
   return {
     messages: (messages: IncomingMessage[]) => run(() => storeMessages(messages)),
+    /** Votes on polls, after the messages reported before them (their polls among them) are stored. */
+    pollVotes: (votes: PollVote[]) => run(() => storeVotes(votes)),
     /** Edits and deletes for everyone, after the messages reported before them are stored. */
     messageChanges: (changes: MessageChange[]) =>
       run(async () => {

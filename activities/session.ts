@@ -280,6 +280,7 @@ function sessionHandlers(
     },
     messages: inbound.messages,
     messageChanges: inbound.messageChanges,
+    pollVotes: inbound.pollVotes,
     statuses: inbound.statuses,
     chats: inbound.chats,
     contacts: inbound.contacts,

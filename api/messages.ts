@@ -1,10 +1,11 @@
-/** Message history: `GET .../messages`, `.../messages/statistics`, `.../messages/clear`, `GET .../chats/messages`. */
+/** Message history: `GET .../messages`, `.../messages/statistics`, `.../messages/poll`, `.../messages/clear`, `GET .../chats/messages`. */
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
 import { clearMessages } from '../db/instances.js';
-import { EXACT_TOTAL_UP_TO, historyQueries, statisticsQuery, type HistoryFilter, type MessageRow } from '../db/messages.js';
-import { BadRequest } from '../lib/errors.js';
+import { EXACT_TOTAL_UP_TO, getMessage, historyQueries, statisticsQuery, type HistoryFilter, type MessageRow } from '../db/messages.js';
+import { BadRequest, NotFound } from '../lib/errors.js';
+import { getPoll, pollResults } from '../db/polls.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { jid } from './schemas.js';
@@ -72,6 +73,22 @@ export function historyRouter({ db }: { db: Db }): Router {
   router.get(
     '/',
     route({ query: historyQuery }, async ({ query }, _req, res) => page(db, instanceOf(res).id, query, query.limit, query.page)),
+  );
+
+  router.get(
+    '/poll',
+    route(
+      { query: z.object({ msgId: z.string().min(1, 'msgId must not be empty').max(128).optional() }) },
+      async ({ query }, _req, res) => {
+        if (!query.msgId) throw new BadRequest('msgId is required');
+        const instanceId = instanceOf(res).id;
+        const poll = await getPoll(db, instanceId, query.msgId);
+        if (poll) return pollResults(db, instanceId, poll);
+        const message = await getMessage(db, instanceId, query.msgId);
+        if (!message) throw new NotFound(`msgId: no message ${query.msgId} in this instance`, 'MESSAGE_NOT_FOUND');
+        throw new BadRequest(`msgId: message ${query.msgId} is a ${message.type} message, not a poll`);
+      },
+    ),
   );
 
   router.get(

@@ -3,7 +3,7 @@
  * body, records the message as pending with its WhatsApp id chosen up front,
  * wakes the instance's outbox, and waits a bounded time for it to go out.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
@@ -244,7 +244,10 @@ export function sendRouter(deps: SendDeps): Router {
         const content: StoredContent =
           'source' in body
             ? { ...body.content, media: await mediaRef(deps, instance.id, body.field, body.source, body.content.type) }
-            : body.content;
+            : body.content.type === 'poll'
+              ? // Its key, chosen once (after the request's fingerprint): votes on it are encrypted with it.
+                { ...body.content, secret: randomBytes(32).toString('base64') }
+              : body.content;
         // A file stored from this request's data URI goes again if no message of this request keeps it.
         const storedHere =
           'source' in body && body.source.startsWith('data:') && 'media' in content && 'stored' in content.media

@@ -69,9 +69,13 @@ export async function setChatArchived(db: Db, instanceId: string, chatId: string
   await db('chats').insert({ instance_id: instanceId, id: chatId, archived }).onConflict(['instance_id', 'id']).merge({ archived });
 }
 
-/** The chat and its messages, in one transaction. */
+/** The chat and its messages (with the votes on its polls), in one transaction. */
 export async function deleteChat(db: Db, instanceId: string, chatId: string): Promise<void> {
   await db.transaction(async (trx) => {
+    await trx('poll_votes')
+      .where({ instance_id: instanceId })
+      .whereIn('poll_id', trx('messages').where({ instance_id: instanceId, chat_id: chatId, type: 'poll' }).select('id'))
+      .delete();
     await trx('messages').where({ instance_id: instanceId, chat_id: chatId }).delete();
     await trx('chats').where({ instance_id: instanceId, id: chatId }).delete();
   });

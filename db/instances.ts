@@ -147,7 +147,10 @@ export function webhookStatus(status: ConnectionStatus): 'connected' | 'connecti
 }
 
 export async function clearMessages(db: Db, instanceId: string): Promise<number> {
-  return db('messages').where({ instance_id: instanceId }).delete();
+  return db.transaction(async (trx): Promise<number> => {
+    await trx('poll_votes').where({ instance_id: instanceId }).delete();
+    return trx('messages').where({ instance_id: instanceId }).delete();
+  });
 }
 
 /** Of these instances, at most `limit` whose sessions are open (connected to an account). */

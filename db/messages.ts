@@ -285,6 +285,16 @@ export async function recordIncoming(
           type: message.type,
           body: message.body,
           media: stored ? JSON.stringify(stored) : null,
+          // A poll keeps its options and key, to read and count its votes.
+          content: message.poll
+            ? JSON.stringify({
+                type: 'poll',
+                name: message.body,
+                values: message.poll.options,
+                selectableCount: message.poll.selectableCount,
+                ...(message.poll.secret ? { secret: message.poll.secret } : {}),
+              })
+            : null,
           status: message.fromMe ? 'sent' : 'received',
           timestamp: message.timestamp,
           // Our own messages that come in were written on the phone (or another linked device): a person.

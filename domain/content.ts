@@ -52,7 +52,8 @@ export type MessageContent<R extends References = Stored> =
   | { type: 'audio' | 'voice'; media: R['media'] }
   | { type: 'location'; lat: number; lng: number; name?: string; address?: string }
   | { type: 'contact'; name: string; phone?: string }
-  | { type: 'poll'; name: string; values: string[]; selectableCount: number }
+  /** `secret`: the poll's key (base64 of 32 bytes), chosen when it is accepted, with which voters encrypt their votes. */
+  | { type: 'poll'; name: string; values: string[]; selectableCount: number; secret?: string }
   | ({ type: 'reaction'; messageId: string; emoji: string } & R['target'])
   | ({ type: 'delete'; messageId: string } & R['target'])
   | ({ type: 'edit'; messageId: string; body: string } & R['edited']);

@@ -19,6 +19,7 @@ export const EVENT_NAMES = [
   'chatbot_paused',
   'message_edited',
   'message_revoked',
+  'poll_vote',
 ] as const;
 
 export type GatewayEvent = (typeof EVENT_NAMES)[number];

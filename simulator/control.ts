@@ -1,7 +1,7 @@
 /**
  * The simulator's HTTP control API: JSON routes under `/control/...` that let
  * a demo, a script or a test in another process do what the simulated phones
- * do (add users, save contacts, scan a QR or type a pairing code, send texts and receipts, edit and delete messages, call, create groups and
+ * do (add users, save contacts, scan a QR or type a pairing code, send texts and receipts, edit and delete messages, vote on polls, call, create groups and
  * administer them: members, subject, description, invite links, joining, leaving; remove a
  * linked device) and inject faults. It shares the simulator's HTTP server with
  * the websocket endpoint, so one port serves both.
@@ -14,6 +14,7 @@ import { BadRequest, Conflict, HttpError, NotFound, PayloadTooLarge } from '../l
 import { pnJid, type Companion, type SimUser } from './directory.js';
 import { sendFromPhone, sendReceipt, type ReceivedMessage } from './messages.js';
 import { editFromPhone, revokeFromPhone } from './changes.js';
+import { voteFromPhone } from './polls.js';
 import type { Simulator } from './simulator.js';
 import { PairingCodeError } from './pairingCode.js';
 import { describeCall } from './calls.js';
@@ -57,6 +58,13 @@ const schemas = {
     author: phone.optional(),
     /** `from` is the linked account's own phone, changing a message it wrote there. */
     own: z.boolean().optional(),
+  }),
+  vote: z.object({
+    from: phone,
+    pollId: z.string().min(1),
+    options: z.array(z.string()),
+    group: z.string().min(1).optional(),
+    addressing: z.enum(['pn', 'lid']).optional(),
   }),
   received: z.object({ to: phone.optional(), since: z.coerce.number().int().min(0).optional() }),
   receipts: z.object({
@@ -264,6 +272,16 @@ function messageRoutes({ sim, known, linked, linkedOrConflict, online }: Control
       if (target.to) linkedOrConflict(target.to);
       const change = { from, id: input.id, own: input.own, author: input.author ? known(input.author) : undefined, ...target };
       const id = input.body !== undefined ? await editFromPhone(sim, { ...change, body: input.body }) : await revokeFromPhone(sim, change);
+      return { body: { id } };
+    },
+
+    // A phone votes on a poll it received (by option names; none withdraws its vote).
+    'POST /control/polls/vote': async (body) => {
+      const input = parse(schemas.vote, body);
+      const from = known(input.from);
+      const id = await voteFromPhone(sim, { ...input, from }).catch((err: Error) => {
+        throw new BadRequest(err.message);
+      });
       return { body: { id } };
     },
 

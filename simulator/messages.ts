@@ -204,7 +204,7 @@ export function sendFromOwnPhone(
 
 function stanzaType(message: proto.IMessage): string {
   if (message.reactionMessage) return 'reaction';
-  if (message.pollCreationMessage || message.pollCreationMessageV3) return 'poll';
+  if (message.pollCreationMessage || message.pollCreationMessageV3 || message.pollUpdateMessage) return 'poll';
   if (message.conversation || message.extendedTextMessage || message.protocolMessage || message.editedMessage) return 'text';
   return 'media';
 }

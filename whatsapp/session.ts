@@ -77,6 +77,8 @@ export interface IncomingMessage {
   offline: boolean;
   /** Present for media messages: download with `session.downloadMedia(message)`. */
   media?: { mimetype: string; fileName?: string; size?: number };
+  /** Present for a poll: its options, how many may be chosen (0: any number) and its key (base64), to read votes with. */
+  poll?: { options: string[]; selectableCount: number; secret?: string };
   /** The driver's own representation, kept to download media later. */
   raw?: unknown;
 }
@@ -92,6 +94,35 @@ export type MessageChange = { id: string; chatId: string; by: string; byLid?: st
   | { kind: 'edit'; body: string }
   | { kind: 'revoke' }
 );
+
+/**
+ * A vote on a poll, as it arrived: encrypted with the poll's key, so only
+ * `session.readPollVote` with the poll can tell what was chosen. A voter's
+ * later vote on the same poll replaces the earlier one.
+ */
+export interface PollVote {
+  /** The poll's message id. */
+  pollId: string;
+  chatId: string;
+  /** Who voted, as a phone-number JID where WhatsApp tells one. */
+  voter: string;
+  voterLid?: string;
+  fromMe: boolean;
+  /** When it was cast (ms since the epoch). */
+  at: number;
+  /** The driver's encrypted vote. */
+  encrypted: unknown;
+}
+
+/** What `readPollVote` needs of the poll a vote is on. */
+export interface PollForVotes {
+  /** Its key (base64), from when it was sent or received. */
+  secret: string;
+  options: string[];
+  /** Its author (phone-number JID and LID, where known); the account for its own poll. */
+  author: string[];
+  fromMe: boolean;
+}
 
 export interface GroupInfo {
   id: string;
@@ -237,6 +268,8 @@ export interface SessionEventHandlers {
   messages?(messages: IncomingMessage[]): void;
   /** Messages edited or deleted for everyone (reported after the messages reported before them). */
   messageChanges?(changes: MessageChange[]): void;
+  /** Votes on polls (reported after the messages reported before them: a poll comes before its votes). */
+  pollVotes?(votes: PollVote[]): void;
   /**
    * Delivery and read receipts for messages. A receipt is acknowledged to
    * WhatsApp (which otherwise delivers it again) once the promise returned
@@ -295,6 +328,8 @@ export interface WhatsAppSession {
   existing(jids: string[]): Promise<Map<string, boolean>>;
   /** Downloads the media of an incoming message. */
   downloadMedia(message: IncomingMessage): Promise<Buffer>;
+  /** The options a vote chose (none: the voter withdrew the vote), or undefined when it cannot be read with this poll. */
+  readPollVote(vote: PollVote, poll: PollForVotes): string[] | undefined;
   /** Sends read receipts for messages of a chat. */
   markRead(chatId: string, messages: Array<{ id: string; participant?: string }>): Promise<void>;
   /**

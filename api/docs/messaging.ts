@@ -173,6 +173,39 @@ export const messagingDocs: RouteDocs = {
     parameters: { limit: 100, page: 1, status: 'delivered', chatId: TO },
     responses: { 200: messagePage },
   },
+  [`GET ${I}/messages/poll`]: {
+    summary: "A poll's results",
+    description:
+      "Each option's count and voters, and every voter's current vote (`selected`: the options chosen; none when the vote was withdrawn), for a poll the account sent or received. Votes are counted as they arrive (each also a `poll_vote` event), in one-to-one chats and groups; a voter's later vote replaces the earlier one.",
+    tag: 'History',
+    parameters: { msgId: MESSAGE_ID },
+    required: ['msgId'],
+    responses: {
+      200: {
+        description: 'OK',
+        example: {
+          id: MESSAGE_ID,
+          chatId: CHAT,
+          name: 'Hangi gün uygun?',
+          selectableCount: 1,
+          options: [
+            { name: 'Pazartesi', votes: 1, voters: [CHAT] },
+            { name: 'Salı', votes: 0, voters: [] },
+          ],
+          voters: 1,
+          votes: [{ voter: CHAT, selected: ['Pazartesi'], votedAt: 1764669660000 }],
+        },
+      },
+      400: {
+        description: 'msgId missing, or not a poll',
+        example: { error: `msgId: message ${MESSAGE_ID} is a chat message, not a poll`, code: 'BAD_REQUEST' },
+      },
+      404: {
+        description: 'No such message',
+        example: { error: `msgId: no message ${MESSAGE_ID} in this instance`, code: 'MESSAGE_NOT_FOUND' },
+      },
+    },
+  },
   [`GET ${I}/messages/statistics`]: {
     summary: 'Message counts by status',
     description: 'Counts follow the lifecycle: a read message also counts as sent and delivered.',

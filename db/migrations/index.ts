@@ -25,6 +25,7 @@ import * as eventLog from './023_event_log.js';
 import * as eventSinks from './024_event_sinks.js';
 import * as senderLids from './025_sender_lids.js';
 import * as messageChanges from './026_message_changes.js';
+import * as pollVotes from './027_poll_votes.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -60,6 +61,7 @@ const migrations: Record<string, Migration> = {
   '024_event_sinks': eventSinks,
   '025_sender_lids': senderLids,
   '026_message_changes': messageChanges,
+  '027_poll_votes': pollVotes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -93,6 +93,8 @@ export function createFakeDriver(
         async downloadMedia() {
           throw new Error('the fake driver has no media');
         },
+        // Polls are tested on real Baileys against the simulator (test/e2e-polls.test.ts).
+        readPollVote: () => undefined,
         // Chats, contacts and groups are tested on real Baileys against the simulator.
         async markRead() {},
         // Presence is tested on real Baileys against the simulator (test/e2e-presence.test.ts).

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { Agent as UndiciAgent } from 'undici';
+import { readPollVote } from './polls.js';
 import { makeWASocket, Browsers, type UserFacingSocketConfig, type WASocket, type WAVersion } from '@whiskeysockets/baileys';
 import type { ConnectOptions, SessionClose, WhatsAppDriver, WhatsAppSession } from '../session.js';
 import { sessionsUnresponsive } from '../../lib/metrics.js';
@@ -96,6 +97,7 @@ function startSession(ctx: SessionContext): WhatsAppSession {
     waitOpen: (timeoutMs) => connection.waitOpen(timeoutMs),
     persisted: () => ctx.state.keys.persisted(),
     requestPairingCode: (phone) => connection.requestPairingCode(phone),
+    readPollVote: (vote, poll) => readPollVote(vote, poll, { jid: ctx.state.creds.me?.id, lid: ctx.state.creds.me?.lid ?? undefined }),
     ...methods,
     async send(message, prepared) {
       // Watched from before it is written: its ack may come before the write returns.

@@ -6,7 +6,8 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { isLidUser, jidNormalizedUser, type BaileysEventMap, type WASocket } from '@whiskeysockets/baileys';
-import type { IncomingCall, IncomingMessage, MessageChange, StatusUpdate } from '../session.js';
+import type { IncomingCall, IncomingMessage, MessageChange, PollVote, StatusUpdate } from '../session.js';
+import { toPollVote } from './polls.js';
 import { toIncomingCall } from './calls.js';
 import type { ConnectionLifecycle, SessionContext } from './connection.js';
 import { toChatInfo, toContactInfo, toGroupInfo, toLiveChatInfo } from './directory.js';
@@ -64,12 +65,13 @@ function reportsInOrder(logger: Logger): InOrder {
 
 function subscribeMessages({ socket, state, handlers }: SessionContext, sentHere: ReadonlySet<string>, inOrder: InOrder): void {
   socket.ev.on('messages.upsert', (upsert) => {
-    const { incoming, statuses, changes } = fromUpsert(upsert, state.creds.me?.id ?? '', sentHere, state.creds.me?.lid ?? undefined);
+    const { incoming, statuses, changes, votes } = fromUpsert(upsert, state.creds.me?.id ?? '', sentHere, state.creds.me?.lid ?? undefined);
     // In order: a message whose sender needs a LID lookup must not be overtaken by a later one (nor an edit by its message).
     inOrder(async () => {
       if (incoming.length) handlers.messages?.(await withPhoneNumbers(socket, incoming));
       if (statuses.length) handlers.statuses?.(statuses);
       if (changes.length) handlers.messageChanges?.(await changesWithPhoneNumbers(socket, changes));
+      if (votes.length) handlers.pollVotes?.(await votersWithPhoneNumbers(socket, votes));
     }, 'reporting incoming messages failed');
   });
 }
@@ -80,15 +82,21 @@ export function fromUpsert(
   ownJid: string,
   sentHere: ReadonlySet<string>,
   ownLid?: string,
-): { incoming: IncomingMessage[]; statuses: StatusUpdate[]; changes: MessageChange[] } {
+): { incoming: IncomingMessage[]; statuses: StatusUpdate[]; changes: MessageChange[]; votes: PollVote[] } {
   const incoming: IncomingMessage[] = [];
   const statuses: StatusUpdate[] = [];
   const changes: MessageChange[] = [];
+  const votes: PollVote[] = [];
   for (const message of messages) {
     // An edit or a delete for everyone (of a message before it, or sent by this session: an edit it sent comes back).
     const change = toChange(message, ownJid, ownLid);
     if (change) {
       changes.push(change);
+      continue;
+    }
+    const vote = toPollVote(message, ownJid, ownLid);
+    if (vote) {
+      votes.push(vote);
       continue;
     }
     // A message this session sent that comes back (a history sync): the gateway stored it before sending.
@@ -103,7 +111,7 @@ export function fromUpsert(
       statuses.push({ id: message.key.id, chatId: message.key.remoteJid ?? '', status, fromMe: true });
     }
   }
-  return { incoming, statuses, changes };
+  return { incoming, statuses, changes, votes };
 }
 
 /** Chats and contacts: from the history sync, then as they change. */
@@ -175,6 +183,20 @@ async function changesWithPhoneNumbers(socket: WASocket, changes: MessageChange[
     chatId: resolve(c.chatId),
     by: resolve(c.by),
     ...(c.by.endsWith('@lid') ? { byLid: c.byLid ?? c.by } : {}),
+  }));
+}
+
+/** Votes whose chat or voter is still a LID, as withPhoneNumbers does for messages. */
+async function votersWithPhoneNumbers(socket: WASocket, votes: PollVote[]): Promise<PollVote[]> {
+  const resolve = await phoneNumbersOf(
+    socket,
+    votes.flatMap((v) => [v.chatId, v.voter]),
+  );
+  return votes.map((v) => ({
+    ...v,
+    chatId: resolve(v.chatId),
+    voter: resolve(v.voter),
+    ...(v.voter.endsWith('@lid') ? { voterLid: v.voterLid ?? v.voter } : {}),
   }));
 }
 

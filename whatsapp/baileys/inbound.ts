@@ -51,7 +51,7 @@ function preferPn(jid: string | null | undefined, alt: string | null | undefined
 }
 
 /** Who sent a message, as a phone-number JID where WhatsApp tells one, and its LID beside. */
-function senderOf(message: WAMessage, ownJid: string, ownLid?: string): { chatId: string; from: string; fromLid?: string } {
+export function senderOf(message: WAMessage, ownJid: string, ownLid?: string): { chatId: string; from: string; fromLid?: string } {
   const key = message.key as WAMessage['key'] & { remoteJidAlt?: string; participantAlt?: string };
   const chatId = preferPn(key.remoteJid, key.remoteJidAlt);
   const isGroup = chatId.endsWith('@g.us');
@@ -146,6 +146,7 @@ export function toIncoming(message: WAMessage, ownJid: string, offline = false, 
     ...(message.pushName ? { pushName: message.pushName } : {}),
     timestamp: Number(message.messageTimestamp ?? Math.floor(Date.now() / 1000)),
     offline,
+    ...(type === 'poll' ? { poll: pollOf(payload as proto.Message.IPollCreationMessage, message) } : {}),
     ...(media
       ? {
           media: {
@@ -156,6 +157,16 @@ export function toIncoming(message: WAMessage, ownJid: string, offline = false, 
         }
       : {}),
     raw: message,
+  };
+}
+
+/** A poll's options, how many may be chosen, and its key (votes are encrypted with it), where the message carries it. */
+function pollOf(poll: proto.Message.IPollCreationMessage, message: WAMessage): IncomingMessage['poll'] {
+  const secret = message.message?.messageContextInfo?.messageSecret;
+  return {
+    options: (poll.options ?? []).flatMap((o) => (o.optionName ? [o.optionName] : [])),
+    selectableCount: poll.selectableOptionsCount ?? 0,
+    ...(secret?.length ? { secret: Buffer.from(secret).toString('base64') } : {}),
   };
 }
 

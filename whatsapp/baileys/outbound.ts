@@ -26,7 +26,15 @@ export function toBaileysContent({ to, content }: OutgoingMessage): AnyMessageCo
         contacts: { displayName: content.name, contacts: [{ displayName: content.name, vcard: vcard(content.name, content.phone) }] },
       };
     case 'poll':
-      return { poll: { name: content.name, values: content.values, selectableCount: content.selectableCount } };
+      return {
+        poll: {
+          name: content.name,
+          values: content.values,
+          selectableCount: content.selectableCount,
+          // The same key on every send of it (a resend after a crash): the votes are read with it.
+          ...(content.secret ? { messageSecret: Buffer.from(content.secret, 'base64') } : {}),
+        },
+      };
     case 'reaction':
       return { react: { text: content.emoji, key: { remoteJid: to, id: content.messageId, fromMe: content.fromMe } } };
     case 'delete':

@@ -26,6 +26,11 @@ interface Message {
   revoked?: boolean;
 }
 
+interface PollResults {
+  options: Array<{ name: string; votes: number }>;
+  voters: number;
+}
+
 /** An edit or a delete the account sent is a message of its own in the history: the page shows it on the message it changed. */
 const CHANGES = new Set(['edit', 'delete']);
 
@@ -34,6 +39,7 @@ export function Messages({ instance }: { instance: string }) {
   const [chats, setChats] = useState<Chat[] | null>(null);
   const [chat, setChat] = useState('');
   const [messages, setMessages] = useState<Message[] | null>(null);
+  const [polls, setPolls] = useState<Record<string, PollResults>>({});
   const [pause, setPause] = useState<Pause | null>(null);
   const [resumed, setResumed] = useState<string | null>(null);
   const { error, run } = useAction();
@@ -54,11 +60,19 @@ export function Messages({ instance }: { instance: string }) {
           ]);
           setMessages(page.messages);
           setPause(paused.pauses.find((p) => p.chatId === chat) ?? null);
+          // The polls on the page, with their current results.
+          const shown = page.messages.filter((m) => m.type === 'poll' && !m.revoked);
+          const results = await Promise.all(
+            shown.map((m) =>
+              api<PollResults>('GET', `/instance/${instance}/messages/poll?msgId=${encodeURIComponent(m.id)}`).catch(() => null),
+            ),
+          );
+          setPolls(Object.fromEntries(shown.flatMap((m, i) => (results[i] ? [[m.id, results[i]]] : []))));
         });
     },
     {
       instance,
-      types: ['message_received', 'message_ack', 'chatbot_paused', 'message_edited', 'message_revoked'],
+      types: ['message_received', 'message_ack', 'chatbot_paused', 'message_edited', 'message_revoked', 'poll_vote'],
       concerns: (event) => event.data.chatId === chat,
       pollMs: 3_000,
     },
@@ -131,6 +145,16 @@ export function Messages({ instance }: { instance: string }) {
                   </div>
                 ) : (
                   <div>{m.body || `[${m.type}]`}</div>
+                )}
+                {polls[m.id] && (
+                  <ul class="poll" aria-label={t('messages.pollResults', { voters: polls[m.id]!.voters })}>
+                    {polls[m.id]!.options.map((o) => (
+                      <li>
+                        {o.name} <span class="badge">{o.votes}</span>
+                      </li>
+                    ))}
+                    <li class="hint">{t('messages.pollResults', { voters: polls[m.id]!.voters })}</li>
+                  </ul>
                 )}
               </li>
             ))}
