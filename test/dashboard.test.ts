@@ -14,6 +14,7 @@ import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { simulatorEnv } from './support/scenario.js';
 import { sendFromPhone } from '../simulator/messages.js';
+import { voteFromPhone } from '../simulator/polls.js';
 import { freePort } from '../stack/ports.js';
 import { dictionaries } from '../web/src/words.js';
 
@@ -676,6 +677,22 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     await messages.getByLabel('Chat', { exact: true }).selectOption(`${AYSE}@s.whatsapp.net`);
     await messages.getByText('Merhaba from the dashboard').waitFor();
     await messages.getByText('Merhaba Ayşe, indirim başladı!').waitFor();
+    // An edit and a poll's votes show on the open page as they happen (its event stream).
+    const history = (await (await gw.request(`/api/instance/shop/messages?chatId=${AYSE}`)).json()) as {
+      messages: Array<{ id: string; body: string }>;
+    };
+    const typed = history.messages.find((m) => m.body === 'Merhaba from the dashboard')!;
+    const edit = { to: AYSE, msgId: typed.id, body: 'Merhaba from the dashboard, edited' };
+    assert.equal((await gw.request('/api/instance/shop/messages/edit', { method: 'POST', json: edit })).status, 200);
+    await messages.locator('li', { hasText: 'Merhaba from the dashboard, edited' }).locator('.edited', { hasText: 'edited' }).waitFor();
+    const poll = { to: AYSE, name: 'Hangi renk?', values: ['Mavi', 'Yeşil'], selectableCount: 1 };
+    const pollId = ((await (await gw.request('/api/instance/shop/messages/poll', { method: 'POST', json: poll })).json()) as { id: string })
+      .id;
+    await messages.locator('ul.poll').getByText('0 voted').waitFor();
+    await eventually(async () => sim.received.some((m) => m.id === pollId && m.to === AYSE), 20_000, 'the poll on the phone');
+    await voteFromPhone(sim, { from: sim.user(AYSE), pollId, options: ['Yeşil'] });
+    await messages.locator('ul.poll').getByText('1 voted').waitFor();
+    assert.equal(await messages.locator('ul.poll li', { hasText: 'Yeşil' }).locator('.badge').innerText(), '1');
     // The test message was a person's: the chatbot keeps out of Ayşe's chat, says so and until when, and resumes on a click.
     const pause = messages.locator('.paused');
     await pause
