@@ -250,7 +250,7 @@ test('chats, contacts and groups map to the stored shapes, by phone number where
       creation: 1_700_000_000,
       participants: [
         { id: ALI_LID, phoneNumber: ALI, admin: 'superadmin' },
-        { id: '905550000003@s.whatsapp.net', admin: null },
+        { id: '905550000003@s.whatsapp.net', lid: '333344445555@lid', admin: null },
         { id: '905550000004@s.whatsapp.net', admin: 'admin' },
       ],
       announce: true,
@@ -262,8 +262,8 @@ test('chats, contacts and groups map to the stored shapes, by phone number where
       owner: ALI,
       creation: 1_700_000_000,
       participants: [
-        { id: ALI, admin: 'superadmin' },
-        { id: '905550000003@s.whatsapp.net', admin: null },
+        { id: ALI, lid: ALI_LID, admin: 'superadmin' },
+        { id: '905550000003@s.whatsapp.net', lid: '333344445555@lid', admin: null },
         { id: '905550000004@s.whatsapp.net', admin: 'admin' },
       ],
       announce: true,
@@ -439,7 +439,7 @@ test("group administration: WhatsApp's per-participant codes, participant change
 
   const cases: Array<[string, unknown, unknown]> = [
     [
-      'a LID-addressed add names members and author by phone number',
+      'a LID-addressed add names members and author by phone number, their LIDs beside',
       {
         id: GROUP,
         action: 'add',
@@ -447,12 +447,30 @@ test("group administration: WhatsApp's per-participant codes, participant change
         authorPn: ALI,
         participants: [{ id: '222233334444@lid', phoneNumber: '905550000004@s.whatsapp.net' }],
       },
-      { groupId: GROUP, action: 'add', participants: ['905550000004@s.whatsapp.net'], author: ALI },
+      {
+        groupId: GROUP,
+        action: 'add',
+        participants: ['905550000004@s.whatsapp.net'],
+        participantLids: ['222233334444@lid'],
+        author: ALI,
+        authorLid: ALI_LID,
+      },
     ],
     [
       'a promote in a PN group',
-      { id: GROUP, action: 'promote', author: ALI, participants: [{ id: '905550000004@s.whatsapp.net', lid: '222233334444@lid' }] },
-      { groupId: GROUP, action: 'promote', participants: ['905550000004@s.whatsapp.net'], author: ALI },
+      {
+        id: GROUP,
+        action: 'promote',
+        author: ALI,
+        participants: [{ id: '905550000004@s.whatsapp.net', lid: '222233334444@lid' }, { id: '905550000005@s.whatsapp.net' }],
+      },
+      {
+        groupId: GROUP,
+        action: 'promote',
+        participants: ['905550000004@s.whatsapp.net', '905550000005@s.whatsapp.net'],
+        participantLids: ['222233334444@lid', null],
+        author: ALI,
+      },
     ],
     [
       'no author given',
@@ -485,7 +503,7 @@ test('group updates: what a member changed (subject, description, who may send o
     [
       'an author by LID with its number',
       { id: GROUP, subject: 'X', author: LID_AUTHOR, authorPn: ALI },
-      { groupId: GROUP, subject: 'X', author: ALI },
+      { groupId: GROUP, subject: 'X', author: ALI, authorLid: LID_AUTHOR },
     ],
     ['a whole metadata refresh', { id: GROUP, subject: 'Ekip', participants: [] }, undefined],
     ['an invite link change', { id: GROUP, inviteCode: 'abc', author: ALI }, undefined],

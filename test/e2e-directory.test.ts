@@ -101,9 +101,10 @@ test("groups are listed from WhatsApp, and one group's details are fetched live"
   assert.deepEqual(
     [...detail.participants].sort((a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id)),
     [
-      { id: jid(OWNER), admin: 'superadmin' },
-      { id: jid(DAVE), admin: 'admin' },
-      { id: jid(EVE), admin: null },
+      // The LID beside each member's number, as WhatsApp gives it.
+      { id: jid(OWNER), lid: `${sim.user(OWNER).lid}@lid`, admin: 'superadmin' },
+      { id: jid(DAVE), lid: `${sim.user(DAVE).lid}@lid`, admin: 'admin' },
+      { id: jid(EVE), lid: `${sim.user(EVE).lid}@lid`, admin: null },
     ],
   );
   assert.equal((await get(`/groups/group?groupId=${DAVE}`)).status, 400);

@@ -57,6 +57,9 @@ const phone = async (method: string, path: string, json?: unknown) => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
+/** A user's LID, as WhatsApp gives it beside the phone number. */
+const lid = (phone: string) => `${sim.user(phone).lid}@lid`;
+
 /** The group_update events of this group so far (what changed, and who changed it). */
 const updateEvents = (group: string) =>
   receiver
@@ -126,6 +129,7 @@ test('promote, demote, remove and add: results per participant, GET .../group cu
     groupId,
     action: 'promote',
     participants: [jid(ALI)],
+    participantLids: [lid(ALI)],
     author: jid(OWNER),
   });
 
@@ -234,6 +238,7 @@ test('invite links: get and revoke; the old code no longer lets anyone in, the n
     groupId,
     action: 'add',
     participants: [jid(DENIZ)],
+    participantLids: [lid(DENIZ)],
     author: jid(DENIZ),
   });
 });
@@ -300,6 +305,7 @@ test("a change made from a phone reaches the webhook with the phone as author, a
     groupId: aliGroup,
     action: 'add',
     participants: [jid(EVE)],
+    participantLids: [lid(EVE)],
     author: jid(ALI),
   });
   await eventually(
@@ -337,6 +343,7 @@ test('leaving: the group leaves the list, the members are told, a webhook event 
     groupId: aliGroup,
     action: 'remove',
     participants: [jid(OWNER)],
+    participantLids: [lid(OWNER)],
     author: jid(OWNER),
   });
   // No longer a member: WhatsApp refuses its details and its changes.

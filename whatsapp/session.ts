@@ -130,7 +130,8 @@ export interface GroupInfo {
   description: string | null;
   owner: string | null;
   creation: number | null;
-  participants: Array<{ id: string; admin: 'admin' | 'superadmin' | null }>;
+  /** Members by phone-number JID where known, with their LID beside when WhatsApp gave one. */
+  participants: Array<{ id: string; lid?: string; admin: 'admin' | 'superadmin' | null }>;
   /** Only admins may send messages. */
   announce?: boolean;
   /** Only admins may change the subject, the description and the picture. */
@@ -155,8 +156,12 @@ export interface GroupParticipantsChange {
   action: GroupParticipantAction;
   /** Phone-number JIDs where WhatsApp tells them. */
   participants: string[];
+  /** Their LIDs, in the same order (null where WhatsApp gave none); present when WhatsApp gave any. */
+  participantLids?: Array<string | null>;
   /** Who made the change (a member leaving is its own author), when WhatsApp says. */
   author: string | null;
+  /** The author's LID, when WhatsApp gave one. */
+  authorLid?: string;
 }
 
 /** A group's subject, description or settings changed (only what changed is present). */
@@ -171,6 +176,8 @@ export interface GroupUpdate {
   restrict?: boolean;
   /** Who made the change, when WhatsApp says. */
   author: string | null;
+  /** The author's LID, when WhatsApp gave one. */
+  authorLid?: string;
 }
 
 /**

@@ -29,7 +29,8 @@ export const groupDocs: RouteDocs = {
   [`GET ${I}/groups/ids`]: { summary: 'Group ids', responses: { 200: { description: 'OK', example: [GROUP] } } },
   [`GET ${I}/groups/group`]: {
     summary: 'One group with its participants',
-    description: 'Asked of WhatsApp (cached 30 s). `announce`: only admins may send; `restrict`: only admins may edit the group.',
+    description:
+      "Asked of WhatsApp (cached 30 s). Participants by phone-number JID where known, with `lid` beside when WhatsApp gave the member's LID. `announce`: only admins may send; `restrict`: only admins may edit the group.",
     parameters: { groupId: GROUP },
     responses: {
       200: {
@@ -39,8 +40,8 @@ export const groupDocs: RouteDocs = {
           name: 'Ekip',
           description: 'Mağaza ekibi',
           participants: [
-            { id: '905559876543@s.whatsapp.net', admin: 'superadmin' },
-            { id: CHAT, admin: null },
+            { id: '905559876543@s.whatsapp.net', lid: '104729356182957@lid', admin: 'superadmin' },
+            { id: CHAT, lid: '208413650927316@lid', admin: null },
           ],
           owner: '905559876543@s.whatsapp.net',
           announce: false,

@@ -39,6 +39,12 @@ export function toContactInfo(contact: Partial<Contact>): ContactInfo {
   return info;
 }
 
+/** The LID among a JID and its alternatives, if any. */
+export const lidAmong = (...jids: Array<string | null | undefined>): string | undefined => {
+  const lid = jids.find((j) => j?.endsWith('@lid'));
+  return lid ? jidNormalizedUser(lid) : undefined;
+};
+
 export function toGroupInfo(group: GroupMetadata): GroupInfo {
   return {
     id: group.id,
@@ -46,10 +52,14 @@ export function toGroupInfo(group: GroupMetadata): GroupInfo {
     description: group.desc ?? null,
     owner: group.owner ? pnOf(group.owner, group.ownerPn) : null,
     creation: group.creation ?? null,
-    participants: group.participants.map((p) => ({
-      id: pnOf(p.id, (p as { phoneNumber?: string }).phoneNumber),
-      admin: p.admin === 'admin' || p.admin === 'superadmin' ? p.admin : null,
-    })),
+    participants: group.participants.map((p) => {
+      const lid = lidAmong(p.id, p.lid);
+      return {
+        id: pnOf(p.id, p.phoneNumber),
+        ...(lid ? { lid } : {}),
+        admin: p.admin === 'admin' || p.admin === 'superadmin' ? p.admin : null,
+      };
+    }),
     announce: !!group.announce,
     restrict: !!group.restrict,
   };

@@ -7,7 +7,7 @@ import {
   type GroupMetadata,
 } from '@whiskeysockets/baileys';
 import { WhatsAppRefusal, type GroupInfo, type GroupParticipantsChange, type GroupUpdate, type ParticipantResult } from '../session.js';
-import { toGroupInfo } from './directory.js';
+import { lidAmong, toGroupInfo } from './directory.js';
 
 /** Group administration results in the gateway's shapes. Pure; table-tested. */
 
@@ -76,13 +76,18 @@ export function toParticipantResults(results: Array<{ status: string; jid?: stri
 /** Baileys' `group-participants.update` as the gateway's change; undefined for number changes (`modify`). */
 export function toParticipantsChange(update: BaileysEventMap['group-participants.update']): GroupParticipantsChange | undefined {
   if (update.action === 'modify') return undefined;
+  const members = update.participants.map((p) =>
+    typeof p === 'string' ? { id: p } : (p as { id: string; phoneNumber?: string; lid?: string }),
+  );
+  const lids = members.map((p) => lidAmong(p.id, p.lid) ?? null);
+  const authorLid = update.author ? lidAmong(update.author) : undefined;
   return {
     groupId: update.id,
     action: update.action,
-    participants: update.participants.map((p) =>
-      typeof p === 'string' ? pnOf(p) : pnOf(p.id, (p as { phoneNumber?: string }).phoneNumber),
-    ),
+    participants: members.map((p) => pnOf(p.id, p.phoneNumber)),
+    ...(lids.some(Boolean) ? { participantLids: lids } : {}),
     author: update.author ? pnOf(update.author, update.authorPn) : null,
+    ...(authorLid ? { authorLid } : {}),
   };
 }
 
@@ -100,5 +105,11 @@ export function toGroupUpdate(update: BaileysEventMap['groups.update'][number]):
     ...(update.restrict !== undefined ? { restrict: update.restrict } : {}),
   };
   if (Object.keys(changes).length === 0) return undefined;
-  return { groupId: update.id, ...changes, author: update.author ? pnOf(update.author, authorPn) : null };
+  const authorLid = lidAmong(update.author);
+  return {
+    groupId: update.id,
+    ...changes,
+    author: update.author ? pnOf(update.author, authorPn) : null,
+    ...(authorLid ? { authorLid } : {}),
+  };
 }
