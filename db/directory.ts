@@ -1,4 +1,5 @@
 /** Chats, contacts and groups of an instance, as WhatsApp reports them. */
+import type { Knex } from 'knex';
 import type { Db } from './knex.js';
 import type { ChatInfo, ContactInfo, GroupInfo } from '../whatsapp/session.js';
 
@@ -36,7 +37,8 @@ export async function upsertChats(db: Db, instanceId: string, chats: ChatInfo[])
 }
 
 export async function upsertContacts(db: Db, instanceId: string, contacts: ContactInfo[]): Promise<void> {
-  for (const contact of contacts.filter((c) => c.id.endsWith('@s.whatsapp.net'))) {
+  const numbered = contacts.filter((c) => c.id.endsWith('@s.whatsapp.net'));
+  for (const contact of numbered) {
     const patch: Record<string, unknown> = { updated_at: db.fn.now() };
     if (contact.name !== undefined) patch.name = contact.name;
     if (contact.notify !== undefined) patch.notify = contact.notify;
@@ -46,6 +48,12 @@ export async function upsertContacts(db: Db, instanceId: string, contacts: Conta
       .onConflict(['instance_id', 'id'])
       .merge(patch);
   }
+  // A contact's LID now known: a chat kept under it becomes one with the number's.
+  await foldLidChats(
+    db,
+    instanceId,
+    numbered.flatMap((c) => (c.lid ? [{ pn: c.id, lid: c.lid }] : [])),
+  );
 }
 
 export async function upsertGroups(db: Db, instanceId: string, groups: GroupInfo[]): Promise<void> {
@@ -118,4 +126,49 @@ export async function groupIds(db: Db, instanceId: string): Promise<string[]> {
 export async function groupParticipants(db: Db, instanceId: string, groupId: string): Promise<GroupRow['participants'] | undefined> {
   const group = await db('groups').where({ instance_id: instanceId, id: groupId }).first('participants');
   return group?.participants;
+}
+
+/** A phone-number JID and the LID of the same account. */
+export interface LidPair {
+  pn: string;
+  lid: string;
+}
+
+/**
+ * A chat first seen under a LID (WhatsApp hid the number) becomes one with
+ * the chat under its phone number once the pair is known: its messages move
+ * over (sender and recipient renamed, the LID kept beside), its unread count
+ * adds up, and the LID's chat goes. One statement for any number of pairs;
+ * nothing happens for a LID without a chat. Returns how many messages moved.
+ */
+export async function foldLidChats(db: Db | Knex.Transaction, instanceId: string, pairs: LidPair[]): Promise<number> {
+  const known = pairs.filter((p) => p.pn.endsWith('@s.whatsapp.net') && p.lid.endsWith('@lid'));
+  if (known.length === 0) return 0;
+  const { rows } = await db.raw(
+    `with pairs as (
+       select distinct on (lid) pn, lid from unnest(?::text[], ?::text[]) as p(pn, lid)
+     ), old as (
+       delete from chats c using pairs p where c.instance_id = ? and c.id = p.lid returning c.*, p.pn
+     ), moved as (
+       update messages m
+          set chat_id = p.pn,
+              from_lid = case when m.from_jid = p.lid then coalesce(m.from_lid, p.lid) else m.from_lid end,
+              from_jid = case when m.from_jid = p.lid then p.pn else m.from_jid end,
+              to_jid = case when m.to_jid = p.lid then p.pn else m.to_jid end
+         from pairs p
+        where m.instance_id = ? and m.chat_id = p.lid
+       returning 1
+     ), merged as (
+       insert into chats (instance_id, id, name, unread_count, last_message, archived)
+       select ?, o.pn, o.name, o.unread_count, o.last_message, o.archived from old o
+       on conflict (instance_id, id) do update
+          set last_message = greatest(chats.last_message, excluded.last_message),
+              unread_count = chats.unread_count + excluded.unread_count,
+              name = coalesce(chats.name, excluded.name)
+       returning 1
+     )
+     select (select count(*) from moved)::int as moved, (select count(*) from merged)::int as chats`,
+    [known.map((p) => p.pn), known.map((p) => p.lid), instanceId, instanceId, instanceId],
+  );
+  return Number(rows[0]?.moved ?? 0);
 }

@@ -96,7 +96,9 @@ export async function applyMessageChanges(db: Db, instanceId: string, changes: A
 async function mayChange(trx: Knex.Transaction, instanceId: string, row: MessageRow, change: MessageChange | OwnChange): Promise<boolean> {
   if ('trusted' in change) return true;
   if (row.chat_id !== change.chatId && !row.chat_id.endsWith('@lid') && !change.chatId.endsWith('@lid')) return false;
-  const author = row.from_me ? change.fromMe : !change.fromMe && [row.from_jid, row.from_lid].some((j) => j && (j === change.by || j === change.byLid));
+  const author = row.from_me
+    ? change.fromMe
+    : !change.fromMe && [row.from_jid, row.from_lid].some((j) => j && (j === change.by || j === change.byLid));
   if (author || change.kind === 'edit' || !row.chat_id.endsWith('@g.us')) return author;
   if (change.fromMe) return true; // the account's own delete of a member's message, made on its phone as an admin
   const group = await trx('groups').where({ instance_id: instanceId, id: row.chat_id }).first('participants');

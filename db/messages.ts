@@ -9,6 +9,7 @@ import { Coalescer, coalescersBy } from './coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import { pauseEventsSql } from './chatbot.js';
 import { initialDelivery, recordEvent } from './events.js';
+import { foldLidChats } from './directory.js';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../whatsapp/session.js';
 
 export const STATUS_CHANNEL = 'wa_message_status';
@@ -341,6 +342,12 @@ export async function recordIncoming(
       }
     });
   }
+  // A sender named by number with its LID beside: a chat kept under that LID before becomes one with the number's.
+  await foldLidChats(
+    db,
+    instanceId,
+    fresh.flatMap((m) => (!m.fromMe && m.fromLid && m.chatId === m.from ? [{ pn: m.from, lid: m.fromLid }] : [])),
+  );
   return fresh;
 }
 

@@ -29,7 +29,12 @@ export async function markIdle(db: Db, instanceId: string): Promise<void> {
 
 /** True while a live drain will pick up new messages of the instance by itself. */
 export async function drainActive(db: Db, instanceId: string): Promise<boolean> {
-  const [row] = await preparedQuery<{ active: boolean }>(db, 'drain_active', 'select active_until > now() as active from outbox_drains where instance_id = $1', [instanceId]);
+  const [row] = await preparedQuery<{ active: boolean }>(
+    db,
+    'drain_active',
+    'select active_until > now() as active from outbox_drains where instance_id = $1',
+    [instanceId],
+  );
   return row?.active === true;
 }
 
@@ -50,7 +55,9 @@ export async function stalledOutboxes(db: Db, olderThanMs: number): Promise<stri
         .where('m.from_me', true)
         .where('m.created_at', '<', db.raw(`now() - ? * interval '1 millisecond'`, [olderThanMs])),
     )
-    .whereNotExists((q) => q.select(db.raw('1')).from('outbox_drains as d').whereRaw('d.instance_id = i.id').where('d.active_until', '>', db.fn.now()))
+    .whereNotExists((q) =>
+      q.select(db.raw('1')).from('outbox_drains as d').whereRaw('d.instance_id = i.id').where('d.active_until', '>', db.fn.now()),
+    )
     .select('i.id');
   return rows.map((r: { id: string }) => r.id);
 }

@@ -14,6 +14,7 @@ const OWNER = '905556000001';
 const CEM = '905556000002';
 const DENIZ = '905556000003';
 const EMRE = '905556000004';
+const FATMA = '905556000005';
 let sim: Simulator;
 let gw: Gateway;
 
@@ -32,6 +33,7 @@ const s = scenario({
     [CEM, 'Cem'],
     [DENIZ, 'Deniz'],
     [EMRE, 'Emre'],
+    [FATMA, 'Fatma'],
   ],
   // In the address book: the history sync tells the gateway Emre's LID ↔ phone number mapping.
   prepare: (sim) => sim.saveContact(OWNER, EMRE, 'Emre Usta'),
@@ -142,6 +144,43 @@ test('a sender addressed by LID alone is resolved from the mappings the history 
   assert.equal(event.data.from, jid(EMRE));
   assert.equal(event.data.chatId, jid(EMRE));
   assert.equal(event.data.fromLid, lidJid(sim.user(EMRE).lid));
+});
+
+test("a chat first seen under a LID (the number hidden) becomes one with the number's chat once WhatsApp names it", async () => {
+  const hidden = await sendFromPhone(
+    sim,
+    sim.user(FATMA),
+    sim.user(OWNER),
+    { conversation: 'Numaramı görmüyorsunuz' },
+    { addressing: 'lid', hidePhoneNumber: true },
+  );
+  const lid = lidJid(sim.user(FATMA).lid);
+  const first = await receivedEvent(hidden);
+  assert.equal(first.data.chatId, lid, 'nobody knows the number yet: the chat is the LID');
+  assert.ok(await gw.db('chats').where({ instance_id: 'shop', id: lid }).first());
+
+  const named = await sendFromPhone(sim, sim.user(FATMA), sim.user(OWNER), { conversation: 'Şimdi görüyorsunuz' }, { addressing: 'lid' });
+  assert.equal((await receivedEvent(named)).data.chatId, jid(FATMA));
+  const { messages } = (await (await gw.request(`/api/instance/shop/chats/messages?chatId=${jid(FATMA)}`)).json()) as {
+    messages: Array<Record<string, string>>;
+  };
+  assert.deepEqual(
+    messages.map((m) => [m.id, m.chatId, m.from, m.fromLid]),
+    [
+      [named, jid(FATMA), jid(FATMA), lid],
+      [hidden, jid(FATMA), jid(FATMA), lid],
+    ],
+  );
+  assert.equal(await gw.db('chats').where({ instance_id: 'shop', id: lid }).first(), undefined, 'no chat left under the LID');
+  assert.equal(
+    (
+      await gw
+        .db('chats')
+        .where({ instance_id: 'shop', id: jid(FATMA) })
+        .first()
+    ).unread_count,
+    2,
+  );
 });
 
 test('a message WhatsApp delivers twice is stored once, with one message_received', async () => {
