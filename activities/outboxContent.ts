@@ -62,6 +62,8 @@ export function createContentResolver(deps: Pick<OutboxDeps, 'db' | 'media' | 'm
       case 'document':
       case 'audio':
       case 'voice':
+      case 'status_image':
+      case 'status_video':
         return { ...content, media: await resolveMedia(row.instance_id, content.type, content.media) };
       case 'reaction':
       case 'delete': {
@@ -78,6 +80,7 @@ export function createContentResolver(deps: Pick<OutboxDeps, 'db' | 'media' | 'm
       case 'location':
       case 'contact':
       case 'poll':
+      case 'status_text':
         return content;
       default:
         return unhandled(content);

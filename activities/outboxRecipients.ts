@@ -1,6 +1,6 @@
 import type { PendingMessage } from '../db/messages.js';
 import { forgetUnknownChat } from '../db/directory.js';
-import { isGroupJid } from '../domain/recipients.js';
+import { isGroupJid, STATUS_CHAT } from '../domain/recipients.js';
 import { TtlCache } from '../lib/ttlCache.js';
 import type { WhatsAppSession } from '../whatsapp/session.js';
 import { PermanentSendError } from './permanentSendError.js';
@@ -20,7 +20,9 @@ export function createRecipientLookups({ db, logger }: Pick<OutboxDeps, 'db' | '
    * numbers waited a round trip per number before each send. A failed lookup is left to ensureRecipient.
    */
   async function lookUpRecipients(session: WhatsAppSession, instanceId: string, batch: PendingMessage[]): Promise<void> {
-    const unknown = [...new Set(batch.map((m) => m.chat_id))].filter((jid) => !isGroupJid(jid) && !existsCache.has(`${instanceId}|${jid}`));
+    const unknown = [...new Set(batch.map((m) => m.chat_id))].filter(
+      (jid) => !isGroupJid(jid) && jid !== STATUS_CHAT && !existsCache.has(`${instanceId}|${jid}`),
+    );
     if (unknown.length < 2) return;
     try {
       for (const [jid, exists] of await session.existing(unknown)) existsCache.set(`${instanceId}|${jid}`, exists);
@@ -30,7 +32,8 @@ export function createRecipientLookups({ db, logger }: Pick<OutboxDeps, 'db' | '
   }
 
   async function ensureRecipient(session: WhatsAppSession, instanceId: string, jid: string): Promise<void> {
-    if (isGroupJid(jid)) return;
+    // A group, or a status (its audience was taken from the account's contacts, or given).
+    if (isGroupJid(jid) || jid === STATUS_CHAT) return;
     const exists = await existsCache.get(`${instanceId}|${jid}`, async () => (await session.exists(jid)).exists);
     if (!exists) {
       // The send stored a chat for it; a number WhatsApp does not know has none.

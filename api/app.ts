@@ -16,6 +16,7 @@ import { infoRouter } from './info.js';
 import { countRequests, metricsRoute } from './metrics.js';
 import { instanceCollectionRouter, instanceRouter, loadInstance } from './instances.js';
 import { sendRouter } from './send.js';
+import { statusRouter } from './status.js';
 import { chatMessagesRoute, historyRouter } from './messages.js';
 import { mediaRouter, publicMediaRouter } from './media.js';
 import { settingsRouter } from './settings.js';
@@ -89,6 +90,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   const instance = express.Router({ mergeParams: true });
   instance.use('/messages', sendRouter({ config, db, temporal, media, waiter }), historyRouter({ db }));
   instance.get('/chats/messages', chatMessagesRoute({ db }));
+  instance.use('/status', statusRouter({ config, db, temporal, media, waiter }));
   instance.use('/media', mediaRouter({ media, maxBytes: config.MAX_MEDIA_BYTES }));
   const queues = taskQueues(config.TASK_QUEUE);
   instance.use('/settings', settingsRouter({ db, temporal, queues, logger }));

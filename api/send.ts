@@ -53,7 +53,7 @@ const source = (field: string) => z.string().min(1, `${field} must not be empty`
 /** Content whose media is still the source the request gave (a URL, a data URI, an uploaded file's url). */
 type WithoutMedia<C> = C extends unknown ? Omit<C, 'media'> : never;
 /** What a valid send request becomes: its recipient and its content, with the media's source and field if it has media. */
-type SendRequest = { to: string; typingMs?: number; byPerson?: boolean } & (
+export type SendRequest = { to: string; typingMs?: number; byPerson?: boolean } & (
   { content: Exclude<StoredContent, MediaContent> } | { content: WithoutMedia<MediaContent>; source: string; field: string }
 );
 
@@ -229,109 +229,112 @@ export async function messageTemplate(
 
 export function sendRouter(deps: SendDeps): Router {
   const router = Router({ mergeParams: true });
-  const queues = taskQueues(deps.config.TASK_QUEUE);
-
-  for (const [name, schema] of Object.entries(endpoints)) {
-    router.post(
-      `/${name}`,
-      route({ body: schema }, async ({ body }, req, res) => {
-        const instance = instanceOf(res);
-        const idempotencyKey = idempotencyKeyOf(req);
-        const fingerprint = idempotencyKey ? requestFingerprint(name, body) : undefined;
-        if (body.content.type === 'reaction' || body.content.type === 'delete' || body.content.type === 'edit') {
-          await checkTarget(deps.db, instance, body.to, body.content);
-        }
-        const content: StoredContent =
-          'source' in body
-            ? { ...body.content, media: await mediaRef(deps, instance.id, body.field, body.source, body.content.type) }
-            : body.content.type === 'poll'
-              ? // Its key, chosen once (after the request's fingerprint): votes on it are encrypted with it.
-                { ...body.content, secret: randomBytes(32).toString('base64') }
-              : body.content;
-        // A file stored from this request's data URI goes again if no message of this request keeps it.
-        const storedHere =
-          'source' in body && body.source.startsWith('data:') && 'media' in content && 'stored' in content.media
-            ? content.media.stored
-            : undefined;
-        const dropStored = () =>
-          storedHere && deps.media.remove(instance.id, storedHere).catch((err) => req.log?.warn({ err }, 'removing unused media failed'));
-        const id = newMessageId();
-        // Listening before the insert: the drain may send the message before this request reads anything back.
-        const expected = deps.waiter.expect(instance.id, id);
-        let status: MessageStatus | undefined;
-        let row: StoredOutgoing;
-        try {
-          const inserted = await insertOutgoing(
-            deps.db,
-            outgoing(instance, {
-              instanceId: instance.id,
-              id,
-              chatId: body.to,
-              content,
-              idempotencyKey,
-              requestFingerprint: fingerprint,
-              // Only a send marked as a person's pauses the chatbot in the chat; the API's are automated by default.
-              source: body.byPerson ? 'person' : 'api',
-              typingMs: body.typingMs,
-            }),
-          ).catch(async (err) => {
-            await dropStored();
-            throw err;
-          });
-          // The idempotency key was used before: that earlier message is the answer, with its own media.
-          if (!inserted.created) await dropStored();
-          // ... when this is a retry of the same request; a key reused for another message sends nothing and says so.
-          if (!inserted.created && !inserted.sameRequest) {
-            throw new HttpError(
-              422,
-              'IDEMPOTENCY_KEY_REUSED',
-              `Idempotency-Key ${idempotencyKey} was used for another request (message ${inserted.row.id}); nothing was sent: use a new key for a new message`,
-            );
-          }
-          row = inserted.row;
-          // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
-          const draining = inserted.drainActive ?? (await drainActive(deps.db, instance.id));
-          // Not awaited: the message is committed and is answered for with its id, whether Temporal answers
-          // or not; a failed wake is retried (and swept up by the workers: worker/sweeps.ts).
-          const woken =
-            row.status === 'pending' && !draining
-              ? wakeOutboxSoon(deps.temporal, queues.general, instance.id, (err) =>
-                  req.log?.warn({ err, instanceId: instance.id }, 'waking the outbox failed (Temporal cannot be reached); retrying'),
-                )
-              : undefined;
-          if (inserted.created && instance.status === 'open') {
-            // A wake that failed (at once while Temporal is known to be away) starts no drain before SEND_WAIT_MS
-            // is out: the answer is a 202 now rather than then.
-            const unwoken = woken?.then((ok) => (ok ? new Promise<undefined>(() => {}) : undefined));
-            const heard = expected.wait(deps.config.SEND_WAIT_MS);
-            status = await (unwoken ? Promise.race([heard, unwoken]) : heard);
-          }
-        } finally {
-          expected.cancel();
-        }
-        // Not heard (not waited for, timed out, or an earlier request's message): as stored now.
-        status ??= (await getMessage(deps.db, instance.id, row.id))?.status ?? row.status;
-        const went = status && status !== 'pending' && status !== 'failed';
-        sendsAccepted.inc({ type: name, outcome: status === 'failed' ? 'failed' : went ? 'sent' : 'pending' });
-        if (status === 'failed') {
-          const failed = await getMessage(deps.db, instance.id, row.id);
-          res.status(422);
-          return {
-            error: failed?.error ?? 'the message could not be sent',
-            code: 'SEND_FAILED' satisfies ErrorCode,
-            sent: false,
-            id: row.id,
-            status,
-          };
-        }
-        if (!went) res.status(202);
-        if (name === 'delete') return went ? { deleted: true, id: row.id } : { deleted: false, id: row.id, status: 'pending' };
-        if (name === 'edit') return went ? { edited: true, id: row.id } : { edited: false, id: row.id, status: 'pending' };
-        return went ? { sent: true, id: row.id } : { sent: false, id: row.id, status: 'pending' };
-      }),
-    );
-  }
+  for (const [name, schema] of Object.entries(endpoints)) router.post(`/${name}`, sendHandler(deps, name, schema));
   return router;
+}
+
+/**
+ * The handler of one send endpoint: `name` names it (in the metrics and the
+ * request's fingerprint) and `schema` turns a valid body into a SendRequest.
+ * The status routes (api/status.ts) send through it too.
+ */
+export function sendHandler(deps: SendDeps, name: string, schema: z.ZodType<SendRequest>) {
+  const queues = taskQueues(deps.config.TASK_QUEUE);
+  return route({ body: schema }, async ({ body }, req, res) => {
+    const instance = instanceOf(res);
+    const idempotencyKey = idempotencyKeyOf(req);
+    const fingerprint = idempotencyKey ? requestFingerprint(name, body) : undefined;
+    if (body.content.type === 'reaction' || body.content.type === 'delete' || body.content.type === 'edit') {
+      await checkTarget(deps.db, instance, body.to, body.content);
+    }
+    const content: StoredContent =
+      'source' in body
+        ? { ...body.content, media: await mediaRef(deps, instance.id, body.field, body.source, body.content.type) }
+        : body.content.type === 'poll'
+          ? // Its key, chosen once (after the request's fingerprint): votes on it are encrypted with it.
+            { ...body.content, secret: randomBytes(32).toString('base64') }
+          : body.content;
+    // A file stored from this request's data URI goes again if no message of this request keeps it.
+    const storedHere =
+      'source' in body && body.source.startsWith('data:') && 'media' in content && 'stored' in content.media
+        ? content.media.stored
+        : undefined;
+    const dropStored = () =>
+      storedHere && deps.media.remove(instance.id, storedHere).catch((err) => req.log?.warn({ err }, 'removing unused media failed'));
+    const id = newMessageId();
+    // Listening before the insert: the drain may send the message before this request reads anything back.
+    const expected = deps.waiter.expect(instance.id, id);
+    let status: MessageStatus | undefined;
+    let row: StoredOutgoing;
+    try {
+      const inserted = await insertOutgoing(
+        deps.db,
+        outgoing(instance, {
+          instanceId: instance.id,
+          id,
+          chatId: body.to,
+          content,
+          idempotencyKey,
+          requestFingerprint: fingerprint,
+          // Only a send marked as a person's pauses the chatbot in the chat; the API's are automated by default.
+          source: body.byPerson ? 'person' : 'api',
+          typingMs: body.typingMs,
+        }),
+      ).catch(async (err) => {
+        await dropStored();
+        throw err;
+      });
+      // The idempotency key was used before: that earlier message is the answer, with its own media.
+      if (!inserted.created) await dropStored();
+      // ... when this is a retry of the same request; a key reused for another message sends nothing and says so.
+      if (!inserted.created && !inserted.sameRequest) {
+        throw new HttpError(
+          422,
+          'IDEMPOTENCY_KEY_REUSED',
+          `Idempotency-Key ${idempotencyKey} was used for another request (message ${inserted.row.id}); nothing was sent: use a new key for a new message`,
+        );
+      }
+      row = inserted.row;
+      // A running drain heard the insert's NOTIFY; otherwise the outbox workflow is signalled (see db/outbox.ts).
+      const draining = inserted.drainActive ?? (await drainActive(deps.db, instance.id));
+      // Not awaited: the message is committed and is answered for with its id, whether Temporal answers
+      // or not; a failed wake is retried (and swept up by the workers: worker/sweeps.ts).
+      const woken =
+        row.status === 'pending' && !draining
+          ? wakeOutboxSoon(deps.temporal, queues.general, instance.id, (err) =>
+              req.log?.warn({ err, instanceId: instance.id }, 'waking the outbox failed (Temporal cannot be reached); retrying'),
+            )
+          : undefined;
+      if (inserted.created && instance.status === 'open') {
+        // A wake that failed (at once while Temporal is known to be away) starts no drain before SEND_WAIT_MS
+        // is out: the answer is a 202 now rather than then.
+        const unwoken = woken?.then((ok) => (ok ? new Promise<undefined>(() => {}) : undefined));
+        const heard = expected.wait(deps.config.SEND_WAIT_MS);
+        status = await (unwoken ? Promise.race([heard, unwoken]) : heard);
+      }
+    } finally {
+      expected.cancel();
+    }
+    // Not heard (not waited for, timed out, or an earlier request's message): as stored now.
+    status ??= (await getMessage(deps.db, instance.id, row.id))?.status ?? row.status;
+    const went = status && status !== 'pending' && status !== 'failed';
+    sendsAccepted.inc({ type: name, outcome: status === 'failed' ? 'failed' : went ? 'sent' : 'pending' });
+    if (status === 'failed') {
+      const failed = await getMessage(deps.db, instance.id, row.id);
+      res.status(422);
+      return {
+        error: failed?.error ?? 'the message could not be sent',
+        code: 'SEND_FAILED' satisfies ErrorCode,
+        sent: false,
+        id: row.id,
+        status,
+      };
+    }
+    if (!went) res.status(202);
+    if (name === 'delete') return went ? { deleted: true, id: row.id } : { deleted: false, id: row.id, status: 'pending' };
+    if (name === 'edit') return went ? { edited: true, id: row.id } : { edited: false, id: row.id, status: 'pending' };
+    return went ? { sent: true, id: row.id } : { sent: false, id: row.id, status: 'pending' };
+  });
 }
 
 /**

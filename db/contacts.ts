@@ -23,3 +23,13 @@ export async function findContact(db: Db, instanceId: string, id: string): Promi
 export async function contactNames(db: Db, instanceId: string, id: string): Promise<Pick<ContactRow, 'name' | 'notify'> | undefined> {
   return db('contacts').where({ instance_id: instanceId, id }).first('name', 'notify');
 }
+
+/** The contacts saved in the account's address book (by phone number): who "my contacts" are for a status. */
+export async function savedContactIds(db: Db, instanceId: string): Promise<string[]> {
+  return (await db('contacts')
+    .where({ instance_id: instanceId })
+    .whereNotNull('name')
+    .where('id', 'like', '%@s.whatsapp.net')
+    .orderBy('id')
+    .pluck('id')) as string[];
+}

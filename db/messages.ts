@@ -10,6 +10,7 @@ import { preparedQuery, type Db } from './knex.js';
 import { pauseEventsSql } from './chatbot.js';
 import { initialDelivery, recordEvent } from './events.js';
 import { foldLidChats } from './directory.js';
+import { STATUS_CHAT } from '../domain/recipients.js';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../whatsapp/session.js';
 
 export const STATUS_CHANNEL = 'wa_message_status';
@@ -306,14 +307,15 @@ export async function recordIncoming(
         .returning('id');
       if (inserted.length === 0) return;
       fresh.push(message);
+      const isStatus = message.chatId === STATUS_CHAT;
       // Written on the phone: a person, who pauses the bot in the chat (announced when the pause starts).
-      if (message.fromMe)
+      if (message.fromMe && !isStatus)
         await trx.raw(
           `with n as (select ?::text as instance_id, ?::text as chat_id, ?::text as id, 'phone'::text as source, ?::bigint as timestamp)
            ${pauseEventsSql('n', '?::bigint')}`,
           [instanceId, message.chatId, message.id, message.timestamp, Date.now()],
         );
-      await recordEvent(trx, instanceId, 'message_received', {
+      await recordEvent(trx, instanceId, isStatus ? 'status_received' : 'message_received', {
         id: message.id,
         from: message.from,
         ...(message.fromLid ? { fromLid: message.fromLid } : {}),
@@ -327,13 +329,15 @@ export async function recordIncoming(
         ...(message.caption ? { caption: message.caption } : {}),
         ...(stored ? { mimetype: stored.mimetype, media: stored.url } : {}),
       });
-      await trx('chats')
-        .insert({ instance_id: instanceId, id: message.chatId, last_message: message.timestamp, unread_count: message.fromMe ? 0 : 1 })
-        .onConflict(['instance_id', 'id'])
-        .merge({
-          last_message: trx.raw('greatest(chats.last_message, excluded.last_message)'),
-          unread_count: message.fromMe ? 0 : trx.raw('chats.unread_count + 1'),
-        });
+      // A status (story) is no chat: it is listed by GET .../status.
+      if (!isStatus)
+        await trx('chats')
+          .insert({ instance_id: instanceId, id: message.chatId, last_message: message.timestamp, unread_count: message.fromMe ? 0 : 1 })
+          .onConflict(['instance_id', 'id'])
+          .merge({
+            last_message: trx.raw('greatest(chats.last_message, excluded.last_message)'),
+            unread_count: message.fromMe ? 0 : trx.raw('chats.unread_count + 1'),
+          });
       if (!message.fromMe && message.pushName && !message.from.endsWith('@g.us')) {
         await trx('contacts')
           .insert({ instance_id: instanceId, id: message.from, notify: message.pushName })
@@ -415,4 +419,25 @@ export async function noLongerPending(db: Db, instanceId: string, ids: string[])
 export async function storedIds(db: Db, instanceId: string, ids: string[]): Promise<Set<string>> {
   const rows = await db('messages').where({ instance_id: instanceId }).whereIn('id', ids).select('id');
   return new Set(rows.map((r: { id: string }) => r.id));
+}
+
+/** A page of statuses (stories), newest first: the contacts' and the account's own, or one poster's (`from`). */
+export async function statusPage(
+  db: Db,
+  instanceId: string,
+  filter: { from?: string },
+  limit: number,
+  pageNumber: number,
+): Promise<{ rows: MessageRow[]; total: number }> {
+  const matches = db<MessageRow>('messages').where({ instance_id: instanceId, chat_id: STATUS_CHAT });
+  if (filter.from) matches.andWhere({ from_jid: filter.from });
+  const [rows, [{ count }]] = await Promise.all([
+    matches
+      .clone()
+      .orderBy('seq', 'desc')
+      .limit(limit)
+      .offset((pageNumber - 1) * limit),
+    matches.clone().count<{ count: string }[]>('* as count'),
+  ]);
+  return { rows, total: Number(count) };
 }

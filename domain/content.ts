@@ -56,7 +56,10 @@ export type MessageContent<R extends References = Stored> =
   | { type: 'poll'; name: string; values: string[]; selectableCount: number; secret?: string }
   | ({ type: 'reaction'; messageId: string; emoji: string } & R['target'])
   | ({ type: 'delete'; messageId: string } & R['target'])
-  | ({ type: 'edit'; messageId: string; body: string } & R['edited']);
+  | ({ type: 'edit'; messageId: string; body: string } & R['edited'])
+  /** A status (story): a text on a colour, or an image or a video, for `audience` (user JIDs). */
+  | { type: 'status_text'; body: string; backgroundColor?: string; font?: number; audience: string[] }
+  | { type: 'status_image' | 'status_video'; media: R['media']; caption?: string; audience: string[] };
 
 /** A message's content as stored with it, between the API accepting it and a worker sending it. */
 export type StoredContent = MessageContent<Stored>;
@@ -74,7 +77,17 @@ export function unhandled(content: never): never {
 
 /** The gateway's message type names (`messages.type`, webhook `type`). */
 export function messageType(content: MessageContent<References>): string {
-  return content.type === 'text' ? 'chat' : content.type;
+  switch (content.type) {
+    case 'text':
+    case 'status_text':
+      return 'chat';
+    case 'status_image':
+      return 'image';
+    case 'status_video':
+      return 'video';
+    default:
+      return content.type;
+  }
 }
 
 /** The text stored as a message's body (what history and webhooks show). */
@@ -95,7 +108,11 @@ export function bodyOf(content: MessageContent<References>): string | null {
     case 'reaction':
       return content.emoji;
     case 'edit':
+    case 'status_text':
       return content.body;
+    case 'status_image':
+    case 'status_video':
+      return content.caption ?? null;
     case 'sticker':
     case 'audio':
     case 'voice':
@@ -128,7 +145,7 @@ export function contentFor(template: MessageTemplate, recipient: { name?: string
   }
 }
 
-const KINDS: Record<Exclude<MediaContent['type'], 'document'>, { pattern: RegExp; name: string }> = {
+const KINDS: Record<Exclude<MediaContent['type'], 'document' | 'status_image' | 'status_video'>, { pattern: RegExp; name: string }> = {
   image: { pattern: /^image\//, name: 'an image' },
   video: { pattern: /^video\//, name: 'a video' },
   // An Ogg file is audio (Opus, Vorbis) more often than not.
@@ -143,7 +160,8 @@ const KINDS: Record<Exclude<MediaContent['type'], 'document'>, { pattern: RegExp
  * or undefined when it can.
  */
 export function mediaKindProblem(type: string, mimetype: string): string | undefined {
-  const kind = KINDS[type as keyof typeof KINDS] as (typeof KINDS)[keyof typeof KINDS] | undefined;
+  // A status's image or video is checked as an image or a video.
+  const kind = KINDS[type.replace(/^status_/, '') as keyof typeof KINDS] as (typeof KINDS)[keyof typeof KINDS] | undefined;
   if (!kind || kind.pattern.test(mimetype)) return undefined;
   return `the file is ${mimetype}, not ${kind.name}`;
 }

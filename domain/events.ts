@@ -20,6 +20,7 @@ export const EVENT_NAMES = [
   'message_edited',
   'message_revoked',
   'poll_vote',
+  'status_received',
 ] as const;
 
 export type GatewayEvent = (typeof EVENT_NAMES)[number];

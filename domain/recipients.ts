@@ -28,5 +28,8 @@ export function localNumber(recipient: string): string | undefined {
 
 export const isGroupJid = (jid: string) => jid.endsWith('@g.us');
 
+/** Where statuses (stories) go and come from: the "chat" of a status. */
+export const STATUS_CHAT = 'status@broadcast';
+
 /** The phone number of a user JID (`905xx@s.whatsapp.net` → `905xx`). */
 export const phoneOf = (jid: string) => jid.split(/[@:]/)[0]!;

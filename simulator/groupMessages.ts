@@ -23,6 +23,7 @@ import type { SignalDevice } from './signal.js';
 import type { SimConnection } from './connection.js';
 import type { Simulator } from './simulator.js';
 import { preKeyBundle } from './lookups.js';
+import { receiveMedia } from './mediaMessages.js';
 
 /** A phone's sender keys: its own (one per group) and those other members' devices distributed to it. */
 class SenderKeys {
@@ -58,7 +59,8 @@ export async function handleOutgoingGroupMessage(sim: Simulator, conn: SimConnec
   const gid = node.attrs.to!;
   const ack = (error?: number) =>
     conn.send({ tag: 'ack', attrs: { class: 'message', id, from: gid, t: unixNow(), ...(error ? { error: String(error) } : {}) } });
-  const group = sim.groupRegistry.get(gid);
+  // A status goes to its audience as a group message does to members: the users the sender key went to.
+  const group = gid === STATUS_JID ? statusAudience(sim, sender.user, node) : sim.groupRegistry.get(gid);
   const skmsg = children(node).find((c) => c.tag === 'enc' && c.attrs.type === 'skmsg');
   if (sim.faults.ackError) return ack(sim.faults.ackError);
   if (!group) return ack(404);
@@ -98,16 +100,25 @@ export async function handleOutgoingGroupMessage(sim: Simulator, conn: SimConnec
       }
       const plaintext = await new GroupCipher(senderKeys(phone), name).decrypt(bytes(skmsg)!);
       const ownCopy = member === sender.user;
+      const message = proto.Message.decode(unpadRandomMax16(Buffer.from(plaintext)));
+      // Like a phone, fetch and decrypt the attachment before showing the message.
+      const media = ownCopy
+        ? {}
+        : await receiveMedia(sim, message).then(
+            (media) => (media ? { media } : {}),
+            (err: Error) => ({ mediaError: err.message }),
+          );
       sim.record({
         id,
         to: member.phone,
         from: sender.user.phone,
         fromDevice: sender.deviceId,
         stanzaType: node.attrs.type ?? 'text',
-        message: proto.Message.decode(unpadRandomMax16(Buffer.from(plaintext))),
+        message,
         ownCopy,
         group: group.id,
         receivedAt: Date.now(),
+        ...media,
       });
       if (!ownCopy) reached.push(member);
     } catch {
@@ -117,6 +128,31 @@ export async function handleOutgoingGroupMessage(sim: Simulator, conn: SimConnec
   }
   await ack();
   await sendGroupReceipts(sim, sender, group, id, reached);
+}
+
+/** Where statuses (stories) are sent, and where they come from. */
+export const STATUS_JID = 'status@broadcast';
+
+/**
+ * The audience of a status a linked device posts, as a group of its own: the
+ * poster and every user a copy of the sender key was addressed to. Statuses
+ * are addressed by LID, as Baileys sends them.
+ */
+function statusAudience(sim: Simulator, poster: SimUser, node: BinaryNode): SimGroup {
+  const audience = new Set<SimUser>([poster]);
+  for (const to of children(child(node, 'participants'))) {
+    const user = sim.directory.find((to.attrs.jid ?? '').split(/[@:]/)[0]!);
+    if (user) audience.add(user);
+  }
+  return {
+    id: STATUS_JID,
+    subject: '',
+    owner: poster,
+    participants: [...audience],
+    admins: new Set(),
+    addressingMode: 'lid',
+    creation: Number(unixNow()),
+  };
 }
 
 /** Receipts from each member that got message `id`, as the simulator's receipt policy says. */

@@ -124,6 +124,13 @@ export async function sendMedia(
   to: string,
   media: OutgoingMedia,
 ): Promise<{ id: string; message: proto.IMessage }> {
+  const message = await mediaMessage(sim, media);
+  const id = await sendFromPhone(sim, sim.user(from), sim.user(to), message);
+  return { id, message };
+}
+
+/** A media message as a phone makes one: the file encrypted and put on the media host, the message pointing at it. */
+export async function mediaMessage(sim: Simulator, media: OutgoingMedia): Promise<proto.IMessage> {
   const mediaType: MediaType = media.kind === 'voice' ? 'audio' : media.kind;
   const { mediaKey, encrypted, fileSha256, fileEncSha256 } = await encryptMedia(media.bytes, mediaType);
   const { url, directPath } = sim.media.put(encrypted);
@@ -139,7 +146,7 @@ export async function sendMedia(
   };
   const caption = media.caption ? { caption: media.caption } : {};
   const seconds = media.seconds !== undefined ? { seconds: media.seconds } : {};
-  const message: proto.IMessage = (() => {
+  return (() => {
     switch (media.kind) {
       case 'image':
         return { imageMessage: { ...common, ...caption } };
@@ -156,8 +163,6 @@ export async function sendMedia(
       }
     }
   })();
-  const id = await sendFromPhone(sim, sim.user(from), sim.user(to), message);
-  return { id, message };
 }
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest();

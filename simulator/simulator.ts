@@ -21,7 +21,7 @@ import { CallRegistry, type SimCall } from './calls.js';
 import { AppStateServer } from './appState.js';
 import { sendInitialHistory } from './history.js';
 import { GroupRegistry, answerGroupIq, groupAddNotification, type CreateGroupOptions, type SimGroup } from './groups.js';
-import { handleOutgoingGroupMessage, sendGroupMessage } from './groupMessages.js';
+import { handleOutgoingGroupMessage, sendGroupMessage, STATUS_JID } from './groupMessages.js';
 import { GroupAdmin, answerGroupAdminIq } from './groupAdmin.js';
 import { MediaHost } from './media.js';
 import { sendMedia, type OutgoingMedia } from './mediaMessages.js';
@@ -421,7 +421,7 @@ export class Simulator {
         await conn.send(await answerIq(this, conn, node));
         return;
       case 'message':
-        if (node.attrs.to?.endsWith('@g.us')) await handleOutgoingGroupMessage(this, conn, node);
+        if (node.attrs.to?.endsWith('@g.us') || node.attrs.to === STATUS_JID) await handleOutgoingGroupMessage(this, conn, node);
         else await handleOutgoingMessage(this, conn, node);
         return;
       case 'call':

@@ -61,7 +61,7 @@ export const instanceAccess: RequestHandler = (req, res, next) => {
 
 /**
  * What an instance route needs: `read` for reads, `send` to send a message,
- * create a campaign or schedule or show typing (presence), `manage` for the rest (settings,
+ * post a status, create a campaign or schedule or show typing (presence), `manage` for the rest (settings,
  * connection, chat actions, rules, media...). `req.path` is below the instance.
  */
 export function scopeNeeded(req: Pick<Request, 'method' | 'path'>): Scope | 'admin' {
@@ -70,5 +70,6 @@ export function scopeNeeded(req: Pick<Request, 'method' | 'path'>): Scope | 'adm
   if (req.method === 'GET' || req.method === 'HEAD') return 'read';
   if (req.method === 'POST' && /^\/messages\/(?!clear$)[^/]+$/.test(path)) return 'send';
   if (req.method === 'POST' && /^\/(bulk|scheduled|presence)$/.test(path)) return 'send';
+  if (req.method === 'POST' && /^\/status\/(text|image|video)$/.test(path)) return 'send';
   return 'manage';
 }

@@ -12,7 +12,7 @@ import { toIncomingCall } from './calls.js';
 import type { ConnectionLifecycle, SessionContext } from './connection.js';
 import { toChatInfo, toContactInfo, toGroupInfo, toLiveChatInfo } from './directory.js';
 import { toGroupUpdate, toParticipantsChange } from './groups.js';
-import { statusName, toChange, toIncoming, toStatusUpdates } from './inbound.js';
+import { statusName, toChange, toIncoming, toStatusUpdates, toStatusViews } from './inbound.js';
 import { recordReceiptsFirst } from './receipts.js';
 import { fromMessageCapping, fromReachoutTimelock } from './restrictions.js';
 
@@ -46,6 +46,11 @@ export function subscribeEvents(ctx: SessionContext, connection: ConnectionLifec
   socket.ev.on('messages.update', (updates) => {
     const statuses = toStatusUpdates(notRecordedYet(updates));
     if (statuses.length) handlers.statuses?.(statuses);
+  });
+  // Views of the account's statuses (per viewer, as a group's receipts are).
+  socket.ev.on('message-receipt.update', (receipts) => {
+    const views = toStatusViews(receipts);
+    if (views.length) handlers.statuses?.(views);
   });
   // WhatsApp's limits on the account: a `mex` notification, or Baileys' query after a send was refused (463).
   socket.ev.on('message-capping.update', (info) => handlers.restriction?.(fromMessageCapping(info)));

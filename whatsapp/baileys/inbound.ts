@@ -4,6 +4,7 @@ import {
   jidNormalizedUser,
   proto,
   type WAMessage,
+  type BaileysEventMap,
   type WAMessageUpdate,
 } from '@whiskeysockets/baileys';
 import type { IncomingMessage, MessageChange, MessageStatus, StatusUpdate } from '../session.js';
@@ -54,7 +55,8 @@ function preferPn(jid: string | null | undefined, alt: string | null | undefined
 export function senderOf(message: WAMessage, ownJid: string, ownLid?: string): { chatId: string; from: string; fromLid?: string } {
   const key = message.key as WAMessage['key'] & { remoteJidAlt?: string; participantAlt?: string };
   const chatId = preferPn(key.remoteJid, key.remoteJidAlt);
-  const isGroup = chatId.endsWith('@g.us');
+  // In a group, and for a status (from status@broadcast), the sender is the participant.
+  const isGroup = chatId.endsWith('@g.us') || chatId === 'status@broadcast';
   const from = key.fromMe ? jidNormalizedUser(ownJid) : isGroup ? preferPn(key.participant, key.participantAlt) : chatId;
   const fromLid = key.fromMe
     ? ownLid && jidNormalizedUser(ownLid)
@@ -168,6 +170,21 @@ function pollOf(poll: proto.Message.IPollCreationMessage, message: WAMessage): I
     selectableCount: poll.selectableOptionsCount ?? 0,
     ...(secret?.length ? { secret: Buffer.from(secret).toString('base64') } : {}),
   };
+}
+
+/**
+ * Views of the account's own statuses (stories): WhatsApp tells each viewer's
+ * receipt as a group's, per participant; the gateway takes them as the status
+ * message's acks (delivered, then read once someone viewed it).
+ */
+export function toStatusViews(receipts: BaileysEventMap['message-receipt.update']): StatusUpdate[] {
+  const result: StatusUpdate[] = [];
+  for (const { key, receipt } of receipts) {
+    if (key.remoteJid !== 'status@broadcast' || !key.fromMe || !key.id) continue;
+    const status = receipt.playedTimestamp ? 'played' : receipt.readTimestamp ? 'read' : receipt.receiptTimestamp ? 'delivered' : undefined;
+    if (status) result.push({ id: key.id, chatId: key.remoteJid, status, fromMe: true });
+  }
+  return result;
 }
 
 /** Status updates carried by messages.update (receipts) for messages of this account. */

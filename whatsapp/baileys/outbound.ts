@@ -39,12 +39,38 @@ export function toBaileysContent({ to, content }: OutgoingMessage): AnyMessageCo
       return { react: { text: content.emoji, key: { remoteJid: to, id: content.messageId, fromMe: content.fromMe } } };
     case 'delete':
       return { delete: { remoteJid: to, id: content.messageId, fromMe: content.fromMe } };
+    case 'status_text':
+      // Its colour and font go as sendMessage's options (statusOptions).
+      return { text: content.body };
+    case 'status_image':
+      return { image: content.media.bytes, mimetype: content.media.mimetype, caption: content.caption };
+    case 'status_video':
+      return { video: content.media.bytes, mimetype: content.media.mimetype, caption: content.caption };
     case 'edit':
       // A caption's edit is sent as captionEdit builds it; Baileys' `edit` makes a text's.
       return { text: content.body, edit: { remoteJid: to, id: content.messageId, fromMe: true } };
     default:
       return unhandled(content);
   }
+}
+
+/**
+ * What a status needs besides its content: who gets it (`statusJidList`), and
+ * a text status's background colour and font. Empty for any other message.
+ */
+export function statusOptions({ content }: OutgoingMessage): {
+  statusJidList?: string[];
+  backgroundColor?: string;
+  font?: number;
+  broadcast?: boolean;
+} {
+  if (content.type !== 'status_text' && content.type !== 'status_image' && content.type !== 'status_video') return {};
+  return {
+    statusJidList: content.audience,
+    broadcast: true,
+    ...(content.type === 'status_text' && content.backgroundColor ? { backgroundColor: content.backgroundColor } : {}),
+    ...(content.type === 'status_text' && content.font !== undefined ? { font: content.font } : {}),
+  };
 }
 
 /**

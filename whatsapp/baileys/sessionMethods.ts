@@ -17,7 +17,7 @@ import type { WhatsAppSession } from '../session.js';
 import type { SessionContext } from './connection.js';
 import { toGroupInfo } from './directory.js';
 import { createdGroup, createdGroupId, isCreateAnswer, refusalsTyped, toParticipantResults } from './groups.js';
-import { captionEdit, toBaileysContent } from './outbound.js';
+import { captionEdit, statusOptions, toBaileysContent } from './outbound.js';
 
 /** Ids of the messages a session sent that it remembers (the most recent ones). */
 const SENT_REMEMBERED = 10_000;
@@ -31,6 +31,7 @@ export function messageMethods(
     async prepare(message) {
       // What sendMessage does before it relays: for media, encrypt and upload the file.
       const full = await generateWAMessage(message.to, toBaileysContent(message), {
+        ...statusOptions(message),
         logger: baileysLogger,
         userJid: state.creds.me?.id ?? '',
         upload: socket.waUploadToServer,
@@ -44,10 +45,15 @@ export function messageMethods(
       if (sentHere.size > SENT_REMEMBERED) sentHere.delete(sentHere.values().next().value!);
       // A prepared media message needs none of sendMessage's extra attributes (those are for deletes, edits, polls).
       const edit = captionEdit(message);
-      if (prepared) await socket.relayMessage(message.to, prepared.prepared as proto.IMessage, { messageId: message.id });
+      const status = statusOptions(message);
+      if (prepared)
+        await socket.relayMessage(message.to, prepared.prepared as proto.IMessage, {
+          messageId: message.id,
+          ...(status.statusJidList ? { statusJidList: status.statusJidList } : {}),
+        });
       // The stanza of an edit says so (`edit="1"`), as sendMessage's does.
       else if (edit) await socket.relayMessage(message.to, edit, { messageId: message.id, additionalAttributes: { edit: '1' } });
-      else await socket.sendMessage(message.to, toBaileysContent(message), { messageId: message.id });
+      else await socket.sendMessage(message.to, toBaileysContent(message), { messageId: message.id, ...status });
     },
     async markRead(chatId, messages) {
       await socket.readMessages(
