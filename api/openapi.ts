@@ -173,6 +173,7 @@ const TAG_ORDER = [
   'Instances',
   'Sending',
   'History',
+  'Status',
   'Chats',
   'Contacts',
   'Groups',

@@ -15,6 +15,7 @@ import { startReceiver, type Receiver } from './support/receiver.js';
 import { simulatorEnv } from './support/scenario.js';
 import { sendFromPhone } from '../simulator/messages.js';
 import { voteFromPhone } from '../simulator/polls.js';
+import { postStatus } from '../simulator/status.js';
 import { freePort } from '../stack/ports.js';
 import { dictionaries } from '../web/src/words.js';
 
@@ -693,6 +694,12 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     await voteFromPhone(sim, { from: sim.user(AYSE), pollId, options: ['Yeşil'] });
     await messages.locator('ul.poll').getByText('1 voted').waitFor();
     assert.equal(await messages.locator('ul.poll li', { hasText: 'Yeşil' }).locator('.badge').innerText(), '1');
+    // The contacts' statuses (stories) are a "chat" of their own.
+    await postStatus(sim, sim.user(AYSE), [sim.user(OWNER)], { extendedTextMessage: { text: 'Ayşe tatilde' } });
+    await messages.getByLabel('Chat', { exact: true }).selectOption({ label: 'Statuses (stories)' });
+    await messages.locator('li', { hasText: 'Ayşe tatilde' }).getByText(AYSE).waitFor();
+    await messages.getByLabel('Chat', { exact: true }).selectOption(`${AYSE}@s.whatsapp.net`);
+    await messages.getByText('Merhaba Ayşe, indirim başladı!').waitFor();
     // The test message was a person's: the chatbot keeps out of Ayşe's chat, says so and until when, and resumes on a click.
     const pause = messages.locator('.paused');
     await pause

@@ -4,7 +4,16 @@ import { automationDocs } from './automation.js';
 import { instanceDocs } from './instances.js';
 import { groupDocs } from './groups.js';
 import { messagingDocs } from './messaging.js';
+import { statusDocs } from './status.js';
 import { operationDocs } from './operations.js';
 import { eventDocs } from './events.js';
 
-export const routeDocs: RouteDocs = { ...operationDocs, ...instanceDocs, ...messagingDocs, ...groupDocs, ...automationDocs, ...eventDocs };
+export const routeDocs: RouteDocs = {
+  ...operationDocs,
+  ...instanceDocs,
+  ...messagingDocs,
+  ...statusDocs,
+  ...groupDocs,
+  ...automationDocs,
+  ...eventDocs,
+};

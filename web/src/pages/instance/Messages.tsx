@@ -16,6 +16,7 @@ interface Pause {
 }
 interface Message {
   id: string;
+  from: string | null;
   fromMe: boolean;
   body: string;
   type: string;
@@ -30,6 +31,9 @@ interface PollResults {
   options: Array<{ name: string; votes: number }>;
   voters: number;
 }
+
+/** The statuses (stories), shown as a chat of their own: the contacts' and the account's. */
+const STATUSES = 'status@broadcast';
 
 /** An edit or a delete the account sent is a message of its own in the history: the page shows it on the message it changed. */
 const CHANGES = new Set(['edit', 'delete']);
@@ -55,7 +59,9 @@ export function Messages({ instance }: { instance: string }) {
       if (chat)
         await run(async () => {
           const [page, paused] = await Promise.all([
-            api<{ messages: Message[] }>('GET', `/instance/${instance}/chats/messages?chatId=${encodeURIComponent(chat)}&limit=20`),
+            chat === STATUSES
+              ? api<{ statuses: Message[] }>('GET', `/instance/${instance}/status/list?limit=20`).then((p) => ({ messages: p.statuses }))
+              : api<{ messages: Message[] }>('GET', `/instance/${instance}/chats/messages?chatId=${encodeURIComponent(chat)}&limit=20`),
             api<{ pauses: Pause[] }>('GET', `/instance/${instance}/chatbot/pauses`),
           ]);
           setMessages(page.messages);
@@ -72,7 +78,7 @@ export function Messages({ instance }: { instance: string }) {
     },
     {
       instance,
-      types: ['message_received', 'message_ack', 'chatbot_paused', 'message_edited', 'message_revoked', 'poll_vote'],
+      types: ['message_received', 'message_ack', 'chatbot_paused', 'message_edited', 'message_revoked', 'poll_vote', 'status_received'],
       concerns: (event) => event.data.chatId === chat,
       pollMs: 3_000,
     },
@@ -95,6 +101,7 @@ export function Messages({ instance }: { instance: string }) {
           onChange={(e) => (setChat((e.target as HTMLSelectElement).value), setPause(null), setResumed(null), setMessages(null))}
         >
           <option value="">{chats?.length ? t('messages.pick') : t('messages.noChats')}</option>
+          <option value={STATUSES}>{t('messages.statuses')}</option>
           {chats?.map((c) => (
             <option value={c.id}>
               {c.name ? `${c.name} (${c.id.split('@')[0]})` : c.id.split('@')[0]}
@@ -128,6 +135,7 @@ export function Messages({ instance }: { instance: string }) {
               <li class={m.fromMe ? 'mine' : 'theirs'}>
                 <span class="hint">
                   {time(m.timestamp)} · {m.fromMe ? t('messages.sent', { status: m.status }) : t('messages.received')}
+                  {chat === STATUSES && !m.fromMe && m.from && ` · ${m.from.split('@')[0]}`}
                   {m.editedAt && (
                     <span
                       class="edited"
