@@ -22,6 +22,8 @@ export const SESSION_CALLS = [
   'joinGroup',
   'leaveGroup',
   'requestPairingCode',
+  'editLabel',
+  'labelChat',
 ] as const;
 export type SessionCall = (typeof SESSION_CALLS)[number];
 /** Calls made on a socket waiting to be paired: they do not wait for it to open. */

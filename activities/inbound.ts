@@ -7,6 +7,7 @@ import { optOutByKeyword } from '../db/optouts.js';
 import { recordEvent } from '../db/events.js';
 import { applyMessageChanges } from '../db/messageChanges.js';
 import { getPoll, recordVote } from '../db/polls.js';
+import { applyLabelChanges } from '../db/labels.js';
 import type { Chatbot } from './chatbot.js';
 import type {
   ChatInfo,
@@ -15,6 +16,7 @@ import type {
   GroupParticipantsChange,
   GroupUpdate,
   IncomingMessage,
+  LabelChange,
   MessageChange,
   PollVote,
   StatusUpdate,
@@ -139,6 +141,8 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
 
   return {
     messages: (messages: IncomingMessage[]) => run(() => storeMessages(messages)),
+    /** Labels changed on the phone (or another device of the account). */
+    labels: (changes: LabelChange[]) => run(() => applyLabelChanges(deps.db, instanceId, changes, 'phone')),
     /** Votes on polls, after the messages reported before them (their polls among them) are stored. */
     pollVotes: (votes: PollVote[]) => run(() => storeVotes(votes)),
     /** Edits and deletes for everyone, after the messages reported before them are stored. */

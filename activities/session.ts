@@ -281,6 +281,7 @@ function sessionHandlers(
     messages: inbound.messages,
     messageChanges: inbound.messageChanges,
     pollVotes: inbound.pollVotes,
+    labels: inbound.labels,
     statuses: inbound.statuses,
     chats: inbound.chats,
     contacts: inbound.contacts,

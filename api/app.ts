@@ -17,6 +17,7 @@ import { countRequests, metricsRoute } from './metrics.js';
 import { instanceCollectionRouter, instanceRouter, loadInstance } from './instances.js';
 import { sendRouter } from './send.js';
 import { statusRouter } from './status.js';
+import { chatLabelRoute, labelsRouter } from './labels.js';
 import { chatMessagesRoute, historyRouter } from './messages.js';
 import { mediaRouter, publicMediaRouter } from './media.js';
 import { settingsRouter } from './settings.js';
@@ -100,7 +101,9 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.use('/optouts', optOutsRouter({ db }));
   instance.use('/chatbot', chatbotRouter({ db }));
   const live = { db, temporal, taskQueue: queues.general };
+  instance.post('/chats/labels', chatLabelRoute(live));
   instance.use('/chats', chatsRouter(live));
+  instance.use('/labels', labelsRouter(live));
   instance.use('/contacts', contactsRouter(live));
   instance.use('/groups', groupsRouter(live));
   instance.use('/presence', presenceRouter(live));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { botPauses } from '../db/chatbot.js';
 import type { Db } from '../db/knex.js';
 import { getSettings } from '../db/settings.js';
+import { labelsOfChats } from '../db/labels.js';
 import {
   chatIds,
   deleteChat,
@@ -26,9 +27,14 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
   const router = Router({ mergeParams: true });
   router.get(
     '/',
-    route({}, async (_input, _req, res) => {
+    route({ query: z.object({ label: z.string().min(1, 'label must not be empty').max(64).optional() }) }, async ({ query }, _req, res) => {
       const instanceId = instanceOf(res).id;
-      const [rows, settings] = await Promise.all([listChats(db, instanceId), getSettings(db, instanceId)]);
+      const [rows, settings] = await Promise.all([listChats(db, instanceId, query.label), getSettings(db, instanceId)]);
+      const labels = await labelsOfChats(
+        db,
+        instanceId,
+        rows.map((r) => r.id),
+      );
       // Where a person wrote lately, the bot is silent until its pause is over (only while it is on).
       const pauses = settings.chatbotEnabled ? await botPauses(db, instanceId, settings.chatbotPauseMinutes) : [];
       const pausedUntil = new Map(pauses.map((p) => [p.chatId, shownPause(p).pausedUntil]));
@@ -39,6 +45,7 @@ export function chatsRouter({ db, temporal, taskQueue }: { db: Db } & SessionCal
         lastMessage: r.last_message === null ? null : Number(r.last_message),
         archived: r.archived,
         botPausedUntil: pausedUntil.get(r.id) ?? null,
+        labels: labels.get(r.id) ?? [],
       }));
     }),
   );

@@ -177,6 +177,7 @@ const TAG_ORDER = [
   'Chats',
   'Contacts',
   'Groups',
+  'Labels',
   'Media',
   'Settings',
   'Webhooks',

@@ -11,13 +11,16 @@ export interface ChatListRow {
   notify: string | null;
 }
 
-/** The instance's chats, latest message first, with their contact's names. */
-export async function listChats(db: Db, instanceId: string): Promise<ChatListRow[]> {
-  return db('chats as c')
+/** The instance's chats (those carrying `label`, if given), latest message first, with their contact's names. */
+export async function listChats(db: Db, instanceId: string, label?: string): Promise<ChatListRow[]> {
+  const chats = db('chats as c')
     .leftJoin('contacts as p', function () {
       this.on('p.instance_id', 'c.instance_id').andOn('p.id', 'c.id');
     })
-    .where('c.instance_id', instanceId)
+    .where('c.instance_id', instanceId);
+  if (label)
+    chats.whereExists(db('chat_labels as l').whereRaw('l.instance_id = c.instance_id and l.chat_id = c.id').andWhere('l.label_id', label));
+  return chats
     .orderByRaw('c.last_message desc nulls last')
     .select('c.id', 'c.name', 'c.unread_count', 'c.last_message', 'c.archived', 'p.name as contact_name', 'p.notify');
 }
@@ -69,9 +72,10 @@ export async function setChatArchived(db: Db, instanceId: string, chatId: string
   await db('chats').insert({ instance_id: instanceId, id: chatId, archived }).onConflict(['instance_id', 'id']).merge({ archived });
 }
 
-/** The chat and its messages (with the votes on its polls), in one transaction. */
+/** The chat and its messages (with the votes on its polls) and labels, in one transaction. */
 export async function deleteChat(db: Db, instanceId: string, chatId: string): Promise<void> {
   await db.transaction(async (trx) => {
+    await trx('chat_labels').where({ instance_id: instanceId, chat_id: chatId }).delete();
     await trx('poll_votes')
       .where({ instance_id: instanceId })
       .whereIn('poll_id', trx('messages').where({ instance_id: instanceId, chat_id: chatId, type: 'poll' }).select('id'))

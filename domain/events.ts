@@ -21,6 +21,7 @@ export const EVENT_NAMES = [
   'message_revoked',
   'poll_vote',
   'status_received',
+  'label_update',
 ] as const;
 
 export type GatewayEvent = (typeof EVENT_NAMES)[number];

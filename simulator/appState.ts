@@ -164,8 +164,9 @@ export class AppStateServer {
       for (const patchNode of children(collection).filter((c) => c.tag === 'patch')) {
         if (!account) continue;
         const patch = proto.SyncdPatch.decode(bytes(patchNode)!);
-        account.versions.set(name, Number(patch.version?.version ?? Number(collection.attrs.version ?? 0) + 1));
-        await this.record(account, name, patch);
+        const version = Number(patch.version?.version ?? Number(collection.attrs.version ?? 0) + 1);
+        account.versions.set(name, version);
+        await this.record(account, name, patch, version);
       }
       const version = account?.versions.get(name) ?? Number(collection.attrs.version ?? 0);
       const known = Number(collection.attrs.version ?? 0);
@@ -178,15 +179,19 @@ export class AppStateServer {
     return iqResult(iq, [{ tag: 'sync', attrs: {}, content: collections }]);
   }
 
-  private async record(account: Account, collection: string, patch: proto.ISyncdPatch): Promise<void> {
+  /**
+   * A device's patch: its mutations recorded, and folded into the collection's state, so that the phone's
+   * later patches build on it (a device checks each patch's MACs against the state it holds).
+   */
+  private async record(account: Account, collection: string, patch: proto.ISyncdPatch, version: number): Promise<void> {
     const getKey = async (id: string) =>
       id === account.key.keyId.toString('base64')
         ? proto.Message.AppStateSyncKeyData.fromObject({ keyData: account.key.keyData })
         : undefined;
-    await decodeSyncdPatch(
+    const state = await decodeSyncdPatch(
       patch as proto.SyncdPatch,
       collection as never,
-      newLTHashState(),
+      account.states.get(collection) ?? newLTHashState(),
       getKey as never,
       (mutation: { syncAction: proto.ISyncActionData; index: string[] }) => {
         account.mutations.push({
@@ -198,5 +203,6 @@ export class AppStateServer {
       },
       false,
     );
+    account.states.set(collection, { ...state, version } as ReturnType<typeof newLTHashState>);
   }
 }

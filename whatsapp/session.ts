@@ -124,6 +124,21 @@ export interface PollForVotes {
   fromMe: boolean;
 }
 
+/** A label of a WhatsApp Business account: `color` is WhatsApp's palette index (0 to 19). */
+export interface Label {
+  id: string;
+  name: string;
+  color: number;
+  deleted?: boolean;
+}
+
+/**
+ * A change of the account's labels, made on another device (the phone) and
+ * synced to this one: a label created, renamed, recoloured or deleted, or a
+ * label put on a chat or taken off it.
+ */
+export type LabelChange = ({ kind: 'label' } & Label) | { kind: 'chat'; chatId: string; labelId: string; labeled: boolean };
+
 export interface GroupInfo {
   id: string;
   name: string;
@@ -277,6 +292,8 @@ export interface SessionEventHandlers {
   messageChanges?(changes: MessageChange[]): void;
   /** Votes on polls (reported after the messages reported before them: a poll comes before its votes). */
   pollVotes?(votes: PollVote[]): void;
+  /** The account's labels changed on another device (not those this session changed: it knows them). */
+  labels?(changes: LabelChange[]): void;
   /**
    * Delivery and read receipts for messages. A receipt is acknowledged to
    * WhatsApp (which otherwise delivers it again) once the promise returned
@@ -371,6 +388,10 @@ export interface WhatsAppSession {
    * scanning the QR. Only while the device is not paired yet: rejects with PairingRefused otherwise.
    */
   requestPairingCode(phone: string): Promise<string>;
+  /** Creates or changes a label (deleted: true deletes it) on every device of the account. */
+  editLabel(label: Label): Promise<void>;
+  /** Puts a label on a chat, or takes it off, on every device of the account. */
+  labelChat(chatId: string, labelId: string, labeled: boolean): Promise<void>;
   /** Declines an incoming call (`IncomingCall.id`, `IncomingCall.creator`): the caller's phone stops ringing. */
   rejectCall(callId: string, creator: string): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { instanceDocs } from './instances.js';
 import { groupDocs } from './groups.js';
 import { messagingDocs } from './messaging.js';
 import { statusDocs } from './status.js';
+import { labelDocs } from './labels.js';
 import { operationDocs } from './operations.js';
 import { eventDocs } from './events.js';
 
@@ -14,6 +15,7 @@ export const routeDocs: RouteDocs = {
   ...messagingDocs,
   ...statusDocs,
   ...groupDocs,
+  ...labelDocs,
   ...automationDocs,
   ...eventDocs,
 };

@@ -229,11 +229,15 @@ export const messagingDocs: RouteDocs = {
 
   [`GET ${I}/chats`]: {
     summary: 'Chats, most recent first',
+    description: '`label` keeps the chats carrying that label (see Labels).',
+    parameters: { label: '1' },
     responses: {
       200: {
         description:
-          'OK; `botPausedUntil`: until when the chatbot is silent in the chat because a person wrote there (null when it answers)',
-        example: [{ id: CHAT, name: 'Ahmet', unreadCount: 3, lastMessage: 1764669600, archived: false, botPausedUntil: null }],
+          'OK; `botPausedUntil`: until when the chatbot is silent in the chat because a person wrote there (null when it answers); `labels`: the ids of the labels on the chat',
+        example: [
+          { id: CHAT, name: 'Ahmet', unreadCount: 3, lastMessage: 1764669600, archived: false, botPausedUntil: null, labels: ['1'] },
+        ],
       },
     },
   },

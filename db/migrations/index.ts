@@ -26,6 +26,7 @@ import * as eventSinks from './024_event_sinks.js';
 import * as senderLids from './025_sender_lids.js';
 import * as messageChanges from './026_message_changes.js';
 import * as pollVotes from './027_poll_votes.js';
+import * as labels from './028_labels.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -62,6 +63,7 @@ const migrations: Record<string, Migration> = {
   '025_sender_lids': senderLids,
   '026_message_changes': messageChanges,
   '027_poll_votes': pollVotes,
+  '028_labels': labels,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

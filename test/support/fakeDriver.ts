@@ -95,6 +95,9 @@ export function createFakeDriver(
         },
         // Polls are tested on real Baileys against the simulator (test/e2e-polls.test.ts).
         readPollVote: () => undefined,
+        // Labels are tested on real Baileys against the simulator (test/e2e-labels.test.ts).
+        async editLabel() {},
+        async labelChat() {},
         // Chats, contacts and groups are tested on real Baileys against the simulator.
         async markRead() {},
         // Presence is tested on real Baileys against the simulator (test/e2e-presence.test.ts).

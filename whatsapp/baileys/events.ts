@@ -47,6 +47,17 @@ export function subscribeEvents(ctx: SessionContext, connection: ConnectionLifec
     const statuses = toStatusUpdates(notRecordedYet(updates));
     if (statuses.length) handlers.statuses?.(statuses);
   });
+  // Labels changed on another device (app-state patches of the `regular` collection).
+  socket.ev.on('labels.edit', (label) => {
+    if (label.id)
+      handlers.labels?.([{ kind: 'label', id: label.id, name: label.name ?? '', color: label.color ?? 0, deleted: !!label.deleted }]);
+  });
+  socket.ev.on('labels.association', ({ association, type }) => {
+    if (association.type === 'label_jid')
+      handlers.labels?.([
+        { kind: 'chat', chatId: jidNormalizedUser(association.chatId), labelId: association.labelId, labeled: type === 'add' },
+      ]);
+  });
   // Views of the account's statuses (per viewer, as a group's receipts are).
   socket.ev.on('message-receipt.update', (receipts) => {
     const views = toStatusViews(receipts);

@@ -84,8 +84,19 @@ export function messageMethods(
 /** Numbers on WhatsApp, chats, contacts, calls. */
 export function contactMethods(
   socket: WASocket,
-): Pick<WhatsAppSession, 'exists' | 'existing' | 'modifyChat' | 'setBlocked' | 'profilePicture' | 'rejectCall'> {
+): Pick<
+  WhatsAppSession,
+  'exists' | 'existing' | 'modifyChat' | 'setBlocked' | 'profilePicture' | 'rejectCall' | 'editLabel' | 'labelChat'
+> {
   return {
+    async editLabel({ id, name, color, deleted }) {
+      // An app-state patch (collection `regular`); the chat argument is not used for a label's own edit.
+      await socket.addLabel('', { id, name, color, deleted: !!deleted });
+    },
+    async labelChat(chatId, labelId, labeled) {
+      if (labeled) await socket.addChatLabel(chatId, labelId);
+      else await socket.removeChatLabel(chatId, labelId);
+    },
     async exists(jid) {
       const [result] = (await socket.onWhatsApp(jid)) ?? [];
       return { exists: !!result?.exists, jid: result?.jid ?? jid };
