@@ -700,6 +700,13 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     await messages.locator('li', { hasText: 'Ayşe tatilde' }).getByText(AYSE).waitFor();
     await messages.getByLabel('Chat', { exact: true }).selectOption(`${AYSE}@s.whatsapp.net`);
     await messages.getByText('Merhaba Ayşe, indirim başladı!').waitFor();
+    // A chat's labels show beside it, as they change.
+    const label = (await (await gw.request('/api/instance/shop/labels', { method: 'POST', json: { name: 'VIP' } })).json()) as {
+      id: string;
+    };
+    const labeled = { chatId: AYSE, labelId: label.id, action: 'add' };
+    assert.equal((await gw.request('/api/instance/shop/chats/labels', { method: 'POST', json: labeled })).status, 200);
+    await messages.locator('option', { hasText: 'VIP' }).filter({ hasText: AYSE }).waitFor({ state: 'attached' });
     // The test message was a person's: the chatbot keeps out of Ayşe's chat, says so and until when, and resumes on a click.
     const pause = messages.locator('.paused');
     await pause

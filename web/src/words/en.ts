@@ -202,6 +202,7 @@ export const en = {
   'webhooks.event.message_revoked': 'Message deleted',
   'webhooks.event.poll_vote': 'Poll vote',
   'webhooks.event.status_received': 'Status received',
+  'webhooks.event.label_update': 'Labels changed',
   'webhooks.group': 'group {id}',
   'webhooks.attempts.one': '{count} attempt',
   'webhooks.attempts.other': '{count} attempts',

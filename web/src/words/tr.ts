@@ -207,6 +207,7 @@ export const tr: Record<Key, string> = {
   'webhooks.event.message_revoked': 'Mesaj silindi',
   'webhooks.event.poll_vote': 'Anket oyu',
   'webhooks.event.status_received': 'Durum alındı',
+  'webhooks.event.label_update': 'Etiketler değişti',
   'webhooks.group': 'grup {id}',
   'webhooks.attempts.one': '{count} deneme',
   'webhooks.attempts.other': '{count} deneme',

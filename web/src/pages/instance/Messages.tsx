@@ -8,6 +8,11 @@ interface Chat {
   id: string;
   name: string | null;
   botPausedUntil: string | null;
+  labels?: string[];
+}
+interface Label {
+  id: string;
+  name: string;
 }
 interface Pause {
   chatId: string;
@@ -48,10 +53,18 @@ export function Messages({ instance }: { instance: string }) {
   const [resumed, setResumed] = useState<string | null>(null);
   const { error, run } = useAction();
   const resume = useAction();
-  // A new chat appears with its first message.
+  const [labels, setLabels] = useState<Map<string, string>>(new Map());
+  // A new chat appears with its first message; a chat's labels change with label_update.
   useLive(
-    async () => setChats(await api<Chat[]>('GET', `/instance/${instance}/chats`)),
-    { instance, types: ['message_received'], pollMs: 10_000 },
+    async () => {
+      const [all, named] = await Promise.all([
+        api<Chat[]>('GET', `/instance/${instance}/chats`),
+        api<Label[]>('GET', `/instance/${instance}/labels`).catch(() => []),
+      ]);
+      setChats(all);
+      setLabels(new Map(named.map((l) => [l.id, l.name])));
+    },
+    { instance, types: ['message_received', 'label_update'], pollMs: 10_000 },
     [instance],
   );
   useLive(
@@ -106,6 +119,7 @@ export function Messages({ instance }: { instance: string }) {
             <option value={c.id}>
               {c.name ? `${c.name} (${c.id.split('@')[0]})` : c.id.split('@')[0]}
               {c.botPausedUntil ? ` · ${t('messages.pausedMark')}` : ''}
+              {c.labels?.length ? ` · ${c.labels.map((id) => labels.get(id) ?? id).join(', ')}` : ''}
             </option>
           ))}
         </select>
