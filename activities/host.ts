@@ -24,6 +24,11 @@ export const SESSION_CALLS = [
   'requestPairingCode',
   'editLabel',
   'labelChat',
+  'channelInfo',
+  'followChannel',
+  'unfollowChannel',
+  'createChannel',
+  'channelPosts',
 ] as const;
 export type SessionCall = (typeof SESSION_CALLS)[number];
 /** Calls made on a socket waiting to be paired: they do not wait for it to open. */

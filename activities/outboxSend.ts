@@ -5,6 +5,7 @@ import type { StatusWriter } from './statusWriter.js';
 import type { LookAhead } from './lookAhead.js';
 import { messagesSent, sendLatency } from '../lib/metrics.js';
 import { MAX_TYPING_MS } from '../domain/typing.js';
+import { isChannelJid } from '../domain/recipients.js';
 import type { OutgoingMessage, WhatsAppSession } from '../whatsapp/session.js';
 import { applyMessageChanges } from '../db/messageChanges.js';
 import { PermanentSendError } from './permanentSendError.js';
@@ -73,7 +74,8 @@ export function createSender(
       const next = queue.take();
       if (!next) break;
       const { item: row, prepared } = next;
-      const typingMs = prepared.ok ? Math.min(MAX_TYPING_MS, Math.max(0, row.typing_ms ?? 0)) : 0;
+      // Nobody sees typing in a channel.
+      const typingMs = prepared.ok && !isChannelJid(row.chat_id) ? Math.min(MAX_TYPING_MS, Math.max(0, row.typing_ms ?? 0)) : 0;
       // The typing is spent within the send delay: the recipient sees it in the gap, which grows only when it is longer.
       const wait = (lastSentAt.get(instanceId) ?? 0) + delayMs - typingMs - Date.now();
       if (delayMs > 0 && wait > 0) await sleep(wait, undefined, { signal: ctx.cancellationSignal }).catch(() => {});

@@ -18,6 +18,7 @@ import { instanceCollectionRouter, instanceRouter, loadInstance } from './instan
 import { sendRouter } from './send.js';
 import { statusRouter } from './status.js';
 import { chatLabelRoute, labelsRouter } from './labels.js';
+import { channelsRouter } from './channels.js';
 import { chatMessagesRoute, historyRouter } from './messages.js';
 import { mediaRouter, publicMediaRouter } from './media.js';
 import { settingsRouter } from './settings.js';
@@ -104,6 +105,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.post('/chats/labels', chatLabelRoute(live));
   instance.use('/chats', chatsRouter(live));
   instance.use('/labels', labelsRouter(live));
+  instance.use('/channels', channelsRouter(live));
   instance.use('/contacts', contactsRouter(live));
   instance.use('/groups', groupsRouter(live));
   instance.use('/presence', presenceRouter(live));

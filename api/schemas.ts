@@ -1,6 +1,6 @@
 /** Field schemas shared by the routers (route() names the field in every error). */
 import { z } from 'zod';
-import { isGroupJid, localNumber, toJid } from '../domain/recipients.js';
+import { isChannelJid, isGroupJid, localNumber, toJid } from '../domain/recipients.js';
 import { MAX_TYPING_MS } from '../domain/typing.js';
 
 /** A recipient or chat as the contract accepts it (phone number, user JID, group JID), normalised to its JID. */
@@ -26,6 +26,16 @@ export const jid = () =>
         (ctx.addIssue({ code: 'custom', message: 'must be a phone number in international form, a user JID or a group JID' }), z.NEVER)
       );
     });
+
+/** Where a message may go: what `jid()` takes, or a channel (…@newsletter) the account posts to. */
+export const recipient = () =>
+  z.string().transform((value, ctx) => {
+    if (isChannelJid(value.trim())) return value.trim();
+    const parsed = jid().safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+    return z.NEVER;
+  });
 
 export const userJid = () => jid().refine((value) => !isGroupJid(value), 'must be a user, not a group');
 
@@ -76,10 +86,7 @@ export const typingMs = () =>
  * from the phone, it pauses the chatbot in the chat. Sends are automated by default and leave the bot answering.
  */
 export const byPerson = () =>
-  z
-    .boolean({ error: 'must be true or false' })
-    .optional()
-    .meta({
-      description:
-        'Written by a person (your staff): pauses the chatbot in this chat, as a message from the phone does. Default false: an automated send, the bot keeps answering',
-    });
+  z.boolean({ error: 'must be true or false' }).optional().meta({
+    description:
+      'Written by a person (your staff): pauses the chatbot in this chat, as a message from the phone does. Default false: an automated send, the bot keeps answering',
+  });

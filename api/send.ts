@@ -23,7 +23,8 @@ import {
 } from '../domain/content.js';
 import { BadRequest, HttpError, NotFound, PayloadTooLarge } from '../lib/errors.js';
 import type { ErrorCode } from '../lib/errorCodes.js';
-import { isGroupJid } from '../domain/recipients.js';
+import { isChannelJid, isGroupJid } from '../domain/recipients.js';
+import { getChannel } from '../db/channels.js';
 import type { InstanceRow } from '../db/instances.js';
 import { detectMimetype, type MediaStore } from '../media/store.js';
 import { wakeOutboxSoon } from '../temporal/starts.js';
@@ -33,7 +34,7 @@ import { taskQueues } from '../workflows/names.js';
 import { sendsAccepted } from '../lib/metrics.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
-import { byPerson, jid, typingMs } from './schemas.js';
+import { byPerson, jid, recipient, typingMs } from './schemas.js';
 import type { SendWaiter } from './sendWaiter.js';
 
 export interface SendDeps {
@@ -58,7 +59,7 @@ export type SendRequest = { to: string; typingMs?: number; byPerson?: boolean } 
 );
 
 /** Who a send is to, its typing, and whether a person wrote it (every endpoint's fields but a reaction's and a delete's). */
-const sender = { to: jid(), typingMs: typingMs(), byPerson: byPerson() };
+const sender = { to: recipient(), typingMs: typingMs(), byPerson: byPerson() };
 const senderOf = (b: { to: string; typingMs?: number; byPerson?: boolean }) => ({ to: b.to, typingMs: b.typingMs, byPerson: b.byPerson });
 
 /** Per endpoint: the body schema and how a valid body becomes a SendRequest. */
@@ -247,6 +248,7 @@ export function sendHandler(deps: SendDeps, name: string, schema: z.ZodType<Send
     if (body.content.type === 'reaction' || body.content.type === 'delete' || body.content.type === 'edit') {
       await checkTarget(deps.db, instance, body.to, body.content);
     }
+    if (isChannelJid(body.to)) await checkChannel(deps.db, instance, body.to);
     const content: StoredContent =
       'source' in body
         ? { ...body.content, media: await mediaRef(deps, instance.id, body.field, body.source, body.content.type) }
@@ -368,6 +370,14 @@ async function checkTarget(
   const me = participants?.find((p) => p.id.split(/[@:]/)[0] === instance.account?.phone);
   // Without the account among the members it knows of, the gateway cannot tell: WhatsApp decides.
   if (me && !me.admin) throw new BadRequest(`msgId: message ${id} is another member's: only the group's admins can delete it for everyone`);
+}
+
+/** A post to a channel: the account must own (or administer) it, or WhatsApp refuses it. */
+async function checkChannel(db: Db, instance: InstanceRow, id: string): Promise<void> {
+  const channel = await getChannel(db, instance.id, id);
+  if (!channel) throw new BadRequest(`to: channel ${id} is not one of the account's (create it, or follow it, first)`);
+  if (channel.role !== 'owner' && channel.role !== 'admin')
+    throw new BadRequest(`to: the account follows channel ${id} but does not own it: only its owner and admins post to it`);
 }
 
 function checkEditable(target: MessageRow): void {

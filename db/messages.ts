@@ -10,7 +10,7 @@ import { preparedQuery, type Db } from './knex.js';
 import { pauseEventsSql } from './chatbot.js';
 import { initialDelivery, recordEvent } from './events.js';
 import { foldLidChats } from './directory.js';
-import { STATUS_CHAT } from '../domain/recipients.js';
+import { isChannelJid, STATUS_CHAT } from '../domain/recipients.js';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../whatsapp/session.js';
 
 export const STATUS_CHANNEL = 'wa_message_status';
@@ -308,14 +308,16 @@ export async function recordIncoming(
       if (inserted.length === 0) return;
       fresh.push(message);
       const isStatus = message.chatId === STATUS_CHAT;
+      // A channel's post: listed by the channel routes, not a chat either.
+      const isChannel = isChannelJid(message.chatId);
       // Written on the phone: a person, who pauses the bot in the chat (announced when the pause starts).
-      if (message.fromMe && !isStatus)
+      if (message.fromMe && !isStatus && !isChannel)
         await trx.raw(
           `with n as (select ?::text as instance_id, ?::text as chat_id, ?::text as id, 'phone'::text as source, ?::bigint as timestamp)
            ${pauseEventsSql('n', '?::bigint')}`,
           [instanceId, message.chatId, message.id, message.timestamp, Date.now()],
         );
-      await recordEvent(trx, instanceId, isStatus ? 'status_received' : 'message_received', {
+      await recordEvent(trx, instanceId, isStatus ? 'status_received' : isChannel ? 'channel_message' : 'message_received', {
         id: message.id,
         from: message.from,
         ...(message.fromLid ? { fromLid: message.fromLid } : {}),
@@ -330,7 +332,7 @@ export async function recordIncoming(
         ...(stored ? { mimetype: stored.mimetype, media: stored.url } : {}),
       });
       // A status (story) is no chat: it is listed by GET .../status.
-      if (!isStatus)
+      if (!isStatus && !isChannel)
         await trx('chats')
           .insert({ instance_id: instanceId, id: message.chatId, last_message: message.timestamp, unread_count: message.fromMe ? 0 : 1 })
           .onConflict(['instance_id', 'id'])

@@ -109,8 +109,9 @@ async function insertMany(db: Db, messages: NewOutgoing[]): Promise<Inserted[]> 
        ${pauseEventsSql('m', '$9::bigint * 1000')}
      ), chat as (
        insert into chats (instance_id, id, last_message)
-       -- A status (story) is no chat.
-       select instance_id, chat_id, max(timestamp) from m where chat_id <> 'status@broadcast' group by instance_id, chat_id
+       -- A status (story) or a channel's post is no chat.
+       select instance_id, chat_id, max(timestamp) from m where chat_id <> 'status@broadcast' and chat_id not like '%@newsletter'
+        group by instance_id, chat_id
        on conflict (instance_id, id) do update set last_message = excluded.last_message
        -- Within the same second there is nothing to change: no new row version.
        where chats.last_message is null or chats.last_message < excluded.last_message

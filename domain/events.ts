@@ -22,6 +22,7 @@ export const EVENT_NAMES = [
   'poll_vote',
   'status_received',
   'label_update',
+  'channel_message',
 ] as const;
 
 export type GatewayEvent = (typeof EVENT_NAMES)[number];

@@ -28,6 +28,9 @@ export function localNumber(recipient: string): string | undefined {
 
 export const isGroupJid = (jid: string) => jid.endsWith('@g.us');
 
+/** A channel (newsletter): `…@newsletter`. */
+export const isChannelJid = (jid: string) => /^\d{5,30}@newsletter$/.test(jid);
+
 /** Where statuses (stories) go and come from: the "chat" of a status. */
 export const STATUS_CHAT = 'status@broadcast';
 

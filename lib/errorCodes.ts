@@ -61,6 +61,7 @@ export const ERROR_CODES = {
     status: 422,
     meaning: 'the send was accepted but failed (e.g. the number is not on WhatsApp); the answer has sent: false, id, status',
   },
+  CHANNEL_NOT_FOUND: { status: 404, meaning: 'no channel with that invite code' },
   LABEL_NOT_FOUND: { status: 404, meaning: 'no label with that id on the account' },
   CONTACT_NOT_FOUND: { status: 404, meaning: 'no contact with that chat id' },
   MEDIA_NOT_FOUND: { status: 404, meaning: 'no uploaded file with that name' },

@@ -8,6 +8,7 @@ import type { SimConnection } from './connection.js';
 import type { Simulator } from './simulator.js';
 import { answerKeyBundles, answerProfilePicture, answerUsync } from './lookups.js';
 import { answerRestrictionQuery } from './restrictions.js';
+import { answerChannelIq, answerChannelQuery } from './channels.js';
 
 export type IqHandler = (sim: Simulator, conn: SimConnection, iq: BinaryNode) => Promise<BinaryNode | undefined> | BinaryNode | undefined;
 
@@ -74,8 +75,14 @@ export const iqHandlers: Record<string, IqHandler[]> = {
   usync: [(sim, _conn, iq) => answerUsync(sim, iq)],
   'w:profile:picture': [(sim, _conn, iq) => answerProfilePicture(sim, iq)],
   'w:g2': [(sim, conn, iq) => sim.groups(conn, iq)],
-  // GraphQL queries; the account's restrictions (see restrictions.ts).
-  'w:mex': [(sim, conn, iq) => answerRestrictionQuery(conn.companion?.user, sim.restrictions, iq)],
+  // GraphQL queries: the account's restrictions (see restrictions.ts).
+  'w:mex': [
+    (sim, conn, iq) => answerRestrictionQuery(conn.companion?.user, sim.restrictions, iq),
+    // Channels: create, look up, follow, unfollow (see channels.ts).
+    (sim, conn, iq) => answerChannelQuery(sim, conn.companion?.user, iq),
+  ],
+  // A channel's posts (see channels.ts).
+  newsletter: [(sim, _conn, iq) => answerChannelIq(sim, iq)],
   'w:m': [(sim, _conn, iq) => (child(iq, 'media_conn') ? sim.mediaConn(iq) : undefined)],
   status: [(_sim, _conn, iq) => iqResult(iq)],
   'urn:xmpp:whatsapp:dirty': [(_sim, _conn, iq) => iqResult(iq)],

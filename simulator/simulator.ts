@@ -26,6 +26,7 @@ import { GroupAdmin, answerGroupAdminIq } from './groupAdmin.js';
 import { MediaHost } from './media.js';
 import { sendMedia, type OutgoingMedia } from './mediaMessages.js';
 import { applyPhoneChange } from './changes.js';
+import { ChannelRegistry, handleOutgoingChannelMessage } from './channels.js';
 import { recordDeviceReceipt, recordPresence, type SeenPresence, type SeenReceipt } from './presence.js';
 import { restrictionNotification, type SimRestriction } from './restrictions.js';
 import { readStateFile, writeStateFile, STATE_VERSION, type SavedSimulator, type StateLoad } from './state.js';
@@ -74,6 +75,8 @@ export class Simulator {
   readonly received: ReceivedMessage[] = [];
   /** App state (archive, delete chat...): the keys shared with devices and what they changed. */
   readonly appState = new AppStateServer();
+  /** Channels (newsletters): their owners, followers and posts (channels.ts). */
+  readonly channelRegistry = new ChannelRegistry();
   /** Typing, recording and online statuses that phones saw from linked devices' accounts, in order. */
   readonly presences: SeenPresence[] = [];
   /** Receipts (delivered, read...) that phones got from linked devices about the messages they sent, in order. */
@@ -421,7 +424,8 @@ export class Simulator {
         await conn.send(await answerIq(this, conn, node));
         return;
       case 'message':
-        if (node.attrs.to?.endsWith('@g.us') || node.attrs.to === STATUS_JID) await handleOutgoingGroupMessage(this, conn, node);
+        if (node.attrs.to?.endsWith('@newsletter')) await handleOutgoingChannelMessage(this, conn, node);
+        else if (node.attrs.to?.endsWith('@g.us') || node.attrs.to === STATUS_JID) await handleOutgoingGroupMessage(this, conn, node);
         else await handleOutgoingMessage(this, conn, node);
         return;
       case 'call':

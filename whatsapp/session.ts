@@ -139,6 +139,31 @@ export interface Label {
  */
 export type LabelChange = ({ kind: 'label' } & Label) | { kind: 'chat'; chatId: string; labelId: string; labeled: boolean };
 
+/** A channel (newsletter) as WhatsApp describes it to the account; `role` is the account's. */
+export interface ChannelInfo {
+  /** `…@newsletter` */
+  id: string;
+  name: string;
+  description: string | null;
+  /** Its invite code (`https://whatsapp.com/channel/<code>`). */
+  invite: string | null;
+  subscribers: number;
+  role: 'owner' | 'admin' | 'subscriber' | 'guest';
+  /** Unix seconds. */
+  createdAt: number | null;
+}
+
+/** A post of a channel, as a fetch of its latest posts gives it. */
+export interface ChannelPost {
+  id: string;
+  /** The channel's own numbering of its posts. */
+  serverId: number;
+  timestamp: number;
+  /** As a message's type: chat, image, video... */
+  type: string;
+  body: string;
+}
+
 export interface GroupInfo {
   id: string;
   name: string;
@@ -392,6 +417,14 @@ export interface WhatsAppSession {
   editLabel(label: Label): Promise<void>;
   /** Puts a label on a chat, or takes it off, on every device of the account. */
   labelChat(chatId: string, labelId: string, labeled: boolean): Promise<void>;
+  /** A channel, by its invite code or its id; WhatsAppRefusal 404 when there is none. */
+  channelInfo(by: { invite: string } | { id: string }): Promise<ChannelInfo>;
+  followChannel(id: string): Promise<void>;
+  unfollowChannel(id: string): Promise<void>;
+  /** Creates a channel the account owns. */
+  createChannel(name: string, description?: string): Promise<ChannelInfo>;
+  /** A channel's latest posts (at most `count`), oldest first. */
+  channelPosts(id: string, count: number): Promise<ChannelPost[]>;
   /** Declines an incoming call (`IncomingCall.id`, `IncomingCall.creator`): the caller's phone stops ringing. */
   rejectCall(callId: string, creator: string): Promise<void>;
 }

@@ -27,6 +27,7 @@ import * as senderLids from './025_sender_lids.js';
 import * as messageChanges from './026_message_changes.js';
 import * as pollVotes from './027_poll_votes.js';
 import * as labels from './028_labels.js';
+import * as channels from './029_channels.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -64,6 +65,7 @@ const migrations: Record<string, Migration> = {
   '026_message_changes': messageChanges,
   '027_poll_votes': pollVotes,
   '028_labels': labels,
+  '029_channels': channels,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

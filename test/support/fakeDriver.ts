@@ -98,6 +98,34 @@ export function createFakeDriver(
         // Labels are tested on real Baileys against the simulator (test/e2e-labels.test.ts).
         async editLabel() {},
         async labelChat() {},
+        // Channels are tested on real Baileys against the simulator (test/e2e-channels.test.ts).
+        async channelInfo(by) {
+          return {
+            id: 'id' in by ? by.id : '120363000000000001@newsletter',
+            name: 'Kanal',
+            description: null,
+            invite: 'invite' in by ? by.invite : null,
+            subscribers: 0,
+            role: 'guest' as const,
+            createdAt: null,
+          };
+        },
+        async followChannel() {},
+        async unfollowChannel() {},
+        async createChannel(name) {
+          return {
+            id: '120363000000000002@newsletter',
+            name,
+            description: null,
+            invite: 'AbCdEf',
+            subscribers: 0,
+            role: 'owner' as const,
+            createdAt: null,
+          };
+        },
+        async channelPosts() {
+          return [];
+        },
         // Chats, contacts and groups are tested on real Baileys against the simulator.
         async markRead() {},
         // Presence is tested on real Baileys against the simulator (test/e2e-presence.test.ts).

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { Agent as UndiciAgent } from 'undici';
 import { readPollVote } from './polls.js';
+import { channelMethods } from './channels.js';
 import { makeWASocket, Browsers, type UserFacingSocketConfig, type WASocket, type WAVersion } from '@whiskeysockets/baileys';
 import type { ConnectOptions, SessionClose, WhatsAppDriver, WhatsAppSession } from '../session.js';
 import { sessionsUnresponsive } from '../../lib/metrics.js';
@@ -111,5 +112,6 @@ function startSession(ctx: SessionContext): WhatsAppSession {
     },
     ...contactMethods(ctx.socket),
     ...groupMethods(ctx.socket),
+    ...channelMethods(ctx.socket),
   };
 }
