@@ -178,6 +178,7 @@ const TAG_ORDER = [
   'Contacts',
   'Groups',
   'Labels',
+  'Channels',
   'Media',
   'Settings',
   'Webhooks',

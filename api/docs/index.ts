@@ -6,6 +6,7 @@ import { groupDocs } from './groups.js';
 import { messagingDocs } from './messaging.js';
 import { statusDocs } from './status.js';
 import { labelDocs } from './labels.js';
+import { channelDocs } from './channels.js';
 import { operationDocs } from './operations.js';
 import { eventDocs } from './events.js';
 
@@ -16,6 +17,7 @@ export const routeDocs: RouteDocs = {
   ...statusDocs,
   ...groupDocs,
   ...labelDocs,
+  ...channelDocs,
   ...automationDocs,
   ...eventDocs,
 };

@@ -203,6 +203,7 @@ export const en = {
   'webhooks.event.poll_vote': 'Poll vote',
   'webhooks.event.status_received': 'Status received',
   'webhooks.event.label_update': 'Labels changed',
+  'webhooks.event.channel_message': 'Channel post',
   'webhooks.group': 'group {id}',
   'webhooks.attempts.one': '{count} attempt',
   'webhooks.attempts.other': '{count} attempts',

@@ -208,6 +208,7 @@ export const tr: Record<Key, string> = {
   'webhooks.event.poll_vote': 'Anket oyu',
   'webhooks.event.status_received': 'Durum alındı',
   'webhooks.event.label_update': 'Etiketler değişti',
+  'webhooks.event.channel_message': 'Kanal gönderisi',
   'webhooks.group': 'grup {id}',
   'webhooks.attempts.one': '{count} deneme',
   'webhooks.attempts.other': '{count} deneme',
