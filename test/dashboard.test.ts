@@ -16,6 +16,7 @@ import { simulatorEnv } from './support/scenario.js';
 import { sendFromPhone } from '../simulator/messages.js';
 import { voteFromPhone } from '../simulator/polls.js';
 import { postStatus } from '../simulator/status.js';
+import { publish } from '../simulator/channels.js';
 import { freePort } from '../stack/ports.js';
 import { dictionaries } from '../web/src/words.js';
 
@@ -707,6 +708,15 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
     const labeled = { chatId: AYSE, labelId: label.id, action: 'add' };
     assert.equal((await gw.request('/api/instance/shop/chats/labels', { method: 'POST', json: labeled })).status, 200);
     await messages.locator('option', { hasText: 'VIP' }).filter({ hasText: AYSE }).waitFor({ state: 'attached' });
+    // A followed channel's latest posts, asked of WhatsApp.
+    const channel = sim.channelRegistry.create(sim.user(AYSE), 'Ayşe Haber');
+    await publish(sim, channel, { conversation: 'Kanalda ilk gönderi' });
+    const follow = { invite: channel.invite };
+    assert.equal((await gw.request('/api/instance/shop/channels/follow', { method: 'POST', json: follow })).status, 200);
+    await page.reload();
+    await messages.getByLabel('Chat', { exact: true }).selectOption({ label: 'Channel: Ayşe Haber' });
+    await messages.getByText('Kanalda ilk gönderi').waitFor();
+    await messages.getByLabel('Chat', { exact: true }).selectOption(`${AYSE}@s.whatsapp.net`);
     // The test message was a person's: the chatbot keeps out of Ayşe's chat, says so and until when, and resumes on a click.
     const pause = messages.locator('.paused');
     await pause

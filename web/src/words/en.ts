@@ -171,6 +171,7 @@ export const en = {
   'messages.revoked': 'This message was deleted',
   'messages.pollResults': '{voters} voted',
   'messages.statuses': 'Statuses (stories)',
+  'messages.channel': 'Channel: {name}',
   'messages.pausedMark': 'bot paused',
   'messages.paused': 'The chatbot is silent in this chat until {time}, because someone wrote here {because}.',
   'messages.because.phone': 'from the phone',

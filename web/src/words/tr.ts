@@ -176,6 +176,7 @@ export const tr: Record<Key, string> = {
   'messages.revoked': 'Bu mesaj silindi',
   'messages.pollResults': '{voters} kişi oy verdi',
   'messages.statuses': 'Durumlar (hikâyeler)',
+  'messages.channel': 'Kanal: {name}',
   'messages.pausedMark': 'bot duraklatıldı',
   'messages.paused': 'Chatbot bu sohbette {time} saatine kadar susuyor, çünkü biri buraya {because} yazdı.',
   'messages.because.phone': 'telefondan',

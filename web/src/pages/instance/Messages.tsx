@@ -14,6 +14,10 @@ interface Label {
   id: string;
   name: string;
 }
+interface Channel {
+  id: string;
+  name: string;
+}
 interface Pause {
   chatId: string;
   pausedUntil: string;
@@ -54,15 +58,18 @@ export function Messages({ instance }: { instance: string }) {
   const { error, run } = useAction();
   const resume = useAction();
   const [labels, setLabels] = useState<Map<string, string>>(new Map());
+  const [channels, setChannels] = useState<Channel[]>([]);
   // A new chat appears with its first message; a chat's labels change with label_update.
   useLive(
     async () => {
-      const [all, named] = await Promise.all([
+      const [all, named, followed] = await Promise.all([
         api<Chat[]>('GET', `/instance/${instance}/chats`),
         api<Label[]>('GET', `/instance/${instance}/labels`).catch(() => []),
+        api<Channel[]>('GET', `/instance/${instance}/channels`).catch(() => []),
       ]);
       setChats(all);
       setLabels(new Map(named.map((l) => [l.id, l.name])));
+      setChannels(followed);
     },
     { instance, types: ['message_received', 'label_update'], pollMs: 10_000 },
     [instance],
@@ -74,7 +81,13 @@ export function Messages({ instance }: { instance: string }) {
           const [page, paused] = await Promise.all([
             chat === STATUSES
               ? api<{ statuses: Message[] }>('GET', `/instance/${instance}/status/list?limit=20`).then((p) => ({ messages: p.statuses }))
-              : api<{ messages: Message[] }>('GET', `/instance/${instance}/chats/messages?chatId=${encodeURIComponent(chat)}&limit=20`),
+              : chat.endsWith('@newsletter')
+                ? // A channel's latest posts, asked of WhatsApp.
+                  api<{ messages: Message[] }>(
+                    'GET',
+                    `/instance/${instance}/channels/messages?channelId=${encodeURIComponent(chat)}&limit=20`,
+                  )
+                : api<{ messages: Message[] }>('GET', `/instance/${instance}/chats/messages?chatId=${encodeURIComponent(chat)}&limit=20`),
             api<{ pauses: Pause[] }>('GET', `/instance/${instance}/chatbot/pauses`),
           ]);
           setMessages(page.messages);
@@ -91,7 +104,16 @@ export function Messages({ instance }: { instance: string }) {
     },
     {
       instance,
-      types: ['message_received', 'message_ack', 'chatbot_paused', 'message_edited', 'message_revoked', 'poll_vote', 'status_received'],
+      types: [
+        'message_received',
+        'message_ack',
+        'chatbot_paused',
+        'message_edited',
+        'message_revoked',
+        'poll_vote',
+        'status_received',
+        'channel_message',
+      ],
       concerns: (event) => event.data.chatId === chat,
       pollMs: 3_000,
     },
@@ -115,6 +137,9 @@ export function Messages({ instance }: { instance: string }) {
         >
           <option value="">{chats?.length ? t('messages.pick') : t('messages.noChats')}</option>
           <option value={STATUSES}>{t('messages.statuses')}</option>
+          {channels.map((c) => (
+            <option value={c.id}>{t('messages.channel', { name: c.name })}</option>
+          ))}
           {chats?.map((c) => (
             <option value={c.id}>
               {c.name ? `${c.name} (${c.id.split('@')[0]})` : c.id.split('@')[0]}
