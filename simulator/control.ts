@@ -13,29 +13,21 @@ import { z } from 'zod';
 import { BadRequest, Conflict, HttpError, NotFound, PayloadTooLarge } from '../lib/errors.js';
 import { pnJid, type Companion, type SimUser } from './directory.js';
 import { sendFromPhone, sendReceipt, type ReceivedMessage } from './messages.js';
-import { editFromPhone, revokeFromPhone } from './changes.js';
-import { voteFromPhone } from './polls.js';
+import { parse, phone, type Handler } from './controlKit.js';
+import { featureRoutes } from './controlFeatures.js';
+import { callRoutes, groupRoutes } from './controlGroups.js';
 import type { Simulator } from './simulator.js';
 import { PairingCodeError } from './pairingCode.js';
-import { describeCall } from './calls.js';
-import { GroupRefusal, MEMBER_ACTIONS, type GroupAdmin } from './groupAdmin.js';
-import { roleOf, type SimGroup } from './groups.js';
+import { GroupRefusal, type GroupAdmin } from './groupAdmin.js';
 
 export interface ControlOptions {
   /** Where the media host's CA certificate was written, to report in `GET /control`. */
   caFile?: string;
 }
 
-interface Reply {
-  status?: number;
-  body: unknown;
-}
-type Handler = (body: unknown, query: URLSearchParams) => Reply | Promise<Reply>;
-
 // A QR data URI is a few kilobytes; anything near this is a mistake.
 const MAX_BODY_BYTES = 1024 * 1024;
 
-const phone = z.string().regex(/^\d{6,15}$/, 'must be a phone number in digits, with country code');
 const schemas = {
   user: z.object({
     phone,
@@ -47,25 +39,6 @@ const schemas = {
   pairCode: z.object({ phone, code: z.string().regex(/^[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}$/, 'must be the 8 characters the device shows') }),
   contact: z.object({ owner: phone, phone, name: z.string().min(1).max(256) }),
   message: z.object({ from: phone, to: phone.optional(), group: z.string().min(1).optional(), body: z.string().min(1) }),
-  change: z.object({
-    from: phone,
-    to: phone.optional(),
-    group: z.string().min(1).optional(),
-    id: z.string().min(1),
-    /** An edit's new text; without it, a delete for everyone. */
-    body: z.string().min(1).optional(),
-    /** For an admin's delete of a member's message in a group: that member. */
-    author: phone.optional(),
-    /** `from` is the linked account's own phone, changing a message it wrote there. */
-    own: z.boolean().optional(),
-  }),
-  vote: z.object({
-    from: phone,
-    pollId: z.string().min(1),
-    options: z.array(z.string()),
-    group: z.string().min(1).optional(),
-    addressing: z.enum(['pn', 'lid']).optional(),
-  }),
   received: z.object({ to: phone.optional(), since: z.coerce.number().int().min(0).optional() }),
   receipts: z.object({
     from: phone,
@@ -74,32 +47,6 @@ const schemas = {
     type: z.enum(['delivered', 'read', 'played']),
   }),
   policy: z.object({ policy: z.enum(['none', 'delivered', 'read']) }),
-  group: z.object({
-    subject: z.string().min(1),
-    owner: phone,
-    participants: z.array(phone).default([]),
-    admins: z.array(phone).optional(),
-    description: z.string().optional(),
-    addressingMode: z.enum(['pn', 'lid']).optional(),
-  }),
-  call: z.object({ from: phone, to: phone, video: z.boolean().optional() }),
-  callId: z.object({ id: z.string().min(1) }),
-  groupId: z.object({ id: z.string().min(1) }),
-  groupMembers: z.object({
-    group: z.string().min(1),
-    by: phone,
-    action: z.enum(MEMBER_ACTIONS as [string, ...string[]]),
-    participants: z.array(phone).min(1),
-  }),
-  groupSubject: z.object({ group: z.string().min(1), by: phone, subject: z.string().min(1) }),
-  groupSettings: z
-    .object({ group: z.string().min(1), by: phone, announce: z.boolean().optional(), restrict: z.boolean().optional() })
-    .refine((b) => b.announce !== undefined || b.restrict !== undefined, 'announce or restrict is required'),
-  groupDescription: z.object({ group: z.string().min(1), by: phone, description: z.string().nullable() }),
-  groupInvite: z.object({ group: z.string().min(1), by: phone }),
-  groupJoin: z.object({ phone, code: z.string().min(1) }),
-  groupLeave: z.object({ group: z.string().min(1), phone }),
-  groupNotices: z.object({ group: z.string().min(1).optional(), to: phone.optional() }),
   logout: z.object({ phone, deviceId: z.number().int().min(1).optional() }),
   faults: z
     .object({
@@ -142,6 +89,7 @@ function controlRoutes(sim: Simulator, options: ControlOptions): Record<string, 
     ...messageRoutes(context),
     ...callRoutes(context),
     ...groupRoutes(context),
+    ...featureRoutes(context),
     ...connectionRoutes(context),
   };
 }
@@ -179,7 +127,7 @@ function controlContext(sim: Simulator, options: ControlOptions) {
   return { sim, options, known, linked, linkedOrConflict, knownCall, asPhone, online };
 }
 
-type ControlContext = ReturnType<typeof controlContext>;
+export type ControlContext = ReturnType<typeof controlContext>;
 
 /** The simulator itself, its users, their contacts, and pairing as a phone does it. */
 function userRoutes({ sim, options, known, linked, online }: ControlContext): Record<string, Handler> {
@@ -262,29 +210,6 @@ function messageRoutes({ sim, known, linked, linkedOrConflict, online }: Control
       return { body: { id: await sim.sendGroupText(from.phone, group.id, input.body) } };
     },
 
-    // A phone edits a message it sent (`body`), or deletes it for everyone: its own, or as a group admin a member's (`author`).
-    'POST /control/messages/change': async (body) => {
-      const input = parse(schemas.change, body);
-      if (Boolean(input.to) === Boolean(input.group)) throw new BadRequest('give either "to" (a phone) or "group" (a group id)');
-      if (input.body !== undefined && input.author) throw new BadRequest('only its sender edits a message: "author" is for deletes');
-      const from = known(input.from);
-      const target = input.to ? { to: known(input.to) } : { group: groupOr404(sim, input.group!).id };
-      if (target.to) linkedOrConflict(target.to);
-      const change = { from, id: input.id, own: input.own, author: input.author ? known(input.author) : undefined, ...target };
-      const id = input.body !== undefined ? await editFromPhone(sim, { ...change, body: input.body }) : await revokeFromPhone(sim, change);
-      return { body: { id } };
-    },
-
-    // A phone votes on a poll it received (by option names; none withdraws its vote).
-    'POST /control/polls/vote': async (body) => {
-      const input = parse(schemas.vote, body);
-      const from = known(input.from);
-      const id = await voteFromPhone(sim, { ...input, from }).catch((err: Error) => {
-        throw new BadRequest(err.message);
-      });
-      return { body: { id } };
-    },
-
     'GET /control/received': (_body, query) => {
       const input = parse(schemas.received, Object.fromEntries(query));
       const messages = sim.received.filter(
@@ -341,128 +266,6 @@ function messageRoutes({ sim, known, linked, linkedOrConflict, online }: Control
   };
 }
 
-/** Groups a phone creates, and calls: offered, ended, answered elsewhere. */
-function callRoutes({ sim, known, linked, linkedOrConflict, knownCall }: ControlContext): Record<string, Handler> {
-  return {
-    'POST /control/groups': (body) => {
-      const group = sim.createGroup(parse(schemas.group, body));
-      return {
-        status: 201,
-        body: {
-          id: group.id,
-          subject: group.subject,
-          participants: group.participants.map((u) => u.phone),
-          admins: [...group.admins].map((u) => u.phone),
-        },
-      };
-    },
-
-    // The phone of `from` calls the account of `to`: its linked devices ring (a <call><offer>).
-    'POST /control/call': async (body) => {
-      const input = parse(schemas.call, body);
-      known(input.from);
-      linkedOrConflict(known(input.to));
-      return { status: 201, body: describeCall(await sim.call(input.from, input.to, { video: input.video })) };
-    },
-
-    'GET /control/calls': () => ({ body: [...sim.callRegistry.calls.values()].map(describeCall) }),
-
-    // The caller hangs up (the devices see it missed), or the account's phone answers (accepted elsewhere).
-    'POST /control/call/end': async (body) => {
-      const call = knownCall(parse(schemas.callId, body).id);
-      await sim.callRegistry.hangUp(call);
-      return { body: describeCall(call) };
-    },
-    'POST /control/call/answer': async (body) => {
-      const call = knownCall(parse(schemas.callId, body).id);
-      await sim.callRegistry.answer(call);
-      return { body: describeCall(call) };
-    },
-  };
-}
-
-/** A phone's part in groups: members, subject, settings, description, invites, joining and leaving. */
-function groupRoutes({ sim, known, asPhone }: ControlContext): Record<string, Handler> {
-  return {
-    // One group as the phones see it (`?id=`), or every group.
-    'GET /control/groups': (_body, query) => {
-      if (!query.has('id')) return { body: sim.groupRegistry.all().map(describeGroup) };
-      const { id } = parse(schemas.groupId, Object.fromEntries(query));
-      return { body: describeGroup(groupOr404(sim, id)) };
-    },
-
-    // A member's phone adds, removes, promotes or demotes: a result per participant, notifications to the members.
-    'POST /control/groups/participants': async (body) => {
-      const input = parse(schemas.groupMembers, body);
-      const group = groupOr404(sim, input.group);
-      const by = known(input.by);
-      const outcomes = await asPhone((admin) =>
-        admin.changeMembers(
-          group,
-          by,
-          input.action as (typeof MEMBER_ACTIONS)[number],
-          input.participants.map((p) => pnJid(p)),
-        ),
-      );
-      return { body: { participants: outcomes.map((o) => ({ phone: o.jid.split('@')[0], status: o.status })) } };
-    },
-
-    'PUT /control/groups/subject': async (body) => {
-      const input = parse(schemas.groupSubject, body);
-      const group = groupOr404(sim, input.group);
-      await asPhone((admin) => admin.setSubject(group, known(input.by), input.subject));
-      return { body: describeGroup(group) };
-    },
-
-    // An admin's phone switches who may send (announce) or edit the group (restrict).
-    'PUT /control/groups/settings': async (body) => {
-      const input = parse(schemas.groupSettings, body);
-      const group = groupOr404(sim, input.group);
-      const by = known(input.by);
-      if (input.announce !== undefined)
-        await asPhone((admin) => admin.setSetting(group, by, input.announce ? 'announcement' : 'not_announcement'));
-      if (input.restrict !== undefined) await asPhone((admin) => admin.setSetting(group, by, input.restrict ? 'locked' : 'unlocked'));
-      return { body: describeGroup(group) };
-    },
-
-    'PUT /control/groups/description': async (body) => {
-      const input = parse(schemas.groupDescription, body);
-      const group = groupOr404(sim, input.group);
-      await asPhone((admin) => admin.setDescription(group, known(input.by), input.description || null));
-      return { body: describeGroup(group) };
-    },
-
-    // An admin's phone opens "Invite via link".
-    'GET /control/groups/invite': async (_body, query) => {
-      const input = parse(schemas.groupInvite, Object.fromEntries(query));
-      const group = groupOr404(sim, input.group);
-      const code = await asPhone((admin) => admin.inviteCode(group, known(input.by)));
-      return { body: { code, link: `https://chat.whatsapp.com/${code}` } };
-    },
-
-    'POST /control/groups/join': async (body) => {
-      const input = parse(schemas.groupJoin, body);
-      const user = known(input.phone);
-      const group = await asPhone((admin) => admin.join(user, input.code.replace(/^https:\/\/chat\.whatsapp\.com\//, '')));
-      return { body: describeGroup(group) };
-    },
-
-    'POST /control/groups/leave': async (body) => {
-      const input = parse(schemas.groupLeave, body);
-      const group = groupOr404(sim, input.group);
-      await asPhone((admin) => admin.leave(known(input.phone), group));
-      return { body: { success: true } };
-    },
-
-    // The group notifications the phones got (who changed what), in order.
-    'GET /control/group-notices': (_body, query) => {
-      const input = parse(schemas.groupNotices, Object.fromEntries(query));
-      const group = input.group ? groupOr404(sim, input.group).id : undefined;
-      return { body: sim.groupAdmin.notices.filter((n) => (!group || n.group === group) && (!input.to || n.to === input.to)) };
-    },
-  };
-}
-
 /** Connections: logging a device out, faults, dropping and restarting. */
 function connectionRoutes({ sim, known, linked, linkedOrConflict, online }: ControlContext): Record<string, Handler> {
   return {
@@ -502,7 +305,7 @@ function connectionRoutes({ sim, known, linked, linkedOrConflict, online }: Cont
 }
 
 /** A refusal with a status of its own: the simulator answers `{ error }` alone, no code of the gateway's catalogue (lib/errorCodes.ts). */
-class Refusal extends Error {
+export class Refusal extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -545,29 +348,6 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
 }
-
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  throw new BadRequest(`${issue.path.join('.') || 'body'}: ${issue.message}`);
-}
-
-function groupOr404(sim: Simulator, gid: string): SimGroup {
-  const group = sim.groupRegistry.get(gid);
-  if (!group) throw new NotFound(`no simulated group ${gid}`);
-  return group;
-}
-
-const describeGroup = (group: SimGroup) => ({
-  id: group.id,
-  subject: group.subject,
-  description: group.description ?? null,
-  announce: !!group.announce,
-  restrict: !!group.restrict,
-  owner: group.owner.phone,
-  participants: group.participants.map((u) => ({ phone: u.phone, role: roleOf(group, u) ?? null })),
-});
 
 const describeUser = (user: SimUser) => ({ phone: user.phone, lid: user.lid, name: user.name });
 

@@ -207,6 +207,40 @@ test('a group created through /groups is visible to the client, and a member pos
   assert.equal((await call('POST', '/messages', { from: '905553330003', group: '120363000000000000@g.us', body: 'x' })).status, 404);
 });
 
+test("statuses, labels and channels through the control API: a contact's status reaches the client, the phone's label and a channel are shown", async () => {
+  type Upsert = { type: string; messages: Array<{ key: { id?: string; remoteJid?: string; participant?: string }; message?: any }> };
+  const status = waitFor<Upsert>(client, 'messages', 10_000, (u) => u.messages.some((m) => m.key.remoteJid === 'status@broadcast'));
+  const posted = await call('POST', '/status', { from: CONTACT, to: [ACCOUNT], body: 'Tatildeyim' });
+  assert.equal(posted.status, 200, JSON.stringify(posted.body));
+  const got = (await status).messages.find((m) => m.key.remoteJid === 'status@broadcast')!;
+  assert.equal(got.key.id, posted.body.id);
+  assert.equal(got.message?.extendedTextMessage?.text, 'Tatildeyim');
+
+  const labels = await call('POST', '/labels', { phone: ACCOUNT, id: '3', name: 'VIP', color: 4 });
+  assert.equal(labels.status, 200, JSON.stringify(labels.body));
+  await call('POST', '/labels/chat', { phone: ACCOUNT, chat: CONTACT, labelId: '3', labeled: true });
+  assert.deepEqual((await call('GET', `/labels?phone=${ACCOUNT}`)).body, {
+    labels: [{ id: '3', name: 'VIP', color: 4 }],
+    chats: { '3': [`${CONTACT}@s.whatsapp.net`] },
+  });
+
+  const channel = await call('POST', '/channels', { owner: CONTACT, name: 'Duyurular' });
+  assert.equal(channel.status, 201);
+  assert.match(channel.body.link, /^https:\/\/whatsapp\.com\/channel\//);
+  await call('POST', '/channels/follow', { channel: channel.body.id, phone: ACCOUNT });
+  const post = waitFor<Upsert>(client, 'messages', 10_000, (u) => u.messages.some((m) => m.key.remoteJid === channel.body.id));
+  const published = await call('POST', '/channels/post', { channel: channel.body.id, body: 'İlk duyuru' });
+  assert.deepEqual(Object.keys(published.body).sort(), ['id', 'serverId']);
+  assert.equal((await post).messages[0]!.message?.conversation, 'İlk duyuru');
+  const shown = (await call('GET', `/channels?id=${channel.body.id}`)).body;
+  assert.deepEqual(shown.followers, [ACCOUNT]);
+  assert.deepEqual(
+    shown.posts.map((p: { text: string }) => p.text),
+    ['İlk duyuru'],
+  );
+  assert.equal((await call('GET', '/channels?id=nope')).status, 404);
+});
+
 test('ackError from /faults makes the server refuse the next send, and the client marks it failed', async () => {
   const faults = await call('POST', '/faults', { ackError: 479 });
   assert.deepEqual(faults.body, { refuse: false, delayMs: 0, failLogins: 0, ackError: 479 });
