@@ -4,7 +4,7 @@
  * linked devices, the phones' Signal keys and sessions, each account's app
  * state and block list, and the stanzas waiting for a device that was
  * offline. So a device linked before (the demo's gateway) logs in again with
- * the credentials it kept, and the phones still decrypt what it sends. Groups,
+ * the credentials it kept, and the phones still decrypt what it sends. Groups, channels,
  * calls, restrictions, faults and what the phones received start afresh.
  *
  * JSON, with bytes as `{ "$bytes": "<base64>" }`; written to a temporary file

@@ -4,6 +4,7 @@
 // and announced by status_received.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { Simulator } from '../simulator/simulator.js';
 import { mediaMessage } from '../simulator/mediaMessages.js';
@@ -23,6 +24,8 @@ const png = (() => {
   image.data.fill(200);
   return PNG.sync.write(image);
 })();
+
+const mp4 = Buffer.concat([Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex'), randomBytes(512)]);
 
 const s = scenario({
   name: 'e2e_status',
@@ -119,12 +122,22 @@ test('without a list a status goes to the saved contacts; with none saved it say
   }
 });
 
-test('an image status reaches the phones as an image they can download', async () => {
+test('an image and a video status reach the phones as media they can download', async () => {
   const sent = await post('/status/image', { image: `data:image/png;base64,${png.toString('base64')}`, caption: 'Yeni vitrin', to: [CEM] });
   assert.equal(sent.status, 200, JSON.stringify(sent.body));
   const got = await eventually(async () => seenBy(CEM, sent.body.id), 20_000, 'the image status');
   assert.equal(got.message.imageMessage?.caption, 'Yeni vitrin');
   assert.ok(got.media?.bytes.equals(png), 'the phone downloaded and decrypted the very image');
+
+  const clip = await post('/status/video', { video: `data:video/mp4;base64,${mp4.toString('base64')}`, caption: 'Tanıtım', to: [DENIZ] });
+  assert.equal(clip.status, 200, JSON.stringify(clip.body));
+  const video = await eventually(async () => seenBy(DENIZ, clip.body.id), 20_000, 'the video status');
+  assert.equal(video.message.videoMessage?.caption, 'Tanıtım');
+  assert.ok(video.media?.bytes.equals(mp4), 'the phone downloaded and decrypted the very video');
+  // An image is no video.
+  const wrong = await post('/status/video', { video: `data:image/png;base64,${png.toString('base64')}`, to: [DENIZ] });
+  assert.equal(wrong.status, 400);
+  assert.equal(wrong.body.code, 'MEDIA_KIND');
 });
 
 test("a contact's statuses are stored with their media, listed by GET .../status/list?from= and announced", async () => {

@@ -86,8 +86,8 @@ function subscribeMessages({ socket, state, handlers }: SessionContext, sentHere
     inOrder(async () => {
       if (incoming.length) handlers.messages?.(await withPhoneNumbers(socket, incoming));
       if (statuses.length) handlers.statuses?.(statuses);
-      if (changes.length) handlers.messageChanges?.(await changesWithPhoneNumbers(socket, changes));
-      if (votes.length) handlers.pollVotes?.(await votersWithPhoneNumbers(socket, votes));
+      if (changes.length) handlers.messageChanges?.(await personsWithPhoneNumbers(socket, changes, 'by', 'byLid'));
+      if (votes.length) handlers.pollVotes?.(await personsWithPhoneNumbers(socket, votes, 'voter', 'voterLid'));
     }, 'reporting incoming messages failed');
   });
 }
@@ -188,31 +188,27 @@ async function withPhoneNumbers(socket: WASocket, messages: IncomingMessage[]): 
   }));
 }
 
-/** Edits and deletes whose chat or author is still a LID, as withPhoneNumbers does for messages. */
-async function changesWithPhoneNumbers(socket: WASocket, changes: MessageChange[]): Promise<MessageChange[]> {
+/**
+ * Reports (edits and deletes, votes) whose chat or person (`person`: the
+ * author, the voter) is still a LID get their phone numbers as
+ * withPhoneNumbers does for messages, the person's LID kept in `lid`.
+ */
+async function personsWithPhoneNumbers<T extends { chatId: string }, P extends keyof T & string, L extends keyof T & string>(
+  socket: WASocket,
+  reports: T[],
+  person: P,
+  lid: L,
+): Promise<T[]> {
+  const jidOf = (report: T) => report[person] as unknown as string;
   const resolve = await phoneNumbersOf(
     socket,
-    changes.flatMap((c) => [c.chatId, c.by]),
+    reports.flatMap((r) => [r.chatId, jidOf(r)]),
   );
-  return changes.map((c) => ({
-    ...c,
-    chatId: resolve(c.chatId),
-    by: resolve(c.by),
-    ...(c.by.endsWith('@lid') ? { byLid: c.byLid ?? c.by } : {}),
-  }));
-}
-
-/** Votes whose chat or voter is still a LID, as withPhoneNumbers does for messages. */
-async function votersWithPhoneNumbers(socket: WASocket, votes: PollVote[]): Promise<PollVote[]> {
-  const resolve = await phoneNumbersOf(
-    socket,
-    votes.flatMap((v) => [v.chatId, v.voter]),
-  );
-  return votes.map((v) => ({
-    ...v,
-    chatId: resolve(v.chatId),
-    voter: resolve(v.voter),
-    ...(v.voter.endsWith('@lid') ? { voterLid: v.voterLid ?? v.voter } : {}),
+  return reports.map((r) => ({
+    ...r,
+    chatId: resolve(r.chatId),
+    [person]: resolve(jidOf(r)),
+    ...(jidOf(r).endsWith('@lid') ? { [lid]: r[lid] ?? jidOf(r) } : {}),
   }));
 }
 

@@ -8,8 +8,10 @@ export function toBaileysContent({ to, content }: OutgoingMessage): AnyMessageCo
     case 'text':
       return { text: content.body };
     case 'image':
+    case 'status_image':
       return { image: content.media.bytes, mimetype: content.media.mimetype, caption: content.caption };
     case 'video':
+    case 'status_video':
       return { video: content.media.bytes, mimetype: content.media.mimetype, caption: content.caption };
     case 'sticker':
       return { sticker: content.media.bytes, mimetype: content.media.mimetype };
@@ -42,10 +44,6 @@ export function toBaileysContent({ to, content }: OutgoingMessage): AnyMessageCo
     case 'status_text':
       // Its colour and font go as sendMessage's options (statusOptions).
       return { text: content.body };
-    case 'status_image':
-      return { image: content.media.bytes, mimetype: content.media.mimetype, caption: content.caption };
-    case 'status_video':
-      return { video: content.media.bytes, mimetype: content.media.mimetype, caption: content.caption };
     case 'edit':
       // A caption's edit is sent as captionEdit builds it; Baileys' `edit` makes a text's.
       return { text: content.body, edit: { remoteJid: to, id: content.messageId, fromMe: true } };
