@@ -19,6 +19,7 @@ import { sendRouter } from './send.js';
 import { statusRouter } from './status.js';
 import { chatLabelRoute, labelsRouter } from './labels.js';
 import { channelsRouter } from './channels.js';
+import { flowsRouter } from './flows.js';
 import { chatMessagesRoute, historyRouter } from './messages.js';
 import { mediaRouter, publicMediaRouter } from './media.js';
 import { settingsRouter } from './settings.js';
@@ -106,6 +107,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.use('/chats', chatsRouter(live));
   instance.use('/labels', labelsRouter(live));
   instance.use('/channels', channelsRouter(live));
+  instance.use('/flows', flowsRouter({ db }));
   instance.use('/contacts', contactsRouter(live));
   instance.use('/groups', groupsRouter(live));
   instance.use('/presence', presenceRouter(live));

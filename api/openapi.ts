@@ -187,6 +187,7 @@ const TAG_ORDER = [
   'Scheduled messages',
   'Opt-outs',
   'Chatbot',
+  'Flows',
   'Tokens',
   'Operations',
 ];

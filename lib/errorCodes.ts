@@ -61,6 +61,11 @@ export const ERROR_CODES = {
     status: 422,
     meaning: 'the send was accepted but failed (e.g. the number is not on WhatsApp); the answer has sent: false, id, status',
   },
+  FLOW_NOT_FOUND: { status: 404, meaning: 'no conversation flow with that id in this instance' },
+  INVALID_FLOW: {
+    status: 400,
+    meaning: 'the flow as a whole is invalid: a step leads nowhere, is never reached, or loops without asking or waiting; the message names the step',
+  },
   CHANNEL_NOT_FOUND: { status: 404, meaning: 'no channel with that invite code' },
   LABEL_NOT_FOUND: { status: 404, meaning: 'no label with that id on the account' },
   CONTACT_NOT_FOUND: { status: 404, meaning: 'no contact with that chat id' },

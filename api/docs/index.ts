@@ -7,6 +7,7 @@ import { messagingDocs } from './messaging.js';
 import { statusDocs } from './status.js';
 import { labelDocs } from './labels.js';
 import { channelDocs } from './channels.js';
+import { flowDocs } from './flows.js';
 import { operationDocs } from './operations.js';
 import { eventDocs } from './events.js';
 
@@ -18,6 +19,7 @@ export const routeDocs: RouteDocs = {
   ...groupDocs,
   ...labelDocs,
   ...channelDocs,
+  ...flowDocs,
   ...automationDocs,
   ...eventDocs,
 };

@@ -28,6 +28,7 @@ import * as messageChanges from './026_message_changes.js';
 import * as pollVotes from './027_poll_votes.js';
 import * as labels from './028_labels.js';
 import * as channels from './029_channels.js';
+import * as flows from './030_flows.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -66,6 +67,7 @@ const migrations: Record<string, Migration> = {
   '027_poll_votes': pollVotes,
   '028_labels': labels,
   '029_channels': channels,
+  '030_flows': flows,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
