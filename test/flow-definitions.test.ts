@@ -3,41 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fillBody, fillTemplate, flowProblems, type Step } from '../domain/flows.js';
+import { ORDER_FLOW as DOCS_EXAMPLE } from '../api/docs/flows.js';
 
-/** The issue's worked example: an order-tracking conversation. */
-const ORDER_FLOW: Step[] = [
-  {
-    id: 'ask',
-    type: 'ask',
-    text: 'Merhaba {name}, sipariş numaranız?',
-    save: 'order',
-    timeout: 300,
-    onTimeout: 'late',
-    validate: { regex: '^[0-9]{5}$', retryText: '5 haneli numarayı yazın', maxRetries: 2, onInvalid: 'human' },
-  },
-  {
-    id: 'check',
-    type: 'http',
-    method: 'POST',
-    url: 'https://shop.example/api/orders/lookup',
-    body: { order: '{order}' },
-    save: 'lookup',
-    onError: 'human',
-  },
-  {
-    id: 'route',
-    type: 'branch',
-    on: '{lookup.status}',
-    cases: [{ match_type: 'exact', value: 'shipped', next: 'shipped' }],
-    default: 'other',
-  },
-  { id: 'shipped', type: 'send', text: '{order} kargoda, takip: {lookup.tracking}', next: 'followup' },
-  { id: 'followup', type: 'wait', seconds: 172800, cancelOnReply: true, next: 'survey' },
-  { id: 'survey', type: 'send', text: 'Siparişiniz ulaştı mı?', next: 'end' },
-  { id: 'other', type: 'send', text: 'Durum: {lookup.status}', next: 'end' },
-  { id: 'late', type: 'send', text: 'Yanıt alamadık, tekrar yazabilirsiniz.', next: 'end' },
-  { id: 'human', type: 'handoff', text: 'Sizi bir temsilciye aktarıyorum.' },
-];
+/** The docs' worked example: an order-tracking conversation. */
+const ORDER_FLOW = DOCS_EXAMPLE.steps as Step[];
 
 test('a flow is checked as a whole: ids, targets, reachability and loops that never wait, each named at its step', () => {
   const cases: Array<[string, Step[], Array<{ step?: string; message: RegExp }>]> = [

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, type Gateway } from './support/gateway.js';
+import { ORDER_FLOW } from '../api/docs/flows.js';
 
 let gw: Gateway;
 before(async () => {
@@ -16,47 +17,7 @@ const call = async (method: string, path: string, json?: unknown) => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
-/** The issue's worked example, as a client sends it. */
-const ORDER_FLOW = {
-  name: 'Sipariş takibi',
-  enabled: true,
-  trigger: { type: 'keyword', match_type: 'contains', text: 'sipariş' },
-  steps: [
-    {
-      id: 'ask',
-      type: 'ask',
-      text: 'Merhaba {name}, sipariş numaranız?',
-      save: 'order',
-      timeout: 300,
-      onTimeout: 'late',
-      validate: { regex: '^[0-9]{5}$', retryText: '5 haneli numarayı yazın', maxRetries: 2, onInvalid: 'human' },
-    },
-    {
-      id: 'check',
-      type: 'http',
-      method: 'POST',
-      url: 'https://shop.example/api/orders/lookup',
-      body: { order: '{order}', phone: '{phone}' },
-      save: 'lookup',
-      onError: 'human',
-    },
-    {
-      id: 'route',
-      type: 'branch',
-      on: '{lookup.status}',
-      cases: [{ match_type: 'exact', value: 'shipped', next: 'shipped' }],
-      default: 'other',
-    },
-    { id: 'shipped', type: 'send', text: '{order} kargoda, takip: {lookup.tracking}', next: 'followup' },
-    { id: 'followup', type: 'wait', seconds: 172800, cancelOnReply: true, next: 'survey' },
-    { id: 'survey', type: 'send', text: 'Siparişiniz ulaştı mı?', next: 'end' },
-    { id: 'other', type: 'send', text: 'Durum: {lookup.status}', next: 'end' },
-    { id: 'late', type: 'send', text: 'Yanıt alamadık, tekrar yazabilirsiniz.', next: 'end' },
-    { id: 'human', type: 'handoff', text: 'Sizi bir temsilciye aktarıyorum.' },
-  ],
-};
-
-test("the issue's worked example is saved, read back, replaced as version 2, listed and deleted", async () => {
+test("the docs' worked example is saved, read back, replaced as version 2, listed and deleted", async () => {
   const created = await call('POST', '/flows', ORDER_FLOW);
   assert.equal(created.status, 200, JSON.stringify(created.body));
   const { id } = created.body;

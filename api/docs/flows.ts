@@ -2,8 +2,8 @@
 import type { RouteDocs } from '../openapi.js';
 import { I } from './instances.js';
 
-/** The worked example of docs/flows.md: an order-tracking conversation. */
-const ORDER_FLOW = {
+/** The worked example of docs/flows.md: an order-tracking conversation (the tests check it is valid). */
+export const ORDER_FLOW = {
   name: 'Sipariş takibi',
   enabled: true,
   trigger: { type: 'keyword', match_type: 'contains', text: 'sipariş' },
