@@ -59,21 +59,21 @@ export function Messages({ instance }: { instance: string }) {
   const resume = useAction();
   const [labels, setLabels] = useState<Map<string, string>>(new Map());
   const [channels, setChannels] = useState<Channel[]>([]);
-  // A new chat appears with its first message; a chat's labels change with label_update.
+  // A new chat appears with its first message, and a chat's labels change with label_update.
   useLive(
-    async () => {
-      const [all, named, followed] = await Promise.all([
-        api<Chat[]>('GET', `/instance/${instance}/chats`),
-        api<Label[]>('GET', `/instance/${instance}/labels`).catch(() => []),
-        api<Channel[]>('GET', `/instance/${instance}/channels`).catch(() => []),
-      ]);
-      setChats(all);
-      setLabels(new Map(named.map((l) => [l.id, l.name])));
-      setChannels(followed);
-    },
+    async () => setChats(await api<Chat[]>('GET', `/instance/${instance}/chats`)),
     { instance, types: ['message_received', 'label_update'], pollMs: 10_000 },
     [instance],
   );
+  // The labels' names, loaded again only when labels change; the channels, which no event announces, once a minute.
+  useLive(
+    async () => setLabels(new Map((await api<Label[]>('GET', `/instance/${instance}/labels`)).map((l) => [l.id, l.name]))),
+    { instance, types: ['label_update'], pollMs: 60_000 },
+    [instance],
+  );
+  useLive(async () => setChannels(await api<Channel[]>('GET', `/instance/${instance}/channels`)), { instance, types: [], pollMs: 60_000 }, [
+    instance,
+  ]);
   useLive(
     async () => {
       if (chat)
