@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { applyStatuses, recordIncoming, storedIds } from '../db/messages.js';
 import type { MediaStore } from '../media/store.js';
-import { forgetGroup, upsertChats, upsertContacts, upsertGroups } from '../db/directory.js';
+import { foldLidChats, forgetGroup, lidChatIds, upsertChats, upsertContacts, upsertGroups } from '../db/directory.js';
 import { optOutByKeyword } from '../db/optouts.js';
 import { recordEvent } from '../db/events.js';
-import { applyMessageChanges } from '../db/messageChanges.js';
+import { changeMessages } from './messageChanges.js';
 import { getPoll, recordVote } from '../db/polls.js';
 import { applyLabelChanges } from '../db/labels.js';
 import type { Chatbot } from './chatbot.js';
@@ -61,13 +61,24 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
     }
   }
 
-  /** Media files deleted messages no longer need (a failure leaves a file behind, and says so). */
-  async function removeMedia(files: string[]): Promise<void> {
-    for (const file of files) {
-      await deps.media
-        .remove(instanceId, file)
-        .catch((err) => deps.logger.warn({ err, instanceId, file }, "removing a deleted message's media failed"));
-    }
+  /**
+   * The chats kept under a LID alone (WhatsApp hid the number), read once:
+   * only they need folding into the number's chat when a message names the
+   * pair, so the messages of other senders cost no statement for it.
+   */
+  let lidChats: Promise<Set<string>> | undefined;
+  async function foldLidChatsOf(messages: IncomingMessage[]): Promise<void> {
+    lidChats ??= lidChatIds(deps.db, instanceId).then((ids) => new Set(ids));
+    const known = await lidChats;
+    for (const m of messages) if (m.chatId.endsWith('@lid')) known.add(m.chatId);
+    const pairs = messages.flatMap((m) =>
+      !m.fromMe && m.fromLid && m.chatId === m.from && m.from.endsWith('@s.whatsapp.net') && known.has(m.fromLid)
+        ? [{ pn: m.from, lid: m.fromLid }]
+        : [],
+    );
+    if (pairs.length === 0) return;
+    await foldLidChats(deps.db, instanceId, pairs);
+    for (const { lid } of pairs) known.delete(lid);
   }
 
   async function storeMessages(messages: IncomingMessage[]): Promise<void> {
@@ -96,7 +107,11 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
         deps.logger.warn({ err, instanceId, id: message.id }, 'downloading incoming media failed');
       }
     }
+    // Before storing: the message that names a LID's number lands in the one chat, with the LID's messages moved there.
+    await foldLidChatsOf(fresh.filter((m) => !m.chatId.endsWith('@lid')));
     const stored = await recordIncoming(deps.db, instanceId, fresh, media);
+    // A batch that holds both a LID's first message and one naming its number (rare) is folded after.
+    await foldLidChatsOf(stored);
     const optedOut = await optOutByKeyword(deps.db, instanceId, stored);
     if (optedOut.length > 0) deps.logger.info({ instanceId, optedOut }, 'opted out of campaigns by keyword');
   }
@@ -146,11 +161,7 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
     /** Votes on polls, after the messages reported before them (their polls among them) are stored. */
     pollVotes: (votes: PollVote[]) => run(() => storeVotes(votes)),
     /** Edits and deletes for everyone, after the messages reported before them are stored. */
-    messageChanges: (changes: MessageChange[]) =>
-      run(async () => {
-        const { erasedMedia } = await applyMessageChanges(deps.db, instanceId, changes);
-        await removeMedia(erasedMedia);
-      }),
+    messageChanges: (changes: MessageChange[]) => run(() => changeMessages(deps, instanceId, changes)),
     // A receipt implies the send: like the outbox's "sent", it is recorded once the keys of that send are stored.
     statuses: coalesced<StatusUpdate>(async (updates) => {
       await session()?.persisted();

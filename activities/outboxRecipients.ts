@@ -1,6 +1,6 @@
 import type { PendingMessage } from '../db/messages.js';
 import { forgetUnknownChat } from '../db/directory.js';
-import { isChannelJid, isGroupJid, STATUS_CHAT } from '../domain/recipients.js';
+import { isChatless, isGroupJid } from '../domain/recipients.js';
 import { TtlCache } from '../lib/ttlCache.js';
 import type { WhatsAppSession } from '../whatsapp/session.js';
 import { PermanentSendError } from './permanentSendError.js';
@@ -21,7 +21,7 @@ export function createRecipientLookups({ db, logger }: Pick<OutboxDeps, 'db' | '
    */
   async function lookUpRecipients(session: WhatsAppSession, instanceId: string, batch: PendingMessage[]): Promise<void> {
     const unknown = [...new Set(batch.map((m) => m.chat_id))].filter(
-      (jid) => !isGroupJid(jid) && jid !== STATUS_CHAT && !isChannelJid(jid) && !existsCache.has(`${instanceId}|${jid}`),
+      (jid) => !isGroupJid(jid) && !isChatless(jid) && !existsCache.has(`${instanceId}|${jid}`),
     );
     if (unknown.length < 2) return;
     try {
@@ -33,7 +33,7 @@ export function createRecipientLookups({ db, logger }: Pick<OutboxDeps, 'db' | '
 
   async function ensureRecipient(session: WhatsAppSession, instanceId: string, jid: string): Promise<void> {
     // A group, a status (its audience was taken from the account's contacts, or given) or a channel.
-    if (isGroupJid(jid) || jid === STATUS_CHAT || isChannelJid(jid)) return;
+    if (isGroupJid(jid) || isChatless(jid)) return;
     const exists = await existsCache.get(`${instanceId}|${jid}`, async () => (await session.exists(jid)).exists);
     if (!exists) {
       // The send stored a chat for it; a number WhatsApp does not know has none.

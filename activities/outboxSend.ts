@@ -5,9 +5,9 @@ import type { StatusWriter } from './statusWriter.js';
 import type { LookAhead } from './lookAhead.js';
 import { messagesSent, sendLatency } from '../lib/metrics.js';
 import { MAX_TYPING_MS } from '../domain/typing.js';
-import { isChannelJid } from '../domain/recipients.js';
+import { isChatless } from '../domain/recipients.js';
 import type { OutgoingMessage, WhatsAppSession } from '../whatsapp/session.js';
-import { applyMessageChanges } from '../db/messageChanges.js';
+import { changeMessages } from './messageChanges.js';
 import { PermanentSendError } from './permanentSendError.js';
 import type { Ready } from './outboxContent.js';
 import type { RecipientLookups } from './outboxRecipients.js';
@@ -74,8 +74,8 @@ export function createSender(
       const next = queue.take();
       if (!next) break;
       const { item: row, prepared } = next;
-      // Nobody sees typing in a channel.
-      const typingMs = prepared.ok && !isChannelJid(row.chat_id) ? Math.min(MAX_TYPING_MS, Math.max(0, row.typing_ms ?? 0)) : 0;
+      // Nobody sees typing in a status or a channel.
+      const typingMs = prepared.ok && !isChatless(row.chat_id) ? Math.min(MAX_TYPING_MS, Math.max(0, row.typing_ms ?? 0)) : 0;
       // The typing is spent within the send delay: the recipient sees it in the gap, which grows only when it is longer.
       const wait = (lastSentAt.get(instanceId) ?? 0) + delayMs - typingMs - Date.now();
       if (delayMs > 0 && wait > 0) await sleep(wait, undefined, { signal: ctx.cancellationSignal }).catch(() => {});
@@ -109,19 +109,14 @@ export function createSender(
 
   /**
    * An edit or a delete that went out changes the stored message it is about,
-   * as one heard from the phone does (db/messageChanges.ts).
+   * as one heard from the phone does.
    */
   async function changeTarget(instanceId: string, { to, content }: OutgoingMessage, sentAt: number): Promise<void> {
     if (content.type !== 'edit' && content.type !== 'delete') return;
     const common = { id: content.messageId, chatId: to, by: '', fromMe: true, at: Math.floor(sentAt / 1000), trusted: true } as const;
-    const { erasedMedia } = await applyMessageChanges(db, instanceId, [
+    await changeMessages({ db, media, logger }, instanceId, [
       content.type === 'edit' ? { ...common, kind: 'edit', body: content.body } : { ...common, kind: 'revoke' },
     ]);
-    for (const file of erasedMedia) {
-      await media
-        .remove(instanceId, file)
-        .catch((err) => logger.warn({ err, instanceId, file }, "removing a deleted message's media failed"));
-    }
   }
 
   /**

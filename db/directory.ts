@@ -134,6 +134,11 @@ export interface LidPair {
   lid: string;
 }
 
+/** The chats kept under a LID alone (WhatsApp hid the number, and no mapping was known). */
+export async function lidChatIds(db: Db, instanceId: string): Promise<string[]> {
+  return (await db('chats').where({ instance_id: instanceId }).where('id', 'like', '%@lid').pluck('id')) as string[];
+}
+
 /**
  * A chat first seen under a LID (WhatsApp hid the number) becomes one with
  * the chat under its phone number once the pair is known: its messages move

@@ -9,8 +9,7 @@ import { Coalescer, coalescersBy } from './coalescer.js';
 import { preparedQuery, type Db } from './knex.js';
 import { pauseEventsSql } from './chatbot.js';
 import { initialDelivery, recordEvent } from './events.js';
-import { foldLidChats } from './directory.js';
-import { isChannelJid, STATUS_CHAT } from '../domain/recipients.js';
+import { isChatless, STATUS_CHAT } from '../domain/recipients.js';
 import type { IncomingMessage, MessageStatus, StatusUpdate } from '../whatsapp/session.js';
 
 export const STATUS_CHANNEL = 'wa_message_status';
@@ -307,17 +306,16 @@ export async function recordIncoming(
         .returning('id');
       if (inserted.length === 0) return;
       fresh.push(message);
-      const isStatus = message.chatId === STATUS_CHAT;
-      // A channel's post: listed by the channel routes, not a chat either.
-      const isChannel = isChannelJid(message.chatId);
+      const chatless = isChatless(message.chatId);
       // Written on the phone: a person, who pauses the bot in the chat (announced when the pause starts).
-      if (message.fromMe && !isStatus && !isChannel)
+      if (message.fromMe && !chatless)
         await trx.raw(
           `with n as (select ?::text as instance_id, ?::text as chat_id, ?::text as id, 'phone'::text as source, ?::bigint as timestamp)
            ${pauseEventsSql('n', '?::bigint')}`,
           [instanceId, message.chatId, message.id, message.timestamp, Date.now()],
         );
-      await recordEvent(trx, instanceId, isStatus ? 'status_received' : isChannel ? 'channel_message' : 'message_received', {
+      const event = message.chatId === STATUS_CHAT ? 'status_received' : chatless ? 'channel_message' : 'message_received';
+      await recordEvent(trx, instanceId, event, {
         id: message.id,
         from: message.from,
         ...(message.fromLid ? { fromLid: message.fromLid } : {}),
@@ -331,8 +329,8 @@ export async function recordIncoming(
         ...(message.caption ? { caption: message.caption } : {}),
         ...(stored ? { mimetype: stored.mimetype, media: stored.url } : {}),
       });
-      // A status (story) is no chat: it is listed by GET .../status.
-      if (!isStatus && !isChannel)
+      // A status (story) or a channel's post is no chat: the status and channel routes list them.
+      if (!chatless)
         await trx('chats')
           .insert({ instance_id: instanceId, id: message.chatId, last_message: message.timestamp, unread_count: message.fromMe ? 0 : 1 })
           .onConflict(['instance_id', 'id'])
@@ -348,12 +346,6 @@ export async function recordIncoming(
       }
     });
   }
-  // A sender named by number with its LID beside: a chat kept under that LID before becomes one with the number's.
-  await foldLidChats(
-    db,
-    instanceId,
-    fresh.flatMap((m) => (!m.fromMe && m.fromLid && m.chatId === m.from ? [{ pn: m.from, lid: m.fromLid }] : [])),
-  );
   return fresh;
 }
 

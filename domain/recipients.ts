@@ -34,5 +34,8 @@ export const isChannelJid = (jid: string) => /^\d{5,30}@newsletter$/.test(jid);
 /** Where statuses (stories) go and come from: the "chat" of a status. */
 export const STATUS_CHAT = 'status@broadcast';
 
+/** Statuses and channels' posts: kept as messages, but no chat (no chat row, no bot, no number to look up). */
+export const isChatless = (jid: string) => jid === STATUS_CHAT || isChannelJid(jid);
+
 /** The phone number of a user JID (`905xx@s.whatsapp.net` → `905xx`). */
 export const phoneOf = (jid: string) => jid.split(/[@:]/)[0]!;
