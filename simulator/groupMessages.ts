@@ -134,25 +134,25 @@ export async function handleOutgoingGroupMessage(sim: Simulator, conn: SimConnec
 export const STATUS_JID = 'status@broadcast';
 
 /**
- * The audience of a status a linked device posts, as a group of its own: the
- * poster and every user a copy of the sender key was addressed to. Statuses
- * are addressed by LID, as Baileys sends them.
+ * The audience of a status, as a group of its own: the poster and the users
+ * who get it. Statuses are addressed by LID, as Baileys sends them.
  */
-function statusAudience(sim: Simulator, poster: SimUser, node: BinaryNode): SimGroup {
-  const audience = new Set<SimUser>([poster]);
-  for (const to of children(child(node, 'participants'))) {
-    const user = sim.directory.find((to.attrs.jid ?? '').split(/[@:]/)[0]!);
-    if (user) audience.add(user);
-  }
+export function statusGroup(poster: SimUser, audience: Iterable<SimUser>): SimGroup {
   return {
     id: STATUS_JID,
     subject: '',
     owner: poster,
-    participants: [...audience],
+    participants: [...new Set([poster, ...audience])],
     admins: new Set(),
     addressingMode: 'lid',
     creation: Number(unixNow()),
   };
+}
+
+/** The audience of a status a linked device posts: every user a copy of the sender key was addressed to. */
+function statusAudience(sim: Simulator, poster: SimUser, node: BinaryNode): SimGroup {
+  const audience = children(child(node, 'participants')).flatMap((to) => sim.directory.find((to.attrs.jid ?? '').split(/[@:]/)[0]!) ?? []);
+  return statusGroup(poster, audience);
 }
 
 /** Receipts from each member that got message `id`, as the simulator's receipt policy says. */

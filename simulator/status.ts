@@ -6,7 +6,7 @@
  */
 import type { proto } from '@whiskeysockets/baileys';
 import { lidJid, type SimUser } from './directory.js';
-import { sendGroupMessage, STATUS_JID } from './groupMessages.js';
+import { sendGroupMessage, statusGroup, STATUS_JID } from './groupMessages.js';
 import { unixNow } from './nodes.js';
 import type { Simulator } from './simulator.js';
 
@@ -14,17 +14,8 @@ export { STATUS_JID };
 
 /** `from`'s phone posts a status that `audience` (its contacts) get. Returns its id. */
 export function postStatus(sim: Simulator, from: SimUser, audience: SimUser[], message: proto.IMessage): Promise<string> {
-  const group = {
-    id: STATUS_JID,
-    subject: '',
-    owner: from,
-    participants: [from, ...audience.filter((u) => u !== from)],
-    admins: new Set<SimUser>(),
-    addressingMode: 'lid' as const,
-    creation: Number(unixNow()),
-  };
   const type = message.imageMessage || message.videoMessage ? 'media' : 'text';
-  return sendGroupMessage(sim, from, group, message, { stanzaType: type });
+  return sendGroupMessage(sim, from, statusGroup(from, audience), message, { stanzaType: type });
 }
 
 /** `viewer`'s phone views the status `id` that `poster`'s account posted: its linked devices get a read receipt. */

@@ -7,7 +7,7 @@ import { Simulator } from '../simulator/simulator.js';
 import { publish, type SimChannel } from '../simulator/channels.js';
 import { eventually, type Gateway } from './support/gateway.js';
 import { scenario } from './support/scenario.js';
-import { PNG } from 'pngjs';
+import { solidPng } from './support/media.js';
 
 const OWNER = '905550200001';
 const ALI = '905550200002';
@@ -15,11 +15,7 @@ let sim: Simulator;
 let gw: Gateway;
 let news: SimChannel;
 
-const png = (() => {
-  const image = new PNG({ width: 10, height: 10 });
-  image.data.fill(60);
-  return PNG.sync.write(image);
-})();
+const png = solidPng(10, 60);
 
 const s = scenario({
   name: 'e2e_channels',

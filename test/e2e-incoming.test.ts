@@ -3,12 +3,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { PNG } from 'pngjs';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
 import { lidJid } from '../simulator/directory.js';
 import { eventually, type Gateway } from './support/gateway.js';
 import { jid, scenario } from './support/scenario.js';
+import { solidPng } from './support/media.js';
 
 const OWNER = '905556000001';
 const CEM = '905556000002';
@@ -18,11 +18,7 @@ const FATMA = '905556000005';
 let sim: Simulator;
 let gw: Gateway;
 
-const png = (() => {
-  const image = new PNG({ width: 16, height: 16 });
-  image.data.fill(90);
-  return PNG.sync.write(image);
-})();
+const png = solidPng(16, 90);
 const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(500), Buffer.from('\n%%EOF\n')]);
 const ogg = Buffer.concat([Buffer.from('OggS\x00\x02', 'latin1'), randomBytes(26), Buffer.from('OpusHead'), randomBytes(300)]);
 

@@ -4,13 +4,13 @@
 // POST .../messages/edit and .../messages/delete change the message on the phone and in the history.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { PNG } from 'pngjs';
 import { Simulator } from '../simulator/simulator.js';
 import { mountControlApi } from '../simulator/control.js';
 import { sendFromOwnPhone, sendFromPhone } from '../simulator/messages.js';
 import { editFromPhone, revokeFromPhone } from '../simulator/changes.js';
 import { eventually, type Gateway } from './support/gateway.js';
 import { jid, scenario } from './support/scenario.js';
+import { solidPng } from './support/media.js';
 
 const OWNER = '905557000001';
 const CEM = '905557000002';
@@ -20,11 +20,7 @@ let sim: Simulator;
 let gw: Gateway;
 let groupId = '';
 
-const png = (() => {
-  const image = new PNG({ width: 8, height: 8 });
-  image.data.fill(120);
-  return PNG.sync.write(image);
-})();
+const png = solidPng(8, 120);
 
 const s = scenario({
   name: 'e2e_message_changes',

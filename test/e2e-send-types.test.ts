@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { PNG } from 'pngjs';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
 import { eventually, type Gateway } from './support/gateway.js';
 import { scenario } from './support/scenario.js';
+import { fakeMp4, solidPng } from './support/media.js';
 
 const OWNER = '905553000001';
 const BOB = '905553000002';
@@ -20,12 +20,8 @@ let files: Server;
 let filesUrl = '';
 
 // Small but real files: content sniffing must recognise each of them.
-const png = (() => {
-  const image = new PNG({ width: 8, height: 8 });
-  image.data.fill(200);
-  return PNG.sync.write(image);
-})();
-const mp4 = Buffer.concat([Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex'), randomBytes(512)]);
+const png = solidPng(8, 200);
+const mp4 = fakeMp4();
 const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(300), Buffer.from('\n%%EOF\n')]);
 // An ID3 tag, then MPEG audio frames (what content sniffing looks for after the tag).
 const mp3Frame = Buffer.concat([Buffer.from([0xff, 0xfb, 0x90, 0x64]), randomBytes(413)]);

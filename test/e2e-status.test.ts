@@ -4,13 +4,12 @@
 // and announced by status_received.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { PNG } from 'pngjs';
 import { Simulator } from '../simulator/simulator.js';
 import { mediaMessage } from '../simulator/mediaMessages.js';
 import { postStatus, STATUS_JID, viewStatus } from '../simulator/status.js';
 import { eventually, type Gateway } from './support/gateway.js';
 import { jid, scenario } from './support/scenario.js';
+import { fakeMp4, solidPng } from './support/media.js';
 
 const OWNER = '905559000001';
 const CEM = '905559000002';
@@ -19,13 +18,9 @@ const ALI = '905559000004';
 let sim: Simulator;
 let gw: Gateway;
 
-const png = (() => {
-  const image = new PNG({ width: 12, height: 12 });
-  image.data.fill(200);
-  return PNG.sync.write(image);
-})();
+const png = solidPng(12, 200);
 
-const mp4 = Buffer.concat([Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex'), randomBytes(512)]);
+const mp4 = fakeMp4();
 
 const s = scenario({
   name: 'e2e_status',

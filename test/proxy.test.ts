@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
 import { writeFileSync } from 'node:fs';
 import { Simulator } from '../simulator/simulator.js';
 import { makeCertificates } from '../simulator/media.js';
@@ -15,6 +14,7 @@ import { eventually, startGateway, type Gateway } from './support/gateway.js';
 import { enableWebhook } from './support/pairing.js';
 import { simulatorEnv } from './support/scenario.js';
 import { startHttpProxy, startSocksProxy, type TestProxy } from './support/proxies.js';
+import { solidPng } from './support/media.js';
 
 const OWNER = '905557000001';
 const BOB = '905557000002';
@@ -27,11 +27,7 @@ let socks: TestProxy;
 /** An https:// proxy: TLS to the proxy itself, with a CA of its own that the gateway trusts (WA_CA_FILE). */
 let tlsProxy: TestProxy;
 
-const png = (shade: number) => {
-  const image = new PNG({ width: 8, height: 8 });
-  image.data.fill(shade);
-  return PNG.sync.write(image);
-};
+const png = (shade: number) => solidPng(8, shade);
 
 before(async () => {
   sim = await Simulator.start();
