@@ -7,7 +7,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { savedContactIds } from '../db/contacts.js';
-import { statusPage } from '../db/messages.js';
+import { statusPage } from '../db/history.js';
 import { STATUS_CHAT } from '../domain/recipients.js';
 import { BadRequest } from '../lib/errors.js';
 import { instanceOf } from './instances.js';

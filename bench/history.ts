@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
 import { startInfra, type Infra } from '../test/support/infra.js';
 import { startGateway, type Gateway } from '../test/support/gateway.js';
-import { historyQueries, statisticsQuery } from '../db/messages.js';
+import { historyQueries, statisticsQuery } from '../db/history.js';
 import type { Db } from '../db/knex.js';
 
 const MESSAGES = 1_000_000;
