@@ -3,6 +3,8 @@ import type { ResponseDoc } from '../openapi.js';
 
 export const TO = '905551234567';
 export const CHAT = '905551234567@s.whatsapp.net';
+/** A WhatsApp message id, as the gateway chooses them. */
+export const MESSAGE_ID = '3EB0C2F1A7D54B2E9F10';
 export const GROUP = '120363025246125486@g.us';
 
 export const success = { description: 'OK', example: { success: true } };

@@ -4,6 +4,7 @@ import { automationDocs } from './automation.js';
 import { instanceDocs } from './instances.js';
 import { groupDocs } from './groups.js';
 import { messagingDocs } from './messaging.js';
+import { historyDocs } from './history.js';
 import { statusDocs } from './status.js';
 import { labelDocs } from './labels.js';
 import { channelDocs } from './channels.js';
@@ -15,6 +16,7 @@ export const routeDocs: RouteDocs = {
   ...operationDocs,
   ...instanceDocs,
   ...messagingDocs,
+  ...historyDocs,
   ...statusDocs,
   ...groupDocs,
   ...labelDocs,
