@@ -8,6 +8,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
 import { applyLabelChanges, getLabel, listLabels, nextLabelId } from '../db/labels.js';
+import type { Label } from '../whatsapp/session.js';
 import { NotFound } from '../lib/errors.js';
 import { callSession, type SessionCallDeps } from '../temporal/sessionCalls.js';
 import { instanceOf } from './instances.js';
@@ -42,8 +43,7 @@ export function labelsRouter({ db, temporal, taskQueue }: Deps): Router {
       const instanceId = instanceOf(res).id;
       const create = async () => {
         const label = { id: await nextLabelId(db, instanceId), name: body.name, color: body.color };
-        await callSession(temporal, taskQueue, instanceId, 'editLabel', label);
-        await applyLabelChanges(db, instanceId, [{ kind: 'label', ...label }], 'api');
+        await editLabel(instanceId, label);
         return label;
       };
       const created = (numbering.get(instanceId) ?? Promise.resolve()).catch(() => undefined).then(create);
@@ -65,8 +65,7 @@ export function labelsRouter({ db, temporal, taskQueue }: Deps): Router {
         const instanceId = instanceOf(res).id;
         const current = await known(instanceId, params.labelId);
         const label = { id: current.id, name: body.name ?? current.name, color: body.color ?? Number(current.color) };
-        await callSession(temporal, taskQueue, instanceId, 'editLabel', label);
-        await applyLabelChanges(db, instanceId, [{ kind: 'label', ...label }], 'api');
+        await editLabel(instanceId, label);
         return label;
       },
     ),
@@ -78,11 +77,16 @@ export function labelsRouter({ db, temporal, taskQueue }: Deps): Router {
       const instanceId = instanceOf(res).id;
       const current = await known(instanceId, params.labelId);
       const label = { id: current.id, name: current.name, color: Number(current.color), deleted: true };
-      await callSession(temporal, taskQueue, instanceId, 'editLabel', label);
-      await applyLabelChanges(db, instanceId, [{ kind: 'label', ...label }], 'api');
+      await editLabel(instanceId, label);
       return { success: true };
     }),
   );
+
+  /** A label made, changed or deleted on WhatsApp (so the phone shows it), then here. */
+  async function editLabel(instanceId: string, label: Label): Promise<void> {
+    await callSession(temporal, taskQueue, instanceId, 'editLabel', label);
+    await applyLabelChanges(db, instanceId, [{ kind: 'label', ...label }], 'api');
+  }
 
   async function known(instanceId: string, labelId: string) {
     const label = await getLabel(db, instanceId, labelId);

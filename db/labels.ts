@@ -5,7 +5,7 @@
  */
 import type { Db } from './knex.js';
 import { recordEvent } from './events.js';
-import type { Label, LabelChange } from '../whatsapp/session.js';
+import type { LabelChange } from '../whatsapp/session.js';
 
 /** Where a change was made: through the API, or on another device of the account (the phone). */
 export type ChangeSource = 'api' | 'phone';
@@ -102,4 +102,3 @@ export async function applyLabelChanges(db: Db, instanceId: string, changes: Lab
   return changed;
 }
 
-export type { Label };
