@@ -123,7 +123,11 @@ export async function groupIds(db: Db, instanceId: string): Promise<string[]> {
 }
 
 /** The group's members as last stored, or undefined when the group is not stored. */
-export async function groupParticipants(db: Db, instanceId: string, groupId: string): Promise<GroupRow['participants'] | undefined> {
+export async function groupParticipants(
+  db: Db | Knex.Transaction,
+  instanceId: string,
+  groupId: string,
+): Promise<GroupRow['participants'] | undefined> {
   const group = await db('groups').where({ instance_id: instanceId, id: groupId }).first('participants');
   return group?.participants;
 }

@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import type { Db } from './knex.js';
 import { recordEvent } from './events.js';
 import { getSettings } from './settings.js';
+import { groupParticipants } from './directory.js';
 import type { MessageChange } from '../whatsapp/session.js';
 import type { MessageRow } from './messages.js';
 
@@ -101,8 +102,7 @@ async function mayChange(trx: Knex.Transaction, instanceId: string, row: Message
     : !change.fromMe && [row.from_jid, row.from_lid].some((j) => j && (j === change.by || j === change.byLid));
   if (author || change.kind === 'edit' || !row.chat_id.endsWith('@g.us')) return author;
   if (change.fromMe) return true; // the account's own delete of a member's message, made on its phone as an admin
-  const group = await trx('groups').where({ instance_id: instanceId, id: row.chat_id }).first('participants');
-  const participants = group?.participants as Array<{ id: string; admin: string | null }> | undefined;
+  const participants = await groupParticipants(trx, instanceId, row.chat_id);
   if (!participants) return true;
   const user = (jid: string) => jid.split(/[@:]/)[0];
   return participants.some((p) => p.admin && [change.by, change.byLid].some((j) => j && user(j) === user(p.id)));
