@@ -9,6 +9,7 @@ import { changeMessages } from './messageChanges.js';
 import { getPoll, recordVote } from '../db/polls.js';
 import { applyLabelChanges } from '../db/labels.js';
 import type { Chatbot } from './chatbot.js';
+import type { FlowRouter } from './flowRouter.js';
 import type {
   ChatInfo,
   ContactInfo,
@@ -30,6 +31,8 @@ export interface InboundDeps {
   logger: Logger;
   /** Starts the chatbot's replies to new incoming messages (activities/chatbot.ts). */
   chatbot?: Pick<Chatbot, 'consider'>;
+  /** Hands messages to their chats' flow runs, or starts runs on keywords; the chatbot gets what is left. */
+  flows?: Pick<FlowRouter, 'route'>;
 }
 
 /**
@@ -89,7 +92,8 @@ export function createInboundRecorder(deps: InboundDeps, instanceId: string, ses
     );
     // Our own sends come back as upserts: they are stored already.
     const fresh = messages.filter((m) => !known.has(m.id));
-    await deps.chatbot?.consider(instanceId, fresh);
+    const left = deps.flows ? await deps.flows.route(instanceId, fresh) : fresh;
+    await deps.chatbot?.consider(instanceId, left);
     const media = new Map<string, Record<string, unknown>>();
     for (const message of fresh) {
       if (!message.media) continue;

@@ -14,6 +14,7 @@ import { createInboundRecorder } from './inbound.js';
 import { createCallHandler } from './calls.js';
 import { HANDED_OVER } from '../domain/session.js';
 import type { Chatbot } from './chatbot.js';
+import type { FlowRouter } from './flowRouter.js';
 import { createRestrictionWatch } from './restrictions.js';
 import { getSettings, maskProxyUrl } from '../db/settings.js';
 
@@ -31,6 +32,8 @@ export interface SessionActivityDeps {
   /** Wakes the instance's outbox: called when the session opens. */
   wakeOutbox: (instanceId: string) => Promise<void>;
   chatbot?: Chatbot;
+  /** Hands contacts' messages to their chats' flow runs, or starts runs on keywords (before the chatbot sees them). */
+  flows?: FlowRouter;
   /** Tells a campaign's workflow its job changed (resumed when a restriction is lifted). */
   campaignChanged?: (instanceId: string, jobId: number) => Promise<void>;
   /** Subscribes to settings changes (SETTINGS_CHANNEL NOTIFYs, by instance id); returns the unsubscribe function. */
@@ -56,7 +59,7 @@ export function createSessionActivities(deps: SessionActivityDeps) {
 }
 
 async function holdSession(deps: SessionActivityDeps, instanceId: string): Promise<SessionEnd> {
-  const { db, driver, host, logger, media, wakeOutbox, chatbot, campaignChanged } = deps;
+  const { db, driver, host, logger, media, wakeOutbox, chatbot, flows, campaignChanged } = deps;
   const ctx = Context.current();
   const log = logger.child({ instanceId, attempt: ctx.info.attempt });
   // Placed here as this worker leaves: straight on to another.
@@ -82,7 +85,7 @@ async function holdSession(deps: SessionActivityDeps, instanceId: string): Promi
     const requeued = await resendUnacked(db, instanceId, ids);
     if (requeued) log.info({ requeued }, 'messages the last connection never got acknowledged are sent again');
   };
-  const inbound = createInboundRecorder({ db, media, logger: log, chatbot }, instanceId, () => current);
+  const inbound = createInboundRecorder({ db, media, logger: log, chatbot, flows }, instanceId, () => current);
   const restrictions = createRestrictionWatch({ db, logger: log, campaignChanged }, instanceId);
   const calls = createCallHandler({ db, logger: log, wakeOutbox }, instanceId, () => current);
 

@@ -4,8 +4,8 @@
  * and in what is read back (a short prefix of the body), redirects not
  * followed. The answer is classified for the retry policy.
  */
-import { Agent, buildConnector, request } from 'undici';
-import { isPrivateAddress } from '../media/safeFetch.js';
+import { request } from 'undici';
+import { describeFailure, guardedAgent, readAtMost } from './guardedHttp.js';
 import { parseRetryAfter } from '../domain/webhookSchedule.js';
 import { webhookHeaders } from '../domain/webhookSignature.js';
 import type { Envelope } from '../domain/events.js';
@@ -40,8 +40,6 @@ export interface WebhookSenderOptions {
   timeoutMs?: number;
 }
 
-export class PrivateAddressRefused extends Error {}
-
 export function classify(status: number): AttemptOutcome {
   if (status >= 200 && status < 300) return 'delivered';
   if (status === 410) return 'gone';
@@ -50,27 +48,11 @@ export function classify(status: number): AttemptOutcome {
 }
 
 export function createWebhookSender(options: WebhookSenderOptions) {
-  const isPrivate = options.isPrivate ?? isPrivateAddress;
   const timeoutMs = options.timeoutMs ?? ATTEMPT_TIMEOUT_MS;
-  const connect = buildConnector({ timeout: timeoutMs });
-  const agent = new Agent({
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    keepAliveTimeout: 4_000,
-    connections: 64,
-    connect: (opts, callback) =>
-      connect(opts, (err, socket) => {
-        if (err || !socket) return callback(err ?? new Error('connection failed'), null);
-        const address = socket.remoteAddress ?? '';
-        if (options.denyPrivate && isPrivate(address)) {
-          socket.destroy();
-          return callback(
-            new PrivateAddressRefused(`refusing to deliver to a private address (${address}); WEBHOOK_PRIVATE_URLS=deny`),
-            null,
-          );
-        }
-        callback(null, socket);
-      }),
+  const agent = guardedAgent({
+    denyPrivate: options.denyPrivate && { doing: 'deliver to', setting: 'WEBHOOK_PRIVATE_URLS=deny' },
+    isPrivate: options.isPrivate,
+    timeoutMs,
   });
 
   return {
@@ -93,7 +75,7 @@ export function createWebhookSender(options: WebhookSenderOptions) {
           result.retryAfterMs = parseRetryAfter(response.headers['retry-after'], at);
         return result;
       } catch (err) {
-        return { outcome: 'retry', statusCode: null, error: describe(err, signal, timeoutMs), at, durationMs: Date.now() - at };
+        return { outcome: 'retry', statusCode: null, error: describeFailure(err, signal, timeoutMs), at, durationMs: Date.now() - at };
       }
     },
     close: () => agent.close(),
@@ -102,33 +84,8 @@ export function createWebhookSender(options: WebhookSenderOptions) {
 
 export type WebhookSender = ReturnType<typeof createWebhookSender>;
 
-/** Reads at most `limit` bytes of a body as text, then drops the rest (and the connection, if more was coming). */
+/** Reads at most `limit` bytes of a body as text, then drops the rest. */
 async function readPrefix(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= limit) {
-        body.destroy();
-        break;
-      }
-    }
-  } catch {
-    // A body cut off (timeout, reset) after the status line: the status is what counts.
-  }
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8').replace(/\s+/g, ' ').trim();
-}
-
-function describe(err: unknown, signal: AbortSignal, timeoutMs: number): string {
-  if (signal.aborted) return `no answer within ${timeoutMs / 1000} s`;
-  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (err instanceof PrivateAddressRefused || e.cause instanceof PrivateAddressRefused) return (e.cause as Error)?.message ?? e.message!;
-  const code = e.code ?? e.cause?.code;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `DNS lookup failed (${code})`;
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT')
-    return `no answer within ${timeoutMs / 1000} s`;
-  return `${code ? `${code}: ` : ''}${e.message ?? String(err)}`;
+  const { bytes } = await readAtMost(body, limit);
+  return bytes.toString('utf8').replace(/\s+/g, ' ').trim();
 }

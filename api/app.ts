@@ -107,7 +107,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.use('/chats', chatsRouter(live));
   instance.use('/labels', labelsRouter(live));
   instance.use('/channels', channelsRouter(live));
-  instance.use('/flows', flowsRouter({ db }));
+  instance.use('/flows', flowsRouter({ db, temporal, taskQueue: queues.general, logger }));
   instance.use('/contacts', contactsRouter(live));
   instance.use('/groups', groupsRouter(live));
   instance.use('/presence', presenceRouter(live));

@@ -1,18 +1,28 @@
 /**
- * Conversation flows: `GET/POST .../flows`, `GET/PUT/DELETE .../flows/{flowId}`.
+ * Conversation flows: `GET/POST .../flows`, `GET/PUT/DELETE .../flows/{flowId}`,
+ * and their runs: `POST .../flows/{flowId}/start`, `GET .../flows/{flowId}/runs`,
+ * `GET .../flows/runs/{runId}`, `POST .../flows/runs/{runId}/cancel`.
  * A flow is checked field by field (zod) and then as a whole
  * (domain/flows.ts): a save that would leave a step unreachable, lead
  * nowhere or loop without waiting is refused, naming the step.
  */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import { Router } from 'express';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
 import { createFlow, deleteFlow, getFlow, listFlows, replaceFlow } from '../db/flows.js';
+import { cancelRun, failRun, getRun, listRuns, startRun } from '../db/flowRuns.js';
+import { contactNames } from '../db/contacts.js';
 import { MATCH_TYPES, MAX_PATTERN_LENGTH, regexProblem } from '../domain/chatbotRules.js';
-import { flowProblems, type FlowDefinition, type Step } from '../domain/flows.js';
-import { BadRequest, NotFound } from '../lib/errors.js';
+import { FLOW_RUN_STATUSES, flowProblems, type FlowDefinition, type Step } from '../domain/flows.js';
+import { phoneOf } from '../domain/recipients.js';
+import { BadRequest, Conflict, NotFound } from '../lib/errors.js';
+import { signalFlowCancel, startFlowRun } from '../temporal/starts.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
+import { userJid } from './schemas.js';
 
 /** A year: the longest a `wait` or an `ask` may wait. */
 export const MAX_WAIT_SECONDS = 365 * 86_400;
@@ -176,14 +186,54 @@ function checked(flow: FlowDefinition): FlowDefinition {
 }
 
 const flowParams = z.object({ flowId: z.coerce.number({ error: 'flowId must be a number' }).int().positive('flowId must be a flow id') });
+const runParams = z.object({ runId: z.string().min(1).max(64) });
 
-export function flowsRouter({ db }: { db: Db }): Router {
+/** The most a run's starting variables may take, as JSON. */
+const MAX_VARS_BYTES = 16 * 1024;
+
+export const startSchema = z
+  .object({
+    to: userJid(),
+    vars: z
+      .record(
+        z.string().regex(/^[\p{L}_][\p{L}\p{N}_]*$/u, 'a variable name is letters, digits and _, not starting with a digit'),
+        z.unknown(),
+      )
+      .refine((vars) => JSON.stringify(vars).length <= MAX_VARS_BYTES, `vars may take at most ${MAX_VARS_BYTES} bytes as JSON`)
+      .optional(),
+    replace: z.boolean().optional(),
+  })
+  .strict();
+
+export const runsQuery = z.object({
+  status: z.enum(FLOW_RUN_STATUSES, { error: `must be one of ${FLOW_RUN_STATUSES.join(', ')}` }).optional(),
+  limit: z.coerce.number({ error: 'must be a number' }).int().min(1).max(500).default(50),
+  page: z.coerce.number({ error: 'must be a number' }).int().min(1).max(1_000_000).default(1),
+});
+
+export interface FlowsDeps {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+  logger: Logger;
+}
+
+export function flowsRouter({ db, temporal, taskQueue, logger }: FlowsDeps): Router {
   const router = Router({ mergeParams: true });
   const known = async (instanceId: string, id: number) => {
     const flow = await getFlow(db, instanceId, id);
     if (!flow) throw new NotFound(`no flow ${id} in this instance`, 'FLOW_NOT_FOUND');
     return flow;
   };
+  /** Tells cancelled runs' workflows; the rows say so already, and a run that misses it stops at its next step. */
+  const tellCancelled = (instanceId: string, runIds: string[]) =>
+    Promise.all(
+      runIds.map((runId) =>
+        signalFlowCancel(temporal, instanceId, runId).catch((err) =>
+          logger.warn({ err, instanceId, runId }, 'telling a flow run it was cancelled failed'),
+        ),
+      ),
+    );
 
   router.get(
     '/',
@@ -193,6 +243,30 @@ export function flowsRouter({ db }: { db: Db }): Router {
     '/',
     route({ body: flowSchema }, async ({ body }, _req, res) => createFlow(db, instanceOf(res).id, checked(body))),
   );
+
+  router.get(
+    '/runs/:runId',
+    route({ params: runParams }, async ({ params }, _req, res) => {
+      const run = await getRun(db, instanceOf(res).id, params.runId);
+      if (!run) throw new NotFound(`no flow run ${params.runId} in this instance`, 'FLOW_RUN_NOT_FOUND');
+      return run;
+    }),
+  );
+  router.post(
+    '/runs/:runId/cancel',
+    route({ params: runParams }, async ({ params }, _req, res) => {
+      const instanceId = instanceOf(res).id;
+      const before = await getRun(db, instanceId, params.runId);
+      if (!before) throw new NotFound(`no flow run ${params.runId} in this instance`, 'FLOW_RUN_NOT_FOUND');
+      if (before.status !== 'running' && before.status !== 'waiting')
+        throw new Conflict(`flow run ${params.runId} has ended already (${before.status})`, 'FLOW_RUN_ENDED');
+      const run = (await cancelRun(db, instanceId, params.runId))!;
+      if (run.status !== 'cancelled') throw new Conflict(`flow run ${params.runId} has ended already (${run.status})`, 'FLOW_RUN_ENDED');
+      await tellCancelled(instanceId, [run.runId]);
+      return run;
+    }),
+  );
+
   router.get(
     '/:flowId',
     route({ params: flowParams }, async ({ params }, _req, res) => known(instanceOf(res).id, params.flowId)),
@@ -208,11 +282,51 @@ export function flowsRouter({ db }: { db: Db }): Router {
   router.delete(
     '/:flowId',
     route({ params: flowParams }, async ({ params }, _req, res) => {
-      if (!(await deleteFlow(db, instanceOf(res).id, params.flowId)))
-        throw new NotFound(`no flow ${params.flowId} in this instance`, 'FLOW_NOT_FOUND');
-      return { success: true };
+      const instanceId = instanceOf(res).id;
+      const cancelled = await deleteFlow(db, instanceId, params.flowId);
+      if (!cancelled) throw new NotFound(`no flow ${params.flowId} in this instance`, 'FLOW_NOT_FOUND');
+      await tellCancelled(instanceId, cancelled);
+      return { success: true, cancelledRuns: cancelled.length };
+    }),
+  );
+
+  router.post(
+    '/:flowId/start',
+    route({ params: flowParams, body: startSchema }, async ({ params, body }, _req, res) => {
+      const instanceId = instanceOf(res).id;
+      const flow = await known(instanceId, params.flowId);
+      if (!flow.enabled) throw new Conflict(`flow ${flow.id} is disabled`, 'FLOW_DISABLED');
+      const chatId = body.to;
+      const contact = await contactNames(db, instanceId, chatId);
+      const phone = phoneOf(chatId);
+      const vars = { name: contact?.name || contact?.notify || phone, phone, ...body.vars };
+      const runId = randomUUID();
+      const outcome = await startRun(db, { runId, instanceId, flow, chatId, vars, trigger: { type: 'api' }, replace: body.replace });
+      if ('live' in outcome)
+        throw new Conflict(
+          `the chat has a running flow run (${outcome.live}); cancel it, or start with "replace": true`,
+          'FLOW_RUN_ACTIVE',
+        );
+      if (!('started' in outcome)) throw new Error('a new run id was taken');
+      if (outcome.replaced) await tellCancelled(instanceId, [outcome.replaced]);
+      try {
+        await startFlowRun(temporal, taskQueue, { instanceId, runId, flowId: flow.id, chatId, steps: flow.steps, vars });
+      } catch (err) {
+        // Without its workflow it would never run: not started.
+        await failRun(db, instanceId, runId, 'its workflow could not be started');
+        throw err;
+      }
+      return { runId, status: 'running' as const, ...(outcome.replaced ? { replaced: outcome.replaced } : {}) };
+    }),
+  );
+  router.get(
+    '/:flowId/runs',
+    route({ params: flowParams, query: runsQuery }, async ({ params, query }, _req, res) => {
+      const instanceId = instanceOf(res).id;
+      await known(instanceId, params.flowId);
+      const { runs, total } = await listRuns(db, instanceId, params.flowId, query);
+      return { runs, total, page: query.page, limit: query.limit };
     }),
   );
   return router;
 }
-

@@ -109,6 +109,11 @@ export const configSchema = z.object({
   /** How long a send request waits for the message to go out before answering 202. */
   SEND_WAIT_MS: withDefault(z.coerce.number().int().min(0).max(60_000).default(8_000)),
 
+  /**
+   * `allow`: a flow's `http` step may call private, loopback and link-local addresses (the shop's own network).
+   * Denied by default: its answer is kept in the run, where a token that may edit flows could read it.
+   */
+  FLOW_HTTP_PRIVATE_URLS: withDefault(z.enum(['allow', 'deny']).default('deny')),
   /** `deny`: webhook receivers on private, loopback and link-local addresses are refused (checked on the connected address). */
   WEBHOOK_PRIVATE_URLS: withDefault(z.enum(['allow', 'deny']).default('allow')),
   /** How long an event's delivery is retried before it fails. */

@@ -103,33 +103,40 @@ export const pauseEventsSql = (relation: string, nowMs: string) => `
           and h.timestamp > coalesce(c.bot_resumed_at, 0))
    order by n.instance_id, n.chat_id, n.timestamp`;
 
-/** The bot is silent in a chat until `until`, because a person wrote there (`because`: from the phone, or a send marked as a person's). */
+/** The bot is silent in a chat until `until`, because a person wrote there (`because`: from the phone, or a send marked as a person's) or a flow handed the chat to a person (`handoff`). */
 export interface BotPause {
   chatId: string;
-  /** The person's latest message, and when it was written (seconds since the epoch). */
-  messageId: string;
+  /** The person's latest message (none for a flow's handoff), and when it was written or handed over (seconds since the epoch). */
+  messageId?: string;
   since: number;
   until: number;
-  because: (typeof PERSON_SOURCES)[number];
+  because: (typeof PERSON_SOURCES)[number] | 'handoff';
 }
 
 /**
- * The chats (or this one) where a person wrote within the last `pauseMinutes` and nobody resumed the bot
- * since: the bot does not answer there until the pause is over.
+ * The chats (or this one) where a person wrote within the last `pauseMinutes`, or a flow handed the chat to
+ * a person (`because: "handoff"`, no `messageId`), and nobody resumed the bot since: the bot does not answer
+ * there until the pause is over.
  */
 export async function botPauses(db: Db, instanceId: string, pauseMinutes: number, chatId?: string): Promise<BotPause[]> {
   if (pauseMinutes <= 0) return [];
   const { rows } = await db.raw(
-    `select distinct on (m.chat_id) m.chat_id, m.id, m.source, m.timestamp
-       from messages m left join chats c on c.instance_id = m.instance_id and c.id = m.chat_id
-      where m.instance_id = :instanceId and m.${PERSON} and m.chat_id ${ONE_TO_ONE} ${chatId ? 'and m.chat_id = :chatId' : ''}
-        and m.timestamp > :since::bigint and m.timestamp > coalesce(c.bot_resumed_at, 0)
-      order by m.chat_id, m.timestamp desc, m.seq desc`,
+    `select distinct on (chat_id) chat_id, id, source, timestamp from (
+       select m.chat_id, m.id, m.source, m.timestamp, m.seq
+         from messages m left join chats c on c.instance_id = m.instance_id and c.id = m.chat_id
+        where m.instance_id = :instanceId and m.${PERSON} and m.chat_id ${ONE_TO_ONE} ${chatId ? 'and m.chat_id = :chatId' : ''}
+          and m.timestamp > :since::bigint and m.timestamp > coalesce(c.bot_resumed_at, 0)
+       union all
+       select c.id, null, 'handoff', c.handoff_at, 0
+         from chats c
+        where c.instance_id = :instanceId and c.id ${ONE_TO_ONE} ${chatId ? 'and c.id = :chatId' : ''}
+          and c.handoff_at > :since::bigint and c.handoff_at > coalesce(c.bot_resumed_at, 0)) p
+      order by chat_id, timestamp desc, seq desc`,
     { instanceId, since: Math.floor(Date.now() / 1000) - pauseMinutes * 60, ...(chatId ? { chatId } : {}) },
   );
-  return rows.map((r: { chat_id: string; id: string; source: BotPause['because']; timestamp: string }) => ({
+  return rows.map((r: { chat_id: string; id: string | null; source: BotPause['because']; timestamp: string }) => ({
     chatId: r.chat_id,
-    messageId: r.id,
+    ...(r.id ? { messageId: r.id } : {}),
     since: Number(r.timestamp),
     until: Number(r.timestamp) + pauseMinutes * 60,
     because: r.source,
@@ -204,6 +211,12 @@ export async function storeReply(db: Db, reply: ReplyRequest): Promise<ReplyOutc
       .where('timestamp', '>', resumed)
       .first('id');
     if (person) return { dropped: 'takeover' };
+    // A flow handed the chat to a person (db/flowRuns.ts): the bot keeps out as if the person had written.
+    const handedOff = await trx('chats')
+      .where({ instance_id: message.instanceId, id: message.chatId })
+      .whereRaw('handoff_at >= ? and handoff_at > coalesce(bot_resumed_at, 0)', [sinceSeconds])
+      .first('id');
+    if (handedOff) return { dropped: 'takeover' };
     // The bot never answers its own text: a contact's phone (or another bot) sending the bot's words back.
     if (reply.incomingBody !== undefined) {
       const own = await trx('messages')

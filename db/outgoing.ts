@@ -25,13 +25,13 @@ export interface NewOutgoing {
   idempotencyKey?: string;
   /** With a client's idempotency key: what its request asked for, so that the key reused for another request is told apart. */
   requestFingerprint?: string;
-  /** Where it comes from (`messages.source`): the API (`person` when marked as a person's), a campaign, a schedule, the bot, a declined call's reply. */
+  /** Where it comes from (`messages.source`): the API (`person` when marked as a person's), a campaign, a schedule, the bot, a declined call's reply, a conversation flow. */
   source: OutgoingSource;
   /** Typing shown to the recipient before it is sent (domain/typing.ts). */
   typingMs?: number;
 }
 
-export type OutgoingSource = 'api' | 'person' | 'bulk' | 'scheduled' | 'chatbot' | 'call';
+export type OutgoingSource = 'api' | 'person' | 'bulk' | 'scheduled' | 'chatbot' | 'call' | 'flow';
 
 /**
  * An outgoing message of the instance with this content: its type and body

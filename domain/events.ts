@@ -23,6 +23,10 @@ export const EVENT_NAMES = [
   'status_received',
   'label_update',
   'channel_message',
+  'flow_started',
+  'flow_completed',
+  'flow_handoff',
+  'flow_failed',
 ] as const;
 
 export type GatewayEvent = (typeof EVENT_NAMES)[number];

@@ -178,9 +178,10 @@ function loopsWithoutWaiting(steps: Step[], edges: Map<string, string[]>): strin
  * A template's text with its placeholders filled: `{name}`, `{phone}`,
  * `{time}`, any saved variable, and dotted paths into saved JSON
  * (`{lookup.status}`). An unknown placeholder stays as written, so a typo
- * shows in what is sent rather than vanishing.
+ * shows in what is sent rather than vanishing. `encode` escapes each value
+ * put in (a URL's `encodeURIComponent`).
  */
-export function fillTemplate(template: string, vars: Record<string, unknown>): string {
+export function fillTemplate(template: string, vars: Record<string, unknown>, encode: (value: string) => string = (v) => v): string {
   return template.replace(/\{([\p{L}\p{N}_]+(?:\.[\p{L}\p{N}_]+)*)\}/gu, (whole, path: string) => {
     let value: unknown = vars;
     for (const key of path.split('.')) {
@@ -188,7 +189,7 @@ export function fillTemplate(template: string, vars: Record<string, unknown>): s
       value = (value as Record<string, unknown>)[key];
     }
     if (value === null || value === undefined) return '';
-    return typeof value === 'object' ? JSON.stringify(value) : String(value);
+    return encode(typeof value === 'object' ? JSON.stringify(value) : String(value));
   });
 }
 
@@ -198,4 +199,33 @@ export function fillBody(body: unknown, vars: Record<string, unknown>): unknown 
   if (Array.isArray(body)) return body.map((item) => fillBody(item, vars));
   if (body && typeof body === 'object') return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, fillBody(v, vars)]));
   return body;
+}
+
+/** Where a run is: going through its steps, waiting (for the contact or for time), or ended one of four ways. */
+export const FLOW_RUN_STATUSES = ['running', 'waiting', 'completed', 'handoff', 'cancelled', 'failed'] as const;
+export type FlowRunStatus = (typeof FLOW_RUN_STATUSES)[number];
+
+/** What a run did at a step: a message it sent, one it received, or what happened (`note`: a timeout, an invalid answer, an HTTP answer...). */
+export interface FlowHistoryEntry {
+  step: string;
+  /** ISO 8601. */
+  at: string;
+  sent?: string;
+  received?: string;
+  note?: string;
+}
+
+/** A run keeps the last this many entries of its history. */
+export const MAX_HISTORY = 200;
+
+/** A contact's message as its chat's live run receives it. */
+export interface FlowReply {
+  /** The message id: a message seen twice is taken once. */
+  id: string;
+  /** Its text (a caption for media; empty for media without one). */
+  body: string;
+  /** The message type (`chat`, `image`, ...). */
+  type: string;
+  /** When it was written (ms since the epoch). */
+  at: number;
 }

@@ -7,7 +7,10 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { ChatbotReplyInput } from '../activities/chatbot.js';
 import type { campaignWorkflow } from '../workflows/campaign.js';
 import type { chatbotReplyWorkflow } from '../workflows/chatbot.js';
-import { BULK_JOB_ID, INSTANCE_ID, workflowIds, type TaskQueues } from '../workflows/names.js';
+import { BULK_JOB_ID, CHAT_ID, FLOW_ID, INSTANCE_ID, workflowIds, type TaskQueues } from '../workflows/names.js';
+import type { flowRunWorkflow } from '../workflows/flow.js';
+import type { FlowRunInput } from '../activities/flows.js';
+import type { FlowReply } from '../domain/flows.js';
 import type { outboxWorkflow } from '../workflows/outbox.js';
 import type { scheduledMessageWorkflow } from '../workflows/scheduled.js';
 import type { webhooksWorkflow } from '../workflows/webhooks.js';
@@ -99,6 +102,49 @@ export async function startChatbotReply(client: Client, taskQueue: string, input
     if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
     throw err;
   }
+}
+
+/**
+ * Starts a conversation flow's run (its row is stored already: db/flowRuns.ts
+ * startRun). Starting it again (a keyword message seen again after a crash)
+ * changes nothing.
+ */
+export async function startFlowRun(
+  client: Client,
+  taskQueue: string,
+  input: FlowRunInput,
+  options: { eager?: boolean } = {},
+): Promise<void> {
+  try {
+    await withinDeadline(client, () =>
+      client.workflow.start<typeof flowRunWorkflow>('flowRunWorkflow', {
+        taskQueue,
+        workflowId: workflowIds.flowRun(input.instanceId, input.runId),
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // From a worker process (a keyword's run), its own workflow worker takes the first task at once.
+        requestEagerStart: options.eager ?? false,
+        args: [input],
+        typedSearchAttributes: [
+          { key: INSTANCE_ID, value: input.instanceId },
+          { key: FLOW_ID, value: input.flowId },
+          { key: CHAT_ID, value: input.chatId },
+        ],
+        memo: { status: 'running', step: input.steps[0]?.id ?? null },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/** Hands a contact's message to the chat's live run. */
+export async function signalFlowReply(client: Client, instanceId: string, runId: string, reply: FlowReply): Promise<void> {
+  await withinDeadline(client, () => client.workflow.getHandle(workflowIds.flowRun(instanceId, runId)).signal('reply', reply));
+}
+
+/** Tells a run it was cancelled (its row says so already). */
+export async function signalFlowCancel(client: Client, instanceId: string, runId: string): Promise<void> {
+  await withinDeadline(client, () => client.workflow.getHandle(workflowIds.flowRun(instanceId, runId)).signal('cancel'));
 }
 
 /**

@@ -41,7 +41,7 @@ test("the docs' worked example is saved, read back, replaced as version 2, liste
     (await call('GET', '/flows')).body.map((f: { id: number; version: number }) => [f.id, f.version]),
     [[id, 2]],
   );
-  assert.deepEqual((await call('DELETE', `/flows/${id}`)).body, { success: true });
+  assert.deepEqual((await call('DELETE', `/flows/${id}`)).body, { success: true, cancelledRuns: 0 });
   const gone = await call('GET', `/flows/${id}`);
   assert.equal(gone.status, 404);
   assert.equal(gone.body.code, 'FLOW_NOT_FOUND');

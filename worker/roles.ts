@@ -17,7 +17,7 @@ import { createSessionActivities } from '../activities/session.js';
 import { createHostActivities } from '../activities/host.js';
 import { createOutboxActivities } from '../activities/outbox.js';
 import { createMediaStore } from '../media/store.js';
-import { campaignChanged, startChatbotReply, wakeWebhooks } from '../temporal/starts.js';
+import { campaignChanged, signalFlowReply, startChatbotReply, startFlowRun, wakeWebhooks } from '../temporal/starts.js';
 import { SessionHost } from '../activities/sessionHost.js';
 import { LeaseKeeper } from '../activities/leaseKeeper.js';
 import { leaseRenewalMs } from '../domain/session.js';
@@ -33,6 +33,8 @@ import { EVENTS_CHANNEL } from '../db/eventLog.js';
 import { createScheduledActivities } from '../activities/scheduled.js';
 import { createCampaignActivities } from '../activities/campaigns.js';
 import { createChatbot, createChatbotActivities } from '../activities/chatbot.js';
+import { createFlowActivities } from '../activities/flows.js';
+import { createFlowRouter } from '../activities/flowRouter.js';
 import { STATUS_CHANNEL } from '../db/messages.js';
 import { createWebhookSender, type WebhookSender } from '../activities/webhookSender.js';
 import { WebhookDispatcher } from './webhookDispatcher.js';
@@ -100,12 +102,13 @@ async function workflowBundle(config: Config): Promise<{ code: string }> {
   }
 }
 
-/** The activities of the general queue: general, scheduled messages, chatbot replies and campaigns. */
-function generalActivities({ db, logger, listener, wakeOutbox }: RoleContext) {
+/** The activities of the general queue: general, scheduled messages, chatbot replies, conversation flows and campaigns. */
+function generalActivities({ config, db, logger, listener, wakeOutbox }: RoleContext) {
   return {
     ...createGeneralActivities({ db }),
     ...createScheduledActivities({ db, wakeOutbox }),
     ...createChatbotActivities({ db, wakeOutbox }),
+    ...createFlowActivities({ db, logger, wakeOutbox, allowPrivate: config.FLOW_HTTP_PRIVATE_URLS === 'allow' }),
     ...createCampaignActivities({
       db,
       logger,
@@ -233,6 +236,13 @@ export async function createSessionsRole(ctx: RoleContext, driver: WhatsAppDrive
     wakeOutbox,
     campaignChanged: (instanceId, jobId) => campaignChanged(client, instanceId, jobId),
     chatbot: createChatbot({ db, listener, logger, startReply: (input) => startChatbotReply(client, queues.general, input) }),
+    flows: createFlowRouter({
+      db,
+      listener,
+      logger,
+      startRun: (input) => startFlowRun(client, queues.general, input, { eager: true }),
+      signalReply: (instanceId, runId, reply) => signalFlowReply(client, instanceId, runId, reply),
+    }),
     onSettingsChange: (handler) => listener.on(SETTINGS_CHANNEL, handler),
   });
   // Sessions placed on no worker in particular (workflows from before placement, or no worker said it was up).

@@ -7,3 +7,4 @@ export { scheduledMessageWorkflow, rescheduleSignal, cancelScheduledSignal } fro
 export { campaignWorkflow, campaignChangedSignal } from './campaign.js';
 export { chatbotReplyWorkflow } from './chatbot.js';
 export { eventSinkWorkflow } from './eventSink.js';
+export { flowRunWorkflow, flowReplySignal, cancelFlowSignal } from './flow.js';

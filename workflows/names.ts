@@ -18,7 +18,11 @@ export const INSTANCE_ID = searchAttribute('InstanceId', 'KEYWORD');
 export const WEBHOOK_STATE = searchAttribute('WebhookState', 'KEYWORD');
 /** The job of a bulk campaign's workflow. */
 export const BULK_JOB_ID = searchAttribute('BulkJobId', 'INT');
-export const SEARCH_ATTRIBUTES = [INSTANCE_ID, WEBHOOK_STATE, BULK_JOB_ID];
+/** The flow a conversation flow's run runs. */
+export const FLOW_ID = searchAttribute('FlowId', 'INT');
+/** The chat a conversation flow's run talks in. */
+export const CHAT_ID = searchAttribute('ChatId', 'KEYWORD');
+export const SEARCH_ATTRIBUTES = [INSTANCE_ID, WEBHOOK_STATE, BULK_JOB_ID, FLOW_ID, CHAT_ID];
 
 export interface TaskQueues {
   /** Workflows and activities that any worker can run. */
@@ -55,4 +59,5 @@ export const workflowIds = {
   campaign: (instanceId: string, jobId: number) => `bulk-${instanceId}-${jobId}`,
   chatbotReply: (instanceId: string, messageId: string) => `chatbot-${instanceId}-${messageId}`,
   eventSink: (sink: string) => `event-sink-${sink}`,
+  flowRun: (instanceId: string, runId: string) => `flow-${instanceId}-${runId}`,
 };

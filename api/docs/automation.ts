@@ -325,7 +325,7 @@ export const automationDocs: RouteDocs = {
   [`GET ${I}/chatbot/pauses`]: {
     summary: 'Chats where the bot is silent because a person wrote',
     description:
-      'A message written on the phone (`because: "phone"`) or a send marked `byPerson` (`"person"`) pauses the bot in its chat for `chatbotPauseMinutes`; automated sends do not. Empty while the bot is off. When a pause starts, a `chatbot_paused` webhook event (`{ chatId, messageId, because, pausedUntil }`) says so.',
+      'A message written on the phone (`because: "phone"`) or a send marked `byPerson` (`"person"`) pauses the bot in its chat for `chatbotPauseMinutes`; automated sends do not. So does a conversation flow handing the chat to a person (`"handoff"`, without `messageId`); a pause also keeps flows\' keywords from starting there. Empty while the bot is off. When a pause starts, a `chatbot_paused` webhook event (`{ chatId, messageId, because, pausedUntil }`) says so.',
     responses: {
       200: {
         description: 'OK',

@@ -42,6 +42,32 @@ export const ORDER_FLOW = {
   ],
 };
 const STORED = { id: 1, ...ORDER_FLOW, version: 1, createdAt: '2026-12-06T10:00:00.000Z', updatedAt: '2026-12-06T10:00:00.000Z' };
+const RUN_STATUSES = '`running`, `waiting` (for an answer or for time), `completed`, `handoff` (handed to a person), `cancelled`, `failed`';
+const RUN = {
+  runId: '6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b',
+  flowId: 1,
+  flowVersion: 1,
+  chatId: '905551234567@s.whatsapp.net',
+  status: 'waiting',
+  step: 'followup',
+  vars: { name: 'Ayşe', phone: '905551234567', order: '12345', lookup: { status: 'shipped', tracking: 'TR123' } },
+  startedAt: '2026-12-06T10:00:00.000Z',
+  endedAt: null,
+  reason: null,
+  history: [
+    { step: 'trigger', at: '2026-12-06T10:00:00.000Z', received: 'Siparişim nerede?' },
+    { step: 'ask', at: '2026-12-06T10:00:01.000Z', sent: 'Merhaba Ayşe, sipariş numaranız?' },
+    { step: 'ask', at: '2026-12-06T10:00:20.000Z', received: '12345' },
+    { step: 'check', at: '2026-12-06T10:00:21.000Z', note: 'HTTP 200' },
+    { step: 'route', at: '2026-12-06T10:00:21.000Z', note: '"shipped" → shipped' },
+    { step: 'shipped', at: '2026-12-06T10:00:21.000Z', sent: '12345 kargoda, takip: TR123' },
+  ],
+};
+const { history: _history, ...LISTED } = RUN;
+const runNotFound = {
+  description: 'No such run',
+  example: { error: `no flow run ${RUN.runId} in this instance`, code: 'FLOW_RUN_NOT_FOUND' },
+};
 const notFound = { description: 'No such flow', example: { error: 'no flow 9 in this instance', code: 'FLOW_NOT_FOUND' } };
 const invalid = {
   description: 'A field is wrong, or the flow as a whole (`INVALID_FLOW`, naming the step)',
@@ -69,9 +95,63 @@ export const flowDocs: RouteDocs = {
     parameters: { flowId: 1 },
     responses: { 200: { description: 'OK', example: STORED }, 404: notFound },
   },
+  [`POST ${I}/flows/:flowId/start`]: {
+    summary: 'Start a run of a flow for a contact',
+    description:
+      'Starts the flow for the chat of `to` (a user, not a group), e.g. on an order update. `vars` are its starting variables, beside `{name}` (the contact\'s name, else the number) and `{phone}`. A chat has one running run at a time: 409 `FLOW_RUN_ACTIVE` names it, unless `"replace": true` cancels it first. A disabled flow is 409 `FLOW_DISABLED`. The run is a Temporal workflow `flow-{instance}-{runId}`; `flow_started` is sent.',
+    tag: 'Flows',
+    parameters: { flowId: 1 },
+    example: { to: '905551234567', vars: { order: '12345' } },
+    responses: {
+      200: { description: 'Started', example: { runId: RUN.runId, status: 'running' } },
+      404: notFound,
+      409: {
+        description: 'The chat has a running run, or the flow is disabled',
+        example: {
+          error: `the chat has a running flow run (${RUN.runId}); cancel it, or start with "replace": true`,
+          code: 'FLOW_RUN_ACTIVE',
+        },
+      },
+    },
+  },
+  [`GET ${I}/flows/:flowId/runs`]: {
+    summary: "A flow's runs, newest first",
+    description: `Without their history (\`GET .../flows/runs/{runId}\` has it). \`status\`: ${RUN_STATUSES}.`,
+    tag: 'Flows',
+    parameters: { flowId: 1, status: 'waiting', limit: 50, page: 1 },
+    responses: {
+      200: { description: 'OK', example: { runs: [LISTED], total: 1, page: 1, limit: 50 } },
+      404: notFound,
+    },
+  },
+  [`GET ${I}/flows/runs/:runId`]: {
+    summary: 'One run, with its history',
+    description: `\`status\`: ${RUN_STATUSES}. \`step\`: where it is (or ended). \`history\`: what it sent and received at each step, and what happened (\`note\`: an invalid answer, a timeout, an HTTP answer), its last 200 entries.`,
+    tag: 'Flows',
+    parameters: { runId: RUN.runId },
+    responses: { 200: { description: 'OK', example: RUN }, 404: runNotFound },
+  },
+  [`POST ${I}/flows/runs/:runId/cancel`]: {
+    summary: 'Cancel a run',
+    description:
+      'The run stops where it is: a wait or a question is not answered any more. 409 `FLOW_RUN_ENDED` when it has ended already.',
+    tag: 'Flows',
+    parameters: { runId: RUN.runId },
+    responses: {
+      200: {
+        description: 'Cancelled',
+        example: { ...RUN, status: 'cancelled', endedAt: '2026-12-06T10:05:00.000Z', reason: 'cancelled through the API' },
+      },
+      404: runNotFound,
+      409: {
+        description: 'It has ended already',
+        example: { error: `flow run ${RUN.runId} has ended already (completed)`, code: 'FLOW_RUN_ENDED' },
+      },
+    },
+  },
   [`PUT ${I}/flows/:flowId`]: {
     summary: 'Replace a flow',
-    description: `The whole flow, as for a create; its \`version\` goes up by one. ${STEPS}`,
+    description: `The whole flow, as for a create; its \`version\` goes up by one. Runs under way finish on the version they started with. ${STEPS}`,
     tag: 'Flows',
     parameters: { flowId: 1 },
     example: { ...ORDER_FLOW, enabled: false },
@@ -79,8 +159,9 @@ export const flowDocs: RouteDocs = {
   },
   [`DELETE ${I}/flows/:flowId`]: {
     summary: 'Delete a flow',
+    description: 'Its running runs are cancelled (`cancelledRuns`).',
     tag: 'Flows',
     parameters: { flowId: 1 },
-    responses: { 200: { description: 'OK', example: { success: true } }, 404: notFound },
+    responses: { 200: { description: 'OK', example: { success: true, cancelledRuns: 1 } }, 404: notFound },
   },
 };

@@ -29,6 +29,7 @@ import * as pollVotes from './027_poll_votes.js';
 import * as labels from './028_labels.js';
 import * as channels from './029_channels.js';
 import * as flows from './030_flows.js';
+import * as flowRunsState from './031_flow_runs_state.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -68,6 +69,7 @@ const migrations: Record<string, Migration> = {
   '028_labels': labels,
   '029_channels': channels,
   '030_flows': flows,
+  '031_flow_runs_state': flowRunsState,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,188 @@
+/**
+ * Where a contact's message goes first, on the worker holding the session:
+ * to its chat's live flow run (as a signal, in the order the messages came),
+ * or, when it matches an enabled flow's keyword, to a new run. What no flow
+ * takes is left for the chatbot's rules. An instance without flows costs
+ * nothing here; with flows, one indexed query per batch of messages.
+ */
+import { createHash } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Db } from '../db/knex.js';
+import { contactNames } from '../db/contacts.js';
+import { FLOWS_CHANNEL, listFlows, type StoredFlow } from '../db/flows.js';
+import { failRun, liveRunsOf, startRun } from '../db/flowRuns.js';
+import type { PgListener } from '../db/pgListener.js';
+import { getSettings } from '../db/settings.js';
+import { RuleMatcher } from '../domain/chatbotRules.js';
+import type { FlowReply } from '../domain/flows.js';
+import { phoneOf } from '../domain/recipients.js';
+import type { IncomingMessage } from '../whatsapp/session.js';
+import type { FlowRunInput } from './flows.js';
+import { answerable } from './chatbot.js';
+
+export interface FlowRouterDeps {
+  db: Db;
+  listener: PgListener;
+  logger: Logger;
+  /** Starts a run's workflow (again: nothing happens). */
+  startRun: (input: FlowRunInput) => Promise<void>;
+  /** Hands a message to a run's workflow. */
+  signalReply: (instanceId: string, runId: string, reply: FlowReply) => Promise<void>;
+}
+
+interface Triggers {
+  flows: Map<number, StoredFlow>;
+  /** The enabled keyword flows' keywords, as chatbot rules whose id is the flow's. */
+  matcher: RuleMatcher;
+}
+
+/** A run started by a message has an id that message names: seen again, it starts nothing new. */
+export const keywordRunId = (instanceId: string, messageId: string) => {
+  const hex = createHash('sha256').update(`${instanceId}\n${messageId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+};
+
+/** Chats a flow talks in: one person's. */
+const ONE_TO_ONE = /@(s\.whatsapp\.net|lid)$/;
+/** What a contact may answer with: anything they write or send, not a reaction to one of the run's messages. */
+const isAnswer = (m: IncomingMessage) => !m.fromMe && ONE_TO_ONE.test(m.chatId) && m.type !== 'reaction';
+
+export function createFlowRouter({ db, listener, logger, startRun: startWorkflow, signalReply }: FlowRouterDeps) {
+  const triggers = new Map<string, Promise<Triggers>>();
+  const unsubscribe = [
+    listener.on(FLOWS_CHANNEL, (instanceId) => {
+      const old = triggers.get(instanceId);
+      triggers.delete(instanceId);
+      void old?.then(
+        (t) => t.matcher.close(),
+        () => {},
+      );
+    }),
+    listener.onReconnect(() => triggers.clear()),
+  ];
+
+  async function load(instanceId: string): Promise<Triggers> {
+    const flows = await listFlows(db, instanceId);
+    const keywords = flows.flatMap((f) =>
+      f.enabled && f.trigger.type === 'keyword'
+        ? [{ id: f.id, match_type: f.trigger.match_type, trigger_text: f.trigger.text, response: '', delay: 0, enabled: true, priority: 0 }]
+        : [],
+    );
+    return { flows: new Map(flows.map((f) => [f.id, f])), matcher: new RuleMatcher(keywords) };
+  }
+
+  function triggersOf(instanceId: string): Promise<Triggers> {
+    let loaded = triggers.get(instanceId);
+    if (!loaded) {
+      triggers.set(instanceId, (loaded = load(instanceId)));
+      loaded.catch(() => triggers.get(instanceId) === loaded && triggers.delete(instanceId));
+    }
+    return loaded;
+  }
+
+  /** Starts `flow` for the message's chat; the run's id, or undefined when the chat is paused for a person. */
+  async function start(instanceId: string, flow: StoredFlow, message: IncomingMessage): Promise<string | undefined> {
+    const runId = keywordRunId(instanceId, message.id);
+    const [settings, contact] = await Promise.all([getSettings(db, instanceId), contactNames(db, instanceId, message.chatId)]);
+    const phone = phoneOf(message.from || message.chatId);
+    const vars = { name: contact?.name || contact?.notify || message.pushName || phone, phone };
+    const outcome = await startRun(db, {
+      runId,
+      instanceId,
+      flow,
+      chatId: message.chatId,
+      vars,
+      trigger: { type: 'keyword', messageId: message.id, body: message.body },
+      pauseMinutes: settings.chatbotPauseMinutes,
+    });
+    if ('paused' in outcome) return undefined;
+    if ('live' in outcome) return outcome.live;
+    // Started now, or before (the message seen again after a crash): its workflow is started, once.
+    const run = 'started' in outcome ? outcome.started : outcome.exists;
+    if (run.status !== 'running' && run.status !== 'waiting') return runId;
+    await startWorkflow({ instanceId, runId, flowId: flow.id, chatId: message.chatId, steps: flow.steps, vars: run.vars, history: run.history });
+    return runId;
+  }
+
+  /** A chat's messages, in order: to its live run, or starting one on a keyword. The ids of the messages taken. */
+  async function routeChat(
+    instanceId: string,
+    chatMessages: IncomingMessage[],
+    live: string | undefined,
+    { flows, matcher }: Triggers,
+  ): Promise<string[]> {
+    const taken: string[] = [];
+    let runId = live;
+    for (const message of chatMessages) {
+      if (runId) {
+        try {
+          await signalReply(instanceId, runId, {
+            id: message.id,
+            body: message.body ?? '',
+            type: message.type,
+            at: message.timestamp * 1000,
+          });
+          taken.push(message.id);
+          continue;
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+          // Its workflow is gone (never started, or ended without writing so): the run ends, the chat is free.
+          logger.warn({ instanceId, runId }, 'a flow run had no workflow: marked failed');
+          await failRun(db, instanceId, runId, 'its workflow was not found');
+          runId = undefined;
+        }
+      }
+      if (!answerable(message)) continue;
+      const flowId = matcher.match(message.body)?.id;
+      const flow = flowId !== undefined ? flows.get(flowId) : undefined;
+      if (!flow) continue;
+      runId = await start(instanceId, flow, message);
+      if (runId) taken.push(message.id);
+    }
+    return taken;
+  }
+
+  return {
+    /**
+     * Gives each new incoming message to its chat's flow run, starting runs
+     * on keywords; returns the messages no flow took (for the chatbot). Called
+     * before the messages are stored: a crash in between gives them again,
+     * and a run takes a message once.
+     */
+    async route(instanceId: string, messages: IncomingMessage[]): Promise<IncomingMessage[]> {
+      const candidates = messages.filter(isAnswer);
+      if (candidates.length === 0) return messages;
+      const loaded = await triggersOf(instanceId);
+      // No flows, so no runs (deleting a flow cancels its runs).
+      if (loaded.flows.size === 0) return messages;
+      const byChat = new Map<string, IncomingMessage[]>();
+      for (const m of candidates) byChat.set(m.chatId, [...(byChat.get(m.chatId) ?? []), m]);
+      const live = await liveRunsOf(db, instanceId, [...byChat.keys()]);
+      const taken = new Set<string>();
+      await Promise.all(
+        [...byChat].map(async ([chatId, chatMessages]) => {
+          try {
+            for (const id of await routeChat(instanceId, chatMessages, live.get(chatId)?.runId, loaded)) taken.add(id);
+          } catch (err) {
+            // Not left to the chatbot either: a reply meant for a run would get the bot's answer.
+            for (const m of chatMessages) taken.add(m.id);
+            logger.error({ err, instanceId, chatId }, 'handing messages to a flow run failed');
+          }
+        }),
+      );
+      return taken.size === 0 ? messages : messages.filter((m) => !taken.has(m.id));
+    },
+    close(): void {
+      for (const stop of unsubscribe) stop();
+      for (const loaded of triggers.values())
+        void loaded.then(
+          (t) => t.matcher.close(),
+          () => {},
+        );
+      triggers.clear();
+    },
+  };
+}
+
+export type FlowRouter = ReturnType<typeof createFlowRouter>;

@@ -1,0 +1,306 @@
+/**
+ * The runs of conversation flows: one row per run, written by whoever starts
+ * it (the API, or the session worker on a keyword) and then by its workflow
+ * (workflows/flow.ts) at every step it waits or ends on. The row is the
+ * record: a cancel that reaches the row but not the workflow stops the run at
+ * its next write. A chat has at most one live run (`running` or `waiting`),
+ * which the contact's messages go to.
+ */
+import type { Knex } from 'knex';
+import type { Db } from './knex.js';
+import { recordEvent } from './events.js';
+import type { StoredFlow } from './flows.js';
+import type { FlowHistoryEntry, FlowRunStatus } from '../domain/flows.js';
+
+export const LIVE_STATUSES = ['running', 'waiting'] as const;
+
+export interface FlowRun {
+  runId: string;
+  flowId: number;
+  flowVersion: number;
+  chatId: string;
+  status: FlowRunStatus;
+  step: string | null;
+  vars: Record<string, unknown>;
+  startedAt: string;
+  endedAt: string | null;
+  /** Why it failed or was cancelled. */
+  reason: string | null;
+  history: FlowHistoryEntry[];
+}
+
+const fromRow = (row: Record<string, any>): FlowRun => ({
+  runId: row.run_id,
+  flowId: Number(row.flow_id),
+  flowVersion: Number(row.flow_version),
+  chatId: row.chat_id,
+  status: row.status,
+  step: row.step,
+  vars: row.vars,
+  startedAt: new Date(row.started_at).toISOString(),
+  endedAt: row.ended_at ? new Date(row.ended_at).toISOString() : null,
+  reason: row.reason ?? null,
+  history: row.history,
+});
+
+const chatLock = (trx: Knex.Transaction, instanceId: string, chatId: string) =>
+  trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`flows ${instanceId} ${chatId}`]);
+
+export interface NewRun {
+  runId: string;
+  instanceId: string;
+  flow: Pick<StoredFlow, 'id' | 'version' | 'steps'>;
+  chatId: string;
+  vars: Record<string, unknown>;
+  /** What started it: the API, or a contact's message that matched the flow's keyword. */
+  trigger: { type: 'api' } | { type: 'keyword'; messageId: string; body: string };
+  /** Cancel the chat's live run, if any, instead of refusing. */
+  replace?: boolean;
+  /** Refuse while the chat is paused for the bot (a person wrote, or a flow handed it over), for this many minutes. */
+  pauseMinutes?: number;
+}
+
+export type StartOutcome =
+  | { started: FlowRun; replaced?: string }
+  /** The chat has a live run already. */
+  | { live: string }
+  /** A person is handling the chat. */
+  | { paused: true }
+  /** A run with this id exists already (the same message seen again): as it is. */
+  | { exists: FlowRun };
+
+/**
+ * Stores a new run as `running` at the flow's first step and records
+ * `flow_started`, unless the chat has a live run (which `replace` cancels)
+ * or, for a keyword, a person is handling the chat. One start at a time per
+ * chat.
+ */
+export async function startRun(db: Db, run: NewRun): Promise<StartOutcome> {
+  return db.transaction(async (trx) => {
+    await chatLock(trx, run.instanceId, run.chatId);
+    const earlier = await trx('flow_runs').where({ run_id: run.runId }).first();
+    if (earlier) return { exists: fromRow(earlier) };
+    const live = await trx('flow_runs')
+      .where({ instance_id: run.instanceId, chat_id: run.chatId })
+      .whereIn('status', LIVE_STATUSES)
+      .first('run_id');
+    let replaced: string | undefined;
+    if (live) {
+      if (!run.replace) return { live: live.run_id };
+      await trx('flow_runs')
+        .where({ run_id: live.run_id })
+        .update({ status: 'cancelled', reason: `replaced by run ${run.runId}`, ended_at: trx.fn.now() });
+      replaced = live.run_id;
+    }
+    if (run.pauseMinutes !== undefined && (await pausedIn(trx, run.instanceId, run.chatId, run.pauseMinutes))) return { paused: true };
+    const history: FlowHistoryEntry[] =
+      run.trigger.type === 'keyword' ? [{ step: 'trigger', at: new Date().toISOString(), received: run.trigger.body }] : [];
+    const [row] = await trx('flow_runs')
+      .insert({
+        run_id: run.runId,
+        instance_id: run.instanceId,
+        flow_id: run.flow.id,
+        flow_version: run.flow.version,
+        chat_id: run.chatId,
+        status: 'running',
+        step: run.flow.steps[0]!.id,
+        vars: JSON.stringify(run.vars),
+        history: JSON.stringify(history),
+      })
+      .returning('*');
+    await recordEvent(trx, run.instanceId, 'flow_started', {
+      runId: run.runId,
+      flowId: run.flow.id,
+      flowVersion: run.flow.version,
+      chatId: run.chatId,
+      trigger: run.trigger.type,
+      vars: run.vars,
+    });
+    return { started: fromRow(row), ...(replaced ? { replaced } : {}) };
+  });
+}
+
+/** Whether the bot keeps out of the chat now: a person wrote there or a flow handed it over within `pauseMinutes`, and nobody resumed the bot since. */
+async function pausedIn(trx: Knex.Transaction, instanceId: string, chatId: string, pauseMinutes: number): Promise<boolean> {
+  if (pauseMinutes <= 0) return false;
+  const since = Math.floor(Date.now() / 1000) - pauseMinutes * 60;
+  const { rows } = await trx.raw(
+    `select 1 from chats c
+      where c.instance_id = :instanceId and c.id = :chatId
+        and (c.handoff_at > greatest(:since::bigint, coalesce(c.bot_resumed_at, 0))
+             or exists (select 1 from messages m
+                         where m.instance_id = c.instance_id and m.chat_id = c.id and m.source in ('phone', 'person')
+                           and m.timestamp > greatest(:since::bigint, coalesce(c.bot_resumed_at, 0))))`,
+    { instanceId, chatId, since },
+  );
+  return rows.length > 0;
+}
+
+/** What a run's workflow writes of itself: each write numbered, so a retried older one changes nothing. */
+export interface RunState {
+  seq: number;
+  status: FlowRunStatus;
+  step: string | null;
+  vars: Record<string, unknown>;
+  history: FlowHistoryEntry[];
+  reason?: string;
+}
+
+/** How an ended run is announced. */
+const END_EVENTS = { completed: 'flow_completed', handoff: 'flow_handoff', failed: 'flow_failed' } as const;
+
+/**
+ * Writes the run's state as its workflow has it, ending it when its status
+ * is no longer live (with its event; a handoff also pauses the bot in the
+ * chat). Undefined when written (or written before); the row's status when
+ * the run was ended meanwhile from outside (cancelled): the workflow stops.
+ */
+export async function saveRun(
+  db: Db,
+  instanceId: string,
+  runId: string,
+  state: RunState,
+  trx?: Knex.Transaction,
+): Promise<FlowRunStatus | undefined> {
+  if (!trx) return db.transaction((t) => saveRun(db, instanceId, runId, state, t));
+  const live = (LIVE_STATUSES as readonly string[]).includes(state.status);
+  const [row] = await trx('flow_runs')
+    .where({ run_id: runId, instance_id: instanceId })
+    .whereIn('status', LIVE_STATUSES)
+    .where('seq', '<', state.seq)
+    .update({
+      seq: state.seq,
+      status: state.status,
+      step: state.step,
+      vars: JSON.stringify(state.vars),
+      history: JSON.stringify(state.history),
+      reason: state.reason ?? null,
+      ...(live ? {} : { ended_at: trx.fn.now() }),
+    })
+    .returning(['flow_id', 'chat_id']);
+  if (!row) {
+    const now = await trx('flow_runs').where({ run_id: runId, instance_id: instanceId }).first('status', 'seq');
+    if (!now) return 'cancelled';
+    return (LIVE_STATUSES as readonly string[]).includes(now.status) || now.seq >= state.seq ? undefined : now.status;
+  }
+  await ended(trx, instanceId, runId, row, state);
+  return undefined;
+}
+
+/** What follows a run's end in its transaction: a handoff pauses the bot in the chat; every end but a cancel is announced. */
+async function ended(
+  trx: Knex.Transaction,
+  instanceId: string,
+  runId: string,
+  row: { flow_id: string | number; chat_id: string },
+  state: Pick<RunState, 'status' | 'step' | 'vars' | 'reason'>,
+): Promise<void> {
+  if (state.status === 'handoff')
+    await trx('chats')
+      .insert({ instance_id: instanceId, id: row.chat_id, handoff_at: Math.floor(Date.now() / 1000) })
+      .onConflict(['instance_id', 'id'])
+      .merge({ handoff_at: Math.floor(Date.now() / 1000) });
+  const event = END_EVENTS[state.status as keyof typeof END_EVENTS];
+  if (event)
+    await recordEvent(trx, instanceId, event, {
+      runId,
+      flowId: Number(row.flow_id),
+      chatId: row.chat_id,
+      ...(state.status === 'completed' ? {} : { step: state.step }),
+      ...(state.reason ? { reason: state.reason } : {}),
+      vars: state.vars,
+    });
+}
+
+/** Ends a live run as failed from outside its workflow (the workflow is gone), keeping what it had written. */
+export async function failRun(db: Db, instanceId: string, runId: string, reason: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    const [row] = await trx('flow_runs')
+      .where({ run_id: runId, instance_id: instanceId })
+      .whereIn('status', LIVE_STATUSES)
+      .update({ status: 'failed', reason, ended_at: trx.fn.now() })
+      .returning(['flow_id', 'chat_id', 'step', 'vars']);
+    if (row) await ended(trx, instanceId, runId, row, { status: 'failed', step: row.step, vars: row.vars, reason });
+  });
+}
+
+/** Whether the run is still live (its workflow may go on), as the row says. */
+export async function runStatus(db: Db, instanceId: string, runId: string): Promise<FlowRunStatus | undefined> {
+  return (await db('flow_runs').where({ run_id: runId, instance_id: instanceId }).first('status'))?.status;
+}
+
+/** Cancels a live run: its new status, or its status as it was when it had ended already; undefined for an unknown run. */
+export async function cancelRun(
+  db: Db,
+  instanceId: string,
+  runId: string,
+  reason = 'cancelled through the API',
+): Promise<FlowRun | undefined> {
+  const [row] = await db('flow_runs')
+    .where({ run_id: runId, instance_id: instanceId })
+    .whereIn('status', LIVE_STATUSES)
+    .update({ status: 'cancelled', reason, ended_at: db.fn.now() })
+    .returning('*');
+  if (row) return fromRow(row);
+  return getRun(db, instanceId, runId);
+}
+
+/** Cancels the live runs of a flow (it is being deleted): their ids. */
+export async function cancelFlowRuns(trx: Db | Knex.Transaction, instanceId: string, flowId: number, reason: string): Promise<string[]> {
+  const rows = await trx('flow_runs')
+    .where({ instance_id: instanceId, flow_id: flowId })
+    .whereIn('status', LIVE_STATUSES)
+    .update({ status: 'cancelled', reason, ended_at: trx.fn.now() })
+    .returning('run_id');
+  return rows.map((r: { run_id: string }) => r.run_id);
+}
+
+export async function getRun(db: Db, instanceId: string, runId: string): Promise<FlowRun | undefined> {
+  const row = await db('flow_runs').where({ run_id: runId, instance_id: instanceId }).first();
+  return row ? fromRow(row) : undefined;
+}
+
+/** A page of a flow's runs, newest first, without their history. */
+export async function listRuns(
+  db: Db,
+  instanceId: string,
+  flowId: number,
+  query: { status?: FlowRunStatus; limit: number; page: number },
+): Promise<{ runs: Array<Omit<FlowRun, 'history'>>; total: number }> {
+  const where = (q: Knex.QueryBuilder) => {
+    q.where({ instance_id: instanceId, flow_id: flowId });
+    if (query.status) q.where({ status: query.status });
+    return q;
+  };
+  const [rows, [{ n }]] = await Promise.all([
+    where(db('flow_runs'))
+      .orderBy([
+        { column: 'started_at', order: 'desc' },
+        { column: 'run_id', order: 'desc' },
+      ])
+      .limit(query.limit)
+      .offset((query.page - 1) * query.limit)
+      .select('run_id', 'flow_id', 'flow_version', 'chat_id', 'status', 'step', 'vars', 'started_at', 'ended_at', 'reason'),
+    where(db('flow_runs')).count({ n: '*' }),
+  ]);
+  return {
+    runs: rows.map((row: Record<string, any>) => {
+      const { history: _history, ...run } = fromRow({ ...row, history: [] });
+      return run;
+    }),
+    total: Number(n),
+  };
+}
+
+/** The live runs of these chats, by chat: where their contacts' messages go. */
+export async function liveRunsOf(db: Db, instanceId: string, chatIds: string[]): Promise<Map<string, { runId: string; startedAt: Date }>> {
+  if (chatIds.length === 0) return new Map();
+  const rows = await db('flow_runs')
+    .where({ instance_id: instanceId })
+    .whereIn('chat_id', chatIds)
+    .whereIn('status', LIVE_STATUSES)
+    .select('run_id', 'chat_id', 'started_at');
+  return new Map(
+    rows.map((r: { run_id: string; chat_id: string; started_at: Date }) => [r.chat_id, { runId: r.run_id, startedAt: r.started_at }]),
+  );
+}
