@@ -29,6 +29,8 @@ export interface FlowRouterDeps {
   startRun: (input: FlowRunInput) => Promise<void>;
   /** Hands a message to a run's workflow. */
   signalReply: (instanceId: string, runId: string, reply: FlowReply) => Promise<void>;
+  /** Tells a run's workflow that a person wrote in its chat. */
+  signalTakeover: (instanceId: string, runId: string) => Promise<void>;
 }
 
 interface Triggers {
@@ -47,8 +49,10 @@ export const keywordRunId = (instanceId: string, messageId: string) => {
 const ONE_TO_ONE = /@(s\.whatsapp\.net|lid)$/;
 /** What a contact may answer with: anything they write or send, not a reaction to one of the run's messages. */
 const isAnswer = (m: IncomingMessage) => !m.fromMe && ONE_TO_ONE.test(m.chatId) && m.type !== 'reaction';
+/** A person writing in the chat from the account's phone (the gateway's own sends are stored before they come back). */
+const isPerson = (m: IncomingMessage) => m.fromMe && ONE_TO_ONE.test(m.chatId) && m.type !== 'reaction';
 
-export function createFlowRouter({ db, listener, logger, startRun: startWorkflow, signalReply }: FlowRouterDeps) {
+export function createFlowRouter({ db, listener, logger, startRun: startWorkflow, signalReply, signalTakeover }: FlowRouterDeps) {
   const triggers = new Map<string, Promise<Triggers>>();
   const unsubscribe = [
     listener.on(FLOWS_CHANNEL, (instanceId) => {
@@ -101,7 +105,15 @@ export function createFlowRouter({ db, listener, logger, startRun: startWorkflow
     // Started now, or before (the message seen again after a crash): its workflow is started, once.
     const run = 'started' in outcome ? outcome.started : outcome.exists;
     if (run.status !== 'running' && run.status !== 'waiting') return runId;
-    await startWorkflow({ instanceId, runId, flowId: flow.id, chatId: message.chatId, steps: flow.steps, vars: run.vars, history: run.history });
+    await startWorkflow({
+      instanceId,
+      runId,
+      flowId: flow.id,
+      chatId: message.chatId,
+      steps: flow.steps,
+      vars: run.vars,
+      history: run.history,
+    });
     return runId;
   }
 
@@ -151,7 +163,7 @@ export function createFlowRouter({ db, listener, logger, startRun: startWorkflow
      * and a run takes a message once.
      */
     async route(instanceId: string, messages: IncomingMessage[]): Promise<IncomingMessage[]> {
-      const candidates = messages.filter(isAnswer);
+      const candidates = messages.filter((m) => isAnswer(m) || isPerson(m));
       if (candidates.length === 0) return messages;
       const loaded = await triggersOf(instanceId);
       // No flows, so no runs (deleting a flow cancels its runs).
@@ -162,8 +174,12 @@ export function createFlowRouter({ db, listener, logger, startRun: startWorkflow
       const taken = new Set<string>();
       await Promise.all(
         [...byChat].map(async ([chatId, chatMessages]) => {
+          const runId = live.get(chatId)?.runId;
           try {
-            for (const id of await routeChat(instanceId, chatMessages, live.get(chatId)?.runId, loaded)) taken.add(id);
+            // A person took the chat over: the run hands it to them, and later messages are theirs.
+            if (runId && chatMessages.some(isPerson)) return await signalTakeover(instanceId, runId);
+            const answers = chatMessages.filter(isAnswer);
+            for (const id of await routeChat(instanceId, answers, runId, loaded)) taken.add(id);
           } catch (err) {
             // Not left to the chatbot either: a reply meant for a run would get the bot's answer.
             for (const m of chatMessages) taken.add(m.id);

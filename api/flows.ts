@@ -19,7 +19,7 @@ import { MATCH_TYPES, MAX_PATTERN_LENGTH, regexProblem } from '../domain/chatbot
 import { FLOW_RUN_STATUSES, flowProblems, type FlowDefinition, type Step } from '../domain/flows.js';
 import { phoneOf } from '../domain/recipients.js';
 import { BadRequest, Conflict, NotFound } from '../lib/errors.js';
-import { signalFlowCancel, startFlowRun } from '../temporal/starts.js';
+import { signalFlowRun, startFlowRun } from '../temporal/starts.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { userJid } from './schemas.js';
@@ -229,7 +229,7 @@ export function flowsRouter({ db, temporal, taskQueue, logger }: FlowsDeps): Rou
   const tellCancelled = (instanceId: string, runIds: string[]) =>
     Promise.all(
       runIds.map((runId) =>
-        signalFlowCancel(temporal, instanceId, runId).catch((err) =>
+        signalFlowRun(temporal, instanceId, runId, 'cancel').catch((err) =>
           logger.warn({ err, instanceId, runId }, 'telling a flow run it was cancelled failed'),
         ),
       ),

@@ -142,9 +142,9 @@ export async function signalFlowReply(client: Client, instanceId: string, runId:
   await withinDeadline(client, () => client.workflow.getHandle(workflowIds.flowRun(instanceId, runId)).signal('reply', reply));
 }
 
-/** Tells a run it was cancelled (its row says so already). */
-export async function signalFlowCancel(client: Client, instanceId: string, runId: string): Promise<void> {
-  await withinDeadline(client, () => client.workflow.getHandle(workflowIds.flowRun(instanceId, runId)).signal('cancel'));
+/** Tells a run it was cancelled (its row says so already), or that a person wrote in its chat (`takeover`). */
+export async function signalFlowRun(client: Client, instanceId: string, runId: string, signal: 'cancel' | 'takeover'): Promise<void> {
+  await withinDeadline(client, () => client.workflow.getHandle(workflowIds.flowRun(instanceId, runId)).signal(signal));
 }
 
 /**

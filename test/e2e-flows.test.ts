@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
-import { sendFromPhone } from '../simulator/messages.js';
+import { sendFromOwnPhone, sendFromPhone } from '../simulator/messages.js';
 import { eventually, type Gateway } from './support/gateway.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { solidPng } from './support/media.js';
@@ -24,6 +24,8 @@ const DEMIR = '905553500005';
 const ELIF = '905553500006';
 const FATIH = '905553500007';
 const GAMZE = '905553500008';
+const HALUK = '905553500009';
+const IPEK = '905553500010';
 
 const s = scenario({
   name: 'e2e_flows',
@@ -35,6 +37,8 @@ const s = scenario({
     [ELIF, 'Elif'],
     [FATIH, 'Fatih'],
     [GAMZE, 'Gamze'],
+    [HALUK, 'Haluk'],
+    [IPEK, 'İpek'],
   ],
   instances: [{ id: 'shop', phone: OWNER }],
   receiver: true,
@@ -62,6 +66,7 @@ const { call } = s;
 const textOf = (m: { message: { conversation?: string | null; extendedTextMessage?: { text?: string | null } | null } }) =>
   m.message.conversation ?? m.message.extendedTextMessage?.text ?? '';
 /** The texts the gateway sent to `phone`, in order. */
+const texts = (phone: string) => sentTo(phone);
 const sentTo = (phone: string) => sim.received.filter((m) => m.to === phone && !m.ownCopy && m.from === OWNER).map(textOf);
 const write = (phone: string, text: string) => sendFromPhone(sim, sim.user(phone), sim.user(OWNER), { conversation: text });
 /** Waits until `phone` has received `n` messages from the gateway; the last one. */
@@ -375,4 +380,60 @@ test('a flow edited while a run waits: the run finishes on the version it starte
   await write(GAMZE, 'Gamze');
   await new Promise((r) => setTimeout(r, 2_000));
   assert.equal(sentTo(GAMZE).length, 3);
+});
+
+test('a person writing from the phone takes a waiting run over; a failing call without onError fails the run; an end step ends it', async () => {
+  const flowId = await createFlow({
+    name: 'Uçlar',
+    trigger: { type: 'keyword', match_type: 'startswith', text: 'uç' },
+    steps: [
+      {
+        id: 'q',
+        type: 'ask',
+        text: 'Hangisi? (bitir / hata)',
+        choices: [
+          { match_type: 'exact', value: 'bitir', next: 'stop' },
+          { match_type: 'exact', value: 'hata', next: 'call' },
+        ],
+      },
+      { id: 'call', type: 'http', method: 'GET', url: `${shop.url.replace('/hook', '/down')}?order={phone}` },
+      { id: 'never', type: 'send', text: 'buraya gelinmez', next: 'end' },
+      { id: 'stop', type: 'end' },
+    ],
+  });
+  const down = shop.decide!;
+  shop.decide = (r) => (r.headers['user-agent']?.startsWith('wa-gateway-flows') && r.json.event === '' ? 503 : down(r));
+
+  // The owner answers by hand from the phone: the run hands the chat over.
+  await write(HALUK, 'uç 1');
+  await nth(HALUK, 1);
+  const takenOver = await runIn(flowId, HALUK);
+  await sendFromOwnPhone(sim, sim.user(OWNER), sim.user(HALUK), { conversation: 'Ben ilgileniyorum' });
+  await eventually(async () => ((await runOf(takenOver.runId)).status === 'handoff' ? true : undefined), 20_000, 'taken over');
+  assert.equal((await call<{ reason: string }>(`/flows/runs/${takenOver.runId}`)).body.reason, 'a person wrote in the chat');
+  await eventually(async () => eventsOf('flow_handoff', takenOver.runId)[0], 20_000, 'flow_handoff');
+
+  // The shop is down and the step has no onError: the run fails.
+  await write(IPEK, 'uç 2');
+  await nth(IPEK, 1);
+  const failing = await runIn(flowId, IPEK);
+  await write(IPEK, 'hata');
+  await eventually(async () => ((await runOf(failing.runId)).status === 'failed' ? true : undefined), 20_000, 'failed');
+  const failed = await eventually(async () => eventsOf('flow_failed', failing.runId)[0], 20_000, 'flow_failed');
+  assert.equal(failed.json.data.step, 'call');
+  assert.match(String(failed.json.data.reason), /^call: HTTP 503/);
+  assert.deepEqual(texts(IPEK), ['Hangisi? (bitir / hata)']);
+
+  // Once ended, the keyword starts again; an end step completes the run.
+  await write(IPEK, 'uç 3');
+  await nth(IPEK, 2);
+  const ending = await eventually(
+    async () =>
+      (await call<{ runs: Run[] }>(`/flows/${flowId}/runs?status=waiting`)).body.runs.find((r) => (r as any).chatId === jid(IPEK)),
+    10_000,
+    'the new run',
+  );
+  await write(IPEK, 'Bitir');
+  await eventually(async () => ((await runOf(ending.runId)).status === 'completed' ? true : undefined), 20_000, 'completed');
+  assert.equal((await runOf(ending.runId)).step, 'stop');
 });

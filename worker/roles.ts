@@ -17,7 +17,7 @@ import { createSessionActivities } from '../activities/session.js';
 import { createHostActivities } from '../activities/host.js';
 import { createOutboxActivities } from '../activities/outbox.js';
 import { createMediaStore } from '../media/store.js';
-import { campaignChanged, signalFlowReply, startChatbotReply, startFlowRun, wakeWebhooks } from '../temporal/starts.js';
+import { campaignChanged, signalFlowReply, signalFlowRun, startChatbotReply, startFlowRun, wakeWebhooks } from '../temporal/starts.js';
 import { SessionHost } from '../activities/sessionHost.js';
 import { LeaseKeeper } from '../activities/leaseKeeper.js';
 import { leaseRenewalMs } from '../domain/session.js';
@@ -242,6 +242,7 @@ export async function createSessionsRole(ctx: RoleContext, driver: WhatsAppDrive
       logger,
       startRun: (input) => startFlowRun(client, queues.general, input, { eager: true }),
       signalReply: (instanceId, runId, reply) => signalFlowReply(client, instanceId, runId, reply),
+      signalTakeover: (instanceId, runId) => signalFlowRun(client, instanceId, runId, 'takeover'),
     }),
     onSettingsChange: (handler) => listener.on(SETTINGS_CHANNEL, handler),
   });

@@ -16,6 +16,8 @@ import { END, MAX_HISTORY, type FlowHistoryEntry, type FlowReply, type FlowRunSt
 export const flowReplySignal = defineSignal<[FlowReply]>('reply');
 /** The run was cancelled (its row says so already): stop. */
 export const cancelFlowSignal = defineSignal('cancel');
+/** A person wrote in the chat (from the phone): the run hands the chat over and ends. */
+export const takeoverFlowSignal = defineSignal('takeover');
 
 /** How long an `ask` waits for its answer when the step gives no `timeout`: a day. */
 export const DEFAULT_ASK_SECONDS = 86_400;
@@ -54,6 +56,7 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
   let seq = input.carried?.seq ?? 0;
   let sends = input.carried?.sends ?? 0;
   let cancelled = false;
+  let takenOver = false;
 
   setHandler(flowReplySignal, (reply) => {
     if (seen.includes(reply.id)) return;
@@ -62,6 +65,9 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
     inbox.push(reply);
   });
   setHandler(cancelFlowSignal, () => void (cancelled = true));
+  setHandler(takeoverFlowSignal, () => void (takenOver = true));
+  /** Whether the run must stop where it is: cancelled, or a person took the chat over. */
+  const interrupted = () => cancelled || takenOver;
 
   const now = () => new Date().toISOString();
   const record = (entry: FlowHistoryEntry) => {
@@ -112,6 +118,7 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
   let at = input.carried?.step ?? steps[0]!.id;
   for (;;) {
     if (cancelled) return 'cancelled';
+    if (takenOver) return finish('handoff', at === END ? null : at, 'a person wrote in the chat');
     if (at === END) return finish('completed', null);
     // A long run starts a fresh history now and then, between steps (its state carried over).
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 5_000)
@@ -135,10 +142,10 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
         let next: string | undefined;
         while (next === undefined) {
           if (!(await send(step.id, { text: question }, 'waiting'))) return stoppedAs!;
-          const answered = await condition(() => cancelled || inbox.length > 0, timeout * 1_000, {
+          const answered = await condition(() => interrupted() || inbox.length > 0, timeout * 1_000, {
             summary: `waits up to ${timeout} s for an answer`,
           });
-          if (cancelled) return 'cancelled';
+          if (interrupted()) break;
           if (!answered) {
             record({ step: step.id, at: now(), note: `no answer within ${timeout} s` });
             next = step.onTimeout ?? END;
@@ -161,17 +168,17 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
             question = step.validate?.retryText ?? step.text;
           }
         }
-        at = next;
+        if (next !== undefined) at = next;
         break;
       }
 
       case 'wait': {
         setAside(step.id);
         if (!(await save('waiting', step.id))) return stoppedAs!;
-        const woken = await condition(() => cancelled || (!!step.cancelOnReply && inbox.length > 0), step.seconds * 1_000, {
+        const woken = await condition(() => interrupted() || (!!step.cancelOnReply && inbox.length > 0), step.seconds * 1_000, {
           summary: `waits ${step.seconds} s${step.cancelOnReply ? ', or until the contact writes' : ''}`,
         });
-        if (cancelled) return 'cancelled';
+        if (interrupted()) break;
         if (woken) {
           const reply = inbox.shift()!;
           record({ step: step.id, at: new Date(reply.at).toISOString(), received: reply.body, note: 'the contact wrote: the wait ended' });
@@ -191,7 +198,7 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
       case 'http': {
         if (!(await save('running', step.id))) return stoppedAs!;
         const result = await flowHttp({ method: step.method, url: step.url, body: step.body, vars });
-        if (cancelled) return 'cancelled';
+        if (interrupted()) break;
         if (result.ok) {
           if (step.save) vars[step.save] = result.data;
           record({ step: step.id, at: now(), note: `HTTP ${result.status}` });

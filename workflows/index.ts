@@ -7,4 +7,4 @@ export { scheduledMessageWorkflow, rescheduleSignal, cancelScheduledSignal } fro
 export { campaignWorkflow, campaignChangedSignal } from './campaign.js';
 export { chatbotReplyWorkflow } from './chatbot.js';
 export { eventSinkWorkflow } from './eventSink.js';
-export { flowRunWorkflow, flowReplySignal, cancelFlowSignal } from './flow.js';
+export { flowRunWorkflow, flowReplySignal, cancelFlowSignal, takeoverFlowSignal } from './flow.js';
