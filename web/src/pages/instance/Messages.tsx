@@ -21,7 +21,7 @@ interface Channel {
 interface Pause {
   chatId: string;
   pausedUntil: string;
-  because: 'phone' | 'person';
+  because: 'phone' | 'person' | 'handoff';
 }
 interface Message {
   id: string;
@@ -153,10 +153,14 @@ export function Messages({ instance }: { instance: string }) {
       {chat && pause && (
         <div class="paused" role="status">
           <p>
-            {t('messages.paused', {
-              time: new Date(pause.pausedUntil).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' }),
-              because: t(`messages.because.${pause.because}`),
-            })}
+            {pause.because === 'handoff'
+              ? t('messages.pausedHandoff', {
+                  time: new Date(pause.pausedUntil).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' }),
+                })
+              : t('messages.paused', {
+                  time: new Date(pause.pausedUntil).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' }),
+                  because: t(`messages.because.${pause.because}`),
+                })}
           </p>
           <button type="button" class="secondary" disabled={resume.busy} onClick={resumeBot}>
             {t('messages.resume')}
