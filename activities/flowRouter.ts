@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { contactNames } from '../db/contacts.js';
 import { FLOWS_CHANNEL, listFlows, type StoredFlow } from '../db/flows.js';
-import { failRun, liveRunsOf, startRun } from '../db/flowRuns.js';
+import { cancelChatRun, failRun, liveRunsOf, startRun } from '../db/flowRuns.js';
+import { optOutTexts } from '../db/optouts.js';
 import type { PgListener } from '../db/pgListener.js';
 import { getSettings } from '../db/settings.js';
 import { RuleMatcher } from '../domain/chatbotRules.js';
@@ -29,8 +30,8 @@ export interface FlowRouterDeps {
   startRun: (input: FlowRunInput) => Promise<void>;
   /** Hands a message to a run's workflow. */
   signalReply: (instanceId: string, runId: string, reply: FlowReply) => Promise<void>;
-  /** Tells a run's workflow that a person wrote in its chat. */
-  signalTakeover: (instanceId: string, runId: string) => Promise<void>;
+  /** Tells a run's workflow that a person wrote in its chat (`takeover`), or that it was cancelled. */
+  signalRun: (instanceId: string, runId: string, signal: 'takeover' | 'cancel') => Promise<void>;
 }
 
 interface Triggers {
@@ -52,7 +53,7 @@ const isAnswer = (m: IncomingMessage) => !m.fromMe && ONE_TO_ONE.test(m.chatId) 
 /** A person writing in the chat from the account's phone (the gateway's own sends are stored before they come back). */
 const isPerson = (m: IncomingMessage) => m.fromMe && ONE_TO_ONE.test(m.chatId) && m.type !== 'reaction';
 
-export function createFlowRouter({ db, listener, logger, startRun: startWorkflow, signalReply, signalTakeover }: FlowRouterDeps) {
+export function createFlowRouter({ db, listener, logger, startRun: startWorkflow, signalReply, signalRun }: FlowRouterDeps) {
   const triggers = new Map<string, Promise<Triggers>>();
   const unsubscribe = [
     listener.on(FLOWS_CHANNEL, (instanceId) => {
@@ -177,8 +178,22 @@ export function createFlowRouter({ db, listener, logger, startRun: startWorkflow
           const runId = live.get(chatId)?.runId;
           try {
             // A person took the chat over: the run hands it to them, and later messages are theirs.
-            if (runId && chatMessages.some(isPerson)) return await signalTakeover(instanceId, runId);
+            if (runId && chatMessages.some(isPerson)) return await signalRun(instanceId, runId, 'takeover');
             const answers = chatMessages.filter(isAnswer);
+            // The contact opted out: the run ends, and the keyword is no answer to it.
+            if (
+              runId &&
+              (
+                await optOutTexts(
+                  db,
+                  instanceId,
+                  answers.map((m) => m.body ?? ''),
+                )
+              ).size > 0
+            ) {
+              if (await cancelChatRun(db, instanceId, chatId, 'the contact opted out')) await signalRun(instanceId, runId, 'cancel');
+              return;
+            }
             for (const id of await routeChat(instanceId, answers, runId, loaded)) taken.add(id);
           } catch (err) {
             // Not left to the chatbot either: a reply meant for a run would get the bot's answer.

@@ -100,7 +100,7 @@ export function createApp({ config, db, temporal, logger, apiToken, media, waite
   instance.use('/webhooks', webhooksRouter({ db, temporal, queues, logger }));
   instance.use('/scheduled', scheduledRouter({ config, db, temporal, queues, media, logger }));
   instance.use('/bulk', bulkRouter({ config, db, temporal, queues, media, logger }));
-  instance.use('/optouts', optOutsRouter({ db }));
+  instance.use('/optouts', optOutsRouter({ db, temporal, logger }));
   instance.use('/chatbot', chatbotRouter({ db }));
   const live = { db, temporal, taskQueue: queues.general };
   instance.post('/chats/labels', chatLabelRoute(live));

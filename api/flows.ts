@@ -15,6 +15,7 @@ import type { Db } from '../db/knex.js';
 import { createFlow, deleteFlow, getFlow, listFlows, replaceFlow } from '../db/flows.js';
 import { cancelRun, failRun, getRun, listRuns, startRun } from '../db/flowRuns.js';
 import { contactNames } from '../db/contacts.js';
+import { isOptedOut } from '../db/optouts.js';
 import { MATCH_TYPES, MAX_PATTERN_LENGTH, regexProblem } from '../domain/chatbotRules.js';
 import { FLOW_RUN_STATUSES, flowProblems, type FlowDefinition, type Step } from '../domain/flows.js';
 import { phoneOf } from '../domain/recipients.js';
@@ -297,6 +298,8 @@ export function flowsRouter({ db, temporal, taskQueue, logger }: FlowsDeps): Rou
       const flow = await known(instanceId, params.flowId);
       if (!flow.enabled) throw new Conflict(`flow ${flow.id} is disabled`, 'FLOW_DISABLED');
       const chatId = body.to;
+      if (await isOptedOut(db, instanceId, chatId))
+        throw new Conflict(`${phoneOf(chatId)} opted out: a flow is not started for them from the API`, 'OPTED_OUT');
       const contact = await contactNames(db, instanceId, chatId);
       const phone = phoneOf(chatId);
       const vars = { name: contact?.name || contact?.notify || phone, phone, ...body.vars };

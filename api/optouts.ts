@@ -1,8 +1,12 @@
-/** `.../optouts`: the instance's opt-out list (campaigns skip the numbers on it). */
+/** `.../optouts`: the instance's opt-out list (campaigns skip the numbers on it; their flow runs end). */
 import { Router } from 'express';
 import { z } from 'zod';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
+import { cancelChatRun } from '../db/flowRuns.js';
 import { addOptOut, listOptOuts, removeOptOut } from '../db/optouts.js';
+import { signalFlowRun } from '../temporal/starts.js';
 import { BadRequest, NotFound } from '../lib/errors.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
@@ -14,7 +18,7 @@ const listQuery = z.object({
 });
 const target = z.object({ chatId: userJid() });
 
-export function optOutsRouter({ db }: { db: Db }): Router {
+export function optOutsRouter({ db, temporal, logger }: { db: Db; temporal: Client; logger: Logger }): Router {
   const router = Router({ mergeParams: true });
 
   router.get(
@@ -33,7 +37,14 @@ export function optOutsRouter({ db }: { db: Db }): Router {
   router.post(
     '/',
     route({ body: target }, async ({ body }, _req, res) => {
-      const added = await addOptOut(db, instanceOf(res).id, body.chatId, 'api');
+      const instanceId = instanceOf(res).id;
+      const added = await addOptOut(db, instanceId, body.chatId, 'api');
+      // The chat's running flow run ends: the row says so, and its workflow is told (or stops at its next step).
+      const runId = await cancelChatRun(db, instanceId, body.chatId, 'the contact opted out');
+      if (runId)
+        await signalFlowRun(temporal, instanceId, runId, 'cancel').catch((err) =>
+          logger.warn({ err, instanceId, runId }, 'telling a flow run it was cancelled failed'),
+        );
       return { success: true, id: body.chatId, added };
     }),
   );

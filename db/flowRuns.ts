@@ -245,6 +245,16 @@ export async function cancelRun(
   return getRun(db, instanceId, runId);
 }
 
+/** Cancels the chat's live run, if any (the contact opted out): its id. */
+export async function cancelChatRun(db: Db, instanceId: string, chatId: string, reason: string): Promise<string | undefined> {
+  const [row] = await db('flow_runs')
+    .where({ instance_id: instanceId, chat_id: chatId })
+    .whereIn('status', LIVE_STATUSES)
+    .update({ status: 'cancelled', reason, ended_at: db.fn.now() })
+    .returning('run_id');
+  return row?.run_id;
+}
+
 /** Cancels the live runs of a flow (it is being deleted): their ids. */
 export async function cancelFlowRuns(trx: Db | Knex.Transaction, instanceId: string, flowId: number, reason: string): Promise<string[]> {
   const rows = await trx('flow_runs')

@@ -1,4 +1,8 @@
-/** The numbers that asked an instance not to be sent campaigns (campaigns skip them; single sends are not affected). */
+/**
+ * The numbers that asked an instance not to be sent campaigns (campaigns skip them; single sends are not
+ * affected). Opting out also ends the contact's running conversation flow, and a flow is not started for
+ * them from the API.
+ */
 import type { Db } from './knex.js';
 import { getSettings } from './settings.js';
 import { keywordForm } from '../domain/textForm.js';
@@ -19,6 +23,16 @@ export async function addOptOut(db: Db, instanceId: string, jid: string, source:
     .ignore()
     .returning('jid');
   return inserted.length > 0;
+}
+
+export async function isOptedOut(db: Db, instanceId: string, jid: string): Promise<boolean> {
+  return (await db('instance_optouts').where({ instance_id: instanceId, jid }).first('jid')) !== undefined;
+}
+
+/** The texts among these that are one of the instance's opt-out keywords (case and accents aside). */
+export async function optOutTexts(db: Db, instanceId: string, texts: string[]): Promise<Set<string>> {
+  const keywords = new Set((await getSettings(db, instanceId)).optOutKeywords.map(keywordForm));
+  return new Set(texts.filter((text) => text.length <= 64 && keywords.has(keywordForm(text))));
 }
 
 export async function removeOptOut(db: Db, instanceId: string, jid: string): Promise<boolean> {

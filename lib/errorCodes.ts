@@ -68,6 +68,7 @@ export const ERROR_CODES = {
   },
   FLOW_DISABLED: { status: 409, meaning: 'the flow is disabled: enable it to start runs' },
   FLOW_RUN_ACTIVE: { status: 409, meaning: 'the chat has a running flow run; cancel it or start with "replace": true' },
+  OPTED_OUT: { status: 409, meaning: 'the number is on the opt-out list: a flow is not started for it from the API' },
   FLOW_RUN_NOT_FOUND: { status: 404, meaning: 'no flow run with that id in this instance' },
   FLOW_RUN_ENDED: { status: 409, meaning: 'the flow run has ended already (completed, handed off, cancelled or failed)' },
   CHANNEL_NOT_FOUND: { status: 404, meaning: 'no channel with that invite code' },

@@ -2,7 +2,8 @@
 // run that asks (a wrong answer asked again), calls the shop's system, branches, sends, waits and
 // follows up; the contact's messages reach the run before any chatbot rule; the API starts, lists,
 // shows and cancels runs (409 while one runs, `replace`); timeouts, a wait the contact ends, an HTTP
-// failure, media, a handoff that pauses the bot, and a flow edited while a run waits.
+// failure, media, a handoff that pauses the bot, a person taking over, opting out, and a flow edited while
+// a run waits.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulator } from '../simulator/simulator.js';
@@ -26,6 +27,7 @@ const FATIH = '905553500007';
 const GAMZE = '905553500008';
 const HALUK = '905553500009';
 const IPEK = '905553500010';
+const KAAN = '905553500011';
 
 const s = scenario({
   name: 'e2e_flows',
@@ -39,6 +41,7 @@ const s = scenario({
     [GAMZE, 'Gamze'],
     [HALUK, 'Haluk'],
     [IPEK, 'İpek'],
+    [KAAN, 'Kaan'],
   ],
   instances: [{ id: 'shop', phone: OWNER }],
   receiver: true,
@@ -382,7 +385,7 @@ test('a flow edited while a run waits: the run finishes on the version it starte
   assert.equal(sentTo(GAMZE).length, 3);
 });
 
-test('a person writing from the phone takes a waiting run over; a failing call without onError fails the run; an end step ends it', async () => {
+test('a person writing from the phone takes a waiting run over; a failing call without onError fails the run; an end step ends it; opting out ends a run', async () => {
   const flowId = await createFlow({
     name: 'Uçlar',
     trigger: { type: 'keyword', match_type: 'startswith', text: 'uç' },
@@ -436,4 +439,17 @@ test('a person writing from the phone takes a waiting run over; a failing call w
   await write(IPEK, 'Bitir');
   await eventually(async () => ((await runOf(ending.runId)).status === 'completed' ? true : undefined), 20_000, 'completed');
   assert.equal((await runOf(ending.runId)).step, 'stop');
+
+  // The contact opts out in the middle of a run: it ends, and the API does not start another for them.
+  await write(KAAN, 'uç 4');
+  await nth(KAAN, 1);
+  const optingOut = await runIn(flowId, KAAN);
+  await write(KAAN, 'Dur');
+  await eventually(async () => ((await runOf(optingOut.runId)).status === 'cancelled' ? true : undefined), 20_000, 'cancelled');
+  assert.equal((await call<{ reason: string }>(`/flows/runs/${optingOut.runId}`)).body.reason, 'the contact opted out');
+  await eventually(async () => (await call<{ total: number }>('/optouts')).body.total > 0 || undefined, 10_000, 'opted out');
+  const refused = await call<{ code: string }>(`/flows/${flowId}/start`, { method: 'POST', json: { to: KAAN } });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.code, 'OPTED_OUT');
+  assert.deepEqual(texts(KAAN), ['Hangisi? (bitir / hata)']);
 });

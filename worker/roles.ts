@@ -242,7 +242,7 @@ export async function createSessionsRole(ctx: RoleContext, driver: WhatsAppDrive
       logger,
       startRun: (input) => startFlowRun(client, queues.general, input, { eager: true }),
       signalReply: (instanceId, runId, reply) => signalFlowReply(client, instanceId, runId, reply),
-      signalTakeover: (instanceId, runId) => signalFlowRun(client, instanceId, runId, 'takeover'),
+      signalRun: (instanceId, runId, signal) => signalFlowRun(client, instanceId, runId, signal),
     }),
     onSettingsChange: (handler) => listener.on(SETTINGS_CHANNEL, handler),
   });

@@ -289,6 +289,7 @@ export const automationDocs: RouteDocs = {
   },
   [`POST ${I}/optouts`]: {
     summary: 'Add a number to the opt-out list',
+    description: 'Campaigns skip it from now on; its running conversation flow run, if any, is cancelled.',
     example: { chatId: TO },
     responses: { 200: { description: 'Listed (`added` false when it already was)', example: { success: true, id: CHAT, added: true } } },
   },

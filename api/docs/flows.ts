@@ -98,7 +98,7 @@ export const flowDocs: RouteDocs = {
   [`POST ${I}/flows/:flowId/start`]: {
     summary: 'Start a run of a flow for a contact',
     description:
-      'Starts the flow for the chat of `to` (a user, not a group), e.g. on an order update. `vars` are its starting variables, beside `{name}` (the contact\'s name, else the number) and `{phone}`. A chat has one running run at a time: 409 `FLOW_RUN_ACTIVE` names it, unless `"replace": true` cancels it first. A disabled flow is 409 `FLOW_DISABLED`. The run is a Temporal workflow `flow-{instance}-{runId}`; `flow_started` is sent.',
+      'Starts the flow for the chat of `to` (a user, not a group), e.g. on an order update. `vars` are its starting variables, beside `{name}` (the contact\'s name, else the number) and `{phone}`. A chat has one running run at a time: 409 `FLOW_RUN_ACTIVE` names it, unless `"replace": true` cancels it first. A disabled flow is 409 `FLOW_DISABLED`; an opted-out number 409 `OPTED_OUT`. The run is a Temporal workflow `flow-{instance}-{runId}`; `flow_started` is sent.',
     tag: 'Flows',
     parameters: { flowId: 1 },
     example: { to: '905551234567', vars: { order: '12345' } },
