@@ -25,6 +25,8 @@ export const DEFAULT_ASK_SECONDS = 86_400;
 export const DEFAULT_MAX_RETRIES = 2;
 /** Message ids remembered, so a message signalled twice (seen again after a crash) is taken once. */
 const SEEN_KEPT = 100;
+/** Messages kept waiting for the run to take them. */
+const INBOX_KEPT = 50;
 
 /**
  * A conversation flow's run for one chat, `flow-{instance}-{runId}`: it walks
@@ -57,17 +59,8 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
   let sends = input.carried?.sends ?? 0;
   let cancelled = false;
   let takenOver = false;
-
-  setHandler(flowReplySignal, (reply) => {
-    if (seen.includes(reply.id)) return;
-    seen.push(reply.id);
-    if (seen.length > SEEN_KEPT) seen.shift();
-    inbox.push(reply);
-  });
-  setHandler(cancelFlowSignal, () => void (cancelled = true));
-  setHandler(takeoverFlowSignal, () => void (takenOver = true));
-  /** Whether the run must stop where it is: cancelled, or a person took the chat over. */
-  const interrupted = () => cancelled || takenOver;
+  /** The step the run is at. */
+  let at = input.carried?.step ?? steps[0]!.id;
 
   const now = () => new Date().toISOString();
   const record = (entry: FlowHistoryEntry) => {
@@ -115,7 +108,27 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
     return (await save(status, step, reason)) ? status : stoppedAs!;
   };
 
-  let at = input.carried?.step ?? steps[0]!.id;
+  setHandler(flowReplySignal, (reply) => {
+    if (seen.includes(reply.id)) return;
+    seen.push(reply.id);
+    if (seen.length > SEEN_KEPT) seen.shift();
+    inbox.push(reply);
+    // A contact writing far faster than the run asks: the oldest go to the history unanswered.
+    if (inbox.length > INBOX_KEPT) {
+      const dropped = inbox.shift()!;
+      record({
+        step: at,
+        at: new Date(dropped.at).toISOString(),
+        received: dropped.body,
+        note: 'not an answer: too many messages at once',
+      });
+    }
+  });
+  setHandler(cancelFlowSignal, () => void (cancelled = true));
+  setHandler(takeoverFlowSignal, () => void (takenOver = true));
+  /** Whether the run must stop where it is: cancelled, or a person took the chat over. */
+  const interrupted = () => cancelled || takenOver;
+
   for (;;) {
     if (cancelled) return 'cancelled';
     if (takenOver) return finish('handoff', at === END ? null : at, 'a person wrote in the chat');
@@ -152,7 +165,11 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
             break;
           }
           const reply = inbox.shift()!;
-          const judged = await flowMatch({ instanceId, text: reply.body, regex: step.validate?.regex, cases: step.choices });
+          // Without a pattern or choices, any answer will do: no activity to ask.
+          const judged: { valid: boolean; caseIndex?: number } =
+            step.validate || step.choices?.length
+              ? await flowMatch({ instanceId, text: reply.body, regex: step.validate?.regex, cases: step.choices })
+              : { valid: true };
           record({
             step: step.id,
             at: new Date(reply.at).toISOString(),
