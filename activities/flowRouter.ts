@@ -6,6 +6,7 @@
  * nothing here; with flows, one indexed query per batch of messages.
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
@@ -46,6 +47,9 @@ export const keywordRunId = (instanceId: string, messageId: string) => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 };
 
+/** How long a message Temporal could not take is tried again. */
+const RETRY_FOR_MS = 15 * 60_000;
+
 /** Chats a flow talks in: one person's. */
 const ONE_TO_ONE = /@(s\.whatsapp\.net|lid)$/;
 /** What a contact may answer with: anything they write or send, not a reaction to one of the run's messages. */
@@ -84,6 +88,52 @@ export function createFlowRouter({ db, listener, logger, startRun: startWorkflow
       loaded.catch(() => triggers.get(instanceId) === loaded && triggers.delete(instanceId));
     }
     return loaded;
+  }
+
+  /** Per run: the messages Temporal could not take yet, retried in order in the background. */
+  const retrying = new Map<string, Promise<void>>();
+
+  /**
+   * Hands a message to its run. False when the run's workflow is gone (never
+   * started, or ended without saying so): the run is marked failed and the
+   * chat is free. When Temporal cannot be reached, the message (and every
+   * later one of that run, behind it) is retried in the background until
+   * Temporal takes it, for up to RETRY_FOR_MS: the session's other messages
+   * are stored meanwhile.
+   */
+  async function deliver(instanceId: string, runId: string, reply: FlowReply): Promise<boolean> {
+    const queued = retrying.get(runId);
+    if (!queued) {
+      try {
+        await signalReply(instanceId, runId, reply);
+        return true;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) {
+          logger.warn({ instanceId, runId }, 'a flow run had no workflow: marked failed');
+          await failRun(db, instanceId, runId, 'its workflow was not found');
+          return false;
+        }
+        logger.warn({ err, instanceId, runId }, 'handing a message to a flow run failed: retrying');
+      }
+    }
+    const next = (queued ?? Promise.resolve()).then(() => retry(instanceId, runId, reply));
+    retrying.set(runId, next);
+    void next.finally(() => retrying.get(runId) === next && retrying.delete(runId));
+    return true;
+  }
+
+  async function retry(instanceId: string, runId: string, reply: FlowReply): Promise<void> {
+    const since = Date.now();
+    for (let delay = 1_000; ; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        return await signalReply(instanceId, runId, reply);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return failRun(db, instanceId, runId, 'its workflow was not found');
+        if (Date.now() - since > RETRY_FOR_MS)
+          return logger.error({ err, instanceId, runId, messageId: reply.id }, 'a message never reached its flow run');
+      }
+      await sleep(delay);
+    }
   }
 
   /** Starts `flow` for the message's chat; the run's id, or undefined when the chat is paused for a person. */
@@ -129,22 +179,12 @@ export function createFlowRouter({ db, listener, logger, startRun: startWorkflow
     let runId = live;
     for (const message of chatMessages) {
       if (runId) {
-        try {
-          await signalReply(instanceId, runId, {
-            id: message.id,
-            body: message.body ?? '',
-            type: message.type,
-            at: message.timestamp * 1000,
-          });
+        const reply = { id: message.id, body: message.body ?? '', type: message.type, at: message.timestamp * 1000 };
+        if (await deliver(instanceId, runId, reply)) {
           taken.push(message.id);
           continue;
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-          // Its workflow is gone (never started, or ended without writing so): the run ends, the chat is free.
-          logger.warn({ instanceId, runId }, 'a flow run had no workflow: marked failed');
-          await failRun(db, instanceId, runId, 'its workflow was not found');
-          runId = undefined;
         }
+        runId = undefined;
       }
       if (!answerable(message)) continue;
       const flowId = matcher.match(message.body)?.id;
