@@ -2,7 +2,8 @@
 // frozen (SIGSTOP) for 12 s and then for 45 s while the outbox is idle, sends answer 202 with their ids
 // at once, reach the phone within 10 s of Temporal's return, once each; neither freeze costs a reconnect:
 // a session's holder shows it is alive by renewing its lease in Postgres, and Temporal's heartbeat timeout
-// for it is only a backstop, 300 s (before, the 45 s freeze cost one, from the stored credentials).
+// for it is only a backstop, 300 s (before, the 45 s freeze cost one, from the stored credentials). And a
+// contact's answer to a flow's question written during a freeze reaches the run once Temporal is back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunningTemporal } from '../stack/temporal.js';
@@ -11,9 +12,11 @@ import { eventually, type Gateway } from './support/gateway.js';
 import { ownTemporal, type OwnTemporal } from './support/ownTemporal.js';
 import { scenario } from './support/scenario.js';
 import { drainActive } from '../db/outbox.js';
+import { sendFromPhone } from '../simulator/messages.js';
 
 const OWNER = '905553900001';
 const AYSE = '905553900002';
+const BERK = '905553900003';
 // This file freezes Temporal, so it runs its own dev server.
 let own: OwnTemporal;
 let temporal: RunningTemporal;
@@ -22,7 +25,10 @@ let gw: Gateway;
 
 const s = scenario({
   name: 'temporal_blip',
-  users: [[AYSE, 'Ayşe']],
+  users: [
+    [AYSE, 'Ayşe'],
+    [BERK, 'Berk'],
+  ],
   instances: [{ id: 'shop', phone: OWNER }],
   // The gateway's own default heartbeat timeout (tests use 4 s for quick failovers).
   env: () => ({ TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', SESSION_HEARTBEAT_TIMEOUT_SECONDS: '20' }),
@@ -116,4 +122,44 @@ test('a 45 s Temporal freeze: the same, and no reconnect either', async (t) => {
   );
   assert.equal(result.reconnects, 0, 'no reconnect');
   await eventually(async () => (await gw.db('instances').where({ id: 'shop' }).first()).status === 'open', 60_000, 'open again');
+});
+
+test("an answer to a flow's question written while Temporal is frozen reaches the run once Temporal is back", async () => {
+  const flow = await gw.request('/api/instance/shop/flows', {
+    method: 'POST',
+    json: {
+      name: 'Soru',
+      trigger: { type: 'api' },
+      steps: [
+        { id: 'q', type: 'ask', text: 'Hangi gün?', save: 'day' },
+        { id: 'a', type: 'send', text: 'Tamam: {day}' },
+      ],
+    },
+  });
+  const { id } = (await flow.json()) as { id: number };
+  assert.equal((await gw.request(`/api/instance/shop/flows/${id}/start`, { method: 'POST', json: { to: BERK } })).status, 200);
+  await eventually(async () => sim.received.find((m) => m.to === BERK && textOf(m) === 'Hangi gün?'), 20_000, 'the question');
+  temporal.process.kill('SIGSTOP');
+  try {
+    await sendFromPhone(sim, sim.user(BERK), sim.user(OWNER), { conversation: 'Salı' });
+    // Stored while Temporal is away: the session's messages are not held up by the run's.
+    await eventually(
+      async () =>
+        gw
+          .db('messages')
+          .where({ instance_id: 'shop', chat_id: `${BERK}@s.whatsapp.net`, body: 'Salı' })
+          .first(),
+      10_000,
+      'the answer stored',
+    );
+    await new Promise((r) => setTimeout(r, 8_000));
+  } finally {
+    temporal.process.kill('SIGCONT');
+  }
+  await eventually(async () => sim.received.find((m) => m.to === BERK && textOf(m) === 'Tamam: Salı'), 60_000, "the run's next message");
+  await new Promise((r) => setTimeout(r, 1_000));
+  const stored = await gw.db('messages').where({ instance_id: 'shop', chat_id: `${BERK}@s.whatsapp.net`, body: 'Tamam: Salı' });
+  assert.equal(stored.length, 1, 'stored once');
+  const copies = sim.received.filter((m) => m.to === BERK && !m.ownCopy && textOf(m) === 'Tamam: Salı');
+  assert.equal(copies.length, 1, `once at the phone (${copies.map((m) => m.id).join(', ')})`);
 });
