@@ -12,7 +12,7 @@ import { Router } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
-import { createFlow, deleteFlow, getFlow, listFlows, replaceFlow } from '../db/flows.js';
+import { createFlow, deleteFlow, getFlow, listFlows, replaceFlow, type StoredFlow } from '../db/flows.js';
 import { cancelRun, failRun, getRun, listRuns, startRun } from '../db/flowRuns.js';
 import { contactNames } from '../db/contacts.js';
 import { isOptedOut } from '../db/optouts.js';
@@ -179,6 +179,21 @@ export const flowSchema = z
   })
   .transform((flow): FlowDefinition => flow as FlowDefinition);
 
+/**
+ * A step as the API takes it: its id and type first (Postgres keeps a step's fields in an order of its own),
+ * and a send's media as `image` (or `video`, ...) with `caption` and `filename` beside.
+ */
+const shownStep = (step: Step): Record<string, unknown> => {
+  const { id, type, ...fields } = step;
+  if (step.type !== 'send' || !step.media) return { id, type, ...fields };
+  const { media, ...rest } = fields as Omit<Extract<Step, { type: 'send' }>, 'id' | 'type'>;
+  const { kind, url, ...extra } = media!;
+  return { id, type, ...rest, [kind]: url, ...extra };
+};
+
+/** A stored flow as the API answers it: what a PUT takes back unchanged. */
+const shown = (flow: StoredFlow) => ({ ...flow, steps: flow.steps.map(shownStep) });
+
 /** The flow as a whole, or a 400 naming the first step that is wrong. */
 function checked(flow: FlowDefinition): FlowDefinition {
   const [problem] = flowProblems(flow);
@@ -238,11 +253,11 @@ export function flowsRouter({ db, temporal, taskQueue, logger }: FlowsDeps): Rou
 
   router.get(
     '/',
-    route({}, async (_input, _req, res) => listFlows(db, instanceOf(res).id)),
+    route({}, async (_input, _req, res) => (await listFlows(db, instanceOf(res).id)).map(shown)),
   );
   router.post(
     '/',
-    route({ body: flowSchema }, async ({ body }, _req, res) => createFlow(db, instanceOf(res).id, checked(body))),
+    route({ body: flowSchema }, async ({ body }, _req, res) => shown(await createFlow(db, instanceOf(res).id, checked(body)))),
   );
 
   router.get(
@@ -270,14 +285,14 @@ export function flowsRouter({ db, temporal, taskQueue, logger }: FlowsDeps): Rou
 
   router.get(
     '/:flowId',
-    route({ params: flowParams }, async ({ params }, _req, res) => known(instanceOf(res).id, params.flowId)),
+    route({ params: flowParams }, async ({ params }, _req, res) => shown(await known(instanceOf(res).id, params.flowId))),
   );
   router.put(
     '/:flowId',
     route({ params: flowParams, body: flowSchema }, async ({ params, body }, _req, res) => {
       const flow = await replaceFlow(db, instanceOf(res).id, params.flowId, checked(body));
       if (!flow) throw new NotFound(`no flow ${params.flowId} in this instance`, 'FLOW_NOT_FOUND');
-      return flow;
+      return shown(flow);
     }),
   );
   router.delete(

@@ -10,24 +10,11 @@ import type { Knex } from 'knex';
 import type { Db } from './knex.js';
 import { recordEvent } from './events.js';
 import type { StoredFlow } from './flows.js';
-import type { FlowHistoryEntry, FlowRunStatus } from '../domain/flows.js';
+import type { FlowHistoryEntry, FlowRun, FlowRunStatus } from '../domain/flows.js';
+
+export type { FlowRun } from '../domain/flows.js';
 
 export const LIVE_STATUSES = ['running', 'waiting'] as const;
-
-export interface FlowRun {
-  runId: string;
-  flowId: number;
-  flowVersion: number;
-  chatId: string;
-  status: FlowRunStatus;
-  step: string | null;
-  vars: Record<string, unknown>;
-  startedAt: string;
-  endedAt: string | null;
-  /** Why it failed or was cancelled. */
-  reason: string | null;
-  history: FlowHistoryEntry[];
-}
 
 const fromRow = (row: Record<string, any>): FlowRun => ({
   runId: row.run_id,

@@ -9,10 +9,10 @@
  * that uses them is refused when the rule is saved (`regexProblem`).
  */
 import { RE2 } from 're2-wasm';
+import type { MatchType } from './matchTypes.js';
 import { foldText, phraseForm } from './textForm.js';
 
-export const MATCH_TYPES = ['exact', 'contains', 'startswith', 'regex'] as const;
-export type MatchType = (typeof MATCH_TYPES)[number];
+export { MATCH_TYPES, type MatchType } from './matchTypes.js';
 export const MAX_PATTERN_LENGTH = 500;
 
 export interface ChatbotRule {

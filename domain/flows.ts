@@ -6,7 +6,7 @@
  * templates its texts are written in. Pure: the API, the activities and the
  * run's workflow share it.
  */
-import type { MatchType } from './chatbotRules.js';
+import type { MatchType } from './matchTypes.js';
 
 /** Where a step may lead besides another step: the run ends there. */
 export const END = 'end';
@@ -213,6 +213,22 @@ export interface FlowHistoryEntry {
   sent?: string;
   received?: string;
   note?: string;
+}
+
+/** A run as the API shows it (`GET .../flows/runs/{runId}`). */
+export interface FlowRun {
+  runId: string;
+  flowId: number;
+  flowVersion: number;
+  chatId: string;
+  status: FlowRunStatus;
+  step: string | null;
+  vars: Record<string, unknown>;
+  startedAt: string;
+  endedAt: string | null;
+  /** Why it failed or was cancelled. */
+  reason: string | null;
+  history: FlowHistoryEntry[];
 }
 
 /** A run keeps the last this many entries of its history. */

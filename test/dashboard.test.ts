@@ -1,7 +1,7 @@
 // The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a gateway on
 // real Baileys and the simulator: sign in, create an instance, pair it from the QR the page shows,
-// see it connected, the API access page, an instance's page in tabs, both languages, keyboard use
-// and labelled inputs. Every page is photographed at desktop and phone width into
+// see it connected, the API access page, an instance's page in tabs (its conversation flows and
+// their runs among them), both languages, keyboard use and labelled inputs. Every page is photographed at desktop and phone width into
 // test-results/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -402,7 +402,7 @@ test('in Turkish, from the browser’s language or switched to, an instance call
       .filter(([key, text]) => text !== dictionaries.tr[key as keyof typeof dictionaries.tr] && text.length > 3 && !text.includes('{'))
       .map(([, text]): string => text)
       .concat('Instance');
-    const sections = ['settings', 'send', 'chatbot', 'campaigns', 'scheduled', 'messages', 'webhooks'];
+    const sections = ['settings', 'send', 'chatbot', 'flows', 'campaigns', 'scheduled', 'messages', 'webhooks'];
     for (const hash of ['#/instances', '#/api-access', ...sections.map((s) => `#/instances/shop/${s}`)]) {
       await page.goto(`${gw.baseUrl}/${hash}`);
       await page.locator('h1').waitFor();
@@ -800,6 +800,166 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
   } finally {
     await close();
     await receiver.stop();
+  }
+});
+
+test('the Flows tab: a flow written as JSON, refused at the step that leads nowhere, switched off and on, and its run followed from waiting to cancelled', async () => {
+  const ZEYNEP = '905551234567';
+  sim.addUser(ZEYNEP, 'Zeynep');
+  const stored = async () =>
+    (await (await gw.request('/api/instance/shop/flows')).json()) as Array<{ id: number; enabled: boolean; version: number }>;
+  const { page, problems, close } = await open('en');
+  try {
+    await signIn(page);
+    await page.locator('[data-instance="shop"]').getByRole('link', { name: 'shop' }).click();
+    const flows = await openSection(page, 'Flows', 'flows');
+    await flows.getByText('No flows yet.').waitFor();
+    const json = flows.getByLabel('The flow, as JSON', { exact: true });
+    assert.match(await json.inputValue(), /"name": "Feedback"/, 'a new flow starts from the example');
+
+    // A step that leads to no step: refused, the step named with its line, marked among the steps and chosen in the JSON.
+    const written = (next: string, seconds = 172800) =>
+      [
+        '{',
+        '  "name": "Kargo",',
+        '  "enabled": true,',
+        '  "trigger": { "type": "api" },',
+        '  "steps": [',
+        '    { "id": "ask", "type": "ask", "text": "Merhaba {name}, sipariş numaranız?", "save": "order" },',
+        `    { "id": "shipped", "type": "send", "text": "{order} kargoda", "next": "${next}" },`,
+        `    { "id": "followup", "type": "wait", "seconds": ${seconds} }`,
+        '  ]',
+        '}',
+      ].join('\n');
+    const chosen = () => json.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd));
+    const refused = flows.getByTestId('flow-error');
+    await json.fill(written('folowup'));
+    await flows.getByRole('button', { name: 'Create the flow' }).click();
+    await refused.waitFor();
+    assert.deepEqual((await refused.innerText()).split('\n').filter(Boolean), [
+      'Not saved: step “shipped” (line 7) is wrong.',
+      'steps: step "shipped" leads to "folowup", which is no step of the flow',
+    ]);
+    assert.deepEqual(await flows.locator('.flow-steps li.bad').allInnerTexts(), ['⚠ shipped · send']);
+    assert.equal(await chosen(), '{ "id": "shipped", "type": "send", "text": "{order} kargoda", "next": "folowup" }');
+    assert.equal(await json.getAttribute('aria-invalid'), 'true');
+    // A wrong field is named by its place in the steps (steps.2): the step there is marked.
+    await json.fill(written('followup', 0));
+    await flows.getByRole('button', { name: 'Create the flow' }).click();
+    await refused.filter({ hasText: 'followup' }).waitFor();
+    assert.deepEqual((await refused.innerText()).split('\n').filter(Boolean), [
+      'Not saved: step “followup” (line 8) is wrong.',
+      'steps.2.seconds: seconds must be at least 1',
+    ]);
+    assert.deepEqual(await flows.locator('.flow-steps li.bad').allInnerTexts(), ['⚠ followup · wait']);
+    assert.equal(await chosen(), '{ "id": "followup", "type": "wait", "seconds": 0 }');
+    assert.deepEqual(await stored(), [], 'nothing stored');
+    await shoot(page, 'instance-flows-refused');
+
+    // Corrected, it is created; the editor starts again from the example.
+    await json.fill(written('followup'));
+    await flows.getByRole('button', { name: 'Create the flow' }).click();
+    await flows.getByRole('status').filter({ hasText: '“Kargo” saved (version 1).' }).waitFor();
+    assert.match(await json.inputValue(), /"name": "Feedback"/);
+    const [flow] = await stored();
+    const row = flows.locator(`[data-flow="${flow!.id}"]`);
+    assert.match(await row.innerText(), /^Kargo version 1\s+Started through the API only\s+Enabled/);
+    const enabled = row.getByRole('switch', { name: 'Enabled' });
+    assert.equal(await enabled.isChecked(), true);
+
+    // Switched off (the whole flow saved again: version 2), a run cannot start; switched on (version 3), it can.
+    await enabled.click();
+    await row.getByText('version 2', { exact: true }).waitFor();
+    assert.equal(await enabled.isChecked(), false);
+    assert.deepEqual(
+      (await stored()).map((f) => [f.enabled, f.version]),
+      [[false, 2]],
+    );
+    const start = () => gw.request(`/api/instance/shop/flows/${flow!.id}/start`, { method: 'POST', json: { to: ZEYNEP } });
+    const refusedStart = await start();
+    assert.equal(refusedStart.status, 409);
+    assert.equal(((await refusedStart.json()) as { code: string }).code, 'FLOW_DISABLED');
+    await enabled.click();
+    await row.getByText('version 3', { exact: true }).waitFor();
+    assert.equal(await enabled.isChecked(), true);
+    assert.deepEqual(
+      (await stored()).map((f) => [f.enabled, f.version]),
+      [[true, 3]],
+    );
+
+    // Edited as JSON: the stored flow, one step a line; saved again, version 4.
+    await row.getByRole('button', { name: 'Edit' }).click();
+    await flows.getByRole('heading', { name: 'Edit “Kargo”' }).waitFor();
+    const shown = await json.inputValue();
+    assert.ok(
+      shown.split('\n').some((line) => /^ {4}\{ "id": "shipped", "type": "send", .*"next": "followup"/.test(line)),
+      shown,
+    );
+    await json.fill(shown.replace('{order} kargoda', '{order} kargoya verildi'));
+    await flows.getByRole('button', { name: 'Save', exact: true }).click();
+    await flows.getByRole('status').filter({ hasText: '“Kargo” saved (version 4).' }).waitFor();
+    await row.getByText('version 4', { exact: true }).waitFor();
+    const edited = (await (await gw.request(`/api/instance/shop/flows/${flow!.id}`)).json()) as { steps: Array<{ text?: string }> };
+    assert.equal(edited.steps[1]!.text, '{order} kargoya verildi');
+
+    // A run started through the API asks its question and waits: the page lists it, then shows it.
+    const started = await start();
+    assert.equal(started.status, 200);
+    const { runId } = (await started.json()) as { runId: string };
+    await row.getByRole('button', { name: 'Runs' }).click();
+    const runs = flows.getByTestId('flow-runs');
+    await runs.getByRole('heading', { name: 'Runs of “Kargo”' }).waitFor();
+    const listed = runs.locator(`[data-run="${runId}"]`);
+    await listed.locator('.badge').getByText('waiting', { exact: true }).waitFor({ timeout: 20_000 });
+    assert.match(await listed.innerText(), new RegExp(`^waiting\\s+${ZEYNEP}\\s+ask\\s+\\d`));
+    // Only the runs of the status chosen.
+    await runs.getByLabel('Status', { exact: true }).selectOption('completed');
+    await runs.getByText('No runs.', { exact: true }).waitFor();
+    await runs.getByLabel('Status', { exact: true }).selectOption('waiting');
+    await listed.getByRole('button', { name: /^Details/ }).click();
+    const details = runs.getByTestId('run');
+    const question = await eventually(
+      async () =>
+        sim.received
+          .filter((m) => m.to === ZEYNEP && !m.ownCopy)
+          .map((m) => m.message.conversation ?? m.message.extendedTextMessage?.text)
+          .find((text) => text?.endsWith('sipariş numaranız?')),
+      20_000,
+      'the question on the phone',
+    );
+    await details
+      .locator('.history-line.sent')
+      .filter({ hasText: `Sent: ${question}` })
+      .waitFor();
+    assert.match(await details.locator('dl.vars').innerText(), new RegExp(`phone\\s+${ZEYNEP}`));
+    assert.match(
+      (await details.getByRole('link', { name: 'Open in the Temporal UI' }).getAttribute('href'))!,
+      new RegExp(`^http://temporal-ui\\.example:8233/namespaces/[^/]+/workflows/flow-shop-${runId}$`),
+    );
+    await assertLabelled(page);
+    assert.deepEqual(await tabThrough(page), { missed: [], unmarked: [] }, 'the Flows tab');
+    await shoot(page, 'instance-flows');
+
+    // Cancelled from the page, after a question.
+    let asked = '';
+    page.once('dialog', (d) => ((asked = d.message()), d.accept()));
+    await details.getByRole('button', { name: 'Cancel the run' }).click();
+    await details.locator('.badge').getByText('cancelled', { exact: true }).waitFor();
+    assert.match(asked, new RegExp(`^Cancel the run with ${ZEYNEP}\\?`));
+    assert.equal(await details.getByRole('button', { name: 'Cancel the run' }).count(), 0, 'nothing to cancel once ended');
+    assert.equal(((await (await gw.request(`/api/instance/shop/flows/runs/${runId}`)).json()) as { status: string }).status, 'cancelled');
+    await runs.getByLabel('Status', { exact: true }).selectOption('cancelled');
+    await listed.locator('.badge').getByText('cancelled', { exact: true }).waitFor();
+
+    // Deleted, after a question.
+    page.once('dialog', (d) => d.accept());
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await flows.getByRole('status').filter({ hasText: 'Flow “Kargo” deleted.' }).waitFor();
+    await flows.getByText('No flows yet.').waitFor();
+    assert.deepEqual(await stored(), []);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
   }
 });
 

@@ -1,5 +1,5 @@
 // The conversation flows' routes (GET/POST .../flows, GET/PUT/DELETE .../flows/{flowId}) over HTTP against the
-// gateway's API: a flow saved and read back, replaced as a new version, deleted; field errors and whole-flow
+// gateway's API: a flow saved and read back as written, replaced as a new version, deleted; field errors and whole-flow
 // errors named at their step.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ const call = async (method: string, path: string, json?: unknown) => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
-test("the docs' worked example is saved, read back, replaced as version 2, listed and deleted", async () => {
+test("the docs' worked example is saved, read back as written, replaced as a new version, listed and deleted", async () => {
   const created = await call('POST', '/flows', ORDER_FLOW);
   assert.equal(created.status, 200, JSON.stringify(created.body));
   const { id } = created.body;
@@ -32,14 +32,17 @@ test("the docs' worked example is saved, read back, replaced as version 2, liste
   const replaced = await call('PUT', `/flows/${id}`, media);
   assert.equal(replaced.status, 200, JSON.stringify(replaced.body));
   assert.equal(replaced.body.version, 2);
-  assert.deepEqual(replaced.body.steps[8], {
-    id: 'human',
-    type: 'send',
-    media: { kind: 'image', url: 'https://shop.example/map.png', caption: 'Mağaza' },
-  });
+  // Read back as written, so that a client can PUT what it read.
+  assert.deepEqual(replaced.body.steps[8], { id: 'human', type: 'send', image: 'https://shop.example/map.png', caption: 'Mağaza' });
+  const read = (await call('GET', `/flows/${id}`)).body;
+  assert.deepEqual(read.steps, media.steps);
+  const { name, enabled, trigger, steps } = read;
+  const again = await call('PUT', `/flows/${id}`, { name, enabled, trigger, steps });
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.equal(again.body.version, 3);
   assert.deepEqual(
     (await call('GET', '/flows')).body.map((f: { id: number; version: number }) => [f.id, f.version]),
-    [[id, 2]],
+    [[id, 3]],
   );
   assert.deepEqual((await call('DELETE', `/flows/${id}`)).body, { success: true, cancelledRuns: 0 });
   const gone = await call('GET', `/flows/${id}`);

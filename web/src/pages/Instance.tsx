@@ -1,7 +1,7 @@
 /**
  * One instance: its connection always in view at the top, and its sections (settings, a test
- * message, the chatbot, campaigns, scheduled messages, a chat's messages, the webhook log) as tabs,
- * one shown at a time. The address names the section (`#/instances/{id}/{section}`), so a link or a
+ * message, the chatbot, conversation flows, campaigns, scheduled messages, a chat's messages, the
+ * webhook log) as tabs, one shown at a time. The address names the section (`#/instances/{id}/{section}`), so a link or a
  * reload opens it again.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -13,6 +13,7 @@ import { Alert } from '../ui.js';
 import { Campaigns } from './instance/Campaigns.js';
 import { Chatbot } from './instance/Chatbot.js';
 import { Deliveries } from './instance/Deliveries.js';
+import { Flows } from './instance/Flows.js';
 import { Messages } from './instance/Messages.js';
 import { Scheduled } from './instance/Scheduled.js';
 import { SendTest } from './instance/SendTest.js';
@@ -22,6 +23,7 @@ const SECTIONS = [
   { id: 'settings', tab: 'detail.tab.settings', title: 'detail.settings', Section: SettingsForm },
   { id: 'send', tab: 'detail.tab.send', title: 'detail.send', Section: SendTest },
   { id: 'chatbot', tab: 'detail.tab.chatbot', title: 'detail.chatbot', Section: Chatbot },
+  { id: 'flows', tab: 'detail.tab.flows', title: 'detail.flows', Section: Flows },
   { id: 'campaigns', tab: 'detail.tab.campaigns', title: 'detail.campaigns', Section: Campaigns },
   { id: 'scheduled', tab: 'detail.tab.scheduled', title: 'detail.scheduled', Section: Scheduled },
   { id: 'messages', tab: 'detail.tab.messages', title: 'detail.messages', Section: Messages },
