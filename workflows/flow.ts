@@ -80,7 +80,7 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
     const { step, i } = byId.get(id)!;
     return step.next ?? steps[i + 1]?.id ?? END;
   };
-  /** Messages that came while the run was not listening: kept in the history, answering nothing. */
+  /** Messages written during a wait that does not listen, or left when the run ends: kept in the history, answering nothing. */
   const setAside = (step: string) => {
     for (const reply of inbox.splice(0))
       record({ step, at: new Date(reply.at).toISOString(), received: reply.body, note: 'not an answer: the run was not waiting for one' });
@@ -147,7 +147,7 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
       }
 
       case 'ask': {
-        setAside(step.id);
+        // Messages that came while the run was busy (sending, calling the shop) are taken in order: none is lost.
         const timeout = step.timeout ?? DEFAULT_ASK_SECONDS;
         const maxRetries = step.validate?.maxRetries ?? DEFAULT_MAX_RETRIES;
         let question = step.text;
@@ -190,7 +190,6 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
       }
 
       case 'wait': {
-        setAside(step.id);
         if (!(await save('waiting', step.id))) return stoppedAs!;
         const woken = await condition(() => interrupted() || (!!step.cancelOnReply && inbox.length > 0), step.seconds * 1_000, {
           summary: `waits ${step.seconds} s${step.cancelOnReply ? ', or until the contact writes' : ''}`,
@@ -200,7 +199,11 @@ export async function flowRunWorkflow(input: FlowRunInput): Promise<FlowRunStatu
           const reply = inbox.shift()!;
           record({ step: step.id, at: new Date(reply.at).toISOString(), received: reply.body, note: 'the contact wrote: the wait ended' });
           at = step.onReply ?? after(step.id);
-        } else at = after(step.id);
+        } else {
+          // Written during a wait that does not listen: no answer to what comes after it.
+          setAside(step.id);
+          at = after(step.id);
+        }
         break;
       }
 

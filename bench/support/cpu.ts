@@ -90,7 +90,12 @@ export function othersSince(before: ReturnType<typeof cpuNow>): string {
 
 /** CPU used per item since `before`, by process, and the share of the machine's cores this run kept busy over `elapsedMs`. */
 export function cpuPer(before: CpuReading, count: number, elapsedMs: number, what: string): string {
-  const used = [...cpuSince(before)].filter(([, ms]) => ms / count >= 0.05).sort((a, b) => b[1] - a[1]);
+  return cpuPerUsed(cpuSince(before), count, elapsedMs, what);
+}
+
+/** As cpuPer, for CPU used by role (cpuSince's, or several of them added up). */
+export function cpuPerUsed(usedByRole: Map<string, number>, count: number, elapsedMs: number, what: string): string {
+  const used = [...usedByRole].filter(([, ms]) => ms / count >= 0.05).sort((a, b) => b[1] - a[1]);
   const total = used.reduce((sum, [, ms]) => sum + ms, 0);
   const parts = used.map(([role, ms]) => `${role} ${(ms / count).toFixed(1)}`).join(', ');
   const busy = (total / (elapsedMs * cpus().length)) * 100;

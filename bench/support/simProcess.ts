@@ -2,11 +2,12 @@
  * The simulator in its own process for benchmarks, so that its CPU (Signal
  * decryption of every message) is not charged to whichever client shares a
  * process with it. The parent drives it over IPC and hears, for each message
- * a simulated phone receives, its id and the time it arrived.
+ * a simulated phone receives, its id, the time it arrived, the phone and its
+ * text (a text message's; undefined for others).
  *
  *   const sim = await startSimProcess();   // fork
  *   await sim.call('addUser', '905...', 'Name');
- *   sim.onReceived((id, at) => ...);        // at: ms since the epoch (fractional)
+ *   sim.onReceived((id, at, to, text) => ...);   // at: ms since the epoch (fractional)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -42,7 +43,7 @@ if (process.env.WA_BENCH_SIM_CHILD) {
   // decrypted. The parent hears them once per turn of the event loop: a pipe write per message cost the
   // simulator about 80 µs each (a tenth of its CPU), the same for every way of sending, but on a small
   // machine taken from whichever is measured.
-  let arrived: Array<[id: string, to: string, at: number]> = [];
+  let arrived: Array<[id: string, to: string, at: number, text: string | undefined]> = [];
   const report = () => {
     process.send!({ type: 'received', arrived });
     arrived = [];
@@ -50,7 +51,7 @@ if (process.env.WA_BENCH_SIM_CHILD) {
   sim.onMessage((m) => {
     if (m.ownCopy) return;
     if (arrived.length === 0) setImmediate(report);
-    arrived.push([m.id, m.to, now()]);
+    arrived.push([m.id, m.to, now(), m.message.conversation ?? m.message.extendedTextMessage?.text ?? undefined]);
   });
   const commands: Record<Command, (...args: never[]) => unknown> = {
     addUser: (phone: string, name?: string) => void sim.addUser(phone, name),
@@ -88,7 +89,7 @@ export interface SimProcess {
   call(command: 'stats'): Promise<{ received: number; duplicates: number }>;
   /** A contact's phone sends a text to an account; `at`: when it began (ms since the epoch). */
   call(command: 'sendText', from: string, to: string, body: string): Promise<{ id: string; at: number }>;
-  onReceived(listener: (id: string, at: number, to: string) => void): () => void;
+  onReceived(listener: (id: string, at: number, to: string, text?: string) => void): () => void;
   stop(): Promise<void>;
 }
 
@@ -104,7 +105,7 @@ export async function startSimProcess(): Promise<SimProcess> {
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const listeners = new Set<(id: string, at: number, to: string) => void>();
+  const listeners = new Set<(id: string, at: number, to: string, text?: string) => void>();
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let seq = 0;
   const ready = new Promise<{ url: string; ca: string }>((resolve, reject) => {
@@ -112,7 +113,8 @@ export async function startSimProcess(): Promise<SimProcess> {
     child.on('message', (m: { type: string; [k: string]: unknown }) => {
       if (m.type === 'ready') resolve(m as never);
       else if (m.type === 'received') {
-        for (const [id, to, at] of m.arrived as Array<[string, string, number]>) for (const l of listeners) l(id, at, to);
+        for (const [id, to, at, text] of m.arrived as Array<[string, string, number, string | undefined]>)
+          for (const l of listeners) l(id, at, to, text ?? undefined);
       } else if (m.type === 'reply') {
         const waiter = pending.get(m.seq as number);
         pending.delete(m.seq as number);
