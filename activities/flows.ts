@@ -139,13 +139,12 @@ export function createFlowActivities({ db, logger, wakeOutbox, allowPrivate }: F
      */
     async flowSend(input: FlowSendInput): Promise<Stopped | { entry: FlowHistoryEntry; messageId: string }> {
       const { instanceId, runId, chatId } = input;
-      const values = await templateValues(db, instanceId, input.state.vars);
+      const [values, instance] = await Promise.all([templateValues(db, instanceId, input.state.vars), getInstance(db, instanceId)]);
       const content = contentOf(input.message, values);
       const entry: FlowHistoryEntry = { step: input.step, at: new Date().toISOString(), sent: shownSent(content) };
       const history = [...input.state.history, entry].slice(-MAX_HISTORY);
       const stopped = await saveRun(db, instanceId, runId, { ...input.state, history });
       if (stopped) return { stopped };
-      const instance = await getInstance(db, instanceId);
       const inserted = await insertOutgoing(
         db,
         outgoing(instance, { instanceId, id: newMessageId(), chatId, content, idempotencyKey: `flow ${runId} ${input.n}`, source: 'flow' }),
