@@ -27,7 +27,14 @@ const fromRow = (row: Record<string, any>): FlowRun => ({
   startedAt: new Date(row.started_at).toISOString(),
   endedAt: row.ended_at ? new Date(row.ended_at).toISOString() : null,
   reason: row.reason ?? null,
-  history: row.history,
+  // Each entry's fields in the order of FlowHistoryEntry (Postgres keeps them in an order of its own).
+  history: (row.history as FlowHistoryEntry[]).map(({ step, at, sent, received, note }) => ({
+    step,
+    at,
+    ...(sent !== undefined ? { sent } : {}),
+    ...(received !== undefined ? { received } : {}),
+    ...(note !== undefined ? { note } : {}),
+  })),
 });
 
 const chatLock = (trx: Knex.Transaction, instanceId: string, chatId: string) =>
