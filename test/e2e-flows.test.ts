@@ -6,6 +6,7 @@
 // a run waits.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { Client, Connection } from '@temporalio/client';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromOwnPhone, sendFromPhone } from '../simulator/messages.js';
 import { eventually, type Gateway } from './support/gateway.js';
@@ -242,6 +243,24 @@ test('the API starts a run with variables, refuses a second one for the chat unl
     [first.body.runId],
   );
   assert.equal((await call<{ total: number }>(`/flows/${flowId}/runs`)).body.total, 2);
+  // In Temporal, each run is a workflow found by its flow and its chat.
+  const connection = await Connection.connect({ address: gw.env.TEMPORAL_ADDRESS! });
+  try {
+    const client = new Client({ connection, namespace: gw.env.TEMPORAL_NAMESPACE! });
+    const found = await eventually(
+      async () => {
+        const ids: string[] = [];
+        for await (const w of client.workflow.list({ query: `FlowId = ${flowId} AND ChatId = '${jid(BORA)}' AND InstanceId = 'shop'` }))
+          ids.push(w.workflowId);
+        return ids.length === 2 ? ids.sort() : undefined;
+      },
+      20_000,
+      "the runs' workflows by their search attributes",
+    );
+    assert.deepEqual(found, [`flow-shop-${first.body.runId}`, `flow-shop-${second.body.runId}`].sort());
+  } finally {
+    await connection.close();
+  }
 
   const third = await start({ to: CEREN, vars: { order: 'C-1' } });
   assert.equal(await nth(CEREN, 2), 'Bizi 1-5 arası puanlar mısınız?');
