@@ -49,7 +49,7 @@ import { eventually, startGateway, type Gateway } from '../test/support/gateway.
 import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
 import { jsonClient } from './support/httpClient.js';
-import type { SimProcess } from './support/simProcess.js';
+import { listenForReplies, type SimProcess } from './support/simProcess.js';
 import { cpuNow, cpuPer, othersSince, readCpu } from './support/cpu.js';
 import { hostile, matching, mixedRules, sinkIsNegative } from './support/chatbotMatching.js';
 import { mean, percentile, progress, ratio } from './support/stats.js';
@@ -75,28 +75,6 @@ const figures = (values: number[]) =>
   `p50 ${percentile(values, 50).toFixed(1)} ms   p99 ${percentile(values, 99).toFixed(1)} ms   mean ${mean(values).toFixed(1)} ms   max ${Math.max(...values).toFixed(1)} ms`;
 
 // ---- 3. replies through the gateway ---------------------------------------------
-
-/** Resolves with the time (ms since the epoch, in the simulator) of the next message `phone` receives; undefined after 30 s. */
-function listenForReplies(sim: SimProcess) {
-  const waiting = new Map<string, (at: number) => void>();
-  sim.onReceived((_id, at, to) => {
-    const waiter = waiting.get(to);
-    if (!waiter) return;
-    waiting.delete(to);
-    waiter(at);
-  });
-  return (phone: string, timeoutMs = 30_000) =>
-    new Promise<number | undefined>((resolve) => {
-      const timer = setTimeout(() => {
-        waiting.delete(phone);
-        resolve(undefined);
-      }, timeoutMs);
-      waiting.set(phone, (at) => {
-        clearTimeout(timer);
-        resolve(at);
-      });
-    });
-}
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 

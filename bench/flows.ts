@@ -58,7 +58,7 @@ import { startGateway, type Gateway } from '../test/support/gateway.js';
 import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
 import { jsonClient } from './support/httpClient.js';
-import type { SimProcess } from './support/simProcess.js';
+import { listenForReplies, type SimProcess } from './support/simProcess.js';
 import { cpuNow, cpuPer, cpuPerUsed, cpuSince, othersSince, readCpu } from './support/cpu.js';
 import { mean, percentile, progress, ratio } from './support/stats.js';
 
@@ -125,28 +125,6 @@ async function startRuns(post: Post, flowId: number, to: string[]): Promise<{ ru
 }
 
 // ---- 1. reply latency: a flow's next question beside a chatbot rule's reply -----------
-
-/** Resolves with the time (ms since the epoch, in the simulator) of the next message `phone` receives; undefined after 30 s. */
-function listenForReplies(sim: SimProcess) {
-  const waiting = new Map<string, (at: number) => void>();
-  sim.onReceived((_id, at, to) => {
-    const waiter = waiting.get(to);
-    if (!waiter) return;
-    waiting.delete(to);
-    waiter(at);
-  });
-  return (phone: string, timeoutMs = 30_000) =>
-    new Promise<number | undefined>((resolve) => {
-      const timer = setTimeout(() => {
-        waiting.delete(phone);
-        resolve(undefined);
-      }, timeoutMs);
-      waiting.set(phone, (at) => {
-        clearTimeout(timer);
-        resolve(at);
-      });
-    });
-}
 
 interface Exchange {
   /** The incoming message's id and text. */

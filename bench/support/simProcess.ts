@@ -147,3 +147,25 @@ export async function startSimProcess(): Promise<SimProcess> {
     },
   };
 }
+
+/** Resolves with the time (ms since the epoch, in the simulator) of the next message `phone` receives; undefined after 30 s. */
+export function listenForReplies(sim: SimProcess) {
+  const waiting = new Map<string, (at: number) => void>();
+  sim.onReceived((_id, at, to) => {
+    const waiter = waiting.get(to);
+    if (!waiter) return;
+    waiting.delete(to);
+    waiter(at);
+  });
+  return (phone: string, timeoutMs = 30_000) =>
+    new Promise<number | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        waiting.delete(phone);
+        resolve(undefined);
+      }, timeoutMs);
+      waiting.set(phone, (at) => {
+        clearTimeout(timer);
+        resolve(at);
+      });
+    });
+}
