@@ -9,14 +9,14 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
 import { CHATBOT_CHANNEL, getRule, listRules, storeReply } from '../db/chatbot.js';
-import { contactNames } from '../db/contacts.js';
+import { nameOf } from '../db/contacts.js';
 import { getInstance } from '../db/instances.js';
 import { outgoing } from '../db/outgoing.js';
 import { getSettings, SETTINGS_CHANNEL } from '../db/settings.js';
 import { fillResponse, PatternCache, RuleMatcher } from '../domain/chatbotRules.js';
 import { newMessageId } from '../domain/content.js';
 import type { PgListener } from '../db/pgListener.js';
-import { phoneOf } from '../domain/recipients.js';
+import { isOneToOne, phoneOf } from '../domain/recipients.js';
 import type { IncomingMessage } from '../whatsapp/session.js';
 
 /** A message older than this when it reaches the gateway (it waited while the instance was offline) gets no reply. */
@@ -46,8 +46,7 @@ const TEXT_TYPES = new Set(['chat', 'image', 'video', 'document']);
 /** Whether the bot may answer this message at all: a person's fresh text in a 1:1 chat. */
 export function answerable(message: IncomingMessage, nowSeconds = Date.now() / 1000): boolean {
   if (message.fromMe || message.offline || !message.body) return false;
-  // 1:1 chats only: not groups (@g.us), status broadcasts (status@broadcast), newsletters, ...
-  if (!/@(s\.whatsapp\.net|lid)$/.test(message.chatId)) return false;
+  if (!isOneToOne(message.chatId)) return false;
   if (!TEXT_TYPES.has(message.type)) return false;
   return nowSeconds - message.timestamp <= MAX_AGE_SECONDS;
 }
@@ -174,17 +173,17 @@ export function createChatbotActivities({ db, wakeOutbox }: ChatbotActivityDeps)
      */
     async sendChatbotReply(input: ChatbotReplyInput): Promise<{ outcome: ReplyOutcome; replyId?: string }> {
       const { instanceId, chatId } = input;
-      const [settings, rule, instance, contact] = await Promise.all([
+      const [settings, rule, instance, name] = await Promise.all([
         getSettings(db, instanceId),
         getRule(db, instanceId, input.ruleId),
         getInstance(db, instanceId),
-        contactNames(db, instanceId, chatId),
+        nameOf(db, instanceId, chatId, input.pushName),
       ]);
       if (!settings.chatbotEnabled) return { outcome: 'disabled' };
       if (!rule || !rule.enabled) return { outcome: 'ruleGone' };
       const phone = phoneOf(chatId);
       const body = fillResponse(rule.response, {
-        name: contact?.name || contact?.notify || input.pushName || phone,
+        name,
         phone,
         now: new Date(),
         timeZone: settings.timezone,

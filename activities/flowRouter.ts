@@ -10,15 +10,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
-import { contactNames } from '../db/contacts.js';
+import { nameOf } from '../db/contacts.js';
 import { FLOWS_CHANNEL, listFlows, type StoredFlow } from '../db/flows.js';
-import { cancelChatRun, failRun, liveRunsOf, startRun } from '../db/flowRuns.js';
-import { optOutTexts } from '../db/optouts.js';
+import { cancelRuns, failRun, liveRunsOf, startRun } from '../db/flowRuns.js';
+import { optOutForm } from '../db/optouts.js';
 import type { PgListener } from '../db/pgListener.js';
-import { getSettings } from '../db/settings.js';
-import { RuleMatcher } from '../domain/chatbotRules.js';
+import { getSettings, SETTINGS_CHANNEL } from '../db/settings.js';
+import { patternRule, RuleMatcher } from '../domain/chatbotRules.js';
 import type { FlowReply } from '../domain/flows.js';
-import { phoneOf } from '../domain/recipients.js';
+import { isOneToOne, phoneOf } from '../domain/recipients.js';
+import { keywordForm } from '../domain/textForm.js';
 import type { IncomingMessage } from '../whatsapp/session.js';
 import type { FlowRunInput } from './flows.js';
 import { answerable } from './chatbot.js';
@@ -35,10 +36,15 @@ export interface FlowRouterDeps {
   signalRun: (instanceId: string, runId: string, signal: 'takeover' | 'cancel') => Promise<void>;
 }
 
+/** An instance's flows and the settings the router needs, cached until a change to either is announced. */
 interface Triggers {
   flows: Map<number, StoredFlow>;
   /** The enabled keyword flows' keywords, as chatbot rules whose id is the flow's. */
   matcher: RuleMatcher;
+  /** Its opt-out keywords, as `keywordForm` has them: one ends the chat's run. */
+  optOutKeywords: Set<string>;
+  /** How long a person's message (or a handoff) keeps keywords from starting runs in a chat. */
+  pauseMinutes: number;
 }
 
 /** A run started by a message has an id that message names: seen again, it starts nothing new. */
@@ -50,35 +56,39 @@ export const keywordRunId = (instanceId: string, messageId: string) => {
 /** How long a message Temporal could not take is tried again. */
 const RETRY_FOR_MS = 15 * 60_000;
 
-/** Chats a flow talks in: one person's. */
-const ONE_TO_ONE = /@(s\.whatsapp\.net|lid)$/;
 /** What a contact may answer with: anything they write or send, not a reaction to one of the run's messages. */
-const isAnswer = (m: IncomingMessage) => !m.fromMe && ONE_TO_ONE.test(m.chatId) && m.type !== 'reaction';
+const isAnswer = (m: IncomingMessage) => !m.fromMe && isOneToOne(m.chatId) && m.type !== 'reaction';
 /** A person writing in the chat from the account's phone (the gateway's own sends are stored before they come back). */
-const isPerson = (m: IncomingMessage) => m.fromMe && ONE_TO_ONE.test(m.chatId) && m.type !== 'reaction';
+const isPerson = (m: IncomingMessage) => m.fromMe && isOneToOne(m.chatId) && m.type !== 'reaction';
 
 export function createFlowRouter({ db, listener, logger, startRun: startWorkflow, signalReply, signalRun }: FlowRouterDeps) {
   const triggers = new Map<string, Promise<Triggers>>();
+  const forget = (instanceId: string) => {
+    const old = triggers.get(instanceId);
+    triggers.delete(instanceId);
+    void old?.then(
+      (t) => t.matcher.close(),
+      () => {},
+    );
+  };
   const unsubscribe = [
-    listener.on(FLOWS_CHANNEL, (instanceId) => {
-      const old = triggers.get(instanceId);
-      triggers.delete(instanceId);
-      void old?.then(
-        (t) => t.matcher.close(),
-        () => {},
-      );
-    }),
+    listener.on(FLOWS_CHANNEL, forget),
+    listener.on(SETTINGS_CHANNEL, forget),
+    // Changes made while the listener was reconnecting were not heard.
     listener.onReconnect(() => triggers.clear()),
   ];
 
   async function load(instanceId: string): Promise<Triggers> {
-    const flows = await listFlows(db, instanceId);
+    const [flows, settings] = await Promise.all([listFlows(db, instanceId), getSettings(db, instanceId)]);
     const keywords = flows.flatMap((f) =>
-      f.enabled && f.trigger.type === 'keyword'
-        ? [{ id: f.id, match_type: f.trigger.match_type, trigger_text: f.trigger.text, response: '', delay: 0, enabled: true, priority: 0 }]
-        : [],
+      f.enabled && f.trigger.type === 'keyword' ? [patternRule(f.id, f.trigger.match_type, f.trigger.text)] : [],
     );
-    return { flows: new Map(flows.map((f) => [f.id, f])), matcher: new RuleMatcher(keywords) };
+    return {
+      flows: new Map(flows.map((f) => [f.id, f])),
+      matcher: new RuleMatcher(keywords),
+      optOutKeywords: new Set(settings.optOutKeywords.map(keywordForm)),
+      pauseMinutes: settings.chatbotPauseMinutes,
+    };
   }
 
   function triggersOf(instanceId: string): Promise<Triggers> {
@@ -137,11 +147,11 @@ export function createFlowRouter({ db, listener, logger, startRun: startWorkflow
   }
 
   /** Starts `flow` for the message's chat; the run's id, or undefined when the chat is paused for a person. */
-  async function start(instanceId: string, flow: StoredFlow, message: IncomingMessage): Promise<string | undefined> {
+  async function start(instanceId: string, flow: StoredFlow, message: IncomingMessage, pauseMinutes: number): Promise<string | undefined> {
     const runId = keywordRunId(instanceId, message.id);
-    const [settings, contact] = await Promise.all([getSettings(db, instanceId), contactNames(db, instanceId, message.chatId)]);
+
     const phone = phoneOf(message.from || message.chatId);
-    const vars = { name: contact?.name || contact?.notify || message.pushName || phone, phone };
+    const vars = { name: await nameOf(db, instanceId, message.chatId, message.pushName), phone };
     const outcome = await startRun(db, {
       runId,
       instanceId,
@@ -149,7 +159,7 @@ export function createFlowRouter({ db, listener, logger, startRun: startWorkflow
       chatId: message.chatId,
       vars,
       trigger: { type: 'keyword', messageId: message.id, body: message.body },
-      pauseMinutes: settings.chatbotPauseMinutes,
+      pauseMinutes,
     });
     if ('paused' in outcome) return undefined;
     if ('live' in outcome) return outcome.live;
@@ -173,7 +183,7 @@ export function createFlowRouter({ db, listener, logger, startRun: startWorkflow
     instanceId: string,
     chatMessages: IncomingMessage[],
     live: string | undefined,
-    { flows, matcher }: Triggers,
+    { flows, matcher, pauseMinutes }: Triggers,
   ): Promise<string[]> {
     const taken: string[] = [];
     let runId = live;
@@ -190,7 +200,7 @@ export function createFlowRouter({ db, listener, logger, startRun: startWorkflow
       const flowId = matcher.match(message.body)?.id;
       const flow = flowId !== undefined ? flows.get(flowId) : undefined;
       if (!flow) continue;
-      runId = await start(instanceId, flow, message);
+      runId = await start(instanceId, flow, message, pauseMinutes);
       if (runId) taken.push(message.id);
     }
     return taken;
@@ -221,17 +231,9 @@ export function createFlowRouter({ db, listener, logger, startRun: startWorkflow
             if (runId && chatMessages.some(isPerson)) return await signalRun(instanceId, runId, 'takeover');
             const answers = chatMessages.filter(isAnswer);
             // The contact opted out: the run ends, and the keyword is no answer to it.
-            if (
-              runId &&
-              (
-                await optOutTexts(
-                  db,
-                  instanceId,
-                  answers.map((m) => m.body ?? ''),
-                )
-              ).size > 0
-            ) {
-              if (await cancelChatRun(db, instanceId, chatId, 'the contact opted out')) await signalRun(instanceId, runId, 'cancel');
+            if (runId && answers.some((m) => loaded.optOutKeywords.has(optOutForm(m) ?? ''))) {
+              if ((await cancelRuns(db, instanceId, { chatId }, 'the contact opted out')).length)
+                await signalRun(instanceId, runId, 'cancel');
               return;
             }
             for (const id of await routeChat(instanceId, answers, runId, loaded)) taken.add(id);

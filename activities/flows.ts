@@ -12,7 +12,7 @@ import { getInstance } from '../db/instances.js';
 import { insertOutgoing, outgoing } from '../db/outgoing.js';
 import { saveRun, type RunState } from '../db/flowRuns.js';
 import { getSettings } from '../db/settings.js';
-import { RuleMatcher, type ChatbotRule } from '../domain/chatbotRules.js';
+import { clockTime, patternRule, RuleMatcher } from '../domain/chatbotRules.js';
 import { newMessageId, type StoredContent } from '../domain/content.js';
 import {
   fillBody,
@@ -92,10 +92,7 @@ export interface FlowActivityDeps {
 /** The values a template may name besides the run's variables: `{time}`, HH:mm in the instance's time zone. */
 async function templateValues(db: Db, instanceId: string, vars: Record<string, unknown>): Promise<Record<string, unknown>> {
   const { timezone } = await getSettings(db, instanceId);
-  const time = new Intl.DateTimeFormat('tr-TR', { timeZone: timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
-    new Date(),
-  );
-  return { time, ...vars };
+  return { time: clockTime(new Date(), timezone), ...vars };
 }
 
 /** The stored content of a step's message, its templates filled. */
@@ -174,16 +171,7 @@ export function createFlowActivities({ db, logger, wakeOutbox, allowPrivate }: F
     }): Promise<{ value: string; valid: boolean; caseIndex?: number }> {
       const value = input.template ? fillTemplate(input.text, await templateValues(db, input.instanceId, input.vars ?? {})) : input.text;
       const firstMatch = (cases: Array<Pick<Case, 'match_type' | 'value'>>): number | undefined => {
-        const rules: ChatbotRule[] = cases.map((c, i) => ({
-          id: i,
-          match_type: c.match_type,
-          trigger_text: c.value,
-          response: '',
-          delay: 0,
-          enabled: true,
-          priority: i,
-        }));
-        const matcher = new RuleMatcher(rules);
+        const matcher = new RuleMatcher(cases.map((c, i) => patternRule(i, c.match_type, c.value, i)));
         try {
           return matcher.match(value)?.id;
         } finally {

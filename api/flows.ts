@@ -13,14 +13,14 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db/knex.js';
 import { createFlow, deleteFlow, getFlow, listFlows, replaceFlow, type StoredFlow } from '../db/flows.js';
-import { cancelRun, failRun, getRun, listRuns, startRun } from '../db/flowRuns.js';
-import { contactNames } from '../db/contacts.js';
+import { cancelRuns, failRun, getRun, listRuns, startRun } from '../db/flowRuns.js';
+import { nameOf } from '../db/contacts.js';
 import { isOptedOut } from '../db/optouts.js';
 import { MATCH_TYPES, MAX_PATTERN_LENGTH, regexProblem } from '../domain/chatbotRules.js';
 import { FLOW_RUN_STATUSES, flowProblems, type FlowDefinition, type Step } from '../domain/flows.js';
 import { phoneOf } from '../domain/recipients.js';
 import { BadRequest, Conflict, NotFound } from '../lib/errors.js';
-import { signalFlowRun, startFlowRun } from '../temporal/starts.js';
+import { startFlowRun, tellFlowRunsCancelled } from '../temporal/starts.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
 import { userJid } from './schemas.js';
@@ -241,14 +241,9 @@ export function flowsRouter({ db, temporal, taskQueue, logger }: FlowsDeps): Rou
     if (!flow) throw new NotFound(`no flow ${id} in this instance`, 'FLOW_NOT_FOUND');
     return flow;
   };
-  /** Tells cancelled runs' workflows; the rows say so already, and a run that misses it stops at its next step. */
   const tellCancelled = (instanceId: string, runIds: string[]) =>
-    Promise.all(
-      runIds.map((runId) =>
-        signalFlowRun(temporal, instanceId, runId, 'cancel').catch((err) =>
-          logger.warn({ err, instanceId, runId }, 'telling a flow run it was cancelled failed'),
-        ),
-      ),
+    tellFlowRunsCancelled(temporal, instanceId, runIds, (err, runId) =>
+      logger.warn({ err, instanceId, runId }, 'telling a flow run it was cancelled failed'),
     );
 
   router.get(
@@ -272,13 +267,11 @@ export function flowsRouter({ db, temporal, taskQueue, logger }: FlowsDeps): Rou
     '/runs/:runId/cancel',
     route({ params: runParams }, async ({ params }, _req, res) => {
       const instanceId = instanceOf(res).id;
-      const before = await getRun(db, instanceId, params.runId);
-      if (!before) throw new NotFound(`no flow run ${params.runId} in this instance`, 'FLOW_RUN_NOT_FOUND');
-      if (before.status !== 'running' && before.status !== 'waiting')
-        throw new Conflict(`flow run ${params.runId} has ended already (${before.status})`, 'FLOW_RUN_ENDED');
-      const run = (await cancelRun(db, instanceId, params.runId))!;
-      if (run.status !== 'cancelled') throw new Conflict(`flow run ${params.runId} has ended already (${run.status})`, 'FLOW_RUN_ENDED');
-      await tellCancelled(instanceId, [run.runId]);
+      const cancelled = await cancelRuns(db, instanceId, { runId: params.runId }, 'cancelled through the API');
+      const run = await getRun(db, instanceId, params.runId);
+      if (!run) throw new NotFound(`no flow run ${params.runId} in this instance`, 'FLOW_RUN_NOT_FOUND');
+      if (cancelled.length === 0) throw new Conflict(`flow run ${params.runId} has ended already (${run.status})`, 'FLOW_RUN_ENDED');
+      await tellCancelled(instanceId, cancelled);
       return run;
     }),
   );
@@ -315,9 +308,8 @@ export function flowsRouter({ db, temporal, taskQueue, logger }: FlowsDeps): Rou
       const chatId = body.to;
       if (await isOptedOut(db, instanceId, chatId))
         throw new Conflict(`${phoneOf(chatId)} opted out: a flow is not started for them from the API`, 'OPTED_OUT');
-      const contact = await contactNames(db, instanceId, chatId);
       const phone = phoneOf(chatId);
-      const vars = { name: contact?.name || contact?.notify || phone, phone, ...body.vars };
+      const vars = { name: await nameOf(db, instanceId, chatId), phone, ...body.vars };
       const runId = randomUUID();
       const outcome = await startRun(db, { runId, instanceId, flow, chatId, vars, trigger: { type: 'api' }, replace: body.replace });
       if ('live' in outcome)

@@ -4,9 +4,9 @@ import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
-import { cancelChatRun } from '../db/flowRuns.js';
+import { cancelRuns } from '../db/flowRuns.js';
 import { addOptOut, listOptOuts, removeOptOut } from '../db/optouts.js';
-import { signalFlowRun } from '../temporal/starts.js';
+import { tellFlowRunsCancelled } from '../temporal/starts.js';
 import { BadRequest, NotFound } from '../lib/errors.js';
 import { instanceOf } from './instances.js';
 import { route } from './route.js';
@@ -40,11 +40,10 @@ export function optOutsRouter({ db, temporal, logger }: { db: Db; temporal: Clie
       const instanceId = instanceOf(res).id;
       const added = await addOptOut(db, instanceId, body.chatId, 'api');
       // The chat's running flow run ends: the row says so, and its workflow is told (or stops at its next step).
-      const runId = await cancelChatRun(db, instanceId, body.chatId, 'the contact opted out');
-      if (runId)
-        await signalFlowRun(temporal, instanceId, runId, 'cancel').catch((err) =>
-          logger.warn({ err, instanceId, runId }, 'telling a flow run it was cancelled failed'),
-        );
+      const cancelled = await cancelRuns(db, instanceId, { chatId: body.chatId }, 'the contact opted out');
+      await tellFlowRunsCancelled(temporal, instanceId, cancelled, (err, runId) =>
+        logger.warn({ err, instanceId, runId }, 'telling a flow run it was cancelled failed'),
+      );
       return { success: true, id: body.chatId, added };
     }),
   );

@@ -160,6 +160,24 @@ export async function resumeBot(db: Db, instanceId: string, chatId: string): Pro
   return updated > 0;
 }
 
+/**
+ * Whether a person has the chat: wrote there (from the phone, or a send marked as a person's) or had it
+ * handed over by a flow (`chats.handoff_at`) at `sinceSeconds` or later, and nobody resumed the bot since.
+ * The bot does not answer there, and flow keywords start nothing.
+ */
+export async function personHasChat(trx: Knex.Transaction, instanceId: string, chatId: string, sinceSeconds: number): Promise<boolean> {
+  const { rows } = await trx.raw(
+    `select 1 from chats c
+      where c.instance_id = :instanceId and c.id = :chatId
+        and (c.handoff_at >= :since::bigint and c.handoff_at > coalesce(c.bot_resumed_at, 0)
+             or exists (select 1 from messages m
+                         where m.instance_id = c.instance_id and m.chat_id = c.id and m.${PERSON}
+                           and m.timestamp >= :since::bigint and m.timestamp > coalesce(c.bot_resumed_at, 0)))`,
+    { instanceId, chatId, since: sinceSeconds },
+  );
+  return rows.length > 0;
+}
+
 /** The idempotency key of the bot's reply to an incoming message: one reply per message, whatever happens. */
 export const replyKeyOf = (incomingId: string) => `chatbot ${incomingId}`;
 
@@ -201,22 +219,7 @@ export async function storeReply(db: Db, reply: ReplyRequest): Promise<ReplyOutc
     if (earlier) return { queued: earlier.id as string, drainActive: false };
 
     const sinceSeconds = Math.floor(Math.min(reply.receivedAt, Date.now() - reply.pauseMinutes * 60_000) / 1000);
-    const resumed = trx('chats')
-      .where({ instance_id: message.instanceId, id: message.chatId })
-      .select(trx.raw('coalesce(max(bot_resumed_at), 0)'));
-    const person = await trx('messages')
-      .where(where)
-      .whereIn('source', [...PERSON_SOURCES])
-      .where('timestamp', '>=', sinceSeconds)
-      .where('timestamp', '>', resumed)
-      .first('id');
-    if (person) return { dropped: 'takeover' };
-    // A flow handed the chat to a person (db/flowRuns.ts): the bot keeps out as if the person had written.
-    const handedOff = await trx('chats')
-      .where({ instance_id: message.instanceId, id: message.chatId })
-      .whereRaw('handoff_at >= ? and handoff_at > coalesce(bot_resumed_at, 0)', [sinceSeconds])
-      .first('id');
-    if (handedOff) return { dropped: 'takeover' };
+    if (await personHasChat(trx, message.instanceId, message.chatId, sinceSeconds)) return { dropped: 'takeover' };
     // The bot never answers its own text: a contact's phone (or another bot) sending the bot's words back.
     if (reply.incomingBody !== undefined) {
       const own = await trx('messages')

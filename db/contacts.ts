@@ -1,5 +1,6 @@
 /** The address book of an instance as the API and the chatbot read it (what WhatsApp reports is stored by db/directory.ts). */
 import type { Db } from './knex.js';
+import { phoneOf } from '../domain/recipients.js';
 
 export interface ContactRow {
   id: string;
@@ -19,9 +20,15 @@ export async function findContact(db: Db, instanceId: string, id: string): Promi
   return db('contacts').where({ instance_id: instanceId, id }).first('id', 'name', 'notify');
 }
 
-/** The contact's names: the one saved in the address book, and the one they gave themselves. */
-export async function contactNames(db: Db, instanceId: string, id: string): Promise<Pick<ContactRow, 'name' | 'notify'> | undefined> {
-  return db('contacts').where({ instance_id: instanceId, id }).first('name', 'notify');
+/**
+ * What to call a contact (a template's `{name}`): the name saved in the address book, else the one they gave
+ * themselves (stored, or `pushName` from their message), else their number.
+ */
+export async function nameOf(db: Db, instanceId: string, id: string, pushName?: string): Promise<string> {
+  const contact: Pick<ContactRow, 'name' | 'notify'> | undefined = await db('contacts')
+    .where({ instance_id: instanceId, id })
+    .first('name', 'notify');
+  return contact?.name || contact?.notify || pushName || phoneOf(id);
 }
 
 /** The contacts saved in the account's address book (by phone number): who "my contacts" are for a status. */

@@ -8,6 +8,7 @@
  */
 import type { Knex } from 'knex';
 import type { Db } from './knex.js';
+import { personHasChat } from './chatbot.js';
 import { recordEvent } from './events.js';
 import type { StoredFlow } from './flows.js';
 import type { FlowHistoryEntry, FlowRun, FlowRunStatus } from '../domain/flows.js';
@@ -81,12 +82,15 @@ export async function startRun(db: Db, run: NewRun): Promise<StartOutcome> {
     let replaced: string | undefined;
     if (live) {
       if (!run.replace) return { live: live.run_id };
-      await trx('flow_runs')
-        .where({ run_id: live.run_id })
-        .update({ status: 'cancelled', reason: `replaced by run ${run.runId}`, ended_at: trx.fn.now() });
+      await cancelRuns(trx, run.instanceId, { runId: live.run_id }, `replaced by run ${run.runId}`);
       replaced = live.run_id;
     }
-    if (run.pauseMinutes !== undefined && (await pausedIn(trx, run.instanceId, run.chatId, run.pauseMinutes))) return { paused: true };
+    if (
+      run.pauseMinutes !== undefined &&
+      run.pauseMinutes > 0 &&
+      (await personHasChat(trx, run.instanceId, run.chatId, Math.floor(Date.now() / 1000) - run.pauseMinutes * 60))
+    )
+      return { paused: true };
     const history: FlowHistoryEntry[] =
       run.trigger.type === 'keyword' ? [{ step: 'trigger', at: new Date().toISOString(), received: run.trigger.body }] : [];
     const [row] = await trx('flow_runs')
@@ -112,22 +116,6 @@ export async function startRun(db: Db, run: NewRun): Promise<StartOutcome> {
     });
     return { started: fromRow(row), ...(replaced ? { replaced } : {}) };
   });
-}
-
-/** Whether the bot keeps out of the chat now: a person wrote there or a flow handed it over within `pauseMinutes`, and nobody resumed the bot since. */
-async function pausedIn(trx: Knex.Transaction, instanceId: string, chatId: string, pauseMinutes: number): Promise<boolean> {
-  if (pauseMinutes <= 0) return false;
-  const since = Math.floor(Date.now() / 1000) - pauseMinutes * 60;
-  const { rows } = await trx.raw(
-    `select 1 from chats c
-      where c.instance_id = :instanceId and c.id = :chatId
-        and (c.handoff_at > greatest(:since::bigint, coalesce(c.bot_resumed_at, 0))
-             or exists (select 1 from messages m
-                         where m.instance_id = c.instance_id and m.chat_id = c.id and m.source in ('phone', 'person')
-                           and m.timestamp > greatest(:since::bigint, coalesce(c.bot_resumed_at, 0))))`,
-    { instanceId, chatId, since },
-  );
-  return rows.length > 0;
 }
 
 /** What a run's workflow writes of itself: each write numbered, so a retried older one changes nothing. */
@@ -218,43 +206,21 @@ export async function failRun(db: Db, instanceId: string, runId: string, reason:
   });
 }
 
-/** Whether the run is still live (its workflow may go on), as the row says. */
-export async function runStatus(db: Db, instanceId: string, runId: string): Promise<FlowRunStatus | undefined> {
-  return (await db('flow_runs').where({ run_id: runId, instance_id: instanceId }).first('status'))?.status;
-}
-
-/** Cancels a live run: its new status, or its status as it was when it had ended already; undefined for an unknown run. */
-export async function cancelRun(
-  db: Db,
+/**
+ * Cancels live runs: one (`runId`), the chat's (`chatId`: the contact opted out) or a flow's (`flowId`: it is
+ * being deleted). The ids of the runs cancelled now; their workflows stop at their next step, or sooner when told.
+ */
+export async function cancelRuns(
+  db: Db | Knex.Transaction,
   instanceId: string,
-  runId: string,
-  reason = 'cancelled through the API',
-): Promise<FlowRun | undefined> {
-  const [row] = await db('flow_runs')
-    .where({ run_id: runId, instance_id: instanceId })
+  which: { runId: string } | { chatId: string } | { flowId: number },
+  reason: string,
+): Promise<string[]> {
+  const where = 'runId' in which ? { run_id: which.runId } : 'chatId' in which ? { chat_id: which.chatId } : { flow_id: which.flowId };
+  const rows = await db('flow_runs')
+    .where({ instance_id: instanceId, ...where })
     .whereIn('status', LIVE_STATUSES)
     .update({ status: 'cancelled', reason, ended_at: db.fn.now() })
-    .returning('*');
-  if (row) return fromRow(row);
-  return getRun(db, instanceId, runId);
-}
-
-/** Cancels the chat's live run, if any (the contact opted out): its id. */
-export async function cancelChatRun(db: Db, instanceId: string, chatId: string, reason: string): Promise<string | undefined> {
-  const [row] = await db('flow_runs')
-    .where({ instance_id: instanceId, chat_id: chatId })
-    .whereIn('status', LIVE_STATUSES)
-    .update({ status: 'cancelled', reason, ended_at: db.fn.now() })
-    .returning('run_id');
-  return row?.run_id;
-}
-
-/** Cancels the live runs of a flow (it is being deleted): their ids. */
-export async function cancelFlowRuns(trx: Db | Knex.Transaction, instanceId: string, flowId: number, reason: string): Promise<string[]> {
-  const rows = await trx('flow_runs')
-    .where({ instance_id: instanceId, flow_id: flowId })
-    .whereIn('status', LIVE_STATUSES)
-    .update({ status: 'cancelled', reason, ended_at: trx.fn.now() })
     .returning('run_id');
   return rows.map((r: { run_id: string }) => r.run_id);
 }

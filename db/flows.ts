@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { Db } from './knex.js';
-import { cancelFlowRuns } from './flowRuns.js';
+import { cancelRuns } from './flowRuns.js';
 import type { FlowDefinition } from '../domain/flows.js';
 
 export const FLOWS_CHANNEL = 'wa_flows';
@@ -68,7 +68,7 @@ export async function deleteFlow(db: Db, instanceId: string, id: number): Promis
     const deleted = await trx('flows').where({ instance_id: instanceId, id }).delete();
     if (!deleted) return undefined;
     await announce(trx, instanceId);
-    return cancelFlowRuns(trx, instanceId, id, 'the flow was deleted');
+    return cancelRuns(trx, instanceId, { flowId: id }, 'the flow was deleted');
   });
 }
 

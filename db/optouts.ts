@@ -29,12 +29,6 @@ export async function isOptedOut(db: Db, instanceId: string, jid: string): Promi
   return (await db('instance_optouts').where({ instance_id: instanceId, jid }).first('jid')) !== undefined;
 }
 
-/** The texts among these that are one of the instance's opt-out keywords (case and accents aside). */
-export async function optOutTexts(db: Db, instanceId: string, texts: string[]): Promise<Set<string>> {
-  const keywords = new Set((await getSettings(db, instanceId)).optOutKeywords.map(keywordForm));
-  return new Set(texts.filter((text) => text.length <= 64 && keywords.has(keywordForm(text))));
-}
-
 export async function removeOptOut(db: Db, instanceId: string, jid: string): Promise<boolean> {
   return (await db('instance_optouts').where({ instance_id: instanceId, jid }).delete()) > 0;
 }
@@ -58,18 +52,25 @@ export async function listOptOuts(
 }
 
 /**
+ * What an incoming message says, as opt-out keywords are compared (`keywordForm`), when it could be one:
+ * a contact's short text in a 1:1 chat. Undefined for any other message.
+ */
+export function optOutForm(m: Pick<IncomingMessage, 'fromMe' | 'type' | 'chatId' | 'body'>): string | undefined {
+  if (m.fromMe || m.type !== 'chat' || !m.chatId.endsWith('@s.whatsapp.net') || !m.body || m.body.length > 64) return undefined;
+  return keywordForm(m.body);
+}
+
+/**
  * Puts the senders of incoming 1:1 texts that equal one of the instance's
  * opt-out keywords (case and accents aside) on its list; returns who was added.
  */
 export async function optOutByKeyword(db: Db, instanceId: string, messages: IncomingMessage[]): Promise<string[]> {
-  const candidates = messages.filter(
-    (m) => !m.fromMe && m.type === 'chat' && m.chatId.endsWith('@s.whatsapp.net') && m.body && m.body.length <= 64,
-  );
+  const candidates = messages.filter((m) => optOutForm(m) !== undefined);
   if (candidates.length === 0) return [];
   const keywords = new Map((await getSettings(db, instanceId)).optOutKeywords.map((k) => [keywordForm(k), k]));
   const added: string[] = [];
   for (const message of candidates) {
-    const keyword = keywords.get(keywordForm(message.body!));
+    const keyword = keywords.get(optOutForm(message)!);
     if (keyword && (await addOptOut(db, instanceId, message.chatId, 'keyword', keyword))) added.push(message.chatId);
   }
   return added;

@@ -30,6 +30,17 @@ const patternForm = (pattern: string) => pattern.replace(/[İı]/g, 'i').normali
 
 const compile = (pattern: string) => new RE2(patternForm(pattern), 'iu');
 
+/** A pattern to match as a rule's trigger is matched (a flow's keyword, case or choice), by `id`, tried in `priority` order. */
+export const patternRule = (id: number, match_type: MatchType, text: string, priority = 0): ChatbotRule => ({
+  id,
+  match_type,
+  trigger_text: text,
+  response: '',
+  delay: 0,
+  enabled: true,
+  priority,
+});
+
 /** RE2 objects live in WebAssembly memory until deleted. */
 const free = (re: RE2) => (re as unknown as { wrapper: { delete(): void } }).wrapper.delete();
 
@@ -302,10 +313,12 @@ export class RuleMatcher {
   }
 }
 
+/** A template's `{time}`: HH:mm in the instance's time zone (the chatbot's responses, flows' texts). */
+export const clockTime = (now: Date, timeZone: string): string =>
+  new Intl.DateTimeFormat('tr-TR', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(now);
+
 /** The response with its placeholders filled: `{name}`, `{phone}`, `{time}` (HH:mm in the instance's time zone). */
 export function fillResponse(response: string, values: { name: string; phone: string; now: Date; timeZone: string }): string {
-  const time = new Intl.DateTimeFormat('tr-TR', { timeZone: values.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
-    values.now,
-  );
+  const time = clockTime(values.now, values.timeZone);
   return response.replaceAll('{name}', values.name).replaceAll('{phone}', values.phone).replaceAll('{time}', time);
 }

@@ -28,6 +28,9 @@ export function localNumber(recipient: string): string | undefined {
 
 export const isGroupJid = (jid: string) => jid.endsWith('@g.us');
 
+/** A chat with one person (by number or LID): not a group, a status broadcast or a channel. */
+export const isOneToOne = (jid: string) => /@(s\.whatsapp\.net|lid)$/.test(jid);
+
 /** A channel (newsletter): `…@newsletter`. */
 export const isChannelJid = (jid: string) => /^\d{5,30}@newsletter$/.test(jid);
 

@@ -142,6 +142,19 @@ export async function signalFlowReply(client: Client, instanceId: string, runId:
   await withinDeadline(client, () => client.workflow.getHandle(workflowIds.flowRun(instanceId, runId)).signal('reply', reply));
 }
 
+/**
+ * Tells cancelled runs' workflows (their rows say so already: a run the signal misses stops at its next
+ * step). A failure is handed to `onError`, not thrown: the cancel stands either way.
+ */
+export async function tellFlowRunsCancelled(
+  client: Client,
+  instanceId: string,
+  runIds: string[],
+  onError: (err: unknown, runId: string) => void,
+): Promise<void> {
+  await Promise.all(runIds.map((runId) => signalFlowRun(client, instanceId, runId, 'cancel').catch((err) => onError(err, runId))));
+}
+
 /** Tells a run it was cancelled (its row says so already), or that a person wrote in its chat (`takeover`). */
 export async function signalFlowRun(client: Client, instanceId: string, runId: string, signal: 'cancel' | 'takeover'): Promise<void> {
   await withinDeadline(client, () => client.workflow.getHandle(workflowIds.flowRun(instanceId, runId)).signal(signal));
