@@ -15,12 +15,12 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 import { startGateway, type Gateway } from '../test/support/gateway.js';
 import { startBenchStack } from './support/stack.js';
+import { rssMb } from './support/cpu.js';
 import { recordBurst, useWebhook } from './support/events.js';
 import { pairThroughApi } from './support/pairing.js';
 import amqp from 'amqplib';
@@ -38,7 +38,6 @@ const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 };
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 interface Arrivals {
   /** Arrival time by the message id in the event's data. */

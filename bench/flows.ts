@@ -51,7 +51,6 @@
  * outside this run used meanwhile ("others"): on a shared machine they skew
  * the figures, their p99 most. Figures only; whoever reads them judges them.
  */
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type Gateway } from '../test/support/gateway.js';
@@ -59,7 +58,7 @@ import { startBenchStack } from './support/stack.js';
 import { pairThroughApi } from './support/pairing.js';
 import { jsonClient } from './support/httpClient.js';
 import { listenForReplies, type SimProcess } from './support/simProcess.js';
-import { cpuNow, cpuPer, cpuPerUsed, cpuSince, othersSince, readCpu } from './support/cpu.js';
+import { cpuNow, cpuPer, cpuPerUsed, cpuSince, othersSince, readCpu, rssOfRole } from './support/cpu.js';
 import { mean, percentile, progress, ratio } from './support/stats.js';
 
 const PARTS = ['latency', 'waiting', 'burst'] as const;
@@ -265,20 +264,6 @@ async function latency(gw: Gateway, sim: SimProcess, post: Post): Promise<string
 
 // ---- 2. runs waiting ------------------------------------------------------------
 
-/** Resident memory (VmRSS, MB) of the processes of `role`, summed. */
-function rssOf(role: string): number {
-  let kb = 0;
-  for (const [pid, reading] of readCpu()) {
-    if (reading.role !== role) continue;
-    try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      /* exited */
-    }
-  }
-  return kb / 1024;
-}
-
 const ROLES = ['worker', 'temporal server', 'postgres', 'api', 'simulator', 'benchmark client'];
 const RSS_ROLES = ['worker', 'temporal server', 'api'];
 
@@ -293,7 +278,7 @@ async function idle(): Promise<{ cpu: Map<string, number>; rss: Map<string, numb
   const seconds = (performance.now() - started) / 1_000;
   return {
     cpu: new Map([...used].map(([role, ms]) => [role, ms / seconds])),
-    rss: new Map(RSS_ROLES.map((role) => [role, rssOf(role)])),
+    rss: new Map(RSS_ROLES.map((role) => [role, rssOfRole(role)])),
     others: othersSince(machine),
   };
 }
@@ -489,7 +474,7 @@ try {
   stack.atStop(() => gw.stop());
   for (const phone of [...FLOW_CUSTOMERS, ...BOT_CUSTOMERS]) await stack.sim.call('addUser', phone, `Müşteri ${phone.slice(-3)}`);
   await pairThroughApi(gw, stack.sim, 'bot', OWNER, 'Akışlar');
-  const pairedRss = rssOf('worker');
+  const pairedRss = rssOfRole('worker');
   const http = jsonClient(gw.baseUrl, gw.token);
   stack.atStop(async () => http.close());
   const post: Post = async (path, body) => {

@@ -101,3 +101,20 @@ export function cpuPerUsed(usedByRole: Map<string, number>, count: number, elaps
   const busy = (total / (elapsedMs * cpus().length)) * 100;
   return `CPU per ${what} ${(total / count).toFixed(1)} ms (${parts}); this run kept ${busy.toFixed(0)} % of ${cpus().length} cores busy`;
 }
+
+/** Resident memory (VmRSS) of a process, in MB. */
+export const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+/** Resident memory (MB) of this run's processes of `role` (see readCpu), summed. */
+export function rssOfRole(role: string): number {
+  let mb = 0;
+  for (const [pid, reading] of readCpu()) {
+    if (reading.role !== role) continue;
+    try {
+      mb += rssMb(pid);
+    } catch {
+      /* exited */
+    }
+  }
+  return mb;
+}
