@@ -89,6 +89,16 @@ const createFlow = async (flow: Record<string, unknown>) => {
 };
 type Run = { runId: string; status: string; step: string | null; vars: Record<string, any>; history: Array<Record<string, string>> };
 const runOf = async (runId: string) => (await call<Run>(`/flows/runs/${runId}`)).body;
+/** The run once it has this status. */
+const runWhen = (runId: string, status: string, ms = 20_000) =>
+  eventually(
+    async () => {
+      const run = await runOf(runId);
+      return run.status === status ? run : undefined;
+    },
+    ms,
+    `run ${runId} ${status}`,
+  );
 /** The run of a chat, as the API lists it for the flow. */
 const runIn = async (flowId: number, phone: string) =>
   eventually(
@@ -156,11 +166,7 @@ test('a keyword starts a run: it asks again after a wrong answer, calls the shop
   assert.equal(await nth(AYSE, 3), '12345 kargoda, takip: TR12345');
   // The wait runs out: the follow-up goes out about 3 s later.
   assert.equal(await nth(AYSE, 4), 'Siparişiniz ulaştı mı?');
-  const done = await eventually(
-    async () => ((await runOf(run.runId)).status === 'completed' ? runOf(run.runId) : undefined),
-    20_000,
-    'completed',
-  );
+  const done = await runWhen(run.runId, 'completed');
   assert.equal(done.vars.order, '12345');
   assert.deepEqual(done.vars.lookup, { status: 'shipped', tracking: 'TR12345' });
   assert.deepEqual(
@@ -233,7 +239,7 @@ test('the API starts a run with variables, refuses a second one for the chat unl
   assert.equal(await nth(BORA, 4), 'Bizi 1-5 arası puanlar mısınız?');
   await write(BORA, '5');
   assert.equal(await nth(BORA, 5), 'Puanınız: 5. Teşekkürler!');
-  await eventually(async () => (await runOf(second.body.runId)).status === 'completed' || undefined, 20_000, 'completed');
+  await runWhen(second.body.runId, 'completed');
   // The cancelled run sent nothing more.
   assert.equal(sentTo(BORA).length, 5);
 
@@ -350,7 +356,7 @@ test('an unanswered question times out, a failing shop call goes to onError, med
   assert.equal(await nth(FATIH, 2), 'Sistemimiz yanıt vermiyor');
   assert.equal(await nth(FATIH, 3), 'Temsilciye aktarıyorum');
   const handedOff = await runIn(flowId, FATIH);
-  await eventually(async () => (await runOf(handedOff.runId)).status === 'handoff' || undefined, 10_000, 'handoff');
+  await runWhen(handedOff.runId, 'handoff', 10_000);
   assert.ok((await runOf(handedOff.runId)).history.some((h) => h.step === 'order' && /^HTTP 500/.test(h.note ?? '')));
   await eventually(async () => eventsOf('flow_handoff', handedOff.runId)[0], 20_000, 'flow_handoff');
   const pauses = await call<{ pauses: Array<{ chatId: string; because: string }> }>('/chatbot/pauses');
@@ -431,7 +437,7 @@ test('a person writing from the phone takes a waiting run over; a failing call w
   await nth(HALUK, 1);
   const takenOver = await runIn(flowId, HALUK);
   await sendFromOwnPhone(sim, sim.user(OWNER), sim.user(HALUK), { conversation: 'Ben ilgileniyorum' });
-  await eventually(async () => ((await runOf(takenOver.runId)).status === 'handoff' ? true : undefined), 20_000, 'taken over');
+  await runWhen(takenOver.runId, 'handoff');
   assert.equal((await call<{ reason: string }>(`/flows/runs/${takenOver.runId}`)).body.reason, 'a person wrote in the chat');
   await eventually(async () => eventsOf('flow_handoff', takenOver.runId)[0], 20_000, 'flow_handoff');
 
@@ -440,7 +446,7 @@ test('a person writing from the phone takes a waiting run over; a failing call w
   await nth(IPEK, 1);
   const failing = await runIn(flowId, IPEK);
   await write(IPEK, 'hata');
-  await eventually(async () => ((await runOf(failing.runId)).status === 'failed' ? true : undefined), 20_000, 'failed');
+  await runWhen(failing.runId, 'failed');
   const failed = await eventually(async () => eventsOf('flow_failed', failing.runId)[0], 20_000, 'flow_failed');
   assert.equal(failed.json.data.step, 'call');
   assert.match(String(failed.json.data.reason), /^call: HTTP 503/);
@@ -456,7 +462,7 @@ test('a person writing from the phone takes a waiting run over; a failing call w
     'the new run',
   );
   await write(IPEK, 'Bitir');
-  await eventually(async () => ((await runOf(ending.runId)).status === 'completed' ? true : undefined), 20_000, 'completed');
+  await runWhen(ending.runId, 'completed');
   assert.equal((await runOf(ending.runId)).step, 'stop');
 
   // The contact opts out in the middle of a run: it ends, and the API does not start another for them.
@@ -464,7 +470,7 @@ test('a person writing from the phone takes a waiting run over; a failing call w
   await nth(KAAN, 1);
   const optingOut = await runIn(flowId, KAAN);
   await write(KAAN, 'Dur');
-  await eventually(async () => ((await runOf(optingOut.runId)).status === 'cancelled' ? true : undefined), 20_000, 'cancelled');
+  await runWhen(optingOut.runId, 'cancelled');
   assert.equal((await call<{ reason: string }>(`/flows/runs/${optingOut.runId}`)).body.reason, 'the contact opted out');
   await eventually(async () => (await call<{ total: number }>('/optouts')).body.total > 0 || undefined, 10_000, 'opted out');
   const refused = await call<{ code: string }>(`/flows/${flowId}/start`, { method: 'POST', json: { to: KAAN } });
