@@ -240,6 +240,8 @@ test('POST .../messages/edit edits a sent text on the phone and in the history, 
   assert.equal(missing.status, 400);
   assert.match(missing.body.error, /body/);
   const old = (await s.call('/messages/chat', { method: 'POST', json: { to: CEM, body: 'Eski mesaj' } })).body.id as string;
+  // Marked sent first (the answer can come before that write, which also sets sent_at), then made old.
+  await eventually(async () => (await stored(old, CEM))?.status !== 'pending', 20_000, 'the old message marked sent');
   await gw
     .db('messages')
     .where({ instance_id: 'shop', id: old })
