@@ -803,7 +803,7 @@ test("an instance's page: settings, a test message, a chatbot rule, a campaign t
   }
 });
 
-test('the Flows tab: a flow written as JSON, refused at the step that leads nowhere, switched off and on, and its run followed from waiting to cancelled', async () => {
+test('the Flows tab: a flow written as JSON, refused at the step that leads nowhere, switched off and on, its run followed from waiting to cancelled, and runs started from the page', async () => {
   const ZEYNEP = '905551234567';
   sim.addUser(ZEYNEP, 'Zeynep');
   const stored = async () =>
@@ -939,6 +939,11 @@ test('the Flows tab: a flow written as JSON, refused at the step that leads nowh
     await assertLabelled(page);
     assert.deepEqual(await tabThrough(page), { missed: [], unmarked: [] }, 'the Flows tab');
     await shoot(page, 'instance-flows');
+    // On a phone each run wraps onto its own lines: the list does not scroll sideways.
+    const desktop = page.viewportSize()!;
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.deepEqual(await overflowing(page, '.flow-runs .table'), [], 'the runs fit a phone');
+    await page.setViewportSize(desktop);
 
     // Cancelled from the page, after a question.
     let asked = '';
@@ -950,6 +955,50 @@ test('the Flows tab: a flow written as JSON, refused at the step that leads nowh
     assert.equal(((await (await gw.request(`/api/instance/shop/flows/runs/${runId}`)).json()) as { status: string }).status, 'cancelled');
     await runs.getByLabel('Status', { exact: true }).selectOption('cancelled');
     await listed.locator('.badge').getByText('cancelled', { exact: true }).waitFor();
+
+    // Started from the page, with variables of its own (written as JSON, refused until they are); a second
+    // start in that chat is refused while the first runs, unless it replaces it.
+    const form = runs.getByRole('form', { name: 'Start a run' });
+    const vars = form.getByLabel('Variables (optional)');
+    await form.getByLabel('To', { exact: true }).fill(ZEYNEP);
+    await vars.fill('{ "order": 10042');
+    await form.getByRole('button', { name: 'Start', exact: true }).click();
+    await form.getByRole('alert').filter({ hasText: 'The variables are not JSON yet:' }).waitFor();
+    await vars.fill('["10042"]');
+    await form.getByRole('button', { name: 'Start', exact: true }).click();
+    await form.getByRole('alert').filter({ hasText: 'The variables must be a JSON object' }).waitFor();
+    const runsOfFlow = async () =>
+      ((await (await gw.request(`/api/instance/shop/flows/${flow!.id}/runs`)).json()) as { runs: Array<{ runId: string; status: string }> })
+        .runs;
+    assert.equal((await runsOfFlow()).length, 1, 'nothing started while the variables were wrong');
+    await vars.fill('{ "order": "10042" }');
+    await form.getByRole('button', { name: 'Start', exact: true }).click();
+    await form
+      .getByRole('status')
+      .filter({ hasText: `Run started for ${ZEYNEP}.` })
+      .waitFor();
+    const fromPage = (await runsOfFlow()).find((r) => r.runId !== runId)!;
+    assert.ok(fromPage, 'a second run');
+    // The list shows every status again, and the new run is opened.
+    assert.equal(await runs.getByLabel('Status', { exact: true }).inputValue(), '');
+    await runs.locator(`[data-run="${fromPage.runId}"]`).waitFor();
+    await details.locator('code.run-id').getByText(fromPage.runId, { exact: true }).waitFor();
+    await eventually(async () => /order\s+10042/.test(await details.locator('dl.vars').innerText()), 10_000, 'the variable shown');
+    await form.getByRole('button', { name: 'Start', exact: true }).click();
+    await form
+      .getByRole('alert')
+      .filter({ hasText: `the chat has a running flow run (${fromPage.runId})` })
+      .waitFor();
+    await form.getByLabel('Cancel a run under way in that chat and start this one').check();
+    await form.getByRole('button', { name: 'Start', exact: true }).click();
+    await form
+      .getByRole('status')
+      .filter({ hasText: `Run started for ${ZEYNEP}; the run that was under way there was cancelled.` })
+      .waitFor();
+    const after = await runsOfFlow();
+    assert.equal(after.length, 3);
+    assert.equal(after.find((r) => r.runId === fromPage.runId)!.status, 'cancelled');
+    assert.equal(after.filter((r) => r.status === 'cancelled').length, 2);
 
     // Deleted, after a question.
     page.once('dialog', (d) => d.accept());

@@ -72,7 +72,8 @@ const textOf = (m: { message: { conversation?: string | null; extendedTextMessag
 /** The texts the gateway sent to `phone`, in order. */
 const texts = (phone: string) => sentTo(phone);
 const sentTo = (phone: string) => sim.received.filter((m) => m.to === phone && !m.ownCopy && m.from === OWNER).map(textOf);
-const write = (phone: string, text: string) => sendFromPhone(sim, sim.user(phone), sim.user(OWNER), { conversation: text });
+const write = (phone: string, text: string, options?: { addressing: 'lid' }) =>
+  sendFromPhone(sim, sim.user(phone), sim.user(OWNER), { conversation: text }, options);
 /** Waits until `phone` has received `n` messages from the gateway; the last one. */
 const nth = async (phone: string, n: number) => {
   await eventually(
@@ -237,7 +238,8 @@ test('the API starts a run with variables, refuses a second one for the chat unl
   assert.equal((await runOf(first.body.runId)).status, 'cancelled');
   assert.equal(await nth(BORA, 3), 'Bora, B-88 numaralı siparişiniz yola çıktı.');
   assert.equal(await nth(BORA, 4), 'Bizi 1-5 arası puanlar mısınız?');
-  await write(BORA, '5');
+  // The answer comes addressed by the contact's LID (as WhatsApp addresses more and more chats): it is the same chat's.
+  await write(BORA, '5', { addressing: 'lid' });
   assert.equal(await nth(BORA, 5), 'Puanınız: 5. Teşekkürler!');
   await runWhen(second.body.runId, 'completed');
   // The cancelled run sent nothing more.

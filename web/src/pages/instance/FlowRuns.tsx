@@ -1,5 +1,5 @@
 /**
- * A flow's runs, newest first, by status; and one run opened: where it is, its variables, what it
+ * A flow's runs, newest first, by status, with a form that starts one; and one run opened: where it is, its variables, what it
  * sent and received at each step, a Cancel while it lives, and its workflow in the Temporal UI.
  */
 import { useState } from 'preact/hooks';
@@ -49,6 +49,18 @@ export function FlowRuns({ instance, flow, onClose }: { instance: string; flow: 
           {t('common.close')}
         </button>
       </div>
+      {flow.enabled && (
+        <StartRun
+          instance={instance}
+          flow={flow}
+          onStarted={(runId) => {
+            setStatus('');
+            setPage(1);
+            setVersion((v) => v + 1);
+            setOpen(runId);
+          }}
+        />
+      )}
       <Field id="flow-runs-status" label={t('flows.status')} inline>
         <select
           id="flow-runs-status"
@@ -89,10 +101,10 @@ export function FlowRuns({ instance, flow, onClose }: { instance: string; flow: 
                   <td>
                     <code>{r.step ?? '—'}</code>
                   </td>
-                  <td>
+                  <td data-label={t('flows.started')}>
                     <Time at={r.startedAt} />
                   </td>
-                  <td>
+                  <td data-label={t('flows.ended')}>
                     <Time at={r.endedAt} />
                   </td>
                   <td>
@@ -127,6 +139,72 @@ export function FlowRuns({ instance, flow, onClose }: { instance: string; flow: 
         <RunView key={open} instance={instance} runId={open} onChanged={() => setVersion((v) => v + 1)} onClose={() => setOpen(null)} />
       )}
     </section>
+  );
+}
+
+/**
+ * Starts a run for a contact, as `POST .../flows/{flowId}/start` does: a phone number, the run's own
+ * variables as a JSON object if any, and whether a run under way in that chat gives way to it.
+ */
+function StartRun({ instance, flow, onStarted }: { instance: string; flow: Flow; onStarted: (runId: string) => void }) {
+  const [to, setTo] = useState('');
+  const [vars, setVars] = useState('');
+  const [replace, setReplace] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  const { busy, error, run, setError } = useAction();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setNotice(null);
+    let parsed: unknown;
+    if (vars.trim()) {
+      try {
+        parsed = JSON.parse(vars);
+      } catch (err) {
+        return setError(t('flows.badVars', { error: (err as Error).message }));
+      }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return setError(t('flows.varsNotObject'));
+    }
+    await run(async () => {
+      const answer = await api<{ runId: string; replaced?: string }>('POST', `/instance/${instance}/flows/${flow.id}/start`, {
+        to: to.trim(),
+        ...(parsed ? { vars: parsed } : {}),
+        ...(replace ? { replace: true } : {}),
+      });
+      setNotice(t(answer.replaced ? 'flows.startedReplacing' : 'flows.startedRun', { chat: to.trim() }));
+      onStarted(answer.runId);
+    });
+  };
+  return (
+    <form class="start-run" onSubmit={submit} aria-labelledby="start-run-title">
+      <h4 id="start-run-title">{t('flows.startTitle')}</h4>
+      <div class="fields">
+        <Field id="start-run-to" label={t('send.to')} hint={t('flows.startToHint')}>
+          <input id="start-run-to" required inputMode="tel" value={to} onInput={(e) => setTo((e.target as HTMLInputElement).value)} />
+        </Field>
+        <Field id="start-run-vars" label={t('flows.startVars')} hint={t('flows.startVarsHint')}>
+          <textarea
+            id="start-run-vars"
+            rows={2}
+            spellcheck={false}
+            placeholder='{ "order": "10042" }'
+            value={vars}
+            onInput={(e) => setVars((e.target as HTMLTextAreaElement).value)}
+          />
+        </Field>
+      </div>
+      <Field id="start-run-replace" label={t('flows.startReplace')} inline>
+        <input
+          type="checkbox"
+          id="start-run-replace"
+          checked={replace}
+          onChange={(e) => setReplace((e.target as HTMLInputElement).checked)}
+        />
+      </Field>
+      <Alert error={error} notice={notice} />
+      <button type="submit" disabled={busy}>
+        {t('flows.startSubmit')}
+      </button>
+    </form>
   );
 }
 
