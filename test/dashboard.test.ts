@@ -879,6 +879,12 @@ test('the Flows tab: a flow written as JSON, refused at the step that leads nowh
     const refusedStart = await start();
     assert.equal(refusedStart.status, 409);
     assert.equal(((await refusedStart.json()) as { code: string }).code, 'FLOW_DISABLED');
+    // Its runs say so, and offer no start.
+    await row.getByRole('button', { name: 'Runs' }).click();
+    await flows.getByTestId('flow-runs').getByText('The flow is switched off: switch it on to start a run.').waitFor();
+    assert.equal(await flows.getByRole('form', { name: 'Start a run' }).count(), 0);
+    await row.getByRole('button', { name: 'Runs' }).click();
+    await flows.getByTestId('flow-runs').waitFor({ state: 'detached' });
     await enabled.click();
     await row.getByText('version 3', { exact: true }).waitFor();
     assert.equal(await enabled.isChecked(), true);

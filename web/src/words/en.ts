@@ -189,6 +189,7 @@ export const en = {
   'flows.sent': 'Sent',
   'flows.received': 'Received',
   'flows.note': 'Note',
+  'flows.startDisabled': 'The flow is switched off: switch it on to start a run.',
   'flows.startTitle': 'Start a run',
   'flows.startToHint': 'The contact’s phone number in international form.',
   'flows.startVars': 'Variables (optional)',

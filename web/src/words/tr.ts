@@ -194,6 +194,7 @@ export const tr: Record<Key, string> = {
   'flows.sent': 'Gönderildi',
   'flows.received': 'Alındı',
   'flows.note': 'Not',
+  'flows.startDisabled': 'Akış kapalı: bir çalışma başlatmak için açın.',
   'flows.startTitle': 'Çalışma başlat',
   'flows.startToHint': 'Kişinin uluslararası biçimde telefon numarası.',
   'flows.startVars': 'Değişkenler (isteğe bağlı)',

@@ -49,6 +49,7 @@ export function FlowRuns({ instance, flow, onClose }: { instance: string; flow: 
           {t('common.close')}
         </button>
       </div>
+      {!flow.enabled && <p class="hint">{t('flows.startDisabled')}</p>}
       {flow.enabled && (
         <StartRun
           instance={instance}
