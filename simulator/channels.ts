@@ -42,8 +42,35 @@ export interface SimChannel {
   posts: SimPost[];
 }
 
+/** A channel as the state file keeps it: people by phone number, each post's message as its protobuf bytes. */
+export type SavedChannel = Omit<SimChannel, 'owner' | 'followers' | 'posts'> & {
+  owner: string;
+  followers: string[];
+  posts: Array<Omit<SimPost, 'message'> & { message: Uint8Array }>;
+};
+
 export class ChannelRegistry {
   readonly channels = new Map<string, SimChannel>();
+
+  save(): SavedChannel[] {
+    return [...this.channels.values()].map((channel) => ({
+      ...channel,
+      owner: channel.owner.phone,
+      followers: [...channel.followers].map((u) => u.phone),
+      posts: channel.posts.map((post) => ({ ...post, message: proto.Message.encode(post.message).finish() })),
+    }));
+  }
+
+  /** `user` finds a saved person by phone number. */
+  restore(saved: SavedChannel[], user: (phone: string) => SimUser): void {
+    for (const channel of saved)
+      this.channels.set(channel.id, {
+        ...channel,
+        owner: user(channel.owner),
+        followers: new Set(channel.followers.map(user)),
+        posts: channel.posts.map((post) => ({ ...post, message: proto.Message.decode(post.message) })),
+      });
+  }
 
   create(owner: SimUser, name: string, description = ''): SimChannel {
     const id = `120363${String(Date.now()).slice(-9)}${String(this.channels.size).padStart(3, '0')}@newsletter`;

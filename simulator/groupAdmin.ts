@@ -76,7 +76,8 @@ const DESCRIPTION_MAX = 2048;
 export class GroupAdmin {
   /** Every group notification a member's phone got, in order. */
   readonly notices: GroupNotice[] = [];
-  private readonly revokedCodes = new Set<string>();
+  /** Invite codes revoked (kept by the state file: a revoked code stays refused as revoked). */
+  readonly revokedCodes = new Set<string>();
 
   constructor(private readonly sim: Simulator) {}
 
@@ -199,7 +200,10 @@ export class GroupAdmin {
   /** The group's invite code (made on first request); admins only. */
   inviteCode(group: SimGroup, actor: SimUser): string {
     this.mustBeAdmin(group, actor);
-    group.inviteCode ??= newInviteCode();
+    if (!group.inviteCode) {
+      group.inviteCode = newInviteCode();
+      this.sim.changed();
+    }
     return group.inviteCode;
   }
 
@@ -208,6 +212,7 @@ export class GroupAdmin {
     this.mustBeAdmin(group, actor);
     if (group.inviteCode) this.revokedCodes.add(group.inviteCode);
     group.inviteCode = newInviteCode();
+    this.sim.changed();
     return group.inviteCode;
   }
 
@@ -267,6 +272,8 @@ export class GroupAdmin {
     change: BinaryNode,
     notice: Pick<GroupNotice, 'change' | 'subject' | 'description'> & { participants?: SimUser[]; alsoTo?: SimUser[] },
   ): Promise<void> {
+    // Every change is announced: the state file is written a moment later.
+    this.sim.changed();
     const node = groupNotification(group, actor, change);
     const recipients = [...new Set([...group.participants, ...(notice.alsoTo ?? [])])];
     const at = Date.now();

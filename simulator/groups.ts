@@ -48,6 +48,9 @@ export interface CreateGroupOptions {
   addressingMode?: AddressingMode;
 }
 
+/** A group as the state file keeps it: its members by phone number. */
+export type SavedGroup = Omit<SimGroup, 'owner' | 'participants' | 'admins'> & { owner: string; participants: string[]; admins: string[] };
+
 export class GroupRegistry {
   private readonly groups = new Map<string, SimGroup>();
 
@@ -86,6 +89,27 @@ export class GroupRegistry {
 
   all(): SimGroup[] {
     return [...this.groups.values()];
+  }
+
+  save(): SavedGroup[] {
+    return this.all().map((group) => ({
+      ...group,
+      owner: group.owner.phone,
+      participants: group.participants.map((u) => u.phone),
+      admins: [...group.admins].map((u) => u.phone),
+    }));
+  }
+
+  restore(saved: SavedGroup[]): void {
+    for (const group of saved) {
+      const participants = group.participants.map(this.resolve);
+      this.groups.set(group.id, {
+        ...group,
+        owner: this.resolve(group.owner),
+        participants,
+        admins: new Set(group.admins.map(this.resolve)),
+      });
+    }
   }
 
   /** The groups `user` is a member of. */

@@ -185,6 +185,9 @@ export class Simulator {
       appState: this.appState.save(),
       blocked: [...this.blocked].map(([owner, contacts]) => [owner, [...contacts]]),
       offline: [...this.offline],
+      groups: this.groupRegistry.save(),
+      revokedInvites: [...this.groupAdmin.revokedCodes],
+      channels: this.channelRegistry.save(),
     };
   }
 
@@ -194,6 +197,10 @@ export class Simulator {
     this.appState.restore(saved.appState);
     for (const [owner, contacts] of saved.blocked) this.blocked.set(owner, new Set(contacts));
     for (const [device, nodes] of saved.offline) this.offline.set(device, nodes);
+    // Files written before groups and channels were kept have neither.
+    this.groupRegistry.restore(saved.groups ?? []);
+    for (const code of saved.revokedInvites ?? []) this.groupAdmin.revokedCodes.add(code);
+    this.channelRegistry.restore(saved.channels ?? [], (phone) => this.user(phone));
   }
 
   /** A login refused because the device's credentials are void. */
@@ -305,6 +312,7 @@ export class Simulator {
 
   /** A new group (`120363…@g.us`); the owner is a member and superadmin. */
   createGroup(options: CreateGroupOptions): SimGroup {
+    this.changed();
     return this.groupRegistry.create(options);
   }
 
@@ -317,6 +325,7 @@ export class Simulator {
     const group = this.group(gid);
     const user = this.directory.find(phone) ?? this.addUser(phone);
     if (!group.participants.includes(user)) group.participants.push(user);
+    this.changed();
     const notification = groupAddNotification(group, byPhone ? this.user(byPhone) : group.owner, user);
     for (const member of group.participants) {
       for (const device of member.companions.values()) if (!device.removed) await this.deliver(device, notification);

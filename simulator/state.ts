@@ -3,9 +3,11 @@
  * simulator.ts): the users with their LIDs, account keys, address books and
  * linked devices, the phones' Signal keys and sessions, each account's app
  * state and block list, and the stanzas waiting for a device that was
- * offline. So a device linked before (the demo's gateway) logs in again with
- * the credentials it kept, and the phones still decrypt what it sends. Groups, channels,
- * calls, restrictions, faults and what the phones received start afresh.
+ * offline, the groups (members, admins, settings, invite codes) and the
+ * channels (followers, posts). So a device linked before (the demo's gateway)
+ * logs in again with the credentials it kept, the phones still decrypt what
+ * it sends, and its groups and channels are still there. Calls, restrictions,
+ * faults and what the phones received start afresh.
  *
  * JSON, with bytes as `{ "$bytes": "<base64>" }`; written to a temporary file
  * and renamed, for this user only (it holds private keys).
@@ -15,6 +17,8 @@ import type { BinaryNode } from '@whiskeysockets/baileys';
 import type { SavedUser } from './directory.js';
 import type { SavedSignalDevice } from './signal.js';
 import type { SavedAppState } from './appState.js';
+import type { SavedGroup } from './groups.js';
+import type { SavedChannel } from './channels.js';
 
 /** Bumped when the shape changes: a file of another version is not read (the world starts afresh, and says why). */
 export const STATE_VERSION = 1;
@@ -29,6 +33,10 @@ export interface SavedSimulator {
   blocked: [string, string[]][];
   /** Stanzas waiting for a linked device, by `phone:device`. */
   offline: [string, BinaryNode[]][];
+  /** Absent from files written before groups and channels were kept. */
+  groups?: SavedGroup[];
+  revokedInvites?: string[];
+  channels?: SavedChannel[];
 }
 
 /** How a state file was found: read, not there (a first start), or not readable (and why). */

@@ -1,5 +1,6 @@
 // The simulator started again from its state file: a device linked before (a bare Baileys socket) logs in
-// again with the credentials it kept, no QR, and the phones still read what it sends and it what they send.
+// again with the credentials it kept, no QR, and the phones still read what it sends and it what they send;
+// groups and channels are still there.
 // Without the file, or with one that cannot be read, the device is refused as logged out, and the simulator
 // says why.
 import { test, before, after } from 'node:test';
@@ -9,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Simulator } from '../simulator/simulator.js';
 import { sendFromPhone } from '../simulator/messages.js';
+import { publish } from '../simulator/channels.js';
+import type { GroupRefusal } from '../simulator/groupAdmin.js';
 import { freePort } from '../stack/ports.js';
 import { BareClient, waitFor } from './support/bareBaileys.js';
 
@@ -55,7 +58,7 @@ async function deviceSends(text: string): Promise<string | undefined> {
   return message.conversation ?? message.extendedTextMessage?.text;
 }
 
-test('a device linked before logs in again after a restart, with no QR, and messages still go both ways', async () => {
+test('a device linked before logs in again after a restart, with no QR, messages still go both ways, and its groups and channels are kept', async () => {
   await start();
   assert.deepEqual(sim!.stateLoad, { found: 'missing' });
   sim!.addUser(SHOP, 'Shop');
@@ -70,6 +73,14 @@ test('a device linked before logs in again after a restart, with no QR, and mess
   assert.equal(await deviceSends('before the restart'), 'before the restart');
   assert.equal(await contactWrites('merhaba'), 'merhaba');
   const lid = sim!.user(SHOP).lid;
+  // A group with an admin, a setting and a revoked invite; a channel with a follower and a post.
+  const group = sim!.createGroup({ subject: 'Toptan siparişler', owner: SHOP, participants: [CONTACT], admins: [CONTACT] });
+  const revoked = sim!.groupAdmin.inviteCode(group, sim!.user(SHOP));
+  const invite = sim!.groupAdmin.revokeInvite(group, sim!.user(SHOP));
+  await sim!.groupAdmin.setSetting(group, sim!.user(SHOP), 'announcement');
+  const channel = sim!.channelRegistry.create(sim!.user(CONTACT), 'Kampanyalar', 'Haftanın fırsatları');
+  channel.followers.add(sim!.user(SHOP));
+  await publish(sim!, channel, { conversation: 'Bu hafta %20 indirim' });
   await stopBoth();
 
   await start();
@@ -85,6 +96,29 @@ test('a device linked before logs in again after a restart, with no QR, and mess
   // The phones kept their Signal sessions with the device, and the device its own with them.
   assert.equal(await deviceSends('after the restart'), 'after the restart');
   assert.equal(await contactWrites('tekrar merhaba'), 'tekrar merhaba');
+  // The group is still there, as the device asks WhatsApp about it, and its revoked invite is still refused.
+  const metadata = await client.socket!.groupMetadata(group.id);
+  assert.equal(metadata.subject, 'Toptan siparişler');
+  assert.equal(metadata.announce, true);
+  assert.deepEqual(
+    metadata.participants.map((p) => [p.id, p.admin]),
+    [
+      [`${SHOP}@s.whatsapp.net`, 'superadmin'],
+      [`${CONTACT}@s.whatsapp.net`, 'admin'],
+    ],
+  );
+  assert.equal(sim!.groupAdmin.inviteCode(sim!.group(group.id), sim!.user(SHOP)), invite);
+  await assert.rejects(sim!.groupAdmin.join(sim!.user(CONTACT), revoked), (err: GroupRefusal) => err.code === 406);
+  // So is the channel, with its follower and its post.
+  const kept = sim!.channelRegistry.channels.get(channel.id)!;
+  assert.deepEqual(
+    [kept.name, kept.description, kept.invite, kept.owner.phone, [...kept.followers].map((u) => u.phone)],
+    ['Kampanyalar', 'Haftanın fırsatları', channel.invite, CONTACT, [SHOP]],
+  );
+  assert.deepEqual(
+    kept.posts.map((p) => [p.serverId, p.message.conversation]),
+    channel.posts.map((p) => [p.serverId, 'Bu hafta %20 indirim']),
+  );
   await stopBoth();
 });
 
