@@ -83,20 +83,25 @@ export async function signalScheduled(
  * that reply was started before.
  */
 export async function startChatbotReply(client: Client, taskQueue: string, input: ChatbotReplyInput): Promise<boolean> {
+  return startOnce(client, () =>
+    client.workflow.start<typeof chatbotReplyWorkflow>('chatbotReplyWorkflow', {
+      taskQueue,
+      workflowId: workflowIds.chatbotReply(input.instanceId, input.messageId),
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // Where this process also runs general workers (the default roles), the server hands the workflow's
+      // first task back in the start's answer instead of through the task queue.
+      requestEagerStart: true,
+      args: [input],
+      typedSearchAttributes: [{ key: INSTANCE_ID, value: input.instanceId }],
+      memo: { chatId: input.chatId, messageId: input.messageId, ruleId: input.ruleId, delaySeconds: input.delaySeconds },
+    }),
+  );
+}
+
+/** Makes a start whose workflow id may be used once (REJECT_DUPLICATE): false when it was made before. */
+async function startOnce(client: Client, start: () => Promise<unknown>): Promise<boolean> {
   try {
-    await withinDeadline(client, () =>
-      client.workflow.start<typeof chatbotReplyWorkflow>('chatbotReplyWorkflow', {
-        taskQueue,
-        workflowId: workflowIds.chatbotReply(input.instanceId, input.messageId),
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        // Where this process also runs general workers (the default roles), the server hands the workflow's
-        // first task back in the start's answer instead of through the task queue.
-        requestEagerStart: true,
-        args: [input],
-        typedSearchAttributes: [{ key: INSTANCE_ID, value: input.instanceId }],
-        memo: { chatId: input.chatId, messageId: input.messageId, ruleId: input.ruleId, delaySeconds: input.delaySeconds },
-      }),
-    );
+    await withinDeadline(client, start);
     return true;
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
@@ -115,26 +120,22 @@ export async function startFlowRun(
   input: FlowRunInput,
   options: { eager?: boolean } = {},
 ): Promise<void> {
-  try {
-    await withinDeadline(client, () =>
-      client.workflow.start<typeof flowRunWorkflow>('flowRunWorkflow', {
-        taskQueue,
-        workflowId: workflowIds.flowRun(input.instanceId, input.runId),
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        // From a worker process (a keyword's run), its own workflow worker takes the first task at once.
-        requestEagerStart: options.eager ?? false,
-        args: [input],
-        typedSearchAttributes: [
-          { key: INSTANCE_ID, value: input.instanceId },
-          { key: FLOW_ID, value: input.flowId },
-          { key: CHAT_ID, value: input.chatId },
-        ],
-        memo: { status: 'running', step: input.steps[0]?.id ?? null },
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
+  await startOnce(client, () =>
+    client.workflow.start<typeof flowRunWorkflow>('flowRunWorkflow', {
+      taskQueue,
+      workflowId: workflowIds.flowRun(input.instanceId, input.runId),
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // From a worker process (a keyword's run), its own workflow worker takes the first task at once.
+      requestEagerStart: options.eager ?? false,
+      args: [input],
+      typedSearchAttributes: [
+        { key: INSTANCE_ID, value: input.instanceId },
+        { key: FLOW_ID, value: input.flowId },
+        { key: CHAT_ID, value: input.chatId },
+      ],
+      memo: { status: 'running', step: input.steps[0]?.id ?? null },
+    }),
+  );
 }
 
 /** Hands a contact's message to the chat's live run. */
