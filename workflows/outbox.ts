@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   CancellationScope,
   condition,
   continueAsNew,
@@ -8,6 +9,7 @@ import {
   proxyLocalActivities,
   setHandler,
   sleep,
+  TimeoutFailure,
 } from '@temporalio/workflow';
 import type { GeneralActivities } from '../activities/general.js';
 import type { DrainResult, OutboxActivities } from '../activities/outbox.js';
@@ -28,6 +30,19 @@ const IDLE_ROUNDS_BEFORE_EXIT = 10;
  * announced are found by the general workers' sweep (worker/sweeps.ts).
  */
 const IDLE_WAIT_PATCH = 'outbox-idle-wait';
+
+/**
+ * A drain no worker picked up does not grow the pause after failed drains: nothing failed to send. Before,
+ * each such timeout doubled it, so a few in a row (a dead holder, or a session worker whose pollers are
+ * still coming back after a Temporal outage) could hold messages back long after the session could send;
+ * the likely cause of one CI run of test/temporal-blip.test.ts where a 12 s freeze's sends reached the
+ * phone 45 s after Temporal's return.
+ */
+const START_TIMEOUT_PATCH = 'outbox-start-timeout-no-backoff';
+
+/** Whether a drain failed because no worker started it in time. */
+const notPickedUp = (err: unknown) =>
+  err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
 
 /**
  * The instance's outbox. Pending messages live in Postgres; this workflow
@@ -78,10 +93,16 @@ export async function outboxWorkflow({ instanceId }: OutboxInput): Promise<void>
       if (result.more) woken = true;
       if (result.sent + result.failed > 0) idleRounds = 0;
       if (result.notConnected) await sleep('1 s');
-    } catch {
-      // Growing pauses (1 s, 2 s, 4 s... up to a minute): a message whose send keeps failing is
-      // retried for about two minutes before the drain marks it failed (activities/outbox.ts).
-      await sleep(Math.min(60_000, 1_000 * 2 ** failedDrains++));
+    } catch (err) {
+      if (notPickedUp(err) && patched(START_TIMEOUT_PATCH)) {
+        // No worker took the drain within 5 s (the holder is dead, or its pollers are still coming back
+        // after a Temporal outage): nothing failed to send, so locate the session again after a second.
+        await sleep('1 s');
+      } else {
+        // Growing pauses (1 s, 2 s, 4 s... up to a minute): a message whose send keeps failing is
+        // retried for about two minutes before the drain marks it failed (activities/outbox.ts).
+        await sleep(Math.min(60_000, 1_000 * 2 ** failedDrains++));
+      }
       woken = true;
     }
   }
